@@ -1,0 +1,24 @@
+/** Recording ops on the tape (only when an input requires grad and grad mode is on). */
+import type { Tensor } from '../tensor/tensor.js';
+import { GradNode, type BackwardRule, type GradTarget } from './grad-node.js';
+import { isGradEnabled } from './grad-mode.js';
+
+/**
+ * Attaches a backward rule to `out`. `save` lists the tensors the rule reads; they are retained
+ * (shared storage, not copied) and handed to the rule in the same order.
+ */
+export function record(op: string, inputs: readonly Tensor[], out: Tensor, rule: BackwardRule, save: readonly Tensor[] = []): Tensor {
+  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
+  const targets: GradTarget[] = inputs.map((t) => (t.requiresGrad ? (t.node ?? t) : null));
+  const saved = save.map((t) => t.view(t.shape, false));
+  out.node = new GradNode(
+    op,
+    targets,
+    inputs.map((t) => t.shape),
+    out.shape,
+    saved,
+    rule,
+  );
+  out.requiresGrad = true;
+  return out;
+}

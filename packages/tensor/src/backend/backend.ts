@@ -1,0 +1,273 @@
+/**
+ * The WebGPU backend: runs compute kernels on one device.
+ *
+ * Contract for kernels (see `kernels/wgsl.ts` for the helpers that write them):
+ * - entry point `main`; bindings in group 0, in this order: every input as
+ *   `var<storage, read>`, every output as `var<storage, read_write>`, then (if the dispatch has
+ *   params) one `var<uniform>` struct;
+ * - a kernel is identified by `key`, which must determine its WGSL source; pipelines are cached by
+ *   key and the source generator runs once per key.
+ *
+ * Execution: dispatches are recorded into one compute pass of one command encoder and submitted in
+ * batches (every {@link Backend.batchSize} dispatches, or when data is read back). Uniform params
+ * go into one arena buffer, uploaded with a single `writeBuffer` per submit; no buffer is created
+ * per dispatch. WebGPU orders queue operations, so rewriting the arena for the next batch is safe.
+ */
+import { BufferPool, type PoolStats } from './buffer-pool.js';
+import type { DeviceInfo } from '../device/gpu-device.js';
+
+/** A storage-buffer range used by one binding. */
+export interface BufferRange {
+  buffer: GPUBuffer;
+  /** Bytes bound (the tensor's logical size, a multiple of 4). */
+  size: number;
+  /** Byte offset (multiple of the device's minStorageBufferOffsetAlignment). */
+  offset?: number;
+}
+
+/** A kernel: a cache key and the WGSL it stands for. */
+export interface Kernel {
+  key: string;
+  wgsl: () => string;
+}
+
+/** One dispatch of a kernel. */
+export interface Dispatch {
+  kernel: Kernel;
+  inputs: BufferRange[];
+  outputs: BufferRange[];
+  /** Raw bytes of the uniform struct (use `Params` to build them). */
+  params?: ArrayBuffer;
+  /** Workgroup counts (each at most maxComputeWorkgroupsPerDimension). */
+  workgroups: readonly [number, number?, number?];
+}
+
+const UNIFORM_USAGE = 0x0040 | 0x0008; // UNIFORM | COPY_DST
+const MAP_READ_USAGE = 0x0001 | 0x0008; // MAP_READ | COPY_DST
+const ARENA_BYTES = 1 << 16;
+
+export class Backend {
+  readonly pool: BufferPool;
+  /** Dispatches recorded per submit. */
+  batchSize = 64;
+  /** Total dispatches recorded (for tests and benchmarks). */
+  dispatchCount = 0;
+
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private readonly layouts = new Map<string, GPUBindGroupLayout>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pendingInBatch = 0;
+  private readonly arena: GPUBuffer;
+  private readonly arenaStaging = new Uint8Array(ARENA_BYTES);
+  private arenaUsed = 0;
+  private readonly uniformAlign: number;
+  private readonly errors: string[] = [];
+  private destroyed = false;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly info: DeviceInfo,
+  ) {
+    this.pool = new BufferPool(device, info.limits.maxBufferSize);
+    this.arena = device.createBuffer({ size: ARENA_BYTES, usage: UNIFORM_USAGE });
+    this.uniformAlign = Math.max(16, info.limits.minUniformBufferOffsetAlignment);
+    device.lost?.then((e) => {
+      if (!this.destroyed) this.errors.push(`device lost: ${e.message}`);
+    });
+    device.addEventListener?.('uncapturederror', (ev: Event) => {
+      this.errors.push((ev as GPUUncapturedErrorEvent).error.message);
+    });
+  }
+
+  /** Largest storage binding the device accepts, in bytes. */
+  get maxBinding(): number {
+    return this.info.limits.maxStorageBufferBindingSize;
+  }
+
+  /** Pool counters (live, peak, pooled bytes). */
+  stats(): PoolStats {
+    return this.pool.getStats();
+  }
+
+  /** Records one dispatch. */
+  run(d: Dispatch): void {
+    this.assertAlive();
+    for (const r of [...d.inputs, ...d.outputs]) {
+      if (r.size > this.maxBinding) {
+        throw new RangeError(
+          `kernel ${d.kernel.key}: a binding of ${r.size} bytes exceeds the device's maxStorageBufferBindingSize ` +
+            `(${this.maxBinding}); the op must split its work`,
+        );
+      }
+    }
+    const maxWg = this.info.limits.maxComputeWorkgroupsPerDimension;
+    const [wx, wy = 1, wz = 1] = d.workgroups;
+    if (wx > maxWg || wy > maxWg || wz > maxWg) {
+      throw new RangeError(`kernel ${d.kernel.key}: workgroups [${wx},${wy},${wz}] exceed the per-dimension limit ${maxWg}`);
+    }
+    if (wx === 0 || wy === 0 || wz === 0) return;
+    const { pipeline, layout } = this.pipeline(d.kernel, d.inputs.length, d.outputs.length, d.params !== undefined);
+
+    const entries: GPUBindGroupEntry[] = [];
+    let binding = 0;
+    for (const r of d.inputs) entries.push({ binding: binding++, resource: { buffer: r.buffer, offset: r.offset ?? 0, size: Math.max(4, r.size) } });
+    for (const r of d.outputs) entries.push({ binding: binding++, resource: { buffer: r.buffer, offset: r.offset ?? 0, size: Math.max(4, r.size) } });
+    if (d.params !== undefined) {
+      const size = Math.max(16, Math.ceil(d.params.byteLength / 16) * 16);
+      if (this.arenaUsed + size > ARENA_BYTES) this.flush();
+      const offset = this.arenaUsed;
+      this.arenaStaging.set(new Uint8Array(d.params), offset);
+      this.arenaUsed = Math.ceil((offset + size) / this.uniformAlign) * this.uniformAlign;
+      entries.push({ binding: binding++, resource: { buffer: this.arena, offset, size } });
+    }
+    const bindGroup = this.device.createBindGroup({ layout, entries });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(wx, wy, wz);
+    this.dispatchCount++;
+    if (++this.pendingInBatch >= this.batchSize) this.flush();
+  }
+
+  /** Records a buffer-to-buffer copy. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.assertAlive();
+    if (bytes === 0) return;
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Uploads bytes into a buffer (ordered before any not-yet-submitted dispatch). */
+  write(dst: GPUBuffer, dstOffset: number, data: ArrayBufferView): void {
+    this.assertAlive();
+    if (data.byteLength === 0) return;
+    // writeBuffer needs a multiple of 4 bytes.
+    if (data.byteLength % 4 !== 0) {
+      const padded = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+      padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      this.device.queue.writeBuffer(dst, dstOffset, padded);
+    } else {
+      this.device.queue.writeBuffer(dst, dstOffset, data.buffer, data.byteOffset, data.byteLength);
+    }
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.endPass();
+    if (!this.encoder) return;
+    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaStaging, 0, this.arenaUsed);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.arenaUsed = 0;
+    this.pendingInBatch = 0;
+    this.pool.onSubmit();
+  }
+
+  /** Reads `bytes` bytes of a buffer back to the CPU (submits pending work first). */
+  async read(src: GPUBuffer, srcOffset: number, bytes: number): Promise<ArrayBuffer> {
+    this.assertAlive();
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({ size, usage: MAP_READ_USAGE });
+    try {
+      this.copy(src, srcOffset, staging, 0, size);
+      this.flush();
+      await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+      this.throwErrors();
+      return staging.getMappedRange(0, size).slice(0, bytes);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Waits until the GPU has finished all submitted work; reports any GPU error. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwErrors();
+  }
+
+  /** Releases the device. The backend cannot be used afterwards. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.flush();
+    this.destroyed = true;
+    this.pool.trim();
+    this.arena.destroy();
+    this.device.destroy();
+  }
+
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  private throwErrors(): void {
+    if (this.errors.length) {
+      const msg = this.errors.splice(0).join('\n');
+      throw new Error(`WebGPU error: ${msg}`);
+    }
+  }
+
+  private assertAlive(): void {
+    if (this.destroyed) throw new Error('the WebGPU backend was destroyed (call init() again)');
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    return (this.encoder ??= this.device.createCommandEncoder());
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    return (this.pass ??= this.commandEncoder().beginComputePass());
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private bindGroupLayout(nIn: number, nOut: number, uniform: boolean): GPUBindGroupLayout {
+    const key = `${nIn}/${nOut}/${uniform}`;
+    let layout = this.layouts.get(key);
+    if (!layout) {
+      const entries: GPUBindGroupLayoutEntry[] = [];
+      let b = 0;
+      const COMPUTE = 0x4; // GPUShaderStage.COMPUTE
+      for (let i = 0; i < nIn; i++) entries.push({ binding: b++, visibility: COMPUTE, buffer: { type: 'read-only-storage' } });
+      for (let i = 0; i < nOut; i++) entries.push({ binding: b++, visibility: COMPUTE, buffer: { type: 'storage' } });
+      if (uniform) entries.push({ binding: b++, visibility: COMPUTE, buffer: { type: 'uniform' } });
+      layout = this.device.createBindGroupLayout({ entries });
+      this.layouts.set(key, layout);
+    }
+    return layout;
+  }
+
+  private pipeline(kernel: Kernel, nIn: number, nOut: number, uniform: boolean) {
+    const cacheKey = `${kernel.key}|${nIn}/${nOut}/${uniform}`;
+    let entry = this.pipelines.get(cacheKey);
+    if (!entry) {
+      const layout = this.bindGroupLayout(nIn, nOut, uniform);
+      const code = kernel.wgsl();
+      this.device.pushErrorScope('validation');
+      const module = this.device.createShaderModule({ code, label: kernel.key });
+      const pipeline = this.device.createComputePipeline({
+        label: kernel.key,
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: 'main' },
+      });
+      void this.device.popErrorScope().then((err) => {
+        if (err) {
+          const numbered = code
+            .split('\n')
+            .map((l, i) => `${String(i + 1).padStart(4)}: ${l}`)
+            .join('\n');
+          this.errors.push(`kernel ${kernel.key} failed to compile: ${err.message}\n${numbered}`);
+        }
+      });
+      entry = { pipeline, layout };
+      this.pipelines.set(cacheKey, entry);
+    }
+    return entry;
+  }
+}

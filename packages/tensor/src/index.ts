@@ -1,0 +1,19 @@
+/**
+ * @rpsam2/tensor — a minimal WebGPU tensor library: WGSL kernels, reverse-mode autodiff, a
+ * buffer pool and safetensors I/O. Start with `await init()` (browser) or `initNode()` from
+ * `@rpsam2/tensor/node`.
+ */
+export { init, getBackend, shutdown } from './runtime.js';
+export { acquireDevice, NoAdapterError, type DeviceInfo, type DeviceOptions } from './device/gpu-device.js';
+export { Backend, type Dispatch, type Kernel, type BufferRange } from './backend/backend.js';
+export { BufferPool, bucketSize, type PoolStats } from './backend/buffer-pool.js';
+export { Tensor, Storage } from './tensor/tensor.js';
+export type { DType } from './tensor/dtype.js';
+export * from './tensor/shape.js';
+export { f16BitsToF32, f32ToF16Bits } from './tensor/half.js';
+export { tidy, keep } from './scope.js';
+export { noGrad, isGradEnabled } from './autograd/grad-mode.js';
+export { backward, type BackwardOptions } from './autograd/backward.js';
+export { record } from './autograd/record.js';
+export { Params } from './kernels/params.js';
+export * from './ops/index.js';

@@ -1,0 +1,2 @@
+/** Node implementations of the I/O seam (filled in with the safetensors module). */
+export {};

@@ -1,0 +1,72 @@
+/**
+ * Helpers shared by kernel generators: binding declarations, the linear thread index over a 2-D
+ * grid of workgroups (one dimension is capped at 65535 workgroups), and N-d index math.
+ */
+import type { Backend, BufferRange, Kernel } from '../backend/backend.js';
+import { Params } from './params.js';
+
+/** Threads per workgroup of the simple (one element per thread) kernels. */
+export const WG = 64;
+
+/** Workgroup counts for `threads` threads in groups of `wg`, folded into 2-D when needed. */
+export function grid(threads: number, wg = WG, maxPerDim = 65535): [number, number] {
+  const groups = Math.ceil(threads / wg);
+  if (groups <= maxPerDim) return [groups, 1];
+  const y = Math.ceil(groups / maxPerDim);
+  return [Math.ceil(groups / y), y];
+}
+
+/** WGSL for the storage bindings: inputs read-only, outputs read_write, in binding order. */
+export function bindings(inputs: readonly string[], outputs: readonly string[], types: Record<string, string> = {}): string {
+  const lines: string[] = [];
+  let b = 0;
+  for (const n of inputs) lines.push(`@group(0) @binding(${b++}) var<storage, read> ${n}: array<${types[n] ?? 'f32'}>;`);
+  for (const n of outputs) lines.push(`@group(0) @binding(${b++}) var<storage, read_write> ${n}: array<${types[n] ?? 'f32'}>;`);
+  return lines.join('\n');
+}
+
+/**
+ * A compute entry point with a linear index `i` over a folded 2-D grid. `body` runs for every
+ * `i < n` (`n` read from `params.n`, which the kernel's Params must define).
+ */
+export function linearMain(body: string, wg = WG): string {
+  return `
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = (wid.y * nwg.x + wid.x) * ${wg}u + lid;
+  if (i >= params.n) { return; }
+${body}
+}`;
+}
+
+/**
+ * WGSL statements that turn the linear output index `i` into the flat index `<name>` of an
+ * input read with broadcast strides `<strides>_at(d)` over an output of shape `<shape>_at(d)`.
+ */
+export function broadcastIndex(name: string, rank: number, shapeArr: string, stridesArr: string, linear = 'i'): string {
+  if (rank === 0) return `  let ${name} = 0u;`;
+  return `  var ${name} = 0u;
+  {
+    var rem = ${linear};
+    for (var d = ${rank - 1}i; d >= 0; d--) {
+      let dim = ${shapeArr}_at(u32(d));
+      ${name} += (rem % dim) * ${stridesArr}_at(u32(d));
+      rem = rem / dim;
+    }
+  }`;
+}
+
+/** Runs a one-element-per-thread kernel over `n` elements. */
+export function runLinear(
+  backend: Backend,
+  kernel: Kernel,
+  inputs: BufferRange[],
+  outputs: BufferRange[],
+  params: Params,
+  n: number,
+): void {
+  backend.run({ kernel, inputs, outputs, params: params.bytes(), workgroups: grid(n, WG, backend.info.limits.maxComputeWorkgroupsPerDimension) });
+}
+
+export { Params };

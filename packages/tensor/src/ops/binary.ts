@@ -1,0 +1,68 @@
+/** Elementwise binary ops with broadcasting; gradients are summed back over broadcast axes. */
+import type { Tensor } from '../tensor/tensor.js';
+import { assertTensor, assertDType } from '../tensor/tensor.js';
+import { record } from '../autograd/record.js';
+import { broadcastMap } from './broadcast-kernel.js';
+import { sumTo, reduceTo } from './reduce.js';
+
+function check(op: string, a: Tensor, b: Tensor): void {
+  assertTensor(a, op, 'a');
+  assertTensor(b, op, 'b');
+  assertDType(a, ['f32'], op, 'a');
+  assertDType(b, ['f32'], op, 'b');
+}
+
+/** a + b */
+export function add(a: Tensor, b: Tensor): Tensor {
+  check('add', a, b);
+  const y = broadcastMap('add', 'a + b', [a, b]);
+  return record('add', [a, b], y, (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
+}
+
+/** a − b */
+export function sub(a: Tensor, b: Tensor): Tensor {
+  check('sub', a, b);
+  const y = broadcastMap('sub', 'a - b', [a, b]);
+  return record('sub', [a, b], y, (g) => [
+    sumTo(g, a.shape),
+    b.requiresGrad ? reduceTo(broadcastMap('neg', '-a', [g]), b.shape) : null,
+  ]);
+}
+
+/** a · b */
+export function mul(a: Tensor, b: Tensor): Tensor {
+  check('mul', a, b);
+  const y = broadcastMap('mul', 'a * b', [a, b]);
+  return record(
+    'mul',
+    [a, b],
+    y,
+    (g, [sa, sb]) => [
+      a.requiresGrad ? reduceTo(broadcastMap('mul', 'a * b', [g, sb]), a.shape) : null,
+      b.requiresGrad ? reduceTo(broadcastMap('mul', 'a * b', [g, sa]), b.shape) : null,
+    ],
+    [a, b],
+  );
+}
+
+/** a / b */
+export function div(a: Tensor, b: Tensor): Tensor {
+  check('div', a, b);
+  const y = broadcastMap('div', 'a / b', [a, b]);
+  return record(
+    'div',
+    [a, b],
+    y,
+    (g, [sa, sb]) => [
+      a.requiresGrad ? reduceTo(broadcastMap('div', 'a / b', [g, sb]), a.shape) : null,
+      b.requiresGrad ? reduceTo(broadcastMap('div_grad_b', '-a * b / (c * c)', [g, sa, sb]), b.shape) : null,
+    ],
+    [a, b],
+  );
+}
+
+/** 1 where a == b, else 0 (no gradient). */
+export function equal(a: Tensor, b: Tensor): Tensor {
+  check('equal', a, b);
+  return broadcastMap('eq', 'select(0.0, 1.0, a == b)', [a, b]);
+}

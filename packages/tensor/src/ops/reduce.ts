@@ -1,0 +1,202 @@
+/**
+ * Reductions over any set of axes: sum, mean, amax. Adjacent dims of the same kind (kept or
+ * reduced) are merged first, so the common cases (last axis, all axes) become one contiguous run.
+ * Small reductions use one thread per output; long ones one workgroup per output with a tree
+ * reduction in workgroup memory.
+ */
+import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
+import { broadcastAxes, normAxis, shapeEq, stridesOf, type Shape } from '../tensor/shape.js';
+import { record } from '../autograd/record.js';
+import { getBackend } from '../runtime.js';
+import { Params, bindings, grid } from '../kernels/wgsl.js';
+import { broadcastMap } from './broadcast-kernel.js';
+
+type ReduceKind = 'sum' | 'max';
+/** Axes to reduce: one axis, several, or null/undefined for all. */
+export type Axes = number | readonly number[] | null | undefined;
+
+const WG_REDUCE = 64;
+const LONG = 256;
+
+export function normAxes(axes: Axes, rank: number, op: string): number[] {
+  if (axes === null || axes === undefined) return [...Array(rank).keys()];
+  const list = typeof axes === 'number' ? [axes] : [...axes];
+  const out = [...new Set(list.map((a) => normAxis(a, rank, op)))];
+  return out.sort((a, b) => a - b);
+}
+
+/** Merges adjacent dims of the same kind; returns runs of [size, stride, reduced]. */
+function coalesce(shape: Shape, reduced: Set<number>): { size: number; stride: number; red: boolean }[] {
+  const strides = stridesOf(shape);
+  const runs: { size: number; stride: number; red: boolean }[] = [];
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const red = reduced.has(i);
+    const last = runs[runs.length - 1];
+    if (last && last.red === red && last.stride === d * strides[i]) {
+      last.size *= d;
+      last.stride = strides[i];
+    } else runs.push({ size: d, stride: strides[i], red });
+  });
+  return runs;
+}
+
+function reduceKernel(kind: ReduceKind, x: Tensor, axes: number[]): Tensor {
+  const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const out = Tensor.empty(keptShape);
+  if (out.size === 0) return out;
+  const runs = coalesce(x.shape, new Set(axes));
+  const kept = runs.filter((r) => !r.red);
+  const red = runs.filter((r) => r.red);
+  const r = red.reduce((n, q) => n * q.size, 1);
+  const long = r >= LONG;
+  const kr = kept.length;
+  const rr = red.length;
+  const cap = (n: number) => Math.max(4, Math.ceil(n / 4) * 4);
+  const p = new Params()
+    .u32('n', out.size)
+    .u32('r', r)
+    .u32s('kshape', kept.map((q) => q.size), cap(kr))
+    .u32s('kstride', kept.map((q) => q.stride), cap(kr))
+    .u32s('rshape', red.map((q) => q.size), cap(rr))
+    .u32s('rstride', red.map((q) => q.stride), cap(rr));
+  const init = kind === 'sum' ? '0.0' : '-3.402823e38';
+  const combine = (a: string, b: string) => (kind === 'sum' ? `${a} + ${b}` : `max(${a}, ${b})`);
+  // Offset of the first element of output `o`, and of reduced element `j` relative to it.
+  const base = `fn base_of(o: u32) -> u32 {
+  var rem = o; var off = 0u;
+  for (var d = ${kr - 1}i; d >= 0; d--) { let s = kshape_at(u32(d)); off += (rem % s) * kstride_at(u32(d)); rem /= s; }
+  return off;
+}
+fn red_off(j: u32) -> u32 {
+  ${rr === 1 ? 'return j * rstride_at(0u);' : `var rem = j; var off = 0u;
+  for (var d = ${rr - 1}i; d >= 0; d--) { let s = rshape_at(u32(d)); off += (rem % s) * rstride_at(u32(d)); rem /= s; }
+  return off;`}
+}`;
+  const key = `reduce:${kind}:${long ? 'wg' : 'th'}:k${cap(kr)}:r${cap(rr)}:${kr}:${rr}`;
+  const backend = getBackend();
+  const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
+  if (long) {
+    const wgsl = () => `${bindings(['X'], ['Y'])}\n${p.wgsl(2)}\n${base}
+var<workgroup> acc: array<f32, ${WG_REDUCE}>;
+@compute @workgroup_size(${WG_REDUCE})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = wid.y * nwg.x + wid.x;
+  let valid = o < params.n;
+  var v = ${init};
+  if (valid) {
+    let b = base_of(o);
+    for (var j = lid; j < params.r; j += ${WG_REDUCE}u) { v = ${combine('v', 'X[b + red_off(j)]')}; }
+  }
+  acc[lid] = v;
+  workgroupBarrier();
+  for (var s = ${WG_REDUCE / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { acc[lid] = ${combine('acc[lid]', 'acc[lid + s]')}; }
+    workgroupBarrier();
+  }
+  if (valid && lid == 0u) { Y[o] = acc[0]; }
+}`;
+    backend.run({ kernel: { key, wgsl }, inputs: [x.range], outputs: [out.range], params: p.bytes(), workgroups: grid(out.size, 1, maxWg) });
+  } else {
+    const wgsl = () => `${bindings(['X'], ['Y'])}\n${p.wgsl(2)}\n${base}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = (wid.y * nwg.x + wid.x) * 64u + lid;
+  if (o >= params.n) { return; }
+  let b = base_of(o);
+  var v = ${init};
+  for (var j = 0u; j < params.r; j++) { v = ${combine('v', 'X[b + red_off(j)]')}; }
+  Y[o] = v;
+}`;
+    backend.run({ kernel: { key, wgsl }, inputs: [x.range], outputs: [out.range], params: p.bytes(), workgroups: grid(out.size, 64, maxWg) });
+  }
+  return out;
+}
+
+function finish(y: Tensor, x: Tensor, axes: number[], keepdim: boolean): Tensor {
+  if (keepdim) return y;
+  const v = y.view(x.shape.filter((_, i) => !axes.includes(i)));
+  y.dispose();
+  return v;
+}
+
+/** Sum over `axes` (all when omitted). */
+export function sum(x: Tensor, axes: Axes = null, keepdim = false): Tensor {
+  assertTensor(x, 'sum', 'x');
+  assertDType(x, ['f32'], 'sum', 'x');
+  const ax = normAxes(axes, x.rank, 'sum');
+  const y = finish(reduceKernel('sum', x, ax), x, ax, keepdim);
+  return record('sum', [x], y, (g) => [expandTo(g, x.shape, ax)]);
+}
+
+/** Mean over `axes` (all when omitted). */
+export function mean(x: Tensor, axes: Axes = null, keepdim = false): Tensor {
+  assertTensor(x, 'mean', 'x');
+  assertDType(x, ['f32'], 'mean', 'x');
+  const ax = normAxes(axes, x.rank, 'mean');
+  const count = ax.reduce((n, a) => n * x.shape[a], 1);
+  const s = reduceKernel('sum', x, ax);
+  const m = broadcastMap('scale', 'a * p0', [s], [1 / count]);
+  s.dispose();
+  const y = finish(m, x, ax, keepdim);
+  return record('mean', [x], y, (g) => {
+    const e = expandTo(g, x.shape, ax);
+    const r = broadcastMap('scale', 'a * p0', [e], [1 / count]);
+    e.dispose();
+    return [r];
+  });
+}
+
+/** Maximum over `axes`; the gradient is shared equally among tied maxima (as PyTorch's amax). */
+export function amax(x: Tensor, axes: Axes = null, keepdim = false): Tensor {
+  assertTensor(x, 'amax', 'x');
+  assertDType(x, ['f32'], 'amax', 'x');
+  const ax = normAxes(axes, x.rank, 'amax');
+  const yk = reduceKernel('max', x, ax);
+  const y = finish(yk.view(yk.shape), x, ax, keepdim);
+  const out = record(
+    'amax',
+    [x],
+    y,
+    (g, [sx, sy]) => {
+      const mask = broadcastMap('eq', 'select(0.0, 1.0, a == b)', [sx, sy]);
+      const count = reduceKernel('sum', mask, ax);
+      const gk = g.view(sy.shape, false);
+      const share = broadcastMap('div', 'a / b', [gk, count]);
+      const r = broadcastMap('mul', 'a * b', [mask, share]);
+      for (const t of [mask, count, gk, share]) t.dispose();
+      return [r];
+    },
+    [x, yk],
+  );
+  yk.dispose();
+  return out;
+}
+
+/** Broadcasts a reduced gradient back to `shape` (the reduced axes may be dropped or kept). */
+function expandTo(g: Tensor, shape: Shape, axes: number[]): Tensor {
+  const gk = g.view(shape.map((d, i) => (axes.includes(i) ? 1 : d)), false);
+  const r = broadcastMap('copy', 'a', [gk], [], 'expand', shape);
+  gk.dispose();
+  return r;
+}
+
+/**
+ * Sums `g` over the axes where `shape` was broadcast up to `g.shape`, giving a tensor of
+ * `shape`. Always returns a new tensor object (a view when nothing needs summing).
+ */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (shapeEq(g.shape, shape)) return g.view(shape);
+  const axes = broadcastAxes(shape, g.shape);
+  const y = axes.length ? reduceKernel('sum', g, axes) : g.view(g.shape);
+  const r = y.view(shape);
+  y.dispose();
+  return r;
+}
+
+/** {@link sumTo} that takes ownership of `g` (disposes it). */
+export function reduceTo(g: Tensor, shape: Shape): Tensor {
+  const r = sumTo(g, shape);
+  g.dispose();
+  return r;
+}

@@ -1,0 +1,39 @@
+/**
+ * The current backend. `init()` acquires a device once; every op runs on it.
+ */
+import { Backend } from './backend/backend.js';
+import { acquireDevice, type DeviceOptions } from './device/gpu-device.js';
+
+let current: Backend | null = null;
+let pending: Promise<Backend> | null = null;
+
+/**
+ * Acquires a WebGPU device and makes it the library's backend. Calling it again returns the same
+ * backend until {@link shutdown}.
+ */
+export async function init(options: DeviceOptions = {}): Promise<Backend> {
+  if (current && !current.isDestroyed) return current;
+  pending ??= acquireDevice(options).then(({ device, info }) => {
+    current = new Backend(device, info);
+    return current;
+  });
+  try {
+    return await pending;
+  } finally {
+    pending = null;
+  }
+}
+
+/** The backend ops run on; throws if {@link init} has not completed. */
+export function getBackend(): Backend {
+  if (!current || current.isDestroyed) {
+    throw new Error('@rpsam2/tensor is not initialised: await init() (or initNode() in Node) before using tensors');
+  }
+  return current;
+}
+
+/** Destroys the device. Tensors made before become unusable. */
+export function shutdown(): void {
+  current?.destroy();
+  current = null;
+}
