@@ -17,3 +17,7 @@ export { backward, type BackwardOptions } from './autograd/backward.js';
 export { record } from './autograd/record.js';
 export { Params } from './kernels/params.js';
 export * from './ops/index.js';
+export { SafetensorsFile, toF32, type SafetensorsEntry, type SafetensorsDType } from './io/safetensors.js';
+export { bytesSource, blobSource, type ByteSource } from './io/byte-source.js';
+export { parseOpCases, runOpCase, formatCaseResult, FORWARD_RTOL, GRAD_TOL, type CaseResult } from './testing/op-vectors.js';
+export { OP_ADAPTERS, type OpAdapter, type OpCase } from './testing/adapters/index.js';
