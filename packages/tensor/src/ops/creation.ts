@@ -23,6 +23,9 @@ export function tensor(data: ArrayLike<number>, shape: Shape, options: TensorOpt
   if (data.length !== n) {
     throw new RangeError(`tensor${options.name ? ` '${options.name}'` : ''}: ${data.length} values given for shape ${fmtShape(shape)} (${n} elements)`);
   }
+  if (options.requiresGrad && dtype !== 'f32') {
+    throw new TypeError(`tensor${options.name ? ` '${options.name}'` : ''}: only f32 tensors can require grad (got ${dtype})`);
+  }
   const t = Tensor.empty(shape, dtype);
   if (options.name) t.name = options.name;
   let bytes: ArrayBufferView;
@@ -34,10 +37,7 @@ export function tensor(data: ArrayLike<number>, shape: Shape, options: TensorOpt
     bytes = h;
   }
   getBackend().write(t.store.buffer, 0, bytes);
-  if (options.requiresGrad) {
-    if (dtype !== 'f32') throw new TypeError(`tensor: only f32 tensors can require grad (got ${dtype})`);
-    t.requiresGrad = true;
-  }
+  t.requiresGrad = Boolean(options.requiresGrad);
   return t;
 }
 
