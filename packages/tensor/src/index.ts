@@ -19,5 +19,20 @@ export { Params } from './kernels/params.js';
 export * from './ops/index.js';
 export { SafetensorsFile, toF32, type SafetensorsEntry, type SafetensorsDType } from './io/safetensors.js';
 export { bytesSource, blobSource, type ByteSource } from './io/byte-source.js';
-export { parseOpCases, runOpCase, formatCaseResult, FORWARD_RTOL, GRAD_TOL, type CaseResult } from './testing/op-vectors.js';
+export { parseOpCases, runOpCase, formatCaseResult, type CaseResult } from './testing/op-vectors.js';
+export * from './testing/tolerance.js';
 export { OP_ADAPTERS, type OpAdapter, type OpCase } from './testing/adapters/index.js';
+export * from './optim/index.js';
+export {
+  serializeSafetensors,
+  saveTensors,
+  f32ToBf16Bits,
+  bf16BitsToF32,
+  type SafetensorsWriteDType,
+  type SafetensorsTensorData,
+  type NamedSafetensorsTensor,
+  type SaveTensorsOptions,
+} from './io/safetensors-write.js';
+export { TorchCheckpoint, openTensorFile, type TorchTensorEntry, type TensorFileReader, type TorchCheckpointOptions } from './io/torch-checkpoint.js';
+export { ZipArchive, crc32, type ZipEntry } from './io/zip.js';
+export { unpickle, UnpicklingError, PickleGlobal, isPickleTuple, type UnpickleOptions, type PickleGlobalHandler } from './io/pickle.js';

@@ -25,3 +25,41 @@ export async function initNode(options: Omit<DeviceOptions, 'gpu'> = {}): Promis
 }
 
 export * from './io/node-file.js';
+
+import { open as openFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { saveTensors, type SaveTensorsOptions } from './io/safetensors-write.js';
+import type { Tensor } from './tensor/tensor.js';
+
+/**
+ * Writes `bytes` to `path` atomically: into a temporary file in the same directory, flushed to
+ * disk, then renamed over `path`. An interrupted or failed write leaves any existing file intact
+ * (and removes the temporary file when it can).
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  let fh: Awaited<ReturnType<typeof openFile>> | null = null;
+  try {
+    fh = await openFile(tmp, 'wx');
+    let done = 0;
+    while (done < bytes.byteLength) done += (await fh.write(bytes, done, bytes.byteLength - done)).bytesWritten;
+    await fh.sync();
+    await fh.close();
+    fh = null;
+    await rename(tmp, path);
+  } catch (e) {
+    await fh?.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw new Error(`${path}: could not write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+  }
+}
+
+/** Reads GPU tensors back and writes them to a safetensors file atomically (see `saveTensors`). */
+export async function saveSafetensorsFile(
+  path: string,
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+  options?: SaveTensorsOptions,
+): Promise<void> {
+  await writeFileAtomic(path, await saveTensors(tensors, metadata, options));
+}

@@ -32,39 +32,51 @@ export class SafetensorsFile {
     readonly label: string,
   ) {}
 
-  /** Reads and validates the header. */
+  /**
+   * Reads and validates the header (two small range reads: the length, then the JSON). Throws,
+   * naming the file, on a file too short for its header, a bad header length, a header that is
+   * not a JSON object, an unknown dtype, a bad shape, or data_offsets that disagree with the
+   * shape, overlap another tensor or point past the end of the file (a truncated file).
+   */
   static async open(source: ByteSource, label = source.label ?? 'safetensors'): Promise<SafetensorsFile> {
     const size = await source.size();
     if (size < 8) throw new Error(`${label}: not a safetensors file (${size} bytes, shorter than the 8-byte header length)`);
     const lenBytes = await source.read(0, 8);
-    const len = Number(new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true));
-    if (len <= 0 || len > MAX_HEADER || 8 + len > size) {
-      throw new Error(`${label}: not a safetensors file (header length ${len} does not fit a file of ${size} bytes)`);
+    const len64 = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
+    if (len64 === 0n || len64 > BigInt(MAX_HEADER) || 8n + len64 > BigInt(size)) {
+      throw new Error(
+        `${label}: not a safetensors file or truncated (header length ${len64} ` +
+          (len64 > BigInt(MAX_HEADER) ? `exceeds the ${MAX_HEADER}-byte limit)` : `does not fit a file of ${size} bytes)`),
+      );
     }
-    let header: Record<string, unknown>;
+    const len = Number(len64);
+    let header: unknown;
     try {
-      header = JSON.parse(new TextDecoder().decode(await source.read(8, len)));
+      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await source.read(8, len)));
     } catch (e) {
       throw new Error(`${label}: safetensors header is not valid JSON (${(e as Error).message})`);
+    }
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+      throw new Error(`${label}: safetensors header is not a JSON object`);
     }
     const entries = new Map<string, SafetensorsEntry>();
     let metadata: Record<string, string> = {};
     const dataLen = size - 8 - len;
     for (const [name, v] of Object.entries(header)) {
       if (name === '__metadata__') {
-        metadata = (v ?? {}) as Record<string, string>;
+        metadata = checkMetadata(v, label);
         continue;
       }
-      const e = v as SafetensorsEntry;
-      if (!e || !(e.dtype in BYTES) || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) {
-        throw new Error(`${label}: tensor '${name}' has an invalid header entry ${JSON.stringify(v)}`);
+      entries.set(name, checkEntry(name, v, dataLen, label));
+    }
+    // Tensors must not share bytes (a corrupt or hand-edited header).
+    const byStart = [...entries].filter(([, e]) => e.data_offsets[1] > e.data_offsets[0]).sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+    for (let k = 1; k < byStart.length; k++) {
+      const [prevName, prev] = byStart[k - 1];
+      const [name, e] = byStart[k];
+      if (e.data_offsets[0] < prev.data_offsets[1]) {
+        throw new Error(`${label}: tensors '${prevName}' [${prev.data_offsets}] and '${name}' [${e.data_offsets}] have overlapping data_offsets`);
       }
-      const [b, end] = e.data_offsets;
-      const n = e.shape.reduce((a, d) => a * d, 1);
-      if (end - b !== n * BYTES[e.dtype] || b < 0 || end > dataLen) {
-        throw new Error(`${label}: tensor '${name}' (${e.dtype} [${e.shape}]) has data_offsets [${b}, ${end}] inconsistent with its shape or the file size`);
-      }
-      entries.set(name, e);
     }
     return new SafetensorsFile(source, entries, metadata, 8 + len, label);
   }
@@ -81,7 +93,7 @@ export class SafetensorsFile {
   /** The header entry of a tensor; throws naming the file and key when missing. */
   entry(name: string): SafetensorsEntry {
     const e = this.entries.get(name);
-    if (!e) throw new Error(`${this.label}: no tensor named '${name}'`);
+    if (!e) throw new Error(`${this.label}: no tensor named '${name}' (the file has ${this.entries.size} tensors)`);
     return e;
   }
 
@@ -122,6 +134,42 @@ export class SafetensorsFile {
   }
 }
 
+/** Validates one header entry. */
+function checkEntry(name: string, v: unknown, dataLen: number, label: string): SafetensorsEntry {
+  const what = `${label}: tensor '${name}'`;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${what} has an invalid header entry ${JSON.stringify(v)}`);
+  const e = v as Partial<SafetensorsEntry>;
+  if (typeof e.dtype !== 'string' || !Object.hasOwn(BYTES, e.dtype)) {
+    throw new Error(`${what} has unknown dtype ${JSON.stringify(e.dtype)} (known: ${Object.keys(BYTES).join(', ')})`);
+  }
+  if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new Error(`${what} has an invalid shape ${JSON.stringify(e.shape)}`);
+  }
+  const off = e.data_offsets;
+  if (!Array.isArray(off) || off.length !== 2 || off.some((o) => !Number.isSafeInteger(o) || o < 0) || off[1] < off[0]) {
+    throw new Error(`${what} has invalid data_offsets ${JSON.stringify(off)}`);
+  }
+  const need = e.shape.reduce((a, d) => a * d, 1) * BYTES[e.dtype];
+  if (off[1] - off[0] !== need) {
+    throw new Error(`${what} (${e.dtype} [${e.shape.join(', ')}]) has data_offsets [${off}] spanning ${off[1] - off[0]} bytes, but its shape needs ${need}`);
+  }
+  if (off[1] > dataLen) {
+    throw new Error(`${what} ends at data byte ${off[1]}, but the file holds only ${dataLen} data bytes (truncated file?)`);
+  }
+  return { dtype: e.dtype, shape: [...e.shape], data_offsets: [off[0], off[1]] };
+}
+
+/** Validates `__metadata__`: a map of strings. */
+function checkMetadata(v: unknown, label: string): Record<string, string> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${label}: __metadata__ is not a JSON object`);
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x !== 'string') throw new Error(`${label}: __metadata__ '${k}' is not a string (${JSON.stringify(x)})`);
+  }
+  return v as Record<string, string>;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Converts raw little-endian bytes of `dtype` to f32. */
 export function toF32(bytes: Uint8Array, dtype: SafetensorsDType, what = 'tensor'): Float32Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -129,7 +177,9 @@ export function toF32(bytes: Uint8Array, dtype: SafetensorsDType, what = 'tensor
   const out = new Float32Array(n);
   switch (dtype) {
     case 'F32':
-      for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
+      // Fast path: a plain copy when the host is little-endian too.
+      if (LITTLE_ENDIAN) out.set(new Float32Array(bytes.slice().buffer, 0, n));
+      else for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
       break;
     case 'F16':
       for (let i = 0; i < n; i++) out[i] = f16BitsToF32(dv.getUint16(i * 2, true));

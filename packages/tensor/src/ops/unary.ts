@@ -55,6 +55,8 @@ export const UNARY_OPS = {
   clamp: { fwd: 'min(max(x, a), b)', grad: 'select(0.0, g, x >= a && x <= b)', needs: 'x' },
   /** 1 where x > a else 0 */
   gt: { fwd: 'select(0.0, 1.0, x > a)', grad: null, needs: 'none' },
+  /** 1 where x ≥ a else 0 */
+  ge: { fwd: 'select(0.0, 1.0, x >= a)', grad: null, needs: 'none' },
 } satisfies Record<string, UnaryDef>;
 
 export type UnaryOp = keyof typeof UNARY_OPS;
@@ -165,3 +167,5 @@ export const pow = (x: Tensor, p: number) => unary('pow', x, p);
 export const clamp = (x: Tensor, min = -Infinity, max = Infinity) => unary('clamp', x, Math.max(min, -3.4e38), Math.min(max, 3.4e38));
 /** 1 where x > threshold, else 0 (no gradient). */
 export const greater = (x: Tensor, threshold = 0) => unary('gt', x, threshold);
+/** 1 where x ≥ threshold, else 0 (no gradient). */
+export const greaterEqual = (x: Tensor, threshold = 0) => unary('ge', x, threshold);

@@ -11,11 +11,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { sizeOf, fmtShape } from '../tensor/shape.js';
 import type { SafetensorsFile } from '../io/safetensors.js';
 import { OP_ADAPTERS, type OpCase } from './adapters/index.js';
-
-/** Forward: max abs error ≤ FORWARD_RTOL·max(1, max|ref|). */
-export const FORWARD_RTOL = 1e-3;
-/** Gradients: relative L2 error ≤ GRAD_TOL. */
-export const GRAD_TOL = 1e-2;
+import { GRAD_TOL, forwardPasses, maxAbsError, relL2Error } from './tolerance.js';
 
 export interface CaseResult {
   key: string;
@@ -41,29 +37,6 @@ export function parseOpCases(json: unknown, label = 'ops.json'): OpCase[] {
     }
   });
   return cases as OpCase[];
-}
-
-function maxAbs(got: Float32Array, want: Float32Array) {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    err = Math.max(err, Number.isNaN(d) ? Infinity : d);
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return { err, scale };
-}
-
-function relL2(got: Float32Array | null, want: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    const g = got ? got[i] : 0;
-    num += (g - want[i]) ** 2;
-    den += want[i] ** 2;
-  }
-  if (!Number.isFinite(num)) return Infinity;
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
 }
 
 /** Shapes agree, treating a scalar and a one-element vector as the same. */
@@ -98,8 +71,8 @@ export async function runOpCase(c: OpCase, file: SafetensorsFile): Promise<CaseR
     if (!sameShape(out.shape, outEntry.shape)) {
       throw new Error(`output shape ${fmtShape(out.shape)} differs from the reference ${fmtShape(outEntry.shape)}`);
     }
-    result.forward = maxAbs(await out.data(), await file.readF32(`${c.key}.out`));
-    let ok = result.forward.err <= FORWARD_RTOL * Math.max(1, result.forward.scale);
+    result.forward = maxAbsError(await out.data(), await file.readF32(`${c.key}.out`));
+    let ok = forwardPasses(result.forward);
     const floatGrads = c.grads.filter((k) => !inputs[k].dtype.startsWith('i'));
     if (floatGrads.length) {
       if (!out.requiresGrad) throw new Error('output does not require grad although the case checks gradients');
@@ -108,7 +81,7 @@ export async function runOpCase(c: OpCase, file: SafetensorsFile): Promise<CaseR
       backward(out, { grad: up });
       for (const k of floatGrads) {
         const g = inputs[k].grad;
-        const err = relL2(g ? await g.data() : null, await file.readF32(`${c.key}.grad${k}`));
+        const err = relL2Error(g ? await g.data() : null, await file.readF32(`${c.key}.grad${k}`));
         result.grads.push({ input: k, err });
         ok &&= err <= GRAD_TOL;
       }

@@ -6,28 +6,9 @@ import { expect } from 'vitest';
 import { tensor, tidy, backward, type Tensor } from '../../src/index.js';
 import type { Ref, RefOp } from '../reference/ref.js';
 import { Rng } from './rng.js';
+import { maxAbsError, relL2Error } from '../../src/testing/tolerance.js';
 
-export function maxAbsError(got: ArrayLike<number>, want: ArrayLike<number>): { err: number; scale: number } {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    err = Math.max(err, Number.isNaN(d) ? Infinity : d);
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return { err, scale };
-}
-
-export function relL2Error(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i] - want[i]) ** 2;
-    den += want[i] ** 2;
-  }
-  if (!Number.isFinite(num)) return Infinity;
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
+export { maxAbsError, relL2Error };
 
 /** Asserts a forward result within 1e-3·max(1, max|ref|) (or `rtol` instead of 1e-3). */
 export async function expectForward(got: Tensor, want: Ref, what = 'output', rtol = 1e-3): Promise<void> {

@@ -1,0 +1,162 @@
+/**
+ * The mask decoder: output tokens [object score, IoU, 4 mask tokens] + prompt tokens run through
+ * the two-way transformer with the image embedding (+ dense prompt embedding); the image tokens
+ * are upscaled ×4 with the high-resolution features, and each mask token's hypernetwork MLP
+ * gives the weights of its mask. The IoU head (sigmoid) scores the masks and the object-score
+ * head says whether an object is there.
+ */
+import {
+  add,
+  amax,
+  cat,
+  div,
+  expand,
+  full,
+  gelu,
+  greater,
+  greaterEqual,
+  matmul,
+  mul,
+  permute,
+  reshape,
+  slice,
+  stack,
+  sub,
+  sum,
+  where,
+  type Tensor,
+} from '@rpsam2/tensor';
+import type { Sam2Config } from '../config.js';
+import { Module } from '../nn/module.js';
+import { Conv2d, ConvTranspose2d, Embedding, LayerNorm2d, MLP } from '../nn/layers.js';
+import { TwoWayTransformer } from './two-way-transformer.js';
+
+/** Raw decoder outputs for every mask token. */
+export interface DecoderOutput {
+  /** [B, 4, 4g, 4g] mask logits (token 0 = single-mask output, 1..3 = multimask). */
+  masks: Tensor;
+  /** [B, 4] predicted IoU. */
+  iou: Tensor;
+  /** [B, 1] object-score logits. */
+  objectScore: Tensor;
+}
+
+export class MaskDecoder extends Module {
+  readonly transformer: TwoWayTransformer;
+  readonly iouToken: Embedding;
+  readonly maskTokens: Embedding;
+  readonly objScoreToken: Embedding | null;
+  readonly upConv0: ConvTranspose2d;
+  readonly upNorm1: LayerNorm2d;
+  readonly upConv3: ConvTranspose2d;
+  readonly convS0: Conv2d | null;
+  readonly convS1: Conv2d | null;
+  readonly hypernetworks: MLP[];
+  readonly iouHead: MLP;
+  readonly objScoreHead: MLP | null;
+  readonly numMaskTokens = 4;
+
+  constructor(
+    readonly dim: number,
+    readonly cfg: Sam2Config,
+  ) {
+    super();
+    this.transformer = this.child('transformer', new TwoWayTransformer(2, dim, 8, 2048));
+    this.iouToken = this.child('iou_token', new Embedding(1, dim));
+    this.maskTokens = this.child('mask_tokens', new Embedding(this.numMaskTokens, dim));
+    this.objScoreToken = cfg.predObjScores ? this.child('obj_score_token', new Embedding(1, dim)) : null;
+    this.upConv0 = this.child('output_upscaling.0', new ConvTranspose2d(dim, dim / 4, 2, 2));
+    this.upNorm1 = this.child('output_upscaling.1', new LayerNorm2d(dim / 4));
+    this.upConv3 = this.child('output_upscaling.3', new ConvTranspose2d(dim / 4, dim / 8, 2, 2));
+    this.convS0 = cfg.useHighResFeaturesInSam ? this.child('conv_s0', new Conv2d(dim, dim / 8, 1)) : null;
+    this.convS1 = cfg.useHighResFeaturesInSam ? this.child('conv_s1', new Conv2d(dim, dim / 4, 1)) : null;
+    this.hypernetworks = this.list(
+      'output_hypernetworks_mlps',
+      Array.from({ length: this.numMaskTokens }, () => new MLP(dim, dim, dim / 8, 3)),
+    );
+    this.iouHead = this.child('iou_prediction_head', new MLP(dim, 256, this.numMaskTokens, 3, 'relu', cfg.iouPredictionUseSigmoid));
+    if (cfg.predObjScores && !cfg.predObjScoresMlp) throw new Error('mask decoder: a linear object-score head (pred_obj_scores_mlp false) is not supported');
+    this.objScoreHead = cfg.predObjScores ? this.child('pred_obj_score_head', new MLP(dim, dim, 1, 3)) : null;
+  }
+
+  /**
+   * image [1 or B, C, g, g], imagePe [1, C, g, g], sparse [B, N, C], dense [B, C, g, g],
+   * highRes [feat_s0 [·, C/8, 4g, 4g], feat_s1 [·, C/4, 2g, 2g]] (batch 1 is broadcast).
+   */
+  predictMasks(image: Tensor, imagePe: Tensor, sparse: Tensor, dense: Tensor, highRes: [Tensor, Tensor] | null): DecoderOutput {
+    const b = sparse.shape[0];
+    const c = this.dim;
+    const parts = [this.iouToken.weight.get(), this.maskTokens.weight.get()];
+    if (this.objScoreToken) parts.unshift(this.objScoreToken.weight.get());
+    const s = this.objScoreToken ? 1 : 0;
+    const outTokens = cat(parts, 0);
+    const tokens = cat([expand(reshape(outTokens, [1, outTokens.shape[0], c]), [b, outTokens.shape[0], c]), sparse], 1);
+    const src = add(image.shape[0] === b ? image : expand(image, [b, ...image.shape.slice(1)]), dense);
+    const [g1, g2] = [src.shape[2], src.shape[3]];
+    const pos = expand(imagePe, [b, c, g1, g2]);
+    const [hs, keys] = this.transformer.forward(src, pos, tokens);
+    const iouTokenOut = slice(hs, [null, s]);
+    const srcMap = reshape(permute(keys, [0, 2, 1]), [b, c, g1, g2]);
+    let up: Tensor;
+    if (highRes) {
+      const [s0, s1] = highRes;
+      up = gelu(this.upNorm1.forward(add(this.upConv0.forward(srcMap), s1)));
+      up = gelu(add(this.upConv3.forward(up), s0));
+    } else {
+      up = gelu(this.upConv3.forward(gelu(this.upNorm1.forward(this.upConv0.forward(srcMap)))));
+    }
+    const hyper = stack(
+      this.hypernetworks.map((mlp, i) => mlp.forward(slice(hs, [null, s + 1 + i]))),
+      1,
+    );
+    const [, cu, hu, wu] = up.shape;
+    const masks = reshape(matmul(hyper, reshape(up, [b, cu, hu * wu])), [b, this.numMaskTokens, hu, wu]);
+    const iou = this.iouHead.forward(iouTokenOut);
+    // Without an object-score head the official code returns a constant logit of 10.
+    const objectScore = this.objScoreHead ? this.objScoreHead.forward(slice(hs, [null, 0])) : full([b, 1], 10);
+    return { masks, iou, objectScore };
+  }
+
+  /**
+   * Chooses the returned masks: tokens 1..3 for multimask output; otherwise token 0, replaced by
+   * the best multimask output when its stability score is below the threshold (when enabled).
+   * Runs on the GPU (no readback).
+   */
+  selectMasks(out: DecoderOutput, multimask: boolean): { masks: Tensor; iou: Tensor } {
+    if (multimask) return { masks: slice(out.masks, [null, { start: 1 }]), iou: slice(out.iou, [null, { start: 1 }]) };
+    const single = slice(out.masks, [null, { start: 0, end: 1 }]);
+    const singleIou = slice(out.iou, [null, { start: 0, end: 1 }]);
+    if (!this.cfg.dynamicMultimaskViaStability) return { masks: single, iou: singleIou };
+    const multi = slice(out.masks, [null, { start: 1 }]);
+    const multiIou = slice(out.iou, [null, { start: 1 }]);
+    // One-hot of the best multimask IoU (first on ties, as argmax).
+    const best = firstArgmaxOneHot(multiIou);
+    const bestMask = sum(mul(multi, reshape(best, [...best.shape, 1, 1])), 1, true);
+    const bestIou = sum(mul(multiIou, best), 1, true);
+    const delta = this.cfg.dynamicMultimaskStabilityDelta;
+    const areaI = sum(greater(single, delta), [2, 3]);
+    const areaU = sum(greater(single, -delta), [2, 3]);
+    // stability = areaI / areaU, 1 when areaU is 0 (then areaI is 0 too).
+    const stability = where(greater(areaU, 0), div(areaI, areaU), full(areaU.shape, 1));
+    const stable = greaterEqual(stability, this.cfg.dynamicMultimaskStabilityThresh);
+    return {
+      masks: where(reshape(stable, [stable.shape[0], 1, 1, 1]), single, bestMask),
+      iou: where(stable, singleIou, bestIou),
+    };
+  }
+}
+
+/** One-hot [B, K] of the first maximum along the last axis. */
+function firstArgmaxOneHot(x: Tensor): Tensor {
+  const k = x.shape[1];
+  const isMax = greaterEqual(sub(x, amax(x, 1, true)), 0);
+  // Keep only the first maximum: column j survives if no earlier column was a maximum.
+  const cols: Tensor[] = [];
+  let seen: Tensor | null = null;
+  for (let j = 0; j < k; j++) {
+    const col = slice(isMax, [null, { start: j, end: j + 1 }]);
+    cols.push(seen ? mul(col, sub(full(col.shape, 1), seen)) : col);
+    seen = seen ? greater(add(seen, col), 0.5) : col;
+  }
+  return cat(cols, 1);
+}

@@ -1,0 +1,121 @@
+/**
+ * The prompt encoder: clicks and box corners → sparse tokens (Fourier features + a learned
+ * embedding per label), an optional mask → dense embedding (or the learned no-mask embedding),
+ * and the dense positional encoding of the embedding grid.
+ *
+ * Coordinate convention (as the official code): points are in model-frame pixels (0…S); +0.5 to
+ * the pixel centre, then /S. Label −1 is the padding point (its Fourier part is zeroed and
+ * `not_a_point_embed` used), 0/1 negative/positive clicks, 2/3 box corners.
+ */
+import { add, affine, expand, gelu, mul, reshape, tensor, type Tensor } from '@rpsam2/tensor';
+import { Module, type ParamSlot } from '../nn/module.js';
+import { Conv2d, Embedding, LayerNorm2d } from '../nn/layers.js';
+import { denseFourierEncoding, fourierEncode } from './position-encoding.js';
+
+export class PromptEncoder extends Module {
+  readonly gaussian: ParamSlot;
+  readonly pointEmbeddings: Embedding[];
+  readonly notAPointEmbed: Embedding;
+  readonly noMaskEmbed: Embedding;
+  readonly maskConv0: Conv2d;
+  readonly maskNorm1: LayerNorm2d;
+  readonly maskConv3: Conv2d;
+  readonly maskNorm4: LayerNorm2d;
+  readonly maskConv6: Conv2d;
+  private densePe: Tensor | null = null;
+
+  constructor(
+    readonly embedDim: number,
+    /** Side of the image embedding grid (S/16). */
+    readonly gridSize: number,
+    /** Model input size S. */
+    readonly imageSize: number,
+    readonly maskInChans = 16,
+  ) {
+    super();
+    this.gaussian = this.param('pe_layer.positional_encoding_gaussian_matrix', [2, embedDim / 2]);
+    this.pointEmbeddings = this.list(
+      'point_embeddings',
+      [0, 1, 2, 3].map(() => new Embedding(1, embedDim)),
+    );
+    this.notAPointEmbed = this.child('not_a_point_embed', new Embedding(1, embedDim));
+    const q = maskInChans / 4;
+    this.maskConv0 = this.child('mask_downscaling.0', new Conv2d(1, q, 2, { stride: 2 }));
+    this.maskNorm1 = this.child('mask_downscaling.1', new LayerNorm2d(q));
+    this.maskConv3 = this.child('mask_downscaling.3', new Conv2d(q, maskInChans, 2, { stride: 2 }));
+    this.maskNorm4 = this.child('mask_downscaling.4', new LayerNorm2d(maskInChans));
+    this.maskConv6 = this.child('mask_downscaling.6', new Conv2d(maskInChans, embedDim, 1));
+    this.noMaskEmbed = this.child('no_mask_embed', new Embedding(1, embedDim));
+  }
+
+  /** Mask input size (4× the embedding grid). */
+  get maskInputSize(): number {
+    return this.gridSize * 4;
+  }
+
+  /**
+   * Sparse embeddings of points [B, N, 2] (model-frame pixels) with labels (B×N numbers, −1…3),
+   * → [B, N, C]. Differentiable w.r.t. the points.
+   */
+  embedPoints(points: Tensor, labels: number[][]): Tensor {
+    const [b, n] = points.shape;
+    if (labels.length !== b || labels.some((l) => l.length !== n)) {
+      throw new Error(`prompt encoder: labels must be ${b}×${n} to match points [${points.shape}]`);
+    }
+    const c = this.embedDim;
+    const coords = affine(points, 1 / this.imageSize, 0.5 / this.imageSize);
+    const pe = fourierEncode(coords, this.gaussian.get());
+    // keep[b, n] = 0 for padding points; offsets[b, n, :] = the label's learned embedding.
+    const keep = tensor(labels.flat().map((l) => (l === -1 ? 0 : 1)), [b, n, 1]);
+    const table = this.labelTable();
+    const offs = new Float32Array(b * n * c);
+    labels.flat().forEach((l, i) => offs.set(table[l + 1], i * c));
+    return add(mul(pe, keep), tensor(offs, [b, n, c]));
+  }
+
+  private labelTableCache: Float32Array[] | null = null;
+  /** Rows for labels −1, 0, 1, 2, 3 (read back once). */
+  private labelTable(): Float32Array[] {
+    if (!this.labelTableCache) throw new Error('prompt encoder: call prepare() after loading weights');
+    return this.labelTableCache;
+  }
+
+  /** Reads the small label embeddings and builds the dense positional encoding (once after load). */
+  async prepare(): Promise<void> {
+    const rows = [this.notAPointEmbed, ...this.pointEmbeddings];
+    this.labelTableCache = await Promise.all(rows.map((e) => e.weight.get().data()));
+    this.densePe?.dispose();
+    this.densePe = denseFourierEncoding(await this.gaussian.get().data(), this.embedDim / 2, this.gridSize, this.gridSize);
+  }
+
+  /** The dense positional encoding [1, C, g, g]. */
+  denseEncoding(): Tensor {
+    if (!this.densePe) throw new Error('prompt encoder: call prepare() after loading weights');
+    return this.densePe;
+  }
+
+  /** Dense embedding of mask logits [B, 1, 4g, 4g] → [B, C, g, g]. */
+  embedMask(mask: Tensor): Tensor {
+    const s = this.maskInputSize;
+    if (mask.rank !== 4 || mask.shape[1] !== 1 || mask.shape[2] !== s || mask.shape[3] !== s) {
+      throw new Error(`prompt encoder: mask input must be [B, 1, ${s}, ${s}], got [${mask.shape}]`);
+    }
+    let h = gelu(this.maskNorm1.forward(this.maskConv0.forward(mask)));
+    h = gelu(this.maskNorm4.forward(this.maskConv3.forward(h)));
+    return this.maskConv6.forward(h);
+  }
+
+  /** The no-mask dense embedding broadcast to [B, C, g, g]. */
+  noMaskDense(batch: number): Tensor {
+    const g = this.gridSize;
+    return expand(reshape(this.noMaskEmbed.weight.get(), [1, this.embedDim, 1, 1]), [batch, this.embedDim, g, g]);
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.densePe?.dispose();
+    this.densePe = null;
+    this.labelTableCache = null;
+  }
+}
+

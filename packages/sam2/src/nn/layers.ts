@@ -1,0 +1,141 @@
+/**
+ * The PyTorch layers SAM 2 is built from, as modules holding parameter slots with PyTorch's
+ * names (`weight`, `bias`, `layers.0.weight`, …). Forward passes call @rpsam2/tensor ops.
+ */
+import { conv2d, convTranspose2d, gelu, layerNorm, layerNorm2d, linear, relu, sigmoid, type Tensor } from '@rpsam2/tensor';
+import { Module, type ParamSlot } from './module.js';
+
+export class Linear extends Module {
+  readonly weight: ParamSlot;
+  readonly bias: ParamSlot | null;
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    withBias = true,
+  ) {
+    super();
+    this.weight = this.param('weight', [outFeatures, inFeatures]);
+    this.bias = withBias ? this.param('bias', [outFeatures]) : null;
+  }
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight.get(), this.bias?.get() ?? null);
+  }
+}
+
+/** LayerNorm over the last dim. */
+export class LayerNorm extends Module {
+  readonly weight: ParamSlot;
+  readonly bias: ParamSlot;
+  constructor(
+    readonly dim: number,
+    readonly eps = 1e-5,
+  ) {
+    super();
+    this.weight = this.param('weight', [dim]);
+    this.bias = this.param('bias', [dim]);
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.weight.get(), this.bias.get(), this.eps);
+  }
+}
+
+/** SAM's LayerNorm2d: normalises NCHW over channels (eps 1e-6). */
+export class LayerNorm2d extends Module {
+  readonly weight: ParamSlot;
+  readonly bias: ParamSlot;
+  constructor(
+    readonly channels: number,
+    readonly eps = 1e-6,
+  ) {
+    super();
+    this.weight = this.param('weight', [channels]);
+    this.bias = this.param('bias', [channels]);
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm2d(x, this.weight.get(), this.bias.get(), this.eps);
+  }
+}
+
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: number;
+}
+
+export class Conv2d extends Module {
+  readonly weight: ParamSlot;
+  readonly bias: ParamSlot;
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly options: Conv2dOptions = {},
+  ) {
+    super();
+    this.weight = this.param('weight', [outChannels, inChannels, kernelSize, kernelSize]);
+    this.bias = this.param('bias', [outChannels]);
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight.get(), this.bias.get(), { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
+  }
+}
+
+export class ConvTranspose2d extends Module {
+  readonly weight: ParamSlot;
+  readonly bias: ParamSlot;
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly stride: number,
+  ) {
+    super();
+    this.weight = this.param('weight', [inChannels, outChannels, kernelSize, kernelSize]);
+    this.bias = this.param('bias', [outChannels]);
+  }
+  forward(x: Tensor): Tensor {
+    return convTranspose2d(x, this.weight.get(), this.bias.get(), { stride: this.stride });
+  }
+}
+
+/** nn.Embedding: a [num, dim] table used whole or by row. */
+export class Embedding extends Module {
+  readonly weight: ParamSlot;
+  constructor(
+    readonly num: number,
+    readonly dim: number,
+  ) {
+    super();
+    this.weight = this.param('weight', [num, dim]);
+  }
+}
+
+export type Activation = 'relu' | 'gelu';
+const ACT = { relu, gelu };
+
+/** SAM 2's MLP: `num_layers` Linear layers with an activation between them. */
+export class MLP extends Module {
+  readonly layers: Linear[];
+  constructor(
+    inputDim: number,
+    hiddenDim: number,
+    outputDim: number,
+    numLayers: number,
+    readonly activation: Activation = 'relu',
+    readonly sigmoidOutput = false,
+  ) {
+    super();
+    const dims = [inputDim, ...Array<number>(numLayers - 1).fill(hiddenDim), outputDim];
+    this.layers = this.list(
+      'layers',
+      dims.slice(0, -1).map((d, i) => new Linear(d, dims[i + 1])),
+    );
+  }
+  forward(x: Tensor): Tensor {
+    let h = x;
+    this.layers.forEach((layer, i) => {
+      h = layer.forward(h);
+      if (i < this.layers.length - 1) h = ACT[this.activation](h);
+    });
+    return this.sigmoidOutput ? sigmoid(h) : h;
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The image predictor, in the spirit of the official `SAM2ImagePredictor`: `setImage` runs the
+ * encoder once and caches the features; `predict` decodes prompts (clicks, boxes, a mask) into
+ * masks. `decode` is the tensor-level path, usable under autodiff from the prompt onwards (the
+ * encoder always runs under noGrad).
+ */
+import { cat, clamp, greater, mul, noGrad, tensor, tidy, keep, type Tensor } from '@rpsam2/tensor';
+import type { Sam2Model, ImageFeatures } from '../model/sam2-model.js';
+import type { DecoderOutput } from '../model/mask-decoder.js';
+import { postprocessMasks, preprocess, type RgbImage } from './transforms.js';
+
+/** Prompts for one or several objects (batched: the outer arrays index objects). */
+export interface Prompt {
+  /** Clicks as [x, y]: N×2 for one object or B×N×2 for B objects, or a [B, N, 2] tensor. */
+  points?: number[][] | number[][][] | Tensor;
+  /** 1 = positive, 0 = negative click: N or B×N. */
+  labels?: number[] | number[][];
+  /** Boxes as [x0, y0, x1, y1]: one box or B boxes. */
+  box?: number[] | number[][];
+  /** Low-res mask logits from a previous prediction, [B, 1, 4g, 4g] or [1, 4g, 4g]. */
+  maskInput?: Tensor;
+  /** Three masks (true, default) or one (with the stability fallback). */
+  multimaskOutput?: boolean;
+  /** Coordinates are original-image pixels (true, default) or normalised to [0, 1] (false). */
+  normalizeCoords?: boolean;
+}
+
+export interface Prediction {
+  /** [B, K, H, W] at the original size: 0/1 masks, or logits with `returnLogits`. */
+  masks: Float32Array;
+  /** [B, K] predicted IoU. */
+  iou: Float32Array;
+  /** [B, K, 4g, 4g] mask logits clamped to ±32 (feed back as `maskInput`). */
+  lowResLogits: Float32Array;
+  /** [B, 1] object-score logits. */
+  objectScore: Float32Array;
+  /** [B, K, H, W, …] shapes of the arrays above. */
+  shape: { batch: number; masks: number; height: number; width: number; lowRes: number };
+}
+
+/** Tensor-level decoder output (all tensors owned by the caller). */
+export interface DecodeResult {
+  sparse: Tensor;
+  dense: Tensor;
+  /** Every mask token's output. */
+  raw: DecoderOutput;
+  /** The selected low-res logits [B, K, 4g, 4g] (not clamped). */
+  lowRes: Tensor;
+  /** [B, K] */
+  iou: Tensor;
+}
+
+export class Sam2ImagePredictor {
+  private features: ImageFeatures[] = [];
+  private origSizes: [number, number][] = [];
+
+  constructor(readonly model: Sam2Model) {}
+
+  /** Whether an image is set. */
+  get hasImage(): boolean {
+    return this.features.length > 0;
+  }
+
+  /** Original sizes [H, W] of the set images. */
+  get originalSizes(): readonly [number, number][] {
+    return this.origSizes;
+  }
+
+  /** The cached features of image `i` (owned by the predictor). */
+  getFeatures(i = 0): ImageFeatures {
+    const f = this.features[i];
+    if (!f) throw new Error(`predictor: no image ${i} is set (call setImage first)`);
+    return f;
+  }
+
+  /** Encodes one image and caches its features (replacing previous ones). */
+  async setImage(image: RgbImage): Promise<void> {
+    await this.setImageBatch([image]);
+  }
+
+  /** Encodes several images; `predict({...}, i)` then addresses image i. */
+  async setImageBatch(images: RgbImage[]): Promise<void> {
+    await this.model.promptEncoder.prepare();
+    this.resetImage();
+    for (const img of images) {
+      const f = noGrad(() =>
+        tidy(() => {
+          const x = preprocess(img, this.model.cfg.imageSize);
+          return this.model.forwardImage(x);
+        }),
+      );
+      this.features.push(f);
+      this.origSizes.push([img.height, img.width]);
+      await this.model.imageEncoder.trunk.patchEmbed.weight.get().store.backend.sync();
+    }
+  }
+
+  /** Uses precomputed features (e.g. from a cache) for an image of the given original size. */
+  setFeatures(features: ImageFeatures, origHW: [number, number]): void {
+    this.resetImage();
+    this.features = [features];
+    this.origSizes = [origHW];
+  }
+
+  /** Frees the cached features. */
+  resetImage(): void {
+    for (const f of this.features) {
+      f.imageEmbed.dispose();
+      f.highRes[0].dispose();
+      f.highRes[1].dispose();
+    }
+    this.features = [];
+    this.origSizes = [];
+  }
+
+  /** Prompt coordinates → model-frame points [B, N, 2] and labels (boxes first, then clicks, then the padding point). */
+  private promptPoints(p: Prompt, imageIndex: number): { points: Tensor; labels: number[][] } {
+    const [h, w] = this.origSizes[imageIndex];
+    const s = this.model.cfg.imageSize;
+    const normalize = p.normalizeCoords ?? true;
+    const sx = normalize ? s / w : s;
+    const sy = normalize ? s / h : s;
+    const parts: Tensor[] = [];
+    let labels: number[][] | null = null;
+    const boxes = p.box === undefined ? null : (Array.isArray(p.box[0]) ? (p.box as number[][]) : [p.box as number[]]);
+    if (boxes) {
+      for (const b of boxes) if (b.length !== 4) throw new Error(`predict: a box must be [x0, y0, x1, y1], got [${b}]`);
+      parts.push(tensor(boxes.flatMap((b) => [b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy]), [boxes.length, 2, 2]));
+      labels = boxes.map(() => [2, 3]);
+    }
+    if (p.points !== undefined) {
+      let pts: Tensor;
+      let lab: number[][];
+      if ((p.points as Tensor).isTensor) {
+        const t = p.points as Tensor;
+        if (t.rank !== 3 || t.shape[2] !== 2) throw new Error(`predict: points tensor must be [B, N, 2], got [${t.shape}]`);
+        pts = mul(t, tensor([sx, sy], [2]));
+        lab = toBatch(p.labels, t.shape[0], t.shape[1]);
+      } else {
+        const arr = p.points as number[][] | number[][][];
+        const batched = Array.isArray(arr[0]?.[0]);
+        const objs = (batched ? arr : [arr]) as number[][][];
+        const n = objs[0]?.length ?? 0;
+        if (objs.some((o) => o.length !== n || o.some((q) => q.length !== 2))) throw new Error('predict: every object needs the same number of [x, y] points');
+        pts = tensor(objs.flatMap((o) => o.flatMap(([x, y]) => [x * sx, y * sy])), [objs.length, n, 2]);
+        lab = toBatch(p.labels, objs.length, n);
+      }
+      if (labels && labels.length !== pts.shape[0]) {
+        if (labels.length === 1) labels = Array.from({ length: pts.shape[0] }, () => [2, 3]);
+        else throw new Error(`predict: ${labels.length} boxes but ${pts.shape[0]} point sets`);
+      }
+      if (parts.length && parts[0].shape[0] !== pts.shape[0]) parts[0] = tidyExpand(parts[0], pts.shape[0]);
+      parts.push(pts);
+      labels = labels ? labels.map((l, i) => [...l, ...lab[i]]) : lab;
+    }
+    if (!labels) throw new Error('predict: give at least one click or a box');
+    const b = labels.length;
+    parts.push(tensor(new Float32Array(b * 2), [b, 1, 2]));
+    labels = labels.map((l) => [...l, -1]);
+    return { points: parts.length === 1 ? parts[0] : cat(parts, 1), labels };
+  }
+
+  /**
+   * Prompt encoder + mask decoder on tensors: differentiable w.r.t. a points tensor (and the
+   * decoder's parameters when they require grad). Call inside `tidy`.
+   */
+  decode(p: Prompt, imageIndex = 0): DecodeResult {
+    const f = this.getFeatures(imageIndex);
+    const pe = this.model.promptEncoder;
+    const { points, labels } = this.promptPoints(p, imageIndex);
+    const b = labels.length;
+    const sparse = pe.embedPoints(points, labels);
+    let dense: Tensor;
+    if (p.maskInput) {
+      const m = p.maskInput.rank === 3 ? p.maskInput.view([1, ...p.maskInput.shape]) : p.maskInput;
+      dense = pe.embedMask(m);
+    } else dense = pe.noMaskDense(b);
+    const batchedImage = f.imageEmbed;
+    const raw = this.model.maskDecoder.predictMasks(batchedImage, pe.denseEncoding(), sparse, dense, f.highRes);
+    const { masks, iou } = this.model.maskDecoder.selectMasks(raw, p.multimaskOutput ?? true);
+    return { sparse, dense, raw, lowRes: masks, iou };
+  }
+
+  /** Predicts masks for a prompt on image `imageIndex` and reads them back. */
+  async predict(p: Prompt & { returnLogits?: boolean }, imageIndex = 0): Promise<Prediction> {
+    const [h, w] = this.origSizes[imageIndex] ?? [0, 0];
+    const out = noGrad(() =>
+      tidy(() => {
+        const r = this.decode(p, imageIndex);
+        const full = postprocessMasks(r.lowRes, [h, w]);
+        return {
+          masks: p.returnLogits ? full : greater(full, 0),
+          iou: r.iou,
+          lowRes: clamp(r.lowRes, -32, 32),
+          obj: r.raw.objectScore,
+        };
+      }),
+    );
+    try {
+      const [b, k, g] = [out.lowRes.shape[0], out.lowRes.shape[1], out.lowRes.shape[2]];
+      return {
+        masks: await out.masks.data(),
+        iou: await out.iou.data(),
+        lowResLogits: await out.lowRes.data(),
+        objectScore: await out.obj.data(),
+        shape: { batch: b, masks: k, height: h, width: w, lowRes: g },
+      };
+    } finally {
+      for (const t of Object.values(out)) t.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.resetImage();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+function toBatch(labels: number[] | number[][] | undefined, b: number, n: number): number[][] {
+  if (labels === undefined) throw new Error('predict: points need labels (1 = positive, 0 = negative)');
+  const l = (Array.isArray(labels[0]) ? labels : [labels]) as number[][];
+  if (l.length !== b || l.some((r) => r.length !== n)) throw new Error(`predict: labels must be ${b}×${n} to match the points`);
+  for (const r of l) for (const v of r) if (v !== 0 && v !== 1) throw new Error(`predict: click labels must be 0 or 1, got ${v}`);
+  return l;
+}
+
+function tidyExpand(t: Tensor, b: number): Tensor {
+  return keep(cat(Array.from({ length: b }, () => t), 0));
+}

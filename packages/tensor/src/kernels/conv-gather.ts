@@ -1,0 +1,117 @@
+/**
+ * The gather (transposed) convolution kernel: S-shaped output from the grid tensor G and the
+ * weight (convTranspose2d's forward, conv2d's input gradient). See conv-geometry.ts.
+ *
+ * out[n, group·B + b, Q] = Σ_{a in group, (ky, kx) : Q + p − k·d = P·s, P inside G} W[a, b, ky, kx] · G[n, a, P]
+ *
+ * Each output pixel gathers from the grid positions that map onto it, so there are no scattered
+ * writes and no atomics. One thread computes one pixel for a block of BT channels b. Pixels are
+ * numbered phase-major (all pixels with the same (y mod sy, x mod sx) together) so that the
+ * threads of a workgroup share the same set of contributing taps and do not diverge.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { getBackend } from '../runtime.js';
+import { Params, bindings } from './wgsl.js';
+import { isPointwise, type ConvGeometry } from './conv-geometry.js';
+import { packConvWeight } from './conv-pack.js';
+import { accumulators, channelBlock, fillBias, pointwise } from './conv-direct.js';
+
+const WG = 64;
+
+/**
+ * Runs the gather conv: `gt` [N, A, Hg, Wg], `w` [A, B, kH, kW], optional `bias` [groups·B];
+ * returns S-shaped [N, groups·B, Hs, Ws].
+ */
+export function convGather(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  const out = Tensor.empty([g.n, g.groups * g.b, g.hs, g.ws]);
+  if (out.size === 0) return out;
+  if (g.aG * g.kh * g.kw * g.hg * g.wg === 0) return fillBias(out, bias, g.groups * g.b, g.hs * g.ws);
+  if (isPointwise(g) && (g.hs * g.ws) % 4 === 0) return pointwise(gt, w, bias, g, 'gather', out);
+  const bt = channelBlock(g.b);
+  const vec = bt >= 4;
+  const packed = packConvWeight(w, g, 'gather', bt);
+  const bPad = Math.ceil(g.b / bt) * bt;
+  const bBlocks = bPad / bt;
+  const [sy, sx] = g.stride;
+  const my = Math.ceil(g.hs / sy);
+  const mx = Math.ceil(g.ws / sx);
+  const total = sy * sx * my * mx;
+  const p = new Params()
+    .u32('total', total)
+    .u32('my', my)
+    .u32('mx', mx)
+    .u32('hs', g.hs)
+    .u32('ws', g.ws)
+    .u32('hg', g.hg)
+    .u32('wg', g.wg)
+    .u32('b', g.b)
+    .u32('a', g.a)
+    .u32('a_g', g.aG)
+    .u32('b_blocks', bBlocks)
+    .u32('b_pad', bPad)
+    .u32('groups', g.groups)
+    .u32('kh', g.kh)
+    .u32('kw', g.kw)
+    .i32('sy', sy)
+    .i32('sx', sx)
+    .i32('py', g.padding[0])
+    .i32('px', g.padding[1])
+    .i32('dy', g.dilation[0])
+    .i32('dx', g.dilation[1]);
+  const acc = accumulators(bt);
+  const names = bias ? ['G', 'W', 'BIAS'] : ['G', 'W'];
+  const wgsl = () => `${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32' })}
+${p.wgsl(names.length + 1)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let grp = wid.y / params.b_blocks;
+  let b0 = (wid.y % params.b_blocks) * ${bt}u;
+  let n = wid.z;
+  let plane_g = params.hg * params.wg;
+  let g_base = (n * params.a + grp * params.a_g) * plane_g;
+  let w_stride = ${vec ? 'params.b_pad / 4u' : 'params.b_pad'};
+  let w_b0 = ${vec ? 'b0 / 4u' : 'b0'};
+  for (var idx = wid.x * ${WG}u + lid; idx < params.total; idx += nwg.x * ${WG}u) {
+    // Phase-major order: idx = ((ry·sx + rx)·my + jy)·mx + jx, pixel (jy·sy + ry, jx·sx + rx).
+    let jx = idx % params.mx;
+    var t = idx / params.mx;
+    let jy = t % params.my;
+    t = t / params.my;
+    let qx = jx * u32(params.sx) + t % u32(params.sx);
+    let qy = jy * u32(params.sy) + t / u32(params.sx);
+    if (qy >= params.hs || qx >= params.ws) { continue; }
+    ${acc.decl}
+    for (var ky = 0; ky < i32(params.kh); ky++) {
+      let ty = i32(qy) + params.py - ky * params.dy;
+      if (ty < 0) { break; }
+      let iy = ty / params.sy;
+      if (iy * params.sy != ty || iy >= i32(params.hg)) { continue; }
+      for (var kx = 0; kx < i32(params.kw); kx++) {
+        let tx = i32(qx) + params.px - kx * params.dx;
+        if (tx < 0) { break; }
+        let ix = tx / params.sx;
+        if (ix * params.sx != tx || ix >= i32(params.wg)) { continue; }
+        var gi = g_base + u32(iy) * params.wg + u32(ix);
+        var wi = ((grp * params.kh + u32(ky)) * params.kw + u32(kx)) * params.a_g * w_stride + w_b0;
+        for (var a = 0u; a < params.a_g; a++) {
+          let v = G[gi];
+          ${acc.fma('v', (q) => `W[wi + ${q}u]`)}
+          gi += plane_g;
+          wi += w_stride;
+        }
+      }
+    }
+    let o_base = ((n * params.groups + grp) * params.b + b0) * params.hs * params.ws + qy * params.ws + qx;
+${Array.from({ length: bt }, (_, j) => `    if (b0 + ${j}u < params.b) { OUT[o_base + ${j}u * params.hs * params.ws] = ${acc.value(j)}${bias ? ` + BIAS[grp * params.b + b0 + ${j}u]` : ''}; }`).join('\n')}
+  }
+}`;
+  getBackend().run({
+    kernel: { key: `conv_gather:bt${bt}:${bias ? 'b' : 'nb'}`, wgsl },
+    inputs: [gt.range, packed.range, ...(bias ? [bias.range] : [])],
+    outputs: [out.range],
+    params: p.bytes(),
+    workgroups: [Math.max(1, Math.min(Math.ceil(total / WG), getBackend().info.limits.maxComputeWorkgroupsPerDimension)), g.groups * bBlocks, g.n],
+  });
+  packed.dispose();
+  return out;
+}

@@ -1,0 +1,246 @@
+/**
+ * The one data-movement kernel behind permute, slice, pad, cat, stack, repeat_interleave and their
+ * gradients: a strided copy described by a {@link CopyPlan}, one thread per run of up to 4
+ * elements along the innermost dim.
+ *
+ * Each op only says, per output dim, how a step along it moves through the source (a stride,
+ * possibly 0, possibly through a window with an offset and a step). The planner then drops
+ * size-1 dims and merges adjacent dims that move contiguously together, so most copies reach the
+ * GPU as rank 1–3 and the per-thread index math stays short (the outer coordinates are decoded
+ * once per 4 elements; the innermost dim needs no division at all). A copy that turns out to be
+ * one contiguous block becomes a `copyBufferToBuffer`.
+ *
+ * Elements are moved as raw 32-bit words, so f32 and i32 tensors share the kernels.
+ */
+import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
+import type { Shape } from '../tensor/shape.js';
+import { getBackend } from '../runtime.js';
+import { Params, grid } from './wgsl.js';
+
+/** One dim of a copy, outer to inner. */
+export interface CopyDim {
+  /** Extent of the iteration along this dim (the output's size for gathers). */
+  size: number;
+  /** Source elements per step of the source coordinate (0 broadcasts). */
+  src: number;
+  /** Destination elements per step of the coordinate (scatter copies only). */
+  dst?: number;
+  /**
+   * Window (gathers only): coordinate `o` reads source coordinate `q = (o − lo) / step`, valid when
+   * that is an integer in `[0, lim)`; elsewhere the plan's `fill` is written. Defaults: lo 0,
+   * step 1, lim `size` (every coordinate valid).
+   */
+  lo?: number;
+  step?: number;
+  lim?: number;
+}
+
+export interface CopyPlan {
+  dims: CopyDim[];
+  /** Source element where coordinate 0 reads. */
+  srcBase?: number;
+  /**
+   * Scatter: write element `o` to `dstBase + Σ o_d·dst_d` (the rest of the destination is left
+   * as it is). Otherwise the destination is written contiguously, in iteration order.
+   */
+  scatter?: boolean;
+  dstBase?: number;
+  /** Bits written where a window is out of range (f32 or i32 bit pattern). */
+  fill?: number;
+}
+
+type Mode = 'plain' | 'window' | 'wstep';
+
+interface Dim {
+  size: number;
+  src: number;
+  dst: number;
+  lo: number;
+  step: number;
+  lim: number;
+}
+
+const WG = 64;
+/** Elements per thread along the innermost dim. */
+const PER_THREAD = 4;
+/** WebGPU's largest allowed minStorageBufferOffsetAlignment: offsets aligned to it always bind. */
+const BIND_ALIGN_ELEMS = 256 / 4;
+
+const trivial = (d: Dim) => d.lo === 0 && d.step === 1 && d.lim === d.size;
+
+/** Drops size-1 dims and merges neighbours that move contiguously in source and destination. */
+export function coalesceDims(dims: readonly CopyDim[], scatter: boolean): Dim[] {
+  const out: Dim[] = [];
+  for (const c of dims) {
+    const d: Dim = { size: c.size, src: c.src, dst: c.dst ?? 0, lo: c.lo ?? 0, step: c.step ?? 1, lim: c.lim ?? c.size };
+    if (d.size === 1 && trivial(d)) continue;
+    const prev = out[out.length - 1];
+    if (prev && trivial(prev) && trivial(d) && prev.src === d.size * d.src && (!scatter || prev.dst === d.size * d.dst)) {
+      prev.size *= d.size;
+      prev.lim = prev.size;
+      prev.src = d.src;
+      prev.dst = d.dst;
+      continue;
+    }
+    out.push(d);
+  }
+  if (out.length === 0) out.push({ size: 1, src: 0, dst: 0, lo: 0, step: 1, lim: 1 });
+  return out;
+}
+
+/** Throws unless `x` is a live tensor whose elements are 32-bit words (f32 or i32). */
+export function assertWordTensor(x: unknown, op: string, arg: string): asserts x is Tensor {
+  assertTensor(x, op, arg);
+  assertDType(x, ['f32', 'i32'], op, arg);
+}
+
+/** Throws when a tensor cannot be bound whole (the copy kernels read sources in one binding). */
+export function assertBindable(t: Tensor, op: string, role: string): void {
+  const max = getBackend().maxBinding;
+  if (t.range.size > max) {
+    throw new RangeError(
+      `${op}: ${role} ${t.describe()} takes ${t.range.size} bytes, more than the device's largest storage binding (${max}); ` +
+        'split it along its first dim first',
+    );
+  }
+}
+
+function copyWgsl(rank: number, mode: Mode, scatter: boolean, p: Params): string {
+  const inner = rank - 1;
+  // Statements that move `src` (and `ok`, `dsti`) by coordinate `o` along dim `d`.
+  const step = (d: number, o: string, src: string, ok: string, dst: string, indent: string): string => {
+    const lines: string[] = [];
+    if (mode === 'plain') lines.push(`${src} += ${o} * sst_at(${d}u);`);
+    else {
+      lines.push(`{ let v = i32(${o}) - lo_at(${d}u);`);
+      if (mode === 'wstep') {
+        lines.push(`  let st = wstep_at(${d}u); let q = u32(v) / st;`);
+        lines.push(`  ${ok} = ${ok} && v >= 0 && q < lim_at(${d}u) && u32(v) == q * st;`);
+      } else {
+        lines.push(`  let q = u32(v); ${ok} = ${ok} && v >= 0 && q < lim_at(${d}u);`);
+      }
+      lines.push(`  ${src} += q * sst_at(${d}u); }`);
+    }
+    if (scatter) lines.push(`${dst} += ${o} * dst_at(${d}u);`);
+    return lines.map((l) => `${indent}${l}`).join('\n');
+  };
+  const outer: string[] = [];
+  if (inner > 0) {
+    outer.push('  var rem = row;');
+    for (let d = inner - 1; d >= 1; d--) {
+      outer.push(`  let o${d} = rem % shape_at(${d}u); rem = rem / shape_at(${d}u);`);
+      outer.push(step(d, `o${d}`, 'src', 'ok', 'dsti', '  '));
+    }
+    outer.push(step(0, 'rem', 'src', 'ok', 'dsti', '  '));
+  }
+  const load = mode === 'plain' ? '    let val = X[s];' : '    var val = params.fill;\n    if (okj) { val = X[s]; }';
+  const store = scatter
+    ? '    Y[dj] = val;'
+    : '    let e = row * inner + j;\n    if (e >= params.e0 && e < params.e1) { Y[e - params.e0] = val; }';
+  return `@group(0) @binding(0) var<storage, read> X: array<u32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<u32>;
+${p.wgsl(2)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let local = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
+  if (local >= params.n) { return; }
+  let t = params.t0 + local;
+  let inner = shape_at(${inner}u);
+  let chunks = (inner + ${PER_THREAD - 1}u) / ${PER_THREAD}u;
+  let row = t / chunks;
+  let j0 = (t - row * chunks) * ${PER_THREAD}u;
+  var src = params.sbase;
+  var dsti = params.dbase;
+  var ok = true;
+${outer.join('\n')}
+  let j1 = min(j0 + ${PER_THREAD}u, inner);
+  for (var j = j0; j < j1; j++) {
+    var s = src;
+    var okj = ok;
+    var dj = dsti;
+${step(inner, 'j', 's', 'okj', 'dj', '    ')}
+${load}
+${store}
+  }
+}`;
+}
+
+/**
+ * Runs a strided copy from `x` into `out`. For gathers `out` must hold exactly the product of
+ * the plan's sizes; a gather whose output exceeds the largest storage binding is split into
+ * several dispatches. Sources (and scatter destinations) must fit one binding.
+ */
+export function stridedCopy(op: string, x: Tensor, out: Tensor, plan: CopyPlan): void {
+  const scatter = plan.scatter ?? false;
+  const dims = coalesceDims(plan.dims, scatter);
+  const total = dims.reduce((n, d) => n * d.size, 1);
+  if (total === 0) return;
+  const backend = getBackend();
+  const srcBase = plan.srcBase ?? 0;
+  const dstBase = plan.dstBase ?? 0;
+  const mode: Mode = dims.every(trivial) ? 'plain' : dims.some((d) => d.step !== 1) ? 'wstep' : 'window';
+  const rank = dims.length;
+
+  // One contiguous block: let the copy engine do it (no binding limit, no kernel).
+  if (mode === 'plain' && rank === 1 && dims[0].src === 1 && (!scatter || dims[0].dst === 1)) {
+    backend.copy(x.store.buffer, srcBase * 4, out.store.buffer, dstBase * 4, total * 4);
+    return;
+  }
+  assertBindable(x, op, 'input');
+  if (scatter) assertBindable(out, op, 'output');
+
+  const cap = Math.max(4, Math.ceil(rank / 4) * 4);
+  const inner = dims[rank - 1].size;
+  const chunks = Math.ceil(inner / PER_THREAD);
+  const key = `copy:r${rank}:${mode}:${scatter ? 'scatter' : 'gather'}`;
+  const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
+  const threadOf = (e: number) => Math.floor(e / inner) * chunks + Math.floor((e % inner) / PER_THREAD);
+
+  // Destination element ranges, one per dispatch (gathers larger than a binding are split).
+  const maxElems = Math.floor(backend.maxBinding / 4 / BIND_ALIGN_ELEMS) * BIND_ALIGN_ELEMS;
+  const ranges: [number, number][] = [];
+  if (scatter || total <= maxElems) ranges.push([0, total]);
+  else for (let e0 = 0; e0 < total; e0 += maxElems) ranges.push([e0, Math.min(total, e0 + maxElems)]);
+
+  for (const [e0, e1] of ranges) {
+    const t0 = threadOf(e0);
+    const n = threadOf(e1 - 1) - t0 + 1;
+    const p = new Params()
+      .u32('n', n)
+      .u32('t0', t0)
+      .u32('e0', e0)
+      .u32('e1', e1)
+      .u32('sbase', srcBase)
+      .u32('dbase', dstBase)
+      .u32('fill', plan.fill ?? 0)
+      .u32s('shape', dims.map((d) => d.size), cap)
+      .u32s('sst', dims.map((d) => d.src), cap);
+    if (scatter) p.u32s('dst', dims.map((d) => d.dst), cap);
+    if (mode !== 'plain') {
+      p.i32s('lo', dims.map((d) => d.lo), cap);
+      p.u32s('lim', dims.map((d) => d.lim), cap);
+      if (mode === 'wstep') p.u32s('wstep', dims.map((d) => d.step), cap);
+    }
+    const output = scatter ? out.range : { buffer: out.store.buffer, offset: e0 * 4, size: (e1 - e0) * 4 };
+    backend.run({
+      kernel: { key, wgsl: () => copyWgsl(rank, mode, scatter, p) },
+      inputs: [x.range],
+      outputs: [output],
+      params: p.bytes(),
+      workgroups: grid(n, WG, maxWg),
+    });
+  }
+}
+
+/** A new tensor of `shape` (x's dtype) filled by a gather; nothing leaks if the copy throws. */
+export function gatherNew(op: string, x: Tensor, shape: Shape, plan: CopyPlan): Tensor {
+  const out = Tensor.empty(shape, x.dtype);
+  try {
+    stridedCopy(op, x, out, plan);
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
+  return out;
+}

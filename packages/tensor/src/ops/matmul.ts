@@ -1,0 +1,431 @@
+/**
+ * Matrix products: `matmul` (PyTorch semantics, batched with broadcasting), `matmulT` (operands
+ * optionally transposed inside the kernel, and a scale) and `linear` (x·Wᵀ + b).
+ *
+ * All three run one register-tiled kernel (kernels/matmul-tiled.ts). Transposes are never
+ * materialised: the backward products read their operands transposed in place. A problem whose
+ * bindings would exceed the device's maxStorageBufferBindingSize (or whose grid would exceed the
+ * per-dimension workgroup limit) is split into several dispatches over batches, then over rows,
+ * each binding only the sub-ranges it reads and writes.
+ */
+import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
+import { broadcastShapes, broadcastStrides, fmtShape, sizeOf, type Shape } from '../tensor/shape.js';
+import { record } from '../autograd/record.js';
+import { getBackend } from '../runtime.js';
+import type { BufferRange } from '../backend/backend.js';
+import {
+  DEFAULT_TILE,
+  matmulKernel,
+  matmulParams,
+  matmulWorkgroups,
+  type MatmulTile,
+  type MatmulVariant,
+} from '../kernels/matmul-tiled.js';
+import { reshape } from './reshape.js';
+import { sum, sumTo } from './reduce.js';
+
+/** Options of {@link matmulT}. */
+export interface MatmulOptions {
+  /** Read `a` as its transpose (last two dims swapped). */
+  transA?: boolean;
+  /** Read `b` as its transpose. */
+  transB?: boolean;
+  /** Scale of the product (default 1). */
+  alpha?: number;
+}
+
+/** A matrix operand: its batch dims and the stored (rows, cols) of each matrix. */
+interface Operand {
+  t: Tensor;
+  batch: number[];
+  trans: boolean;
+}
+
+/** The problem after shape checks: C[batch, M, N] = alpha · op(A) · op(B). */
+interface Problem {
+  a: Operand;
+  b: Operand;
+  M: number;
+  N: number;
+  K: number;
+  batch: number[];
+  alpha: number;
+  bias: Tensor | null;
+}
+
+function describeOp(op: string, a: Tensor, b: Tensor, o: MatmulOptions): string {
+  const t = (x: boolean | undefined) => (x ? 'ᵀ' : '');
+  return `${op}: ${a.describe()}${t(o.transA)} · ${b.describe()}${t(o.transB)}`;
+}
+
+/** Shape checks; the op name and shapes appear in every error. */
+function problem(op: string, a: Tensor, b: Tensor, o: MatmulOptions, bias: Tensor | null = null): Problem {
+  if (a.rank < 2 || b.rank < 2) throw new RangeError(`${describeOp(op, a, b, o)}: both operands need at least 2 dims`);
+  const [ra, ca] = a.shape.slice(-2);
+  const [rb, cb] = b.shape.slice(-2);
+  const M = o.transA ? ca : ra;
+  const K = o.transA ? ra : ca;
+  const Kb = o.transB ? cb : rb;
+  const N = o.transB ? rb : cb;
+  if (K !== Kb) {
+    throw new RangeError(`${describeOp(op, a, b, o)}: inner dims differ (${K} vs ${Kb})`);
+  }
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  let batch: number[];
+  try {
+    batch = broadcastShapes(batchA, batchB, op);
+  } catch {
+    throw new RangeError(`${describeOp(op, a, b, o)}: batch dims ${fmtShape(batchA)} and ${fmtShape(batchB)} do not broadcast`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== N)) {
+    throw new RangeError(`${op}: bias ${bias.describe()} must have shape [${N}]`);
+  }
+  return { a: { t: a, batch: batchA, trans: !!o.transA }, b: { t: b, batch: batchB, trans: !!o.transB }, M, N, K, batch, alpha: o.alpha ?? 1, bias };
+}
+
+/**
+ * Coalesces the batch dims: drops size-1 dims and merges neighbours that both operands step
+ * through contiguously (or both broadcast), so typical problems have batch rank 0 or 1.
+ */
+function batchLayout(p: Problem): { shape: number[]; ast: number[]; bst: number[] } {
+  const matA = p.M * p.K;
+  const matB = p.K * p.N;
+  const sa = broadcastStrides(p.a.batch, p.batch).map((s) => s * matA);
+  const sb = broadcastStrides(p.b.batch, p.batch).map((s) => s * matB);
+  const shape: number[] = [];
+  const ast: number[] = [];
+  const bst: number[] = [];
+  p.batch.forEach((d, i) => {
+    if (d === 1) return;
+    const k = shape.length - 1;
+    if (k >= 0 && ast[k] === sa[i] * d && bst[k] === sb[i] * d) {
+      shape[k] *= d;
+      ast[k] = sa[i];
+      bst[k] = sb[i];
+    } else {
+      shape.push(d);
+      ast.push(sa[i]);
+      bst.push(sb[i]);
+    }
+  });
+  return { shape, ast, bst };
+}
+
+/** Offset (elements) of output batch `i` in an operand with broadcast strides `st`. */
+function batchOffset(i: number, shape: readonly number[], st: readonly number[]): number {
+  let off = 0;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    off += (i % shape[d]) * st[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return off;
+}
+
+/** The tile for a problem: the default, narrower when the output is a thin matrix. */
+function chooseTile(M: number, N: number): MatmulTile {
+  if (N <= 4) return { tm: 4, tn: 4, wx: 1, wy: 64 };
+  if (M <= 4) return { tm: 4, tn: 4, wx: 64, wy: 1 };
+  return DEFAULT_TILE;
+}
+
+/** One dispatch: a range of output batches, or a range of rows of one batch. */
+interface Chunk {
+  b0: number;
+  nb: number;
+  m0: number;
+  rows: number;
+}
+
+/**
+ * Runs the product into `out` ([...batch, M, N], contiguous). No autograd. A batch-less B with
+ * a non-transposed A is folded into one tall 2-D product (A's rows are contiguous across batches).
+ */
+function runProduct(p: Problem, out: Tensor): void {
+  const { M, N, K } = p;
+  const nbatch = sizeOf(p.batch);
+  if (out.size === 0) return;
+  if (sizeOf(p.b.batch) === 1 && nbatch > 1 && !p.a.trans) {
+    // [...batch, M, K] · [K, N] is one [batch·M, K] · [K, N] product.
+    runProduct({ ...p, M: M * nbatch, batch: [], a: { ...p.a, batch: [] }, b: { ...p.b, batch: [] } }, out);
+    return;
+  }
+  const backend = getBackend();
+  const limits = backend.info.limits;
+  const maxEl = Math.floor(backend.maxBinding / 4);
+  const align = Math.max(1, (backend.device.limits?.minStorageBufferOffsetAlignment ?? 256) / 4);
+  const maxWg = limits.maxComputeWorkgroupsPerDimension;
+  const tile = chooseTile(M, N);
+  const layout = batchLayout(p);
+  const lda = p.a.trans ? M : K;
+  const ldb = p.b.trans ? K : N;
+  const matA = M * K;
+  const matB = K * N;
+  const matC = M * N;
+  const offA = (i: number) => batchOffset(i, layout.shape, layout.ast);
+  const offB = (i: number) => batchOffset(i, layout.shape, layout.bst);
+
+  // Element spans each chunk binds: [lo, hi) of A, B, C.
+  const rowSpanA = (m0: number, rows: number): [number, number] =>
+    p.a.trans ? [m0, K === 0 ? m0 : (K - 1) * M + m0 + rows] : [m0 * K, (m0 + rows) * K];
+  const chunks: Chunk[] = [];
+  const fitsAll = p.a.t.size <= maxEl && p.b.t.size <= maxEl && out.size <= maxEl;
+  const rowsPerGrid = maxWg * tile.tm * tile.wy;
+  if (fitsAll && nbatch <= maxWg && M <= rowsPerGrid) {
+    chunks.push({ b0: 0, nb: nbatch, m0: 0, rows: M });
+  } else if (matA + align <= maxEl && matB + align <= maxEl && matC + align <= maxEl && M <= rowsPerGrid) {
+    // Whole matrices per dispatch, as many batches as fit.
+    let b0 = 0;
+    while (b0 < nbatch) {
+      let loA = offA(b0);
+      let hiA = loA + matA;
+      let loB = offB(b0);
+      let hiB = loB + matB;
+      let nb = 1;
+      while (b0 + nb < nbatch && nb < maxWg) {
+        const oa = offA(b0 + nb);
+        const ob = offB(b0 + nb);
+        const nloA = Math.min(loA, oa);
+        const nhiA = Math.max(hiA, oa + matA);
+        const nloB = Math.min(loB, ob);
+        const nhiB = Math.max(hiB, ob + matB);
+        // + align: the binding starts up to one alignment unit before lo.
+        if (nhiA - nloA + align > maxEl || nhiB - nloB + align > maxEl || (nb + 1) * matC > maxEl) break;
+        [loA, hiA, loB, hiB] = [nloA, nhiA, nloB, nhiB];
+        nb++;
+      }
+      chunks.push({ b0, nb, m0: 0, rows: M });
+      b0 += nb;
+    }
+  } else {
+    // Rows of one matrix per dispatch.
+    if (matB + align > maxEl) {
+      throw new RangeError(
+        `${describeOp('matmul', p.a.t, p.b.t, p)}: one matrix of B (${matB * 4} bytes) exceeds the device's ` +
+          `maxStorageBufferBindingSize (${backend.maxBinding}); split the product`,
+      );
+    }
+    const perRow = Math.max(p.a.trans ? 1 : K, N, 1);
+    let rows = Math.min(M, rowsPerGrid, Math.floor((maxEl - 2 * align) / perRow));
+    rows = Math.max(4, rows - (rows % 4));
+    const [lo, hi] = rowSpanA(0, rows);
+    if (hi - lo + align > maxEl) {
+      throw new RangeError(
+        `${describeOp('matmul', p.a.t, p.b.t, p)}: a transposed A of ${matA * 4} bytes exceeds the device's ` +
+          `maxStorageBufferBindingSize (${backend.maxBinding}); split the product`,
+      );
+    }
+    for (let b = 0; b < nbatch; b++) for (let m0 = 0; m0 < M; m0 += rows) chunks.push({ b0: b, nb: 1, m0, rows: Math.min(rows, M - m0) });
+  }
+
+  const bindRange = (t: Tensor, lo: number, hi: number): { range: BufferRange; start: number } => {
+    const start = lo - (lo % align);
+    const buf = t.store.buffer;
+    let bytes = Math.max(4, (hi - start) * 4);
+    // Round up to whole vec4s when the buffer has room (vec4 arrays drop a partial tail).
+    const rounded = Math.ceil(bytes / 16) * 16;
+    if (start * 4 + rounded <= buf.size) bytes = rounded;
+    return { range: { buffer: buf, offset: start * 4, size: bytes }, start };
+  };
+
+  for (const c of chunks) {
+    // Spans of this chunk.
+    let loA = Infinity;
+    let hiA = -Infinity;
+    let loB = Infinity;
+    let hiB = -Infinity;
+    const [ra0, ra1] = rowSpanA(c.m0, c.rows);
+    for (let i = c.b0; i < c.b0 + c.nb; i++) {
+      const oa = offA(i);
+      const ob = offB(i);
+      loA = Math.min(loA, oa + ra0);
+      hiA = Math.max(hiA, oa + ra1);
+      loB = Math.min(loB, ob);
+      hiB = Math.max(hiB, ob + matB);
+    }
+    const cLo = c.b0 * matC + c.m0 * N;
+    const cHi = cLo + (c.nb - 1) * matC + c.rows * N;
+    const A = bindRange(p.a.t, loA, Math.max(hiA, loA + 1));
+    const B = bindRange(p.b.t, loB, Math.max(hiB, loB + 1));
+    const C = bindRange(out, cLo, cHi);
+    const rowAdj = p.a.trans ? c.m0 : c.m0 * K;
+    const aOff = rowAdj - A.start;
+    const bOff = -B.start;
+    const cOff = cLo - C.start;
+    const v: MatmulVariant = {
+      transA: p.a.trans,
+      transB: p.b.trans,
+      vecA: lda % 4 === 0 && mod4(aOff) && layout.ast.every((s) => s % 4 === 0) && (!p.a.trans || tile.tm % 4 === 0),
+      vecB: ldb % 4 === 0 && mod4(bOff) && layout.bst.every((s) => s % 4 === 0),
+      vecC: N % 4 === 0 && mod4(cOff) && matC % 4 === 0,
+      bias: p.bias !== null,
+      alpha: p.alpha !== 1,
+      batchRank: layout.shape.length,
+    };
+    const params = matmulParams(
+      { M: c.rows, N, K, lda, ldb, aOff, bOff, cOff, cBatch: matC, b0: c.b0, alpha: p.alpha, bshape: layout.shape, ast: layout.ast, bst: layout.bst },
+      v,
+    );
+    backend.run({
+      kernel: matmulKernel(tile, v),
+      inputs: [A.range, B.range, ...(p.bias ? [p.bias.range] : [])],
+      outputs: [C.range],
+      params: params.bytes(),
+      workgroups: matmulWorkgroups(tile, c.rows, N, c.nb),
+    });
+  }
+}
+
+function mod4(x: number): boolean {
+  return ((x % 4) + 4) % 4 === 0;
+}
+
+/** Forward product without autograd: a new tensor [...batch, M, N]. */
+function product(p: Problem): Tensor {
+  const out = Tensor.empty([...p.batch, p.M, p.N]);
+  runProduct(p, out);
+  return out;
+}
+
+/** alpha·op(a)·op(b) without autograd (used by backward rules). */
+function gemm(a: Tensor, b: Tensor, transA: boolean, transB: boolean, alpha = 1): Tensor {
+  return product(problem('matmul backward', a, b, { transA, transB, alpha }));
+}
+
+/** Sums a batched gradient over the batch dims its operand was broadcast along. */
+function reduceBatch(g: Tensor, shape: Shape): Tensor {
+  const r = sumTo(g, shape);
+  g.dispose();
+  return r;
+}
+
+/** Gradient of op(A) for C = alpha·op(A)·op(B), returned in A's stored shape. */
+function gradA(g: Tensor, a: Tensor, b: Tensor, transA: boolean, transB: boolean, alpha: number): Tensor {
+  const full = transA ? gemm(b, g, transB, true, alpha) : gemm(g, b, false, !transB, alpha);
+  return reduceBatch(full, a.shape);
+}
+
+/** Gradient of op(B), in B's stored shape; a batch-less B takes one tall product. */
+function gradB(g: Tensor, a: Tensor, b: Tensor, transA: boolean, transB: boolean, alpha: number): Tensor {
+  const batchA = sizeOf(a.shape.slice(0, -2));
+  if (b.rank === 2 && !transA && batchA > 1 && sizeOf(g.shape.slice(0, -2)) === batchA) {
+    // Σ_batch op(A_i)ᵀ·dC_i = A_flatᵀ·dC_flat with the batches stacked as rows.
+    const K = a.shape[a.rank - 1];
+    const N = g.shape[g.rank - 1];
+    const af = a.view([sizeOf(a.shape.slice(0, -1)), K], false);
+    const gf = g.view([sizeOf(g.shape.slice(0, -1)), N], false);
+    const r = transB ? gemm(gf, af, true, false, alpha) : gemm(af, gf, true, false, alpha);
+    af.dispose();
+    gf.dispose();
+    return r;
+  }
+  const full = transB ? gemm(g, a, true, transA, alpha) : gemm(a, g, !transA, false, alpha);
+  return reduceBatch(full, b.shape);
+}
+
+/**
+ * Batched matrix product with in-kernel transposes: `alpha · op(a) · op(b)` where op() swaps the
+ * last two dims when `transA` / `transB` is set. Both operands need at least 2 dims; their batch
+ * dims broadcast (NumPy rules). Differentiable in both operands.
+ */
+export function matmulT(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  assertTensor(a, 'matmulT', 'a');
+  assertTensor(b, 'matmulT', 'b');
+  assertDType(a, ['f32'], 'matmulT', 'a');
+  assertDType(b, ['f32'], 'matmulT', 'b');
+  const p = problem('matmulT', a, b, options);
+  const y = product(p);
+  const transA = p.a.trans;
+  const transB = p.b.trans;
+  return record(
+    'matmul',
+    [a, b],
+    y,
+    (g, [sa, sb]) => [
+      a.requiresGrad ? gradA(g, sa, sb, transA, transB, p.alpha) : null,
+      b.requiresGrad ? gradB(g, sa, sb, transA, transB, p.alpha) : null,
+    ],
+    [a, b],
+  );
+}
+
+/**
+ * Matrix product with PyTorch's `torch.matmul` semantics: 2-D × 2-D, batched (…×M×K)·(…×K×N)
+ * with broadcasting of the batch dims, and 1-D operands (a vector is promoted to a matrix by
+ * prepending (a) or appending (b) a dim of 1, which is removed from the result).
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  assertTensor(a, 'matmul', 'a');
+  assertTensor(b, 'matmul', 'b');
+  if (a.rank === 0 || b.rank === 0) throw new RangeError(`matmul: ${a.describe()} · ${b.describe()}: scalars are not matrices`);
+  if (a.rank >= 2 && b.rank >= 2) return matmulT(a, b);
+  const a2 = a.rank === 1 ? reshape(a, [1, a.shape[0]]) : a;
+  const b2 = b.rank === 1 ? reshape(b, [b.shape[0], 1]) : b;
+  try {
+    const y = matmulT(a2, b2);
+    const shape = y.shape.slice(0, -2);
+    if (a.rank !== 1) shape.push(y.shape[y.rank - 2]);
+    if (b.rank !== 1) shape.push(y.shape[y.rank - 1]);
+    const r = reshape(y, shape);
+    y.dispose();
+    return r;
+  } finally {
+    if (a2 !== a) a2.dispose();
+    if (b2 !== b) b2.dispose();
+  }
+}
+
+/**
+ * `x · weightᵀ + bias` (PyTorch's `F.linear`): x [..., in], weight [out, in], bias [out] or
+ * none → [..., out]. The weight is read transposed in place and the bias is added in the same
+ * kernel. Differentiable in x, weight and bias.
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  assertTensor(x, 'linear', 'x');
+  assertTensor(weight, 'linear', 'weight');
+  assertDType(x, ['f32'], 'linear', 'x');
+  assertDType(weight, ['f32'], 'linear', 'weight');
+  if (bias !== null && bias !== undefined) {
+    assertTensor(bias, 'linear', 'bias');
+    assertDType(bias, ['f32'], 'linear', 'bias');
+  } else bias = null;
+  if (weight.rank !== 2) throw new RangeError(`linear: weight ${weight.describe()} must be 2-D [out, in]`);
+  if (x.rank < 1) throw new RangeError(`linear: input ${x.describe()} needs at least 1 dim`);
+  const [nOut, nIn] = weight.shape;
+  const inX = x.shape[x.rank - 1];
+  if (inX !== nIn) {
+    throw new RangeError(`linear: input ${x.describe()} has ${inX} features, weight ${weight.describe()} expects ${nIn}`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== nOut)) {
+    throw new RangeError(`linear: bias ${bias.describe()} must have shape [${nOut}] for weight ${weight.describe()}`);
+  }
+  const rows = sizeOf(x.shape.slice(0, -1));
+  const x2 = x.view([rows, nIn], false);
+  const y2 = product(problem('linear', x2, weight, { transB: true }, bias));
+  x2.dispose();
+  const y = y2.view([...x.shape.slice(0, -1), nOut]);
+  y2.dispose();
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const b = bias;
+  return record(
+    'linear',
+    inputs,
+    y,
+    (g, [sx, sw]) => {
+      const g2 = g.view([rows, nOut], false);
+      const xf = sx.view([rows, nIn], false);
+      let gx: Tensor | null = null;
+      if (x.requiresGrad) {
+        const t = gemm(g2, sw, false, false);
+        gx = t.view(x.shape);
+        t.dispose();
+      }
+      const gw = weight.requiresGrad ? gemm(g2, xf, true, false) : null;
+      const gb = b && b.requiresGrad ? sum(g2, 0) : null;
+      g2.dispose();
+      xf.dispose();
+      return [gx, gw, gb];
+    },
+    [x, weight],
+  );
+}

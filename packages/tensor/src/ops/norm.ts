@@ -1,0 +1,313 @@
+/**
+ * Layer normalisation over one axis: `layerNorm` over the last dim and `layerNorm2d` (SAM's
+ * LayerNorm2d) over the channel dim of NCHW. Both see the tensor as [outer, C, inner] and
+ * normalise every (outer, inner) row of C elements:
+ *   y = (x − mean)·rstd·w + b,  rstd = 1/sqrt(var + eps)  (biased variance, as PyTorch).
+ *
+ * Forward: one fused kernel (mean, then the centred variance, then the output; it also stores
+ * mean and rstd per row for backward). Backward: one fused kernel for dx,
+ *   dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),  ĝ = g·w,  x̂ = (x − mean)·rstd,
+ * and, for dw = Σ g·x̂ and db = Σ g over all rows, per-chunk partial sums followed by a kernel
+ * that adds the chunks (no float atomics).
+ *
+ * A row gets one thread, except long contiguous rows (last-dim norm with C ≥ {@link LONG_ROW}),
+ * which get a workgroup with tree reductions. With `inner` > 1 neighbouring threads own
+ * neighbouring positions, so their loads are contiguous.
+ */
+import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
+import { fmtShape } from '../tensor/shape.js';
+import { record } from '../autograd/record.js';
+import { getBackend } from '../runtime.js';
+import { Params, bindings, grid } from '../kernels/wgsl.js';
+
+const WG = 64;
+const LONG_ROW = 256;
+/** Target number of threads of the dw/db partial-sum kernel. */
+const PARTIAL_THREADS = 8192;
+
+interface NormLayout {
+  outer: number;
+  c: number;
+  inner: number;
+}
+
+const rowsOf = (l: NormLayout) => l.outer * l.inner;
+const isWide = (l: NormLayout) => l.inner === 1 && l.c >= LONG_ROW;
+
+function layoutParams(l: NormLayout): Params {
+  return new Params().u32('rows', rowsOf(l)).u32('c', l.c).u32('inner', l.inner);
+}
+
+/**
+ * The entry point of a row kernel. `body` runs once per row with `base` (offset of the row's first
+ * element), `st` (stride between its elements), `row`, `valid` (whether the row exists; guard
+ * stores with it) and `lead` (the one thread that stores per-row values). Inside it `RED(v)`
+ * (v a name) is the sum of a per-thread partial over the row's threads and `for (ELEMS) { … k … }`
+ * visits this thread's elements.
+ */
+function rowMain(body: string, wide: boolean): string {
+  if (!wide) {
+    const b = body.replaceAll('ELEMS', 'var k = 0u; k < params.c; k++').replace(/RED\((\w+)\)/g, '$1');
+    return `
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
+  if (row >= params.rows) { return; }
+  let valid = true;
+  let lead = true;
+  let o = row / params.inner;
+  let st = params.inner;
+  let base = o * params.c * st + (row - o * st);
+${b}
+}`;
+  }
+  const b = body.replaceAll('ELEMS', `var k = lid; k < params.c; k += ${WG}u`).replace(/RED\((\w+)\)/g, 'red_($1, lid)');
+  // Every thread takes part in the reductions (barriers need uniform control flow); a workgroup
+  // past the last row computes on row 0 and stores nothing.
+  return `
+var<workgroup> part: array<f32, ${WG}>;
+fn red_(v: f32, lid: u32) -> f32 {
+  workgroupBarrier();
+  part[lid] = v;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { part[lid] += part[lid + s]; }
+    workgroupBarrier();
+  }
+  return part[0];
+}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = wid.y * nwg.x + wid.x;
+  let valid = r < params.rows;
+  let lead = valid && lid == 0u;
+  let row = select(0u, r, valid);
+  let st = 1u;
+  let base = row * params.c;
+${b}
+}`;
+}
+
+function normForward(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, l: NormLayout) {
+  const y = Tensor.empty(x.shape);
+  const mean = Tensor.empty([rowsOf(l)]);
+  const rstd = Tensor.empty([rowsOf(l)]);
+  if (y.size === 0) return { y, mean, rstd };
+  const wide = isWide(l);
+  const names = ['X', ...(w ? ['W'] : []), ...(b ? ['B'] : [])];
+  const p = layoutParams(l).f32('eps', eps);
+  const affine = `${w ? ' * W[k]' : ''}${b ? ' + B[k]' : ''}`;
+  const body = `
+  var s = 0.0;
+  for (ELEMS) { s += X[base + k * st]; }
+  let ts = RED(s);
+  let mean = ts / f32(params.c);
+  var q = 0.0;
+  for (ELEMS) { let d = X[base + k * st] - mean; q += d * d; }
+  let tq = RED(q);
+  let rstd = inverseSqrt(tq / f32(params.c) + params.eps);
+  if (valid) {
+    for (ELEMS) { Y[base + k * st] = (X[base + k * st] - mean) * rstd${affine}; }
+  }
+  if (lead) { MEAN[row] = mean; RSTD[row] = rstd; }`;
+  const backend = getBackend();
+  const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
+  backend.run({
+    kernel: {
+      key: `norm:fwd:${wide ? 'wg' : 'th'}:${w ? 'w' : ''}${b ? 'b' : ''}`,
+      wgsl: () => `${bindings(names, ['Y', 'MEAN', 'RSTD'])}\n${p.wgsl(names.length + 3)}\n${rowMain(body, wide)}`,
+    },
+    inputs: [x, w, b].filter((t): t is Tensor => t !== null).map((t) => t.range),
+    outputs: [y.range, mean.range, rstd.range],
+    params: p.bytes(),
+    workgroups: wide ? grid(rowsOf(l), 1, maxWg) : grid(rowsOf(l), WG, maxWg),
+  });
+  return { y, mean, rstd };
+}
+
+function normBackwardX(g: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, w: Tensor | null, l: NormLayout): Tensor {
+  const dx = Tensor.empty(x.shape);
+  if (dx.size === 0) return dx;
+  const wide = isWide(l);
+  const names = ['G', 'X', 'MEAN', 'RSTD', ...(w ? ['W'] : [])];
+  const p = layoutParams(l);
+  const gw = w ? 'G[base + k * st] * W[k]' : 'G[base + k * st]';
+  const body = `
+  let mu = MEAN[row];
+  let rs = RSTD[row];
+  var a = 0.0;
+  var b = 0.0;
+  for (ELEMS) {
+    let gw = ${gw};
+    a += gw;
+    b += gw * (X[base + k * st] - mu);
+  }
+  let inv_c = 1.0 / f32(params.c);
+  let ta = RED(a);
+  let tb = RED(b);
+  let ma = ta * inv_c;
+  let mb = tb * inv_c * rs;
+  if (valid) {
+    for (ELEMS) {
+      let xh = (X[base + k * st] - mu) * rs;
+      DX[base + k * st] = rs * (${gw} - ma - xh * mb);
+    }
+  }`;
+  const backend = getBackend();
+  const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
+  backend.run({
+    kernel: {
+      key: `norm:dx:${wide ? 'wg' : 'th'}:${w ? 'w' : ''}`,
+      wgsl: () => `${bindings(names, ['DX'])}\n${p.wgsl(names.length + 1)}\n${rowMain(body, wide)}`,
+    },
+    inputs: [g, x, mean, rstd, ...(w ? [w] : [])].map((t) => t.range),
+    outputs: [dx.range],
+    params: p.bytes(),
+    workgroups: wide ? grid(rowsOf(l), 1, maxWg) : grid(rowsOf(l), WG, maxWg),
+  });
+  return dx;
+}
+
+/**
+ * dw = Σ g·x̂ and db = Σ g over every row, per channel. First pass: thread (channel, chunk) sums
+ * its chunk of rows into PART [chunks, 2, C]; second pass: one thread per channel adds the chunks.
+ */
+function normBackwardWB(g: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, l: NormLayout): { dw: Tensor; db: Tensor } {
+  const dw = Tensor.empty([l.c]);
+  const db = Tensor.empty([l.c]);
+  if (l.c === 0) return { dw, db };
+  const rows = rowsOf(l);
+  const chunks = Math.max(1, Math.min(Math.ceil(PARTIAL_THREADS / l.c), Math.ceil(rows / 16), 65535));
+  const per = Math.max(1, Math.ceil(rows / chunks));
+  const nChunks = Math.max(1, Math.ceil(rows / per));
+  const part = Tensor.empty([nChunks, 2, l.c]);
+  const backend = getBackend();
+  const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
+  const p1 = layoutParams(l).u32('per', per);
+  backend.run({
+    kernel: {
+      key: 'norm:dwdb:partial',
+      wgsl: () => `${bindings(['G', 'X', 'MEAN', 'RSTD'], ['PART'])}\n${p1.wgsl(5)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wid.x * ${WG}u + lid;
+  if (c >= params.c) { return; }
+  let m0 = wid.y * params.per;
+  let m1 = min(params.rows, m0 + params.per);
+  // Walk rows m = o·inner + i of the chunk without dividing per element.
+  var o = m0 / params.inner;
+  var i = m0 - o * params.inner;
+  var sw = 0.0;
+  var sb = 0.0;
+  for (var m = m0; m < m1; m++) {
+    let idx = (o * params.c + c) * params.inner + i;
+    let gv = G[idx];
+    sw += gv * (X[idx] - MEAN[m]) * RSTD[m];
+    sb += gv;
+    i++;
+    if (i == params.inner) { i = 0u; o++; }
+  }
+  PART[(wid.y * 2u) * params.c + c] = sw;
+  PART[(wid.y * 2u + 1u) * params.c + c] = sb;
+}`,
+    },
+    inputs: [g.range, x.range, mean.range, rstd.range],
+    outputs: [part.range],
+    params: p1.bytes(),
+    workgroups: [Math.ceil(l.c / WG), nChunks],
+  });
+  const p2 = new Params().u32('c', l.c).u32('chunks', nChunks);
+  backend.run({
+    kernel: {
+      key: 'norm:dwdb:final',
+      wgsl: () => `${bindings(['PART'], ['DW', 'DB'])}\n${p2.wgsl(3)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wid.x * ${WG}u + lid;
+  if (c >= params.c) { return; }
+  var sw = 0.0;
+  var sb = 0.0;
+  for (var k = 0u; k < params.chunks; k++) {
+    sw += PART[(k * 2u) * params.c + c];
+    sb += PART[(k * 2u + 1u) * params.c + c];
+  }
+  DW[c] = sw;
+  DB[c] = sb;
+}`,
+    },
+    inputs: [part.range],
+    outputs: [dw.range, db.range],
+    params: p2.bytes(),
+    workgroups: grid(l.c, WG, maxWg),
+  });
+  part.dispose();
+  return { dw, db };
+}
+
+function checkAffine(op: string, arg: string, t: Tensor | null | undefined, c: number, x: Tensor): Tensor | null {
+  if (t === null || t === undefined) return null;
+  assertTensor(t, op, arg);
+  assertDType(t, ['f32'], op, arg);
+  if (t.rank !== 1 || t.shape[0] !== c) {
+    throw new RangeError(`${op}: ${arg} ${fmtShape(t.shape)} must have shape [${c}] to match the normalised dim of input x ${fmtShape(x.shape)}`);
+  }
+  return t;
+}
+
+function normOp(op: string, x: Tensor, weight: Tensor | null | undefined, bias: Tensor | null | undefined, eps: number, l: NormLayout): Tensor {
+  const w = checkAffine(op, 'weight', weight, l.c, x);
+  const b = checkAffine(op, 'bias', bias, l.c, x);
+  if (!(eps >= 0)) throw new RangeError(`${op}: eps must be a non-negative number, got ${eps}`);
+  const { y, mean, rstd } = normForward(x, w, b, eps, l);
+  const needX = x.requiresGrad;
+  const needWB = Boolean(w?.requiresGrad || b?.requiresGrad);
+  const inputs = [x, ...(w ? [w] : []), ...(b ? [b] : [])];
+  const out = record(
+    op,
+    inputs,
+    y,
+    (g, [sx, smean, srstd, sw]) => {
+      const dx = needX ? normBackwardX(g, sx, smean, srstd, sw ?? null, l) : null;
+      let dw: Tensor | null = null;
+      let db: Tensor | null = null;
+      if (needWB) ({ dw, db } = normBackwardWB(g, sx, smean, srstd, l));
+      const grads: (Tensor | null)[] = [dx];
+      if (w) grads.push(dw);
+      else dw?.dispose();
+      if (b) grads.push(db);
+      else db?.dispose();
+      return grads;
+    },
+    [x, mean, rstd, ...(w ? [w] : [])],
+  );
+  mean.dispose();
+  rstd.dispose();
+  return out;
+}
+
+/**
+ * Layer normalisation over the last dim (PyTorch `layer_norm` with `normalized_shape` = the last
+ * dim): y = (x − mean)/sqrt(var + eps)·weight + bias. `weight` and `bias` ([C]) are optional.
+ */
+export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  assertTensor(x, 'layerNorm', 'x');
+  assertDType(x, ['f32'], 'layerNorm', 'x');
+  if (x.rank === 0) throw new RangeError(`layerNorm: input x ${fmtShape(x.shape)} needs at least one dim`);
+  const c = x.shape[x.rank - 1];
+  return normOp('layerNorm', x, weight, bias, eps, { outer: x.size === 0 ? 0 : x.size / c, c, inner: 1 });
+}
+
+/**
+ * SAM's LayerNorm2d: normalises an NCHW tensor over its channel dim (dim 1) at every (n, h, w)
+ * position, then applies a per-channel weight and bias ([C], optional).
+ */
+export function layerNorm2d(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-6): Tensor {
+  assertTensor(x, 'layerNorm2d', 'x');
+  assertDType(x, ['f32'], 'layerNorm2d', 'x');
+  if (x.rank < 2) throw new RangeError(`layerNorm2d: input x ${fmtShape(x.shape)} must be [N, C, ...] (NCHW)`);
+  const [n, c] = x.shape;
+  const inner = x.shape.slice(2).reduce((a, d) => a * d, 1);
+  return normOp('layerNorm2d', x, weight, bias, eps, { outer: n, c, inner });
+}

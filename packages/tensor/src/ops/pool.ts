@@ -1,0 +1,213 @@
+/**
+ * 2-D max and average pooling (NCHW, floor mode, PyTorch semantics). Forward is one thread per
+ * output element. Backward gathers: each input pixel sums the output gradients of the windows
+ * that contain it (for max pooling only those whose stored argmax is this pixel), so there are
+ * no scattered writes and no atomics.
+ */
+import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
+import { fmtShape } from '../tensor/shape.js';
+import { record } from '../autograd/record.js';
+import { getBackend } from '../runtime.js';
+import { Params, bindings, linearMain, runLinear } from '../kernels/wgsl.js';
+import { assertNCHW, pair, type Size2 } from '../kernels/conv-geometry.js';
+
+/** Options of {@link maxPool2d} and {@link avgPool2d}. */
+export interface Pool2dOptions {
+  kernelSize: Size2;
+  /** Default: kernelSize. */
+  stride?: Size2;
+  /** Implicit padding on each side (−∞ for max, zeros counted in the average); at most half the kernel. Default 0. */
+  padding?: Size2;
+}
+
+interface PoolGeometry {
+  nc: number;
+  h: number;
+  w: number;
+  ho: number;
+  wo: number;
+  k: [number, number];
+  s: [number, number];
+  p: [number, number];
+}
+
+function poolGeometry(op: string, x: Tensor, o: Pool2dOptions): PoolGeometry {
+  assertTensor(x, op, 'x');
+  assertDType(x, ['f32'], op, 'x');
+  assertNCHW(x.shape, op, 'input x');
+  const k = pair(o?.kernelSize, 0, op, 'kernelSize', 1);
+  const s = o.stride === undefined ? k : pair(o.stride, 1, op, 'stride', 1);
+  const p = pair(o.padding, 0, op, 'padding', 0);
+  if (p[0] > k[0] / 2 || p[1] > k[1] / 2) throw new RangeError(`${op}: padding ${p.join('×')} must be at most half the kernel ${k.join('×')}`);
+  const [n, c, h, w] = x.shape;
+  const ho = Math.floor((h + 2 * p[0] - k[0]) / s[0]) + 1;
+  const wo = Math.floor((w + 2 * p[1] - k[1]) / s[1]) + 1;
+  if (ho < 1 || wo < 1) throw new RangeError(`${op}: kernel ${k.join('×')} does not fit input x ${fmtShape(x.shape)} padded by ${p.join('×')}`);
+  return { nc: n * c, h, w, ho, wo, k, s, p };
+}
+
+function poolParams(g: PoolGeometry, n: number): Params {
+  return new Params()
+    .u32('n', n)
+    .u32('h', g.h)
+    .u32('w', g.w)
+    .u32('ho', g.ho)
+    .u32('wo', g.wo)
+    .i32('kh', g.k[0])
+    .i32('kw', g.k[1])
+    .i32('sy', g.s[0])
+    .i32('sx', g.s[1])
+    .i32('py', g.p[0])
+    .i32('px', g.p[1]);
+}
+
+/** WGSL: output element i → plane nc and window origin (y0, x0), and the in-bounds tap ranges. */
+const WINDOW = `
+  let ox = i % params.wo;
+  let t = i / params.wo;
+  let oy = t % params.ho;
+  let nc = t / params.ho;
+  let y0 = i32(oy) * params.sy - params.py;
+  let x0 = i32(ox) * params.sx - params.px;
+  let y_lo = max(y0, 0); let y_hi = min(y0 + params.kh, i32(params.h));
+  let x_lo = max(x0, 0); let x_hi = min(x0 + params.kw, i32(params.w));
+  let plane = nc * params.h * params.w;`;
+
+/**
+ * WGSL: input element i → plane nc, pixel (iy, ix), and the range of output windows containing
+ * it: oy from ceil((iy + p − k + 1) / s) to floor((iy + p) / s), clamped to the output.
+ */
+const WINDOWS_OF = `
+  let ix = i32(i % params.w);
+  let t = i / params.w;
+  let iy = i32(t % params.h);
+  let nc = t / params.h;
+  let oy_lo = max((iy + params.py - params.kh + params.sy) / params.sy, 0);
+  let oy_hi = min((iy + params.py) / params.sy, i32(params.ho) - 1);
+  let ox_lo = max((ix + params.px - params.kw + params.sx) / params.sx, 0);
+  let ox_hi = min((ix + params.px) / params.sx, i32(params.wo) - 1);
+  let oplane = nc * params.ho * params.wo;`;
+
+/**
+ * Max pooling over kH×kW windows. The gradient goes to each window's first maximum (row-major
+ * order, as PyTorch), whose index is kept in an i32 tensor between forward and backward.
+ */
+export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
+  const op = 'maxPool2d';
+  const g = poolGeometry(op, x, options);
+  const shape = [x.shape[0], x.shape[1], g.ho, g.wo];
+  const y = Tensor.empty(shape);
+  const idx = Tensor.empty(shape, 'i32');
+  const p = poolParams(g, y.size);
+  // NaN wins like in PyTorch (v != v); ties keep the first maximum (strict >).
+  runLinear(
+    getBackend(),
+    {
+      key: 'max_pool2d',
+      wgsl: () => `${bindings(['X'], ['Y', 'IDX'], { IDX: 'i32' })}\n${p.wgsl(3)}
+${linearMain(`${WINDOW}
+  var m = -3.4028234663852886e38;
+  var arg = y_lo * i32(params.w) + x_lo;
+  var first = true;
+  for (var iy = y_lo; iy < y_hi; iy++) {
+    for (var ix = x_lo; ix < x_hi; ix++) {
+      let j = iy * i32(params.w) + ix;
+      let v = X[plane + u32(j)];
+      if (first || v > m || v != v) { m = v; arg = j; first = false; }
+    }
+  }
+  Y[i] = m;
+  IDX[i] = arg;`)}`,
+    },
+    [x.range],
+    [y.range, idx.range],
+    p,
+    y.size,
+  );
+  const out = record(
+    op,
+    [x],
+    y,
+    (dy, [sidx]) => {
+      const dx = Tensor.empty(x.shape);
+      const q = poolParams(g, dx.size);
+      runLinear(
+        getBackend(),
+        {
+          key: 'max_pool2d_grad',
+          wgsl: () => `${bindings(['DY', 'IDX'], ['DX'], { IDX: 'i32' })}\n${q.wgsl(3)}
+${linearMain(`${WINDOWS_OF}
+  let me = iy * i32(params.w) + ix;
+  var acc = 0.0;
+  for (var oy = oy_lo; oy <= oy_hi; oy++) {
+    for (var ox = ox_lo; ox <= ox_hi; ox++) {
+      let o = oplane + u32(oy) * params.wo + u32(ox);
+      if (IDX[o] == me) { acc += DY[o]; }
+    }
+  }
+  DX[i] = acc;`)}`,
+        },
+        [dy.range, sidx.range],
+        [dx.range],
+        q,
+        dx.size,
+      );
+      return [dx];
+    },
+    [idx],
+  );
+  idx.dispose();
+  return out;
+}
+
+/**
+ * Average pooling over kH×kW windows; padded taps count as zeros and every window is divided by
+ * kH·kW (PyTorch's default count_include_pad; in floor mode no window reaches past the padding).
+ */
+export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
+  const op = 'avgPool2d';
+  const g = poolGeometry(op, x, options);
+  const y = Tensor.empty([x.shape[0], x.shape[1], g.ho, g.wo]);
+  const p = poolParams(g, y.size).f32('scale', 1 / (g.k[0] * g.k[1]));
+  runLinear(
+    getBackend(),
+    {
+      key: 'avg_pool2d',
+      wgsl: () => `${bindings(['X'], ['Y'])}\n${p.wgsl(2)}
+${linearMain(`${WINDOW}
+  var acc = 0.0;
+  for (var iy = y_lo; iy < y_hi; iy++) {
+    let row = plane + u32(iy) * params.w;
+    for (var ix = x_lo; ix < x_hi; ix++) { acc += X[row + u32(ix)]; }
+  }
+  Y[i] = acc * params.scale;`)}`,
+    },
+    [x.range],
+    [y.range],
+    p,
+    y.size,
+  );
+  return record(op, [x], y, (dy) => {
+    const dx = Tensor.empty(x.shape);
+    const q = poolParams(g, dx.size).f32('scale', 1 / (g.k[0] * g.k[1]));
+    runLinear(
+      getBackend(),
+      {
+        key: 'avg_pool2d_grad',
+        wgsl: () => `${bindings(['DY'], ['DX'])}\n${q.wgsl(2)}
+${linearMain(`${WINDOWS_OF}
+  var acc = 0.0;
+  for (var oy = oy_lo; oy <= oy_hi; oy++) {
+    let row = oplane + u32(oy) * params.wo;
+    for (var ox = ox_lo; ox <= ox_hi; ox++) { acc += DY[row + u32(ox)]; }
+  }
+  DX[i] = acc * params.scale;`)}`,
+      },
+      [dy.range],
+      [dx.range],
+      q,
+      dx.size,
+    );
+    return [dx];
+  });
+}

@@ -1,0 +1,176 @@
+/**
+ * Gradient clipping, as torch.nn.utils.clip_grad_norm_ (L2) and clip_grad_value_, entirely on the
+ * GPU: nothing is read back, the norm is returned as a tensor.
+ *
+ * clipGradNorm: each gradient's sum of squares is reduced to per-workgroup partial sums in one
+ * shared buffer, one single-workgroup kernel adds them up into the norm and the clip factor
+ * min(1, maxNorm / (norm + 1e-6)), and each gradient is multiplied by that factor in place.
+ * Gradients that share storage (autograd may hand the same buffer to several leaves, e.g. both
+ * inputs of an add) count once per gradient in the norm but are scaled once.
+ */
+import { Tensor, assertTensor } from '../tensor/tensor.js';
+import { getBackend } from '../runtime.js';
+import { zeros } from '../ops/creation.js';
+import { noGrad } from '../autograd/grad-mode.js';
+import { Params, grid } from '../kernels/wgsl.js';
+import type { Backend } from '../backend/backend.js';
+import { chunkElements, chunkRanges, runFusedUpdate, sliceRange } from './fused-update.js';
+
+/** Threads per workgroup of the sum-of-squares kernel, and elements each thread adds. */
+const WG_SQ = 256;
+const ITEMS = 8;
+const BLOCK = WG_SQ * ITEMS;
+
+/** The live gradients of `params` (null grads skipped), checked. */
+function gradsOf(params: readonly Tensor[] | Tensor, op: string): Tensor[] {
+  const list = Array.isArray(params) ? params : [params as Tensor];
+  const grads: Tensor[] = [];
+  list.forEach((p, i) => {
+    assertTensor(p, op, `params[${i}]`);
+    if (!p.grad) return;
+    if (p.grad.isDisposed) throw new Error(`${op}: the grad of params[${i}] (${p.describe()}) was disposed`);
+    if (p.grad.dtype !== 'f32') throw new TypeError(`${op}: the grad of params[${i}] is ${p.grad.describe()}, expected f32`);
+    grads.push(p.grad);
+  });
+  return grads;
+}
+
+/** One gradient per storage, so that in-place updates touch each buffer once. */
+function uniqueStorage(grads: Tensor[]): Tensor[] {
+  const seen = new Set<unknown>();
+  return grads.filter((g) => (seen.has(g.store) ? false : (seen.add(g.store), true)));
+}
+
+function sumSquaresKernel(backend: Backend, g: Tensor, start: number, count: number, partials: Tensor, base: number): number {
+  const groups = Math.ceil(count / BLOCK);
+  const p = new Params().u32('n', count).u32('base', base);
+  const wgsl = () => `@group(0) @binding(0) var<storage, read> G: array<f32>;
+@group(0) @binding(1) var<storage, read_write> PART: array<f32>;
+${p.wgsl(2)}
+var<workgroup> acc: array<f32, ${WG_SQ}>;
+@compute @workgroup_size(${WG_SQ})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let block = wid.y * nwg.x + wid.x;
+  let start = block * ${BLOCK}u;
+  var s = 0.0;
+  for (var k = 0u; k < ${ITEMS}u; k++) {
+    let j = start + k * ${WG_SQ}u + lid;
+    if (j < params.n) { let v = G[j]; s += v * v; }
+  }
+  acc[lid] = s;
+  workgroupBarrier();
+  for (var w = ${WG_SQ / 2}u; w > 0u; w >>= 1u) {
+    if (lid < w) { acc[lid] += acc[lid + w]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u && start < params.n) { PART[params.base + block] = acc[0]; }
+}`;
+  backend.run({
+    kernel: { key: 'optim:sumsq', wgsl },
+    inputs: [sliceRange(g, start, count)],
+    outputs: [partials.range],
+    params: p.bytes(),
+    workgroups: grid(groups, 1, backend.info.limits.maxComputeWorkgroupsPerDimension),
+  });
+  return groups;
+}
+
+function normKernel(backend: Backend, partials: Tensor, count: number, maxNorm: number, norm: Tensor, scale: Tensor): void {
+  const p = new Params().u32('n', count).f32('max_norm', maxNorm);
+  const wgsl = () => `@group(0) @binding(0) var<storage, read> PART: array<f32>;
+@group(0) @binding(1) var<storage, read_write> NORM: array<f32>;
+@group(0) @binding(2) var<storage, read_write> SCALE: array<f32>;
+${p.wgsl(3)}
+var<workgroup> acc: array<f32, ${WG_SQ}>;
+@compute @workgroup_size(${WG_SQ})
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var s = 0.0;
+  for (var j = lid; j < params.n; j += ${WG_SQ}u) { s += PART[j]; }
+  acc[lid] = s;
+  workgroupBarrier();
+  for (var w = ${WG_SQ / 2}u; w > 0u; w >>= 1u) {
+    if (lid < w) { acc[lid] += acc[lid + w]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    let norm = sqrt(acc[0]);
+    let c = params.max_norm / (norm + 1e-6);
+    // torch.clamp(c, max=1) keeps a NaN (the gradients then become NaN, as in PyTorch).
+    let is_nan = (bitcast<u32>(c) & 0x7fffffffu) > 0x7f800000u;
+    NORM[0] = norm;
+    SCALE[0] = select(min(c, 1.0), c, is_nan);
+  }
+}`;
+  backend.run({
+    kernel: { key: 'optim:clipnorm', wgsl },
+    inputs: [partials.range],
+    outputs: [norm.range, scale.range],
+    params: p.bytes(),
+    workgroups: [1],
+  });
+}
+
+/**
+ * Scales the gradients of `params` in place so that their global L2 norm is at most `maxNorm`
+ * (factor min(1, maxNorm / (norm + 1e-6)), as torch.nn.utils.clip_grad_norm_). Parameters without
+ * a gradient are skipped. Returns the norm before clipping as a scalar tensor (no readback).
+ */
+export function clipGradNorm(params: readonly Tensor[] | Tensor, maxNorm: number): Tensor {
+  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) {
+    throw new RangeError(`clipGradNorm: maxNorm must be a non-negative number, got ${maxNorm}`);
+  }
+  const grads = gradsOf(params, 'clipGradNorm');
+  const backend = getBackend();
+  return noGrad(() => {
+    const chunk = chunkElements(backend);
+    const pieces = grads.flatMap((g) => chunkRanges(g.size, chunk).map(([s, c]) => ({ g, s, c })));
+    const total = pieces.reduce((n, q) => n + Math.ceil(q.c / BLOCK), 0);
+    if (total === 0) return zeros([]);
+    const partials = Tensor.empty([total]);
+    const norm = Tensor.empty([]);
+    const scale = Tensor.empty([]);
+    try {
+      let base = 0;
+      for (const q of pieces) base += sumSquaresKernel(backend, q.g, q.s, q.c, partials, base);
+      normKernel(backend, partials, total, maxNorm, norm, scale);
+      for (const g of uniqueStorage(grads)) {
+        runFusedUpdate(backend, {
+          key: 'clip_scale',
+          inputs: [['S', scale]],
+          outputs: [['G', g]],
+          scalars: [],
+          // Skip the write when the factor is exactly 1 (compared as bits: float compares
+          // involving NaN are unreliable on some drivers, and a NaN factor must propagate).
+          body: '  let s = S[0];\n  if (bitcast<u32>(s) != 0x3f800000u) { G[i] = G[i] * s; }',
+          wholeInputs: true,
+        });
+      }
+    } finally {
+      partials.dispose();
+      scale.dispose();
+    }
+    return norm;
+  });
+}
+
+/**
+ * Clamps the gradients of `params` in place to [−clipValue, clipValue] (as
+ * torch.nn.utils.clip_grad_value_; NaN stays NaN). Parameters without a gradient are skipped.
+ */
+export function clipGradValue(params: readonly Tensor[] | Tensor, clipValue: number): void {
+  if (typeof clipValue !== 'number' || Number.isNaN(clipValue) || clipValue < 0) {
+    throw new RangeError(`clipGradValue: clipValue must be a non-negative number, got ${clipValue}`);
+  }
+  const backend = getBackend();
+  for (const g of uniqueStorage(gradsOf(params, 'clipGradValue'))) {
+    runFusedUpdate(backend, {
+      key: 'clip_value',
+      inputs: [],
+      outputs: [['G', g]],
+      scalars: [{ name: 'c', type: 'f32', value: clipValue }],
+      // Comparisons with NaN are false, so a NaN passes through unchanged.
+      body: '  let g = G[i];\n  G[i] = select(select(g, params.c, g > params.c), -params.c, g < -params.c);',
+    });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The dispatch helper shared by the optimizers and gradient clipping: one elementwise kernel over
+ * several tensors of the same element count that reads some of them and updates others in place.
+ *
+ * In-place updates bind the tensor's existing storage as a `read_write` output (the kernel both
+ * reads and writes it), so views of that storage (reshape) see the new values and nothing is
+ * allocated. A tensor larger than the device's largest storage binding is processed in chunks
+ * bound at aligned byte offsets, so one parameter may take a few dispatches on small adapters.
+ */
+import type { Backend, BufferRange } from '../backend/backend.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Params, grid } from '../kernels/wgsl.js';
+
+/** Threads per workgroup of the update kernels. */
+export const WG_UPDATE = 64;
+/** Elements per thread (block-strided, so a workgroup's loads stay contiguous). */
+const ITEMS = 16;
+
+/**
+ * Elements per chunk: the largest count whose f32 binding fits `maxBinding` and whose byte size
+ * is a multiple of the storage-offset alignment (so the next chunk's offset is aligned).
+ */
+export function chunkElements(backend: Backend): number {
+  const align = Math.max(256, (backend.device.limits as { minStorageBufferOffsetAlignment?: number }).minStorageBufferOffsetAlignment ?? 256);
+  const alignElems = align / 4;
+  return Math.max(alignElems, Math.floor(backend.maxBinding / 4 / alignElems) * alignElems);
+}
+
+/** [start, count] element ranges covering `n` elements in chunks of at most `chunk`. */
+export function chunkRanges(n: number, chunk: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let start = 0; start < n; start += chunk) out.push([start, Math.min(chunk, n - start)]);
+  return out;
+}
+
+/** The binding of elements [start, start + count) of an f32 tensor. */
+export function sliceRange(t: Tensor, start: number, count: number): BufferRange {
+  return { buffer: t.store.buffer, offset: start * 4, size: count * 4 };
+}
+
+/** One fused elementwise update (see the module comment). */
+export interface FusedUpdate {
+  /** Kernel cache key; must determine `body` and the binding names. */
+  key: string;
+  /** Tensors read (bound `read`), in binding order, each with its WGSL name. */
+  inputs: [string, Tensor][];
+  /** Tensors read and written in place (bound `read_write`), each with its WGSL name. */
+  outputs: [string, Tensor][];
+  /** Scalar uniforms (f32 or u32); `n` is added by the helper. */
+  scalars: { name: string; type: 'f32' | 'u32'; value: number }[];
+  /** WGSL statements run for every element index `i` of the chunk. */
+  body: string;
+  /** Bind inputs whole instead of chunking them (one-element tensors such as a clip scale). */
+  wholeInputs?: boolean;
+}
+
+/** Runs a {@link FusedUpdate} over the outputs' elements (one thread per element). */
+export function runFusedUpdate(backend: Backend, u: FusedUpdate): void {
+  const n = u.outputs[0][1].size;
+  if (n === 0) return;
+  const names = [...u.inputs, ...u.outputs].map(([name]) => name);
+  const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
+  for (const [start, count] of chunkRanges(n, chunkElements(backend))) {
+    const p = new Params().u32('n', count);
+    for (const s of u.scalars) (s.type === 'f32' ? p.f32(s.name, s.value) : p.u32(s.name, s.value));
+    const decls = names
+      .map((name, b) => `@group(0) @binding(${b}) var<storage, ${b < u.inputs.length ? 'read' : 'read_write'}> ${name}: array<f32>;`)
+      .join('\n');
+    const wgsl = () => `${decls}
+${p.wgsl(names.length)}
+@compute @workgroup_size(${WG_UPDATE})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let base = (wid.y * nwg.x + wid.x) * ${WG_UPDATE * ITEMS}u + lid;
+  for (var k = 0u; k < ${ITEMS}u; k++) {
+    let i = base + k * ${WG_UPDATE}u;
+    if (i < params.n) {
+${u.body}
+    }
+  }
+}`;
+    backend.run({
+      kernel: { key: `optim:${u.key}`, wgsl },
+      inputs: u.inputs.map(([, t]) => (u.wholeInputs ? t.range : sliceRange(t, start, count))),
+      outputs: u.outputs.map(([, t]) => sliceRange(t, start, count)),
+      params: p.bytes(),
+      workgroups: grid(count, WG_UPDATE * ITEMS, maxWg),
+    });
+  }
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { conv2d, convTranspose2d, tensor, tidy, type Conv2dOptions, type ConvTranspose2dOptions } from '../src/index.js';
+import { refFrom, type Ref } from './reference/ref.js';
+import { conv2dRef, convTranspose2dRef, type ConvArgs, type ConvTransposeArgs } from './reference/conv.js';
+import { checkOp } from './support/compare.js';
+import { checkVjpByFiniteDifferences } from './support/gradcheck.js';
+import { Rng } from './support/rng.js';
+
+const rng = new Rng(11);
+const rand = (shape: number[]) => refFrom(rng.array(shape.reduce((a, b) => a * b, 1)), shape);
+
+interface Case<A> {
+  name: string;
+  x: number[];
+  w: number[];
+  bias: boolean;
+  args: A;
+}
+
+/** The inputs of a case: x, weight and (when the case has one) bias of `biasLen` channels. */
+function inputs(c: Case<unknown>, biasLen: number): Ref[] {
+  return c.bias ? [rand(c.x), rand(c.w), rand([biasLen])] : [rand(c.x), rand(c.w)];
+}
+
+const CONV_CASES: Case<ConvArgs>[] = [
+  { name: 'odd sizes, 3×3 pad 1, Cout 5', x: [1, 3, 9, 11], w: [5, 3, 3, 3], bias: true, args: { padding: 1 } },
+  { name: 'groups 2, per-axis stride/padding/dilation, N=3', x: [3, 4, 7, 6], w: [6, 2, 3, 2], bias: true, args: { stride: [2, 3], padding: [1, 0], dilation: [2, 1], groups: 2 } },
+  { name: 'kernel larger than the input, padded', x: [2, 2, 3, 4], w: [3, 2, 5, 5], bias: true, args: { padding: 2 } },
+  { name: '7×7 pad 3 on a 2×2 input', x: [1, 3, 2, 2], w: [4, 3, 7, 7], bias: false, args: { padding: 3 } },
+  { name: 'depthwise 3×3', x: [2, 6, 8, 9], w: [6, 1, 3, 3], bias: true, args: { padding: 1, groups: 6 } },
+  { name: 'depthwise with channel multiplier 2, stride 2', x: [1, 3, 6, 7], w: [6, 1, 3, 3], bias: false, args: { stride: 2, padding: 1, groups: 3 } },
+  { name: 'stride 3, k4, Cout 9 (8-channel blocks and a tail)', x: [1, 5, 10, 11], w: [9, 5, 4, 4], bias: true, args: { stride: 3, padding: 1 } },
+  { name: '1×1 (pointwise kernel), N=3', x: [3, 7, 4, 5], w: [10, 7, 1, 1], bias: true, args: {} },
+  { name: '1×1 on 15 pixels (general kernel)', x: [2, 6, 3, 5], w: [3, 6, 1, 1], bias: true, args: {} },
+  { name: '1×1 many channels', x: [1, 40, 8, 12], w: [36, 40, 1, 1], bias: false, args: {} },
+  { name: '2×2 stride 2 (mask downscaling)', x: [2, 3, 6, 9], w: [16, 3, 2, 2], bias: true, args: { stride: 2 } },
+  { name: 'patch embedding 7×7 s4 p3', x: [1, 3, 17, 19], w: [12, 3, 7, 7], bias: true, args: { stride: 4, padding: 3 } },
+  { name: 'groups 3 with 3 channels per group', x: [1, 6, 5, 5], w: [9, 2, 3, 3], bias: false, args: { padding: 1, groups: 3 } },
+  { name: 'single output pixel (one reduction chunk)', x: [1, 2, 3, 4], w: [3, 2, 3, 4], bias: true, args: {} },
+  { name: 'dilation 3, padding 4', x: [2, 1, 9, 8], w: [2, 1, 3, 3], bias: true, args: { dilation: 3, padding: 4 } },
+  { name: 'empty batch', x: [0, 3, 5, 5], w: [4, 3, 3, 3], bias: true, args: { padding: 1 } },
+];
+
+const gpuConv = ([x, w, b]: import('../src/index.js').Tensor[], a: ConvArgs) => conv2d(x, w, b ?? null, a as Conv2dOptions);
+
+describe('conv2d', () => {
+  for (const c of CONV_CASES) {
+    it(`GPU vs reference: ${c.name}`, async () => {
+      await checkOp({ gpu: gpuConv, ref: conv2dRef, inputs: inputs(c, c.w[0]), args: c.args });
+    });
+  }
+  it('gradient of the weight only (input without grad, as for an image)', async () => {
+    const c = CONV_CASES[11];
+    await checkOp({ gpu: gpuConv, ref: conv2dRef, inputs: inputs(c, c.w[0]), args: c.args, grads: [1, 2] });
+  });
+  it('gradient of the input only', async () => {
+    const c = CONV_CASES[1];
+    await checkOp({ gpu: gpuConv, ref: conv2dRef, inputs: inputs(c, c.w[0]), args: c.args, grads: [0] });
+  });
+  it('reference vjp vs finite differences', () => {
+    checkVjpByFiniteDifferences(conv2dRef, [rand([2, 4, 5, 6]), rand([6, 2, 3, 2]), rand([6])], { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 });
+    checkVjpByFiniteDifferences(conv2dRef, [rand([1, 3, 7, 7]), rand([4, 3, 7, 7])], { stride: 4, padding: 3 });
+  });
+  it('errors name the op, the argument and the shapes', () => {
+    tidy(() => {
+      const x = tensor(new Float32Array(2 * 4 * 9 * 9), [2, 4, 9, 9]);
+      const w = tensor(new Float32Array(8 * 3 * 7 * 7), [8, 3, 7, 7]);
+      expect(() => conv2d(x, w)).toThrow('conv2d: weight [8, 3, 7, 7] expects 3·groups = 3 input channels (groups 1), input x has [2, 4, 9, 9]');
+      const w2 = tensor(new Float32Array(8 * 4 * 11 * 11), [8, 4, 11, 11]);
+      expect(() => conv2d(x, w2)).toThrow(/conv2d: kernel 11×11 .* does not fit input x \[2, 4, 9, 9\]/);
+      const w3 = tensor(new Float32Array(8 * 4), [8, 4, 1, 1]);
+      const b = tensor(new Float32Array(3), [3]);
+      expect(() => conv2d(x, w3, b)).toThrow('conv2d: bias must have shape [8]');
+      expect(() => conv2d(x, w3, null, { stride: 0 })).toThrow('conv2d: stride must be an integer ≥ 1');
+      expect(() => conv2d(x.view([2, 4, 81]), w3)).toThrow('conv2d: input x must be 4-D (NCHW), got [2, 4, 81]');
+    });
+  });
+});
+
+const CONVT_CASES: Case<ConvTransposeArgs>[] = [
+  { name: '2×2 stride 2 (mask decoder upscaling), N=2', x: [2, 5, 5, 7], w: [5, 4, 2, 2], bias: true, args: { stride: 2 } },
+  { name: '3×3 stride 2 padding 1 outputPadding 1', x: [1, 3, 4, 5], w: [3, 2, 3, 3], bias: true, args: { stride: 2, padding: 1, outputPadding: 1 } },
+  { name: 'groups 2, dilation 2, per-axis stride/padding/outputPadding, N=3', x: [3, 4, 4, 3], w: [4, 3, 3, 2], bias: true, args: { stride: [3, 2], padding: [1, 2], outputPadding: [2, 1], dilation: 2, groups: 2 } },
+  { name: '1×1 (pointwise kernel)', x: [2, 6, 4, 3], w: [6, 9, 1, 1], bias: true, args: {} },
+  { name: 'padding larger than the kernel overlap', x: [1, 2, 3, 3], w: [2, 5, 5, 5], bias: false, args: { padding: 3 } },
+  { name: 'depthwise, stride 2', x: [2, 4, 5, 5], w: [4, 1, 3, 3], bias: true, args: { stride: 2, groups: 4 } },
+  { name: '2×2 stride 2, 12 → 8 channels', x: [1, 12, 3, 4], w: [12, 8, 2, 2], bias: true, args: { stride: 2 } },
+];
+
+const gpuConvT = ([x, w, b]: import('../src/index.js').Tensor[], a: ConvTransposeArgs) => convTranspose2d(x, w, b ?? null, a as ConvTranspose2dOptions);
+
+describe('convTranspose2d', () => {
+  for (const c of CONVT_CASES) {
+    it(`GPU vs reference: ${c.name}`, async () => {
+      await checkOp({ gpu: gpuConvT, ref: convTranspose2dRef, inputs: inputs(c, c.w[1] * (c.args.groups ?? 1)), args: c.args });
+    });
+  }
+  it('reference vjp vs finite differences', () => {
+    checkVjpByFiniteDifferences(convTranspose2dRef, [rand([2, 4, 3, 4]), rand([4, 3, 3, 2]), rand([6])], { stride: [2, 3], padding: [1, 0], outputPadding: [1, 2], dilation: [1, 2], groups: 2 });
+  });
+  it('is the adjoint of conv2d (same weight, swapped roles)', async () => {
+    // <conv2d(x, w), y> = <x, convTranspose2d(y, w)> for matching geometry.
+    const x = rand([2, 4, 9, 8]);
+    const w = rand([6, 2, 3, 3]);
+    const opts = { stride: 2, padding: 1, groups: 2 };
+    const cx = conv2dRef.forward([x, w], opts);
+    const y = rand(cx.shape);
+    const [tx, tw, ty] = [tensor(x.data, x.shape), tensor(w.data, w.shape), tensor(y.data, y.shape)];
+    const a = conv2d(tx, tw, null, opts);
+    const b = convTranspose2d(ty, tw, null, { ...opts, outputPadding: [0, 1] });
+    expect(b.shape).toEqual(x.shape);
+    const [ad, bd] = [await a.data(), await b.data()];
+    let lhs = 0;
+    let rhs = 0;
+    ad.forEach((v, i) => (lhs += v * y.data[i]));
+    bd.forEach((v, i) => (rhs += v * x.data[i]));
+    expect(Math.abs(lhs - rhs)).toBeLessThan(1e-3 * Math.max(1, Math.abs(lhs)));
+    for (const t of [tx, tw, ty, a, b]) t.dispose();
+  });
+  it('errors name the op and the shapes', () => {
+    tidy(() => {
+      const x = tensor(new Float32Array(2 * 4 * 3 * 3), [2, 4, 3, 3]);
+      const w = tensor(new Float32Array(3 * 2 * 2 * 2), [3, 2, 2, 2]);
+      expect(() => convTranspose2d(x, w)).toThrow('convTranspose2d: weight [3, 2, 2, 2] expects 3 input channels, input x has [2, 4, 3, 3]');
+      const w2 = tensor(new Float32Array(4 * 2 * 2 * 2), [4, 2, 2, 2]);
+      expect(() => convTranspose2d(x, w2, null, { stride: 2, outputPadding: 2 })).toThrow('convTranspose2d: outputPadding 2×2 must be smaller than stride 2×2');
+    });
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, it } from 'vitest';
+import { layerNorm, layerNorm2d } from '../src/index.js';
+import { refFrom, type Ref } from './reference/ref.js';
+import { layerNormRef, type LayerNormArgs } from './reference/nn.js';
+import { checkOp } from './support/compare.js';
+import { checkVjpByFiniteDifferences } from './support/gradcheck.js';
+import { Rng } from './support/rng.js';
+
+const rng = new Rng(5);
+const rand = (shape: number[], lo = -2, hi = 2) => refFrom(rng.array(shape.reduce((a, b) => a * b, 1), lo, hi), shape);
+
+function inputs(shape: number[], c: number, args: LayerNormArgs): Ref[] {
+  // Offset the data so that the mean is not ~0 (exercises the centred variance).
+  const x = refFrom(rand(shape).data.map((v) => v * 3 + 5), shape);
+  return [x, ...(args.weight ? [rand([c], 0.5, 1.5)] : []), ...(args.bias ? [rand([c])] : [])];
+}
+
+const AFFINE: [boolean, boolean][] = [
+  [true, true],
+  [false, false],
+  [true, false],
+  [false, true],
+];
+
+describe('layerNorm (last dim)', () => {
+  const shapes = [[2, 7, 24], [9, 256], [3, 1], [1, 5], [4, 300], [2, 3, 1029], [0, 8], [70, 33]];
+  for (const [weight, bias] of AFFINE) {
+    it(`GPU vs reference, weight ${weight}, bias ${bias}`, async () => {
+      for (const shape of shapes) {
+        const c = shape[shape.length - 1];
+        for (const eps of [1e-5, 1e-6]) {
+          const args: LayerNormArgs = { eps, over: 'last', weight, bias };
+          const ins = inputs(shape, c, args);
+          await checkOp({
+            gpu: (t) => layerNorm(t[0], weight ? t[1] : null, bias ? t[weight ? 2 : 1] : null, eps),
+            ref: layerNormRef,
+            inputs: ins,
+            args,
+          });
+        }
+      }
+    });
+  }
+  it('reference vjp vs finite differences', () => {
+    const args: LayerNormArgs = { eps: 1e-5, over: 'last', weight: true, bias: true };
+    checkVjpByFiniteDifferences(layerNormRef, inputs([3, 7], 7, args), args);
+  });
+});
+
+describe('layerNorm2d (NCHW over channels)', () => {
+  const shapes = [[2, 8, 5, 6], [1, 3, 1, 1], [1, 1, 4, 4], [3, 5, 7, 1], [2, 300, 3, 3], [1, 16, 33, 35], [0, 4, 2, 2]];
+  for (const [weight, bias] of AFFINE) {
+    it(`GPU vs reference, weight ${weight}, bias ${bias}`, async () => {
+      for (const shape of shapes) {
+        const args: LayerNormArgs = { eps: 1e-6, over: 'channel', weight, bias };
+        const ins = inputs(shape, shape[1], args);
+        await checkOp({
+          gpu: (t) => layerNorm2d(t[0], weight ? t[1] : null, bias ? t[weight ? 2 : 1] : null, 1e-6),
+          ref: layerNormRef,
+          inputs: ins,
+          args,
+        });
+      }
+    });
+  }
+  it('reference vjp vs finite differences', () => {
+    const args: LayerNormArgs = { eps: 1e-6, over: 'channel', weight: true, bias: true };
+    checkVjpByFiniteDifferences(layerNormRef, inputs([2, 4, 3, 2], 4, args), args);
+  });
+});

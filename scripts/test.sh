@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The whole test suite (`pnpm test`), after `bash scripts/setup.sh`:
+#
+#   1. pnpm build      — refreshes dist/ (turbo: a cache hit when nothing changed), which the
+#                        next two steps run;
+#   2. unit tests      — vitest run (every packages/*/test/**/*.test.ts, on Dawn + your Vulkan driver);
+#   3. op vectors      — pnpm check-ops ../shared/fixtures/ops (PyTorch goldens, skipped when absent);
+#   4. browser test    — @rpsam2/tensor in headless Chromium on WebGPU (skipped with RPSAM2_SKIP_BROWSER=1).
+#
+# Every step runs even when an earlier one failed. The output ends with one line
+# `N passed, M failed` summing the steps' counts (a step that fails without reporting counts
+# adds 1 failed); the exit status is 1 when anything failed.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$ROOT/node_modules/.bin:$PATH"
+# Dawn and Chromium look for a runtime dir; containers and CI often have none.
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+FIXTURES="$ROOT/../shared/fixtures/ops"
+ART="$ROOT/test-artifacts"
+mkdir -p "$ART"
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+
+# record <label> <exit status> <passed> <failed> <seconds>
+record() {
+  local label=$1 rc=$2 p=$3 f=$4 s=$5
+  # A failing step that reported no failures (crash, bad setup) still counts as one.
+  if [[ "$rc" != 0 && "$f" == 0 ]]; then f=1; fi
+  TOTAL_PASSED=$((TOTAL_PASSED + p))
+  TOTAL_FAILED=$((TOTAL_FAILED + f))
+  SUMMARY+=("$(printf '  %-30s %4d passed, %3d failed  (%d s)' "$label" "$p" "$f" "$s")")
+}
+
+# Counts from the last `N passed, M failed` line of a log (0 0 when there is none).
+counts_from_log() {
+  local line
+  line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1)"
+  if [[ -n "$line" ]]; then sed -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line"; else echo "0 0"; fi
+}
+
+header() { printf '\n==== %s ====\n' "$*"; }
+
+# ---------------------------------------------------------------------------------------------
+header "1/4 build (pnpm build)"
+t=$SECONDS
+pnpm build >"$ART/build.log" 2>&1
+rc=$?
+tail -n 6 "$ART/build.log"
+# The build counts only when it fails: it is a precondition, not a test.
+if [[ $rc == 0 ]]; then SUMMARY+=("$(printf '  %-30s ok  (%d s)' build $((SECONDS - t)))"); else
+  echo "build failed (full log: test-artifacts/build.log); the steps below may run a stale dist/"
+  record "build" 1 0 1 $((SECONDS - t))
+fi
+
+# ---------------------------------------------------------------------------------------------
+header "2/4 unit tests (vitest run)"
+t=$SECONDS
+rm -f "$ART/vitest.json"
+vitest run --reporter=default --reporter=json --outputFile.json="$ART/vitest.json"
+rc=$?
+read -r p f < <(node -e '
+  const fs = require("fs");
+  try {
+    const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+    // A test file that fails to load has no tests but still fails.
+    const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
+    console.log(r.numPassedTests, r.numFailedTests + broken);
+  } catch { console.log(0, 0); }
+' "$ART/vitest.json")
+record "unit tests (vitest)" $rc "$p" "$f" $((SECONDS - t))
+
+# ---------------------------------------------------------------------------------------------
+header "3/4 op vectors (pnpm check-ops ../shared/fixtures/ops)"
+t=$SECONDS
+if [[ -f "$FIXTURES/ops.json" ]]; then
+  pnpm check-ops "$FIXTURES" 2>&1 | tee "$ART/check-ops.log"
+  rc=${PIPESTATUS[0]}
+  read -r p f < <(counts_from_log "$ART/check-ops.log")
+  record "op vectors (check-ops)" $rc "$p" "$f" $((SECONDS - t))
+else
+  echo "skipped: no fixtures at $FIXTURES (the shared fixtures live next to the repository, in ../shared/fixtures)"
+  SUMMARY+=("  op vectors (check-ops)        skipped: no ../shared/fixtures/ops")
+fi
+
+# ---------------------------------------------------------------------------------------------
+header "4/4 browser test (Chromium, WebGPU)"
+t=$SECONDS
+if [[ "${RPSAM2_SKIP_BROWSER:-}" == "1" ]]; then
+  echo "skipped: RPSAM2_SKIP_BROWSER=1"
+  SUMMARY+=("  browser test                   skipped: RPSAM2_SKIP_BROWSER=1")
+else
+  tsx packages/tensor/test/browser/run.ts 2>&1 | tee "$ART/browser.log"
+  rc=${PIPESTATUS[0]}
+  read -r p f < <(counts_from_log "$ART/browser.log")
+  record "browser test" $rc "$p" "$f" $((SECONDS - t))
+fi
+
+# ---------------------------------------------------------------------------------------------
+header "summary (logs in test-artifacts/)"
+printf '%s\n' "${SUMMARY[@]}"
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+(( TOTAL_FAILED == 0 ))
