@@ -457,6 +457,13 @@ describe('TorchCheckpoint refuses anything but a state dict', () => {
 });
 
 describe('TorchCheckpoint on damaged or foreign files', () => {
+  it('names the file when the pickle is not a dict (torch.save of a bare tensor)', async () => {
+    const w = new PickleWriter();
+    writeTensor(w, { storage: '0', numel: 2, size: [2], stride: [1] });
+    const zip = checkpointZip(w.op(0x2e).bytes(), { '0': f32Bytes([1, 2]) });
+    await expect(TorchCheckpoint.open(bytesSource(zip, 'bare.pt'))).rejects.toThrow(/bare\.pt: the checkpoint holds a single tensor, expected a dict/);
+  });
+
   it('names the file when it is truncated', async () => {
     const whole = new Uint8Array(await fileSource(`${FIXTURES}/tiny256/weights.pt`).read(0, 3912103));
     await expect(TorchCheckpoint.open(bytesSource(whole.subarray(0, 2_000_000), 'half.pt'))).rejects.toThrow(

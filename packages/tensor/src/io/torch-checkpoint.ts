@@ -91,7 +91,7 @@ function intTuple(v: unknown, what: string): number[] {
 
 /** `_rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])`. */
 function rebuildTensorV2(args: readonly unknown[]): TensorRef {
-  if (args.length < 4 || args.length > 7) throw new Error(`expected 6 or 7 arguments, got ${args.length}`);
+  if (args.length < 6 || args.length > 7) throw new Error(`expected 6 or 7 arguments, got ${args.length}`);
   const [storage, offset, sizeArg, strideArg, requiresGrad] = args;
   if (!(storage instanceof StorageRef)) throw new Error('the first argument is not a storage from a persistent id');
   const st = storage;
@@ -299,7 +299,7 @@ export class TorchCheckpoint implements TensorFileReader {
           throw new Error(`expected ('storage', type, key, location, numel)`);
         }
         const [, type, key, location, numel] = pid;
-        if (!(type instanceof PickleGlobal) || type.module !== 'torch' || !(type.name in STORAGE_DTYPES)) {
+        if (!(type instanceof PickleGlobal) || type.module !== 'torch' || !Object.prototype.hasOwnProperty.call(STORAGE_DTYPES, type.name)) {
           throw new Error(`storage type is not a torch storage class`);
         }
         if (typeof key !== 'string' || typeof location !== 'string' || !isNonNegInt(numel)) {

@@ -14,7 +14,7 @@ import { Params, grid } from '../kernels/wgsl.js';
 /** Threads per workgroup of the update kernels. */
 export const WG_UPDATE = 64;
 /** Elements per thread (block-strided, so a workgroup's loads stay contiguous). */
-const ITEMS = 16;
+const ITEMS = 8;
 
 /**
  * Elements per chunk: the largest count whose f32 binding fits `maxBinding` and whose byte size

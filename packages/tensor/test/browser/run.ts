@@ -207,13 +207,22 @@ async function main(): Promise<number> {
     args: [...CHROMIUM_ARGS, ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
   });
   const version = browser.version();
+  const seen = new Set<string>();
+  let repeats = 0;
   let report: PageReport | null = null;
   let shot = '';
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    // Page errors and WebGPU validation messages arrive on the console: show them.
+    // Page errors and WebGPU validation messages arrive on the console: show each once (a broken
+    // kernel repeats the same message for every dispatch).
     page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') console.log(`  [page ${m.type()}] ${m.text()}`);
+      if (m.type() !== 'error' && m.type() !== 'warning') return;
+      const text = m.text().trim();
+      if (seen.has(text)) repeats++;
+      else {
+        seen.add(text);
+        console.log(`  [page ${m.type()}] ${text}`);
+      }
     });
     page.on('pageerror', (e) => console.log(`  [page exception] ${e.message}`));
     page.on('requestfailed', (r) => console.log(`  [page request failed] ${r.url()} ${r.failure()?.errorText ?? ''}`));
@@ -232,6 +241,7 @@ async function main(): Promise<number> {
       // Reported below, with the cases that did finish.
     }
     report = await page.evaluate(() => (window as unknown as { __report?: PageReport }).__report ?? null);
+    if (repeats) console.log(`  (${repeats} repeated page messages not shown)`);
     console.log(`browser run took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const dir = join(ROOT, 'test-artifacts');

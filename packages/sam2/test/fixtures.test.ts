@@ -4,10 +4,11 @@ import { SafetensorsFile } from '@rpsam2/tensor';
 import { fileSource } from '@rpsam2/tensor/node';
 import { verifyFixture, type CheckResult } from '../src/verify/fixture-verifier.js';
 
-const dir = new URL('../../../../shared/fixtures/sam2/tiny256/', import.meta.url).pathname;
+const fixture = (name: string) => new URL(`../../../../shared/fixtures/sam2/${name}/`, import.meta.url).pathname;
 
-describe('SAM 2 port vs the official PyTorch goldens (tiny256)', () => {
-  it('every golden tensor matches', async () => {
+describe('SAM 2 port vs the official PyTorch goldens', () => {
+  it.each(['tiny256', 'tiny1024'])('%s: every golden tensor matches', async (name) => {
+    const dir = fixture(name);
     const meta = JSON.parse(readFileSync(dir + 'meta.json', 'utf8'));
     const weights = await SafetensorsFile.open(fileSource(dir + 'weights.safetensors'));
     const golden = await SafetensorsFile.open(fileSource(dir + 'golden.safetensors'));
@@ -16,6 +17,6 @@ describe('SAM 2 port vs the official PyTorch goldens (tiny256)', () => {
     const failed = results.filter((r) => !r.passed).map((r) => `${r.name}: ${r.err} ${r.note ?? ''}`);
     console.log(results.map((r) => `${r.passed ? 'PASS' : 'FAIL'} ${r.name} ${r.err.toExponential(2)}`).join('\n'));
     expect(failed).toEqual([]);
-    expect(results.length).toBeGreaterThanOrEqual(60);
-  }, 600_000);
+    expect(results.length).toBeGreaterThanOrEqual(55);
+  }, 900_000);
 });
