@@ -19,7 +19,9 @@ fi
 
 has_lavapipe() {
   compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' >/dev/null &&
-    ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'
+    # ldconfig lives in /sbin, which a non-root PATH may lack. Not `grep -q`: it stops reading at
+    # the first match, ldconfig then dies of SIGPIPE, and pipefail turns the match into a failure.
+    "$(command -v ldconfig || echo /sbin/ldconfig)" -p 2>/dev/null | grep 'libvulkan.so.1' >/dev/null
 }
 
 mesa_major() {

@@ -17,6 +17,11 @@ cd "$ROOT"
 export PATH="$ROOT/node_modules/.bin:$PATH"
 # Dawn and Chromium look for a runtime dir; containers and CI often have none.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+if [[ ! -x node_modules/.bin/vitest ]]; then
+  echo "node dependencies are not installed: run \`bash scripts/setup.sh\` first." >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 FIXTURES="$ROOT/../shared/fixtures/ops"
 ART="$ROOT/test-artifacts"
 mkdir -p "$ART"
@@ -49,7 +54,8 @@ header "1/4 build (pnpm build)"
 t=$SECONDS
 pnpm build >"$ART/build.log" 2>&1
 rc=$?
-tail -n 6 "$ART/build.log"
+# The full build log is long; on failure show enough to see the error.
+tail -n "$([[ $rc == 0 ]] && echo 6 || echo 40)" "$ART/build.log"
 # The build counts only when it fails: it is a precondition, not a test.
 if [[ $rc == 0 ]]; then SUMMARY+=("$(printf '  %-30s ok  (%d s)' build $((SECONDS - t)))"); else
   echo "build failed (full log: test-artifacts/build.log); the steps below may run a stale dist/"

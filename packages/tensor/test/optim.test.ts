@@ -383,7 +383,7 @@ describe('optimizer mechanics', () => {
     p.dispose();
   });
 
-  it('rejects bad arguments with messages that name the optimizer and argument', () => {
+  it('rejects bad arguments with messages that name the optimizer and argument', async () => {
     const p = tensor([1, 2, 3], [3]);
     const q = reshape(p, [1, 3]);
     try {
@@ -396,7 +396,15 @@ describe('optimizer mechanics', () => {
       expect(() => new SGD([p, q])).toThrow(/SGD: params\[1\] and params\[0\] share storage/);
       const opt = new SGD([p], { lr: 0.1 });
       expect(() => (opt.lr = Infinity)).toThrow(/SGD: invalid lr Infinity/);
+      // Every grad is checked before any parameter changes.
+      const r = tensor([5], [1]);
+      const opt2 = new SGD([r, p], { lr: 0.1 });
+      r.grad = tensor([1], [1]);
       p.grad = tensor([1, 2], [2]);
+      expect(() => opt2.step()).toThrow(/SGD\.step: params\[1\]/);
+      expect(await r.data()).toEqual(Float32Array.from([5]));
+      opt2.dispose();
+      r.dispose();
       expect(() => opt.step()).toThrow(/SGD\.step: params\[0\] tensor #\d+ \[3\] f32 has a grad tensor #\d+ \[2\] f32 \(expected f32 \[3\]\)/);
       opt.zeroGrad();
       opt.dispose();
@@ -516,6 +524,11 @@ describe('state dict', () => {
       expect(() => opt.loadStateDict({ tensors: {}, scalars: { lr: 0.5, eps: -1 } })).toThrow(/Adam: invalid eps -1/);
       // A failed load leaves the optimizer as it was.
       expect(opt.lr).toBe(1e-3);
+      const sgd = new SGD([p], { lr: 0.1 });
+      expect(() => sgd.loadStateDict({ tensors: {}, scalars: { lr: 0.2, nesterov: 1 } })).toThrow(/SGD: nesterov momentum requires momentum > 0/);
+      expect(sgd.stateDict().scalars).toEqual({ lr: 0.1, momentum: 0, dampening: 0, nesterov: 0, weight_decay: 0 });
+      expect(() => sgd.loadStateDict({ tensors: {}, scalars: { momentum: 0.9 } })).toThrow(/would change whether momentum buffers exist/);
+      sgd.dispose();
     } finally {
       opt.dispose();
       p.dispose();

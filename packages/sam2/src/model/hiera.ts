@@ -15,6 +15,7 @@ import {
   transpose,
   expand,
   conv2d,
+  tidy,
   type Tensor,
 } from '@rpsam2/tensor';
 import type { HieraConfig } from '../config.js';
@@ -183,9 +184,15 @@ export class Hiera extends Module {
     h = add(h, pos);
     const outs: Tensor[] = [];
     this.blocks.forEach((blk, i) => {
-      h = blk.forward(h);
+      // Free each block's intermediates (and the block's input) as soon as it is done, so the
+      // encoder's peak is one block's working set, not the sum over all blocks. Autograd keeps
+      // its own references to what it saved.
+      const input = h;
+      h = tidy(() => blk.forward(input));
+      input.dispose();
       if (this.stageEnds.includes(i)) outs.push(permute(h, [0, 3, 1, 2]));
     });
+    h.dispose();
     return outs;
   }
 }

@@ -1,6 +1,10 @@
 /**
  * The PyTorch layers SAM 2 is built from, as modules holding parameter slots with PyTorch's
  * names (`weight`, `bias`, `layers.0.weight`, …). Forward passes call @rpsam2/tensor ops.
+ *
+ * The weights of Linear, Conv2d and ConvTranspose2d may be stored as f16 (see `LoadOptions.dtype`):
+ * compute stays f32, so each forward widens the weight for its one op and frees the copy right
+ * after, and only one layer's f32 weight is alive at a time.
  */
 import { conv2d, convTranspose2d, gelu, layerNorm, layerNorm2d, linear, relu, sigmoid, type Tensor } from '@rpsam2/tensor';
 import { Module, type ParamSlot } from './module.js';
@@ -14,11 +18,16 @@ export class Linear extends Module {
     withBias = true,
   ) {
     super();
-    this.weight = this.param('weight', [outFeatures, inFeatures]);
+    this.weight = this.param('weight', [outFeatures, inFeatures], true);
     this.bias = withBias ? this.param('bias', [outFeatures]) : null;
   }
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight.get(), this.bias?.get() ?? null);
+    const w = this.weight.f32();
+    try {
+      return linear(x, w, this.bias?.get() ?? null);
+    } finally {
+      this.weight.release(w);
+    }
   }
 }
 
@@ -71,11 +80,16 @@ export class Conv2d extends Module {
     readonly options: Conv2dOptions = {},
   ) {
     super();
-    this.weight = this.param('weight', [outChannels, inChannels, kernelSize, kernelSize]);
+    this.weight = this.param('weight', [outChannels, inChannels, kernelSize, kernelSize], true);
     this.bias = this.param('bias', [outChannels]);
   }
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight.get(), this.bias.get(), { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
+    const w = this.weight.f32();
+    try {
+      return conv2d(x, w, this.bias.get(), { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
+    } finally {
+      this.weight.release(w);
+    }
   }
 }
 
@@ -89,11 +103,16 @@ export class ConvTranspose2d extends Module {
     readonly stride: number,
   ) {
     super();
-    this.weight = this.param('weight', [inChannels, outChannels, kernelSize, kernelSize]);
+    this.weight = this.param('weight', [inChannels, outChannels, kernelSize, kernelSize], true);
     this.bias = this.param('bias', [outChannels]);
   }
   forward(x: Tensor): Tensor {
-    return convTranspose2d(x, this.weight.get(), this.bias.get(), { stride: this.stride });
+    const w = this.weight.f32();
+    try {
+      return convTranspose2d(x, w, this.bias.get(), { stride: this.stride });
+    } finally {
+      this.weight.release(w);
+    }
   }
 }
 

@@ -3,7 +3,7 @@
  * checkpoints load by key. A parameter slot knows its expected shape; weights are loaded from any
  * {@link WeightSource} (safetensors or a `.pt` checkpoint) and checked by name and shape.
  */
-import { Tensor, tensor, type DType } from '@rpsam2/tensor';
+import { cast, Tensor, tensor, type DType } from '@rpsam2/tensor';
 
 /** A readable set of named tensors (SafetensorsFile and TorchCheckpoint both fit). */
 export interface WeightSource {
@@ -16,12 +16,38 @@ export interface WeightSource {
 /** One parameter: its full shape and, once loaded or initialised, its tensor. */
 export class ParamSlot {
   value: Tensor | null = null;
-  constructor(readonly shape: readonly number[]) {}
+  /**
+   * @param halfOk whether the owning layer widens an f16 value itself on use (via
+   *   {@link ParamSlot.f32}); only such slots are stored as f16 when weights load with
+   *   `dtype: 'f16'`, every other slot stays f32.
+   */
+  constructor(
+    readonly shape: readonly number[],
+    readonly halfOk = false,
+  ) {}
 
-  /** The loaded tensor; throws naming the parameter if weights were never loaded. */
+  /** The loaded tensor (f16 for an f16-stored slot); throws naming the parameter if weights were never loaded. */
   get(name = 'parameter'): Tensor {
     if (!this.value) throw new Error(`${name} ${JSON.stringify(this.shape)} has no value: load weights first`);
     return this.value;
+  }
+
+  /**
+   * The value as f32: the stored tensor itself, or for an f16-stored slot a widened copy that
+   * the caller gives back with {@link ParamSlot.release} right after the op that reads it.
+   */
+  f32(): Tensor {
+    const v = this.get();
+    return v.dtype === 'f32' ? v : cast(v, 'f32');
+  }
+
+  /**
+   * Frees a copy made by {@link ParamSlot.f32} (no-op for the stored tensor). Safe right after
+   * the op is recorded: kernels are ordered on the queue and autograd keeps its own reference
+   * to the tensors it saves.
+   */
+  release(t: Tensor): void {
+    if (t !== this.value) t.dispose();
   }
 }
 
@@ -29,9 +55,12 @@ export abstract class Module {
   private readonly slots = new Map<string, ParamSlot>();
   private readonly children = new Map<string, Module>();
 
-  /** Registers a parameter under `name` (a state-dict key segment). */
-  protected param(name: string, shape: readonly number[]): ParamSlot {
-    const slot = new ParamSlot(shape);
+  /**
+   * Registers a parameter under `name` (a state-dict key segment). `halfOk`: the module reads
+   * it through {@link ParamSlot.f32}, so it may be stored as f16.
+   */
+  protected param(name: string, shape: readonly number[], halfOk = false): ParamSlot {
+    const slot = new ParamSlot(shape, halfOk);
     this.slots.set(name, slot);
     return slot;
   }
@@ -89,7 +118,12 @@ export interface LoadOptions {
   prefix?: string;
   /** Keys (after the prefix) that are recognised but not loaded. */
   ignore?: (key: string) => boolean;
-  /** Store weights as f16 on the GPU (halves memory; needs f16-aware ops). */
+  /**
+   * 'f16' stores the parameters of slots marked `halfOk` (the weights of Linear, Conv2d and
+   * ConvTranspose2d layers: almost all parameters) as f16 on the GPU, halving their memory; the
+   * layers widen them to f32 per op. Other parameters (norms, biases, embeddings, positional
+   * tables) stay f32. Default 'f32'.
+   */
   dtype?: DType;
   /** Called after each tensor (for progress output). */
   onProgress?: (done: number, total: number, key: string) => void;
@@ -138,7 +172,8 @@ export async function loadWeights(module: Module, source: WeightSource, options:
     let done = 0;
     for (const [name, slot] of params) {
       const key = prefix + name;
-      const t = tensor(await source.readF32(key), slot.shape, { name: key, dtype: options.dtype ?? 'f32' });
+      const dtype: DType = options.dtype === 'f16' && slot.halfOk ? 'f16' : 'f32';
+      const t = tensor(await source.readF32(key), slot.shape, { name: key, dtype });
       loaded.push(t);
       options.onProgress?.(++done, params.length, key);
     }

@@ -54,13 +54,15 @@ export function convDirect(s: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeo
   if (out.size === 0) return out;
   if (g.b * g.kh * g.kw === 0) return fillBias(out, bias, g.a, g.hg * g.wg);
   if (isPointwise(g) && (g.hg * g.wg) % 4 === 0) return pointwise(s, w, bias, g, 'direct', out);
-  const at = process.env.CONV_AT ? Math.min(Number(process.env.CONV_AT), channelBlock(g.aG)) : channelBlock(g.aG);
+  // 4 channels × 4 pixels per thread measured fastest on lavapipe (more spills registers).
+  const at = Math.min(4, channelBlock(g.aG));
   const vec = at >= 4;
   const packed = packConvWeight(w, g, 'direct', at);
   const aPad = Math.ceil(g.aG / at) * at;
   const aBlocks = aPad / at;
-  const px = g.wg >= 4 ? Number(process.env.CONV_PX ?? 4) : g.wg;
-  if ((px - 1) * g.stride[1] + (g.kw - 1) * g.dilation[1] + 1 <= MAX_SPAN) {
+  const span = (px: number) => (px - 1) * g.stride[1] + (g.kw - 1) * g.dilation[1] + 1;
+  const px = span(Math.min(4, g.wg)) <= MAX_SPAN ? Math.min(4, g.wg) : 1;
+  if (span(px) <= MAX_SPAN) {
     directRows(s, packed, bias, g, at, px, aPad, out);
     packed.dispose();
     return out;
@@ -159,6 +161,10 @@ function directRows(s: Tensor, packed: Tensor, bias: Tensor | null, g: ConvGeome
   const nv = vec ? at / 4 : at;
   const aBlocks = aPad / at;
   const wq = Math.ceil(g.wg / px);
+  // Rows whose segments start at a fixed offset inside a vec4 load as vec4s.
+  const vecS = dx === 1 && g.ws % 4 === 0 && (px * sx) % 4 === 0;
+  const ph = (4 - (g.padding[1] % 4)) % 4;
+  const nb = Math.ceil((ph + span) / 4);
   const p = new Params()
     .u32('threads', g.hg * wq)
     .u32('wq', wq)
@@ -180,7 +186,7 @@ function directRows(s: Tensor, packed: Tensor, bias: Tensor | null, g: ConvGeome
   const r = (n: number) => [...Array(n).keys()];
   const names = bias ? ['S', 'W', 'BIAS'] : ['S', 'W'];
   const zero = vec ? 'vec4<f32>(0.0)' : '0.0';
-  const wgsl = () => `${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32' })}
+  const wgsl = () => `${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32', S: vecS ? 'vec4<f32>' : 'f32' })}
 ${p.wgsl(names.length + 1)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -193,6 +199,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let s_base = (n * params.groups + grp) * params.b * plane;
   let hs = i32(params.hs);
   let ws = i32(params.ws);
+  let ws4 = ws / 4;
   // Uniform loop bounds keep the weight index uniform: out-of-range pixels and taps compute
   // on clamped addresses and are masked or not stored.
   for (var base = wid.x * ${WG}u; base < params.threads; base += nwg.x * ${WG}u) {
@@ -201,7 +208,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let ox0 = (t - oy * params.wq) * ${px}u;
     let iy0 = i32(oy) * params.sy - params.py;
     let ix0 = i32(ox0) * ${sx} - params.px;
-${r(span).map((e) => `    let ok${e} = ix0 + ${e} >= 0 && ix0 + ${e} < ws; let c${e} = u32(clamp(ix0 + ${e}, 0, ws - 1));`).join('\n')}
+${
+  vecS
+    ? r(nb).map((k) => `    let bk${k} = (ix0 - ${ph}) / 4 + ${k}; let ok${k} = bk${k} >= 0 && bk${k} < ws4; let c${k} = u32(clamp(bk${k}, 0, ws4 - 1));`).join('\n')
+    : r(span).map((e) => `    let ok${e} = ix0 + ${e} >= 0 && ix0 + ${e} < ws; let c${e} = u32(clamp(ix0 + ${e}, 0, ws - 1));`).join('\n')
+}
 ${r(px).map((j) => r(nv).map((q) => `    var acc${j}_${q} = ${zero};`).join(' ')).join('\n')}
     var wi = w_base;
     for (var b = 0u; b < params.b; b++) {
@@ -209,8 +220,14 @@ ${r(px).map((j) => r(nv).map((q) => `    var acc${j}_${q} = ${zero};`).join(' ')
       for (var ky = 0u; ky < params.kh; ky++) {
         let iy = iy0 + i32(ky) * params.dy;
         let rok = iy >= 0 && iy < hs;
-        let s_row = s_chan + u32(clamp(iy, 0, hs - 1)) * params.ws;
-${r(span).map((e) => `        let v${e} = select(0.0, S[s_row + c${e}], rok && ok${e});`).join('\n')}
+        let s_row = (s_chan + u32(clamp(iy, 0, hs - 1)) * params.ws)${vecS ? ' / 4u' : ''};
+${
+  vecS
+    ? r(nb).map((k) => `        let q${k} = select(vec4<f32>(0.0), S[s_row + c${k}], rok && ok${k});`).join('\n') +
+      '\n' +
+      r(span).map((e) => `        let v${e} = q${Math.floor((ph + e) / 4)}[${(ph + e) % 4}];`).join('\n')
+    : r(span).map((e) => `        let v${e} = select(0.0, S[s_row + c${e}], rok && ok${e});`).join('\n')
+}
 ${r(g.kw)
   .map(
     (kx) =>
@@ -238,7 +255,7 @@ ${r(px)
   }
 }`;
   getBackend().run({
-    kernel: { key: `conv_direct_rows:at${at}:px${px}:kw${g.kw}:sx${sx}:dx${dx}:${bias ? 'b' : 'nb'}`, wgsl },
+    kernel: { key: `conv_direct_rows:at${at}:px${px}:kw${g.kw}:sx${sx}:dx${dx}:${vecS ? `v${ph}` : 's'}:${bias ? 'b' : 'nb'}`, wgsl },
     inputs: [s.range, packed.range, ...(bias ? [bias.range] : [])],
     outputs: [out.range],
     params: p.bytes(),

@@ -27,6 +27,7 @@ export function convGather(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGe
   if (out.size === 0) return out;
   if (g.aG * g.kh * g.kw * g.hg * g.wg === 0) return fillBias(out, bias, g.groups * g.b, g.hs * g.ws);
   if (isPointwise(g) && (g.hs * g.ws) % 4 === 0) return pointwise(gt, w, bias, g, 'gather', out);
+  if (isUnpatch(g) && (g.hg * g.wg) % 4 === 0) return unpatch(gt, w, bias, g, out);
   const bt = channelBlock(g.b);
   const vec = bt >= 4;
   const packed = packConvWeight(w, g, 'gather', bt);
@@ -111,6 +112,98 @@ ${Array.from({ length: bt }, (_, j) => `    if (b0 + ${j}u < params.b) { OUT[o_b
     outputs: [out.range],
     params: p.bytes(),
     workgroups: [Math.max(1, Math.min(Math.ceil(total / WG), getBackend().info.limits.maxComputeWorkgroupsPerDimension)), g.groups * bBlocks, g.n],
+  });
+  packed.dispose();
+  return out;
+}
+
+/** Kernel == stride, no padding or dilation, output exactly stride × the grid: every output pixel has one tap. */
+function isUnpatch(g: ConvGeometry): boolean {
+  return (
+    g.kh === g.stride[0] && g.kw === g.stride[1] && g.padding[0] === 0 && g.padding[1] === 0 && g.dilation[0] === 1 && g.dilation[1] === 1 && g.hs === g.hg * g.kh && g.ws === g.wg * g.kw
+  );
+}
+
+/**
+ * The transposed conv whose kernel equals its stride (SAM 2's 2×2 stride-2 upscaling): each
+ * grid pixel spreads into its own kH×kW output block, so for a fixed tap (ky, kx) the op is a
+ * 1×1 conv whose outputs land on every stride-th pixel. One thread computes 4 grid pixels (one
+ * vec4 of G) × 8 channels b for one tap: per input channel a, one vec4 load of G and two
+ * (uniform) vec4 loads of the weight feed 32 multiply-adds.
+ */
+function unpatch(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, out: Tensor): Tensor {
+  const bt = 8;
+  const packed = packConvWeight(w, g, 'gather', bt);
+  const bPad = Math.ceil(g.b / bt) * bt;
+  const bBlocks = bPad / bt;
+  const taps = g.kh * g.kw;
+  const hw4 = (g.hg * g.wg) / 4;
+  const p = new Params()
+    .u32('hw4', hw4)
+    .u32('wg', g.wg)
+    .u32('hs', g.hs)
+    .u32('ws', g.ws)
+    .u32('a', g.a)
+    .u32('a_g', g.aG)
+    .u32('b', g.b)
+    .u32('b_blocks', bBlocks)
+    .u32('b_pad4', bPad / 4)
+    .u32('groups', g.groups)
+    .u32('taps', taps)
+    .u32('kh', g.kh)
+    .u32('kw', g.kw);
+  const names = bias ? ['G', 'W', 'BIAS'] : ['G', 'W'];
+  const r = (n: number) => [...Array(n).keys()];
+  const wgsl = () => `${bindings(names, ['OUT'], { G: 'vec4<f32>', W: 'vec4<f32>' })}
+${p.wgsl(names.length + 1)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  // wid.y = (group · taps + tap) · b_blocks + b block
+  let bblk = wid.y % params.b_blocks;
+  let gt = wid.y / params.b_blocks;
+  let tap = gt % params.taps;
+  let grp = gt / params.taps;
+  let ky = tap / params.kw;
+  let kx = tap % params.kw;
+  let b0 = bblk * ${bt}u;
+  let n = wid.z;
+  let w_base = (grp * params.taps + tap) * params.a_g * params.b_pad4 + b0 / 4u;
+  let g_base = (n * params.a + grp * params.a_g) * params.hw4;
+  for (var base = wid.x * ${WG}u; base < params.hw4; base += nwg.x * ${WG}u) {
+    let q = min(base + lid, params.hw4 - 1u);
+${r(bt).map((j) => `    var acc${j} = vec4<f32>(0.0);`).join('\n')}
+    var gi = g_base + q;
+    var wi = w_base;
+    for (var a = 0u; a < params.a_g; a++) {
+      let v = G[gi];
+      let w0 = W[wi];
+      let w1 = W[wi + 1u];
+${r(bt).map((j) => `      acc${j} += v * w${j >> 2}[${j & 3}];`).join('\n')}
+      gi += params.hw4;
+      wi += params.b_pad4;
+    }
+    if (base + lid < params.hw4) {
+      let c0 = (n * params.groups + grp) * params.b + b0;
+      let plane = params.hs * params.ws;
+${r(4)
+  .map(
+    (e) => `      {
+        let pix = q * 4u + ${e}u;
+        let iy = pix / params.wg;
+        let o = (iy * params.kh + ky) * params.ws + (pix - iy * params.wg) * params.kw + kx;
+${r(bt).map((j) => `        if (b0 + ${j}u < params.b) { OUT[(c0 + ${j}u) * plane + o] = acc${j}[${e}]${bias ? ` + BIAS[grp * params.b + b0 + ${j}u]` : ''}; }`).join('\n')}
+      }`,
+  )
+  .join('\n')}
+    }
+  }
+}`;
+  getBackend().run({
+    kernel: { key: `conv_unpatch:${bias ? 'b' : 'nb'}`, wgsl },
+    inputs: [gt.range, packed.range, ...(bias ? [bias.range] : [])],
+    outputs: [out.range],
+    params: p.bytes(),
+    workgroups: [Math.max(1, Math.min(Math.ceil(hw4 / WG), getBackend().info.limits.maxComputeWorkgroupsPerDimension)), g.groups * taps * bBlocks, g.n],
   });
   packed.dispose();
   return out;

@@ -1,29 +1,37 @@
 /**
  * The matmul kernel generator: C = alpha · op(A) · op(B) (+ bias), batched, where op() is an
- * optional transpose read in place (no transposed copy is ever made).
+ * optional transpose read in place (a transposed copy is never made).
  *
- * Each thread computes a register tile of `tm × tn` outputs (tn a multiple of 4, so a row of the
- * tile is `tn / 4` vec4 accumulators); a workgroup is `wx × wy` threads, and covers
- * `wy·tm` rows × `wx·tn` columns. No workgroup memory: on a CPU-emulated GPU (lavapipe) register
- * tiling alone was measured faster than shared-memory tiling, and on real GPUs the tile's reuse
- * already cuts global loads by tm·tn/(tm+tn).
+ * Every thread accumulates a register tile of `rows × tn` outputs (`tn` a multiple of 4, one vec4
+ * accumulator per 4 columns); no workgroup memory is used. Two ways to get A's values:
+ *
+ * - `register` tiles (`tm × tn` per thread, `wx × wy` threads): each thread loads its own rows of
+ *   A. The usual GPU register tiling: a k step costs tm + tn loads for tm·tn FMAs.
+ * - `subgroup` tiles (`rows × tn` per thread, `wx × 1` threads): all threads of a workgroup share
+ *   the same `rows` rows of A; each lane of every 8-lane group loads 1/8 of them and
+ *   `subgroupBroadcast` hands them to the other lanes. A k step then costs rows/8 + tn loads for
+ *   rows·tn FMAs. On lavapipe (where every lane's load is a separate scalar access but a broadcast
+ *   is a register extract) this is ~3× faster than register tiling at 1024³. It needs subgroups
+ *   of at least 8 lanes.
  *
  * Edges: rows and columns past the matrix are clamped when loading (the thread computes a
- * duplicate and does not store it), so the inner loop has no branches. K runs in steps of 4
- * (one vec4 of A or B per row), then a scalar remainder loop. Each operand is read as
- * `array<vec4<f32>>` when its contiguous dimension and offset are multiples of 4 (`vecA`, `vecB`,
- * `vecC`), else as `array<f32>` with four scalar loads per vec4.
+ * duplicate that it never stores), so the inner loop has no branches and every loop has a uniform
+ * trip count. K runs in blocks of 4 (vec4 loads along k where the layout allows), then a scalar
+ * remainder loop. With `vec`, operands are read as `array<vec4<f32>>` (needs A's and B's
+ * contiguous dims, N and all offsets to be multiples of 4); otherwise as `array<f32>` with
+ * scalar loads.
  *
- * Layout (elements): A[m·lda + k] (or A[k·lda + m] when transA), B[k·ldb + n] (or B[n·ldb + k]
- * when transB), C[m·N + n]; each batch adds its offsets (broadcast strides over the batch shape),
- * and `aOff`, `bOff`, `cOff` shift the whole dispatch (used when a large problem is split into
- * several dispatches that bind sub-ranges of the buffers).
+ * Layout (elements): A[m·lda + k] (A[k·lda + m] when transA), B[k·ldb + n] (B[n·ldb + k] when
+ * transB), C[m·N + n]; batch z adds broadcast offsets (strides over the batch shape), and `aOff`,
+ * `bOff`, `cOff` shift a whole dispatch (used when a large problem is split into dispatches that
+ * bind sub-ranges of the buffers).
  */
 import type { Kernel } from '../backend/backend.js';
 import { Params } from './params.js';
 
-/** The register tile and workgroup shape (generator parameters). */
-export interface MatmulTile {
+/** A register tile: each thread loads its own rows of A. */
+export interface RegisterTile {
+  kind: 'register';
   /** Output rows per thread. */
   tm: number;
   /** Output columns per thread (a multiple of 4). */
@@ -34,25 +42,37 @@ export interface MatmulTile {
   wy: number;
 }
 
+/** A subgroup tile: A's rows are shared across each 8-lane group by subgroupBroadcast. */
+export interface SubgroupTile {
+  kind: 'subgroup';
+  /** Output rows per thread (a multiple of 8; the same rows for the whole workgroup). */
+  rows: number;
+  /** Output columns per thread (a multiple of 4). */
+  tn: number;
+  /** Threads per workgroup (along N). */
+  wx: number;
+}
+
+export type MatmulTile = RegisterTile | SubgroupTile;
+
 /** What a kernel instance supports (part of its key). */
 export interface MatmulVariant {
   transA: boolean;
   transB: boolean;
-  /** A's contiguous dim (K, or M when transposed), lda and offsets are multiples of 4. */
-  vecA: boolean;
-  vecB: boolean;
-  /** N and the C offsets are multiples of 4. */
-  vecC: boolean;
+  /** All operands read and written as vec4 (see the file comment for the conditions). */
+  vec: boolean;
   /** Adds bias[n] (a vector of N) to every row. */
   bias: boolean;
   /** Multiplies the product by params.alpha. */
   alpha: boolean;
-  /** Number of batch dims (after coalescing); 0 = one matrix per dispatch z. */
-  batchRank: number;
+  /** Capacity of the batch shape arrays (0: a single matrix per dispatch z, no batch offsets). */
+  batchCap: number;
 }
 
-/** The default tile, chosen by measurement (see packages/bench `bench kernels`). */
-export const DEFAULT_TILE: MatmulTile = { tm: 4, tn: 8, wx: 16, wy: 8 };
+/** Register tile used where subgroups are not used; measured best of the register tiles on lavapipe. */
+export const REGISTER_TILE: RegisterTile = { kind: 'register', tm: 4, tn: 8, wx: 16, wy: 8 };
+/** Subgroup tile; measured best on lavapipe (1024³: rows 16 × tn 4 beat 8×4, 8×8, 16×8, 24×4, 32×4). */
+export const SUBGROUP_TILE: SubgroupTile = { kind: 'subgroup', rows: 16, tn: 4, wx: 64 };
 
 /** Per-dispatch values of the kernel's uniform struct. */
 export interface MatmulParams {
@@ -69,24 +89,43 @@ export interface MatmulParams {
   /** First output batch of this dispatch (the batch index is b0 + workgroup z). */
   b0: number;
   alpha: number;
-  /** Batch shape and A/B broadcast strides (elements), batchRank entries each. */
+  /** Batch shape and A/B broadcast strides (elements). */
   bshape: readonly number[];
   ast: readonly number[];
   bst: readonly number[];
+}
+
+/** Output rows a thread computes. */
+export function tileRows(t: MatmulTile): number {
+  return t.kind === 'register' ? t.tm : t.rows;
+}
+
+/** Rows × columns of C one workgroup covers. */
+export function tileExtent(t: MatmulTile): [number, number] {
+  return t.kind === 'register' ? [t.tm * t.wy, t.tn * t.wx] : [t.rows, t.tn * t.wx];
 }
 
 function assertTile(t: MatmulTile, v: MatmulVariant): void {
   const ok = (c: boolean, what: string) => {
     if (!c) throw new RangeError(`matmul kernel: invalid tile ${JSON.stringify(t)}: ${what}`);
   };
-  ok(Number.isInteger(t.tm) && t.tm >= 1 && t.tm <= 16, 'tm must be an integer in 1..16');
   ok(Number.isInteger(t.tn) && t.tn >= 4 && t.tn <= 16 && t.tn % 4 === 0, 'tn must be 4, 8, 12 or 16');
-  ok(t.wx >= 1 && t.wy >= 1 && t.wx * t.wy <= 256, 'wx·wy must be in 1..256');
-  ok(t.tm * t.tn <= 64, 'tm·tn must be at most 64 accumulators per thread');
-  // A transposed and read as vec4 spans 4 rows per load.
-  if (v.transA && v.vecA) ok(t.tm % 4 === 0, 'tm must be a multiple of 4 when A is transposed and vec4-aligned');
+  if (t.kind === 'register') {
+    ok(Number.isInteger(t.tm) && t.tm >= 1 && t.tm <= 16, 'tm must be an integer in 1..16');
+    ok(Number.isInteger(t.wx) && Number.isInteger(t.wy) && t.wx >= 1 && t.wy >= 1 && t.wx * t.wy <= 256, 'wx·wy must be in 1..256');
+    ok(t.tm * t.tn <= 64, 'tm·tn must be at most 64 accumulators per thread');
+    // A transposed and read as vec4 spans 4 rows per load.
+    if (v.transA && v.vec) ok(t.tm % 4 === 0, 'tm must be a multiple of 4 when A is transposed and vec4-aligned');
+  } else {
+    ok(Number.isInteger(t.rows) && t.rows >= 8 && t.rows <= 32 && t.rows % 8 === 0, 'rows must be 8, 16, 24 or 32');
+    // Lanes 0..7 of every subgroup must exist: workgroups of whole 8-lane groups.
+    ok(Number.isInteger(t.wx) && t.wx >= 8 && t.wx <= 256 && t.wx % 8 === 0, 'wx must be a multiple of 8 in 8..256');
+    ok(t.rows * t.tn <= 64, 'rows·tn must be at most 64 accumulators per thread');
+  }
+  ok(v.batchCap === 0 || (v.batchCap % 4 === 0 && v.batchCap <= 16), 'batchCap must be 0, 4, 8, 12 or 16');
 }
 
+/** The uniform struct for one dispatch. */
 export function matmulParams(p: MatmulParams, v: MatmulVariant): Params {
   const q = new Params()
     .u32('M', p.M)
@@ -98,177 +137,248 @@ export function matmulParams(p: MatmulParams, v: MatmulVariant): Params {
     .u32('bOff', p.bOff >>> 0)
     .u32('cOff', p.cOff >>> 0)
     .u32('cBatch', p.cBatch)
-    .u32('b0', p.b0);
+    .u32('b0', p.b0)
+    .u32('brank', p.bshape.length);
   if (v.alpha) q.f32('alpha', p.alpha);
-  if (v.batchRank > 0) {
-    const cap = batchCap(v.batchRank);
-    q.u32s('bshape', p.bshape, cap).u32s('ast', p.ast, cap).u32s('bst', p.bst, cap);
+  if (v.batchCap > 0) {
+    if (p.bshape.length > v.batchCap) throw new RangeError(`matmul kernel: ${p.bshape.length} batch dims exceed capacity ${v.batchCap}`);
+    q.u32s('bshape', p.bshape, v.batchCap).u32s('ast', p.ast, v.batchCap).u32s('bst', p.bst, v.batchCap);
   }
   return q;
 }
 
-function batchCap(rank: number): number {
-  return Math.max(4, Math.ceil(rank / 4) * 4);
-}
-
-/** The kernel for a tile and variant. */
+/** The kernel for a tile and variant (the key determines the source). */
 export function matmulKernel(tile: MatmulTile, v: MatmulVariant): Kernel {
   assertTile(tile, v);
+  const shape = tile.kind === 'register' ? `r${tile.tm}x${tile.tn}:${tile.wx}x${tile.wy}` : `s${tile.rows}x${tile.tn}:${tile.wx}`;
   const key =
-    `matmul:${tile.tm}x${tile.tn}:${tile.wx}x${tile.wy}:` +
-    `${v.transA ? 'T' : 'N'}${v.transB ? 'T' : 'N'}:` +
-    `${v.vecA ? 'v' : 's'}${v.vecB ? 'v' : 's'}${v.vecC ? 'v' : 's'}:` +
-    `${v.bias ? 'b' : ''}${v.alpha ? 'a' : ''}:r${v.batchRank}`;
+    `matmul:${shape}:${v.transA ? 'T' : 'N'}${v.transB ? 'T' : 'N'}:${v.vec ? 'v' : 's'}` +
+    `${v.bias ? 'b' : ''}${v.alpha ? 'a' : ''}:${v.batchCap}`;
   return { key, wgsl: () => matmulWgsl(tile, v) };
 }
 
-const C4 = ['x', 'y', 'z', 'w'];
+/** Workgroup counts for one dispatch of M×N outputs over `batches` batches. */
+export function matmulWorkgroups(tile: MatmulTile, M: number, N: number, batches: number): [number, number, number] {
+  const [rows, cols] = tileExtent(tile);
+  return [Math.ceil(N / cols), Math.ceil(M / rows), batches];
+}
+
+const XYZW = ['x', 'y', 'z', 'w'];
+const range = (n: number) => [...Array(n).keys()];
+
+/** How a kernel reads A: statements per k block and the expression of A[row r, k + kk]. */
+interface AReader {
+  /** Statements before the k loop. */
+  setup: string[];
+  /**
+   * Emits one k block (`width` 4 or 1) given `fmaRow(r, kk, aExpr)`, which returns the FMA
+   * statements for row r at k + kk with the scalar A value `aExpr`.
+   */
+  block(width: number, fmaRow: (r: number, kk: number, a: string) => string[]): string[];
+}
+
+/** Register tiles: thread-owned rows m0..m{tm-1}. */
+function registerA(t: RegisterTile, v: MatmulVariant): AReader {
+  const TM = t.tm;
+  const setup: string[] = [`  let row0 = (wid.y * ${t.wy}u + lid.y) * ${TM}u;`];
+  for (const r of range(TM)) setup.push(`  let m${r} = min(row0 + ${r}u, M - 1u);`);
+  if (v.transA && v.vec) for (const j of range(TM / 4)) setup.push(`  let mg${j} = min(row0 + ${4 * j}u, M - 4u);`);
+  if (!v.transA) for (const r of range(TM)) setup.push(`  let ar${r} = aBase + m${r} * lda;`);
+  const block = (width: number, fmaRow: (r: number, kk: number, a: string) => string[]): string[] => {
+    const out: string[] = [];
+    if (width === 1) {
+      for (const r of range(TM)) out.push(`let a${r} = ${scalarAt('A', v.vec, v.transA ? `aBase + k * lda + m${r}` : `ar${r} + k`)};`);
+      for (const r of range(TM)) out.push(...fmaRow(r, 0, `a${r}`));
+      return out;
+    }
+    if (!v.transA) {
+      // one vec4 along k per row
+      for (const r of range(TM)) out.push(`let a${r} = ${vec4At('A', v.vec, `ar${r} + k`)};`);
+      for (const kk of range(4)) for (const r of range(TM)) out.push(...fmaRow(r, kk, `a${r}.${XYZW[kk]}`));
+    } else {
+      for (const kk of range(4)) {
+        const rowOf = kk === 0 ? 'aBase + k * lda' : `aBase + (k + ${kk}u) * lda`;
+        if (v.vec) {
+          for (const j of range(TM / 4)) out.push(`let a${kk}_${j} = A[(${rowOf} + mg${j}) >> 2u];`);
+          for (const r of range(TM)) out.push(...fmaRow(r, kk, `a${kk}_${r >> 2}.${XYZW[r & 3]}`));
+        } else {
+          for (const r of range(TM)) out.push(`let a${kk}_${r} = A[${rowOf} + m${r}];`);
+          for (const r of range(TM)) out.push(...fmaRow(r, kk, `a${kk}_${r}`));
+        }
+      }
+    }
+    return out;
+  };
+  return { setup, block };
+}
+
+/**
+ * Subgroup tiles: the workgroup's rows row0..row0+rows-1; lane l (of each 8) loads part of them
+ * and subgroupBroadcast distributes. Per block of 4 k, lane l loads one vec4 per 8 rows:
+ * A[row0 + 8j + l, k..k+3] (A not transposed) or A[k + (l & 3), row0 + 8j + 4(l >> 2) ..+3]
+ * (transposed), so one broadcast of lane q yields four (row, kk) values.
+ */
+function subgroupA(t: SubgroupTile, v: MatmulVariant): AReader {
+  const J = t.rows / 8;
+  const setup: string[] = [`  let row0 = wid.y * ${t.rows}u;`, `  let lane = sgid & 7u;`];
+  for (const j of range(J)) {
+    if (!v.transA) setup.push(`  let al${j} = aBase + min(row0 + ${8 * j}u + lane, M - 1u) * lda;`);
+    else {
+      setup.push(`  let akk${j} = lane & 3u;`);
+      if (v.vec) setup.push(`  let am${j} = min(row0 + ${8 * j}u + (lane >> 2u) * 4u, M - 4u);`);
+      else for (const c of range(4)) setup.push(`  let am${j}_${c} = min(row0 + ${8 * j}u + (lane >> 2u) * 4u + ${c}u, M - 1u);`);
+    }
+    // remainder loop: lane l holds row 8j + l at a single k
+    setup.push(`  let ar${j} = min(row0 + ${8 * j}u + lane, M - 1u);`);
+  }
+  const block = (width: number, fmaRow: (r: number, kk: number, a: string) => string[]): string[] => {
+    const out: string[] = [];
+    if (width === 1) {
+      for (const j of range(J)) {
+        const idx = v.transA ? `aBase + k * lda + ar${j}` : `aBase + ar${j} * lda + k`;
+        out.push(`let av${j} = ${scalarAt('A', v.vec, idx)};`);
+      }
+      for (const j of range(J))
+        for (const q of range(8)) {
+          out.push(`{ let a = subgroupBroadcast(av${j}, ${q}u);`);
+          out.push(...fmaRow(8 * j + q, 0, 'a').map((s) => `  ${s}`));
+          out.push(`}`);
+        }
+      return out;
+    }
+    for (const j of range(J)) {
+      if (!v.transA) out.push(`let av${j} = ${vec4At('A', v.vec, `al${j} + k`)};`);
+      else {
+        const rowOf = `aBase + (k + akk${j}) * lda`;
+        if (v.vec) out.push(`let av${j} = A[(${rowOf} + am${j}) >> 2u];`);
+        else out.push(`let av${j} = vec4<f32>(${range(4).map((c) => `A[${rowOf} + am${j}_${c}]`).join(', ')});`);
+      }
+    }
+    for (const j of range(J))
+      for (const q of range(8)) {
+        out.push(`{ let a = subgroupBroadcast(av${j}, ${q}u);`);
+        for (const c of range(4)) {
+          // (row, kk) held in component c of lane q's vec4
+          const [r, kk] = v.transA ? [8 * j + 4 * (q >> 2) + c, q & 3] : [8 * j + q, c];
+          out.push(...fmaRow(r, kk, `a.${XYZW[c]}`).map((s) => `  ${s}`));
+        }
+        out.push(`}`);
+      }
+    return out;
+  };
+  return { setup, block };
+}
+
+/** A scalar element of an array that may be declared as vec4s. */
+function scalarAt(arr: string, vec: boolean, idx: string): string {
+  return vec ? `${arr}[(${idx}) >> 2u][(${idx}) & 3u]` : `${arr}[${idx}]`;
+}
+
+/** Four consecutive elements starting at `idx` (a multiple of 4 when `vec`). */
+function vec4At(arr: string, vec: boolean, idx: string): string {
+  return vec ? `${arr}[(${idx}) >> 2u]` : `vec4<f32>(${range(4).map((i) => `${arr}[${idx} + ${i}u]`).join(', ')})`;
+}
 
 /** WGSL source (exported for tests and the benchmark). */
 export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
   assertTile(tile, v);
-  const { tm: TM, tn: TN, wx: WX, wy: WY } = tile;
+  const TN = tile.tn;
   const G = TN / 4; // vec4 column groups per thread
-  const range = (n: number) => [...Array(n).keys()];
-  const dummy = v.batchRank === 0 ? new Params() : null;
-  void dummy;
+  const TM = tileRows(tile);
+  const sub = tile.kind === 'subgroup';
+  const reader = sub ? subgroupA(tile, v) : registerA(tile, v);
+  const wx = tile.wx;
+  const wy = tile.kind === 'register' ? tile.wy : 1;
   const params = matmulParams(
     { M: 0, N: 0, K: 0, lda: 0, ldb: 0, aOff: 0, bOff: 0, cOff: 0, cBatch: 0, b0: 0, alpha: 1, bshape: [], ast: [], bst: [] },
     v,
   );
-  const ins = ['A', 'B', ...(v.bias ? ['BIAS'] : [])];
+  const arr = v.vec ? 'array<vec4<f32>>' : 'array<f32>';
   let binding = 0;
-  const decl = (name: string, vec: boolean, access: 'read' | 'read_write') =>
-    `@group(0) @binding(${binding++}) var<storage, ${access}> ${name}: array<${vec ? 'vec4<f32>' : 'f32'}>;`;
-  const lines: string[] = [];
-  lines.push(decl('A', v.vecA, 'read'), decl('B', v.vecB, 'read'));
-  if (v.bias) lines.push(decl('BIAS', false, 'read'));
-  lines.push(decl('C', v.vecC, 'read_write'));
-  void ins;
-  lines.push(params.wgsl(binding));
+  const decls = [
+    `@group(0) @binding(${binding++}) var<storage, read> A: ${arr};`,
+    `@group(0) @binding(${binding++}) var<storage, read> B: ${arr};`,
+    ...(v.bias ? [`@group(0) @binding(${binding++}) var<storage, read> BIAS: array<f32>;`] : []),
+    `@group(0) @binding(${binding++}) var<storage, read_write> C: ${arr};`,
+    params.wgsl(binding),
+  ];
 
-  // ---- per-thread setup: batch offsets, clamped rows / columns --------------------------------
-  const setup: string[] = [];
-  setup.push(`  let M = params.M; let N = params.N; let K = params.K;`);
-  setup.push(`  let row0 = (wid.y * ${WY}u + lid.y) * ${TM}u;`);
-  setup.push(`  let col0 = (wid.x * ${WX}u + lid.x) * ${TN}u;`);
-  if (v.batchRank > 0) {
+  // ---- per-thread setup: batch offsets, clamped columns, A's rows ------------------------------
+  const setup: string[] = [`  let M = params.M; let N = params.N; let K = params.K; let lda = params.lda; let ldb = params.ldb;`];
+  if (v.batchCap > 0) {
     setup.push(`  var rem = params.b0 + wid.z; var ba = 0u; var bb = 0u;`);
     setup.push(
-      `  for (var d = ${v.batchRank - 1}i; d >= 0; d--) { let s = bshape_at(u32(d)); let i = rem % s; rem = rem / s; ba += i * ast_at(u32(d)); bb += i * bst_at(u32(d)); }`,
+      `  for (var d = i32(params.brank) - 1; d >= 0; d--) { let s = bshape_at(u32(d)); let i = rem % s; rem = rem / s; ba += i * ast_at(u32(d)); bb += i * bst_at(u32(d)); }`,
     );
-  } else {
-    setup.push(`  let ba = 0u; let bb = 0u;`);
-  }
+  } else setup.push(`  let ba = 0u; let bb = 0u;`);
   setup.push(`  let aBase = params.aOff + ba; let bBase = params.bOff + bb;`);
   setup.push(`  let cBase = params.cOff + wid.z * params.cBatch;`);
-  setup.push(`  let lda = params.lda; let ldb = params.ldb;`);
-  // Clamped row / column indices (duplicates are computed, never stored).
-  for (const r of range(TM)) setup.push(`  let m${r} = min(row0 + ${r}u, M - 1u);`);
-  const bVecCols = !v.transB && v.vecB; // B rows read as vec4 over n
-  if (bVecCols) {
-    for (const g of range(G)) setup.push(`  let ng${g} = min(col0 + ${4 * g}u, N - 4u);`);
-  } else {
-    for (const c of range(TN)) setup.push(`  let n${c} = min(col0 + ${c}u, N - 1u);`);
-  }
-  const aVecRows = v.transA && v.vecA; // A^T rows read as vec4 over m
-  if (aVecRows) for (const j of range(TM / 4)) setup.push(`  let mg${j} = min(row0 + ${4 * j}u, M - 4u);`);
-  // Row starts of A (non-transposed) and B (transposed): the k loop adds k.
-  if (!v.transA) for (const r of range(TM)) setup.push(`  let ar${r} = aBase + m${r} * lda;`);
+  setup.push(`  let col0 = (wid.x * ${wx}u + lid.x) * ${TN}u;`);
+  setup.push(...reader.setup);
+  const bVecCols = !v.transB && v.vec; // B rows read as vec4 over n
+  if (bVecCols) for (const g of range(G)) setup.push(`  let ng${g} = min(col0 + ${4 * g}u, N - 4u);`);
+  else for (const c of range(TN)) setup.push(`  let n${c} = min(col0 + ${c}u, N - 1u);`);
   if (v.transB) for (const c of range(TN)) setup.push(`  let br${c} = bBase + n${c} * ldb;`);
   for (const r of range(TM)) for (const g of range(G)) setup.push(`  var acc${r}_${g} = vec4<f32>(0.0);`);
 
-  // ---- loads for one k block (k..k+3) and element accessors ------------------------------
-  const v4 = (arr: string, idx: (i: number) => string) => `vec4<f32>(${range(4).map((i) => `${arr}[${idx(i)}]`).join(', ')})`;
-  const kp = (kk: number) => (kk === 0 ? 'k' : `(k + ${kk}u)`);
-  /** Loads for the block; returns statements and accessors aEl(r, kk), bVec(kk, g). */
-  function blockLoads(width: number): { loadsA: (kk: number) => string[]; loadsB: (kk: number) => string[]; aEl: (r: number, kk: number) => string; bVec: (kk: number, g: number) => string; headA: string[]; headB: string[] } {
-    const headA: string[] = [];
-    const headB: string[] = [];
-    let loadsA: (kk: number) => string[] = () => [];
-    let loadsB: (kk: number) => string[] = () => [];
-    let aEl: (r: number, kk: number) => string;
+  // ---- B for a k block, and the FMAs ---------------------------------------------------------
+  const kAt = (kk: number) => (kk === 0 ? 'k' : `(k + ${kk}u)`);
+  const body = (width: number): string => {
+    const out: string[] = [];
     let bVec: (kk: number, g: number) => string;
-    const blocked = width === 4;
-    if (!v.transA) {
-      if (blocked) {
-        // one vec4 along k per row
-        for (const r of range(TM)) headA.push(v.vecA ? `let a${r} = A[(ar${r} + k) >> 2u];` : `let a${r} = ${v4('A', (i) => `ar${r} + ${kp(i)}`)};`);
-        aEl = (r, kk) => `a${r}.${C4[kk]}`;
-      } else {
-        for (const r of range(TM)) headA.push(`let a${r} = A[ar${r} + k];`);
-        aEl = (r) => `a${r}`;
-      }
-    } else if (aVecRows && blocked) {
-      loadsA = (kk) => range(TM / 4).map((j) => `let a${kk}_${j} = A[(aBase + ${kp(kk)} * lda + mg${j}) >> 2u];`);
-      aEl = (r, kk) => `a${kk}_${r >> 2}.${C4[r & 3]}`;
-    } else {
-      const arr = v.vecA ? 'A' : 'A';
-      loadsA = (kk) => range(TM).map((r) => `let a${kk}_${r} = ${arr}[aBase + ${kp(kk)} * lda + m${r}];`);
-      aEl = (r, kk) => `a${kk}_${r}`;
-      if (v.vecA && !blocked) {
-        // vec4 array read element-wise (remainder loop): index the vec4 and the lane
-        loadsA = (kk) =>
-          range(TM).map((r) => `let a${kk}_${r} = A[(aBase + ${kp(kk)} * lda + m${r}) >> 2u][(aBase + ${kp(kk)} * lda + m${r}) & 3u];`);
-      }
-    }
     if (!v.transB) {
-      if (bVecCols) loadsB = (kk) => range(G).map((g) => `let b${kk}_${g} = B[(bBase + ${kp(kk)} * ldb + ng${g}) >> 2u];`);
-      else loadsB = (kk) => range(G).map((g) => `let b${kk}_${g} = ${v4('B', (i) => `bBase + ${kp(kk)} * ldb + n${4 * g + i}`)};`);
+      for (const kk of range(width)) {
+        const rowOf = `bBase + ${kAt(kk)} * ldb`;
+        for (const g of range(G)) {
+          out.push(
+            bVecCols
+              ? `let b${kk}_${g} = B[(${rowOf} + ng${g}) >> 2u];`
+              : `let b${kk}_${g} = vec4<f32>(${range(4).map((i) => `B[${rowOf} + n${4 * g + i}]`).join(', ')});`,
+          );
+        }
+      }
       bVec = (kk, g) => `b${kk}_${g}`;
-    } else if (blocked) {
-      for (const c of range(TN)) headB.push(v.vecB ? `let b${c} = B[(br${c} + k) >> 2u];` : `let b${c} = ${v4('B', (i) => `br${c} + ${kp(i)}`)};`);
-      bVec = (kk, g) => `vec4<f32>(${range(4).map((i) => `b${4 * g + i}.${C4[kk]}`).join(', ')})`;
+    } else if (width === 4) {
+      for (const c of range(TN)) out.push(`let b${c} = ${vec4At('B', v.vec, `br${c} + k`)};`);
+      bVec = (kk, g) => `vec4<f32>(${range(4).map((i) => `b${4 * g + i}.${XYZW[kk]}`).join(', ')})`;
     } else {
-      for (const c of range(TN)) headB.push(v.vecB ? `let b${c} = B[(br${c} + k) >> 2u][(br${c} + k) & 3u];` : `let b${c} = B[br${c} + k];`);
+      for (const c of range(TN)) out.push(`let b${c} = ${scalarAt('B', v.vec, `br${c} + k`)};`);
       bVec = (_kk, g) => `vec4<f32>(${range(4).map((i) => `b${4 * g + i}`).join(', ')})`;
     }
-    if (!v.transA && !blocked && v.vecA) {
-      headA.length = 0;
-      for (const r of range(TM)) headA.push(`let a${r} = A[(ar${r} + k) >> 2u][(ar${r} + k) & 3u];`);
-    }
-    if (!v.transB && !blocked && v.vecB) {
-      loadsB = (kk) => range(G).map((g) => `let b${kk}_${g} = B[(bBase + ${kp(kk)} * ldb + ng${g}) >> 2u];`);
-    }
-    return { loadsA, loadsB, aEl: aEl!, bVec: bVec!, headA, headB };
-  }
-  const body = (width: number): string => {
-    const L = blockLoads(width);
-    const out: string[] = [...L.headA, ...L.headB];
-    for (const kk of range(width)) {
-      out.push(...L.loadsA(kk), ...L.loadsB(kk));
-      for (const r of range(TM)) for (const g of range(G)) out.push(`acc${r}_${g} = fma(vec4<f32>(${L.aEl(r, kk)}), ${L.bVec(kk, g)}, acc${r}_${g});`);
-    }
+    const fmaRow = (r: number, kk: number, a: string) =>
+      range(G).map((g) => `acc${r}_${g} = fma(vec4<f32>(${a}), ${bVec(kk, g)}, acc${r}_${g});`);
+    out.push(...reader.block(width, fmaRow));
     return out.map((s) => `    ${s}`).join('\n');
   };
 
-  // ---- stores -----------------------------------------------------------------------------
+  // ---- stores --------------------------------------------------------------------------------
   const store: string[] = [];
   const alpha = v.alpha ? ' * params.alpha' : '';
-  for (const g of range(G)) {
-    if (v.bias) {
-      store.push(`  let bias${g} = vec4<f32>(${range(4).map((i) => `BIAS[min(col0 + ${4 * g + i}u, N - 1u)]`).join(', ')});`);
-    }
+  if (v.bias) {
+    for (const g of range(G)) store.push(`  let bias${g} = vec4<f32>(${range(4).map((i) => `BIAS[min(col0 + ${4 * g + i}u, N - 1u)]`).join(', ')});`);
   }
   for (const r of range(TM)) {
-    store.push(`  if (row0 + ${r}u < M) {`);
+    store.push(`  if (row0 + ${r}u < M && col0 < N) {`);
     store.push(`    let cr = cBase + (row0 + ${r}u) * N + col0;`);
     for (const g of range(G)) {
       const val = `acc${r}_${g}${alpha}${v.bias ? ` + bias${g}` : ''}`;
-      if (v.vecC) {
+      if (v.vec) {
         store.push(`    if (col0 + ${4 * g}u < N) { C[(cr + ${4 * g}u) >> 2u] = ${val}; }`);
       } else {
         store.push(`    { let val = ${val};`);
-        for (const i of range(4)) store.push(`      if (col0 + ${4 * g + i}u < N) { C[cr + ${4 * g + i}u] = val.${C4[i]}; }`);
+        for (const i of range(4)) store.push(`      if (col0 + ${4 * g + i}u < N) { C[cr + ${4 * g + i}u] = val.${XYZW[i]}; }`);
         store.push(`    }`);
       }
     }
     store.push(`  }`);
   }
 
-  return `${lines.join('\n')}
-@compute @workgroup_size(${WX}, ${WY}, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  const builtins = sub
+    ? `@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) sgid: u32`
+    : `@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>`;
+  return `${sub ? 'enable subgroups;\n' : ''}${decls.join('\n')}
+@compute @workgroup_size(${wx}, ${wy}, 1)
+fn main(${builtins}) {
 ${setup.join('\n')}
   let K4 = K & ~3u;
   for (var k = 0u; k < K4; k += 4u) {
@@ -280,9 +390,4 @@ ${body(1)}
 ${store.join('\n')}
 }
 `;
-}
-
-/** Workgroup counts for one dispatch of M×N outputs over `batches` batches. */
-export function matmulWorkgroups(tile: MatmulTile, M: number, N: number, batches: number): [number, number, number] {
-  return [Math.ceil(N / (tile.tn * tile.wx)), Math.ceil(M / (tile.tm * tile.wy)), batches];
 }

@@ -14,10 +14,12 @@ import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import type { BufferRange } from '../backend/backend.js';
 import {
-  DEFAULT_TILE,
+  REGISTER_TILE,
+  SUBGROUP_TILE,
   matmulKernel,
   matmulParams,
   matmulWorkgroups,
+  tileExtent,
   type MatmulTile,
   type MatmulVariant,
 } from '../kernels/matmul-tiled.js';
@@ -122,11 +124,37 @@ function batchOffset(i: number, shape: readonly number[], st: readonly number[])
   return off;
 }
 
-/** The tile for a problem: the default, narrower when the output is a thin matrix. */
-function chooseTile(M: number, N: number): MatmulTile {
-  if (N <= 4) return { tm: 4, tn: 4, wx: 1, wy: 64 };
-  if (M <= 4) return { tm: 4, tn: 4, wx: 64, wy: 1 };
-  return DEFAULT_TILE;
+/** Which kernel family matmul uses; 'auto' picks by device (see {@link matmulKernelKind}). */
+export type MatmulKernelKind = 'auto' | 'register' | 'subgroup';
+let kernelKind: MatmulKernelKind = 'auto';
+
+/**
+ * Forces a matmul kernel family (for benchmarks and tests), or 'auto' (the default). 'subgroup'
+ * falls back to 'register' where the device lacks subgroups of at least 8 lanes.
+ */
+export function setMatmulKernel(kind: MatmulKernelKind): void {
+  kernelKind = kind;
+}
+
+/**
+ * The kernel family matmul uses on the current device: subgroup tiles on CPU-emulated adapters
+ * with subgroups of ≥ 8 lanes (lavapipe, where they measured ~3× faster), register tiles
+ * elsewhere.
+ */
+export function matmulKernelKind(): 'register' | 'subgroup' {
+  const backend = getBackend();
+  const info = (backend.device as unknown as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo;
+  const canSubgroup = backend.info.features.subgroups && (info?.subgroupMinSize ?? 0) >= 8;
+  if (!canSubgroup || kernelKind === 'register') return 'register';
+  if (kernelKind === 'subgroup') return 'subgroup';
+  const a = backend.info.adapter;
+  const cpu = a.architecture === 'software' || /llvmpipe|lavapipe/i.test(`${a.device} ${a.description}`);
+  return cpu ? 'subgroup' : 'register';
+}
+
+/** The tile matmul uses on the current device. */
+export function matmulTile(): MatmulTile {
+  return matmulKernelKind() === 'subgroup' ? SUBGROUP_TILE : REGISTER_TILE;
 }
 
 /** One dispatch: a range of output batches, or a range of rows of one batch. */
@@ -155,8 +183,10 @@ function runProduct(p: Problem, out: Tensor): void {
   const maxEl = Math.floor(backend.maxBinding / 4);
   const align = Math.max(1, (backend.device.limits?.minStorageBufferOffsetAlignment ?? 256) / 4);
   const maxWg = limits.maxComputeWorkgroupsPerDimension;
-  const tile = chooseTile(M, N);
+  const tile = matmulTile();
   const layout = batchLayout(p);
+  if (layout.shape.length > 16) throw new RangeError(`${describeOp('matmul', p.a.t, p.b.t, p)}: more than 16 batch dims after merging`);
+  const batchCap = layout.shape.length === 0 ? 0 : Math.ceil(layout.shape.length / 4) * 4;
   const lda = p.a.trans ? M : K;
   const ldb = p.b.trans ? K : N;
   const matA = M * K;
@@ -170,7 +200,7 @@ function runProduct(p: Problem, out: Tensor): void {
     p.a.trans ? [m0, K === 0 ? m0 : (K - 1) * M + m0 + rows] : [m0 * K, (m0 + rows) * K];
   const chunks: Chunk[] = [];
   const fitsAll = p.a.t.size <= maxEl && p.b.t.size <= maxEl && out.size <= maxEl;
-  const rowsPerGrid = maxWg * tile.tm * tile.wy;
+  const rowsPerGrid = maxWg * tileExtent(tile)[0];
   if (fitsAll && nbatch <= maxWg && M <= rowsPerGrid) {
     chunks.push({ b0: 0, nb: nbatch, m0: 0, rows: M });
   } else if (matA + align <= maxEl && matB + align <= maxEl && matC + align <= maxEl && M <= rowsPerGrid) {
@@ -255,12 +285,10 @@ function runProduct(p: Problem, out: Tensor): void {
     const v: MatmulVariant = {
       transA: p.a.trans,
       transB: p.b.trans,
-      vecA: lda % 4 === 0 && mod4(aOff) && layout.ast.every((s) => s % 4 === 0) && (!p.a.trans || tile.tm % 4 === 0),
-      vecB: ldb % 4 === 0 && mod4(bOff) && layout.bst.every((s) => s % 4 === 0),
-      vecC: N % 4 === 0 && mod4(cOff) && matC % 4 === 0,
+      vec: lda % 4 === 0 && ldb % 4 === 0 && N % 4 === 0 && mod4(aOff) && mod4(bOff) && mod4(cOff),
       bias: p.bias !== null,
       alpha: p.alpha !== 1,
-      batchRank: layout.shape.length,
+      batchCap: batchCap,
     };
     const params = matmulParams(
       { M: c.rows, N, K, lda, ldb, aOff, bOff, cOff, cBatch: matC, b0: c.b0, alpha: p.alpha, bshape: layout.shape, ast: layout.ast, bst: layout.bst },
@@ -329,12 +357,17 @@ function gradB(g: Tensor, a: Tensor, b: Tensor, transA: boolean, transB: boolean
  * dims broadcast (NumPy rules). Differentiable in both operands.
  */
 export function matmulT(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-  assertTensor(a, 'matmulT', 'a');
-  assertTensor(b, 'matmulT', 'b');
-  assertDType(a, ['f32'], 'matmulT', 'a');
-  assertDType(b, ['f32'], 'matmulT', 'b');
-  const p = problem('matmulT', a, b, options);
+  return differentiableProduct('matmulT', a, b, options);
+}
+
+function differentiableProduct(op: string, a: Tensor, b: Tensor, options: MatmulOptions): Tensor {
+  assertTensor(a, op, 'a');
+  assertTensor(b, op, 'b');
+  assertDType(a, ['f32'], op, 'a');
+  assertDType(b, ['f32'], op, 'b');
+  const p = problem(op, a, b, options);
   const y = product(p);
+  const { alpha } = p;
   const transA = p.a.trans;
   const transB = p.b.trans;
   return record(
@@ -342,8 +375,8 @@ export function matmulT(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tens
     [a, b],
     y,
     (g, [sa, sb]) => [
-      a.requiresGrad ? gradA(g, sa, sb, transA, transB, p.alpha) : null,
-      b.requiresGrad ? gradB(g, sa, sb, transA, transB, p.alpha) : null,
+      a.requiresGrad ? gradA(g, sa, sb, transA, transB, alpha) : null,
+      b.requiresGrad ? gradB(g, sa, sb, transA, transB, alpha) : null,
     ],
     [a, b],
   );
@@ -358,11 +391,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   assertTensor(a, 'matmul', 'a');
   assertTensor(b, 'matmul', 'b');
   if (a.rank === 0 || b.rank === 0) throw new RangeError(`matmul: ${a.describe()} · ${b.describe()}: scalars are not matrices`);
-  if (a.rank >= 2 && b.rank >= 2) return matmulT(a, b);
+  if (a.rank >= 2 && b.rank >= 2) return differentiableProduct('matmul', a, b, {});
   const a2 = a.rank === 1 ? reshape(a, [1, a.shape[0]]) : a;
   const b2 = b.rank === 1 ? reshape(b, [b.shape[0], 1]) : b;
   try {
-    const y = matmulT(a2, b2);
+    const y = differentiableProduct('matmul', a2, b2, {});
     const shape = y.shape.slice(0, -2);
     if (a.rank !== 1) shape.push(y.shape[y.rank - 2]);
     if (b.rank !== 1) shape.push(y.shape[y.rank - 1]);

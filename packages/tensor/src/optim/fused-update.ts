@@ -14,7 +14,7 @@ import { Params, grid } from '../kernels/wgsl.js';
 /** Threads per workgroup of the update kernels. */
 export const WG_UPDATE = 64;
 /** Elements per thread (block-strided, so a workgroup's loads stay contiguous). */
-const ITEMS = 8;
+const ITEMS = 4;
 
 /**
  * Elements per chunk: the largest count whose f32 binding fits `maxBinding` and whose byte size
@@ -54,7 +54,7 @@ export interface FusedUpdate {
   wholeInputs?: boolean;
 }
 
-/** Runs a {@link FusedUpdate} over the outputs' elements (one thread per element). */
+/** Runs a {@link FusedUpdate} over the outputs' elements (each thread handles {@link ITEMS}). */
 export function runFusedUpdate(backend: Backend, u: FusedUpdate): void {
   const n = u.outputs[0][1].size;
   if (n === 0) return;

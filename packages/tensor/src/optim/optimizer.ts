@@ -101,27 +101,36 @@ export abstract class Optimizer {
   protected abstract update(i: number, p: Tensor, g: Tensor, st: ParamState, fresh: boolean): void;
   /** Whether new state buffers must be zero-filled before the first update. */
   protected abstract zeroInit(): boolean;
+  /** Checks combinations of hyperparameters (after a state dict set several at once). */
+  protected checkHyperparameters(): void {}
 
-  /** Applies one update to every parameter whose `.grad` is set (others are skipped, as in PyTorch). */
+  /**
+   * Applies one update to every parameter whose `.grad` is set (others are skipped, as in
+   * PyTorch). Every gradient is checked before any parameter changes.
+   */
   step(): void {
     this.assertAlive('step');
+    const work: [number, Tensor, Tensor][] = [];
+    this.params.forEach((p, i) => {
+      const g = p.grad;
+      if (!g) return;
+      if (p.isDisposed) throw new Error(`${this.name}.step: params[${i}] (${p.describe()}) was disposed`);
+      if (g.isDisposed) throw new Error(`${this.name}.step: the grad of params[${i}] was disposed`);
+      if (!shapeEq(g.shape, p.shape) || g.dtype !== 'f32') {
+        throw new RangeError(`${this.name}.step: params[${i}] ${p.describe()} has a grad ${g.describe()} (expected f32 ${fmtShape(p.shape)})`);
+      }
+      // A binding cannot be both read-only and read_write in one dispatch.
+      if (g.store === p.store) throw new Error(`${this.name}.step: params[${i}] and its grad share storage`);
+      work.push([i, p, g]);
+    });
     noGrad(() => {
-      this.params.forEach((p, i) => {
-        const g = p.grad;
-        if (!g) return;
-        if (p.isDisposed) throw new Error(`${this.name}.step: params[${i}] (${p.describe()}) was disposed`);
-        if (g.isDisposed) throw new Error(`${this.name}.step: the grad of params[${i}] was disposed`);
-        if (!shapeEq(g.shape, p.shape) || g.dtype !== 'f32') {
-          throw new RangeError(`${this.name}.step: params[${i}] ${p.describe()} has a grad ${g.describe()} (expected f32 ${fmtShape(p.shape)})`);
-        }
-        // A binding cannot be both read-only and read_write in one dispatch.
-        if (g.store === p.store) throw new Error(`${this.name}.step: params[${i}] and its grad share storage`);
+      for (const [i, p, g] of work) {
         let st = this.state[i];
         const fresh = !st;
         if (!st) st = this.state[i] = this.newState(p);
         st.step++;
         this.update(i, p, g, st, fresh);
-      });
+      }
     });
   }
 
@@ -204,6 +213,7 @@ export abstract class Optimizer {
         if (k === 'lr') this.lr = v;
         else this.setHyperparameter(k, v);
       }
+      this.checkHyperparameters();
     } catch (e) {
       for (const [k, v] of Object.entries(before)) (k === 'lr' ? (this.learningRate = v) : this.setHyperparameter(k, v));
       throw e;

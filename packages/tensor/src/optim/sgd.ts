@@ -51,7 +51,7 @@ export class SGD extends Optimizer {
     this.dampening = checkHyper('SGD', 'dampening', options.dampening ?? 0);
     this.nesterov = options.nesterov ?? false;
     this.weightDecay = checkHyper('SGD', 'weightDecay', options.weightDecay ?? 0);
-    this.checkNesterov();
+    this.checkHyperparameters();
   }
 
   protected bufferNames(): readonly string[] {
@@ -91,7 +91,6 @@ export class SGD extends Optimizer {
   }
 
   protected update(_i: number, p: Tensor, g: Tensor, st: ParamState, fresh: boolean): void {
-    this.checkNesterov();
     const common = [
       { name: 'lr', type: 'f32' as const, value: this.lr },
       { name: 'weight_decay', type: 'f32' as const, value: this.weightDecay },
@@ -118,7 +117,7 @@ export class SGD extends Optimizer {
     });
   }
 
-  private checkNesterov(): void {
+  protected override checkHyperparameters(): void {
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
       throw new RangeError(`SGD: nesterov momentum requires momentum > 0 and dampening = 0 (got momentum ${this.momentum}, dampening ${this.dampening})`);
     }

@@ -38,13 +38,15 @@ const DEFAULT_OPS = [
 
 /**
  * Chromium flags for WebGPU on Linux without a GPU: WebGPU is behind --enable-unsafe-webgpu on
- * Linux, and Vulkan + ANGLE-on-Vulkan give Dawn a (SwiftShader) Vulkan device. The rest keep a
- * headless run quiet and offline.
+ * Linux, and Vulkan + ANGLE-on-Vulkan give Dawn a (SwiftShader) Vulkan device. Containers often
+ * have a tiny /dev/shm, hence --disable-dev-shm-usage; the rest keep a headless run quiet and
+ * offline.
  */
 const CHROMIUM_ARGS = [
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',
   '--use-angle=vulkan',
+  '--disable-dev-shm-usage',
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
@@ -132,6 +134,32 @@ function importMap(): { map: Record<string, string>; deps: Map<string, string> }
   return { map, deps };
 }
 
+/**
+ * Bare imports that dist/index.js's static import graph reaches but the import map cannot serve
+ * (Node built-ins such as fs/promises, or webgpu): the core must not have any. Reported before
+ * the browser starts, with the file that imports each.
+ */
+function unservableImports(map: Record<string, string>): string[] {
+  const dist = join(PKG, 'dist');
+  const found = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = readFileSync(file, 'utf8');
+    // esbuild writes static imports as `from "x"` or `import "x"` at the start of a line.
+    for (const m of code.matchAll(/^(?:import|export)\b[^;]*?(?:from\s*|import\s*)["']([^"']+)["']/gms)) {
+      const spec = m[1];
+      if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
+      else if (!(spec in map) && !Object.keys(map).some((k) => k.endsWith('/') && spec.startsWith(k))) {
+        found.add(`${spec} (imported by dist/${relative(dist, file)})`);
+      }
+    }
+  };
+  visit(join(dist, 'index.js'));
+  return [...found];
+}
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -196,6 +224,10 @@ async function main(): Promise<number> {
   if (!haveFixtures) console.log(`note: no op vectors at ${opts.fixtures}; running the smoke case only`);
 
   const { map, deps } = importMap();
+  const nodeOnly = unservableImports(map);
+  if (nodeOnly.length) {
+    fail(`dist/index.js must run in a browser, but its imports reach modules a browser cannot load: ${nodeOnly.join(', ')}`, 1);
+  }
   const server = await startServer(haveFixtures ? opts.fixtures : null, map, deps);
   const query = new URLSearchParams({ ops: opts.ops.join(',') });
   if (haveFixtures) query.set('fixtures', '/fixtures');

@@ -1,0 +1,146 @@
+/**
+ * RP-SAM2's candidate points: where a single click gives frozen SAM 2 (almost) its best mask.
+ *
+ * 1. A grid of step g: pixel indices k·g + ⌊g/2⌋ on both axes (row-major: y outer, x inner), kept
+ *    where the ground truth is 1.
+ * 2. For each grid point, SAM 2 with that single positive click (multimask output, the mask with
+ *    the highest predicted IoU, its logits upsampled bilinearly to H0×W0, > 0) and the Dice of
+ *    that mask against the ground truth.
+ * 3. Candidates: the grid points whose Dice is ≥ max − ε.
+ *
+ * Clicks are decoded in batches (one prompt-encoder + mask-decoder pass per batch) and the Dice
+ * is reduced on the GPU; only B numbers per batch are read back.
+ */
+import { greater, interpolate, mul, noGrad, reshape, sum, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import type { Sam2ImagePredictor } from '@rpsam2/sam2';
+import { selectByIou } from '../pipeline/select-mask.js';
+
+export interface CandidateOptions {
+  /** Grid step g in pixels (default 8). */
+  gridStep?: number;
+  /** Tolerance below the best Dice (default 0.005). */
+  epsilon?: number;
+  /**
+   * Clicks per decode call (default 32; lowered automatically so that the upsampled masks of a
+   * batch stay below 32M elements).
+   */
+  batchSize?: number;
+  /** Which of the predictor's images (default 0). */
+  imageIndex?: number;
+}
+
+/** The candidate set of one ground-truth mask. */
+export interface CandidateSet {
+  /** [G, 2] grid points inside the mask, (x, y) pixel indices. */
+  gridPx: Float32Array;
+  /** [G] Dice of SAM 2's mask for a click at each grid point. */
+  dice: Float32Array;
+  /** [G] 1 where the grid point is a candidate. */
+  isCandidate: Uint8Array;
+  /** [C, 2] the candidates, normalised (x/W0, y/H0). */
+  norm: Float32Array;
+  /** Number of grid points G. */
+  gridCount: number;
+  /** Number of candidates C. */
+  count: number;
+}
+
+/** Grid points (k·g + ⌊g/2⌋ on both axes) where mask (H×W, row-major, nonzero = inside) is set: [G·2] as (x, y). */
+export function gridPoints(mask: ArrayLike<number>, height: number, width: number, step = 8): Float32Array {
+  if (mask.length !== height * width) throw new RangeError(`gridPoints: mask has ${mask.length} values, expected ${height}×${width}`);
+  if (!Number.isInteger(step) || step < 1) throw new RangeError(`gridPoints: step ${step} must be a positive integer`);
+  const pts: number[] = [];
+  const off = Math.floor(step / 2);
+  for (let y = off; y < height; y += step) {
+    for (let x = off; x < width; x += step) if (mask[y * width + x]) pts.push(x, y);
+  }
+  return Float32Array.from(pts);
+}
+
+/** Indices-free selection: 1 where dice ≥ max(dice) − epsilon. */
+export function selectCandidates(dice: ArrayLike<number>, epsilon = 0.005): Uint8Array {
+  let best = -Infinity;
+  for (let i = 0; i < dice.length; i++) best = Math.max(best, dice[i]);
+  return Uint8Array.from({ length: dice.length }, (_, i) => (dice[i] >= best - epsilon ? 1 : 0));
+}
+
+/**
+ * Dice (hard, > 0 logits at the original size) of SAM 2's best-IoU multimask output for a single
+ * positive click at each point of `pointsPx` ([G·2], (x, y) pixels) against `mask` (H0×W0).
+ * Dice is 2|A∩B|/(|A| + |B|), 1 when both masks are empty.
+ */
+export async function clickDice(
+  predictor: Sam2ImagePredictor,
+  pointsPx: Float32Array,
+  mask: ArrayLike<number>,
+  options: { batchSize?: number; imageIndex?: number } = {},
+): Promise<Float32Array> {
+  const imageIndex = options.imageIndex ?? 0;
+  const [h, w] = predictor.originalSizes[imageIndex] ?? [0, 0];
+  if (mask.length !== h * w) throw new RangeError(`clickDice: mask has ${mask.length} values, the image is ${h}×${w}`);
+  const g = pointsPx.length / 2;
+  const batch = Math.max(1, Math.min(options.batchSize ?? 32, Math.floor(32 * 1024 * 1024 / (h * w))));
+  let gtSum = 0;
+  const gtData = new Float32Array(h * w);
+  for (let i = 0; i < h * w; i++) {
+    gtData[i] = mask[i] ? 1 : 0;
+    gtSum += gtData[i];
+  }
+  const gt = tensor(gtData, [1, 1, h, w]);
+  const dice = new Float32Array(g);
+  try {
+    for (let s = 0; s < g; s += batch) {
+      const b = Math.min(batch, g - s);
+      const norm = new Float32Array(2 * b);
+      for (let i = 0; i < b; i++) {
+        norm[2 * i] = pointsPx[2 * (s + i)] / w;
+        norm[2 * i + 1] = pointsPx[2 * (s + i) + 1] / h;
+      }
+      const { inter, area } = noGrad(() =>
+        tidy(() => {
+          const r = predictor.decode(
+            {
+              points: tensor(norm, [b, 1, 2]),
+              labels: Array.from({ length: b }, () => [1]),
+              normalizeCoords: false,
+              multimaskOutput: true,
+            },
+            imageIndex,
+          );
+          const best = selectByIou(r.lowRes, r.iou).logits;
+          const pred = greater(interpolate(best, { size: [h, w], mode: 'bilinear', alignCorners: false }), 0);
+          return { inter: sum(mul(pred, gt), [1, 2, 3]), area: sum(reshape(pred, [b, h * w]), 1) };
+        }),
+      );
+      try {
+        const [iv, av] = await Promise.all([inter.data(), area.data()]);
+        for (let i = 0; i < b; i++) {
+          const den = av[i] + gtSum;
+          dice[s + i] = den === 0 ? 1 : (2 * iv[i]) / den;
+        }
+      } finally {
+        inter.dispose();
+        area.dispose();
+      }
+    }
+  } finally {
+    gt.dispose();
+  }
+  return dice;
+}
+
+/** Steps 1–3 above for the ground truth `mask` (H0×W0) of the predictor's image. */
+export async function computeCandidates(predictor: Sam2ImagePredictor, mask: ArrayLike<number>, options: CandidateOptions = {}): Promise<CandidateSet> {
+  const imageIndex = options.imageIndex ?? 0;
+  const [h, w] = predictor.originalSizes[imageIndex] ?? [0, 0];
+  const gridPx = gridPoints(mask, h, w, options.gridStep ?? 8);
+  const gridCount = gridPx.length / 2;
+  if (gridCount === 0) {
+    return { gridPx, dice: new Float32Array(0), isCandidate: new Uint8Array(0), norm: new Float32Array(0), gridCount: 0, count: 0 };
+  }
+  const dice = await clickDice(predictor, gridPx, mask, { batchSize: options.batchSize, imageIndex });
+  const isCandidate = selectCandidates(dice, options.epsilon ?? 0.005);
+  const norm: number[] = [];
+  for (let i = 0; i < gridCount; i++) if (isCandidate[i]) norm.push(gridPx[2 * i] / w, gridPx[2 * i + 1] / h);
+  return { gridPx, dice, isCandidate, norm: Float32Array.from(norm), gridCount, count: norm.length / 2 };
+}

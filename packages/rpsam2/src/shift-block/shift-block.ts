@@ -1,0 +1,188 @@
+/**
+ * RP-SAM2's shift block: a small transformer decoder that reads the prompt encoder's sparse
+ * tokens of a click (the click token and the padding token) and the frozen SAM 2 image
+ * embedding, and predicts a bounded shift of the click:
+ *
+ *   mem   = flatten(image_embed) [B, hw, d] + i_pos
+ *   x     = sparse [B, T, d] + p_pos
+ *   x     = layer_L(…layer_1(x, mem)…, mem)            (TransformerDecoderLayer, post-norm)
+ *   delta = tanh(head(flatten(x))) · sigmoid(scale)     (per axis, normalised units)
+ *   P'    = clamp(P + delta, 0, 1)                       (P = (x/W, y/H))
+ *
+ * Parameter names follow the PyTorch module (`layers.K.self_attn.in_proj_weight`, `p_pos`,
+ * `i_pos`, `head.weight`, `scale`, …) so that its state dict loads by key.
+ */
+import { add, clamp, mul, permute, reshape, sigmoid, tanh, tensor, type Tensor } from '@rpsam2/tensor';
+import { Linear, Module, type ParamSlot } from '@rpsam2/sam2';
+import { TransformerDecoderLayer } from './decoder-layer.js';
+import { Rng, linearDefaultBound, logit, truncNormalInit, uniformInit, xavierBound } from '../nn/init.js';
+
+/** Sizes of a shift block. */
+export interface ShiftBlockConfig {
+  /** Token width d (SAM 2's transformer width: 256 for every official size). */
+  dModel: number;
+  /** Attention heads (must divide dModel). */
+  heads: number;
+  /** Hidden width of each layer's feed-forward network. */
+  ffn: number;
+  /** Number of decoder layers. */
+  layers: number;
+  /** Prompt tokens per click (the click token and the padding token: 2). */
+  tokens: number;
+  /** Image tokens h·w of the image embedding (64·64 for a 1024 input). */
+  imageTokens: number;
+  /** Initial per-axis bound of the shift, sigmoid(scale) (scale starts at logit(scaleInit)). */
+  scaleInit: number;
+  /** LayerNorm epsilon (default 1e-5, PyTorch's). */
+  eps?: number;
+}
+
+/** The paper's shift block: d = 256, 8 heads, FFN 2048, 6 layers, 2 tokens, 64×64 image tokens, scale 0.1. */
+export const PAPER_SHIFT_BLOCK: Readonly<ShiftBlockConfig> = Object.freeze({
+  dModel: 256,
+  heads: 8,
+  ffn: 2048,
+  layers: 6,
+  tokens: 2,
+  imageTokens: 64 * 64,
+  scaleInit: 0.1,
+});
+
+/** A config from the snake_case `shift_block` section of an RP-SAM2 fixture's spec.json. */
+export function shiftBlockConfigFromSpec(s: Record<string, unknown>): ShiftBlockConfig {
+  const num = (key: string): number => {
+    const v = s[key];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`shift block spec: '${key}' must be a number, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  return {
+    dModel: num('d_model'),
+    heads: num('heads'),
+    ffn: num('ffn'),
+    layers: num('layers'),
+    tokens: num('tokens'),
+    imageTokens: num('image_tokens'),
+    scaleInit: num('scale_init'),
+  };
+}
+
+/**
+ * Trainable elements of a shift block, in closed form:
+ * layers·(2·(3d² + 3d + d² + d) + (d·f + f) + (f·d + d) + 6d) + T·d + N·d + (2·T·d + 2) + 2.
+ * The paper config has 10,522,628.
+ */
+export function shiftBlockParamCount(c: ShiftBlockConfig): number {
+  const { dModel: d, ffn: f, layers, tokens: t, imageTokens: n } = c;
+  const attention = 3 * d * d + 3 * d + d * d + d;
+  const layer = 2 * attention + (d * f + f) + (f * d + d) + 3 * 2 * d;
+  return layers * layer + t * d + n * d + (2 * t * d + 2) + 2;
+}
+
+/** What {@link ShiftBlock.forward} returns (all owned by the caller / the enclosing tidy). */
+export interface ShiftBlockOutput {
+  /** [B, 2] refined clicks P' = clamp(P + delta, 0, 1), normalised (x/W, y/H). */
+  refined: Tensor;
+  /** [B, 2] the shift tanh(head(·))·sigmoid(scale) before clamping. */
+  delta: Tensor;
+  /** [B, T, d] the prompt tokens after the last decoder layer. */
+  tokens: Tensor;
+}
+
+export class ShiftBlock extends Module {
+  readonly pPos: ParamSlot;
+  readonly iPos: ParamSlot;
+  readonly layers: TransformerDecoderLayer[];
+  readonly head: Linear;
+  readonly scale: ParamSlot;
+  readonly config: Readonly<ShiftBlockConfig>;
+
+  constructor(config: ShiftBlockConfig = PAPER_SHIFT_BLOCK) {
+    super();
+    const c = { eps: 1e-5, ...config };
+    for (const k of ['dModel', 'heads', 'ffn', 'layers', 'tokens', 'imageTokens'] as const) {
+      if (!Number.isInteger(c[k]) || c[k] < 1) throw new RangeError(`ShiftBlock: ${k} must be a positive integer, got ${c[k]}`);
+    }
+    if (c.dModel % c.heads !== 0) throw new RangeError(`ShiftBlock: ${c.heads} heads must divide dModel ${c.dModel}`);
+    if (!(c.scaleInit > 0 && c.scaleInit < 1)) throw new RangeError(`ShiftBlock: scaleInit ${c.scaleInit} must lie in (0, 1) (it is sigmoid(scale))`);
+    this.config = Object.freeze(c);
+    this.pPos = this.param('p_pos', [1, c.tokens, c.dModel]);
+    this.iPos = this.param('i_pos', [1, c.imageTokens, c.dModel]);
+    this.layers = this.list(
+      'layers',
+      Array.from({ length: c.layers }, () => new TransformerDecoderLayer(c.dModel, c.heads, c.ffn, c.eps)),
+    );
+    this.head = this.child('head', new Linear(c.tokens * c.dModel, 2));
+    this.scale = this.param('scale', [2]);
+  }
+
+  /**
+   * Fills every parameter with a seeded initialisation close to PyTorch's defaults:
+   * `in_proj_weight` xavier_uniform (as nn.MultiheadAttention), `in_proj_bias` and
+   * `out_proj.bias` zero, other Linear layers (out_proj.weight, linear1/2, head) U(±1/√fan_in) for
+   * weight and bias (nn.Linear), LayerNorm weight 1 / bias 0, the learned position embeddings
+   * `p_pos` and `i_pos` truncated N(0, 0.02²), and `scale` = logit(scaleInit) so that the shift
+   * starts bounded by scaleInit per axis. Replaces loaded values.
+   */
+  init(seed = 0, options: { requiresGrad?: boolean } = {}): this {
+    const rng = new Rng(seed);
+    for (const [name, slot] of this.namedParams()) {
+      const n = slot.shape.reduce((a, b) => a * b, 1);
+      const leaf = name.slice(name.lastIndexOf('.') + 1);
+      let data: Float32Array;
+      if (name === 'p_pos' || name === 'i_pos') data = truncNormalInit(rng, n, 0.02);
+      else if (name === 'scale') data = new Float32Array(n).fill(logit(this.config.scaleInit));
+      else if (leaf === 'in_proj_weight') data = uniformInit(rng, n, xavierBound(slot.shape[1], slot.shape[0]));
+      else if (leaf === 'in_proj_bias' || name.endsWith('out_proj.bias')) data = new Float32Array(n);
+      else if (/norm\d\.weight$/.test(name)) data = new Float32Array(n).fill(1);
+      else if (/norm\d\.bias$/.test(name)) data = new Float32Array(n);
+      else if (leaf === 'weight') data = uniformInit(rng, n, linearDefaultBound(slot.shape[1]));
+      else if (leaf === 'bias') {
+        // nn.Linear's bias bound uses the weight's fan-in: find the sibling weight's shape.
+        const weight = this.namedParams().find(([k]) => k === name.replace(/bias$/, 'weight'));
+        data = uniformInit(rng, n, linearDefaultBound(weight ? weight[1].shape[1] : 0));
+      } else throw new Error(`ShiftBlock.init: no rule for parameter '${name}'`);
+      slot.value?.dispose();
+      slot.value = tensor(data, slot.shape, { name, requiresGrad: options.requiresGrad ?? false });
+    }
+    return this;
+  }
+
+  /** Every parameter tensor (in state-dict order); throws if weights are not loaded. */
+  parameters(): Tensor[] {
+    return this.namedParams().map(([n, s]) => s.get(n));
+  }
+
+  /** Marks every parameter as trainable (requiresGrad) or frozen. */
+  setTrainable(trainable: boolean): void {
+    for (const p of this.parameters()) p.requiresGrad = trainable;
+  }
+
+  /**
+   * sparse [B, T, d] prompt tokens (the click's sparse embedding: click token + padding token),
+   * imageEmbed [1 or B, d, h, w] (h·w = imageTokens; batch 1 is shared by all clicks),
+   * clicks [B, 2] normalised (x/W, y/H) → refined clicks, shift and output tokens.
+   */
+  forward(sparse: Tensor, imageEmbed: Tensor, clicks: Tensor): ShiftBlockOutput {
+    const { dModel: d, tokens: t, imageTokens } = this.config;
+    if (sparse.rank !== 3 || sparse.shape[1] !== t || sparse.shape[2] !== d) {
+      throw new RangeError(`ShiftBlock: sparse tokens [${sparse.shape}] must be [B, ${t}, ${d}]`);
+    }
+    const b = sparse.shape[0];
+    if (imageEmbed.rank !== 4 || imageEmbed.shape[1] !== d || imageEmbed.shape[2] * imageEmbed.shape[3] !== imageTokens) {
+      throw new RangeError(`ShiftBlock: image embedding [${imageEmbed.shape}] must be [B, ${d}, h, w] with h·w = ${imageTokens}`);
+    }
+    if (imageEmbed.shape[0] !== b && imageEmbed.shape[0] !== 1) {
+      throw new RangeError(`ShiftBlock: image embedding batch ${imageEmbed.shape[0]} must be 1 or the click batch ${b} (sparse [${sparse.shape}])`);
+    }
+    if (clicks.rank !== 2 || clicks.shape[0] !== b || clicks.shape[1] !== 2) {
+      throw new RangeError(`ShiftBlock: clicks [${clicks.shape}] must be [${b}, 2] (normalised x/W, y/H)`);
+    }
+    const bi = imageEmbed.shape[0];
+    const memory = add(permute(reshape(imageEmbed, [bi, d, imageTokens]), [0, 2, 1]), this.iPos.get('i_pos'));
+    let x = add(sparse, this.pPos.get('p_pos'));
+    for (const layer of this.layers) x = layer.forward(x, memory);
+    const delta = mul(tanh(this.head.forward(reshape(x, [b, t * d]))), sigmoid(this.scale.get('scale')));
+    const refined = clamp(add(clicks, delta), 0, 1);
+    return { refined, delta, tokens: x };
+  }
+}
