@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SafetensorsFile, add, backward, maxAbsError, mul, relL2Error, sum, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import { SafetensorsFile, add, backward, maxAbsError, mul, relL2Error, sum, tensor, tidy } from '@rpsam2/tensor';
 import { fileSource } from '@rpsam2/tensor/node';
 import { Rng, logit } from '../src/nn/init.js';
 import { PAPER_SHIFT_BLOCK, ShiftBlock, shiftBlockConfigFromSpec, shiftBlockParamCount, type ShiftBlockConfig } from '../src/shift-block/shift-block.js';
@@ -223,5 +223,3 @@ describe('ShiftBlock vs a float64 CPU reference', () => {
   });
 });
 
-// Keep the type import used in a type position for isolatedModules.
-export type { Tensor };

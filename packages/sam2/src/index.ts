@@ -1,9 +1,96 @@
 /**
- * @rpsam2/sam2 — SAM 2's image path on `@rpsam2/tensor` (in progress).
+ * @rpsam2/sam2 — SAM 2.1's image path on `@rpsam2/tensor` (WebGPU): the Hiera image encoder and
+ * FPN neck, the prompt encoder (clicks, boxes, mask input), the two-way-transformer mask decoder,
+ * preprocessing, and loading of the official checkpoints (`sam2.1_hiera_*.pt` or safetensors) by
+ * their state-dict names. Checked tensor by tensor against PyTorch (`../shared/fixtures/sam2`).
  *
- * Will hold: the Hiera image encoder and FPN neck, the prompt encoder (points, boxes, mask input),
- * the two-way-transformer mask decoder, image preprocessing (resize with antialias, ImageNet
- * normalisation), and loading of the official SAM 2.1 checkpoints (`sam2.1_hiera_*.pt` /
- * safetensors) by their state-dict names. Checked against `../shared/fixtures/sam2`.
+ * ```ts
+ * import { initNode } from '@rpsam2/tensor/node';
+ * import { loadSam2, Sam2ImagePredictor, decodeImage } from '@rpsam2/sam2';
+ *
+ * await initNode();
+ * const { model, report } = await loadSam2({ weights: 'sam2.1_hiera_large.pt', dtype: 'f16' });
+ * const predictor = new Sam2ImagePredictor(model);
+ * await predictor.setImage(decodeImage(pngBytes));
+ * const { masks, iou } = await predictor.predict({ points: [[500, 375]], labels: [1] });
+ * predictor.dispose();
+ * model.dispose();
+ * ```
+ *
+ * Weights may be stored as f16 on the GPU (`dtype: 'f16'`, on every adapter: compute stays f32
+ * and the conversion uses integer bit operations, not the shader-f16 feature). File paths work
+ * in Node; in browsers pass a ByteSource (`blobSource(file)` from `@rpsam2/tensor`).
+ *
+ * @packageDocumentation
  */
+
+/** The package name. */
 export const PACKAGE_NAME = '@rpsam2/sam2';
+
+// Configuration: the official presets and the official (yaml-as-JSON) layout.
+export {
+  SAM2_PRESETS,
+  presetConfig,
+  parseOfficialConfig,
+  validateConfig,
+  type Sam2Config,
+  type HieraConfig,
+  type NeckConfig,
+  type Sam2Size,
+} from './config.js';
+
+// The model and its building blocks.
+export { Sam2Model, isVideoOnlyKey, VIDEO_ONLY_PREFIXES, type ImageFeatures, type EncoderTaps } from './model/sam2-model.js';
+export type { DecoderOutput } from './model/mask-decoder.js';
+export { Module, ParamSlot, loadWeights, type WeightSource, type LoadOptions, type LoadReport } from './nn/module.js';
+
+// Prediction.
+export { Sam2ImagePredictor, type Prompt, type Prediction, type DecodeResult } from './predictor/image-predictor.js';
+export {
+  preprocess,
+  postprocessMasks,
+  imageToTensor,
+  validateImage,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type RgbImage,
+} from './predictor/transforms.js';
+export { decodeImage, encodeGreyPng, decodeGreyPng } from './image/codec.js';
+
+// Weights: loading, checking, converting, random initialisation.
+export {
+  loadSam2,
+  checkWeights,
+  Sam2WeightsError,
+  type LoadSam2Options,
+  type Sam2LoadReport,
+  type WeightDType,
+  type RandomWeightsSpec,
+} from './weights/load.js';
+export { openWeights, detectPrefix, inferSize, ANCHOR_KEY, type WeightsInput, type OpenedWeights } from './weights/source.js';
+export {
+  planConversion,
+  conversionChunks,
+  convertToSafetensors,
+  type ConvertOptions,
+  type ConversionPlan,
+  type PlannedTensor,
+} from './weights/convert.js';
+export { convertWeightsFile, verifyConversion, type ConvertReport } from './weights/convert-file.js';
+export { initRandomWeights, normalGenerator, type RandomWeightsOptions } from './weights/random.js';
+
+// Memory: estimate from the config, measurement on the device.
+export {
+  estimateMemory,
+  encoderActivationBytes,
+  decoderActivationBytes,
+  featureBytes,
+  parameterBreakdown,
+  formatBytes,
+  type MemoryEstimate,
+  type ModuleParams,
+} from './memory/estimate.js';
+export { measureEncoder, randomPixels, type EncoderMeasurement } from './memory/measure.js';
+
+// Verification against the PyTorch golden fixtures.
+export { verifyFixture, type CheckResult, type FixtureInputs } from './verify/fixture-verifier.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conv2d, convTranspose2d, tensor, tidy, type Conv2dOptions, type ConvTranspose2dOptions } from '../src/index.js';
+import { conv2d, convTranspose2d, getBackend, tensor, tidy, type Conv2dOptions, type ConvTranspose2dOptions } from '../src/index.js';
 import { refFrom, type Ref } from './reference/ref.js';
 import { conv2dRef, convTranspose2dRef, type ConvArgs, type ConvTransposeArgs } from './reference/conv.js';
 import { checkOp } from './support/compare.js';
@@ -38,6 +38,11 @@ const CONV_CASES: Case<ConvArgs>[] = [
   { name: 'groups 3 with 3 channels per group', x: [1, 6, 5, 5], w: [9, 2, 3, 3], bias: false, args: { padding: 1, groups: 3 } },
   { name: 'single output pixel (one reduction chunk)', x: [1, 2, 3, 4], w: [3, 2, 3, 4], bias: true, args: {} },
   { name: 'dilation 3, padding 4', x: [2, 1, 9, 8], w: [2, 1, 3, 3], bias: true, args: { dilation: 3, padding: 4 } },
+  { name: 'patch embedding on a width multiple of 4 (vec4 row segments)', x: [2, 3, 20, 24], w: [8, 3, 7, 7], bias: true, args: { stride: 4, padding: 3 } },
+  { name: '3×3 pad 1 on width 16 (vec4 row segments)', x: [1, 5, 6, 16], w: [6, 5, 3, 3], bias: false, args: { padding: 1 } },
+  { name: 'two output columns, x-stride 4 (vec4 row segments)', x: [1, 2, 8, 8], w: [3, 2, 3, 3], bias: true, args: { stride: [1, 4], padding: 1 } },
+  { name: 'one output column', x: [2, 3, 9, 3], w: [5, 3, 3, 3], bias: true, args: {} },
+  { name: 'row segment too long for registers (x-dilation 20)', x: [1, 2, 5, 45], w: [3, 2, 1, 3], bias: true, args: { dilation: [1, 20] } },
   { name: 'empty batch', x: [0, 3, 5, 5], w: [4, 3, 3, 3], bias: true, args: { padding: 1 } },
 ];
 
@@ -82,9 +87,13 @@ const CONVT_CASES: Case<ConvTransposeArgs>[] = [
   { name: '3×3 stride 2 padding 1 outputPadding 1', x: [1, 3, 4, 5], w: [3, 2, 3, 3], bias: true, args: { stride: 2, padding: 1, outputPadding: 1 } },
   { name: 'groups 2, dilation 2, per-axis stride/padding/outputPadding, N=3', x: [3, 4, 4, 3], w: [4, 3, 3, 2], bias: true, args: { stride: [3, 2], padding: [1, 2], outputPadding: [2, 1], dilation: 2, groups: 2 } },
   { name: '1×1 (pointwise kernel)', x: [2, 6, 4, 3], w: [6, 9, 1, 1], bias: true, args: {} },
-  { name: 'padding larger than the kernel overlap', x: [1, 2, 3, 3], w: [2, 5, 5, 5], bias: false, args: { padding: 3 } },
+  { name: 'stride 1, padding 3 (flipped direct kernel)', x: [1, 2, 3, 3], w: [2, 5, 5, 5], bias: false, args: { padding: 3 } },
+  { name: 'stride 1, padding larger than the kernel overlap (general gather)', x: [1, 2, 6, 7], w: [2, 3, 2, 2], bias: true, args: { padding: 2 } },
+  { name: 'stride 1, dilation 2, groups 2 (flipped direct kernel)', x: [2, 4, 6, 8], w: [4, 3, 3, 3], bias: true, args: { padding: 1, dilation: 2, groups: 2 } },
   { name: 'depthwise, stride 2', x: [2, 4, 5, 5], w: [4, 1, 3, 3], bias: true, args: { stride: 2, groups: 4 } },
-  { name: '2×2 stride 2, 12 → 8 channels', x: [1, 12, 3, 4], w: [12, 8, 2, 2], bias: true, args: { stride: 2 } },
+  { name: '2×2 stride 2, 12 → 8 channels (one tap per pixel kernel)', x: [1, 12, 3, 4], w: [12, 8, 2, 2], bias: true, args: { stride: 2 } },
+  { name: '3×3 stride 3, groups 2, 3 channels per group (one tap per pixel kernel)', x: [2, 4, 4, 5], w: [4, 3, 3, 3], bias: true, args: { stride: 3, groups: 2 } },
+  { name: '2×2 stride 2 with outputPadding 1 (extra bias-only row/col)', x: [1, 4, 2, 4], w: [4, 5, 2, 2], bias: true, args: { stride: 2, outputPadding: 1 } },
 ];
 
 const gpuConvT = ([x, w, b]: import('../src/index.js').Tensor[], a: ConvTransposeArgs) => convTranspose2d(x, w, b ?? null, a as ConvTranspose2dOptions);
@@ -124,6 +133,43 @@ describe('convTranspose2d', () => {
       expect(() => convTranspose2d(x, w)).toThrow('convTranspose2d: weight [3, 2, 2, 2] expects 3 input channels, input x has [2, 4, 3, 3]');
       const w2 = tensor(new Float32Array(4 * 2 * 2 * 2), [4, 2, 2, 2]);
       expect(() => convTranspose2d(x, w2, null, { stride: 2, outputPadding: 2 })).toThrow('convTranspose2d: outputPadding 2×2 must be smaller than stride 2×2');
+    });
+  });
+});
+
+describe('batches larger than one storage binding', () => {
+  /** Runs `fn` with the device's binding limit lowered to `bytes`, so that the ops must split. */
+  async function withBindingLimit(bytes: number, fn: () => Promise<void>): Promise<void> {
+    const limits = getBackend().info.limits as { maxStorageBufferBindingSize: number };
+    const saved = limits.maxStorageBufferBindingSize;
+    limits.maxStorageBufferBindingSize = bytes;
+    try {
+      await fn();
+    } finally {
+      limits.maxStorageBufferBindingSize = saved;
+    }
+  }
+  // 16 KiB bindings; every per-sample tensor below is 2–8 KiB, the batches 6–24 KiB.
+  const LIMIT = 16 << 10;
+  it('conv2d (3×3, 1×1) forward and backward split over samples', async () => {
+    await withBindingLimit(LIMIT, async () => {
+      await checkOp({ gpu: gpuConv, ref: conv2dRef, inputs: [rand([3, 8, 16, 16]), rand([8, 8, 3, 3]), rand([8])], args: { padding: 1 } });
+      await checkOp({ gpu: gpuConv, ref: conv2dRef, inputs: [rand([3, 8, 16, 16]), rand([8, 8, 1, 1]), rand([8])], args: {} });
+    });
+  });
+  it('convTranspose2d (2×2 s2, 3×3 s2) forward and backward split over samples', async () => {
+    await withBindingLimit(LIMIT, async () => {
+      await checkOp({ gpu: gpuConvT, ref: convTranspose2dRef, inputs: [rand([3, 8, 8, 8]), rand([8, 8, 2, 2]), rand([8])], args: { stride: 2 } });
+      await checkOp({ gpu: gpuConvT, ref: convTranspose2dRef, inputs: [rand([3, 8, 8, 8]), rand([8, 8, 3, 3]), rand([8])], args: { stride: 2, padding: 1, outputPadding: 1 } });
+    });
+  });
+  it('a batch that cannot be split at aligned offsets is an error naming the op', async () => {
+    await withBindingLimit(1024, async () => {
+      tidy(() => {
+        const x = tensor(new Float32Array(3 * 3 * 7 * 7), [3, 3, 7, 7]);
+        const w = tensor(new Float32Array(4 * 3), [4, 3, 1, 1]);
+        expect(() => conv2d(x, w)).toThrow(/^conv: a batch of 3 exceeds the device's largest storage binding \(1024 bytes\)/);
+      });
     });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getBackend, linear, matmul, matmulT, reshape, tensor, tidy, type Tensor } from '../src/index.js';
+import { getBackend, linear, matmul, matmulKernelKind, matmulT, reshape, setMatmulKernel, tensor, tidy, type Tensor } from '../src/index.js';
 import { refFrom, type Ref, type RefOp } from './reference/ref.js';
 import { linearRef, matmulRef, type MatmulArgs } from './reference/matmul.js';
 import { checkOp, expectForward } from './support/compare.js';
@@ -228,4 +228,29 @@ describe('autograd plumbing', () => {
       args: {},
     });
   });
+});
+
+describe('both kernel families', () => {
+  // 'auto' picks subgroup tiles on lavapipe; the register tiles serve other devices.
+  for (const kind of ['register', 'subgroup'] as const) {
+    it(`${kind} tiles: awkward shapes, transposes, batches, bias`, async (ctx) => {
+      setMatmulKernel(kind);
+      try {
+        if (matmulKernelKind() !== kind) ctx.skip();
+        for (const [M, K, N, tA, tB] of [
+          [5, 7, 3, false, false],
+          [65, 33, 127, true, false],
+          [36, 20, 44, false, true],
+          [17, 9, 21, true, true],
+          [40, 16, 24, true, true],
+        ] as [number, number, number, boolean, boolean][]) {
+          const args = { transA: tA, transB: tB };
+          await checkOp({ gpu: gpuT, ref: matmulRef, inputs: operands([2, 1], [3], M, K, N, tA, tB), args });
+        }
+        await checkOp({ gpu: ([x, w, b]) => linear(x, w, b), ref: linearRef, inputs: [rand([3, 7, 24]), rand([20, 24]), rand([20])], args: {} });
+      } finally {
+        setMatmulKernel('auto');
+      }
+    }, 600_000); // compiles a dozen kernel variants: slow on a loaded CPU
+  }
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maxPool2d, avgPool2d, backward, tensor, tidy, type Pool2dOptions, type Tensor } from '../src/index.js';
+import { maxPool2d, avgPool2d, backward, getBackend, tensor, tidy, type Pool2dOptions, type Tensor } from '../src/index.js';
 import { refFrom } from './reference/ref.js';
 import { avgPool2dRef, maxPool2dRef, type PoolArgs } from './reference/conv.js';
 import { checkOp } from './support/compare.js';
@@ -56,5 +56,20 @@ describe('maxPool2d ties and errors', () => {
       expect(() => avgPool2d(x, { kernelSize: 5 })).toThrow('avgPool2d: kernel 5×5 does not fit input x [2, 3, 4, 4]');
       expect(() => maxPool2d(x.view([6, 4, 4]), { kernelSize: 2 })).toThrow('maxPool2d: input x must be 4-D (NCHW), got [6, 4, 4]');
     });
+  });
+});
+
+describe('pooling of batches larger than one storage binding', () => {
+  it('splits over samples', async () => {
+    const limits = getBackend().info.limits as { maxStorageBufferBindingSize: number };
+    const saved = limits.maxStorageBufferBindingSize;
+    limits.maxStorageBufferBindingSize = 16 << 10;
+    try {
+      for (const kind of ['max', 'avg'] as const) {
+        await checkOp({ ...fns[kind], inputs: [rand([3, 8, 16, 16])], args: { kernelSize: 3, stride: 2, padding: 1 } });
+      }
+    } finally {
+      limits.maxStorageBufferBindingSize = saved;
+    }
   });
 });

@@ -11,7 +11,7 @@
  * Clicks are decoded in batches (one prompt-encoder + mask-decoder pass per batch) and the Dice
  * is reduced on the GPU; only B numbers per batch are read back.
  */
-import { greater, interpolate, mul, noGrad, reshape, sum, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import { greater, interpolate, matmul, noGrad, reshape, sum, tensor, tidy } from '@rpsam2/tensor';
 import type { Sam2ImagePredictor } from '@rpsam2/sam2';
 import { selectByIou } from '../pipeline/select-mask.js';
 
@@ -86,7 +86,7 @@ export async function clickDice(
     gtData[i] = mask[i] ? 1 : 0;
     gtSum += gtData[i];
   }
-  const gt = tensor(gtData, [1, 1, h, w]);
+  const gt = tensor(gtData, [h * w, 1]);
   const dice = new Float32Array(g);
   try {
     for (let s = 0; s < g; s += batch) {
@@ -108,8 +108,10 @@ export async function clickDice(
             imageIndex,
           );
           const best = selectByIou(r.lowRes, r.iou).logits;
-          const pred = greater(interpolate(best, { size: [h, w], mode: 'bilinear', alignCorners: false }), 0);
-          return { inter: sum(mul(pred, gt), [1, 2, 3]), area: sum(reshape(pred, [b, h * w]), 1) };
+          const pred = reshape(greater(interpolate(best, { size: [h, w], mode: 'bilinear', alignCorners: false }), 0), [b, h * w]);
+          // |A ∩ B| as a product with the ground-truth column: one tiled matmul instead of a
+          // broadcast multiply and a reduction over b·H·W elements.
+          return { inter: matmul(pred, gt), area: sum(pred, 1) };
         }),
       );
       try {
@@ -129,7 +131,11 @@ export async function clickDice(
   return dice;
 }
 
-/** Steps 1–3 above for the ground truth `mask` (H0×W0) of the predictor's image. */
+/**
+ * Steps 1–3 above for the ground truth `mask` (H0×W0) of the predictor's image. A mask that no
+ * grid point falls in gives no candidates (count 0): the distance term has nothing to measure
+ * against then, so train such a sample with `useDist: false` (or a finer grid).
+ */
 export async function computeCandidates(predictor: Sam2ImagePredictor, mask: ArrayLike<number>, options: CandidateOptions = {}): Promise<CandidateSet> {
   const imageIndex = options.imageIndex ?? 0;
   const [h, w] = predictor.originalSizes[imageIndex] ?? [0, 0];

@@ -99,7 +99,7 @@ export function shiftBlockRef(p: Params, c: ShiftBlockConfig, x: RefInputs): { t
   const mem = new Float64Array(bi * hw * d);
   for (let n = 0; n < bi; n++) for (let j = 0; j < hw; j++) for (let k = 0; k < d; k++) mem[(n * hw + j) * d + k] = x.embed[(n * d + k) * hw + j] + iPos[j * d + k];
   const pPos = p.get('p_pos')!;
-  let h = x.sparse.map((v, i) => v + pPos[i % (t * d)]);
+  let h: Float64Array = x.sparse.map((v, i) => v + pPos[i % (t * d)]);
   for (let l = 0; l < c.layers; l++) {
     const pre = `layers.${l}`;
     const ln = (k: number, v: Float64Array) => layerNormRef(v, p.get(`${pre}.norm${k}.weight`)!, p.get(`${pre}.norm${k}.bias`)!, b * t, d, eps);

@@ -22,6 +22,7 @@ import type { HieraConfig } from '../config.js';
 import { Module, type ParamSlot } from '../nn/module.js';
 import { LayerNorm, Linear, MLP } from '../nn/layers.js';
 import { windowPartition, windowUnpartition } from './window.js';
+import { mapRows, mapTokens, rowsPerBinding } from '../nn/chunk.js';
 
 /** 2×2 max pool of an NHWC map. */
 function poolNHWC(x: Tensor, stride: [number, number]): Tensor {
@@ -108,7 +109,8 @@ class MultiScaleBlock extends Module {
     const ws = this.windowSize;
     if (ws > 0) {
       const { windows } = windowPartition(xn, ws);
-      const attended = this.attn.forward(windows);
+      // Windows are independent: chunk them when the qkv of all windows exceeds one binding.
+      const attended = mapRows(windows, rowsPerBinding(ws * ws * 3 * this.dimOut), (w) => this.attn.forward(w));
       // After q pooling the windows shrink by the stride; unpartition at the pooled size.
       const wsOut = this.qStride ? ws / this.qStride[0] : ws;
       const [sh, sw] = [shortcut.shape[1], shortcut.shape[2]];
@@ -118,7 +120,9 @@ class MultiScaleBlock extends Module {
       h = this.attn.forward(xn);
     }
     const y = add(shortcut, h);
-    return add(y, this.mlp.forward(this.norm2.forward(y)));
+    // Per token: chunked when the hidden layer (mlp_ratio × dim) exceeds one binding.
+    const hidden = this.mlp.layers[0].outFeatures;
+    return add(y, mapTokens(this.norm2.forward(y), hidden, (t) => this.mlp.forward(t)));
   }
 }
 

@@ -8,7 +8,7 @@
  * - the key pass (parallel over key rows, Q/dO/lse/Δ tiles in workgroup memory) computes dK, dV.
  */
 import { Params } from './params.js';
-import { dotRegs, each, loadFn, rowType, storeFn, vec4s } from './attention-wgsl.js';
+import { Regs, each, loadFn, rowType, storeFn, vec4s } from './attention-wgsl.js';
 
 export interface AttentionBackwardConfig {
   d: number;
@@ -19,12 +19,16 @@ export interface AttentionBackwardConfig {
   rows: number;
   /** Rows of the staged tile (keys in the query pass, queries in the key pass). */
   tile: number;
+  /** Loops instead of unrolled register code (large head dims). */
+  looped: boolean;
 }
 
-/** Element offsets of each binding inside its bound range, and the sizes. */
+/** Sizes, and the element offset of each binding inside its bound range. */
 export interface AttentionBackwardOffsets {
   lq: number;
   lk: number;
+  d: number;
+  dv: number;
   scale2: number;
   qoff: number;
   koff: number;
@@ -40,15 +44,22 @@ export interface AttentionBackwardOffsets {
 
 /** The uniform struct of both backward kernels. */
 export function attentionBackwardParams(v: AttentionBackwardOffsets): Params {
-  const p = new Params().u32('lq', v.lq).u32('lk', v.lk).f32('scale2', v.scale2);
+  const p = new Params().u32('lq', v.lq).u32('lk', v.lk).u32('d4', vec4s(v.d)).u32('v4', vec4s(v.dv)).f32('scale2', v.scale2);
   for (const k of ['qoff', 'koff', 'voff', 'ooff', 'goff', 'loff', 'doff', 'dqoff', 'dkoff', 'dvoff'] as const) p.u32(k, v[k]);
   return p;
 }
 
-const ZERO: AttentionBackwardOffsets = { lq: 0, lk: 0, scale2: 0, qoff: 0, koff: 0, voff: 0, ooff: 0, goff: 0, loff: 0, doff: 0, dqoff: 0, dkoff: 0, dvoff: 0 };
+const ZERO: AttentionBackwardOffsets = {
+  ...{ lq: 0, lk: 0, d: 0, dv: 0, scale2: 0, qoff: 0, koff: 0, voff: 0 },
+  ...{ ooff: 0, goff: 0, loff: 0, doff: 0, dqoff: 0, dkoff: 0, dvoff: 0 },
+};
+
+const LN2 = '0.6931471805599453';
+
+const variant = (c: AttentionBackwardConfig) => `d${c.d}:dv${c.dv}:t${c.threads}:r${c.rows}:tile${c.tile}:${c.looped ? 'loop' : 'unroll'}`;
 
 export function attentionBackwardQKey(c: AttentionBackwardConfig): string {
-  return `attn:bwdq:d${c.d}:dv${c.dv}:t${c.threads}:r${c.rows}:bk${c.tile}`;
+  return `attn:bwdq:${variant(c)}`;
 }
 
 /**
@@ -60,7 +71,10 @@ export function attentionBackwardQWgsl(c: AttentionBackwardConfig): string {
   const D4 = vec4s(d);
   const V4 = vec4s(dv);
   const BQ = T * R;
-  return /* wgsl */ `
+  const g = new Regs(c.looped);
+  const dEach = (body: (c: string) => string, ind = '  ') => g.each(D4, 'params.d4', body, ind);
+  const vEach = (body: (c: string) => string, ind = '  ') => g.each(V4, 'params.v4', body, ind);
+  return g.finish(/* wgsl */ `
 @group(0) @binding(0) var<storage, read> Q: array<${rowType(d)}>;
 @group(0) @binding(1) var<storage, read> K: array<${rowType(d)}>;
 @group(0) @binding(2) var<storage, read> V: array<${rowType(dv)}>;
@@ -91,10 +105,12 @@ ${each(R, (t) => `  let row${t} = first + ${t * T}u;
   let qe${t} = params.qoff + (h * lq + rc${t}) * ${d}u;
   let oe${t} = params.ooff + (h * lq + rc${t}) * ${dv}u;
   let ge${t} = params.goff + (h * lq + rc${t}) * ${dv}u;
-${each(D4, (k) => `  let q${t}_${k} = ld_Q(qe${t}, ${k}u) * params.scale2;
-  var dq${t}_${k} = vec4<f32>(0.0);`)}
-${each(V4, (k) => `  let g${t}_${k} = ld_G(ge${t}, ${k}u);`)}
-  let delta${t} = ${dotRegs(V4, (k) => `g${t}_${k}`, (k) => `ld_O(oe${t}, ${k}u)`)};
+${g.decl(`q${t}`, D4)}
+${g.decl(`dq${t}`, D4)}
+${g.decl(`g${t}`, V4)}
+${dEach((c) => `q${t}[${c}] = ld_Q(qe${t}, ${c}) * params.scale2; dq${t}[${c}] = vec4<f32>(0.0);`)}
+${vEach((c) => `g${t}[${c}] = ld_G(ge${t}, ${c});`)}
+${g.dot(`delta${t}`, V4, 'params.v4', (c) => `g${t}[${c}]`, (c) => `ld_O(oe${t}, ${c})`)}
   let lse${t} = LSE[params.loff + h * lq + rc${t}];`)}
   let kb0 = params.koff + h * lk * ${d}u;
   let vb0 = params.voff + h * lk * ${dv}u;
@@ -111,25 +127,27 @@ ${each(V4, (k) => `  let g${t}_${k} = ld_G(ge${t}, ${k}u);`)}
     }
     workgroupBarrier();
     for (var j = 0u; j < nk; j++) {
-${each(D4, (k) => `      let k_${k} = Ks[j * ${D4}u + ${k}u];`)}
-${each(V4, (k) => `      let v_${k} = Vs[j * ${V4}u + ${k}u];`)}
+      let kb = j * ${D4}u;
+      let vb = j * ${V4}u;
 ${each(R, (t) => `      {
-        let p = exp2(${dotRegs(D4, (k) => `q${t}_${k}`, (k) => `k_${k}`)} - lse${t});
-        let ds = p * (${dotRegs(V4, (k) => `g${t}_${k}`, (k) => `v_${k}`)} - delta${t});
-${each(D4, (k) => `        dq${t}_${k} += ds * k_${k};`)}
+${g.dot('s', D4, 'params.d4', (c) => `q${t}[${c}]`, (c) => `Ks[kb + ${c}]`, '        ')}
+${g.dot('dp', V4, 'params.v4', (c) => `g${t}[${c}]`, (c) => `Vs[vb + ${c}]`, '        ')}
+        let p = exp2(s - lse${t});
+        let ds = p * (dp - delta${t});
+${dEach((c) => `dq${t}[${c}] += ds * Ks[kb + ${c}];`, '        ')}
       }`)}
     }
   }
 ${each(R, (t) => `  if (row${t} < lq) {
     let dqe = params.dqoff + (h * lq + row${t}) * ${d}u;
-${each(D4, (k) => `    st_DQ(dqe, ${k}u, dq${t}_${k} * params.scale2 * 0.6931471805599453);`)}
+${dEach((c) => `st_DQ(dqe, ${c}, dq${t}[${c}] * (params.scale2 * ${LN2}));`, '    ')}
     DELTA[params.doff + h * lq + row${t}] = delta${t};
   }`)}
-}`;
+}`);
 }
 
 export function attentionBackwardKVKey(c: AttentionBackwardConfig): string {
-  return `attn:bwdkv:d${c.d}:dv${c.dv}:t${c.threads}:r${c.rows}:bq${c.tile}`;
+  return `attn:bwdkv:${variant(c)}`;
 }
 
 /**
@@ -141,7 +159,10 @@ export function attentionBackwardKVWgsl(c: AttentionBackwardConfig): string {
   const D4 = vec4s(d);
   const V4 = vec4s(dv);
   const BK = T * R;
-  return /* wgsl */ `
+  const g = new Regs(c.looped);
+  const dEach = (body: (c: string) => string, ind = '  ') => g.each(D4, 'params.d4', body, ind);
+  const vEach = (body: (c: string) => string, ind = '  ') => g.each(V4, 'params.v4', body, ind);
+  return g.finish(/* wgsl */ `
 @group(0) @binding(0) var<storage, read> Q: array<${rowType(d)}>;
 @group(0) @binding(1) var<storage, read> K: array<${rowType(d)}>;
 @group(0) @binding(2) var<storage, read> V: array<${rowType(dv)}>;
@@ -173,10 +194,12 @@ ${each(R, (t) => `  let key${t} = first + ${t * T}u;
   let kc${t} = min(key${t}, lk - 1u);
   let ke${t} = params.koff + (h * lk + kc${t}) * ${d}u;
   let ve${t} = params.voff + (h * lk + kc${t}) * ${dv}u;
-${each(D4, (k) => `  let k${t}_${k} = ld_K(ke${t}, ${k}u);
-  var dk${t}_${k} = vec4<f32>(0.0);`)}
-${each(V4, (k) => `  let v${t}_${k} = ld_V(ve${t}, ${k}u);
-  var dv${t}_${k} = vec4<f32>(0.0);`)}`)}
+${g.decl(`k${t}`, D4)}
+${g.decl(`dk${t}`, D4)}
+${g.decl(`v${t}`, V4)}
+${g.decl(`dv${t}`, V4)}
+${dEach((c) => `k${t}[${c}] = ld_K(ke${t}, ${c}); dk${t}[${c}] = vec4<f32>(0.0);`)}
+${vEach((c) => `v${t}[${c}] = ld_V(ve${t}, ${c}); dv${t}[${c}] = vec4<f32>(0.0);`)}`)}
   let qb0 = params.qoff + h * lq * ${d}u;
   let gb0 = params.goff + h * lq * ${dv}u;
   for (var i0 = 0u; i0 < lq; i0 += ${BQ}u) {
@@ -196,23 +219,25 @@ ${each(V4, (k) => `  let v${t}_${k} = ld_V(ve${t}, ${k}u);
     }
     workgroupBarrier();
     for (var i = 0u; i < nq; i++) {
-${each(D4, (k) => `      let q_${k} = Qs[i * ${D4}u + ${k}u];`)}
-${each(V4, (k) => `      let g_${k} = Gs[i * ${V4}u + ${k}u];`)}
+      let qb = i * ${D4}u;
+      let gb = i * ${V4}u;
       let lse = Ls[i];
       let delta = Ds[i];
 ${each(R, (t) => `      {
-        let p = exp2(${dotRegs(D4, (k) => `q_${k}`, (k) => `k${t}_${k}`)} - lse);
-        let ds = p * (${dotRegs(V4, (k) => `g_${k}`, (k) => `v${t}_${k}`)} - delta);
-${each(V4, (k) => `        dv${t}_${k} += p * g_${k};`)}
-${each(D4, (k) => `        dk${t}_${k} += ds * q_${k};`)}
+${g.dot('s', D4, 'params.d4', (c) => `Qs[qb + ${c}]`, (c) => `k${t}[${c}]`, '        ')}
+${g.dot('dp', V4, 'params.v4', (c) => `Gs[gb + ${c}]`, (c) => `v${t}[${c}]`, '        ')}
+        let p = exp2(s - lse);
+        let ds = p * (dp - delta);
+${vEach((c) => `dv${t}[${c}] += p * Gs[gb + ${c}];`, '        ')}
+${dEach((c) => `dk${t}[${c}] += ds * Qs[qb + ${c}];`, '        ')}
       }`)}
     }
   }
 ${each(R, (t) => `  if (key${t} < lk) {
     let dke = params.dkoff + (h * lk + key${t}) * ${d}u;
     let dve = params.dvoff + (h * lk + key${t}) * ${dv}u;
-${each(D4, (k) => `    st_DK(dke, ${k}u, dk${t}_${k} * 0.6931471805599453);`)}
-${each(V4, (k) => `    st_DV(dve, ${k}u, dv${t}_${k});`)}
+${dEach((c) => `st_DK(dke, ${c}, dk${t}[${c}] * ${LN2});`, '    ')}
+${vEach((c) => `st_DV(dve, ${c}, dv${t}[${c}]);`, '    ')}
   }`)}
-}`;
+}`);
 }

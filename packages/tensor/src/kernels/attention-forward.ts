@@ -14,7 +14,7 @@
  * Dispatch: (ceil(Lq / (threads·rows)), heads).
  */
 import { Params } from './params.js';
-import { dotRegs, each, loadFn, rowType, storeFn, vec4s } from './attention-wgsl.js';
+import { Regs, each, loadFn, rowType, storeFn, vec4s } from './attention-wgsl.js';
 
 export interface AttentionForwardConfig {
   d: number;
@@ -25,12 +25,16 @@ export interface AttentionForwardConfig {
   rows: number;
   /** Keys per K/V tile. */
   bk: number;
+  /** Loops instead of unrolled register code (large head dims). */
+  looped: boolean;
 }
 
 /** The uniform struct of the forward kernel (values filled per dispatch). */
 export function attentionForwardParams(v: {
   lq: number;
   lk: number;
+  d: number;
+  dv: number;
   scale2: number;
   qoff: number;
   koff: number;
@@ -41,6 +45,8 @@ export function attentionForwardParams(v: {
   return new Params()
     .u32('lq', v.lq)
     .u32('lk', v.lk)
+    .u32('d4', vec4s(v.d))
+    .u32('v4', vec4s(v.dv))
     .f32('scale2', v.scale2)
     .u32('qoff', v.qoff)
     .u32('koff', v.koff)
@@ -50,7 +56,7 @@ export function attentionForwardParams(v: {
 }
 
 export function attentionForwardKey(c: AttentionForwardConfig): string {
-  return `attn:fwd:d${c.d}:dv${c.dv}:t${c.threads}:r${c.rows}:bk${c.bk}`;
+  return `attn:fwd:d${c.d}:dv${c.dv}:t${c.threads}:r${c.rows}:bk${c.bk}:${c.looped ? 'loop' : 'unroll'}`;
 }
 
 export function attentionForwardWgsl(c: AttentionForwardConfig): string {
@@ -58,9 +64,11 @@ export function attentionForwardWgsl(c: AttentionForwardConfig): string {
   const D4 = vec4s(d);
   const V4 = vec4s(dv);
   const BQ = T * R;
-  const ts = [...Array(R).keys()];
-  const p = attentionForwardParams({ lq: 0, lk: 0, scale2: 0, qoff: 0, koff: 0, voff: 0, ooff: 0, loff: 0 });
-  return /* wgsl */ `
+  const g = new Regs(c.looped);
+  const dEach = (body: (c: string) => string, ind = '  ') => g.each(D4, 'params.d4', body, ind);
+  const vEach = (body: (c: string) => string, ind = '  ') => g.each(V4, 'params.v4', body, ind);
+  const p = attentionForwardParams({ lq: 0, lk: 0, d, dv, scale2: 0, qoff: 0, koff: 0, voff: 0, ooff: 0, loff: 0 });
+  return g.finish(/* wgsl */ `
 @group(0) @binding(0) var<storage, read> Q: array<${rowType(d)}>;
 @group(0) @binding(1) var<storage, read> K: array<${rowType(d)}>;
 @group(0) @binding(2) var<storage, read> V: array<${rowType(dv)}>;
@@ -82,10 +90,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let lk = params.lk;
   let first = wid.x * ${BQ}u + lid;
 ${each(R, (t) => `  let row${t} = first + ${t * T}u;
-  let rc${t} = min(row${t}, lq - 1u);
-  let qe${t} = params.qoff + (h * lq + rc${t}) * ${d}u;
-${each(D4, (k) => `  let q${t}_${k} = ld_Q(qe${t}, ${k}u) * params.scale2;`)}
-${each(V4, (k) => `  var acc${t}_${k} = vec4<f32>(0.0);`)}
+  let qe${t} = params.qoff + (h * lq + min(row${t}, lq - 1u)) * ${d}u;
+${g.decl(`q${t}`, D4)}
+${g.decl(`acc${t}`, V4)}
+${dEach((c) => `q${t}[${c}] = ld_Q(qe${t}, ${c}) * params.scale2;`)}
+${vEach((c) => `acc${t}[${c}] = vec4<f32>(0.0);`)}
   var m${t} = -3.402823e38;
   var l${t} = 0.0;`)}
   var sc: array<f32, ${BK * R}>;
@@ -105,8 +114,8 @@ ${each(V4, (k) => `  var acc${t}_${k} = vec4<f32>(0.0);`)}
     workgroupBarrier();
 ${each(R, (t) => `    var mx${t} = m${t};`)}
     for (var j = 0u; j < nk; j++) {
-${each(D4, (k) => `      let k_${k} = Ks[j * ${D4}u + ${k}u];`)}
-${each(R, (t) => `      let s${t} = ${dotRegs(D4, (k) => `q${t}_${k}`, (k) => `k_${k}`)};
+      let kb = j * ${D4}u;
+${each(R, (t) => `${g.dot(`s${t}`, D4, 'params.d4', (c) => `q${t}[${c}]`, (c) => `Ks[kb + ${c}]`, '      ')}
       sc[j * ${R}u + ${t}u] = s${t};
       mx${t} = max(mx${t}, s${t});`)}
     }
@@ -114,26 +123,25 @@ ${each(R, (t) => `    {
       let alpha = exp2(m${t} - mx${t});
       m${t} = mx${t};
       l${t} *= alpha;
-${each(V4, (k) => `      acc${t}_${k} *= alpha;`)}
+${vEach((c) => `acc${t}[${c}] *= alpha;`, '      ')}
     }`)}
     for (var j = 0u; j < nk; j++) {
+      let vb = j * ${V4}u;
 ${each(R, (t) => `      let p${t} = exp2(sc[j * ${R}u + ${t}u] - m${t});
       l${t} += p${t};`)}
-${each(V4, (k) => `      {
-        let v = Vs[j * ${V4}u + ${k}u];
-${each(R, (t) => `        acc${t}_${k} += p${t} * v;`)}
-      }`)}
+${vEach((c) => `{ let v = Vs[vb + ${c}]; ${ts(R, (t) => `acc${t}[${c}] += p${t} * v;`)} }`, '      ')}
     }
   }
-${ts
-  .map(
-    (t) => `  if (row${t} < lq) {
+${each(R, (t) => `  if (row${t} < lq) {
     let inv = 1.0 / l${t};
     let oe = params.ooff + (h * lq + row${t}) * ${dv}u;
-${each(V4, (k) => `    st_O(oe, ${k}u, acc${t}_${k} * inv);`)}
+${vEach((c) => `st_O(oe, ${c}, acc${t}[${c}] * inv);`, '    ')}
     LSE[params.loff + h * lq + row${t}] = m${t} + log2(l${t});
-  }`,
-  )
-  .join('\n')}
-}`;
+  }`)}
+}`);
+}
+
+/** Statements for t < n joined on one line. */
+function ts(n: number, f: (t: number) => string): string {
+  return Array.from({ length: n }, (_, t) => f(t)).join(' ');
 }

@@ -48,9 +48,43 @@ export function treeSum(terms: string[]): string {
   return `(${treeSum(terms.slice(0, h))} + ${treeSum(terms.slice(h))})`;
 }
 
-/** `dot(a_c, b_c)` summed over registers c < n, with `a(c)`/`b(c)` naming the registers. */
-export function dotRegs(n: number, a: (c: number) => string, b: (c: number) => string): string {
-  return treeSum(Array.from({ length: n }, (_, c) => `dot(${a(c)}, ${b(c)})`));
+/**
+ * Register code over the vec4 registers of a row: unrolled (registers become separate values,
+ * fastest for small head dims) or as loops whose bound is a uniform (so the shader compiler
+ * cannot unroll them: fully unrolled code for large head dims takes LLVM-based drivers such as
+ * lavapipe minutes to compile). Kernels are written with arrays `name[c]`; {@link finish} turns
+ * the unrolled ones into separate variables `name_c` (drivers compile constant-indexed arrays
+ * much more slowly than plain values).
+ */
+export class Regs {
+  private readonly names: string[] = [];
+  constructor(readonly looped: boolean) {}
+
+  /** Declares the register array `name` of `n` zeroed vec4s. */
+  decl(name: string, n: number, indent = '  '): string {
+    this.names.push(name);
+    if (this.looped) return `${indent}var ${name}: array<vec4<f32>, ${n}>;`;
+    return indent + Array.from({ length: n }, (_, k) => `var ${name}_${k}: vec4<f32>;`).join(' ');
+  }
+
+  /** The kernel's final source. */
+  finish(code: string): string {
+    if (this.looped || this.names.length === 0) return code;
+    const re = new RegExp(`\\b(${this.names.join('|')})\\[(\\d+)u\\]`, 'g');
+    return code.replace(re, '$1_$2');
+  }
+
+  /** Statements `body(c)` for every register c < n; `bound` is the uniform holding n. */
+  each(n: number, bound: string, body: (c: string) => string, indent = '  '): string {
+    if (!this.looped) return Array.from({ length: n }, (_, k) => indent + body(`${k}u`)).join('\n');
+    return `${indent}for (var c = 0u; c < ${bound}; c++) { ${body('c')} }`;
+  }
+
+  /** Declares `name` = Σ_c dot(a(c), b(c)) over c < n. */
+  dot(name: string, n: number, bound: string, a: (c: string) => string, b: (c: string) => string, indent = '  '): string {
+    if (!this.looped) return `${indent}let ${name} = ${treeSum(Array.from({ length: n }, (_, k) => `dot(${a(`${k}u`)}, ${b(`${k}u`)})`))};`;
+    return `${indent}var ${name} = 0.0;\n${indent}for (var c = 0u; c < ${bound}; c++) { ${name} += dot(${a('c')}, ${b('c')}); }`;
+  }
 }
 
 /** 0..n-1 mapped and joined by newlines (for unrolled register code). */

@@ -1,20 +1,27 @@
 /**
- * The direct convolution kernel: G-shaped output from the sampled tensor S and the weight
- * (conv2d's forward, convTranspose2d's input gradient). See conv-geometry.ts for G, S, A, B.
+ * The direct convolution kernels: G-shaped output from the sampled tensor S and the weight
+ * (conv2d's forward, convTranspose2d's input gradient, and stride-1 transposed convs through a
+ * flipped weight). See conv-geometry.ts for G, S, A, B.
  *
  * out[n, a, P] = Σ_{b, ky, kx} W[a, b, ky, kx] · S[n, group(a)·B + b, P·s − p + k·d] (+ bias[a])
  *
- * One thread computes one output pixel for a block of AT (1, 2, 4 or 8) channels a of one group,
- * so each input value is loaded once and used AT times from registers, and the block's weights
- * load as vec4s from a packed copy (conv-pack.ts). The range of taps that fall inside the input
- * is worked out once per pixel, so the inner loops have no bounds checks. 1×1 stride-1 convs go
- * to a matmul-shaped kernel instead (4 pixels × 8 channels per thread).
+ * What makes them fast on a CPU-emulated GPU (lavapipe runs 8 threads per SIMD vector and turns
+ * every load whose address differs between threads into 8 scalar loads with bounds checks):
+ * - register tiles: a thread computes 4 adjacent output pixels × 4 channels, keeping the input
+ *   row segment its taps read in registers and loading each weight once for its 4 pixels;
+ * - uniform weight addresses: loop bounds never depend on the pixel (padding is masked), so a
+ *   weight load is one load for the whole workgroup; weights are packed (conv-pack.ts) so a
+ *   block's channels are one vec4;
+ * - vec4 input loads when the row segments line up with vec4s (width % 4 = 0, no x-dilation);
+ * - 1×1 stride-1 convs run a matmul-shaped kernel (4 pixels × 8 channels, vec4 loads).
+ * Measured on lavapipe: 4×4 tiles beat 8×4 or 4×8 (register spills) and 4×1 (more loads).
  */
 import { Tensor } from '../tensor/tensor.js';
 import { getBackend } from '../runtime.js';
 import { Params, bindings } from './wgsl.js';
 import { isPointwise, type ConvGeometry } from './conv-geometry.js';
 import { packConvWeight } from './conv-pack.js';
+import { runOverSamples } from './conv-batch.js';
 
 const WG = 64;
 
@@ -40,9 +47,9 @@ export function accumulators(at: number): { decl: string; fma: (v: string, w: (q
   };
 }
 
-/** Grid-stride pixel loop: workgroups along x (capped), channel blocks along y, samples along z. */
-function pixelGroups(pixels: number, per = 1): number {
-  return Math.max(1, Math.min(Math.ceil(pixels / per / WG), getBackend().info.limits.maxComputeWorkgroupsPerDimension));
+/** Workgroups along x for a uniform grid-stride loop over `items` (capped at the dispatch limit). */
+function pixelGroups(items: number): number {
+  return Math.max(1, Math.min(Math.ceil(items / WG), getBackend().info.limits.maxComputeWorkgroupsPerDimension));
 }
 
 /**
@@ -54,7 +61,6 @@ export function convDirect(s: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeo
   if (out.size === 0) return out;
   if (g.b * g.kh * g.kw === 0) return fillBias(out, bias, g.a, g.hg * g.wg);
   if (isPointwise(g) && (g.hg * g.wg) % 4 === 0) return pointwise(s, w, bias, g, 'direct', out);
-  // 4 channels × 4 pixels per thread measured fastest on lavapipe (more spills registers).
   const at = Math.min(4, channelBlock(g.aG));
   const vec = at >= 4;
   const packed = packConvWeight(w, g, 'direct', at);
@@ -67,6 +73,7 @@ export function convDirect(s: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeo
     packed.dispose();
     return out;
   }
+  // Kernel rows too wide (dilated) to keep in registers: one pixel per thread, taps in loops.
   const p = new Params()
     .u32('hw', g.hg * g.wg)
     .u32('wg', g.wg)
@@ -130,13 +137,15 @@ ${Array.from({ length: at }, (_, j) => `      if (a0 + ${j}u < params.a_g) { OUT
     }
   }
 }`;
-  getBackend().run({
-    kernel: { key: `conv_direct:at${at}:${bias ? 'b' : 'nb'}`, wgsl },
-    inputs: [s.range, packed.range, ...(bias ? [bias.range] : [])],
-    outputs: [out.range],
-    params: p.bytes(),
-    workgroups: [pixelGroups(g.hg * g.wg), g.groups * aBlocks, g.n],
-  });
+  runOverSamples(
+    'conv',
+    g.n,
+    { key: `conv_direct:at${at}:${bias ? 'b' : 'nb'}`, wgsl },
+    [{ perSample: s }, packed, ...(bias ? [bias] : [])],
+    [{ perSample: out }],
+    p.bytes(),
+    (count) => [pixelGroups(g.hg * g.wg), g.groups * aBlocks, count],
+  );
   packed.dispose();
   return out;
 }
@@ -148,10 +157,10 @@ const MAX_SPAN = 40;
  * The direct conv specialised on the kernel width, x-stride and x-dilation: each thread computes
  * `px` adjacent output pixels of one row for `at` channels. Per (input channel, kernel row) it
  * loads the input row segment all its taps and pixels read (span = (px−1)·sx + (kW−1)·dx + 1
- * values) into registers once, then for each kx loads the block's weights once (uniform across
- * the workgroup) and uses them for all `px` pixels. For SAM 2's 7×7 stride-4 patch embedding
- * with px = 4 that is 19 input loads and 56 weight loads for 224 multiply-adds per lane, instead of
- * 28 and 224.
+ * values, as vec4s when aligned) into registers once, then for each kx loads the block's weights
+ * once (uniform across the workgroup) and uses them for all `px` pixels. For SAM 2's 7×7
+ * stride-4 patch embedding that is 5 vec4 input loads and 7 vec4 weight loads per 112
+ * multiply-adds, instead of 28 scalar input loads with one pixel per thread.
  */
 function directRows(s: Tensor, packed: Tensor, bias: Tensor | null, g: ConvGeometry, at: number, px: number, aPad: number, out: Tensor): void {
   const [, sx] = g.stride;
@@ -254,13 +263,15 @@ ${r(px)
     }
   }
 }`;
-  getBackend().run({
-    kernel: { key: `conv_direct_rows:at${at}:px${px}:kw${g.kw}:sx${sx}:dx${dx}:${vecS ? `v${ph}` : 's'}:${bias ? 'b' : 'nb'}`, wgsl },
-    inputs: [s.range, packed.range, ...(bias ? [bias.range] : [])],
-    outputs: [out.range],
-    params: p.bytes(),
-    workgroups: [pixelGroups(g.hg * wq), g.groups * aBlocks, g.n],
-  });
+  runOverSamples(
+    'conv',
+    g.n,
+    { key: `conv_direct_rows:at${at}:px${px}:kw${g.kw}:sx${sx}:dx${dx}:${vecS ? `v${ph}` : 's'}:${bias ? 'b' : 'nb'}`, wgsl },
+    [{ perSample: s }, packed, ...(bias ? [bias] : [])],
+    [{ perSample: out }],
+    p.bytes(),
+    (count) => [pixelGroups(g.hg * wq), g.groups * aBlocks, count],
+  );
 }
 
 /**
@@ -284,7 +295,8 @@ ${p.wgsl(names.length + 1)}
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let j0 = wid.y * ${at}u;
   let n = wid.z;
-  for (var q = wid.x * ${WG}u + lid; q < params.hw4; q += nwg.x * ${WG}u) {
+  for (var base = wid.x * ${WG}u; base < params.hw4; base += nwg.x * ${WG}u) {
+    let q = min(base + lid, params.hw4 - 1u);
 ${Array.from({ length: at }, (_, j) => `    var acc${j} = vec4<f32>(0.0);`).join('\n')}
     var xi = n * params.r * params.hw4 + q;
     var wi = j0 / 4u;
@@ -295,38 +307,45 @@ ${Array.from({ length: at }, (_, j) => `      acc${j} += v * w${Math.floor(j / 4
       xi += params.hw4;
       wi += params.j_pad4;
     }
-    let o = (n * params.j + j0) * params.hw4 + q;
-${Array.from({ length: at }, (_, j) => `    if (j0 + ${j}u < params.j) { OUT[o + ${j}u * params.hw4] = acc${j}${bias ? ` + BIAS[j0 + ${j}u]` : ''}; }`).join('\n')}
+    if (base + lid < params.hw4) {
+      let o = (n * params.j + j0) * params.hw4 + q;
+${Array.from({ length: at }, (_, j) => `      if (j0 + ${j}u < params.j) { OUT[o + ${j}u * params.hw4] = acc${j}${bias ? ` + BIAS[j0 + ${j}u]` : ''}; }`).join('\n')}
+    }
   }
 }`;
-  getBackend().run({
-    kernel: { key: `conv_pointwise:at${at}:${bias ? 'b' : 'nb'}`, wgsl },
-    inputs: [x.range, packed.range, ...(bias ? [bias.range] : [])],
-    outputs: [out.range],
-    params: p.bytes(),
-    workgroups: [pixelGroups(hw4), jPad / at, g.n],
-  });
+  runOverSamples(
+    'conv',
+    g.n,
+    { key: `conv_pointwise:at${at}:${bias ? 'b' : 'nb'}`, wgsl },
+    [{ perSample: x }, packed, ...(bias ? [bias] : [])],
+    [{ perSample: out }],
+    p.bytes(),
+    (count) => [pixelGroups(hw4), jPad / at, count],
+  );
   packed.dispose();
   return out;
 }
 
 /** Output of a conv with nothing to sum over: the bias broadcast (or zeros). */
 export function fillBias(out: Tensor, bias: Tensor | null, c: number, hw: number): Tensor {
-  const p = new Params().u32('n', out.size).u32('c', c).u32('hw', hw);
+  const n = out.shape[0];
+  const params = (_n0: number, count: number) => new Params().u32('n', count * c * hw).u32('c', c).u32('hw', hw);
   const names = bias ? ['BIAS'] : [];
-  getBackend().run({
-    kernel: {
+  runOverSamples(
+    'conv',
+    n,
+    {
       key: `conv_fill_bias:${bias ? 'b' : 'nb'}`,
-      wgsl: () => `${bindings(names, ['OUT'])}\n${p.wgsl(names.length + 1)}
+      wgsl: () => `${bindings(names, ['OUT'])}\n${params(0, 0).wgsl(names.length + 1)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   for (var i = gid.x; i < params.n; i += nwg.x * ${WG}u) { OUT[i] = ${bias ? 'BIAS[(i / params.hw) % params.c]' : '0.0'}; }
 }`,
     },
-    inputs: bias ? [bias.range] : [],
-    outputs: [out.range],
-    params: p.bytes(),
-    workgroups: [pixelGroups(out.size)],
-  });
+    bias ? [bias] : [],
+    [{ perSample: out }],
+    (n0, count) => params(n0, count).bytes(),
+    (count) => [pixelGroups(count * c * hw), 1, 1],
+  );
   return out;
 }

@@ -5,18 +5,29 @@
  * out[n, group·B + b, Q] = Σ_{a in group, (ky, kx) : Q + p − k·d = P·s, P inside G} W[a, b, ky, kx] · G[n, a, P]
  *
  * Each output pixel gathers from the grid positions that map onto it, so there are no scattered
- * writes and no atomics. One thread computes one pixel for a block of BT channels b. Pixels are
- * numbered phase-major (all pixels with the same (y mod sy, x mod sx) together) so that the
- * threads of a workgroup share the same set of contributing taps and do not diverge.
+ * writes and no atomics. Three faster special cases come first:
+ * - 1×1 stride 1: the matmul-shaped pointwise kernel (conv-direct.ts);
+ * - kernel = stride, no padding (SAM 2's 2×2 stride-2 upscaling): every output pixel has exactly
+ *   one tap, so per tap it is a 1×1 conv with strided writes ({@link unpatch});
+ * - any other stride 1: a direct conv with the kernel flipped ({@link flippedDirect}).
+ * Otherwise one thread computes one pixel for a block of BT channels b. Pixels are numbered
+ * phase-major (all pixels with the same (y mod sy, x mod sx) together) so that the threads of a
+ * workgroup mostly share the same set of contributing taps and do not diverge.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { getBackend } from '../runtime.js';
-import { Params, bindings } from './wgsl.js';
+import { Params, bindings, linearMain, runLinear } from './wgsl.js';
 import { isPointwise, type ConvGeometry } from './conv-geometry.js';
 import { packConvWeight } from './conv-pack.js';
-import { accumulators, channelBlock, fillBias, pointwise } from './conv-direct.js';
+import { runOverSamples } from './conv-batch.js';
+import { accumulators, channelBlock, convDirect, fillBias, pointwise } from './conv-direct.js';
 
 const WG = 64;
+
+/** Workgroups along x for a uniform grid-stride loop over `items` (capped at the dispatch limit). */
+function groupsFor(items: number): number {
+  return Math.max(1, Math.min(Math.ceil(items / WG), getBackend().info.limits.maxComputeWorkgroupsPerDimension));
+}
 
 /**
  * Runs the gather conv: `gt` [N, A, Hg, Wg], `w` [A, B, kH, kW], optional `bias` [groups·B];
@@ -28,6 +39,10 @@ export function convGather(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGe
   if (g.aG * g.kh * g.kw * g.hg * g.wg === 0) return fillBias(out, bias, g.groups * g.b, g.hs * g.ws);
   if (isPointwise(g) && (g.hs * g.ws) % 4 === 0) return pointwise(gt, w, bias, g, 'gather', out);
   if (isUnpatch(g) && (g.hg * g.wg) % 4 === 0) return unpatch(gt, w, bias, g, out);
+  if (g.stride[0] === 1 && g.stride[1] === 1 && g.padding[0] <= g.dilation[0] * (g.kh - 1) && g.padding[1] <= g.dilation[1] * (g.kw - 1)) {
+    out.dispose();
+    return flippedDirect(gt, w, bias, g);
+  }
   const bt = channelBlock(g.b);
   const vec = bt >= 4;
   const packed = packConvWeight(w, g, 'gather', bt);
@@ -106,13 +121,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 ${Array.from({ length: bt }, (_, j) => `    if (b0 + ${j}u < params.b) { OUT[o_base + ${j}u * params.hs * params.ws] = ${acc.value(j)}${bias ? ` + BIAS[grp * params.b + b0 + ${j}u]` : ''}; }`).join('\n')}
   }
 }`;
-  getBackend().run({
-    kernel: { key: `conv_gather:bt${bt}:${bias ? 'b' : 'nb'}`, wgsl },
-    inputs: [gt.range, packed.range, ...(bias ? [bias.range] : [])],
-    outputs: [out.range],
-    params: p.bytes(),
-    workgroups: [Math.max(1, Math.min(Math.ceil(total / WG), getBackend().info.limits.maxComputeWorkgroupsPerDimension)), g.groups * bBlocks, g.n],
-  });
+  runOverSamples(
+    'conv',
+    g.n,
+    { key: `conv_gather:bt${bt}:${bias ? 'b' : 'nb'}`, wgsl },
+    [{ perSample: gt }, packed, ...(bias ? [bias] : [])],
+    [{ perSample: out }],
+    p.bytes(),
+    (count) => [groupsFor(total), g.groups * bBlocks, count],
+  );
   packed.dispose();
   return out;
 }
@@ -198,13 +215,59 @@ ${r(bt).map((j) => `        if (b0 + ${j}u < params.b) { OUT[(c0 + ${j}u) * plan
     }
   }
 }`;
-  getBackend().run({
-    kernel: { key: `conv_unpatch:${bias ? 'b' : 'nb'}`, wgsl },
-    inputs: [gt.range, packed.range, ...(bias ? [bias.range] : [])],
-    outputs: [out.range],
-    params: p.bytes(),
-    workgroups: [Math.max(1, Math.min(Math.ceil(hw4 / WG), getBackend().info.limits.maxComputeWorkgroupsPerDimension)), g.groups * taps * bBlocks, g.n],
-  });
+  runOverSamples(
+    'conv',
+    g.n,
+    { key: `conv_unpatch:${bias ? 'b' : 'nb'}`, wgsl },
+    [{ perSample: gt }, packed, ...(bias ? [bias] : [])],
+    [{ perSample: out }],
+    p.bytes(),
+    (count) => [groupsFor(hw4), g.groups * taps * bBlocks, count],
+  );
   packed.dispose();
+  return out;
+}
+
+/**
+ * A stride-1 transposed conv is a direct conv of G with the kernel flipped, the channel roles of
+ * the weight swapped and padding d·(k − 1) − p, so it runs on the faster direct kernel.
+ */
+function flippedDirect(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  const wf = Tensor.empty([g.groups * g.b, g.aG, g.kh, g.kw]);
+  const k = g.kh * g.kw;
+  const p = new Params().u32('n', wf.size).u32('a_g', g.aG).u32('b', g.b).u32('k', k);
+  // wf[grp·B + b, a, kk'] = W[grp·aG + a, b, k − 1 − kk']
+  runLinear(
+    getBackend(),
+    {
+      key: 'conv_flip_transpose',
+      wgsl: () => `${bindings(['W'], ['WF'])}\n${p.wgsl(2)}
+${linearMain(`  let kk = i % params.k; var r = i / params.k;
+  let a = r % params.a_g; r = r / params.a_g;
+  let b = r % params.b; let grp = r / params.b;
+  WF[i] = W[((grp * params.a_g + a) * params.b + b) * params.k + params.k - 1u - kk];`)}`,
+    },
+    [w.range],
+    [wf.range],
+    p,
+    wf.size,
+  );
+  const out = convDirect(gt, wf, bias, {
+    n: g.n,
+    a: g.groups * g.b,
+    b: g.aG,
+    groups: g.groups,
+    aG: g.b,
+    hg: g.hs,
+    wg: g.ws,
+    hs: g.hg,
+    ws: g.wg,
+    kh: g.kh,
+    kw: g.kw,
+    stride: [1, 1],
+    padding: [g.dilation[0] * (g.kh - 1) - g.padding[0], g.dilation[1] * (g.kw - 1) - g.padding[1]],
+    dilation: g.dilation,
+  });
+  wf.dispose();
   return out;
 }

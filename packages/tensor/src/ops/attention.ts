@@ -105,8 +105,30 @@ function queryGroups(backend: Backend, rows: number, perGroup: number): number {
   return g;
 }
 
+/**
+ * Kernel variants. Register code is unrolled while the per-thread state is small; above
+ * `unrollLimit` vec4 registers it is looped (see `Regs`). @internal — exposed for benchmarks.
+ */
+export const attentionTuning = { threads: THREADS, rows: 1, unrollLimit: 48, looped: undefined as boolean | undefined };
+
+function isLooped(regs: number): boolean {
+  return attentionTuning.looped ?? regs > attentionTuning.unrollLimit;
+}
+
 function forwardConfig(d: number, dv: number): AttentionForwardConfig {
-  return { d, dv, threads: THREADS, rows: 1, bk: tileRows(TILE_BYTES, vec4s(d) + vec4s(dv), 0, 64) };
+  const { threads, rows } = attentionTuning;
+  const regs = rows * (vec4s(d) + vec4s(dv));
+  return { d, dv, threads, rows, bk: tileRows(TILE_BYTES, vec4s(d) + vec4s(dv), 0, 64), looped: isLooped(regs) };
+}
+
+function backwardConfigs(d: number, dv: number): [AttentionBackwardConfig, AttentionBackwardConfig] {
+  const { threads, rows } = attentionTuning;
+  const d4 = vec4s(d);
+  const v4 = vec4s(dv);
+  return [
+    { d, dv, threads, rows, tile: tileRows(TILE_BYTES, d4 + v4, 0, 64), looped: isLooped(rows * (2 * d4 + v4)) },
+    { d, dv, threads, rows, tile: tileRows(TILE_BYTES, d4 + v4, 2, 64), looped: isLooped(rows * 2 * (d4 + v4)) },
+  ];
 }
 
 function forward(q: Tensor, k: Tensor, v: Tensor, dims: Dims): { out: Tensor; lse: Tensor } {
@@ -126,6 +148,8 @@ function forward(q: Tensor, k: Tensor, v: Tensor, dims: Dims): { out: Tensor; ls
     const p = attentionForwardParams({
       lq,
       lk,
+      d,
+      dv,
       scale2: dims.scale * LOG2E,
       qoff: sq.skew,
       koff: sk.skew,
@@ -162,8 +186,7 @@ function backwardPasses(
     return [dq, dk, dvv];
   }
   const delta = Tensor.empty([bh, lq]);
-  const qCfg: AttentionBackwardConfig = { d, dv, threads: THREADS, rows: 1, tile: tileRows(TILE_BYTES, vec4s(d) + vec4s(dv), 0, 64) };
-  const kvCfg: AttentionBackwardConfig = { d, dv, threads: THREADS, rows: 1, tile: tileRows(TILE_BYTES, vec4s(d) + vec4s(dv), 2, 64) };
+  const [qCfg, kvCfg] = backwardConfigs(d, dv);
   const qKernel = { key: attentionBackwardQKey(qCfg), wgsl: () => attentionBackwardQWgsl(qCfg) };
   const kvKernel = { key: attentionBackwardKVKey(kvCfg), wgsl: () => attentionBackwardKVWgsl(kvCfg) };
   forEachChunk(backend, dims, (h0, nh) => {
@@ -182,6 +205,8 @@ function backwardPasses(
     const p = attentionBackwardParams({
       lq,
       lk,
+      d,
+      dv,
       scale2: dims.scale * LOG2E,
       qoff: s.q.skew,
       koff: s.k.skew,

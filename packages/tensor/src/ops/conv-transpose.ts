@@ -10,9 +10,8 @@ import { record } from '../autograd/record.js';
 import { pair, type ConvGeometry, type Size2 } from '../kernels/conv-geometry.js';
 import { convDirect } from '../kernels/conv-direct.js';
 import { convGather } from '../kernels/conv-gather.js';
-import { convWeightGrad } from '../kernels/conv-weight-grad.js';
-import { sum } from './reduce.js';
-import { assertBindable, checkConvArgs, type Conv2dOptions } from './conv.js';
+import { convBiasGrad, convWeightGrad } from '../kernels/conv-weight-grad.js';
+import { checkConvArgs, type Conv2dOptions } from './conv.js';
 
 /** Options of {@link convTranspose2d}. */
 export interface ConvTranspose2dOptions extends Conv2dOptions {
@@ -46,9 +45,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   const wo = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + outPad[1] + 1;
   if (ho < 1 || wo < 1) throw new RangeError(`${op}: padding ${padding.join('×')} leaves no output for input x ${fmtShape(x.shape)} and weight ${fmtShape(weight.shape)} (${ho}×${wo})`);
   const g: ConvGeometry = { n, a: cin, b: coutG, groups, aG: cin / groups, hg: h, wg: w, hs: ho, ws: wo, kh, kw, stride, padding, dilation };
-  assertBindable(op, [x, weight]);
   const y = convGather(x, weight, bias, g);
-  assertBindable(op, [y]);
   const needX = x.requiresGrad;
   const needW = weight.requiresGrad;
   const needB = bias?.requiresGrad ?? false;
@@ -60,7 +57,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
     (dy, saved) => {
       const sx = needW ? saved[0] : null;
       const sw = needX ? saved[needW ? 1 : 0] : null;
-      return [needX ? convDirect(dy, sw!, null, g) : null, needW ? convWeightGrad(sx!, dy, g) : null, needB ? sum(dy, [0, 2, 3]) : null];
+      return [needX ? convDirect(dy, sw!, null, g) : null, needW ? convWeightGrad(sx!, dy, g) : null, needB ? convBiasGrad(dy) : null];
     },
     save,
   );

@@ -1,17 +1,16 @@
 /**
- * conv2d (NCHW, PyTorch semantics): forward by the direct kernel, input gradient by the gather
- * kernel, weight gradient by the split-reduction kernel, bias gradient by a sum over (N, H, W).
- * The kernels are shared with convTranspose2d (see kernels/conv-geometry.ts).
+ * conv2d (NCHW, PyTorch semantics): forward by the direct kernels, input gradient by the gather
+ * kernels, weight gradient by the split-reduction kernel, bias gradient by a per-channel sum.
+ * The kernels are shared with convTranspose2d (see kernels/conv-geometry.ts); all of them split
+ * batches whose tensors exceed one storage binding (kernels/conv-batch.ts).
  */
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
-import { getBackend } from '../runtime.js';
 import { assertNCHW, convOutLen, pair, type ConvGeometry, type Size2 } from '../kernels/conv-geometry.js';
 import { convDirect } from '../kernels/conv-direct.js';
 import { convGather } from '../kernels/conv-gather.js';
-import { convWeightGrad } from '../kernels/conv-weight-grad.js';
-import { sum } from './reduce.js';
+import { convBiasGrad, convWeightGrad } from '../kernels/conv-weight-grad.js';
 
 export type { Size2 } from '../kernels/conv-geometry.js';
 
@@ -46,15 +45,6 @@ export function checkConvArgs(op: string, x: Tensor, weight: Tensor, bias: Tenso
   }
 }
 
-/** Throws naming the op when a tensor is larger than one storage binding may be. */
-export function assertBindable(op: string, tensors: readonly Tensor[]): void {
-  const max = getBackend().maxBinding;
-  for (const t of tensors) {
-    if (t.size * 4 > max) {
-      throw new RangeError(`${op}: ${t.describe()} takes ${t.size * 4} bytes, more than the device's largest storage binding (${max}); split the batch`);
-    }
-  }
-}
 
 /**
  * 2-D convolution of `x` [N, C, H, W] with `weight` [Cout, C/groups, kH, kW] plus an optional
@@ -81,9 +71,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     );
   }
   const g: ConvGeometry = { n, a: cout, b: cinG, groups, aG: cout / groups, hg: ho, wg: wo, hs: h, ws: w, kh, kw, stride, padding, dilation };
-  assertBindable(op, [x, weight]);
   const y = convDirect(x, weight, bias, g);
-  assertBindable(op, [y]);
   const needX = x.requiresGrad;
   const needW = weight.requiresGrad;
   const needB = bias?.requiresGrad ?? false;
@@ -96,7 +84,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     (dy, saved) => {
       const sx = needW ? saved[0] : null;
       const sw = needX ? saved[needW ? 1 : 0] : null;
-      return [needX ? convGather(dy, sw!, null, g) : null, needW ? convWeightGrad(dy, sx!, g) : null, needB ? sum(dy, [0, 2, 3]) : null];
+      return [needX ? convGather(dy, sw!, null, g) : null, needW ? convWeightGrad(dy, sx!, g) : null, needB ? convBiasGrad(dy) : null];
     },
     save,
   );

@@ -8,7 +8,9 @@ import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
-import { Params, bindings, linearMain, runLinear } from '../kernels/wgsl.js';
+import { Params, WG, bindings, grid, linearMain } from '../kernels/wgsl.js';
+import { runOverSamples } from '../kernels/conv-batch.js';
+import type { Kernel } from '../backend/backend.js';
 import { assertNCHW, pair, type Size2 } from '../kernels/conv-geometry.js';
 
 /** Options of {@link maxPool2d} and {@link avgPool2d}. */
@@ -44,6 +46,23 @@ function poolGeometry(op: string, x: Tensor, o: Pool2dOptions): PoolGeometry {
   const wo = Math.floor((w + 2 * p[1] - k[1]) / s[1]) + 1;
   if (ho < 1 || wo < 1) throw new RangeError(`${op}: kernel ${k.join('×')} does not fit input x ${fmtShape(x.shape)} padded by ${p.join('×')}`);
   return { nc: n * c, h, w, ho, wo, k, s, p };
+}
+
+/**
+ * Runs a one-thread-per-element kernel over `n` samples of `per` elements each, in chunks of
+ * samples when a tensor exceeds one binding (every tensor here is per sample).
+ */
+function runLinearOverSamples(op: string, n: number, per: number, kernel: Kernel, inputs: Tensor[], outputs: Tensor[], params: (count: number) => Params): void {
+  const maxWg = getBackend().info.limits.maxComputeWorkgroupsPerDimension;
+  runOverSamples(
+    op,
+    n,
+    kernel,
+    inputs.map((t) => ({ perSample: t })),
+    outputs.map((t) => ({ perSample: t })),
+    (_n0, count) => params(count).bytes(),
+    (count) => [...grid(count * per, WG, maxWg), 1],
+  );
 }
 
 function poolParams(g: PoolGeometry, n: number): Params {
@@ -98,13 +117,16 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const shape = [x.shape[0], x.shape[1], g.ho, g.wo];
   const y = Tensor.empty(shape);
   const idx = Tensor.empty(shape, 'i32');
-  const p = poolParams(g, y.size);
+  const perOut = x.shape[1] * g.ho * g.wo;
+  const p = (count: number) => poolParams(g, count * perOut);
   // NaN wins like in PyTorch (v != v); ties keep the first maximum (strict >).
-  runLinear(
-    getBackend(),
+  runLinearOverSamples(
+    op,
+    x.shape[0],
+    perOut,
     {
       key: 'max_pool2d',
-      wgsl: () => `${bindings(['X'], ['Y', 'IDX'], { IDX: 'i32' })}\n${p.wgsl(3)}
+      wgsl: () => `${bindings(['X'], ['Y', 'IDX'], { IDX: 'i32' })}\n${p(0).wgsl(3)}
 ${linearMain(`${WINDOW}
   var m = -3.4028234663852886e38;
   var arg = y_lo * i32(params.w) + x_lo;
@@ -119,10 +141,9 @@ ${linearMain(`${WINDOW}
   Y[i] = m;
   IDX[i] = arg;`)}`,
     },
-    [x.range],
-    [y.range, idx.range],
+    [x],
+    [y, idx],
     p,
-    y.size,
   );
   const out = record(
     op,
@@ -130,12 +151,15 @@ ${linearMain(`${WINDOW}
     y,
     (dy, [sidx]) => {
       const dx = Tensor.empty(x.shape);
-      const q = poolParams(g, dx.size);
-      runLinear(
-        getBackend(),
+      const perIn = x.shape[1] * g.h * g.w;
+      const q = (count: number) => poolParams(g, count * perIn);
+      runLinearOverSamples(
+        op,
+        x.shape[0],
+        perIn,
         {
           key: 'max_pool2d_grad',
-          wgsl: () => `${bindings(['DY', 'IDX'], ['DX'], { IDX: 'i32' })}\n${q.wgsl(3)}
+          wgsl: () => `${bindings(['DY', 'IDX'], ['DX'], { IDX: 'i32' })}\n${q(0).wgsl(3)}
 ${linearMain(`${WINDOWS_OF}
   let me = iy * i32(params.w) + ix;
   var acc = 0.0;
@@ -147,10 +171,9 @@ ${linearMain(`${WINDOWS_OF}
   }
   DX[i] = acc;`)}`,
         },
-        [dy.range, sidx.range],
-        [dx.range],
+        [dy, sidx],
+        [dx],
         q,
-        dx.size,
       );
       return [dx];
     },
@@ -168,12 +191,15 @@ export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const op = 'avgPool2d';
   const g = poolGeometry(op, x, options);
   const y = Tensor.empty([x.shape[0], x.shape[1], g.ho, g.wo]);
-  const p = poolParams(g, y.size).f32('scale', 1 / (g.k[0] * g.k[1]));
-  runLinear(
-    getBackend(),
+  const perOut = x.shape[1] * g.ho * g.wo;
+  const p = (count: number) => poolParams(g, count * perOut).f32('scale', 1 / (g.k[0] * g.k[1]));
+  runLinearOverSamples(
+    op,
+    x.shape[0],
+    perOut,
     {
       key: 'avg_pool2d',
-      wgsl: () => `${bindings(['X'], ['Y'])}\n${p.wgsl(2)}
+      wgsl: () => `${bindings(['X'], ['Y'])}\n${p(0).wgsl(2)}
 ${linearMain(`${WINDOW}
   var acc = 0.0;
   for (var iy = y_lo; iy < y_hi; iy++) {
@@ -182,19 +208,21 @@ ${linearMain(`${WINDOW}
   }
   Y[i] = acc * params.scale;`)}`,
     },
-    [x.range],
-    [y.range],
+    [x],
+    [y],
     p,
-    y.size,
   );
   return record(op, [x], y, (dy) => {
     const dx = Tensor.empty(x.shape);
-    const q = poolParams(g, dx.size).f32('scale', 1 / (g.k[0] * g.k[1]));
-    runLinear(
-      getBackend(),
+    const perIn = x.shape[1] * g.h * g.w;
+    const q = (count: number) => poolParams(g, count * perIn).f32('scale', 1 / (g.k[0] * g.k[1]));
+    runLinearOverSamples(
+      op,
+      x.shape[0],
+      perIn,
       {
         key: 'avg_pool2d_grad',
-        wgsl: () => `${bindings(['DY'], ['DX'])}\n${q.wgsl(2)}
+        wgsl: () => `${bindings(['DY'], ['DX'])}\n${q(0).wgsl(2)}
 ${linearMain(`${WINDOWS_OF}
   var acc = 0.0;
   for (var oy = oy_lo; oy <= oy_hi; oy++) {
@@ -203,10 +231,9 @@ ${linearMain(`${WINDOWS_OF}
   }
   DX[i] = acc * params.scale;`)}`,
       },
-      [dy.range],
-      [dx.range],
+      [dy],
+      [dx],
       q,
-      dx.size,
     );
     return [dx];
   });

@@ -232,6 +232,8 @@ async function main(): Promise<number> {
   const query = new URLSearchParams({ ops: opts.ops.join(',') });
   if (haveFixtures) query.set('fixtures', '/fixtures');
 
+  // Chromium, like Dawn, wants a runtime dir; containers and CI often have none.
+  process.env.XDG_RUNTIME_DIR ||= '/tmp';
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,

@@ -1,0 +1,36 @@
+/** Command-line flags shared by the bench subcommands. */
+
+export interface CommandArgs {
+  /** Print only JSON on stdout (progress and notes go to stderr). */
+  json: boolean;
+  /** Fewer repeats, for a quick look. */
+  quick: boolean;
+  /** Measured runs per case (overrides the default and the time budget). */
+  repeat?: number;
+  /** Run only the cases whose id or name contains this. */
+  only?: string;
+  /** Positional arguments after the subcommand. */
+  rest: string[];
+}
+
+/** Parses `[--json] [--quick] [--repeat N] [--only S] [rest…]`; throws on a bad flag. */
+export function parseArgs(argv: readonly string[]): CommandArgs {
+  const out: CommandArgs = { json: false, quick: false, rest: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') out.json = true;
+    else if (a === '--quick') out.quick = true;
+    else if (a === '--repeat' || a === '--only') {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      if (a === '--only') out.only = v;
+      else {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new Error(`--repeat needs a positive integer, got '${v}'`);
+        out.repeat = n;
+      }
+    } else if (a.startsWith('--')) throw new Error(`unknown flag ${a}`);
+    else out.rest.push(a);
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * `bench <command> [flags]` — the project's benchmarks. Commands live in one table so new ones
+ * (the SAM 2 forward pass, a training step, the default Table-1 run) are one entry each.
+ */
+import { parseArgs, type CommandArgs } from './args.js';
+import { kernelsCommand } from './kernels/command.js';
+
+interface Command {
+  usage: string;
+  summary: string;
+  run(args: CommandArgs): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  kernels: {
+    usage: 'kernels [--json] [--quick] [--repeat N] [--only <id>]',
+    summary: 'median time and GFLOP/s of matmul (vs a baseline kernel), attention, conv2d and layer norm at SAM 2 shapes',
+    run: kernelsCommand,
+  },
+};
+
+function usage(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  bench ${c.usage}\n      ${c.summary}`);
+  return `usage:\n${lines.join('\n')}\n\nflags:\n  --json        print only a JSON array on stdout (progress on stderr)\n  --quick       fewer repeats\n  --repeat N    measured runs per case (after one warm-up run)\n  --only <id>   only the cases whose id or name contains <id>`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    // The default run (the paper's Table 1) is not implemented yet.
+    console.error(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`bench: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  let args: CommandArgs;
+  try {
+    args = parseArgs(rest);
+  } catch (e) {
+    console.error(`bench ${name}: ${(e as Error).message}\n${usage()}`);
+    return 2;
+  }
+  return command.run(args);
+}
+
+main(process.argv.slice(2))
+  .then((code) => process.exit(code))
+  .catch((e) => {
+    console.error(`bench: ${(e as Error).stack ?? e}`);
+    process.exit(1);
+  });

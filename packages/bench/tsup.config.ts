@@ -1,0 +1,12 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: ['src/cli.ts'],
+  format: ['esm'],
+  sourcemap: true,
+  clean: true,
+  target: 'es2022',
+  platform: 'node',
+  // Workspace packages, Dawn and Node built-ins stay imports; only this package's code is bundled.
+  external: [/^@rpsam2\//, 'webgpu', /^node:/],
+});

@@ -1,0 +1,57 @@
+/**
+ * `sam2 convert in.pt out.safetensors [--f16] [--image-only] [--verify]`: a checkpoint (or a
+ * safetensors file) to safetensors, written atomically; `--verify` reads the output back and
+ * compares every tensor with the input.
+ */
+import { stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { convertWeightsFile, verifyConversion } from '../weights/convert-file.js';
+import { formatBytes } from '../memory/estimate.js';
+import { ms, UsageError, type CliIO } from './args.js';
+
+export const CONVERT_USAGE = `usage: sam2 convert <in.pt|in.safetensors> <out.safetensors> [--f16] [--image-only] [--verify]
+
+  --f16         store floating-point tensors as f16 (half the size; rounded to nearest even)
+  --image-only  drop the video path's tensors (memory attention/encoder, object pointers)
+  --verify      read the output back and compare every tensor with the input`;
+
+/** Runs `sam2 convert`; returns the exit status. */
+export async function convertCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      f16: { type: 'boolean', default: false },
+      'image-only': { type: 'boolean', default: false },
+      verify: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) {
+    io.out(CONVERT_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError(`convert: expected an input and an output path, got ${positionals.length} argument(s)\n${CONVERT_USAGE}`);
+  const [input, output] = positionals;
+  try {
+    if (!(await stat(input)).isFile()) throw new UsageError(`convert: ${input} is not a file`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`convert: ${input}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const dtype = values.f16 ? 'f16' : 'f32';
+  const options = { dtype, imageOnly: values['image-only'] } as const;
+  const r = await convertWeightsFile(input, output, options);
+  io.out(`${r.output}: ${r.tensors} tensors from ${r.input} (${r.inputFormat}), ${dtype}, ${formatBytes(r.bytes)} in ${ms(r.ms)} ms`);
+  if (values.verify) {
+    const v = await verifyConversion(input, output, options);
+    if (v.differing.length) {
+      io.err(`verify: ${v.differing.length} of ${v.checked} tensors differ:`);
+      for (const d of v.differing.slice(0, 20)) io.err(`  ${d}`);
+      return 1;
+    }
+    io.out(`verify: all ${v.checked} tensors match${dtype === 'f16' ? ' (as rounded to f16)' : ' exactly'}`);
+  }
+  return 0;
+}

@@ -1,0 +1,166 @@
+/**
+ * `sam2 predict`: one image, clicks and/or a box → mask PNGs (0/255, one per returned mask) and
+ * `scores.json` (predicted IoU per mask, object score, the prompts, timings).
+ */
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { initNode } from '@rpsam2/tensor/node';
+import { decodeImage, encodeGreyPng } from '../image/codec.js';
+import { Sam2ImagePredictor } from '../predictor/image-predictor.js';
+import { loadSam2, type WeightDType } from '../weights/load.js';
+import { ms, parseBox, parsePoint, resolveConfigArg, UsageError, type CliIO } from './args.js';
+
+export const PREDICT_USAGE = `usage: sam2 predict --image <png|jpg> --weights <.pt|.safetensors> --out <dir>
+                    [--point x,y[,label]]... [--box x0,y0,x1,y1] [--multimask]
+                    [--config <t|s|b+|l|config.json>] [--dtype f32|f16]
+
+  --image       the image (PNG or JPEG)
+  --weights     SAM 2.1 weights: official .pt checkpoint or safetensors
+  --config      size name or JSON config (default: inferred from the weights' shapes)
+  --point       a click in image pixels; label 1 = positive (default), 0 = negative; repeatable
+  --box         a box in image pixels
+  --multimask   return 3 masks (default: 1, with SAM 2's stability fallback)
+  --dtype       weight storage on the GPU (default f32; f16 halves weight memory)
+  --out         output folder: mask_0.png … (0/255) and scores.json`;
+
+/** What `predict` wrote (also in scores.json). */
+export interface PredictSummary {
+  image: string;
+  width: number;
+  height: number;
+  config: string;
+  weights: string;
+  dtype: WeightDType;
+  prompts: { points: [number, number][]; labels: number[]; box: [number, number, number, number] | null };
+  multimask: boolean;
+  masks: { file: string; iou: number; area: number }[];
+  /** Index of the mask with the highest predicted IoU. */
+  best: number;
+  /** Object-score logit (> 0: an object is present). */
+  objectScore: number;
+  timings: { loadMs: number; encodeMs: number; decodeMs: number; writeMs: number; totalMs: number };
+}
+
+async function readInput(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new UsageError(`${what} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** Runs `sam2 predict` with `args` (after the subcommand); returns the exit status. */
+export async function predictCommand(args: string[], io: CliIO): Promise<number> {
+  const t0 = performance.now();
+  const { values } = parseArgs({
+    args,
+    options: {
+      image: { type: 'string' },
+      weights: { type: 'string' },
+      config: { type: 'string' },
+      point: { type: 'string', multiple: true },
+      box: { type: 'string' },
+      multimask: { type: 'boolean', default: false },
+      dtype: { type: 'string', default: 'f32' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    io.out(PREDICT_USAGE);
+    return 0;
+  }
+  for (const k of ['image', 'weights', 'out'] as const) if (!values[k]) throw new UsageError(`predict: --${k} is required\n${PREDICT_USAGE}`);
+  const points = (values.point ?? []).map(parsePoint);
+  const box = values.box !== undefined ? parseBox(values.box) : null;
+  if (!points.length && !box) throw new UsageError('predict: give at least one --point or a --box');
+  const dtype = values.dtype as WeightDType;
+  if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`--dtype '${values.dtype}': expected f32 or f16`);
+  const config = values.config ? await resolveConfigArg(values.config) : undefined;
+
+  const imagePath = values.image!;
+  const image = decodeImage(await readInput(imagePath, '--image'), imagePath);
+  for (const p of points) {
+    if (p.x < 0 || p.y < 0 || p.x > image.width || p.y > image.height) {
+      io.err(`warning: point ${p.x},${p.y} lies outside the ${image.width}×${image.height} image`);
+    }
+  }
+  // A missing weights file is a usage error, not a crash.
+  await readInputExists(values.weights!);
+
+  await initNode();
+  const tLoad = performance.now();
+  const { model, report } = await loadSam2({ config, weights: values.weights!, dtype });
+  const predictor = new Sam2ImagePredictor(model);
+  try {
+    const loadMs = performance.now() - tLoad;
+    io.err(`loaded ${report.config} (${report.configFrom}) from ${report.source}: ${report.loaded} tensors, ${report.skippedVideoKeys.length} video-path keys skipped, ${report.dtype}`);
+    const tEnc = performance.now();
+    await predictor.setImage(image);
+    const encodeMs = performance.now() - tEnc;
+    const tDec = performance.now();
+    const pred = await predictor.predict({
+      points: points.length ? points.map((p) => [p.x, p.y]) : undefined,
+      labels: points.length ? points.map((p) => p.label) : undefined,
+      box: box ?? undefined,
+      multimaskOutput: values.multimask,
+    });
+    const decodeMs = performance.now() - tDec;
+
+    const tWrite = performance.now();
+    const outDir = values.out!;
+    await mkdir(outDir, { recursive: true });
+    const { masks: k, height: h, width: w } = pred.shape;
+    const plane = h * w;
+    const masks: PredictSummary['masks'] = [];
+    for (let i = 0; i < k; i++) {
+      const bytes = new Uint8Array(plane);
+      let area = 0;
+      for (let j = 0; j < plane; j++) {
+        if (pred.masks[i * plane + j] > 0) {
+          bytes[j] = 255;
+          area++;
+        }
+      }
+      const file = `mask_${i}.png`;
+      await writeFile(join(outDir, file), encodeGreyPng(bytes, w, h));
+      masks.push({ file, iou: pred.iou[i], area });
+    }
+    const best = masks.reduce((b, m, i) => (m.iou > masks[b].iou ? i : b), 0);
+    const writeMs = performance.now() - tWrite;
+    const summary: PredictSummary = {
+      image: resolve(imagePath),
+      width: w,
+      height: h,
+      config: report.config,
+      weights: report.source,
+      dtype,
+      prompts: { points: points.map((p) => [p.x, p.y]), labels: points.map((p) => p.label), box },
+      multimask: values.multimask!,
+      masks,
+      best,
+      objectScore: pred.objectScore[0],
+      timings: { loadMs: ms(loadMs), encodeMs: ms(encodeMs), decodeMs: ms(decodeMs), writeMs: ms(writeMs), totalMs: ms(performance.now() - t0) },
+    };
+    await writeFile(join(outDir, 'scores.json'), JSON.stringify(summary, null, 2) + '\n');
+    for (const m of masks) io.out(`${join(outDir, m.file)}  iou ${m.iou.toFixed(4)}  area ${m.area}${masks.length > 1 && m === masks[best] ? '  (best)' : ''}`);
+    io.out(`object score ${summary.objectScore.toFixed(3)}; encode ${ms(encodeMs)} ms, decode ${ms(decodeMs)} ms; ${join(outDir, 'scores.json')}`);
+    return 0;
+  } finally {
+    predictor.dispose();
+    model.dispose();
+  }
+}
+
+async function readInputExists(path: string): Promise<void> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new UsageError(`--weights ${path}: not a file`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`--weights ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
