@@ -5,11 +5,14 @@
  */
 import { parseArgs, type CommandArgs } from './args.js';
 import { kernelsCommand } from './kernels/command.js';
+import { parseSam2BenchArgs, sam2Command } from './sam2-bench.js';
 
 interface Command {
   usage: string;
   summary: string;
   run(args: CommandArgs): Promise<number>;
+  /** Parses the command's flags when it has its own (default: the common flags). */
+  parse?(argv: string[]): CommandArgs;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -17,6 +20,12 @@ const COMMANDS: Record<string, Command> = {
     usage: 'kernels [--json] [--quick] [--repeat N] [--only <id>]',
     summary: 'median time and GFLOP/s of matmul (vs a baseline kernel), attention, conv2d and layer norm at SAM 2 shapes',
     run: kernelsCommand,
+  },
+  sam2: {
+    usage: 'sam2 [--json] [--sizes tiny1024,t,s,b+,l] [--dtype f32|f16] [--quick] [--repeat N]',
+    summary: 'SAM 2 image path per size: encoder ms per image, decoder ms per prompt (medians), peak pool bytes (random weights; tiny1024 uses the fixture weights)',
+    run: sam2Command,
+    parse: parseSam2BenchArgs,
   },
 };
 
@@ -39,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let args: CommandArgs;
   try {
-    args = parseArgs(rest);
+    args = (command.parse ?? parseArgs)(rest);
   } catch (e) {
     console.error(`bench ${name}: ${(e as Error).message}\n${usage()}`);
     return 2;

@@ -17,6 +17,8 @@ export interface KernelCase {
   name: string;
   /** Human-readable shape. */
   shape: string;
+  /** Cases of the same group (adjacent in the list) are timed round-robin, for fair ratios. */
+  group?: string;
   /** Work per run: floating-point ops (GFLOP/s is reported) or bytes moved (GB/s). */
   work: { flops: number } | { bytes: number };
   /** Creates the inputs; returns the timed function and a cleanup, or a reason to skip. */
@@ -55,9 +57,10 @@ function disposeAll(ts: Tensor[]): () => void {
   return () => ts.forEach((t) => t.dispose());
 }
 
-function matmulCase(id: string, M: number, K: number, N: number, which: 'library' | 'baseline'): KernelCase {
+function matmulCase(id: string, M: number, K: number, N: number, which: 'library' | 'baseline', group?: string): KernelCase {
   return {
     id,
+    group,
     name: `${which} matmul`,
     shape: `M=${M} K=${K} N=${N} ([${M},${K}]·[${K},${N}])`,
     work: { flops: 2 * M * N * K },
@@ -135,8 +138,8 @@ function layerNormCase(rows: number, C: number): KernelCase {
 export function kernelCases(): KernelCase[] {
   return [
     matmulCase('matmul-256', 256, 256, 256, 'library'),
-    matmulCase('matmul-1024', 1024, 1024, 1024, 'library'),
-    matmulCase('baseline-matmul-1024', 1024, 1024, 1024, 'baseline'),
+    matmulCase('matmul-1024', 1024, 1024, 1024, 'library', 'matmul-1024'),
+    matmulCase('baseline-matmul-1024', 1024, 1024, 1024, 'baseline', 'matmul-1024'),
     matmulCase('matmul-2048x2048x512', 2048, 2048, 512, 'library'),
     // SAM 2 global attention: 64×64 tokens, 8 heads of 32 dims.
     attentionCase('attention-global', 'global, 64×64 tokens', 1, 8, 4096, 32),

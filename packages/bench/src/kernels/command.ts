@@ -3,10 +3,10 @@
  * kernels at SAM 2 shapes, plus a baseline matmul, and reports median ms and GFLOP/s (GB/s for
  * memory-bound ops). With `--json` only a JSON array goes to stdout; progress goes to stderr.
  */
-import { matmulKernelKind, matmulTile, shutdown } from '@rpsam2/tensor';
+import { matmulKernelKind, matmulTile, shutdown, type Tensor } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
-import { kernelCases } from './cases.js';
-import { timeGpu } from '../timing.js';
+import { kernelCases, type KernelCase } from './cases.js';
+import { timeGpuInterleaved } from '../timing.js';
 import type { CommandArgs } from '../args.js';
 
 /** One line of the report (the JSON output is an array of these). */
@@ -23,8 +23,10 @@ export interface KernelResult {
   runs?: number;
   gflops?: number;
   gbps?: number;
-  /** For the ratio line: library time / baseline time inverted (speed-up of the library). */
+  /** For the ratio line: baseline median ÷ library median (the library's speed-up). */
   ratio?: number;
+  /** Baseline min ÷ library min. */
+  ratioMin?: number;
   skipped?: string;
   note?: string;
 }
@@ -44,35 +46,12 @@ export async function kernelsCommand(args: CommandArgs): Promise<number> {
   const results: KernelResult[] = [];
   let cases = kernelCases();
   if (args.only) cases = cases.filter((c) => c.id.includes(args.only!) || c.name.includes(args.only!));
-  for (const c of cases) {
-    const base: KernelResult = { id: c.id, name: c.name, shape: c.shape, adapter };
-    const s = c.setup();
-    if ('skip' in s) {
-      log(`skip ${c.id}: ${s.skip}`);
-      results.push({ ...base, skipped: s.skip });
-      continue;
-    }
-    // A progress hint while a slow case runs (overwritten by its result line on a terminal).
-    const tty = !args.json && process.stdout.isTTY;
-    try {
-      if (tty) process.stdout.write(`${c.id} …`);
-      else if (args.json) log(`${c.id} …`);
-      const t = await timeGpu(s.run, { repeats, warmup: 1, budgetMs });
-      const r: KernelResult = { ...base, ms: round(t.medianMs), minMs: round(t.minMs), firstMs: round(t.firstMs), runs: t.runsMs.length };
-      if ('flops' in c.work) r.gflops = round(c.work.flops / (t.medianMs * 1e6));
-      else r.gbps = round(c.work.bytes / (t.medianMs * 1e6));
-      if (c.id.startsWith('matmul')) r.note = matmulNote;
-      results.push(r);
-      if (tty) process.stdout.write('\r\x1b[K');
-      log(formatLine(r));
-    } catch (e) {
-      const msg = (e as Error).message.split('\n')[0];
-      if (tty) process.stdout.write('\r\x1b[K');
-      log(`failed ${c.id}: ${msg}`);
-      results.push({ ...base, skipped: `failed: ${msg}` });
-    } finally {
-      s.dispose();
-    }
+  // Runs of adjacent cases sharing a group are timed together, round-robin.
+  for (let i = 0; i < cases.length; ) {
+    let j = i + 1;
+    while (cases[i].group !== undefined && j < cases.length && cases[j].group === cases[i].group) j++;
+    results.push(...(await runGroup(cases.slice(i, j), { repeats, budgetMs, adapter, matmulNote, json: args.json, log })));
+    i = j;
   }
   const lib = results.find((r) => r.id === 'matmul-1024');
   const baseline = results.find((r) => r.id === 'baseline-matmul-1024');
@@ -83,13 +62,76 @@ export async function kernelsCommand(args: CommandArgs): Promise<number> {
       shape: 'M=1024 K=1024 N=1024',
       adapter,
       ratio: round(baseline.ms / lib.ms),
+      ratioMin: round(baseline.minMs! / lib.minMs!),
     };
     results.push(ratio);
-    log(`${ratio.name}: ${ratio.ratio}×`);
+    log(`${ratio.name}: ${ratio.ratio}× (of the fastest runs: ${ratio.ratioMin}×)`);
   }
   if (args.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   shutdown();
   return 0;
+}
+
+interface RunContext {
+  repeats: number;
+  budgetMs: number | undefined;
+  adapter: string;
+  matmulNote: string;
+  json: boolean;
+  log: (s: string) => void;
+}
+
+/** Sets up, times (interleaved when several) and reports a group of cases. */
+async function runGroup(group: KernelCase[], ctx: RunContext): Promise<KernelResult[]> {
+  const results: KernelResult[] = [];
+  const ready: { c: KernelCase; run: () => Tensor | Tensor[]; dispose: () => void }[] = [];
+  for (const c of group) {
+    const s = c.setup();
+    if ('skip' in s) {
+      ctx.log(`skip ${c.id}: ${s.skip}`);
+      results.push({ id: c.id, name: c.name, shape: c.shape, adapter: ctx.adapter, skipped: s.skip });
+    } else ready.push({ c, ...s });
+  }
+  if (!ready.length) return results;
+  // A progress hint while slow cases run (overwritten by the result lines on a terminal).
+  const tty = !ctx.json && process.stdout.isTTY;
+  const ids = ready.map((r) => r.c.id).join(' + ');
+  if (tty) process.stdout.write(`${ids} …`);
+  else if (ctx.json) ctx.log(`${ids} …`);
+  try {
+    const timings = await timeGpuInterleaved(
+      ready.map((r) => r.run),
+      { repeats: ctx.repeats, warmup: 1, budgetMs: ctx.budgetMs },
+    );
+    if (tty) process.stdout.write('\r\x1b[K');
+    ready.forEach(({ c }, k) => {
+      const t = timings[k];
+      const r: KernelResult = {
+        id: c.id,
+        name: c.name,
+        shape: c.shape,
+        adapter: ctx.adapter,
+        ms: round(t.medianMs),
+        minMs: round(t.minMs),
+        firstMs: round(t.firstMs),
+        runs: t.runsMs.length,
+      };
+      if ('flops' in c.work) r.gflops = round(c.work.flops / (t.medianMs * 1e6));
+      else r.gbps = round(c.work.bytes / (t.medianMs * 1e6));
+      if (c.id.startsWith('matmul')) r.note = ctx.matmulNote;
+      if (ready.length > 1) r.note = `${r.note ? `${r.note}; ` : ''}timed round-robin with ${ids}`;
+      results.push(r);
+      ctx.log(formatLine(r));
+    });
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    if (tty) process.stdout.write('\r\x1b[K');
+    ctx.log(`failed ${ids}: ${msg}`);
+    for (const { c } of ready) results.push({ id: c.id, name: c.name, shape: c.shape, adapter: ctx.adapter, skipped: `failed: ${msg}` });
+  } finally {
+    for (const r of ready) r.dispose();
+  }
+  return results;
 }
 
 function round(x: number): number {

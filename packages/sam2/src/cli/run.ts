@@ -39,12 +39,10 @@ export async function runSam2(args: string[], io: CliIO = consoleIO): Promise<nu
     return await run(rest, io);
   } catch (e) {
     const err = e as Error & { code?: string };
+    // Library messages may already name the command ("convert: …").
+    const message = err.message.startsWith(`${cmd}: `) ? err.message.slice(cmd.length + 2) : err.message;
+    io.err(`sam2 ${cmd}: ${message}`);
     // parseArgs reports unknown or malformed options with ERR_PARSE_ARGS_* codes.
-    if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`sam2 ${cmd}: ${err.message}`);
-      return 2;
-    }
-    io.err(`sam2 ${cmd}: ${err.message}`);
-    return 1;
+    return e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
   }
 }

@@ -1,13 +1,13 @@
 /**
  * GPU memory estimate of the SAM 2 image path, from the config alone (no device): the weights
  * (f32, or f16 for the Linear/Conv weights), and the activation peak of one encoder pass and of
- * one decoder call, modelled on how this implementation allocates: every op output is a new
- * buffer (reshape is a view; permute, slice, pad and transpose copy), and each Hiera block's
- * intermediates are freed when the block ends. Weights are counted with the pool's bucket
- * rounding; activation sizes are mostly powers of two times small factors, where the rounding
- * adds little. Checked against `measureEncoder` (what `sam2 info --measure` prints): the
- * activation estimate is 0–10% above the measured peak for the tiny fixture config and Hiera-T
- * at 256–1024 (test/memory.test.ts).
+ * one decoder call. The encoder's peak comes from replaying how this implementation allocates:
+ * every op output is a new buffer (reshape is a view; permute, slice, pad and transpose copy),
+ * each Hiera block's intermediates are freed when the block ends, and attention/MLP work is cut
+ * into row chunks where an intermediate would exceed the largest storage binding. Weights are
+ * counted with the pool's bucket rounding. Checked against `measureEncoder` (what
+ * `sam2 info --measure` prints; test/memory.test.ts): the fixture's tiny config at 256 and 1024
+ * within 0.5%, Hiera-T at 256/512 −1.5%, Hiera-L at 256 −9% and at 1024 −7% (f16 weights).
  */
 import { bucketSize } from '@rpsam2/tensor';
 import type { Sam2Config } from '../config.js';
@@ -33,7 +33,7 @@ export interface MemoryEstimate {
   features: number;
   /** Peak bytes of one decoder call (one object, 4 mask tokens) above weights and features, without the full-size masks. */
   decoderActivations: number;
-  /** Total peaks: weights + max(encoder, features + decoder). */
+  /** Total peaks: weights + max(encoder, features + decoder) (+ the largest f32 copy of an f16 weight, for f16). */
   peakF32: number;
   peakF16: number;
 }
@@ -53,50 +53,98 @@ export function parameterBreakdown(model: Sam2Model): ModuleParams[] {
   return out;
 }
 
-/** Floats allocated by one Hiera block (input h×w×c, output channels cOut). */
-function blockFloats(h: number, w: number, c: number, cOut: number, ws: number, pooled: boolean): { floats: number; h: number; w: number } {
+/** A live/peak counter of f32 values, replaying the allocation order of a forward pass. */
+class LiveSet {
+  live = 0;
+  peak = 0;
+  alloc(n: number): void {
+    this.live += n;
+    this.peak = Math.max(this.peak, this.live);
+  }
+  free(n: number): void {
+    this.live -= n;
+  }
+}
+
+/**
+ * One Hiera block on an h×w×c input (already live), as `MultiScaleBlock.forward` allocates:
+ * the windows' attention and the MLP run in row chunks when their largest intermediate would
+ * exceed `maxBinding` (see nn/chunk.ts). Leaves only the block's output live.
+ */
+function simulateBlock(m: LiveSet, h: number, w: number, c: number, cOut: number, ws: number, pooled: boolean, hidden: number, maxBinding: number): { h: number; w: number } {
+  const start = m.live;
   const n = h * w;
   const s = pooled ? 2 : 1;
   const [ho, wo] = [Math.ceil(h / s), Math.ceil(w / s)];
   const no = ho * wo;
-  let hp = h;
-  let wp = w;
-  if (ws > 0) {
-    hp = Math.ceil(h / ws) * ws;
-    wp = Math.ceil(w / ws) * ws;
-  }
+  const [hp, wp] = ws > 0 ? [Math.ceil(h / ws) * ws, Math.ceil(w / ws) * ws] : [h, w];
   const np = hp * wp;
   const npo = np / (s * s);
   const padded = hp !== h || wp !== w;
-  let f = n * c; // norm1
-  if (c !== cOut) f += n * cOut + (pooled ? 2 * n * cOut + 2 * no * cOut : 0); // shortcut proj (+ pool through NCHW)
-  if (ws > 0) f += (padded ? np * c : 0) + np * c; // pad + window permute
-  f += np * 3 * cOut; // qkv
-  f += 3 * np * cOut; // q, k, v slices
-  if (pooled) f += np * cOut + 2 * npo * cOut; // q pool through NCHW
-  f += npo * cOut + 2 * np * cOut; // head transposes
-  f += 3 * npo * cOut; // attention, transpose back, proj
-  if (ws > 0) f += npo * cOut + (padded ? no * cOut : 0); // unpartition (+ crop)
-  f += no * cOut * (1 + 1 + 4 + 4 + 1 + 1); // add, norm2, fc1, gelu, fc2, add
-  return { floats: f, h: ho, w: wo };
+  m.alloc(n * c); // norm1
+  if (c !== cOut) {
+    m.alloc(n * cOut); // shortcut projection
+    if (pooled) m.alloc(n * cOut + 2 * no * cOut); // max pool through NCHW
+  }
+  if (ws > 0) m.alloc((padded ? np * c : 0) + np * c); // pad, window permute
+  // Attention over token groups of `t` tokens (pooled to t/s²): qkv, q/k/v slices, the q pool,
+  // head transposes, attention, transpose back, output projection.
+  const attention = (t: number) => {
+    const to = t / (s * s);
+    return 6 * t * cOut + (pooled ? t * cOut + 2 * to * cOut : 0) + to * cOut + 2 * t * cOut + 3 * to * cOut;
+  };
+  const rows = ws > 0 ? Math.max(1, Math.floor(maxBinding / (4 * ws * ws * 3 * cOut))) : Infinity;
+  const windows = ws > 0 ? np / (ws * ws) : 1;
+  if (windows > rows) {
+    for (let done = 0; done < windows; done += rows) {
+      const t = Math.min(rows, windows - done) * ws * ws;
+      m.alloc(t * c + attention(t)); // the chunk's slice and intermediates
+      m.free(t * c + attention(t) - (t / (s * s)) * cOut); // all but its output
+    }
+    m.alloc(npo * cOut); // cat
+    m.free(npo * cOut); // the chunk outputs
+  } else {
+    m.alloc(attention(np));
+  }
+  if (ws > 0) m.alloc(npo * cOut + (padded ? no * cOut : 0)); // unpartition (+ crop)
+  m.alloc(2 * no * cOut); // residual add, norm2
+  const mlpRows = Math.max(1, Math.floor(maxBinding / (4 * hidden)));
+  if (no > mlpRows) {
+    for (let done = 0; done < no; done += mlpRows) {
+      const t = Math.min(mlpRows, no - done);
+      m.alloc(t * cOut + 2 * t * hidden + t * cOut); // slice, fc1, gelu, fc2
+      m.free(t * cOut + 2 * t * hidden);
+    }
+    m.alloc(no * cOut); // cat
+    m.free(no * cOut);
+  } else {
+    m.alloc(2 * no * hidden + no * cOut); // fc1, gelu, fc2
+  }
+  m.alloc(no * cOut); // residual add: the output
+  // The block's scope ends: only its output stays; the caller then frees the input.
+  m.free(m.live - start - no * cOut);
+  m.free(n * c);
+  return { h: ho, w: wo };
 }
 
-/** Bytes of the encoder's activation peak for `imageSize` (default the config's). */
-export function encoderActivationBytes(cfg: Sam2Config, imageSize = cfg.imageSize): number {
+/**
+ * Bytes of the encoder's activation peak for `imageSize` (default the config's) on a device
+ * whose largest storage binding is `maxBinding` (which decides the chunking; default 128 MiB).
+ */
+export function encoderActivationBytes(cfg: Sam2Config, imageSize = cfg.imageSize, maxBinding = 128 * 2 ** 20): number {
   const t = cfg.trunk;
   let h = imageSize / 4;
   let w = imageSize / 4;
   let c = t.embedDim;
+  const m = new LiveSet();
   // Pixels, the patch embedding (conv output + NHWC permute) and the positional embedding
-  // (bicubic background, tiled window, their sum, NHWC permute) stay until the pass ends.
-  const persistent0 = 3 * imageSize * imageSize + 6 * h * w * c;
-  let persistent = persistent0;
-  let peak = persistent + h * w * c;
+  // (bicubic background, tiled window, their sum, NHWC permute) stay until the pass ends; the
+  // sum with the patch embedding is the first block's input.
+  m.alloc(3 * imageSize * imageSize + 6 * h * w * c + h * w * c);
   const stageEnds = t.stages.map((_, i) => t.stages.slice(0, i + 1).reduce((a, b) => a + b, 0) - 1);
   const qPoolBlocks = stageEnds.slice(0, -1).map((e) => e + 1).slice(0, t.qPool);
   let stage = 0;
   const depth = stageEnds[stageEnds.length - 1] + 1;
-  const stageOut: number[] = [];
   for (let i = 0; i < depth; i++) {
     let cOut = c;
     const ws = t.globalAttBlocks.includes(i) ? 0 : t.windowSpec[stage];
@@ -104,22 +152,17 @@ export function encoderActivationBytes(cfg: Sam2Config, imageSize = cfg.imageSiz
       cOut = Math.floor(c * t.dimMul);
       stage++;
     }
-    const b = blockFloats(h, w, c, cOut, ws, qPoolBlocks.includes(i));
-    // The block's input and everything it allocates are live at its end.
-    peak = Math.max(peak, persistent + h * w * c + b.floats);
-    [h, w, c] = [b.h, b.w, cOut];
-    if (stageEnds.includes(i)) {
-      persistent += h * w * c; // the stage's NCHW output
-      stageOut.push(h * w * c);
-    }
+    ({ h, w } = simulateBlock(m, h, w, c, cOut, ws, qPoolBlocks.includes(i), Math.floor(cOut * t.mlpRatio), maxBinding));
+    c = cOut;
+    if (stageEnds.includes(i)) m.alloc(h * w * c); // the stage's NCHW output
   }
+  m.free(h * w * c); // the last block's output
   // Neck + high-res convs: a lateral conv per level, upsample + sum on the top-down levels,
   // conv_s0/conv_s1 and the no-mem add; on top of the stage outputs.
   const d = cfg.neck.dModel;
   const sizes = t.stages.map((_, i) => (imageSize / 4 / 2 ** i) ** 2);
-  const neck = sizes.reduce((a, n) => a + 3 * n * d, 0) + sizes[0] * (d / 8) + sizes[1] * (d / 4) + sizes[2] * d;
-  peak = Math.max(peak, persistent + neck);
-  return peak * F;
+  m.alloc(sizes.reduce((a, n) => a + 3 * n * d, 0) + sizes[0] * (d / 8) + sizes[1] * (d / 4) + sizes[2] * d);
+  return m.peak * F;
 }
 
 /** Bytes of one image's cached features. */
@@ -143,20 +186,26 @@ export function decoderActivationBytes(cfg: Sam2Config, imageSize = cfg.imageSiz
   return (transformer + upscale + masks) * F;
 }
 
-/** The estimate for a config (at its image size, or `imageSize`). */
-export function estimateMemory(cfg: Sam2Config, imageSize = cfg.imageSize): MemoryEstimate {
+/**
+ * The estimate for a config (at its image size, or `imageSize`); `maxBinding` is the device's
+ * largest storage binding (128 MiB by default, as lavapipe and browsers' default limits), which
+ * decides where the encoder chunks its work.
+ */
+export function estimateMemory(cfg: Sam2Config, imageSize = cfg.imageSize, maxBinding = 128 * 2 ** 20): MemoryEstimate {
   const model = new Sam2Model({ ...cfg, imageSize });
   let parameters = 0;
   let weightsF16 = 0;
   let weightsF32 = 0;
+  let largestHalf = 0;
   for (const [, slot] of model.namedParams()) {
     const n = slot.shape.reduce((a, b) => a * b, 1);
     parameters += n;
+    if (slot.halfOk) largestHalf = Math.max(largestHalf, n * 4);
     // As the pool allocates them: rounded up to its bucket sizes.
     weightsF32 += bucketSize(Math.max(4, n * 4));
     weightsF16 += bucketSize(Math.max(4, n * (slot.halfOk ? 2 : 4)));
   }
-  const encoderActivations = encoderActivationBytes(cfg, imageSize);
+  const encoderActivations = encoderActivationBytes(cfg, imageSize, maxBinding);
   const features = featureBytes(cfg, imageSize);
   const decoderActivations = decoderActivationBytes(cfg, imageSize);
   const act = Math.max(encoderActivations, features + decoderActivations);
@@ -170,7 +219,8 @@ export function estimateMemory(cfg: Sam2Config, imageSize = cfg.imageSize): Memo
     features,
     decoderActivations,
     peakF32: weightsF32 + act,
-    peakF16: weightsF16 + act,
+    // With f16 weights each layer widens its weight to f32 for its op (one at a time).
+    peakF16: weightsF16 + act + largestHalf,
   };
 }
 

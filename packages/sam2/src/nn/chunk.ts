@@ -37,6 +37,9 @@ export function mapTokens(x: Tensor, floatsPerToken: number, fn: (tokens: Tensor
   const n = lead.reduce((a, b) => a * b, 1);
   const rows = rowsPerBinding(floatsPerToken);
   if (n <= rows) return fn(x);
-  const y = mapRows(reshape(x, [n, x.shape[x.rank - 1]]), rows, fn);
-  return reshape(y, [...lead, y.shape[y.rank - 1]]);
+  // tidy: the flattened views and the concatenation are freed; the result's view keeps the data.
+  return tidy(() => {
+    const y = mapRows(reshape(x, [n, x.shape[x.rank - 1]]), rows, fn);
+    return reshape(y, [...lead, y.shape[y.rank - 1]]);
+  });
 }

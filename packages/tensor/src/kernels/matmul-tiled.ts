@@ -21,6 +21,8 @@
  * contiguous dims, N and all offsets to be multiples of 4); otherwise as `array<f32>` with
  * scalar loads.
  *
+ * Grid: x = row blocks, y = column strips, z = batches.
+ *
  * Layout (elements): A[m·lda + k] (A[k·lda + m] when transA), B[k·ldb + n] (B[n·ldb + k] when
  * transB), C[m·N + n]; batch z adds broadcast offsets (strides over the batch shape), and `aOff`,
  * `bOff`, `cOff` shift a whole dispatch (used when a large problem is split into dispatches that
@@ -157,10 +159,14 @@ export function matmulKernel(tile: MatmulTile, v: MatmulVariant): Kernel {
   return { key, wgsl: () => matmulWgsl(tile, v) };
 }
 
-/** Workgroup counts for one dispatch of M×N outputs over `batches` batches. */
+/**
+ * Workgroup counts for one dispatch of M×N outputs over `batches` batches: x runs over row
+ * blocks, y over column strips, so consecutive workgroups share a strip of B (on lavapipe this
+ * keeps B in cache: measured ~10% faster at 1024³ than x over columns).
+ */
 export function matmulWorkgroups(tile: MatmulTile, M: number, N: number, batches: number): [number, number, number] {
   const [rows, cols] = tileExtent(tile);
-  return [Math.ceil(N / cols), Math.ceil(M / rows), batches];
+  return [Math.ceil(M / rows), Math.ceil(N / cols), batches];
 }
 
 const XYZW = ['x', 'y', 'z', 'w'];
@@ -180,7 +186,7 @@ interface AReader {
 /** Register tiles: thread-owned rows m0..m{tm-1}. */
 function registerA(t: RegisterTile, v: MatmulVariant): AReader {
   const TM = t.tm;
-  const setup: string[] = [`  let row0 = (wid.y * ${t.wy}u + lid.y) * ${TM}u;`];
+  const setup: string[] = [`  let row0 = (wid.x * ${t.wy}u + lid.y) * ${TM}u;`];
   for (const r of range(TM)) setup.push(`  let m${r} = min(row0 + ${r}u, M - 1u);`);
   if (v.transA && v.vec) for (const j of range(TM / 4)) setup.push(`  let mg${j} = min(row0 + ${4 * j}u, M - 4u);`);
   if (!v.transA) for (const r of range(TM)) setup.push(`  let ar${r} = aBase + m${r} * lda;`);
@@ -220,7 +226,7 @@ function registerA(t: RegisterTile, v: MatmulVariant): AReader {
  */
 function subgroupA(t: SubgroupTile, v: MatmulVariant): AReader {
   const J = t.rows / 8;
-  const setup: string[] = [`  let row0 = wid.y * ${t.rows}u;`, `  let lane = sgid & 7u;`];
+  const setup: string[] = [`  let row0 = wid.x * ${t.rows}u;`, `  let lane = sgid & 7u;`];
   for (const j of range(J)) {
     if (!v.transA) setup.push(`  let al${j} = aBase + min(row0 + ${8 * j}u + lane, M - 1u) * lda;`);
     else {
@@ -313,7 +319,7 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
   } else setup.push(`  let ba = 0u; let bb = 0u;`);
   setup.push(`  let aBase = params.aOff + ba; let bBase = params.bOff + bb;`);
   setup.push(`  let cBase = params.cOff + wid.z * params.cBatch;`);
-  setup.push(`  let col0 = (wid.x * ${wx}u + lid.x) * ${TN}u;`);
+  setup.push(`  let col0 = (wid.y * ${wx}u + lid.x) * ${TN}u;`);
   setup.push(...reader.setup);
   const bVecCols = !v.transB && v.vec; // B rows read as vec4 over n
   if (bVecCols) for (const g of range(G)) setup.push(`  let ng${g} = min(col0 + ${4 * g}u, N - 4u);`);

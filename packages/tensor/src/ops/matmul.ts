@@ -2,8 +2,8 @@
  * Matrix products: `matmul` (PyTorch semantics, batched with broadcasting), `matmulT` (operands
  * optionally transposed inside the kernel, and a scale) and `linear` (x·Wᵀ + b).
  *
- * All three run one register-tiled kernel (kernels/matmul-tiled.ts). Transposes are never
- * materialised: the backward products read their operands transposed in place. A problem whose
+ * All three run one tiled kernel (kernels/matmul-tiled.ts; subgroup tiles on CPU adapters,
+ * register tiles elsewhere). Transposes are never materialised: the backward products read their operands transposed in place. A problem whose
  * bindings would exceed the device's maxStorageBufferBindingSize (or whose grid would exceed the
  * per-dimension workgroup limit) is split into several dispatches over batches, then over rows,
  * each binding only the sub-ranges it reads and writes.
@@ -152,9 +152,22 @@ export function matmulKernelKind(): 'register' | 'subgroup' {
   return cpu ? 'subgroup' : 'register';
 }
 
-/** The tile matmul uses on the current device. */
-export function matmulTile(): MatmulTile {
-  return matmulKernelKind() === 'subgroup' ? SUBGROUP_TILE : REGISTER_TILE;
+/**
+ * The tile matmul uses on the current device for an output of N columns (default: a wide one).
+ * Subgroup tiles pick the workgroup width (64, 32, 16 or 8 lanes) that leaves the fewest lanes
+ * past N: SAM 2's N = 144 would otherwise idle 44% of a 256-column workgroup (measured 1.8×
+ * slower at 16384×144×144). Few widths keep the number of compiled variants small.
+ */
+export function matmulTile(N = Infinity): MatmulTile {
+  if (matmulKernelKind() !== 'subgroup') return REGISTER_TILE;
+  if (!Number.isFinite(N)) return SUBGROUP_TILE;
+  const lanes = Math.max(1, Math.ceil(N / SUBGROUP_TILE.tn));
+  let best = SUBGROUP_TILE.wx;
+  for (const wx of [64, 32, 16, 8]) {
+    const waste = (w: number) => Math.ceil(lanes / w) * w - lanes;
+    if (waste(wx) < waste(best)) best = wx;
+  }
+  return { ...SUBGROUP_TILE, wx: best };
 }
 
 /** One dispatch: a range of output batches, or a range of rows of one batch. */
@@ -163,6 +176,96 @@ interface Chunk {
   nb: number;
   m0: number;
   rows: number;
+}
+
+/** The layout facts chunk planning and dispatch share. */
+interface Geometry {
+  M: number;
+  N: number;
+  K: number;
+  matA: number;
+  matB: number;
+  matC: number;
+  nbatch: number;
+  transA: boolean;
+  /** Element offset of output batch i's matrix in A / B. */
+  offA(i: number): number;
+  offB(i: number): number;
+  /** Elements [lo, hi) of one A matrix that rows m0..m0+rows of op(A) occupy. */
+  rowSpanA(m0: number, rows: number): [number, number];
+}
+
+/**
+ * Splits a product into dispatches whose bindings fit `maxEl` elements (each binding may start
+ * up to `align` elements before its first element) and whose grids fit `maxWg` workgroups per
+ * dimension: one dispatch when everything fits, else runs of whole batches, else runs of rows.
+ */
+function planChunks(g: Geometry, maxEl: number, align: number, maxWg: number, rowsPerWg: number, what: () => string): Chunk[] {
+  const { M, N, matA, matB, matC, nbatch } = g;
+  const rowsPerGrid = maxWg * rowsPerWg;
+  const fits = (n: number) => n + align <= maxEl;
+  const chunks: Chunk[] = [];
+  if (M <= rowsPerGrid && fits(matA) && fits(matB) && fits(matC)) {
+    // Whole matrices per dispatch, as many batches as fit (usually all: a single dispatch).
+    for (let b0 = 0; b0 < nbatch; ) {
+      const a = new Span(g.offA(b0), matA);
+      const b = new Span(g.offB(b0), matB);
+      let nb = 1;
+      while (b0 + nb < nbatch && nb < maxWg && fits((nb + 1) * matC)) {
+        const [na, nbb] = [a.with(g.offA(b0 + nb)), b.with(g.offB(b0 + nb))];
+        if (!fits(na.size) || !fits(nbb.size)) break;
+        [a.lo, a.hi, b.lo, b.hi] = [na.lo, na.hi, nbb.lo, nbb.hi];
+        nb++;
+      }
+      chunks.push({ b0, nb, m0: 0, rows: M });
+      b0 += nb;
+    }
+    return chunks;
+  }
+  // Rows of one matrix per dispatch: A's rows (when not transposed) and C's rows are contiguous.
+  const limit = (bytes: number, of: string) =>
+    new RangeError(`${what()}: ${of} (${bytes * 4} bytes) exceeds the device's maxStorageBufferBindingSize (${maxEl * 4}); split the product`);
+  if (!fits(matB)) throw limit(matB, 'one matrix of B');
+  // A run of rows binds rows·N of C and rows·K of A; a transposed A is bound whole.
+  if (g.transA && !fits(matA)) throw limit(matA, 'one transposed matrix of A');
+  const perRow = Math.max(N, g.transA ? 0 : g.K, 1);
+  let rows = Math.min(M, rowsPerGrid, Math.floor((maxEl - 2 * align) / perRow));
+  rows = Math.max(4, rows - (rows % 4));
+  for (let b = 0; b < nbatch; b++) for (let m0 = 0; m0 < M; m0 += rows) chunks.push({ b0: b, nb: 1, m0, rows: Math.min(rows, M - m0) });
+  return chunks;
+}
+
+/** The elements [lo, hi) that a run of matrices of `mat` elements covers. */
+class Span {
+  lo: number;
+  hi: number;
+  constructor(
+    off: number,
+    readonly mat: number,
+  ) {
+    this.lo = off;
+    this.hi = off + mat;
+  }
+  get size(): number {
+    return this.hi - this.lo;
+  }
+  /** This span grown by the matrix at `off`. */
+  with(off: number): Span {
+    const s = new Span(Math.min(this.lo, off), this.mat);
+    s.hi = Math.max(this.hi, off + this.mat);
+    return s;
+  }
+}
+
+/** A binding of elements [lo, hi) of `t`, its start aligned down to `align` elements. */
+function bindRange(t: Tensor, lo: number, hi: number, align: number): { range: BufferRange; start: number } {
+  const start = lo - (lo % align);
+  const buf = t.store.buffer;
+  let bytes = Math.max(4, (hi - start) * 4);
+  // Whole vec4s when the buffer has room (a vec4 array drops a partial tail).
+  const rounded = Math.ceil(bytes / 16) * 16;
+  if (start * 4 + rounded <= buf.size) bytes = rounded;
+  return { range: { buffer: buf, offset: start * 4, size: bytes }, start };
 }
 
 /**
@@ -179,107 +282,51 @@ function runProduct(p: Problem, out: Tensor): void {
     return;
   }
   const backend = getBackend();
-  const limits = backend.info.limits;
   const maxEl = Math.floor(backend.maxBinding / 4);
   const align = Math.max(1, (backend.device.limits?.minStorageBufferOffsetAlignment ?? 256) / 4);
-  const maxWg = limits.maxComputeWorkgroupsPerDimension;
-  const tile = matmulTile();
+  const tile = matmulTile(N);
   const layout = batchLayout(p);
   if (layout.shape.length > 16) throw new RangeError(`${describeOp('matmul', p.a.t, p.b.t, p)}: more than 16 batch dims after merging`);
   const batchCap = layout.shape.length === 0 ? 0 : Math.ceil(layout.shape.length / 4) * 4;
   const lda = p.a.trans ? M : K;
   const ldb = p.b.trans ? K : N;
-  const matA = M * K;
-  const matB = K * N;
-  const matC = M * N;
-  const offA = (i: number) => batchOffset(i, layout.shape, layout.ast);
-  const offB = (i: number) => batchOffset(i, layout.shape, layout.bst);
-
-  // Element spans each chunk binds: [lo, hi) of A, B, C.
-  const rowSpanA = (m0: number, rows: number): [number, number] =>
-    p.a.trans ? [m0, K === 0 ? m0 : (K - 1) * M + m0 + rows] : [m0 * K, (m0 + rows) * K];
-  const chunks: Chunk[] = [];
-  const fitsAll = p.a.t.size <= maxEl && p.b.t.size <= maxEl && out.size <= maxEl;
-  const rowsPerGrid = maxWg * tileExtent(tile)[0];
-  if (fitsAll && nbatch <= maxWg && M <= rowsPerGrid) {
-    chunks.push({ b0: 0, nb: nbatch, m0: 0, rows: M });
-  } else if (matA + align <= maxEl && matB + align <= maxEl && matC + align <= maxEl && M <= rowsPerGrid) {
-    // Whole matrices per dispatch, as many batches as fit.
-    let b0 = 0;
-    while (b0 < nbatch) {
-      let loA = offA(b0);
-      let hiA = loA + matA;
-      let loB = offB(b0);
-      let hiB = loB + matB;
-      let nb = 1;
-      while (b0 + nb < nbatch && nb < maxWg) {
-        const oa = offA(b0 + nb);
-        const ob = offB(b0 + nb);
-        const nloA = Math.min(loA, oa);
-        const nhiA = Math.max(hiA, oa + matA);
-        const nloB = Math.min(loB, ob);
-        const nhiB = Math.max(hiB, ob + matB);
-        // + align: the binding starts up to one alignment unit before lo.
-        if (nhiA - nloA + align > maxEl || nhiB - nloB + align > maxEl || (nb + 1) * matC > maxEl) break;
-        [loA, hiA, loB, hiB] = [nloA, nhiA, nloB, nhiB];
-        nb++;
-      }
-      chunks.push({ b0, nb, m0: 0, rows: M });
-      b0 += nb;
-    }
-  } else {
-    // Rows of one matrix per dispatch.
-    if (matB + align > maxEl) {
-      throw new RangeError(
-        `${describeOp('matmul', p.a.t, p.b.t, p)}: one matrix of B (${matB * 4} bytes) exceeds the device's ` +
-          `maxStorageBufferBindingSize (${backend.maxBinding}); split the product`,
-      );
-    }
-    const perRow = Math.max(p.a.trans ? 1 : K, N, 1);
-    let rows = Math.min(M, rowsPerGrid, Math.floor((maxEl - 2 * align) / perRow));
-    rows = Math.max(4, rows - (rows % 4));
-    const [lo, hi] = rowSpanA(0, rows);
-    if (hi - lo + align > maxEl) {
-      throw new RangeError(
-        `${describeOp('matmul', p.a.t, p.b.t, p)}: a transposed A of ${matA * 4} bytes exceeds the device's ` +
-          `maxStorageBufferBindingSize (${backend.maxBinding}); split the product`,
-      );
-    }
-    for (let b = 0; b < nbatch; b++) for (let m0 = 0; m0 < M; m0 += rows) chunks.push({ b0: b, nb: 1, m0, rows: Math.min(rows, M - m0) });
-  }
-
-  const bindRange = (t: Tensor, lo: number, hi: number): { range: BufferRange; start: number } => {
-    const start = lo - (lo % align);
-    const buf = t.store.buffer;
-    let bytes = Math.max(4, (hi - start) * 4);
-    // Round up to whole vec4s when the buffer has room (vec4 arrays drop a partial tail).
-    const rounded = Math.ceil(bytes / 16) * 16;
-    if (start * 4 + rounded <= buf.size) bytes = rounded;
-    return { range: { buffer: buf, offset: start * 4, size: bytes }, start };
+  const g: Geometry = {
+    M,
+    N,
+    K,
+    matA: M * K,
+    matB: K * N,
+    matC: M * N,
+    nbatch,
+    transA: p.a.trans,
+    offA: (i) => batchOffset(i, layout.shape, layout.ast),
+    offB: (i) => batchOffset(i, layout.shape, layout.bst),
+    rowSpanA: (m0, rows) => (p.a.trans ? [m0, K === 0 ? m0 : (K - 1) * M + m0 + rows] : [m0 * K, (m0 + rows) * K]),
   };
+  const chunks = planChunks(g, maxEl, align, backend.info.limits.maxComputeWorkgroupsPerDimension, tileExtent(tile)[0], () =>
+    describeOp('matmul', p.a.t, p.b.t, p),
+  );
 
   for (const c of chunks) {
-    // Spans of this chunk.
+    // Elements this dispatch reads and writes.
     let loA = Infinity;
     let hiA = -Infinity;
     let loB = Infinity;
     let hiB = -Infinity;
-    const [ra0, ra1] = rowSpanA(c.m0, c.rows);
+    const [ra0, ra1] = g.rowSpanA(c.m0, c.rows);
     for (let i = c.b0; i < c.b0 + c.nb; i++) {
-      const oa = offA(i);
-      const ob = offB(i);
-      loA = Math.min(loA, oa + ra0);
-      hiA = Math.max(hiA, oa + ra1);
-      loB = Math.min(loB, ob);
-      hiB = Math.max(hiB, ob + matB);
+      loA = Math.min(loA, g.offA(i) + ra0);
+      hiA = Math.max(hiA, g.offA(i) + ra1);
+      loB = Math.min(loB, g.offB(i));
+      hiB = Math.max(hiB, g.offB(i) + g.matB);
     }
-    const cLo = c.b0 * matC + c.m0 * N;
-    const cHi = cLo + (c.nb - 1) * matC + c.rows * N;
-    const A = bindRange(p.a.t, loA, Math.max(hiA, loA + 1));
-    const B = bindRange(p.b.t, loB, Math.max(hiB, loB + 1));
-    const C = bindRange(out, cLo, cHi);
-    const rowAdj = p.a.trans ? c.m0 : c.m0 * K;
-    const aOff = rowAdj - A.start;
+    const cLo = c.b0 * g.matC + c.m0 * N;
+    const cHi = cLo + (c.nb - 1) * g.matC + c.rows * N;
+    const A = bindRange(p.a.t, loA, Math.max(hiA, loA + 1), align);
+    const B = bindRange(p.b.t, loB, Math.max(hiB, loB + 1), align);
+    const C = bindRange(out, cLo, cHi, align);
+    // Offsets relative to the bindings (the kernel adds the batch offsets, absolute in A and B).
+    const aOff = (p.a.trans ? c.m0 : c.m0 * K) - A.start;
     const bOff = -B.start;
     const cOff = cLo - C.start;
     const v: MatmulVariant = {
@@ -288,10 +335,10 @@ function runProduct(p: Problem, out: Tensor): void {
       vec: lda % 4 === 0 && ldb % 4 === 0 && N % 4 === 0 && mod4(aOff) && mod4(bOff) && mod4(cOff),
       bias: p.bias !== null,
       alpha: p.alpha !== 1,
-      batchCap: batchCap,
+      batchCap,
     };
     const params = matmulParams(
-      { M: c.rows, N, K, lda, ldb, aOff, bOff, cOff, cBatch: matC, b0: c.b0, alpha: p.alpha, bshape: layout.shape, ast: layout.ast, bst: layout.bst },
+      { M: c.rows, N, K, lda, ldb, aOff, bOff, cOff, cBatch: g.matC, b0: c.b0, alpha: p.alpha, bshape: layout.shape, ast: layout.ast, bst: layout.bst },
       v,
     );
     backend.run({
