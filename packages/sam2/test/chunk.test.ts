@@ -55,8 +55,8 @@ describe('row chunking', () => {
     const x = tensor(Float32Array.from({ length: 2 * 5 * 7 * 8 }, (_, i) => Math.cos(i * 0.37)), [2, 5, 7, 8]);
     try {
       const whole = tidy(() => mlp.forward(x));
-      // 70 tokens with a hidden layer of 32 floats: a 1 KiB limit gives 8-token chunks.
-      const chunked = await withMaxBinding(1024, async () => tidy(() => mapTokens(x, 32, (t) => mlp.forward(t))));
+      // 70 tokens with a hidden layer of 32 floats: a 4 KiB limit gives chunks of 32, 32 and 6 tokens.
+      const chunked = await withMaxBinding(4096, async () => tidy(() => mapTokens(x, 32, (t) => mlp.forward(t))));
       expect(chunked.shape).toEqual([2, 5, 7, 8]);
       expect(maxAbsError(await chunked.data(), await whole.data()).err).toBeLessThan(1e-6);
       whole.dispose();

@@ -1,5 +1,5 @@
 /** The `sam2` CLI, run as a function (`runSam2(args, io)`) on the tiny fixtures. */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,8 @@ import { maxAbsError, SafetensorsFile } from '@rpsam2/tensor';
 import { fileSource } from '@rpsam2/tensor/node';
 import { runSam2 } from '../src/cli/run.js';
 import { parseBox, parsePoint } from '../src/cli/args.js';
-import { decodeGreyPng } from '../src/image/codec.js';
+import jpeg from 'jpeg-js';
+import { decodeGreyPng, decodeImage } from '../src/image/codec.js';
 import type { PredictSummary } from '../src/cli/predict.js';
 import type { InfoResult } from '../src/cli/info.js';
 import { fixtureDir, fixtureMeta } from './support.js';
@@ -77,6 +78,23 @@ describe('sam2 predict', () => {
     expect(s.prompts.labels).toEqual([0]);
     expect(existsSync(join(out, 'mask_0.png'))).toBe(true);
     expect(existsSync(join(out, 'mask_1.png'))).toBe(false);
+  });
+
+  it('reads a JPEG image', async () => {
+    const png = decodeImage(new Uint8Array(readFileSync(dir + 'image.png')));
+    const rgba = new Uint8Array(png.width * png.height * 4);
+    for (let i = 0; i < png.width * png.height; i++) {
+      rgba.set(png.data.subarray(i * 3, i * 3 + 3), i * 4);
+      rgba[i * 4 + 3] = 255;
+    }
+    const jpgPath = join(work, 'frame.jpg');
+    writeFileSync(jpgPath, jpeg.encode({ data: rgba, width: png.width, height: png.height }, 95).data);
+    const out = join(work, 'jpg');
+    const r = await run('predict', '--image', jpgPath, '--weights', dir + 'weights.safetensors', '--config', dir + 'meta.json', '--box', '12,120,232,285', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    const s: PredictSummary = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8'));
+    expect([s.width, s.height]).toEqual([400, 300]);
+    expect(s.masks[0].area).toBeGreaterThan(0);
   });
 
   it('infers the config from official-size weights only; the tiny fixture needs --config', async () => {

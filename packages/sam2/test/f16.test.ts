@@ -10,7 +10,20 @@
  * and relative L2 ≤ 5e-3, while the f32 model must still pass the f32 tolerance.
  */
 import { describe, expect, it } from 'vitest';
-import { clamp, maxAbsError, noGrad, relL2Error, SafetensorsFile, tidy, type Tensor } from '@rpsam2/tensor';
+import {
+  backward,
+  clamp,
+  interpolate,
+  maxAbsError,
+  noGrad,
+  relL2Error,
+  SafetensorsFile,
+  slice,
+  softDiceLoss,
+  tensor,
+  tidy,
+  type Tensor,
+} from '@rpsam2/tensor';
 import { fileSource } from '@rpsam2/tensor/node';
 import { Sam2ImagePredictor, type Prompt } from '../src/predictor/image-predictor.js';
 import { loadSam2 } from '../src/weights/load.js';
@@ -89,5 +102,35 @@ describe('f16 weights', () => {
       if (Math.hypot(...want.slice(0, 4096)) > 1e-3) expect(rel, `${name} f16 rel L2`).toBeLessThanOrEqual(F16_REL_L2);
     }
     console.log(`f16 vs golden (worst ${worst.toExponential(2)} of scale):\n${rows.join('\n')}`);
+  }, 300_000);
+
+  it('gradients w.r.t. the click still flow with f16 weights and match the goldens', async () => {
+    const golden = await SafetensorsFile.open(fileSource(dir + 'golden.safetensors'));
+    const { model } = await loadSam2({ config: cfg, weights: dir + 'weights.safetensors', dtype: 'f16' });
+    const predictor = new Sam2ImagePredictor(model);
+    const [h, w] = meta.orig_hw;
+    const p1 = meta.cases.p1_point_multimask;
+    const owned: Tensor[] = [];
+    try {
+      await predictor.setImage({ width: w, height: h, channels: 3, data: await golden.readBytes('input.image') });
+      const mask = await golden.readF32('input.target_mask');
+      const target = tidy(() => interpolate(tensor(mask, [1, 1, h, w]), { size: [64, 64], mode: 'bilinear', alignCorners: false }));
+      const click = tensor(p1.points.flat(), [1, p1.points.length, 2], { requiresGrad: true });
+      owned.push(target, click);
+      const loss = tidy(() => {
+        const r = predictor.decode({ points: click, labels: [p1.labels], multimaskOutput: false });
+        return softDiceLoss(slice(r.raw.masks, [null, { start: 0, end: 1 }]), target, { smooth: 1 });
+      });
+      owned.push(loss);
+      backward(loss);
+      const want = await golden.readF32('grad_single.d_point');
+      const err = relL2Error(await click.grad!.data(), want);
+      console.log(`f16 weights: d loss / d click rel L2 vs golden ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(2e-2);
+    } finally {
+      for (const t of owned) t.dispose();
+      predictor.dispose();
+      model.dispose();
+    }
   }, 300_000);
 });

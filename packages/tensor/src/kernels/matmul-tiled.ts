@@ -379,6 +379,10 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
     store.push(`  }`);
   }
 
+  // With vec4 operands K is a multiple of 4 (it is A's or B's contiguous dim) unless A is
+  // transposed and B is not; the remainder loop is left out where it cannot run (less to compile).
+  const kAligned = v.vec && !(v.transA && !v.transB);
+  const remainder = kAligned ? '' : `  for (var k = K4; k < K; k++) {\n${body(1)}\n  }\n`;
   const builtins = sub
     ? `@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) sgid: u32`
     : `@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>`;
@@ -390,10 +394,7 @@ ${setup.join('\n')}
   for (var k = 0u; k < K4; k += 4u) {
 ${body(4)}
   }
-  for (var k = K4; k < K; k++) {
-${body(1)}
-  }
-${store.join('\n')}
+${remainder}${store.join('\n')}
 }
 `;
 }

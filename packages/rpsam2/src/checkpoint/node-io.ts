@@ -1,0 +1,57 @@
+/**
+ * Node-only file access for the platform-neutral package: modules are imported lazily by a
+ * run-time specifier (as @rpsam2/sam2 does), so bundlers do not follow them and browsers only
+ * fail when a file path is actually used.
+ */
+import type { ByteSource } from '@rpsam2/tensor';
+
+type Fs = typeof import('node:fs/promises');
+
+async function importNode<T>(specifier: string): Promise<T> {
+  try {
+    return (await import(/* @vite-ignore */ specifier)) as T;
+  } catch (e) {
+    throw new Error(`@rpsam2/rpsam2: '${specifier}' is not available (${(e as Error).message}); file paths work in Node only`, { cause: e });
+  }
+}
+
+let fsPromise: Promise<Fs> | null = null;
+
+/** node:fs/promises. */
+export function nodeFs(): Promise<Fs> {
+  fsPromise ??= importNode<Fs>('node:fs/promises');
+  return fsPromise;
+}
+
+/** A ByteSource over a file (read by range), from @rpsam2/tensor/node. */
+export async function fileByteSource(path: string): Promise<ByteSource> {
+  const m = await importNode<{ fileSource: (p: string) => ByteSource }>('@rpsam2/tensor/node');
+  return m.fileSource(path);
+}
+
+/**
+ * Writes `bytes` (or a string, as UTF-8) to `path` atomically: a temporary file in the same
+ * directory, flushed, then renamed over `path`. An interrupted write leaves the old file intact.
+ */
+export async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  const m = await importNode<{ writeFileAtomic: (p: string, b: Uint8Array) => Promise<void> }>('@rpsam2/tensor/node');
+  await m.writeFileAtomic(path, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
+}
+
+/** Whether `path` exists (any kind of entry). */
+export async function exists(path: string): Promise<boolean> {
+  const fs = await nodeFs();
+  try {
+    await fs.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `dir/name` with one separator (paths here are POSIX-style or already joined by the caller). */
+export function joinPath(dir: string, ...parts: string[]): string {
+  let out = dir.replace(/[/\\]+$/, '');
+  for (const p of parts) out = `${out}/${p.replace(/^[/\\]+/, '')}`;
+  return out;
+}
