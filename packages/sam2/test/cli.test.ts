@@ -66,7 +66,7 @@ describe('sam2 predict', () => {
     expect(r.out).toContain('(best)');
   });
 
-  it('a box and a negative click, single mask, f16 weights from a JPEG-free PNG path', async () => {
+  it('a box and a negative click, single mask, f16 weights', async () => {
     const out = join(work, 'p4');
     const b = meta.cases.p3_box.boxes[0];
     const r = await run('predict', ...base, '--box', b.join(','), '--point', '200,60,0', '--dtype', 'f16', '--out', out);

@@ -75,6 +75,18 @@ function crop(src: Uint8Array, width: number, box: Box): Uint8Array {
   return out;
 }
 
+/** Distances from each `from` pixel to the nearest `to` pixel, sorted ascending. */
+function directed(from: Uint8Array, to: Uint8Array, width: number, height: number): Float64Array {
+  let n = 0;
+  for (let i = 0; i < from.length; i++) if (from[i]) n++;
+  const out = new Float64Array(n);
+  if (n === 0) return out;
+  const sq = squaredDistanceTransform(to, width, height);
+  let k = 0;
+  for (let i = 0; i < from.length; i++) if (from[i]) out[k++] = Math.sqrt(sq[i]);
+  return out.sort();
+}
+
 /** HD95 in both conventions, from surface distances. */
 export interface Hd95 {
   /** MONAI: max of the two directed 95th percentiles. */

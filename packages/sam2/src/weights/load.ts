@@ -27,8 +27,10 @@ export interface LoadSam2Options {
   weights: WeightsInput | RandomWeightsSpec;
   /**
    * 'f16' keeps the Linear/Conv weights (≈99.9% of the parameters) as f16 on the GPU: half the
-   * weight memory, outputs within f16 rounding of f32. Works on every adapter (the f16↔f32
-   * conversion uses integer bit operations, not the shader-f16 feature). Default 'f32'.
+   * weight memory, outputs within f16 rounding of f32 (tiny256 fixture: ≤ 7.8e-4 of scale).
+   * Works on every adapter (the f16↔f32 conversion uses integer bit operations, not the
+   * shader-f16 feature). Gradients w.r.t. inputs (clicks, embeddings) still flow; f16 weights
+   * themselves cannot require grad (fine-tuning needs f32). Default 'f32'.
    */
   dtype?: WeightDType;
   /** When false, keys that are neither model nor known video-path keys are reported, not an error. Default true. */

@@ -1,0 +1,273 @@
+/**
+ * RP-SAM2 at inference: a SAM 2 image predictor plus a trained shift block. `refine` moves
+ * clicks (pixels) to where SAM 2 segments better; `predict` segments from the refined click as
+ * the paper does (multimask output, the mask with the highest predicted IoU). SAM 2's own
+ * predictor stays available as `sam2` (and `predictSam2` / `decode` delegate to it).
+ *
+ * Coordinates: a click [x, y] is a pixel position in the original image (x = column, y = row),
+ * normalised as (x/W, y/H) for the shift block; refined clicks come back in the same pixel
+ * frame (fractional).
+ */
+import { greater, interpolate, noGrad, reshape, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import {
+  loadSam2,
+  Sam2ImagePredictor,
+  type DecodeResult,
+  type ImageFeatures,
+  type Prediction,
+  type Prompt,
+  type RgbImage,
+  type Sam2Config,
+  type Sam2Model,
+  type WeightDType,
+  type WeightsInput,
+} from '@rpsam2/sam2';
+import type { ShiftBlock } from '../shift-block/shift-block.js';
+import { RpSam2 } from '../pipeline/rpsam2.js';
+import { selectByIou } from '../pipeline/select-mask.js';
+import { loadShiftBlockFrom, openCheckpoint } from '../checkpoint/checkpoint.js';
+
+/** A click [x, y] in original-image pixels. */
+export type Click = [number, number];
+
+/** What `predict` returns per click. */
+export interface RefinedPrediction {
+  /** The click as given. */
+  click: Click;
+  /** The refined click (pixels). */
+  refined: Click;
+  /** H×W 0/1 mask: SAM 2's best-IoU multimask output for the refined click. */
+  mask: Uint8Array;
+  /** Its predicted IoU. */
+  score: number;
+  /** Which of the three multimask outputs it is (0–2). */
+  maskIndex: number;
+  /** The predicted IoU of all three. */
+  iou: Float32Array;
+  /** The chosen mask's low-res logits [4g·4g] (e.g. SAM 2's `maskInput` for a follow-up). */
+  lowResLogits: Float32Array;
+  width: number;
+  height: number;
+}
+
+export interface LoadRpSam2Options {
+  /** SAM 2 weights: a path (Node), a ByteSource or an open WeightSource. */
+  sam2Weights: WeightsInput;
+  /** A SAM 2 config, or a size name (t, s, b+, l); default: inferred from the weights. */
+  sam2Config?: Sam2Config | string;
+  dtype?: WeightDType;
+  /** The shift block: a checkpoint file or run directory (best, else last), or a plain shift-block safetensors file. */
+  shiftBlock: string;
+  /** Heads of a plain shift-block file (not in its shapes; default 8). */
+  heads?: number;
+}
+
+export class RpSam2Predictor {
+  private readonly rp: RpSam2;
+  private owned: { model: Sam2Model; block: ShiftBlock } | null = null;
+
+  constructor(
+    /** The SAM 2 predictor (its API is available as is). */
+    readonly sam2: Sam2ImagePredictor,
+    readonly shiftBlock: ShiftBlock,
+  ) {
+    const m = sam2.model;
+    const c = shiftBlock.config;
+    if (c.dModel !== m.dim || c.imageTokens !== m.gridSize * m.gridSize) {
+      throw new Error(
+        `RpSam2Predictor: the shift block (d ${c.dModel}, ${c.imageTokens} image tokens) does not fit SAM 2 '${m.cfg.name}' (d ${m.dim}, ${m.gridSize}×${m.gridSize} = ${m.gridSize * m.gridSize} image tokens)`,
+      );
+    }
+    this.rp = new RpSam2(sam2, shiftBlock);
+  }
+
+  /**
+   * Loads SAM 2 and a shift block (see {@link LoadRpSam2Options}); the predictor owns both and
+   * frees them in `dispose`.
+   */
+  static async load(options: LoadRpSam2Options): Promise<RpSam2Predictor> {
+    const ck = await openCheckpoint(options.shiftBlock, { prefer: 'best', heads: options.heads });
+    const cfg = options.sam2Config;
+    const { model } = await loadSam2({
+      weights: options.sam2Weights,
+      config: typeof cfg === 'object' ? cfg : undefined,
+      size: typeof cfg === 'string' ? cfg : undefined,
+      dtype: options.dtype,
+    });
+    let block: ShiftBlock | null = null;
+    try {
+      block = await loadShiftBlockFrom(ck);
+      const p = new RpSam2Predictor(new Sam2ImagePredictor(model), block);
+      p.owned = { model, block };
+      return p;
+    } catch (e) {
+      block?.dispose();
+      model.dispose();
+      throw e;
+    }
+  }
+
+  /** The SAM 2 model. */
+  get model(): Sam2Model {
+    return this.sam2.model;
+  }
+
+  get hasImage(): boolean {
+    return this.sam2.hasImage;
+  }
+
+  get originalSizes(): readonly [number, number][] {
+    return this.sam2.originalSizes;
+  }
+
+  /** Encodes an image (SAM 2's encoder) for the clicks that follow. */
+  setImage(image: RgbImage): Promise<void> {
+    return this.sam2.setImage(image);
+  }
+
+  /** Encodes several images; address them with `imageIndex`. */
+  setImageBatch(images: RgbImage[]): Promise<void> {
+    return this.sam2.setImageBatch(images);
+  }
+
+  /** Uses precomputed features (e.g. from a feature cache); the predictor takes them over. */
+  setFeatures(features: ImageFeatures, origHW: [number, number]): void {
+    this.sam2.setFeatures(features, origHW);
+  }
+
+  getFeatures(imageIndex = 0): ImageFeatures {
+    return this.sam2.getFeatures(imageIndex);
+  }
+
+  resetImage(): void {
+    this.sam2.resetImage();
+  }
+
+  /** SAM 2 alone on a prompt (no refinement): `Sam2ImagePredictor.predict`. */
+  predictSam2(prompt: Prompt & { returnLogits?: boolean }, imageIndex = 0): Promise<Prediction> {
+    return this.sam2.predict(prompt, imageIndex);
+  }
+
+  /** SAM 2's tensor-level decode (no refinement): `Sam2ImagePredictor.decode`. Call inside tidy. */
+  decode(prompt: Prompt, imageIndex = 0): DecodeResult {
+    return this.sam2.decode(prompt, imageIndex);
+  }
+
+  private size(imageIndex: number): [number, number] {
+    const hw = this.sam2.originalSizes[imageIndex];
+    if (!hw) throw new Error(`RpSam2Predictor: no image ${imageIndex} is set (call setImage first)`);
+    return hw;
+  }
+
+  private clicksTensor(clicks: Click[], imageIndex: number): Tensor {
+    const [h, w] = this.size(imageIndex);
+    const data = new Float32Array(clicks.length * 2);
+    clicks.forEach((c, i) => {
+      if (!Array.isArray(c) || c.length !== 2 || !Number.isFinite(c[0]) || !Number.isFinite(c[1])) {
+        throw new TypeError(`RpSam2Predictor: click ${i} must be [x, y] in pixels, got ${JSON.stringify(c)}`);
+      }
+      data[2 * i] = c[0] / w;
+      data[2 * i + 1] = c[1] / h;
+    });
+    return tensor(data, [clicks.length, 2]);
+  }
+
+  /**
+   * Tensor level: normalised clicks [B, 2] → refined clicks [B, 2] (normalised), no gradient.
+   * The caller owns the result.
+   */
+  refineNormalized(clicks: Tensor, imageIndex = 0): Tensor {
+    return noGrad(() => tidy(() => this.rp.refine(clicks, imageIndex).refined));
+  }
+
+  /** Refined click(s) in pixels for click(s) [x, y] in pixels. */
+  refine(click: Click, imageIndex?: number): Promise<Click>;
+  refine(clicks: Click[], imageIndex?: number): Promise<Click[]>;
+  async refine(c: Click | Click[], imageIndex = 0): Promise<Click | Click[]> {
+    const single = !Array.isArray(c[0]);
+    const clicks = (single ? [c] : c) as Click[];
+    if (clicks.length === 0) return [];
+    const [h, w] = this.size(imageIndex);
+    const input = this.clicksTensor(clicks, imageIndex);
+    let refined: Tensor | null = null;
+    try {
+      refined = this.refineNormalized(input, imageIndex);
+      const d = await refined.data();
+      const out = clicks.map((_, i) => [d[2 * i] * w, d[2 * i + 1] * h] as Click);
+      return single ? out[0] : out;
+    } finally {
+      input.dispose();
+      refined?.dispose();
+    }
+  }
+
+  /**
+   * Segments from the refined click(s): SAM 2's multimask output for each refined click, the
+   * mask with the highest predicted IoU, at the original size.
+   */
+  predict(click: Click, imageIndex?: number): Promise<RefinedPrediction>;
+  predict(clicks: Click[], imageIndex?: number): Promise<RefinedPrediction[]>;
+  async predict(c: Click | Click[], imageIndex = 0): Promise<RefinedPrediction | RefinedPrediction[]> {
+    const single = !Array.isArray(c[0]);
+    const clicks = (single ? [c] : c) as Click[];
+    if (clicks.length === 0) return [];
+    const [h, w] = this.size(imageIndex);
+    const b = clicks.length;
+    const input = this.clicksTensor(clicks, imageIndex);
+    const out = noGrad(() =>
+      tidy(() => {
+        const refined = this.rp.refine(input, imageIndex).refined;
+        const r = this.sam2.decode(
+          { points: reshape(refined, [b, 1, 2]), labels: clicks.map(() => [1]), normalizeCoords: false, multimaskOutput: true },
+          imageIndex,
+        );
+        const { logits, oneHot } = selectByIou(r.lowRes, r.iou);
+        const full = greater(interpolate(logits, { size: [h, w], mode: 'bilinear', alignCorners: false }), 0);
+        return { refined, iou: r.iou, oneHot, logits, full };
+      }),
+    );
+    input.dispose();
+    try {
+      const [rd, iou, oh, low, full] = await Promise.all([out.refined.data(), out.iou.data(), out.oneHot.data(), out.logits.data(), out.full.data()]);
+      const g = out.logits.shape[2] * out.logits.shape[3];
+      const k = out.iou.shape[1];
+      const res = clicks.map((click, i): RefinedPrediction => {
+        let idx = 0;
+        for (let j = 0; j < k; j++) if (oh[i * k + j] > 0.5) idx = j;
+        const mask = new Uint8Array(h * w);
+        for (let p = 0; p < h * w; p++) mask[p] = full[i * h * w + p] > 0.5 ? 1 : 0;
+        return {
+          click: [click[0], click[1]],
+          refined: [rd[2 * i] * w, rd[2 * i + 1] * h],
+          mask,
+          score: iou[i * k + idx],
+          maskIndex: idx,
+          iou: iou.slice(i * k, (i + 1) * k),
+          lowResLogits: low.slice(i * g, (i + 1) * g),
+          width: w,
+          height: h,
+        };
+      });
+      return single ? res[0] : res;
+    } finally {
+      for (const t of Object.values(out)) t.dispose();
+    }
+  }
+
+  /** Frees the image features (and the model and shift block when `load` created them). */
+  dispose(): void {
+    this.sam2.dispose();
+    if (this.owned) {
+      this.owned.block.dispose();
+      this.owned.model.dispose();
+      this.owned = null;
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** The paper's name for the same class. */
+export { RpSam2Predictor as RPSAM2Predictor };

@@ -1,0 +1,188 @@
+/**
+ * The training configuration: a JSON file whose keys override {@link DEFAULT_TRAIN_CONFIG}, then
+ * `--set key=value` overrides with dotted keys (`loss.useDist=false`, `epochs=20`); values are
+ * parsed as JSON when they parse, else taken as strings. Unknown keys and values of the wrong
+ * type are errors that name the key.
+ */
+import type { ShiftBlockConfig } from '../shift-block/shift-block.js';
+
+export interface TrainConfig {
+  /** Output directory: checkpoints/{last,best}.safetensors (+ .json), log.jsonl, config.json. */
+  out: string;
+  sam2: {
+    /** SAM 2 weights (.pt or .safetensors). */
+    weights: string;
+    /** Size name (t, s, b+, l) or a JSON config file; '' = inferred from the weights. */
+    config: string;
+    /** Weight storage on the GPU. */
+    dtype: 'f32' | 'f16';
+  };
+  /**
+   * 'paper' (d = SAM 2's width, 8 heads, FFN 2048, 6 layers), 'tiny' (the fixture's: 8 heads,
+   * FFN 64, 6 layers) or explicit sizes; dModel and imageTokens default to SAM 2's.
+   */
+  shiftBlock: 'paper' | 'tiny' | Partial<ShiftBlockConfig>;
+  /** Seed of the shift block's initialisation. */
+  initSeed: number;
+  /** 'cached': features and candidates from a feature cache; 'on-the-fly': encoder per step with augmentation. */
+  mode: 'cached' | 'on-the-fly';
+  data: {
+    /** Feature cache directory (cached mode; `rpsam2 candidates` builds it). */
+    cache: string;
+    /** Dataset (on-the-fly mode): 'synthetic:<count>[:<seed>]' or a manifest JSON (see datasets). */
+    dataset: string;
+    /** Validation cache / dataset (default: a split of the training data). */
+    valCache: string;
+    valDataset: string;
+    /** Fraction of images held out for validation when no validation data is given (0: validate on the training objects). */
+    valFraction: number;
+  };
+  epochs: number;
+  /** Objects per step. */
+  batchSize: number;
+  /** Random clicks per object per step. */
+  clicksPerObject: number;
+  lr: number;
+  /** Seed of the training stream (shuffling, clicks, augmentation). */
+  seed: number;
+  loss: { useDice: boolean; useDist: boolean; useOut: boolean; alpha: number; beta: number; gamma: number; theta: number };
+  val: {
+    /** Fixed clicks per validation object. */
+    clicksPerObject: number;
+    seed: number;
+    /** Validate every this many epochs (and after the last). */
+    every: number;
+  };
+  augment: { hflip: boolean; vflip: boolean; brightness: number };
+  /** Candidate settings of on-the-fly mode (the cache stores its own). */
+  candidates: { gridStep: number; epsilon: number };
+  /** Stop after this many optimizer steps in total (0: no limit; for smoke runs). */
+  maxSteps: number;
+  /** Also write the last checkpoint every this many steps (0: only at epoch ends and on stop). */
+  checkpointEvery: number;
+  /** Cached images kept on the GPU (least recently used are dropped). */
+  gpuCacheImages: number;
+  /** Clicks per decoder pass (0: automatic, from the binding limit). */
+  decodeChunkClicks: number;
+}
+
+export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
+  out: 'runs/rpsam2',
+  sam2: { weights: '', config: '', dtype: 'f32' },
+  shiftBlock: 'paper',
+  initSeed: 0,
+  mode: 'cached',
+  data: { cache: '', dataset: '', valCache: '', valDataset: '', valFraction: 0.1 },
+  epochs: 1500,
+  batchSize: 4,
+  clicksPerObject: 10,
+  lr: 1e-4,
+  seed: 0,
+  loss: { useDice: true, useDist: true, useOut: true, alpha: 1, beta: 0.1, gamma: 1, theta: 15 },
+  val: { clicksPerObject: 1, seed: 1234, every: 1 },
+  augment: { hflip: true, vflip: false, brightness: 0.2 },
+  candidates: { gridStep: 8, epsilon: 0.005 },
+  maxSteps: 0,
+  checkpointEvery: 0,
+  gpuCacheImages: 64,
+  decodeChunkClicks: 0,
+} as TrainConfig);
+
+const SHIFT_KEYS = ['dModel', 'heads', 'ffn', 'layers', 'tokens', 'imageTokens', 'scaleInit', 'eps'];
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge of `over` into `base`, checking keys and types against `base` (the defaults). */
+function merge(base: unknown, over: unknown, path: string): unknown {
+  if (path === 'shiftBlock') {
+    if (over === 'paper' || over === 'tiny') return over;
+    if (!isObj(over)) throw new Error(`config: shiftBlock must be 'paper', 'tiny' or an object of sizes, got ${JSON.stringify(over)}`);
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(over)) {
+      if (!SHIFT_KEYS.includes(k)) throw new Error(`config: unknown key shiftBlock.${k} (expected ${SHIFT_KEYS.join(', ')})`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`config: shiftBlock.${k} must be a number, got ${JSON.stringify(v)}`);
+      out[k] = v;
+    }
+    return out;
+  }
+  if (isObj(base)) {
+    if (!isObj(over)) throw new Error(`config: ${path || 'the config'} must be an object, got ${JSON.stringify(over)}`);
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(over)) {
+      const p = path ? `${path}.${k}` : k;
+      if (!(k in base)) throw new Error(`config: unknown key '${p}' (known: ${Object.keys(base).map((x) => (path ? `${path}.${x}` : x)).join(', ')})`);
+      out[k] = merge(base[k], v, p);
+    }
+    return out;
+  }
+  if (typeof base !== typeof over) throw new Error(`config: ${path} must be a ${typeof base}, got ${JSON.stringify(over)}`);
+  return over;
+}
+
+/** Parses `key=value` (dotted key; value as JSON, else a string) into a nested object. */
+export function parseOverride(text: string): Record<string, unknown> {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new Error(`--set '${text}': expected key=value (e.g. epochs=20 or loss.useDist=false)`);
+  const key = text.slice(0, eq).trim();
+  const raw = text.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  const parts = key.split('.');
+  if (parts.some((p) => p === '')) throw new Error(`--set '${text}': bad key '${key}'`);
+  const root: Record<string, unknown> = {};
+  let cur = root;
+  parts.slice(0, -1).forEach((p) => {
+    cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  });
+  cur[parts[parts.length - 1]] = value;
+  return root;
+}
+
+/** Checks ranges; throws naming the key. */
+export function validateTrainConfig(c: TrainConfig): void {
+  const int = (v: number, name: string, min: number) => {
+    if (!Number.isInteger(v) || v < min) throw new Error(`config: ${name} must be an integer ≥ ${min}, got ${v}`);
+  };
+  int(c.epochs, 'epochs', 1);
+  int(c.batchSize, 'batchSize', 1);
+  int(c.clicksPerObject, 'clicksPerObject', 1);
+  int(c.seed, 'seed', 0);
+  int(c.initSeed, 'initSeed', 0);
+  int(c.val.clicksPerObject, 'val.clicksPerObject', 1);
+  int(c.val.every, 'val.every', 1);
+  int(c.maxSteps, 'maxSteps', 0);
+  int(c.checkpointEvery, 'checkpointEvery', 0);
+  int(c.gpuCacheImages, 'gpuCacheImages', 1);
+  int(c.decodeChunkClicks, 'decodeChunkClicks', 0);
+  int(c.candidates.gridStep, 'candidates.gridStep', 1);
+  if (!(c.lr > 0)) throw new Error(`config: lr must be > 0, got ${c.lr}`);
+  if (!(c.data.valFraction >= 0 && c.data.valFraction < 1)) throw new Error(`config: data.valFraction must be in [0, 1), got ${c.data.valFraction}`);
+  if (!(c.augment.brightness >= 0 && c.augment.brightness < 1)) throw new Error(`config: augment.brightness must be in [0, 1), got ${c.augment.brightness}`);
+  if (c.mode !== 'cached' && c.mode !== 'on-the-fly') throw new Error(`config: mode must be 'cached' or 'on-the-fly', got ${JSON.stringify(c.mode)}`);
+  if (c.sam2.dtype !== 'f32' && c.sam2.dtype !== 'f16') throw new Error(`config: sam2.dtype must be 'f32' or 'f16', got ${JSON.stringify(c.sam2.dtype)}`);
+  if (!c.loss.useDice && !c.loss.useDist && !c.loss.useOut) throw new Error('config: every loss term is switched off (loss.useDice, loss.useDist, loss.useOut)');
+  if (!c.out) throw new Error('config: out (the output directory) is empty');
+}
+
+/** Defaults ← file contents ← overrides, validated. */
+export function resolveTrainConfig(file: unknown = {}, overrides: readonly string[] = []): TrainConfig {
+  let c = merge(DEFAULT_TRAIN_CONFIG, file, '') as TrainConfig;
+  for (const o of overrides) c = merge(c, parseOverride(o), '') as TrainConfig;
+  validateTrainConfig(c);
+  return c;
+}
+
+/** The shift block config for a SAM 2 of width `dim` and grid g×g. */
+export function shiftBlockConfigFor(spec: TrainConfig['shiftBlock'], dim: number, grid: number): ShiftBlockConfig {
+  const base: ShiftBlockConfig = { dModel: dim, heads: 8, ffn: 2048, layers: 6, tokens: 2, imageTokens: grid * grid, scaleInit: 0.1 };
+  if (spec === 'paper') return base;
+  if (spec === 'tiny') return { ...base, ffn: 64 };
+  return { ...base, ...spec };
+}

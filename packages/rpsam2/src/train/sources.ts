@@ -1,0 +1,295 @@
+/**
+ * Where a training step's objects come from: a feature cache (features and candidates stored,
+ * kept on the GPU in a small LRU) or a dataset encoded on the fly (SAM 2's encoder per step on
+ * an augmented image — random horizontal/vertical flips and brightness — and the candidates
+ * recomputed on that image, since SAM 2 is not flip-invariant).
+ */
+import { noGrad, reshape, tidy } from '@rpsam2/tensor';
+import { preprocess, Sam2ImagePredictor, type ImageFeatures, type RgbImage, type Sam2Model } from '@rpsam2/sam2';
+import type { FeatureCache } from '../cache/feature-cache.js';
+import { candidatesOf } from '../cache/feature-cache.js';
+import type { Dataset } from './dataset.js';
+import { maskArea } from './dataset.js';
+import type { TrainRng } from './rng.js';
+import { disposeTargets, makeTargets, type ObjectTargets } from './step.js';
+
+/** An object of a source: image index (in the source) and object index (in the image). */
+export interface ObjectRef {
+  image: number;
+  object: number;
+}
+
+/** The candidate grid of an object (for the in-candidate rate). */
+export interface CandidateInfo {
+  gridPx: Float32Array;
+  isCandidate: Uint8Array;
+  gridStep: number;
+}
+
+export interface PreparedObject {
+  target: ObjectTargets;
+  candidates: CandidateInfo;
+  className: string;
+}
+
+/** A batch's objects on the GPU; call `release` after the step. */
+export interface PreparedBatch {
+  objects: PreparedObject[];
+  release(): void;
+}
+
+export interface TrainingSource {
+  readonly name: string;
+  /** Every object (with a non-empty mask). */
+  readonly objects: readonly ObjectRef[];
+  /** Number of images. */
+  readonly imageCount: number;
+  /** Targets of `refs`; `rng` drives augmentation (on-the-fly mode; null = none). */
+  prepare(refs: readonly ObjectRef[], rng: TrainRng | null): Promise<PreparedBatch>;
+  dispose(): void;
+}
+
+interface Loaded {
+  features: ImageFeatures;
+  objects: PreparedObject[];
+}
+
+function disposeLoaded(l: Loaded): void {
+  // On-the-fly loads leave the objects a step did not ask for empty.
+  for (const o of l.objects) if (o) disposeTargets(o.target);
+  l.features.imageEmbed.dispose();
+  l.features.highRes[0].dispose();
+  l.features.highRes[1].dispose();
+}
+
+/** Least-recently-used GPU residency of loaded images. */
+class Lru {
+  private readonly map = new Map<number, Loaded>();
+  constructor(private readonly capacity: number) {}
+  get(i: number): Loaded | undefined {
+    const v = this.map.get(i);
+    if (v) {
+      this.map.delete(i);
+      this.map.set(i, v);
+    }
+    return v;
+  }
+  set(i: number, v: Loaded, pinned: ReadonlySet<number>): void {
+    this.map.set(i, v);
+    for (const [k, l] of this.map) {
+      if (this.map.size <= this.capacity) break;
+      if (pinned.has(k)) continue;
+      this.map.delete(k);
+      disposeLoaded(l);
+    }
+  }
+  clear(): void {
+    for (const l of this.map.values()) disposeLoaded(l);
+    this.map.clear();
+  }
+}
+
+/** Objects of a feature cache's images (`images`: entry indices; default all). */
+export class CachedSource implements TrainingSource {
+  readonly objects: ObjectRef[] = [];
+  private readonly lru: Lru;
+  private readonly images: number[];
+
+  constructor(
+    private readonly model: Sam2Model,
+    private readonly cache: FeatureCache,
+    images?: readonly number[],
+    capacity = 64,
+    readonly name = `cache ${cache.dir}`,
+  ) {
+    const s = cache.settings.sam2;
+    if (s.imageSize !== model.cfg.imageSize || s.dim !== model.dim) {
+      throw new Error(`feature cache ${cache.dir} holds features of SAM 2 '${s.config}' (${s.imageSize}px, width ${s.dim}); the model is '${model.cfg.name}' (${model.cfg.imageSize}px, width ${model.dim})`);
+    }
+    this.images = images ? [...images] : cache.entries.map((_, i) => i);
+    this.images.forEach((e, i) => cache.entry(e).objects.forEach((_, k) => this.objects.push({ image: i, object: k })));
+    this.lru = new Lru(capacity);
+  }
+
+  get imageCount(): number {
+    return this.images.length;
+  }
+
+  async prepare(refs: readonly ObjectRef[]): Promise<PreparedBatch> {
+    const pinned = new Set(refs.map((r) => r.image));
+    const out: PreparedObject[] = [];
+    for (const r of refs) {
+      let l = this.lru.get(r.image);
+      if (!l) {
+        const img = await this.cache.load(this.images[r.image]);
+        l = {
+          features: img.features,
+          objects: img.objects.map((o) => ({
+            target: makeTargets(this.model, img.features, img.origHW, o.mask, o.candidates),
+            candidates: { gridPx: o.gridPx, isCandidate: o.isCandidate, gridStep: o.gridStep },
+            className: o.className,
+          })),
+        };
+        this.lru.set(r.image, l, pinned);
+      }
+      const o = l.objects[r.object];
+      if (!o) throw new RangeError(`${this.name}: image ${r.image} has no object ${r.object}`);
+      out.push(o);
+    }
+    return { objects: out, release: () => {} };
+  }
+
+  dispose(): void {
+    this.lru.clear();
+  }
+}
+
+export interface OnTheFlyOptions {
+  augment: { hflip: boolean; vflip: boolean; brightness: number };
+  gridStep: number;
+  epsilon: number;
+  /** Un-augmented images kept on the GPU for repeated use (validation). */
+  capacity?: number;
+}
+
+/** An augmentation draw: flips and a brightness factor. */
+export interface Augmentation {
+  hflip: boolean;
+  vflip: boolean;
+  brightness: number;
+}
+
+/** Draws an augmentation (always three numbers from `rng`, whatever is enabled). */
+export function drawAugmentation(rng: TrainRng, a: OnTheFlyOptions['augment']): Augmentation {
+  const h = rng.next();
+  const v = rng.next();
+  const b = rng.uniform(-1, 1);
+  return { hflip: a.hflip && h < 0.5, vflip: a.vflip && v < 0.5, brightness: 1 + a.brightness * b };
+}
+
+/** Applies flips and brightness to an image and the same flips to its masks. */
+export function augment(image: RgbImage, masks: Uint8Array[], aug: Augmentation): { image: RgbImage; masks: Uint8Array[] } {
+  const { width: w, height: h, channels: c } = image;
+  const src = (x: number, y: number) => (aug.vflip ? h - 1 - y : y) * w + (aug.hflip ? w - 1 - x : x);
+  const data = new Uint8Array(w * h * 3);
+  const outMasks = masks.map(() => new Uint8Array(w * h));
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const j = src(x, y);
+      for (let ch = 0; ch < 3; ch++) {
+        const v = image.data[j * c + ch] * aug.brightness;
+        data[i * 3 + ch] = v > 255 ? 255 : Math.round(v);
+      }
+      masks.forEach((m, k) => (outMasks[k][i] = m[j] ? 1 : 0));
+    }
+  }
+  return { image: { width: w, height: h, channels: 3, data }, masks: outMasks };
+}
+
+/** Objects of a dataset, encoded per step (see the module comment). */
+export class OnTheFlySource implements TrainingSource {
+  readonly objects: ObjectRef[] = [];
+  private readonly predictor: Sam2ImagePredictor;
+  private readonly lru: Lru;
+
+  private constructor(
+    private readonly model: Sam2Model,
+    private readonly dataset: Dataset,
+    private readonly images: number[],
+    /** Per image, the dataset indices of its non-empty objects. */
+    private readonly kept: number[][],
+    private readonly options: OnTheFlyOptions,
+    readonly name: string,
+  ) {
+    kept.forEach((ks, i) => ks.forEach((_, k) => this.objects.push({ image: i, object: k })));
+    this.predictor = new Sam2ImagePredictor(model);
+    this.lru = new Lru(options.capacity ?? 16);
+  }
+
+  /** Reads every item once to list its non-empty objects. */
+  static async create(model: Sam2Model, dataset: Dataset, options: OnTheFlyOptions, images?: readonly number[]): Promise<OnTheFlySource> {
+    const idx = images ? [...images] : Array.from({ length: dataset.length }, (_, i) => i);
+    const kept: number[][] = [];
+    for (const i of idx) {
+      const item = await dataset.get(i);
+      kept.push(item.objects.flatMap((o, k) => (maskArea(o.mask) > 0 ? [k] : [])));
+    }
+    return new OnTheFlySource(model, dataset, idx, kept, options, `on-the-fly ${dataset.name}`);
+  }
+
+  get imageCount(): number {
+    return this.images.length;
+  }
+
+  private async load(i: number, objectIdx: readonly number[], aug: Augmentation | null): Promise<Loaded> {
+    const item = await this.dataset.get(this.images[i]);
+    const masks = this.kept[i].map((k) => item.objects[k].mask);
+    const { image, masks: m } = aug ? augment(item.image, masks, aug) : { image: item.image, masks: masks.map((x) => Uint8Array.from(x, (v) => (v ? 1 : 0))) };
+    const hw: [number, number] = [image.height, image.width];
+    const features = noGrad(() => tidy(() => this.model.forwardImage(preprocess(image, this.model.cfg.imageSize))));
+    // The predictor gets views (it disposes what it is given on reset; the storage stays ours).
+    this.predictor.setFeatures(noGrad(() => ({ imageEmbed: reshape(features.imageEmbed, features.imageEmbed.shape), highRes: [reshape(features.highRes[0], features.highRes[0].shape), reshape(features.highRes[1], features.highRes[1].shape)] })), hw);
+    const objects: PreparedObject[] = [];
+    try {
+      for (let k = 0; k < m.length; k++) {
+        if (!objectIdx.includes(k)) {
+          objects.push(null as unknown as PreparedObject);
+          continue;
+        }
+        const { set, step } = await candidatesOf(this.predictor, m[k], this.options.gridStep, this.options.epsilon);
+        objects.push({
+          target: makeTargets(this.model, features, hw, m[k], set.norm),
+          candidates: { gridPx: set.gridPx, isCandidate: set.isCandidate, gridStep: step },
+          className: item.objects[this.kept[i][k]].className,
+        });
+      }
+    } finally {
+      this.predictor.resetImage();
+    }
+    return { features, objects };
+  }
+
+  async prepare(refs: readonly ObjectRef[], rng: TrainRng | null): Promise<PreparedBatch> {
+    const order: number[] = [];
+    for (const r of refs) if (!order.includes(r.image)) order.push(r.image);
+    const fresh = new Map<number, Loaded>();
+    const out: PreparedObject[] = [];
+    try {
+      for (const i of order) {
+        const wanted = refs.filter((r) => r.image === i).map((r) => r.object);
+        if (rng) {
+          const aug = drawAugmentation(rng, this.options.augment);
+          fresh.set(i, await this.load(i, wanted, aug));
+        } else {
+          // Un-augmented (validation): all objects, kept for later calls.
+          let l = this.lru.get(i);
+          if (!l) {
+            l = await this.load(i, this.kept[i].map((_, k) => k), null);
+            this.lru.set(i, l, new Set(order));
+          }
+          fresh.set(i, l);
+        }
+      }
+      for (const r of refs) {
+        const o = fresh.get(r.image)!.objects[r.object];
+        if (!o) throw new RangeError(`${this.name}: image ${r.image} has no object ${r.object}`);
+        out.push(o);
+      }
+    } catch (e) {
+      if (rng) for (const l of fresh.values()) disposeLoaded(l);
+      throw e;
+    }
+    return {
+      objects: out,
+      release: () => {
+        if (rng) for (const l of fresh.values()) disposeLoaded(l);
+      },
+    };
+  }
+
+  dispose(): void {
+    this.lru.clear();
+    this.predictor.dispose();
+  }
+}

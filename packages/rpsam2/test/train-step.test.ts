@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noGrad, relL2Error, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import { loadWeights, type ImageFeatures, type Sam2Model } from '@rpsam2/sam2';
+import { ShiftBlock } from '../src/shift-block/shift-block.js';
+import { RpSam2 } from '../src/pipeline/rpsam2.js';
+import { disposeTargets, forwardBackward, makeTargets, objectClicks, shiftForwardGrouped, clickTokens, stackEmbeds, type StepObject } from '../src/train/step.js';
+import { RP_DIR, TINY_SHIFT, disposeFeatures, fixtureImage, loadTinySam2, open } from './helpers/tiny-sam2.js';
+
+describe('training step on the tiny256 fixture', () => {
+  let model: Sam2Model;
+  let img: Awaited<ReturnType<typeof fixtureImage>>;
+  let flipped: ImageFeatures;
+
+  beforeAll(async () => {
+    model = await loadTinySam2();
+    img = await fixtureImage(model);
+    // A second "image": the fixture's features with the spatial axes flipped (cheap, distinct).
+    flipped = noGrad(() => tidy(() => {
+      const flip = (t: Tensor) => tensor(new Float32Array(t.size).map((_, i) => Math.sin(i * 0.37)), t.shape);
+      return { imageEmbed: flip(img.features.imageEmbed), highRes: [flip(img.features.highRes[0]), flip(img.features.highRes[1])] as [Tensor, Tensor] };
+    }));
+  }, 120_000);
+
+  afterAll(() => {
+    disposeFeatures(img.features);
+    disposeFeatures(flipped);
+    model.dispose();
+  });
+
+  async function grads(block: ShiftBlock): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const [n, s] of block.namedParams()) out.set(n, s.value!.grad ? await s.value!.grad.data() : new Float32Array(0));
+    return out;
+  }
+
+  function zero(block: ShiftBlock): void {
+    for (const p of block.parameters()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  it('reproduces the fixture: golden loss and every parameter gradient (grouped shift block, detached decoder chunks)', async () => {
+    const golden = await open(RP_DIR + 'golden.safetensors');
+    const block = new ShiftBlock(TINY_SHIFT);
+    await loadWeights(block, await open(RP_DIR + 'shift_block.safetensors'));
+    block.setTrainable(true);
+    const cand = await golden.readF32('candidates.norm');
+    const target = makeTargets(model, img.features, img.hw, img.mask, cand);
+    try {
+      const clicks = await golden.readF32('clicks_norm');
+      const r = await forwardBackward(model, block, [{ target, clicks }], { decodeChunkClicks: 4 });
+      expect(r.clicks).toBe(10);
+      expect(Math.abs(r.total - (await golden.readF32('loss.total'))[0])).toBeLessThan(1e-3);
+      expect(Math.abs(r.dice! - (await golden.readF32('loss.dice'))[0])).toBeLessThan(1e-3);
+      expect(Math.abs(r.dist! - (await golden.readF32('loss.dist'))[0])).toBeLessThan(1e-3);
+      expect(Math.abs(r.out! - (await golden.readF32('loss.out'))[0])).toBeLessThan(1e-3);
+      const g = await grads(block);
+      const bad: string[] = [];
+      for (const [n, v] of g) {
+        const e = relL2Error(v, await golden.readF32(`grad.${n}`));
+        if (!(e <= 1e-2)) bad.push(`${n}: ${e}`);
+      }
+      expect(bad).toEqual([]);
+      zero(block);
+    } finally {
+      disposeTargets(target);
+      block.dispose();
+    }
+  });
+
+  it('the grouped forward equals ShiftBlock.forward per object', async () => {
+    const block = new ShiftBlock(TINY_SHIFT).init(3);
+    const [h, w] = img.hw;
+    const c1 = objectClicks(img.mask, h, w, 3, 1);
+    const c2 = objectClicks(img.mask, h, w, 3, 2);
+    const [grouped, a, b] = noGrad(() =>
+      tidy(() => {
+        const clicks = tensor([...c1, ...c2], [6, 2]);
+        const sparse = clickTokens(model, clicks);
+        const embeds = stackEmbeds([{ features: img.features }, { features: flipped }]);
+        const g = shiftForwardGrouped(block, sparse, embeds, clicks, 3).refined;
+        const rp = new RpSam2({ model, getFeatures: () => img.features } as never, block);
+        const ta = tensor(c1, [3, 2]);
+        const ra = block.forward(rp.clickTokens(ta), img.features.imageEmbed, ta).refined;
+        const tb = tensor(c2, [3, 2]);
+        const rb = block.forward(rp.clickTokens(tb), flipped.imageEmbed, tb).refined;
+        return [g, ra, rb];
+      }),
+    );
+    const gd = await grouped.data();
+    const want = [...(await a.data()), ...(await b.data())];
+    for (let i = 0; i < 12; i++) expect(Math.abs(gd[i] - want[i])).toBeLessThan(1e-5);
+    grouped.dispose();
+    a.dispose();
+    b.dispose();
+    block.dispose();
+  });
+
+  it('a batch of objects on two images: one step = the mean of per-object steps, with and without decoder chunking', async () => {
+    const block = new ShiftBlock(TINY_SHIFT).init(5, { requiresGrad: true });
+    const [h, w] = img.hw;
+    const cands = [Float32Array.from([0.3, 0.6, 0.35, 0.62]), Float32Array.from([0.5, 0.5])];
+    const targets = [makeTargets(model, img.features, img.hw, img.mask, cands[0]), makeTargets(model, flipped, img.hw, img.mask, cands[1])];
+    const batch: StepObject[] = targets.map((t, i) => ({ target: t, clicks: objectClicks(img.mask, h, w, 4, 10 + i) }));
+    try {
+      const joint = await forwardBackward(model, block, batch);
+      const gJoint = await grads(block);
+      zero(block);
+      const chunked = await forwardBackward(model, block, batch, { decodeChunkClicks: 4 });
+      const gChunked = await grads(block);
+      zero(block);
+      // Separately: grads accumulate over the two calls (each a mean over 1 object) = 2 × joint.
+      const s1 = await forwardBackward(model, block, [batch[0]]);
+      const s2 = await forwardBackward(model, block, [batch[1]]);
+      const gSep = await grads(block);
+      zero(block);
+      expect(Math.abs(joint.total - chunked.total)).toBeLessThan(1e-5);
+      expect(Math.abs(joint.total - (s1.total + s2.total) / 2)).toBeLessThan(1e-5);
+      for (const [n, v] of gJoint) {
+        expect(relL2Error(gChunked.get(n)!, v), n).toBeLessThan(1e-4);
+        expect(relL2Error(gSep.get(n)!.map((x) => x / 2), v), n).toBeLessThan(1e-4);
+      }
+    } finally {
+      targets.forEach(disposeTargets);
+      block.dispose();
+    }
+  });
+});
