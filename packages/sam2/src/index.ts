@@ -43,6 +43,8 @@ export {
 export { Sam2Model, isVideoOnlyKey, VIDEO_ONLY_PREFIXES, type ImageFeatures, type EncoderTaps } from './model/sam2-model.js';
 export type { DecoderOutput } from './model/mask-decoder.js';
 export { Module, ParamSlot, loadWeights, type WeightSource, type LoadOptions, type LoadReport } from './nn/module.js';
+// Layers with PyTorch's parameter names, reused by @rpsam2/rpsam2's shift block.
+export { Linear, LayerNorm, LayerNorm2d, Conv2d, ConvTranspose2d, Embedding, MLP, type Activation, type Conv2dOptions } from './nn/layers.js';
 
 // Prediction.
 export { Sam2ImagePredictor, type Prompt, type Prediction, type DecodeResult } from './predictor/image-predictor.js';

@@ -45,6 +45,12 @@ function mat(kind: Material['kind'], color: readonly [number, number, number], g
   return { kind, color, gloss, alpha };
 }
 
+/** A colour scaled by one random brightness factor. */
+function jitter(rng: Rng, c: readonly [number, number, number], lo: number, hi: number): [number, number, number] {
+  const k = rng.uniform(lo, hi);
+  return [c[0] * k, c[1] * k, c[2] * k];
+}
+
 /** Radius in pixels at this zoom, at least MIN_R. */
 const rad = (pose: InstrumentPose, r: number) => Math.max(MIN_R, r * pose.scale);
 
@@ -64,7 +70,7 @@ const slitKnife: InstrumentBuilder = (pose, rng) => {
   const axis = rotate(pose.dir, rng.uniform(-0.15, 0.15));
   const w = rng.uniform(0.9, 1.15);
   const len = rng.uniform(52, 62);
-  const steel = mat('blade', [218, 218, 212].map((c) => c * rng.uniform(0.92, 1.05)) as unknown as [number, number, number], 0.9);
+  const steel = mat('blade', jitter(rng, [218, 218, 212], 0.92, 1.05), 0.9);
   const bladePart = blade(pose, axis, [[0, 0], [16, -10.5 * w], [len - 10, -13 * w], [len, -6 * w], [len, 6 * w], [len - 10, 13 * w], [16, 10.5 * w]], 13 * w, steel);
   const neckA = local(pose.tip, axis, (len - 2) * s, 0);
   const neckB = local(pose.tip, axis, (len + 18) * s, 0);
@@ -100,7 +106,7 @@ const cystotome: InstrumentBuilder = (pose, rng) => {
 };
 
 /** Two arms from a joint to the tips at ±open, plus the closed body behind the joint. */
-function forceps(pose: InstrumentPose, rng: Rng, o: { armLen: number; open: number; armR: [number, number]; bodyR: [number, number]; m: Material; paddles: boolean; hooks: boolean }): Part[] {
+function forceps(pose: InstrumentPose, o: { armLen: number; open: number; armR: [number, number]; bodyR: [number, number]; m: Material; paddles: boolean; hooks: boolean }): Part[] {
   const s = pose.scale;
   const joint = local(pose.tip, pose.dir, o.armLen * s, 0);
   const parts: Part[] = [];
@@ -118,12 +124,11 @@ function forceps(pose: InstrumentPose, rng: Rng, o: { armLen: number; open: numb
     }
   }
   parts.push(shaft(pose, joint, o.bodyR[0], o.bodyR[1], o.m));
-  void rng;
   return parts;
 }
 
 const capsulorhexisForceps: InstrumentBuilder = (pose, rng) =>
-  forceps(pose, rng, {
+  forceps(pose, {
     armLen: rng.uniform(105, 135),
     open: rng.uniform(3.5, 11),
     armR: [2.7, 2.0],
@@ -134,7 +139,7 @@ const capsulorhexisForceps: InstrumentBuilder = (pose, rng) =>
   });
 
 const katenaForceps: InstrumentBuilder = (pose, rng) =>
-  forceps(pose, rng, {
+  forceps(pose, {
     armLen: rng.uniform(62, 80),
     open: rng.uniform(9, 19),
     armR: [4.2, 3.2],
@@ -176,9 +181,11 @@ const phacoTip: InstrumentBuilder = (pose, rng) => {
   const protrude = rng.uniform(24, 36);
   const bevel = rng.chance(0.5) ? 1 : -1;
   const tipMetal = mat('blade', [200, 198, 190], 0.9);
-  const tipPart = blade(pose, pose.dir, [[5 * bevel, -6], [protrude + 2, -6], [protrude + 2, 6], [-5 * bevel, 6]].map(([u, v]) => [u < 0 ? u + 5 : u, v] as [number, number]), 6, tipMetal);
+  // The bevelled (oblique) end: one corner of the tip set back by 5 px.
+  const [ua, ub] = bevel > 0 ? [5, 0] : [0, 5];
+  const tipPart = blade(pose, pose.dir, [[ua, -6], [protrude + 2, -6], [protrude + 2, 6], [ub, 6]], 6, tipMetal);
   const sleeveStart = local(pose.tip, pose.dir, protrude * s, 0);
-  const sleeve = mat('matte', [192, 202, 210].map((c) => c * rng.uniform(0.9, 1.04)) as unknown as [number, number, number], 0.25);
+  const sleeve = mat('matte', jitter(rng, [192, 202, 210], 0.9, 1.04), 0.25);
   const parts: Part[] = [tipPart, shaft(pose, sleeveStart, 11, 12.5, sleeve)];
   for (const side of [-1, 1]) {
     parts.push({ type: 'ellipse', c: local(pose.tip, pose.dir, (protrude + 14) * s, side * 6.5 * s), rx: rad(pose, 2.4), ry: rad(pose, 1.8), angle: Math.atan2(pose.dir[1], pose.dir[0]), mat: mat('dark', [70, 72, 78], 0) });
