@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cli/rpsam2-verify.ts'],
+  entry: ['src/index.ts', 'src/cli/rpsam2-verify.ts', 'src/cli/rpsam2.ts'],
   format: ['esm'],
   dts: { entry: ['src/index.ts'] },
   sourcemap: true,

@@ -6,6 +6,8 @@
 import { parseArgs, type CommandArgs } from './args.js';
 import { kernelsCommand } from './kernels/command.js';
 import { parseSam2BenchArgs, sam2Command } from './sam2-bench.js';
+import { parseTrainStepArgs, trainStepCommand } from './train-step-bench.js';
+import { GENERATE_USAGE, generateCommand, parseGenerateArgs } from './synthetic/command.js';
 
 interface Command {
   usage: string;
@@ -26,6 +28,12 @@ const COMMANDS: Record<string, Command> = {
     summary: 'SAM 2 image path per size: encoder ms per image, decoder ms per prompt (medians), peak pool bytes (random weights; tiny1024 uses the fixture weights)',
     run: sam2Command,
     parse: parseSam2BenchArgs,
+  },
+  generate: {
+    usage: GENERATE_USAGE,
+    summary: 'write a synthetic dataset in the Cataract-1k layout (PNG frames, Supervisely + COCO polygons, splits.json); deterministic by seed',
+    run: generateCommand,
+    parse: parseGenerateArgs,
   },
 };
 

@@ -53,3 +53,87 @@ export {
   type Rpsam2FixtureInputs,
   type Sam2FixtureInputs,
 } from './verify/fixture-verifier.js';
+
+// Training engineering: data, the frozen-feature cache, the training loop, checkpoints, and the
+// refined predictor. File paths work in Node only (node modules are imported lazily).
+export { InMemoryDataset, maskArea, subset, validateItem, type Dataset, type DatasetItem, type DatasetObject } from './train/dataset.js';
+export { syntheticShapes, syntheticShapesItem, type SyntheticShapesOptions } from './train/synthetic.js';
+export { openDataset, openManifestDataset, registerDatasetLoader } from './train/open-dataset.js';
+export { TrainRng, permutation, mixSeed } from './train/rng.js';
+export {
+  forwardBackward,
+  evaluateClicks,
+  refineClicks,
+  shiftForwardGrouped,
+  decodeClicks,
+  clickTokens,
+  stackEmbeds,
+  makeTargets,
+  disposeTargets,
+  objectClicks,
+  inCandidateRegion,
+  autoDecodeChunk,
+  chunkObjects,
+  type ObjectTargets,
+  type StepObject,
+  type StepOptions,
+  type StepResult,
+  type StepTimings,
+  type ClickEval,
+} from './train/step.js';
+export {
+  CachedSource,
+  OnTheFlySource,
+  augment,
+  drawAugmentation,
+  type TrainingSource,
+  type ObjectRef,
+  type PreparedBatch,
+  type PreparedObject,
+  type CandidateInfo,
+  type Augmentation,
+  type OnTheFlyOptions,
+} from './train/sources.js';
+export {
+  DEFAULT_TRAIN_CONFIG,
+  resolveTrainConfig,
+  validateTrainConfig,
+  parseOverride,
+  shiftBlockConfigFor,
+  type TrainConfig,
+} from './train/config.js';
+export { Trainer, type TrainerParts, type TrainProgress, type TrainSummary, type ValMetrics } from './train/trainer.js';
+export { MetricsLog, type LogLine, type TrainLogLine, type ValLogLine } from './train/metrics-log.js';
+export { ProgressLine, formatDuration, type ProgressStream } from './train/progress.js';
+export {
+  buildFeatureCache,
+  candidatesOf,
+  settingsDiff,
+  serializeCacheEntry,
+  FeatureCache,
+  CACHE_FORMAT,
+  CACHE_VERSION,
+  type BuildCacheOptions,
+  type BuildCacheReport,
+  type CacheEntry,
+  type CacheIndex,
+  type CacheProgress,
+  type CacheSettings,
+  type CachedImage,
+  type CachedObject,
+  type CachedObjectInfo,
+} from './cache/feature-cache.js';
+export {
+  saveCheckpoint,
+  openCheckpoint,
+  loadShiftBlockFrom,
+  restoreOptimizer,
+  inferShiftBlockConfig,
+  checkpointJsonPath,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type CheckpointMeta,
+  type OpenedCheckpoint,
+  type TrainState,
+} from './checkpoint/checkpoint.js';
+export { RpSam2Predictor, RPSAM2Predictor, type Click, type RefinedPrediction, type LoadRpSam2Options } from './predictor/rp-sam2-predictor.js';

@@ -71,8 +71,9 @@ export interface PngImage {
 }
 
 /**
- * Encodes an 8-bit grey / RGB / RGBA image as PNG (Paeth-filtered rows, zlib level `level`,
- * default 4: the generator writes many frames and noise does not compress much harder).
+ * Encodes an 8-bit grey / RGB / RGBA image as PNG (Sub-filtered rows, zlib level `level`,
+ * default 3: the generator writes many frames, and noisy frames do not compress much better at
+ * higher levels or with costlier filters).
  */
 export function encodePng(image: PngImage, options: { level?: number } = {}): Uint8Array {
   const { width, height, channels, data } = image;
@@ -88,20 +89,11 @@ export function encodePng(image: PngImage, options: { level?: number } = {}): Ui
   for (let y = 0; y < height; y++) {
     const o = y * (stride + 1);
     const row = y * stride;
-    raw[o] = 4; // Paeth
-    for (let i = 0; i < stride; i++) {
-      const a = i >= channels ? data[row + i - channels] : 0;
-      const b = y > 0 ? data[row - stride + i] : 0;
-      const c = y > 0 && i >= channels ? data[row - stride + i - channels] : 0;
-      const p = a + b - c;
-      const pa = Math.abs(p - a);
-      const pb = Math.abs(p - b);
-      const pc = Math.abs(p - c);
-      const pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      raw[o + 1 + i] = (data[row + i] - pred) & 0xff;
-    }
+    raw[o] = 1; // Sub: the difference to the pixel on the left
+    for (let i = 0; i < channels && i < stride; i++) raw[o + 1 + i] = data[row + i];
+    for (let i = channels; i < stride; i++) raw[o + 1 + i] = (data[row + i] - data[row + i - channels]) & 0xff;
   }
-  const idat = deflateSync(raw, { level: options.level ?? 4 });
+  const idat = deflateSync(raw, { level: options.level ?? 3 });
   const ihdr = new Uint8Array(13);
   const hv = new DataView(ihdr.buffer);
   hv.setUint32(0, width);

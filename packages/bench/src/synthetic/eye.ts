@@ -32,12 +32,12 @@ export interface EyeParams {
 
 /** Draws an eye for a width × height frame at microscope zoom `scale`. */
 export function randomEye(rng: Rng, width: number, height: number, scale: number): EyeParams {
-  const rc = rng.uniform(0.3, 0.4) * height * (scale / (height / 768));
+  const rc = rng.uniform(0.33, 0.44) * height * (scale / (height / 768));
   const cx = width / 2 + rng.uniform(-0.08, 0.08) * width;
   const cy = height / 2 + rng.uniform(-0.08, 0.08) * height;
   const rcx = rc * rng.uniform(0.98, 1.06);
   const rcy = rc * rng.uniform(0.95, 1.02);
-  const rp = rc * rng.uniform(0.42, 0.62);
+  const rp = rc * rng.uniform(0.48, 0.7);
   const px = cx + rng.uniform(-0.05, 0.05) * rc;
   const py = cy + rng.uniform(-0.05, 0.05) * rc;
   const brown = rng.chance(0.6);
@@ -57,12 +57,14 @@ export function randomEye(rng: Rng, width: number, height: number, scale: number
     let ang = rng.uniform(0, 2 * Math.PI);
     let r = rc * rng.uniform(1.04, 1.15);
     let p: [number, number] = [cx + Math.cos(ang) * r, cy + Math.sin(ang) * r];
-    const width0 = Math.max(0.8, rng.uniform(0.8, 2.2) * (height / 768));
-    for (let seg = 0; seg < 4; seg++) {
-      r += rc * rng.uniform(0.08, 0.2);
-      ang += rng.uniform(-0.15, 0.15);
+    const width0 = Math.max(0.7, rng.uniform(0.7, 1.8) * (height / 768));
+    let turn = rng.uniform(-0.06, 0.06);
+    for (let seg = 0; seg < 9; seg++) {
+      r += rc * rng.uniform(0.04, 0.09);
+      turn += rng.uniform(-0.04, 0.04);
+      ang += turn;
       const q: [number, number] = [cx + Math.cos(ang) * r, cy + Math.sin(ang) * r];
-      vessels.push({ type: 'capsule', a: p, b: q, ra: width0, rb: width0 * 0.85, mat: { kind: 'matte', color: [150, 35, 35], gloss: 0, alpha: 0.45 } });
+      vessels.push({ type: 'capsule', a: p, b: q, ra: width0 * (1 - seg * 0.06), rb: width0 * (0.94 - seg * 0.06), mat: { kind: 'matte', color: [150, 35, 35], gloss: 0, alpha: 0.45 } });
       p = q;
     }
   }
@@ -97,28 +99,33 @@ export function randomEye(rng: Rng, width: number, height: number, scale: number
   };
 }
 
-const smooth = (a: number, b: number, t: number) => {
-  const u = Math.min(1, Math.max(0, (t - a) / (b - a)));
+function smooth(a: number, b: number, t: number): number {
+  let u = (t - a) / (b - a);
+  u = u < 0 ? 0 : u > 1 ? 1 : u;
   return u * u * (3 - 2 * u);
-};
+}
 
 /**
  * Paints the eye into `rgb` (float, 3 values per pixel, row-major) and writes the anatomy
  * masks (1 inside) for the cornea and the pupil.
  */
 export function paintEye(e: EyeParams, width: number, height: number, rgb: Float32Array, cornea: Uint8Array, pupil: Uint8Array): void {
-  const diag = Math.hypot(width, height);
+  const invDiag = 1 / Math.sqrt(width * width + height * height);
   const irisOuter = 0.93;
+  const pupilEdge = e.rpx / e.rcx;
+  const irisSpan = Math.max(1e-3, irisOuter - pupilEdge);
+  const [ir, ig, ib] = e.iris;
   for (let y = 0; y < height; y++) {
+    const fy = y + 0.5;
+    const dy = (fy - e.cy) / e.rcy;
+    const qy = (fy - e.py) / e.rpy;
+    const vy = fy - height / 2;
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
       const fx = x + 0.5;
-      const fy = y + 0.5;
       const dx = (fx - e.cx) / e.rcx;
-      const dy = (fy - e.cy) / e.rcy;
       const rho = Math.sqrt(dx * dx + dy * dy);
       const qx = (fx - e.px) / e.rpx;
-      const qy = (fy - e.py) / e.rpy;
       const rp = Math.sqrt(qx * qx + qy * qy);
       let r: number;
       let g: number;
@@ -126,34 +133,35 @@ export function paintEye(e: EyeParams, width: number, height: number, rgb: Float
       if (rp < 1) {
         pupil[i] = 1;
         // Red reflex: bright centre, darker rim; a faint capsulorhexis edge.
-        const f = 1 - 0.38 * rp * rp - 0.25 * smooth(0.85, 1, rp);
-        const rim = e.rhexis > 0 ? 1 + 0.09 * Math.exp(-(((rp - e.rhexis) / 0.025) ** 2)) : 1;
-        r = e.reflex[0] * f * rim;
-        g = e.reflex[1] * f * rim;
-        b = e.reflex[2] * f * rim;
+        let f = 1 - 0.38 * rp * rp - 0.25 * smooth(0.85, 1, rp);
+        if (e.rhexis > 0 && Math.abs(rp - e.rhexis) < 0.1) f *= 1 + 0.09 * Math.exp(-(((rp - e.rhexis) / 0.025) ** 2));
+        r = e.reflex[0] * f;
+        g = e.reflex[1] * f;
+        b = e.reflex[2] * f;
       } else if (rho < irisOuter) {
         // Iris: radial fibres, a collarette ring, darker towards the limbus.
-        const t = Math.max(0, (rho - e.rpx / e.rcx) / Math.max(1e-3, irisOuter - e.rpx / e.rcx));
+        const t = rho > pupilEdge ? (rho - pupilEdge) / irisSpan : 0;
         const ang = Math.atan2(dy, dx);
         const fib = 0.82 + 0.12 * Math.sin(ang * e.irisFreq + e.irisPhase + 6 * t) + 0.06 * Math.sin(ang * e.irisFreq * 2.3 - 4 * t);
-        const coll = 1 + 0.12 * Math.exp(-(((t - 0.28) / 0.06) ** 2));
+        const coll = Math.abs(t - 0.28) < 0.25 ? 1 + 0.12 * Math.exp(-(((t - 0.28) / 0.06) ** 2)) : 1;
         const f = fib * coll * (1 - 0.35 * smooth(0.6, 1, t));
-        r = e.iris[0] * f;
-        g = e.iris[1] * f;
-        b = e.iris[2] * f;
+        r = ir * f;
+        g = ig * f;
+        b = ib * f;
       } else {
         // Limbus ring, then sclera fading to skin / drape.
-        const limbus = 1 - 0.45 * Math.exp(-(((rho - 1) / 0.035) ** 2));
+        const limbus = Math.abs(rho - 1) < 0.15 ? 1 - 0.45 * Math.exp(-(((rho - 1) / 0.035) ** 2)) : 1;
         const s = smooth(1.0, 1.7, rho);
         const inner = smooth(irisOuter, 1.03, rho);
-        r = (e.iris[0] * 0.7 * (1 - inner) + inner * (e.sclera[0] * (1 - s) + e.skin[0] * s)) * limbus;
-        g = (e.iris[1] * 0.7 * (1 - inner) + inner * (e.sclera[1] * (1 - s) + e.skin[1] * s)) * limbus;
-        b = (e.iris[2] * 0.7 * (1 - inner) + inner * (e.sclera[2] * (1 - s) + e.skin[2] * s)) * limbus;
+        const io = 0.7 * (1 - inner);
+        r = (ir * io + inner * (e.sclera[0] * (1 - s) + e.skin[0] * s)) * limbus;
+        g = (ig * io + inner * (e.sclera[1] * (1 - s) + e.skin[1] * s)) * limbus;
+        b = (ib * io + inner * (e.sclera[2] * (1 - s) + e.skin[2] * s)) * limbus;
       }
       if (rho < 1) cornea[i] = 1;
       // Microscope field: dark corners.
-      const vd = Math.hypot(fx - width / 2, fy - height / 2) / diag;
-      const vig = 1 - 0.75 * smooth(0.32, 0.62, vd);
+      const vx = fx - width / 2;
+      const vig = 1 - 0.75 * smooth(0.32, 0.62, Math.sqrt(vx * vx + vy * vy) * invDiag);
       rgb[3 * i] = r * vig;
       rgb[3 * i + 1] = g * vig;
       rgb[3 * i + 2] = b * vig;

@@ -16,7 +16,8 @@ import { Rng } from '../protocol/rng.js';
 import { paintEye, paintHighlights, randomEye, type EyeParams } from './eye.js';
 import { INSTRUMENT_BUILDERS, type InstrumentPose } from './instruments.js';
 import { rasterizeParts, type PartRaster } from './raster.js';
-import { unit, type Material, type Vec } from './shapes.js';
+import { Scratch } from './scratch.js';
+import { samplePart, unit, type Material, type PartSample, type Vec } from './shapes.js';
 import { labelComponents4 } from './trace.js';
 
 /** What to draw. */
@@ -31,12 +32,17 @@ export interface FrameOptions {
   occlusion?: number;
 }
 
-/** An annotated object of a synthetic frame (its visible region). */
+/** An annotated object of a synthetic frame: its visible region, stored over its bounding box. */
 export interface SyntheticObject {
   classKey: string;
   classTitle: string;
   kind: 'instrument' | 'anatomy';
-  mask: BinaryMask;
+  /** Bounding box of the visible region. */
+  box: { x0: number; y0: number; w: number; h: number };
+  /** The region over the box (row-major, 0/1); `objectMask` expands it to the frame. */
+  crop: Uint8Array;
+  /** Visible pixels. */
+  area: number;
   /** Pixels of the instrument hidden by instruments above it (0 for anatomy). */
   occludedPixels: number;
 }
@@ -45,59 +51,124 @@ export interface SyntheticObject {
 export interface SyntheticFrame {
   width: number;
   height: number;
-  /** 8-bit RGB, row-major. */
+  /** 8-bit RGB, row-major (a renderer's buffer: valid until its next frame). */
   rgb: Uint8Array;
   objects: SyntheticObject[];
 }
 
+/** An object's visible region as a full-frame mask. */
+export function objectMask(frame: { width: number; height: number }, o: SyntheticObject): BinaryMask {
+  const data = new Uint8Array(frame.width * frame.height);
+  for (let y = 0; y < o.box.h; y++) data.set(o.crop.subarray(y * o.box.w, (y + 1) * o.box.w), (o.box.y0 + y) * frame.width + o.box.x0);
+  return { width: frame.width, height: frame.height, data };
+}
+
+/**
+ * Renders frames, reusing its buffers from one frame to the next (the returned `rgb` is
+ * overwritten by the next `render`). One renderer per thread of work.
+ */
+export class SyntheticRenderer {
+  private readonly scratch = new Scratch();
+
+  /** Renders one frame (the same options give the same frame). */
+  render(options: FrameOptions): SyntheticFrame {
+    const { width: W, height: H } = options;
+    if (!Number.isInteger(W) || !Number.isInteger(H) || W < 32 || H < 32) throw new Error(`renderSyntheticFrame: size must be integers ≥ 32, got ${W}×${H}`);
+    if (options.classes.length === 0) throw new Error('renderSyntheticFrame: no instrument class to place');
+    for (const k of options.classes) if (!INSTRUMENT_BUILDERS[k]) throw new Error(`renderSyntheticFrame: unknown instrument class '${k}' (expected one of ${Object.keys(INSTRUMENT_BUILDERS).join(', ')})`);
+    const sc = this.scratch;
+    const rng = new Rng(options.seed);
+    const scale = (H / 768) * rng.uniform(0.88, 1.15);
+    const eye = randomEye(rng, W, H, scale);
+    const layout = placeInstruments(rng, eye, options.classes, W, H, scale, options.occlusion ?? 0.35, sc);
+
+    const rgb = sc.f32('rgb', W * H * 3);
+    const cornea = sc.u8('cornea', W * H).fill(0);
+    const pupil = sc.u8('pupil', W * H).fill(0);
+    paintEye(eye, W, H, rgb, cornea, pupil);
+    const vessels = rasterizeParts(eye.vessels, W, H, 1.5, sc, 'vessels');
+    if (vessels) composite(rgb, W, vessels);
+    paintHighlights(eye, W, H, rgb);
+    for (const k of layout.order) composite(rgb, W, layout.rasters[k]);
+    finish(rng, rgb, W, H, sc.f32('tmp', W * H * 3));
+    // Rounds half to even and clamps to 0–255 natively.
+    const out = sc.u8('out', W * H * 3);
+    new Uint8ClampedArray(out.buffer, out.byteOffset, out.length).set(rgb);
+
+    const ids = layout.ids;
+    const objects: SyntheticObject[] = [];
+    for (const [key, m] of [
+      ['cornea', cornea],
+      ['pupil', pupil],
+    ] as const) {
+      const o = cropObject(W, H, (i) => m[i] !== 0 && ids[i] === 0, { x0: 0, y0: 0, w: W, h: H });
+      if (o && dropSlivers(o, sc)) objects.push({ classKey: key, classTitle: key === 'cornea' ? 'Cornea' : 'Pupil', kind: 'anatomy', ...o, occludedPixels: 0 });
+    }
+    for (const k of layout.order) {
+      const key = layout.classes[k];
+      const r = layout.rasters[k];
+      const o = cropObject(W, H, (i) => ids[i] === k + 1, { x0: r.x0, y0: r.y0, w: r.w, h: r.h })!;
+      objects.push({ classKey: key, classTitle: cataract1kClassByKey(key)!.name, kind: 'instrument', ...o, occludedPixels: layout.full[k] - layout.visible[k] });
+    }
+    return { width: W, height: H, rgb: out, objects };
+  }
+}
+
+/** Renders one frame with a fresh renderer (its `rgb` is the caller's to keep). */
+export function renderSyntheticFrame(options: FrameOptions): SyntheticFrame {
+  const f = new SyntheticRenderer().render(options);
+  return { ...f, rgb: f.rgb.slice() };
+}
+
+/**
+ * Removes the slivers an instrument cuts off an anatomy region (4-connected pieces under 1% of
+ * the region and under 200 px), which an annotator would not draw; false when nothing is left.
+ */
+function dropSlivers(o: Pick<SyntheticObject, 'box' | 'crop' | 'area'>, sc: Scratch): boolean {
+  const { labels, count, areas } = labelComponents4({ width: o.box.w, height: o.box.h, data: o.crop }, sc);
+  if (count <= 1) return o.area > 0;
+  const small = areas.map((a) => a < 0.01 * o.area && a < 200);
+  for (let i = 0; i < o.crop.length; i++) {
+    if (o.crop[i] && small[labels[i]]) {
+      o.crop[i] = 0;
+      o.area--;
+    }
+  }
+  return o.area > 0;
+}
+
+/** The pixels of `region` where `inside` holds, cropped to their bounding box. */
+function cropObject(W: number, H: number, inside: (i: number) => boolean, region: { x0: number; y0: number; w: number; h: number }): Pick<SyntheticObject, 'box' | 'crop' | 'area'> | undefined {
+  let x0 = W;
+  let y0 = H;
+  let x1 = -1;
+  let y1 = -1;
+  let area = 0;
+  for (let y = region.y0; y < region.y0 + region.h; y++) {
+    for (let x = region.x0; x < region.x0 + region.w; x++) {
+      if (!inside(y * W + x)) continue;
+      area++;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      y1 = y;
+    }
+  }
+  if (area === 0) return undefined;
+  const box = { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1 };
+  const crop = new Uint8Array(box.w * box.h);
+  for (let y = 0; y < box.h; y++) for (let x = 0; x < box.w; x++) if (inside((y0 + y) * W + x0 + x)) crop[y * box.w + x] = 1;
+  return { box, crop, area };
+}
+
 const MAX_ATTEMPTS = 60;
 
-/** Renders one frame (pure: the same options give the same frame). */
-export function renderSyntheticFrame(options: FrameOptions): SyntheticFrame {
-  const { width: W, height: H } = options;
-  if (!Number.isInteger(W) || !Number.isInteger(H) || W < 32 || H < 32) throw new Error(`renderSyntheticFrame: size must be integers ≥ 32, got ${W}×${H}`);
-  if (options.classes.length === 0) throw new Error('renderSyntheticFrame: no instrument class to place');
-  for (const k of options.classes) if (!INSTRUMENT_BUILDERS[k]) throw new Error(`renderSyntheticFrame: unknown instrument class '${k}' (expected one of ${Object.keys(INSTRUMENT_BUILDERS).join(', ')})`);
-  const rng = new Rng(options.seed);
-  const scale = (H / 768) * rng.uniform(0.88, 1.15);
-  const eye = randomEye(rng, W, H, scale);
-  const layout = placeInstruments(rng, eye, options.classes, W, H, scale, options.occlusion ?? 0.35);
-
-  const rgb = new Float32Array(W * H * 3);
-  const cornea = new Uint8Array(W * H);
-  const pupil = new Uint8Array(W * H);
-  paintEye(eye, W, H, rgb, cornea, pupil);
-  const vessels = rasterizeParts(eye.vessels, W, H);
-  if (vessels) composite(rgb, W, vessels);
-  paintHighlights(eye, W, H, rgb);
-  for (const k of layout.order) composite(rgb, W, layout.rasters[k]);
-  finish(rng, rgb, W, H);
-
-  const out = new Uint8Array(W * H * 3);
-  for (let i = 0; i < out.length; i++) {
-    const v = rgb[i];
-    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
-  }
-
-  const objects: SyntheticObject[] = [];
-  const free = (i: number) => layout.ids[i] === 0;
-  for (const [key, m] of [
-    ['cornea', cornea],
-    ['pupil', pupil],
-  ] as const) {
-    const data = new Uint8Array(W * H);
-    let any = false;
-    for (let i = 0; i < data.length; i++) if (m[i] && free(i)) (data[i] = 1), (any = true);
-    if (any) objects.push({ classKey: key, classTitle: cataract1kClassByKey(key)!.name, kind: 'anatomy', mask: { width: W, height: H, data }, occludedPixels: 0 });
-  }
-  for (const k of layout.order) {
-    const data = new Uint8Array(W * H);
-    for (let i = 0; i < data.length; i++) if (layout.ids[i] === k + 1) data[i] = 1;
-    const key = layout.classes[k];
-    objects.push({ classKey: key, classTitle: cataract1kClassByKey(key)!.name, kind: 'instrument', mask: { width: W, height: H, data }, occludedPixels: layout.full[k] - layout.visible[k] });
-  }
-  return { width: W, height: H, rgb: out, objects };
-}
+/**
+ * Instrument size relative to the eye: the builders' units are calibrated so that ×2.6 gives
+ * real proportions (a cornea of ≈11.5 mm spans ≈550 px at 1024×768, ≈48 px/mm: a slit knife
+ * ≈2.5 mm wide, a 27G cannula ≈0.4 mm).
+ */
+const INSTRUMENT_ZOOM = 2.6;
 
 interface Layout {
   classes: string[];
@@ -110,7 +181,7 @@ interface Layout {
   visible: number[];
 }
 
-function placeInstruments(rng: Rng, eye: EyeParams, classes: readonly string[], W: number, H: number, scale: number, occlusion: number): Layout {
+function placeInstruments(rng: Rng, eye: EyeParams, classes: readonly string[], W: number, H: number, scale: number, occlusion: number, sc: Scratch): Layout {
   const minArea = Math.max(40, 0.0003 * W * H);
   const rc = (eye.rcx + eye.rcy) / 2;
   const reach = 2 * Math.hypot(W, H);
@@ -126,7 +197,7 @@ function placeInstruments(rng: Rng, eye: EyeParams, classes: readonly string[], 
       if (i > 0 && rng.chance(occlusion)) {
         const other = poses[rng.int(i)].tip;
         const a = rng.uniform(0, 2 * Math.PI);
-        const d = rng.uniform(0, 24) * scale;
+        const d = rng.uniform(0, 24) * scale * INSTRUMENT_ZOOM;
         tip = [other[0] + Math.cos(a) * d, other[1] + Math.sin(a) * d];
       } else {
         const a = rng.uniform(0, 2 * Math.PI);
@@ -137,12 +208,12 @@ function placeInstruments(rng: Rng, eye: EyeParams, classes: readonly string[], 
         const out = unit([inc[0] - eye.cx, inc[1] - eye.cy]);
         tip = [inc[0] - out[0] * 0.55 * rc, inc[1] - out[1] * 0.55 * rc];
       }
-      poses.push({ tip, dir: unit([inc[0] - tip[0], inc[1] - tip[1]]), scale, reach });
+      poses.push({ tip, dir: unit([inc[0] - tip[0], inc[1] - tip[1]]), scale: scale * INSTRUMENT_ZOOM, reach });
     }
     const rasters: PartRaster[] = [];
     let ok = true;
     for (let i = 0; i < n && ok; i++) {
-      const r = rasterizeParts(INSTRUMENT_BUILDERS[chosen[i]](poses[i], rng), W, H);
+      const r = rasterizeParts(INSTRUMENT_BUILDERS[chosen[i]](poses[i], rng), W, H, 1.5, sc, `inst${i}`);
       if (!r) ok = false;
       else rasters.push(r);
     }
@@ -150,7 +221,7 @@ function placeInstruments(rng: Rng, eye: EyeParams, classes: readonly string[], 
     // Depth: the lens injector at the bottom, the rest in random order.
     const rest = rng.shuffle([...Array(n).keys()].filter((i) => chosen[i] !== 'LI'));
     const order = [...[...Array(n).keys()].filter((i) => chosen[i] === 'LI'), ...rest];
-    const ids = new Uint8Array(W * H);
+    const ids = sc.u8('ids', W * H).fill(0);
     const full = new Array<number>(n).fill(0);
     for (const k of order) {
       const r = rasters[k];
@@ -163,34 +234,45 @@ function placeInstruments(rng: Rng, eye: EyeParams, classes: readonly string[], 
         }
       }
     }
-    const visible = new Array<number>(n).fill(0);
-    for (let i = 0; i < ids.length; i++) if (ids[i]) visible[ids[i] - 1]++;
+    const visible = rasters.map((r, k) => countInBox(ids, W, r, k + 1));
     for (let k = 0; k < n && ok; k++) {
       if (visible[k] < minArea || visible[k] < 0.5 * full[k]) ok = false;
-      else ok = connectedInBox(ids, W, rasters[k], k + 1);
+      else ok = connectedInBox(ids, W, rasters[k], k + 1, sc);
     }
     if (ok) return { classes: chosen, rasters, order, ids, full, visible };
   }
   throw new Error(`renderSyntheticFrame: no valid layout for [${classes.join(', ')}] in ${MAX_ATTEMPTS} attempts`);
 }
 
+/** Pixels with this id inside the raster's box (all of them: an instrument lies within its box). */
+function countInBox(ids: Uint8Array, W: number, r: PartRaster, id: number): number {
+  let c = 0;
+  for (let y = 0; y < r.h; y++) {
+    const row = (r.y0 + y) * W + r.x0;
+    for (let x = 0; x < r.w; x++) if (ids[row + x] === id) c++;
+  }
+  return c;
+}
+
 /** True when the pixels with this id inside the raster's box form one 4-connected region. */
-function connectedInBox(ids: Uint8Array, W: number, r: PartRaster, id: number): boolean {
-  const data = new Uint8Array(r.w * r.h);
+function connectedInBox(ids: Uint8Array, W: number, r: PartRaster, id: number, sc: Scratch): boolean {
+  const data = sc.u8('conn', r.w * r.h);
   for (let y = 0; y < r.h; y++) for (let x = 0; x < r.w; x++) data[y * r.w + x] = ids[(r.y0 + y) * W + r.x0 + x] === id ? 1 : 0;
-  return labelComponents4({ width: r.w, height: r.h, data }).count === 1;
+  return labelComponents4({ width: r.w, height: r.h, data }, sc).count === 1;
 }
 
 /** Blends a raster's parts over the image with anti-aliased coverage and their materials. */
 function composite(rgb: Float32Array, W: number, r: PartRaster): void {
   const c: [number, number, number] = [0, 0, 0];
+  const ps: PartSample = { sd: 0, along: 0, across: 0 };
   for (let y = 0; y < r.h; y++) {
     for (let x = 0; x < r.w; x++) {
       const j = y * r.w + x;
       const cov = 0.5 - r.sd[j];
       if (cov <= 0 || r.part[j] < 0) continue;
-      const m = r.parts[r.part[j]].mat;
-      const alpha = Math.min(1, cov) * shade(m, r.along[j], r.across[j], c);
+      const part = r.parts[r.part[j]];
+      samplePart(part, r.x0 + x + 0.5, r.y0 + y + 0.5, ps);
+      const alpha = Math.min(1, cov) * shade(part.mat, ps.along, ps.across, c);
       const i = 3 * ((r.y0 + y) * W + r.x0 + x);
       rgb[i] += (c[0] - rgb[i]) * alpha;
       rgb[i + 1] += (c[1] - rgb[i + 1]) * alpha;
@@ -238,7 +320,7 @@ function shade(m: Material, along: number, across: number, out: [number, number,
 }
 
 /** Colour cast, defocus blur and sensor noise, in place. */
-function finish(rng: Rng, rgb: Float32Array, W: number, H: number): void {
+function finish(rng: Rng, rgb: Float32Array, W: number, H: number, tmp: Float32Array): void {
   const cast = [rng.uniform(0.93, 1.07), rng.uniform(0.95, 1.05), rng.uniform(0.9, 1.08)];
   const gain = rng.uniform(0.9, 1.1);
   for (let i = 0; i < rgb.length; i += 3) {
@@ -247,40 +329,64 @@ function finish(rng: Rng, rgb: Float32Array, W: number, H: number): void {
     rgb[i + 2] *= cast[2] * gain;
   }
   const passes = rng.intIn(1, 2);
-  const tmp = new Float32Array(rgb.length);
   for (let p = 0; p < passes; p++) boxBlur3(rgb, tmp, W, H);
-  // Gaussian-like noise (sum of four uniforms) from an inline xorshift, seeded by the frame.
+  // Gaussian noise: a fixed table of normal quantiles indexed by 16-bit halves of an inline
+  // xorshift seeded from the frame (fast, deterministic).
   const sigma = rng.uniform(1.5, 5);
+  const table = normalTable();
   let s = rng.u32() | 1;
-  const k = (sigma * Math.sqrt(3)) / 4294967296;
-  for (let i = 0; i < rgb.length; i++) {
-    let sum = 0;
-    for (let j = 0; j < 4; j++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      sum += s >>> 0;
-    }
-    rgb[i] += (sum - 2 * 4294967296) * k;
+  for (let i = 0; i + 1 < rgb.length; i += 2) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    rgb[i] += sigma * table[s & 0xffff];
+    rgb[i + 1] += sigma * table[(s >>> 16) & 0xffff];
   }
+  if (rgb.length % 2) rgb[rgb.length - 1] += sigma * table[(s >>> 3) & 0xffff];
 }
 
-/** A 3×3 box blur (separable), in place; edges clamp. */
+let NORMAL_TABLE: Float32Array | undefined;
+
+/** 65536 standard-normal quantiles at (k + 0.5) / 65536 (Acklam's rational approximation). */
+function normalTable(): Float32Array {
+  if (NORMAL_TABLE) return NORMAL_TABLE;
+  const t = new Float32Array(65536);
+  for (let k = 0; k < 65536; k++) t[k] = normalQuantile((k + 0.5) / 65536);
+  return (NORMAL_TABLE = t);
+}
+
+function normalQuantile(p: number): number {
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  if (p < lo) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  if (p > 1 - lo) return -normalQuantile(1 - p);
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/** A 3×3 box blur (separable), in place, on interleaved RGB; edges clamp. */
 function boxBlur3(rgb: Float32Array, tmp: Float32Array, W: number, H: number): void {
+  const third = 1 / 3;
+  const stride = 3 * W;
   for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const l = x > 0 ? x - 1 : x;
-      const r = x < W - 1 ? x + 1 : x;
-      for (let c = 0; c < 3; c++) tmp[3 * (y * W + x) + c] = (rgb[3 * (y * W + l) + c] + rgb[3 * (y * W + x) + c] + rgb[3 * (y * W + r) + c]) / 3;
+    const o = y * stride;
+    for (let c = 0; c < 3; c++) {
+      tmp[o + c] = (2 * rgb[o + c] + rgb[o + 3 + c]) * third;
+      tmp[o + stride - 3 + c] = (2 * rgb[o + stride - 3 + c] + rgb[o + stride - 6 + c]) * third;
     }
+    for (let i = o + 3; i < o + stride - 3; i++) tmp[i] = (rgb[i - 3] + rgb[i] + rgb[i + 3]) * third;
   }
-  for (let y = 0; y < H; y++) {
-    const u = y > 0 ? y - 1 : y;
-    const d = y < H - 1 ? y + 1 : y;
-    for (let x = 0; x < W; x++) {
-      for (let c = 0; c < 3; c++) rgb[3 * (y * W + x) + c] = (tmp[3 * (u * W + x) + c] + tmp[3 * (y * W + x) + c] + tmp[3 * (d * W + x) + c]) / 3;
-    }
-  }
+  for (let i = 0; i < stride; i++) rgb[i] = (2 * tmp[i] + tmp[i + stride]) * third;
+  const last = (H - 1) * stride;
+  for (let i = last; i < last + stride; i++) rgb[i] = (2 * tmp[i] + tmp[i - stride]) * third;
+  for (let i = stride; i < last; i++) rgb[i] = (tmp[i - stride] + tmp[i] + tmp[i + stride]) * third;
 }
 
 /** The instrument keys the generator draws (all 10 classes). */

@@ -1,8 +1,10 @@
 /**
  * Rasterising a list of parts into a field over its bounding box: per pixel centre, the union's
  * signed distance (min over parts), and the part that shades it (the last part in list order
- * containing the centre, else the nearest) with that part's (along, across) coordinates.
+ * containing the centre, else the nearest). Shading coordinates are recomputed only where the
+ * part is drawn.
  */
+import type { Scratch } from './scratch.js';
 import { partBounds, samplePart, type Part, type PartSample } from './shapes.js';
 
 /** The field of one instrument (or any part list) over its bounding box. */
@@ -14,9 +16,7 @@ export interface PartRaster {
   /** Signed distance (pixels) of the union; < 0 inside. */
   sd: Float32Array;
   /** Index of the shading part (−1 where no part is near). */
-  part: Int16Array;
-  along: Float32Array;
-  across: Float32Array;
+  part: Int8Array;
   parts: readonly Part[];
 }
 
@@ -24,9 +24,11 @@ const FAR = 1e9;
 
 /**
  * Rasterises parts over the image (width × height), or undefined when none reaches it. Pixels
- * farther than `pad` from every part keep sd = 1e9 and part −1.
+ * farther than `pad` from every part keep sd = 1e9 and part −1. With `scratch`, the fields live in
+ * its buffers `<slot>.sd` / `<slot>.part` (valid until the slot is reused).
  */
-export function rasterizeParts(parts: readonly Part[], width: number, height: number, pad = 1.5): PartRaster | undefined {
+export function rasterizeParts(parts: readonly Part[], width: number, height: number, pad = 1.5, scratch?: Scratch, slot = 'raster'): PartRaster | undefined {
+  if (parts.length > 127) throw new Error(`rasterizeParts: at most 127 parts, got ${parts.length}`);
   let x0 = width;
   let y0 = height;
   let x1 = -1;
@@ -45,10 +47,8 @@ export function rasterizeParts(parts: readonly Part[], width: number, height: nu
   if (x1 < x0 || y1 < y0) return undefined;
   const w = x1 - x0 + 1;
   const h = y1 - y0 + 1;
-  const sd = new Float32Array(w * h).fill(FAR);
-  const part = new Int16Array(w * h).fill(-1);
-  const along = new Float32Array(w * h);
-  const across = new Float32Array(w * h);
+  const sd = (scratch ? scratch.f32(`${slot}.sd`, w * h) : new Float32Array(w * h)).fill(FAR);
+  const part = (scratch ? scratch.i8(`${slot}.part`, w * h) : new Int8Array(w * h)).fill(-1);
   const s: PartSample = { sd: 0, along: 0, across: 0 };
   parts.forEach((p, k) => {
     const [bx0, by0, bx1, by1] = boxes[k];
@@ -73,16 +73,12 @@ export function rasterizeParts(parts: readonly Part[], width: number, height: nu
         if (s.sd > pad) continue;
         const i = row + x;
         const cur = sd[i];
-        if (s.sd < 0 || (cur >= 0 && s.sd < cur)) {
-          part[i] = k;
-          along[i] = s.along;
-          across[i] = s.across;
-        }
+        if (s.sd < 0 || (cur >= 0 && s.sd < cur)) part[i] = k;
         if (s.sd < cur) sd[i] = s.sd;
       }
     }
   });
-  return { x0, y0, w, h, sd, part, along, across, parts };
+  return { x0, y0, w, h, sd, part, parts };
 }
 
 /** Columns [x0, x1] where the horizontal line y is within distance r of segment ab, or undefined. */

@@ -9,6 +9,7 @@
  * touch only at a corner, the trace keeps them apart (it turns around the pixel it came along).
  */
 import type { BinaryMask } from '../metrics/mask.js';
+import type { Scratch } from './scratch.js';
 
 /** A polygon with holes, as Supervisely stores it: [x, y] integer corner coordinates. */
 export interface TracedPolygon {
@@ -20,12 +21,13 @@ export interface TracedPolygon {
 
 /**
  * Labels the 4-connected components of the mask: returns the label per pixel (0 background,
- * 1..count) and the count. Iterative flood fill (no recursion).
+ * 1..count) and the count. Iterative flood fill (no recursion). With `scratch` the label and
+ * stack arrays are its buffers (valid until the next call with it).
  */
-export function labelComponents4(mask: BinaryMask): { labels: Int32Array; count: number; areas: number[] } {
+export function labelComponents4(mask: BinaryMask, scratch?: Scratch): { labels: Int32Array; count: number; areas: number[] } {
   const { width: w, height: h, data } = mask;
-  const labels = new Int32Array(w * h);
-  const stack = new Int32Array(w * h);
+  const labels = scratch ? scratch.i32('cc.labels', w * h).fill(0) : new Int32Array(w * h);
+  const stack = scratch ? scratch.i32('cc.stack', w * h) : new Int32Array(w * h);
   const areas: number[] = [0];
   let count = 0;
   for (let start = 0; start < data.length; start++) {

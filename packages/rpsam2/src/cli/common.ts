@@ -1,0 +1,102 @@
+/**
+ * Shared pieces of the `rpsam2` CLI: output streams (commands run as functions in tests), usage
+ * errors (exit status 2, printed without a stack), argument parsers and input checks that fail
+ * early with a message naming the file.
+ */
+import { parseOfficialConfig, presetConfig, validateConfig, type Sam2Config } from '@rpsam2/sam2';
+import { constants } from 'node:fs';
+import { nodeFs } from '../checkpoint/node-io.js';
+
+/** Where a command writes: stdout lines (results) and stderr (progress, messages). */
+export interface CliIO {
+  out(line: string): void;
+  err(line: string): void;
+  /** The progress stream (stderr in the CLI; its isTTY decides how progress is drawn). */
+  progress?: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  /** Called once a command can be interrupted: `stop` asks it to finish cleanly. */
+  onInterruptible?(stop: () => void): void;
+}
+
+/** A bad invocation or missing input: printed without a stack, exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A click `x,y` in pixels. */
+export function parsePoint(text: string): [number, number] {
+  const parts = text.split(',').map((s) => s.trim());
+  const v = parts.map(Number);
+  if (parts.length !== 2 || parts.some((p) => p === '') || v.some((x) => !Number.isFinite(x))) {
+    throw new UsageError(`--point '${text}': expected x,y in pixels, e.g. 120,200`);
+  }
+  return [v[0], v[1]];
+}
+
+/** Throws a UsageError unless `path` is a readable file; `what` names the option. */
+export async function requireFile(path: string | undefined, what: string, hint = ''): Promise<string> {
+  if (!path) throw new UsageError(`${what} is required${hint ? ` (${hint})` : ''}`);
+  const fs = await nodeFs();
+  try {
+    const st = await fs.stat(path);
+    if (!st.isFile()) throw new UsageError(`${what} ${path}: not a file`);
+    await fs.access(path, constants.R_OK);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${what} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${hint ? ` — ${hint}` : ''}`);
+  }
+  return path;
+}
+
+/** Throws a UsageError unless `path` exists (file or directory). */
+export async function requirePath(path: string | undefined, what: string, hint = ''): Promise<string> {
+  if (!path) throw new UsageError(`${what} is required${hint ? ` (${hint})` : ''}`);
+  const fs = await nodeFs();
+  try {
+    await fs.stat(path);
+  } catch (e) {
+    throw new UsageError(`${what} ${path}: not found (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${hint ? ` — ${hint}` : ''}`);
+  }
+  return path;
+}
+
+/**
+ * A SAM 2 config from a size name (t, s, b+, l, …) or a JSON file in the official layout (the
+ * yaml's `model:` section as JSON, or a fixture's meta.json); '' or undefined: infer from the
+ * weights (returns undefined).
+ */
+export async function resolveSam2Config(arg: string | undefined): Promise<Sam2Config | undefined> {
+  if (!arg) return undefined;
+  if (!/[/\\]|\.json$/i.test(arg)) {
+    try {
+      return presetConfig(arg);
+    } catch (e) {
+      throw new UsageError(`SAM 2 config '${arg}': ${(e as Error).message}, or give a path to a JSON config`);
+    }
+  }
+  const fs = await nodeFs();
+  let text: string;
+  try {
+    text = await fs.readFile(arg, 'utf8');
+  } catch (e) {
+    throw new UsageError(`SAM 2 config ${arg}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`SAM 2 config ${arg}: not valid JSON (${(e as Error).message})`);
+  }
+  const model = (json.model_config ?? json.model ?? json) as Record<string, unknown>;
+  const withSize = typeof json.image_size === 'number' && json.model_config ? { ...model, image_size: json.image_size } : model;
+  const cfg = parseOfficialConfig(withSize, arg.replace(/^.*[/\\]/, '').replace(/\.json$/i, ''));
+  validateConfig(cfg);
+  return cfg;
+}
+
+/** A file name without its directory. */
+export function baseName(p: string): string {
+  return p.replace(/^.*[/\\]/, '');
+}

@@ -1,0 +1,115 @@
+/**
+ * `rpsam2 predict --image f --point x,y [--point …] --sam2-weights f [--sam2-config size|file]
+ * --shift-block ckpt --out dir`: refines each click with the shift block, segments from the
+ * refined click (SAM 2 multimask, best predicted IoU) and writes `<out>/mask_<i>.png` (0/255)
+ * and `<out>/refined.json` (clicks, refined clicks, scores, mask files). Every file is written
+ * atomically; inputs are checked before anything loads.
+ */
+import { parseArgs } from 'node:util';
+import { mkdir, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { initNode } from '@rpsam2/tensor/node';
+import { decodeImage, encodeGreyPng } from '@rpsam2/sam2';
+import { RpSam2Predictor, type Click } from '../predictor/rp-sam2-predictor.js';
+import { joinPath, writeAtomic } from '../checkpoint/node-io.js';
+import { parsePoint, requireFile, requirePath, resolveSam2Config, UsageError, type CliIO } from './common.js';
+
+export const PREDICT_USAGE = `usage: rpsam2 predict --image <png|jpg> --point x,y [--point x,y]... --sam2-weights <.pt|.safetensors>
+                     --shift-block <checkpoint|run dir|shift_block.safetensors> --out <dir>
+                     [--sam2-config <t|s|b+|l|config.json>] [--dtype f32|f16] [--heads N]
+
+  --image         the image
+  --point         a click in image pixels (x = column, y = row); repeatable
+  --sam2-weights  SAM 2 weights (official .pt or safetensors)
+  --sam2-config   size name or JSON config (default: inferred from the weights)
+  --shift-block   a training checkpoint, a run directory (best, else last) or a plain shift-block file
+  --heads         attention heads of a plain shift-block file (default 8)
+  --out           output folder: mask_<i>.png (0/255) and refined.json`;
+
+/** What refined.json holds. */
+export interface PredictOutput {
+  image: string;
+  width: number;
+  height: number;
+  sam2Weights: string;
+  shiftBlock: string;
+  clicks: { click: Click; refined: Click; mask: string; score: number; maskIndex: number; iou: number[]; area: number }[];
+  timings: { loadMs: number; encodeMs: number; predictMs: number };
+}
+
+export async function predictCommand(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      image: { type: 'string' },
+      point: { type: 'string', multiple: true },
+      'sam2-weights': { type: 'string' },
+      'sam2-config': { type: 'string' },
+      'shift-block': { type: 'string' },
+      dtype: { type: 'string', default: 'f32' },
+      heads: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    io.out(PREDICT_USAGE);
+    return 0;
+  }
+  if (!values.out) throw new UsageError(`predict: --out is required\n${PREDICT_USAGE}`);
+  if (!values.point?.length) throw new UsageError(`predict: give at least one --point x,y\n${PREDICT_USAGE}`);
+  const clicks = values.point.map(parsePoint);
+  const imagePath = await requireFile(values.image, '--image');
+  const weights = await requireFile(values['sam2-weights'], '--sam2-weights', 'the SAM 2 checkpoint');
+  const shift = await requirePath(values['shift-block'], '--shift-block', 'a checkpoint from rpsam2 train');
+  const dtype = values.dtype;
+  if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`--dtype '${dtype}': expected f32 or f16`);
+  const heads = values.heads === undefined ? undefined : Number(values.heads);
+  if (heads !== undefined && (!Number.isInteger(heads) || heads < 1)) throw new UsageError(`--heads '${values.heads}': expected a positive integer`);
+  const sam2Config = await resolveSam2Config(values['sam2-config']);
+  const image = decodeImage(new Uint8Array(await readFile(imagePath)), imagePath);
+  for (const [x, y] of clicks) {
+    if (x < 0 || y < 0 || x >= image.width || y >= image.height) throw new UsageError(`--point ${x},${y} lies outside the ${image.width}×${image.height} image`);
+  }
+
+  await initNode();
+  const t0 = performance.now();
+  const predictor = await RpSam2Predictor.load({ sam2Weights: weights, sam2Config, dtype, shiftBlock: shift, heads });
+  try {
+    const loadMs = performance.now() - t0;
+    const t1 = performance.now();
+    await predictor.setImage(image);
+    const encodeMs = performance.now() - t1;
+    const t2 = performance.now();
+    const preds = await predictor.predict(clicks);
+    const predictMs = performance.now() - t2;
+    await mkdir(values.out, { recursive: true });
+    const out: PredictOutput = {
+      image: resolve(imagePath),
+      width: image.width,
+      height: image.height,
+      sam2Weights: resolve(weights),
+      shiftBlock: resolve(shift),
+      clicks: [],
+      timings: { loadMs: Math.round(loadMs), encodeMs: Math.round(encodeMs), predictMs: Math.round(predictMs) },
+    };
+    for (const [i, p] of preds.entries()) {
+      const file = `mask_${i}.png`;
+      const bytes = new Uint8Array(p.mask.length);
+      let area = 0;
+      for (let j = 0; j < p.mask.length; j++) if (p.mask[j]) (bytes[j] = 255), area++;
+      await writeAtomic(joinPath(values.out, file), encodeGreyPng(bytes, p.width, p.height));
+      out.clicks.push({ click: p.click, refined: [round3(p.refined[0]), round3(p.refined[1])], mask: file, score: p.score, maskIndex: p.maskIndex, iou: Array.from(p.iou), area });
+      io.out(`click ${p.click[0]},${p.click[1]} → ${p.refined[0].toFixed(1)},${p.refined[1].toFixed(1)}  ${joinPath(values.out, file)}  iou ${p.score.toFixed(4)}  area ${area}`);
+    }
+    await writeAtomic(joinPath(values.out, 'refined.json'), JSON.stringify(out, null, 2) + '\n');
+    io.out(`${joinPath(values.out, 'refined.json')}; encode ${Math.round(encodeMs)} ms, predict ${Math.round(predictMs)} ms`);
+    return 0;
+  } finally {
+    predictor.dispose();
+  }
+}
+
+const round3 = (v: number) => Math.round(v * 1000) / 1000;

@@ -1,0 +1,163 @@
+/**
+ * `rpsam2 train --config cfg.json [--set key=value …] [--resume]`: trains the shift block (see
+ * train/trainer.ts) with the configuration file's settings over the defaults, then the `--set`
+ * overrides. Writes `<out>/checkpoints/{last,best}.safetensors` (+ .json), `<out>/log.jsonl`
+ * and `<out>/config.json`. An existing run in `<out>` is never overwritten: continue it with
+ * `--resume` or choose another `out`. Ctrl-C finishes the current step, saves and exits (130).
+ */
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import { initNode } from '@rpsam2/tensor/node';
+import { loadSam2, type Sam2Model } from '@rpsam2/sam2';
+import { ShiftBlock } from '../shift-block/shift-block.js';
+import { openCheckpoint } from '../checkpoint/checkpoint.js';
+import { exists, joinPath } from '../checkpoint/node-io.js';
+import { FeatureCache } from '../cache/feature-cache.js';
+import { resolveTrainConfig, shiftBlockConfigFor, type TrainConfig } from '../train/config.js';
+import { openDataset } from '../train/open-dataset.js';
+import { mixSeed, permutation } from '../train/rng.js';
+import { CachedSource, OnTheFlySource, type TrainingSource } from '../train/sources.js';
+import { Trainer, type TrainProgress } from '../train/trainer.js';
+import { ProgressLine, formatDuration } from '../train/progress.js';
+import { requireFile, requirePath, resolveSam2Config, UsageError, type CliIO } from './common.js';
+
+export const TRAIN_USAGE = `usage: rpsam2 train --config <cfg.json> [--set key=value]... [--resume]
+
+  --config   training config (JSON; keys override the defaults, see DEFAULT_TRAIN_CONFIG)
+  --set      override one key, dotted: --set epochs=20 --set loss.useDist=false
+  --resume   continue the run in <out> from checkpoints/last.safetensors (weights,
+             optimizer state, epoch/step, RNG): the result equals an uninterrupted run
+
+  Ctrl-C finishes the current step, saves checkpoints/last and exits with status 130.`;
+
+/** Training/validation image split of `n` images (validation: ⌈fraction·n⌉, at least 1 when n ≥ 2). */
+export function splitImages(n: number, fraction: number, seed: number): { train: number[]; val: number[] } {
+  if (fraction <= 0 || n < 2) return { train: Array.from({ length: n }, (_, i) => i), val: [] };
+  const order = permutation(n, mixSeed(seed, 0x5eed));
+  const nv = Math.min(n - 1, Math.max(1, Math.ceil(fraction * n)));
+  return { val: order.slice(0, nv).sort((a, b) => a - b), train: order.slice(nv).sort((a, b) => a - b) };
+}
+
+/** The training and validation sources of a config (validation null when there is none). */
+async function makeSources(c: TrainConfig, model: Sam2Model): Promise<{ train: TrainingSource; val: TrainingSource | null; note: string }> {
+  if (c.mode === 'cached') {
+    await requirePath(c.data.cache, 'data.cache', 'build the feature cache first: rpsam2 candidates --data … --out <cache>');
+    if (!(await exists(joinPath(c.data.cache, 'index.json')))) throw new UsageError(`data.cache ${c.data.cache}: no index.json (build it with rpsam2 candidates)`);
+    const cache = await FeatureCache.open(c.data.cache);
+    if (c.data.valCache) {
+      await requirePath(c.data.valCache, 'data.valCache');
+      const vc = await FeatureCache.open(c.data.valCache);
+      return { train: new CachedSource(model, cache, undefined, c.gpuCacheImages), val: new CachedSource(model, vc, undefined, c.gpuCacheImages), note: `validation: ${c.data.valCache}` };
+    }
+    const { train, val } = splitImages(cache.entries.length, c.data.valFraction, c.seed);
+    const tr = new CachedSource(model, cache, train, c.gpuCacheImages);
+    if (!val.length) return { train: tr, val: tr, note: 'validation: the training objects (no split)' };
+    return { train: tr, val: new CachedSource(model, cache, val, c.gpuCacheImages, `cache ${c.data.cache} (validation split)`), note: `validation: ${val.length} of ${cache.entries.length} images held out` };
+  }
+  const ds = await openDataset(c.data.dataset);
+  const opts = { augment: c.augment, gridStep: c.candidates.gridStep, epsilon: c.candidates.epsilon };
+  if (c.data.valDataset) {
+    const vds = await openDataset(c.data.valDataset);
+    return { train: await OnTheFlySource.create(model, ds, opts), val: await OnTheFlySource.create(model, vds, opts), note: `validation: ${vds.name}` };
+  }
+  const { train, val } = splitImages(ds.length, c.data.valFraction, c.seed);
+  const tr = await OnTheFlySource.create(model, ds, opts, train);
+  if (!val.length) return { train: tr, val: tr, note: 'validation: the training objects (no split)' };
+  return { train: tr, val: await OnTheFlySource.create(model, ds, opts, val), note: `validation: ${val.length} of ${ds.length} images held out` };
+}
+
+function progressText(p: TrainProgress): string {
+  const r = p.result;
+  const parts = [`loss ${r.total.toFixed(4)}`];
+  const terms = [r.dice !== null ? `dice ${r.dice.toFixed(4)}` : '', r.dist !== null ? `dist ${r.dist.toFixed(4)}` : '', r.out !== null ? `out ${r.out.toFixed(4)}` : ''].filter(Boolean);
+  if (terms.length) parts[0] += ` (${terms.join(' ')})`;
+  return `epoch ${p.epoch + 1}/${p.epochs} step ${p.stepInEpoch}/${p.stepsPerEpoch} | ${parts.join(' ')} | ${p.clicksPerSec.toFixed(1)} clicks/s, ${(p.stepMs / 1000).toFixed(2)} s/step | eta ${formatDuration(p.etaMs)}`;
+}
+
+/** Runs `rpsam2 train`; returns the exit status (0 done, 130 interrupted). */
+export async function trainCommand(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      resume: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    io.out(TRAIN_USAGE);
+    return 0;
+  }
+  const cfgPath = await requireFile(values.config, '--config', 'a JSON training config');
+  let file: unknown;
+  try {
+    file = JSON.parse(await readFile(cfgPath, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--config ${cfgPath}: not valid JSON (${(e as Error).message})`);
+  }
+  let c: TrainConfig;
+  try {
+    c = resolveTrainConfig(file, values.set ?? []);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  await requireFile(c.sam2.weights, 'sam2.weights', 'the SAM 2 checkpoint (.pt or .safetensors)');
+  const sam2Config = await resolveSam2Config(c.sam2.config);
+  const last = joinPath(c.out, 'checkpoints', 'last.safetensors');
+  const hasRun = await exists(last);
+  if (values.resume && !hasRun) throw new UsageError(`--resume: ${last} does not exist (nothing to resume; drop --resume to start)`);
+  if (!values.resume && hasRun) throw new UsageError(`${c.out} already holds a run (${last}): continue it with --resume, or set another out (--set out=…)`);
+  if (c.mode === 'on-the-fly' && !c.data.dataset) throw new UsageError(`mode 'on-the-fly' needs data.dataset (synthetic:<count>[:<seed>] or a manifest JSON)`);
+  if (c.mode === 'cached' && !c.data.cache) throw new UsageError(`mode 'cached' needs data.cache (a feature cache from rpsam2 candidates)`);
+
+  await initNode();
+  const { model, report } = await loadSam2({ weights: c.sam2.weights, config: sam2Config, dtype: c.sam2.dtype });
+  io.err(`SAM 2 ${report.config} (${report.configFrom}) from ${report.source}, ${report.dtype}, frozen`);
+  let block: ShiftBlock | null = null;
+  let sources: Awaited<ReturnType<typeof makeSources>> | null = null;
+  let trainer: Trainer | null = null;
+  try {
+    sources = await makeSources(c, model);
+    const sb = shiftBlockConfigFor(c.shiftBlock, model.dim, model.gridSize);
+    block = new ShiftBlock(sb).init(c.initSeed);
+    io.err(
+      `shift block: d ${sb.dModel}, ${sb.heads} heads, FFN ${sb.ffn}, ${sb.layers} layers, ${sb.imageTokens} image tokens: ${block.paramCount().toLocaleString('en-US')} trainable parameters`,
+    );
+    io.err(`data: ${sources.train.name}, ${sources.train.objects.length} objects in ${sources.train.imageCount} images; ${sources.note}`);
+    const bar = new ProgressLine(io.progress ?? { write: (s: string) => io.err(s.replace(/\n$/, '')) });
+    trainer = new Trainer({
+      model,
+      block,
+      train: sources.train,
+      val: sources.val,
+      config: c,
+      out: c.out,
+      onProgress: (p) => bar.update(progressText(p)),
+      onMessage: (m) => bar.log(m),
+    });
+    if (values.resume) await trainer.resumeFrom(await openCheckpoint(last, { prefer: 'last' }));
+    const t = trainer;
+    io.onInterruptible?.(() => {
+      if (!t.stopping) bar.log('stopping: finishing the current step, then saving (Ctrl-C again to quit at once)');
+      t.requestStop();
+    });
+    io.err(`training: ${c.epochs} epochs × ${trainer.stepsPerEpoch} steps (batch ${c.batchSize} objects × ${c.clicksPerObject} clicks), Adam lr ${c.lr}; output ${c.out}`);
+    const s = await trainer.run();
+    bar.done();
+    const best = s.state.bestValDice !== null ? `; best val Dice ${s.state.bestValDice.toFixed(4)} (epoch ${s.state.bestEpoch})` : '';
+    const why = s.reason === 'stopped' ? 'interrupted' : s.reason === 'maxSteps' ? `stopped at maxSteps ${c.maxSteps}` : 'done';
+    io.out(`${why}: epoch ${s.state.epoch}/${c.epochs}, ${s.state.globalStep} steps${best}; saved ${last}${s.reason !== 'done' ? ' (continue with --resume)' : ''}`);
+    return s.reason === 'stopped' ? 130 : 0;
+  } finally {
+    trainer?.dispose();
+    if (sources) {
+      sources.train.dispose();
+      if (sources.val && sources.val !== sources.train) sources.val.dispose();
+    }
+    block?.dispose();
+    model.dispose();
+  }
+}
