@@ -45,14 +45,9 @@ export {
   type CandidateSet,
 } from './candidates/candidates.js';
 export { sampleClicks, normalizeClicks } from './candidates/clicks.js';
-export { argmaxOneHot, selectByIou, oneHotToIndices, type Selection } from './pipeline/select-mask.js';
+export { selectByIou, oneHotToIndices, type Selection } from './pipeline/select-mask.js';
 export { RpSam2, targetLowRes, type RefinedDecode, type RpSam2Output, type RpSam2Targets } from './pipeline/rpsam2.js';
-export {
-  verifyRpsam2Fixture,
-  type CheckResult,
-  type Rpsam2FixtureInputs,
-  type Sam2FixtureInputs,
-} from './verify/fixture-verifier.js';
+export { verifyRpsam2Fixture, type CheckResult, type Rpsam2FixtureInputs } from './verify/fixture-verifier.js';
 
 // Training engineering: data, the frozen-feature cache, the training loop, checkpoints, and the
 // refined predictor. File paths work in Node only (node modules are imported lazily).

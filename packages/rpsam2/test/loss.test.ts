@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { backward, relL2Error, sum, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import { argmaxOneHot, backward, relL2Error, sum, tensor, tidy, type Tensor } from '@rpsam2/tensor';
 import { PAPER_LOSS, compoundLoss, diceTerm, distTerm, outTerm } from '../src/loss/compound-loss.js';
-import { argmaxOneHot, oneHotToIndices, selectByIou } from '../src/pipeline/select-mask.js';
+import { oneHotToIndices, selectByIou } from '../src/pipeline/select-mask.js';
 
 // ---- float64 references of the three terms (the spec's formulas, written out) ----
 

@@ -95,4 +95,4 @@ export {
 export { measureEncoder, randomPixels, type EncoderMeasurement } from './memory/measure.js';
 
 // Verification against the PyTorch golden fixtures.
-export { verifyFixture, type CheckResult, type FixtureInputs } from './verify/fixture-verifier.js';
+export { verifyFixture, loadFixtureModel, type CheckResult, type FixtureInputs } from './verify/fixture-verifier.js';

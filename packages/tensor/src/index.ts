@@ -36,3 +36,4 @@ export {
 export { TorchCheckpoint, openTensorFile, type TorchTensorEntry, type TensorFileReader, type TorchCheckpointOptions } from './io/torch-checkpoint.js';
 export { ZipArchive, crc32, type ZipEntry } from './io/zip.js';
 export { unpickle, UnpicklingError, PickleGlobal, isPickleTuple, type UnpickleOptions, type PickleGlobalHandler } from './io/pickle.js';
+export * from './testing/golden-checker.js';

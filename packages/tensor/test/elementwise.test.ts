@@ -1,5 +1,5 @@
-import { describe, it } from 'vitest';
-import { unary, add, sub, mul, div, where, sum, mean, amax, type Tensor, type UnaryOp } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { unary, add, sub, mul, div, where, sum, mean, amax, tensor, argmax, argmaxOneHot, type Tensor, type UnaryOp } from '../src/index.js';
 import { refFrom } from './reference/ref.js';
 import { binaryRef, reduceRef, unaryRef, whereRef, UNARY_REF } from './reference/elementwise.js';
 import { checkOp } from './support/compare.js';
@@ -98,5 +98,26 @@ describe('reductions', () => {
   it('amax shares the gradient among ties', async () => {
     const x = refFrom([1, 3, 3, 2, 5, 5], [2, 3]);
     await checkOp({ gpu: ([t]) => amax(t, 1), ref: reduceRef, inputs: [x], args: { kind: 'amax', axes: [1], keepdim: false } });
+  });
+});
+
+describe('argmax', () => {
+  it('first maximum along the last axis, as indices and one-hot (ties → first)', async () => {
+    const rows = [
+      [1, 3, 3, 2],
+      [5, -1, 5, 5],
+      [-2, -3, -1, -7],
+    ];
+    const x = tensor(rows.flat(), [3, 4]);
+    const idx = argmax(x);
+    const oh = argmaxOneHot(x);
+    const want = rows.map((r) => r.indexOf(Math.max(...r)));
+    expect(idx.dtype).toBe('i32');
+    expect(Array.from(await idx.intData())).toEqual(want);
+    expect(Array.from(await oh.data())).toEqual(want.flatMap((j) => [0, 1, 2, 3].map((k) => (k === j ? 1 : 0))));
+    const one = tensor([4], [1, 1]);
+    const ohOne = argmaxOneHot(one);
+    expect(Array.from(await ohOne.data())).toEqual([1]);
+    for (const t of [x, idx, oh, one, ohOne]) t.dispose();
   });
 });

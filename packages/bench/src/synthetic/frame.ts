@@ -97,11 +97,15 @@ export class SyntheticRenderer {
 
     const ids = layout.ids;
     const objects: SyntheticObject[] = [];
+    // The anatomy lies inside the limbus ellipse's bounding box.
+    const ex0 = Math.max(0, Math.floor(eye.cx - eye.rcx - 1));
+    const ey0 = Math.max(0, Math.floor(eye.cy - eye.rcy - 1));
+    const eyeBox = { x0: ex0, y0: ey0, w: Math.min(W, Math.ceil(eye.cx + eye.rcx + 1)) - ex0, h: Math.min(H, Math.ceil(eye.cy + eye.rcy + 1)) - ey0 };
     for (const [key, m] of [
       ['cornea', cornea],
       ['pupil', pupil],
     ] as const) {
-      const o = cropObject(W, H, (i) => m[i] !== 0 && ids[i] === 0, { x0: 0, y0: 0, w: W, h: H });
+      const o = cropObject(W, H, (i) => m[i] !== 0 && ids[i] === 0, eyeBox);
       if (o && dropSlivers(o, sc)) objects.push({ classKey: key, classTitle: key === 'cornea' ? 'Cornea' : 'Pupil', kind: 'anatomy', ...o, occludedPixels: 0 });
     }
     for (const k of layout.order) {

@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { SafetensorsFile, getBackend, shutdown } from '@rpsam2/tensor';
+import { CheckTally, SafetensorsFile, getBackend, shutdown } from '@rpsam2/tensor';
 import { initNode, fileSource } from '@rpsam2/tensor/node';
 import { verifyRpsam2Fixture, type Rpsam2FixtureInputs } from '../verify/fixture-verifier.js';
 
@@ -48,21 +48,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const backend = await initNode();
   console.log(`adapter: ${backend.info.adapter.description || backend.info.adapter.vendor}; fixture ${dir} on SAM 2 fixture ${inputs.sam2Dir}`);
-  let passed = 0;
-  let failed = 0;
+  const tally = new CheckTally();
   const t0 = performance.now();
-  await verifyRpsam2Fixture(inputs, (r) => {
-    if (r.passed) passed++;
-    else failed++;
-    const what =
-      r.kind === 'grad' ? `rel L2 ${r.err.toExponential(2)}` : r.kind === 'exact' ? `max abs ${r.err}` : `max abs ${r.err.toExponential(2)} (scale ${(r.scale ?? 0).toPrecision(3)})`;
-    console.log(`${r.passed ? 'PASS' : 'FAIL'} ${r.name.padEnd(48)} ${r.kind.padEnd(7)} ${what}${r.note ? `  ${r.note}` : ''}`);
-  });
+  await verifyRpsam2Fixture(inputs, tally.add);
   const live = getBackend().stats().liveBytes;
   if (live) console.log(`warning: ${live} bytes of GPU memory still live`);
   console.log(`time: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed ? 1 : 0;
+  console.log(tally.summary());
+  return tally.failed ? 1 : 0;
 }
 
 main(process.argv)

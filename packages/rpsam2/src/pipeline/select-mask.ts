@@ -3,27 +3,7 @@
  * term does: the choice (argmax, first on ties) is made without gradient, the chosen logits keep
  * theirs.
  */
-import { add, amax, cat, full, greater, greaterEqual, mul, noGrad, reshape, slice, sub, sum, tidy, type Tensor } from '@rpsam2/tensor';
-
-/** One-hot [B, K] (f32) of the first maximum along the last axis of x [B, K]; no gradient. */
-export function argmaxOneHot(x: Tensor): Tensor {
-  if (x.rank !== 2) throw new RangeError(`argmaxOneHot: x [${x.shape}] must be [B, K]`);
-  return noGrad(() =>
-    tidy(() => {
-      const k = x.shape[1];
-      const isMax = greaterEqual(sub(x, amax(x, 1, true)), 0);
-      // Column j survives only if no earlier column was a maximum.
-      const cols: Tensor[] = [];
-      let seen: Tensor | null = null;
-      for (let j = 0; j < k; j++) {
-        const col = slice(isMax, [null, { start: j, end: j + 1 }]);
-        cols.push(seen ? mul(col, sub(full(col.shape, 1), seen)) : col);
-        seen = seen ? greater(add(seen, col), 0.5) : col;
-      }
-      return cat(cols, 1);
-    }),
-  );
-}
+import { argmaxOneHot, mul, reshape, sum, type Tensor } from '@rpsam2/tensor';
 
 /** The selected masks and the choice. */
 export interface Selection {

@@ -184,9 +184,9 @@ export class RpSam2Predictor {
   refine(click: Click, imageIndex?: number): Promise<Click>;
   refine(clicks: Click[], imageIndex?: number): Promise<Click[]>;
   async refine(c: Click | Click[], imageIndex = 0): Promise<Click | Click[]> {
+    if (c.length === 0) return [];
     const single = !Array.isArray(c[0]);
     const clicks = (single ? [c] : c) as Click[];
-    if (clicks.length === 0) return [];
     const [h, w] = this.size(imageIndex);
     const input = this.clicksTensor(clicks, imageIndex);
     let refined: Tensor | null = null;
@@ -208,9 +208,9 @@ export class RpSam2Predictor {
   predict(click: Click, imageIndex?: number): Promise<RefinedPrediction>;
   predict(clicks: Click[], imageIndex?: number): Promise<RefinedPrediction[]>;
   async predict(c: Click | Click[], imageIndex = 0): Promise<RefinedPrediction | RefinedPrediction[]> {
+    if (c.length === 0) return [];
     const single = !Array.isArray(c[0]);
     const clicks = (single ? [c] : c) as Click[];
-    if (clicks.length === 0) return [];
     const [h, w] = this.size(imageIndex);
     const b = clicks.length;
     const input = this.clicksTensor(clicks, imageIndex);

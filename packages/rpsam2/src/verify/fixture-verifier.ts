@@ -12,19 +12,8 @@
  * clicks, sparse tokens, candidates), so that a mismatch points at one stage. Every tensor of
  * golden.safetensors must be checked: one that is not recomputed is reported as a failure.
  */
-import {
-  backward,
-  forwardPasses,
-  GRAD_TOL,
-  maxAbsError,
-  noGrad,
-  relL2Error,
-  tensor,
-  tidy,
-  type SafetensorsFile,
-  type Tensor,
-} from '@rpsam2/tensor';
-import { Sam2ImagePredictor, Sam2Model, isVideoOnlyKey, loadWeights, parseOfficialConfig, type ImageFeatures, type WeightSource } from '@rpsam2/sam2';
+import { backward, GoldenChecker, noGrad, tensor, tidy, type CheckReport, type SafetensorsFile, type Tensor } from '@rpsam2/tensor';
+import { Sam2ImagePredictor, loadFixtureModel, type FixtureInputs, type WeightSource } from '@rpsam2/sam2';
 import { ShiftBlock, shiftBlockConfigFromSpec } from '../shift-block/shift-block.js';
 import { compoundLoss, lossConfigFromSpec } from '../loss/compound-loss.js';
 import { computeCandidates } from '../candidates/candidates.js';
@@ -32,115 +21,26 @@ import { normalizeClicks } from '../candidates/clicks.js';
 import { RpSam2, targetLowRes } from '../pipeline/rpsam2.js';
 import { oneHotToIndices } from '../pipeline/select-mask.js';
 
-/** One compared tensor. */
-export interface CheckResult {
-  name: string;
-  /** forward: max abs error within 1e-3·max(1, max|ref|); grad: relative L2 ≤ 1e-2; exact: equal. */
-  kind: 'forward' | 'grad' | 'exact';
-  passed: boolean;
-  /** max abs error (forward, exact) or relative L2 error (grad). */
-  err: number;
-  /** max |ref| (forward). */
-  scale?: number;
-  note?: string;
-}
-
-/** A SAM 2 fixture folder's contents. */
-export interface Sam2FixtureInputs {
-  meta: any;
-  weights: WeightSource;
-  golden: SafetensorsFile;
-}
+export type { CheckResult } from '@rpsam2/tensor';
 
 /** An RP-SAM2 fixture folder's contents and the SAM 2 fixture it builds on. */
 export interface Rpsam2FixtureInputs {
   spec: any;
   shiftWeights: WeightSource;
   golden: SafetensorsFile;
-  sam2: Sam2FixtureInputs;
-}
-
-type Report = (r: CheckResult) => void;
-
-class Checker {
-  readonly checked = new Set<string>();
-  constructor(
-    private readonly golden: SafetensorsFile,
-    private readonly report: Report,
-  ) {}
-
-  private async want(name: string): Promise<{ data: Float32Array; shape: number[] } | null> {
-    if (!this.golden.has(name)) return null;
-    this.checked.add(name);
-    return { data: await this.golden.readF32(name), shape: this.golden.entry(name).shape };
-  }
-
-  private shapeMismatch(name: string, kind: CheckResult['kind'], got: readonly number[], want: readonly number[]): boolean {
-    const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-    if (got.join(',') === want.join(',') || (size(got) === 1 && size(want) === 1)) return false;
-    this.report({ name, kind, passed: false, err: Infinity, note: `shape [${got}] vs golden [${want}]` });
-    return true;
-  }
-
-  async forward(name: string, got: Tensor | { data: ArrayLike<number>; shape: readonly number[] }, note?: string): Promise<void> {
-    const w = await this.want(name);
-    if (!w) return;
-    if (this.shapeMismatch(name, 'forward', got.shape, w.shape)) return;
-    const data = 'isTensor' in got ? await got.data() : got.data;
-    const e = maxAbsError(data, w.data);
-    this.report({ name, kind: 'forward', passed: forwardPasses(e), err: e.err, scale: e.scale, note });
-  }
-
-  async exact(name: string, got: { data: ArrayLike<number>; shape: readonly number[] }): Promise<void> {
-    const w = await this.want(name);
-    if (!w) return;
-    if (this.shapeMismatch(name, 'exact', got.shape, w.shape)) return;
-    let err = 0;
-    const bad: number[] = [];
-    for (let i = 0; i < w.data.length; i++) {
-      const d = Math.abs(got.data[i] - w.data[i]);
-      if (!(d === 0)) {
-        err = Math.max(err, Number.isNaN(d) ? Infinity : d);
-        bad.push(i);
-      }
-    }
-    const note = bad.length ? `${bad.length} differ (first at ${bad.slice(0, 5).join(', ')})` : undefined;
-    this.report({ name, kind: 'exact', passed: bad.length === 0, err, note });
-  }
-
-  async grad(name: string, got: Tensor | null): Promise<void> {
-    const w = await this.want(name);
-    if (!w) return;
-    if (got && this.shapeMismatch(name, 'grad', got.shape, w.shape)) return;
-    const err = relL2Error(got ? await got.data() : null, w.data);
-    this.report({ name, kind: 'grad', passed: err <= GRAD_TOL, err, note: got ? undefined : 'no gradient reached this parameter' });
-  }
-}
-
-/** Loads SAM 2 from its fixture and encodes the golden pixels. */
-async function loadSam2(sam2: Sam2FixtureInputs): Promise<{ model: Sam2Model; features: ImageFeatures; hw: [number, number] }> {
-  const { meta, weights, golden } = sam2;
-  const cfg = parseOfficialConfig({ ...meta.model_config, image_size: meta.image_size ?? meta.model_config.image_size }, meta.variant ?? 'fixture');
-  const model = new Sam2Model(cfg);
-  try {
-    await loadWeights(model, weights, { ignore: isVideoOnlyKey });
-    await model.promptEncoder.prepare();
-    const pixels = tensor(await golden.readF32('input.pixels'), golden.entry('input.pixels').shape);
-    const features = noGrad(() => tidy(() => model.forwardImage(pixels)));
-    pixels.dispose();
-    return { model, features, hw: meta.orig_hw as [number, number] };
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
+  sam2: FixtureInputs;
 }
 
 /** Runs every check; calls `report` per tensor as it goes. */
-export async function verifyRpsam2Fixture(inputs: Rpsam2FixtureInputs, report: Report): Promise<void> {
+export async function verifyRpsam2Fixture(inputs: Rpsam2FixtureInputs, report: CheckReport): Promise<void> {
   const { spec, shiftWeights, golden } = inputs;
-  const check = new Checker(golden, report);
-  const { model, features, hw } = await loadSam2(inputs.sam2);
-  const [h0, w0] = hw;
+  const check = new GoldenChecker(golden, report);
+  const model = await loadFixtureModel(inputs.sam2);
+  const sam2Golden = inputs.sam2.golden;
+  const pixels = tensor(await sam2Golden.readF32('input.pixels'), sam2Golden.entry('input.pixels').shape);
+  const features = noGrad(() => tidy(() => model.forwardImage(pixels)));
+  pixels.dispose();
+  const [h0, w0] = inputs.sam2.meta.orig_hw as [number, number];
   const predictor = new Sam2ImagePredictor(model);
   predictor.setFeatures(features, [h0, w0]);
   const block = new ShiftBlock(shiftBlockConfigFromSpec(spec.shift_block ?? {}));
@@ -205,9 +105,7 @@ export async function verifyRpsam2Fixture(inputs: Rpsam2FixtureInputs, report: R
       await check.grad(`grad.${name}`, slot.value?.grad ?? null);
     }
     // Golden tensors this run did not recompute (e.g. a gradient of an unknown parameter).
-    for (const key of golden.keys()) {
-      if (!check.checked.has(key)) report({ name: key, kind: 'forward', passed: false, err: Infinity, note: 'in golden.safetensors but not recomputed' });
-    }
+    check.reportUnchecked();
   } finally {
     for (const t of owned) t.dispose();
     block.dispose();

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SafetensorsFile, getBackend, shutdown } from '@rpsam2/tensor';
+import { CheckTally, SafetensorsFile, getBackend, shutdown } from '@rpsam2/tensor';
 import { initNode, fileSource } from '@rpsam2/tensor/node';
 import { verifyFixture } from '../verify/fixture-verifier.js';
 
@@ -29,20 +29,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const backend = await initNode();
   console.log(`adapter: ${backend.info.adapter.description || backend.info.adapter.vendor}; fixture ${dir}`);
-  let passed = 0;
-  let failed = 0;
+  const tally = new CheckTally();
   const t0 = performance.now();
-  await verifyFixture({ meta, weights, golden }, (r) => {
-    if (r.passed) passed++;
-    else failed++;
-    const what = r.kind === 'grad' ? `rel L2 ${r.err.toExponential(2)}` : `max abs ${r.err.toExponential(2)} (scale ${(r.scale ?? 0).toPrecision(3)})`;
-    console.log(`${r.passed ? 'PASS' : 'FAIL'} ${r.name.padEnd(36)} ${r.kind.padEnd(7)} ${what}${r.note ? `  ${r.note}` : ''}`);
-  });
+  await verifyFixture({ meta, weights, golden }, tally.add);
   const live = getBackend().stats().liveBytes;
   if (live) console.log(`warning: ${live} bytes of GPU memory still live`);
   console.log(`time: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed ? 1 : 0;
+  console.log(tally.summary());
+  return tally.failed ? 1 : 0;
 }
 
 main(process.argv)

@@ -7,7 +7,7 @@
  */
 import {
   add,
-  amax,
+  argmaxOneHot,
   cat,
   div,
   expand,
@@ -130,7 +130,7 @@ export class MaskDecoder extends Module {
     const multi = slice(out.masks, [null, { start: 1 }]);
     const multiIou = slice(out.iou, [null, { start: 1 }]);
     // One-hot of the best multimask IoU (first on ties, as argmax).
-    const best = firstArgmaxOneHot(multiIou);
+    const best = argmaxOneHot(multiIou);
     const bestMask = sum(mul(multi, reshape(best, [...best.shape, 1, 1])), 1, true);
     const bestIou = sum(mul(multiIou, best), 1, true);
     const delta = this.cfg.dynamicMultimaskStabilityDelta;
@@ -144,19 +144,4 @@ export class MaskDecoder extends Module {
       iou: where(stable, singleIou, bestIou),
     };
   }
-}
-
-/** One-hot [B, K] of the first maximum along the last axis. */
-function firstArgmaxOneHot(x: Tensor): Tensor {
-  const k = x.shape[1];
-  const isMax = greaterEqual(sub(x, amax(x, 1, true)), 0);
-  // Keep only the first maximum: column j survives if no earlier column was a maximum.
-  const cols: Tensor[] = [];
-  let seen: Tensor | null = null;
-  for (let j = 0; j < k; j++) {
-    const col = slice(isMax, [null, { start: j, end: j + 1 }]);
-    cols.push(seen ? mul(col, sub(full(col.shape, 1), seen)) : col);
-    seen = seen ? greater(add(seen, col), 0.5) : col;
-  }
-  return cat(cols, 1);
 }

@@ -8,16 +8,14 @@
 import {
   backward,
   clamp,
-  forwardPasses,
+  GoldenChecker,
   interpolate,
-  maxAbsError,
   noGrad,
-  relL2Error,
-  GRAD_TOL,
   slice,
   softDiceLoss,
   tensor,
   tidy,
+  type CheckReport,
   type SafetensorsFile,
   type Tensor,
 } from '@rpsam2/tensor';
@@ -28,45 +26,28 @@ import { sinePositionEncoding } from '../model/position-encoding.js';
 import { Sam2ImagePredictor, type Prompt } from '../predictor/image-predictor.js';
 import { preprocess, type RgbImage } from '../predictor/transforms.js';
 
-export interface CheckResult {
-  name: string;
-  kind: 'forward' | 'grad' | 'exact';
-  passed: boolean;
-  /** max abs error (forward) or relative L2 error (grad). */
-  err: number;
-  /** max |ref| (forward). */
-  scale?: number;
-  note?: string;
-}
+export type { CheckResult } from '@rpsam2/tensor';
 
+/** A SAM 2 fixture folder's contents. */
 export interface FixtureInputs {
   meta: any;
   weights: WeightSource;
   golden: SafetensorsFile;
 }
 
-type Report = (r: CheckResult) => void;
-
-async function compareForward(report: Report, golden: SafetensorsFile, name: string, got: Tensor | Float32Array, note?: string): Promise<void> {
-  if (!golden.has(name)) return;
-  const want = await golden.readF32(name);
-  const data = got instanceof Float32Array ? got : await got.data();
-  const wantShape = golden.entry(name).shape;
-  const sameShape = (a: readonly number[], b: readonly number[]) =>
-    a.join(',') === b.join(',') || (a.reduce((x, y) => x * y, 1) === 1 && b.reduce((x, y) => x * y, 1) === 1);
-  if (!(got instanceof Float32Array) && !sameShape(got.shape, wantShape)) {
-    report({ name, kind: 'forward', passed: false, err: Infinity, note: `shape [${got.shape}] vs golden [${wantShape}]` });
-    return;
+/** The fixture's model with its weights loaded (the caller disposes it). */
+export async function loadFixtureModel(inputs: FixtureInputs): Promise<Sam2Model> {
+  const { meta, weights } = inputs;
+  const cfg = parseOfficialConfig({ ...meta.model_config, image_size: meta.image_size ?? meta.model_config.image_size }, meta.variant ?? 'fixture');
+  const model = new Sam2Model(cfg);
+  try {
+    await loadWeights(model, weights, { ignore: isVideoOnlyKey });
+    await model.promptEncoder.prepare();
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
-  const e = maxAbsError(data, want);
-  report({ name, kind: 'forward', passed: data.length === want.length && forwardPasses(e), err: e.err, scale: e.scale, note });
-}
-
-async function compareGrad(report: Report, golden: SafetensorsFile, name: string, got: Tensor | null): Promise<void> {
-  if (!golden.has(name)) return;
-  const want = await golden.readF32(name);
-  const err = relL2Error(got ? await got.data() : null, want);
-  report({ name, kind: 'grad', passed: err <= GRAD_TOL, err, note: got ? undefined : 'no gradient reached this tensor' });
+  return model;
 }
 
 /** The prompt of a fixture case in the predictor's terms. */
@@ -81,15 +62,14 @@ function casePrompt(c: any): Prompt {
 }
 
 /** Runs every check; calls `report` per tensor as it goes. */
-export async function verifyFixture(inputs: FixtureInputs, report: Report): Promise<void> {
-  const { meta, weights, golden } = inputs;
-  const cfg = parseOfficialConfig({ ...meta.model_config, image_size: meta.image_size ?? meta.model_config.image_size }, meta.variant ?? 'fixture');
-  const model = new Sam2Model(cfg);
+export async function verifyFixture(inputs: FixtureInputs, report: CheckReport): Promise<void> {
+  const { meta, golden } = inputs;
+  const check = new GoldenChecker(golden, report);
+  const model = await loadFixtureModel(inputs);
+  const cfg = model.cfg;
   const predictor = new Sam2ImagePredictor(model);
   const owned: Tensor[] = [];
   try {
-    await loadWeights(model, weights, { ignore: isVideoOnlyKey });
-    await model.promptEncoder.prepare();
 
     // Preprocessing from the raw image.
     const [h0, w0] = meta.orig_hw as [number, number];
@@ -97,18 +77,18 @@ export async function verifyFixture(inputs: FixtureInputs, report: Report): Prom
     const image: RgbImage = { width: w0, height: h0, channels: 3, data: imgBytes };
     const pixelsOurs = preprocess(image, cfg.imageSize);
     owned.push(pixelsOurs);
-    await compareForward(report, golden, 'input.pixels', pixelsOurs);
+    await check.forward('input.pixels', pixelsOurs);
 
     // The encoder, fed the golden pixels so that each stage is checked on its own.
     const pixels = tensor(await golden.readF32('input.pixels'), golden.entry('input.pixels').shape);
     owned.push(pixels);
-    const taps: Record<string, Float32Array> = {};
+    const taps: Record<string, { data: Float32Array; shape: readonly number[] }> = {};
     const pending: Promise<void>[] = [];
     const tap = (name: string) => (t: Tensor) => {
       const copy = t.view(t.shape, false);
       pending.push(
         copy.data().then((d) => {
-          taps[name] = d;
+          taps[name] = { data: d, shape: copy.shape };
           copy.dispose();
         }),
       );
@@ -124,19 +104,19 @@ export async function verifyFixture(inputs: FixtureInputs, report: Report): Prom
       ),
     );
     await Promise.all(pending);
-    for (const name of Object.keys(taps)) await compareForward(report, golden, name, taps[name]);
+    for (const name of Object.keys(taps)) await check.forward(name, taps[name]);
     for (let i = 0; i < 3; i++) {
       const name = `backbone.pos${i}`;
       if (!golden.has(name)) continue;
       const [, c, hh, ww] = golden.entry(name).shape;
       const pos = sinePositionEncoding(c, hh, ww);
-      await compareForward(report, golden, name, pos);
+      await check.forward(name, pos);
       pos.dispose();
     }
-    await compareForward(report, golden, 'embed.image_embed', features.imageEmbed);
-    await compareForward(report, golden, 'embed.high_res0', features.highRes[0]);
-    await compareForward(report, golden, 'embed.high_res1', features.highRes[1]);
-    await compareForward(report, golden, 'prompt.dense_pe', model.promptEncoder.denseEncoding());
+    await check.forward('embed.image_embed', features.imageEmbed);
+    await check.forward('embed.high_res0', features.highRes[0]);
+    await check.forward('embed.high_res1', features.highRes[1]);
+    await check.forward('prompt.dense_pe', model.promptEncoder.denseEncoding());
     predictor.setFeatures(features, [h0, w0]);
 
     // Prompt cases.
@@ -166,7 +146,7 @@ export async function verifyFixture(inputs: FixtureInputs, report: Report): Prom
         }),
       );
       for (const [k, t] of Object.entries(out)) {
-        await compareForward(report, golden, `${caseName}.${k}`, t);
+        await check.forward(`${caseName}.${k}`, t);
         t.dispose();
       }
     }
@@ -177,7 +157,7 @@ export async function verifyFixture(inputs: FixtureInputs, report: Report): Prom
       if (!golden.has(`${gname}.loss`) || !p1) continue;
       const target = await targetLowRes(golden, h0, w0, model.gridSize * 4);
       owned.push(target);
-      await compareForward(report, golden, `${gname}.target_low`, target);
+      await check.forward(`${gname}.target_low`, target);
       const dec = model.maskDecoder;
       const params = {
         d_upscale0_weight: dec.upConv0.weight.get(),
@@ -194,12 +174,12 @@ export async function verifyFixture(inputs: FixtureInputs, report: Report): Prom
           return softDiceLoss(logits, target, { smooth: 1 });
         });
         owned.push(loss);
-        await compareForward(report, golden, `${gname}.loss`, loss);
+        await check.forward(`${gname}.loss`, loss);
         backward(loss);
         const dPoint = click.grad ? click.grad.view([click.shape[1], 2], false) : null;
-        await compareGrad(report, golden, `${gname}.d_point`, dPoint);
+        await check.grad(`${gname}.d_point`, dPoint);
         dPoint?.dispose();
-        for (const [k, t] of Object.entries(params)) await compareGrad(report, golden, `${gname}.${k}`, t.grad);
+        for (const [k, t] of Object.entries(params)) await check.grad(`${gname}.${k}`, t.grad);
         // d loss / d sparse: the same loss from a leaf copy of the sparse embedding.
         const sparseLeaf = noGrad(() => tidy(() => predictor.decode({ points: click, labels: [p1.labels] }).sparse));
         const leaf = tensor(await sparseLeaf.data(), sparseLeaf.shape, { requiresGrad: true });
@@ -212,7 +192,7 @@ export async function verifyFixture(inputs: FixtureInputs, report: Report): Prom
         });
         owned.push(loss2);
         backward(loss2);
-        await compareGrad(report, golden, `${gname}.d_sparse`, leaf.grad);
+        await check.grad(`${gname}.d_sparse`, leaf.grad);
       } finally {
         for (const t of Object.values(params)) {
           t.requiresGrad = false;
@@ -221,6 +201,8 @@ export async function verifyFixture(inputs: FixtureInputs, report: Report): Prom
         }
       }
     }
+    // Inputs are read, not recomputed; every other golden tensor must have been compared.
+    check.reportUnchecked((k) => k !== 'input.image' && k !== 'input.target_mask');
   } finally {
     for (const t of owned) t.dispose();
     predictor.dispose();

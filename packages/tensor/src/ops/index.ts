@@ -24,3 +24,4 @@ export * from './conv.js';
 export * from './conv-transpose.js';
 export * from './pool.js';
 export * from './matmul.js';
+export * from './argmax.js';

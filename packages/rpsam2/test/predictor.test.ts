@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { greater, interpolate, mulScalar, noGrad, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import { Sam2ImagePredictor, loadWeights, parseOfficialConfig, type Sam2Model } from '@rpsam2/sam2';
+import { RpSam2Predictor, RPSAM2Predictor, type Click } from '../src/predictor/rp-sam2-predictor.js';
+import { ShiftBlock, PAPER_SHIFT_BLOCK } from '../src/shift-block/shift-block.js';
+import { saveCheckpoint } from '../src/checkpoint/checkpoint.js';
+import { RP_DIR, SAM2_DIR, SAM2_META, SAM2_WEIGHTS, TINY_SHIFT, disposeFeatures, fixtureImage, loadTinySam2, open } from './helpers/tiny-sam2.js';
+
+describe('RpSam2Predictor (tiny256 SAM 2 + the fixture shift block)', () => {
+  let model: Sam2Model;
+  let block: ShiftBlock;
+  let predictor: RpSam2Predictor;
+  let golden: Awaited<ReturnType<typeof open>>;
+  let clicksPx: Click[];
+  let hw: [number, number];
+  const root = mkdtempSync(join(tmpdir(), 'rpsam2-pred-'));
+
+  beforeAll(async () => {
+    model = await loadTinySam2();
+    block = new ShiftBlock(TINY_SHIFT);
+    await loadWeights(block, await open(RP_DIR + 'shift_block.safetensors'));
+    predictor = new RpSam2Predictor(new Sam2ImagePredictor(model), block);
+    const img = await fixtureImage(model);
+    hw = img.hw;
+    predictor.setFeatures(img.features, img.hw);
+    golden = await open(RP_DIR + 'golden.safetensors');
+    const c = await golden.readF32('clicks_px');
+    clicksPx = Array.from({ length: c.length / 2 }, (_, i) => [c[2 * i], c[2 * i + 1]] as Click);
+  });
+
+  afterAll(() => {
+    predictor.dispose();
+    block.dispose();
+    model.dispose();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('refine: pixels in, the fixture’s refined clicks (× W, H) out; one click or many', async () => {
+    const [h, w] = hw;
+    const want = await golden.readF32('refined_norm');
+    const many = await predictor.refine(clicksPx);
+    expect(many.length).toBe(10);
+    many.forEach(([x, y], i) => {
+      expect(Math.abs(x - want[2 * i] * w)).toBeLessThan(1e-3 * w);
+      expect(Math.abs(y - want[2 * i + 1] * h)).toBeLessThan(1e-3 * h);
+    });
+    const one = await predictor.refine(clicksPx[3]);
+    expect(one[0]).toBeCloseTo(many[3][0], 3);
+    expect(one[1]).toBeCloseTo(many[3][1], 3);
+    expect(await predictor.refine([])).toEqual([]);
+  });
+
+  it('predict: the best-IoU multimask output of the refined click at the original size', async () => {
+    const [h, w] = hw;
+    const preds = await predictor.predict(clicksPx);
+    const idx = await golden.readF32('selected_mask_index');
+    const iou = await golden.readF32('iou');
+    const low = await golden.readF32('low_res_selected');
+    // The golden low-res logits, upsampled and thresholded: the expected masks.
+    const full = noGrad(() => tidy(() => greater(interpolate(tensor(low, [10, 1, 64, 64]), { size: [h, w], mode: 'bilinear', alignCorners: false }), 0)));
+    const wantMasks = await full.data();
+    full.dispose();
+    preds.forEach((p, i) => {
+      expect(p.width).toBe(w);
+      expect(p.height).toBe(h);
+      expect(p.mask.length).toBe(h * w);
+      expect(p.maskIndex).toBe(idx[i]);
+      expect(p.score).toBeCloseTo(iou[3 * i + idx[i]], 4);
+      expect(Array.from(p.iou).map((v) => +v.toFixed(4))).toEqual(Array.from(iou.slice(3 * i, 3 * i + 3)).map((v) => +v.toFixed(4)));
+      expect(p.lowResLogits.length).toBe(64 * 64);
+      let differ = 0;
+      for (let j = 0; j < h * w; j++) if (p.mask[j] !== wantMasks[i * h * w + j]) differ++;
+      // Only pixels whose logit is within rounding of 0 may differ.
+      expect(differ).toBeLessThan(h * w * 1e-3);
+    });
+    const single = await predictor.predict(clicksPx[0]);
+    expect(single.refined).toEqual(preds[0].refined);
+    expect(single.mask).toEqual(preds[0].mask);
+  });
+
+  it('passes the SAM 2 predictor through', async () => {
+    expect(predictor.model).toBe(model);
+    expect(predictor.originalSizes).toEqual([hw]);
+    expect(predictor.hasImage).toBe(true);
+    const raw = await predictor.predictSam2({ points: [[120, 202.5]], labels: [1], multimaskOutput: true });
+    const want = await (await open(SAM2_DIR + 'golden.safetensors')).readF32('p1_point_multimask.iou');
+    Array.from(raw.iou).forEach((v, i) => expect(v).toBeCloseTo(want[i], 3));
+    expect(RPSAM2Predictor).toBe(RpSam2Predictor);
+  });
+
+  it('loads from a training checkpoint and from a plain shift-block file, with the same answers', async () => {
+    const ckPath = join(root, 'run', 'checkpoints', 'best.safetensors');
+    await saveCheckpoint(ckPath, { block, state: { epoch: 1, stepInEpoch: 0, globalStep: 5, rngState: 1, bestValDice: 0.5, bestEpoch: 1 }, config: {}, kind: 'best' });
+    const want = await predictor.refine(clicksPx.slice(0, 3));
+    const img = await fixtureImage(model);
+    const sam2Config = parseOfficialConfig({ ...SAM2_META.model_config, image_size: SAM2_META.image_size }, 'tiny256');
+    for (const shiftBlock of [join(root, 'run'), ckPath, RP_DIR + 'shift_block.safetensors']) {
+      const p = await RpSam2Predictor.load({ sam2Weights: SAM2_WEIGHTS, sam2Config, shiftBlock });
+      try {
+        // The predictor takes over the features it is given: hand it copies.
+        const copy = (t: Tensor) => noGrad(() => mulScalar(t, 1));
+        p.setFeatures({ imageEmbed: copy(img.features.imageEmbed), highRes: [copy(img.features.highRes[0]), copy(img.features.highRes[1])] }, hw);
+        const got = await p.refine(clicksPx.slice(0, 3));
+        got.forEach((c, i) => {
+          expect(c[0]).toBeCloseTo(want[i][0], 3);
+          expect(c[1]).toBeCloseTo(want[i][1], 3);
+        });
+      } finally {
+        p.dispose();
+      }
+    }
+    disposeFeatures(img.features);
+  });
+
+  it('errors: a shift block that does not fit SAM 2, no image, bad clicks, missing checkpoint', async () => {
+    const big = new ShiftBlock(PAPER_SHIFT_BLOCK);
+    expect(() => new RpSam2Predictor(new Sam2ImagePredictor(model), big)).toThrow(/shift block \(d 256, 4096 image tokens\) does not fit SAM 2 'tiny256' \(d 32, 16×16 = 256 image tokens\)/);
+    big.dispose();
+    const bare = new RpSam2Predictor(new Sam2ImagePredictor(model), block);
+    await expect(bare.refine([1, 2])).rejects.toThrow(/no image 0 is set/);
+    await expect(predictor.refine([[1, 2], [3] as unknown as Click])).rejects.toThrow(/click 1 must be \[x, y\]/);
+    await expect(RpSam2Predictor.load({ sam2Weights: SAM2_WEIGHTS, shiftBlock: join(root, 'nothing-here') })).rejects.toThrow(/no such file or directory/);
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * argmax over the last axis: the index of the first maximum (as PyTorch's argmax), as i32
+ * indices or as a one-hot f32 mask. No gradient (a selection, not a function of the values).
+ */
+import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
+import { getBackend } from '../runtime.js';
+import { Params, bindings, linearMain, runLinear } from '../kernels/wgsl.js';
+
+function argmaxKernel(x: Tensor, mode: 'index' | 'onehot', op: string): Tensor {
+  assertTensor(x, op, 'x');
+  assertDType(x, ['f32'], op, 'x');
+  if (x.rank === 0 || x.shape[x.rank - 1] === 0) throw new RangeError(`${op}: ${x.describe()} needs a non-empty last axis`);
+  const k = x.shape[x.rank - 1];
+  const rows = x.size / k;
+  const out = mode === 'index' ? Tensor.empty(x.shape.slice(0, -1), 'i32') : Tensor.empty(x.shape);
+  if (rows === 0) return out;
+  const p = new Params().u32('n', rows).u32('k', k);
+  const write =
+    mode === 'index'
+      ? '  Y[i] = i32(best);'
+      : '  for (var j = 0u; j < params.k; j++) { Y[i * params.k + j] = select(0.0, 1.0, j == best); }';
+  runLinear(
+    getBackend(),
+    {
+      key: `argmax:${mode}`,
+      wgsl: () => `${bindings(['X'], ['Y'], { Y: mode === 'index' ? 'i32' : 'f32' })}\n${p.wgsl(2)}
+${linearMain(`  let base = i * params.k;
+  var best = 0u;
+  var m = X[base];
+  // Strictly greater keeps the first maximum on ties; NaN never wins.
+  for (var j = 1u; j < params.k; j++) { let v = X[base + j]; if (v > m) { m = v; best = j; } }
+${write}`)}`,
+    },
+    [x.range],
+    [out.range],
+    p,
+    rows,
+  );
+  return out;
+}
+
+/** Index (i32) of the first maximum along the last axis: [..., K] → [...]. */
+export function argmax(x: Tensor): Tensor {
+  return argmaxKernel(x, 'index', 'argmax');
+}
+
+/** One-hot (f32) of the first maximum along the last axis: [..., K] → [..., K]. */
+export function argmaxOneHot(x: Tensor): Tensor {
+  return argmaxKernel(x, 'onehot', 'argmaxOneHot');
+}
