@@ -88,18 +88,24 @@ export async function generateCommand(commandArgs: CommandArgs): Promise<number>
     return 2;
   }
   const log = (s: string) => (args.json ? process.stderr : process.stdout).write(`${s}\n`);
+  const perCase = args.options.framesPerCase ?? 10;
   let caseMs = 0;
-  const summary = await generateSyntheticDataset(args.out, {
-    ...args.options,
-    onFrame: ({ index, total, id, ms }) => {
-      caseMs += ms;
-      const perCase = args.options.framesPerCase ?? 10;
-      if ((index + 1) % perCase === 0 || index + 1 === total) {
-        log(`  ${id.split('/')[0]}: ${index + 1}/${total} frames (${(caseMs / perCase).toFixed(0)} ms/frame)`);
-        caseMs = 0;
-      }
-    },
-  });
+  let summary;
+  try {
+    summary = await generateSyntheticDataset(args.out, {
+      ...args.options,
+      onFrame: ({ index, total, id, ms }) => {
+        caseMs += ms;
+        if ((index + 1) % perCase === 0 || index + 1 === total) {
+          log(`  ${id.split('/')[0]}: ${index + 1}/${total} frames (${(caseMs / ((index % perCase) + 1)).toFixed(0)} ms/frame)`);
+          caseMs = 0;
+        }
+      },
+    });
+  } catch (e) {
+    console.error(`bench generate: ${(e as Error).message.replace('pass overwrite', 'pass --force')}`);
+    return 1;
+  }
   if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
     log(`wrote ${summary.frames} frames in ${summary.cases.length} cases to ${summary.root} in ${summary.seconds.toFixed(1)} s (${summary.msPerFrame.toFixed(0)} ms/frame)`);

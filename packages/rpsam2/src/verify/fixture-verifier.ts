@@ -13,7 +13,7 @@
  * golden.safetensors must be checked: one that is not recomputed is reported as a failure.
  */
 import { backward, GoldenChecker, noGrad, tensor, tidy, type CheckReport, type SafetensorsFile, type Tensor } from '@rpsam2/tensor';
-import { Sam2ImagePredictor, loadFixtureModel, type FixtureInputs, type WeightSource } from '@rpsam2/sam2';
+import { Sam2ImagePredictor, loadFixtureModel, loadWeights, type FixtureInputs, type WeightSource } from '@rpsam2/sam2';
 import { ShiftBlock, shiftBlockConfigFromSpec } from '../shift-block/shift-block.js';
 import { compoundLoss, lossConfigFromSpec } from '../loss/compound-loss.js';
 import { computeCandidates } from '../candidates/candidates.js';
