@@ -225,9 +225,12 @@ describe('speed', () => {
     }
     maskMetrics({ width: w, height: h, data: a }, { width: w, height: h, data: b }); // warm-up
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const m = maskMetrics({ width: w, height: h, data: a }, { width: w, height: h, data: b });
-    const ms = performance.now() - t0;
-    console.log(`maskMetrics 1024×768 (two ellipses ~600×450 px): ${ms.toFixed(1)} ms, dice ${m.dice.toFixed(4)}, hd95 ${m.hd95.toFixed(3)}`);
-    expect(ms).toBeLessThan(1000);
+    const c = process.cpuUsage(c0);
+    const cpuMs = (c.user + c.system) / 1000;
+    console.log(`maskMetrics 1024×768 (two ellipses ~600×450 px): CPU ${cpuMs.toFixed(1)} ms, wall ${(performance.now() - t0).toFixed(1)} ms, dice ${m.dice.toFixed(4)}, hd95 ${m.hd95.toFixed(3)}`);
+    // CPU time (the suite shares the machine with other work).
+    expect(cpuMs).toBeLessThan(1000);
   });
 });

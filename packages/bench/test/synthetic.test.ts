@@ -57,18 +57,20 @@ describe('renderSyntheticFrame', () => {
   it('renders a 1024×768 frame (and its PNG) fast', () => {
     const r = new SyntheticRenderer();
     r.render({ width: 1024, height: 768, seed: 1, classes: ['PhT', 'S'] }); // warm-up (JIT, buffers)
-    const times: number[] = [];
+    const wall: number[] = [];
+    const cpu: number[] = [];
     for (let k = 0; k < 3; k++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const f = r.render({ width: 1024, height: 768, seed: 2 + k, classes: [INSTRUMENT_KEYS[k], 'G', 'IA'] });
       encodePng({ width: f.width, height: f.height, channels: 3, data: f.rgb });
-      times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+      wall.push(performance.now() - t0);
     }
-    const best = Math.min(...times);
-    console.log(`synthetic 1024×768 frame + PNG: ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
-    // ~0.1–0.3 s on an idle 2-core machine; the bound only catches order-of-magnitude regressions
-    // when the suite shares the CPU with other work.
-    expect(best).toBeLessThan(3000);
+    console.log(`synthetic 1024×768 frame + PNG: CPU ${cpu.map((t) => t.toFixed(0)).join(', ')} ms; wall ${wall.map((t) => t.toFixed(0)).join(', ')} ms`);
+    // CPU time, not wall time: the suite shares the machine with other work. ~0.2–0.3 s here.
+    expect(Math.min(...cpu)).toBeLessThan(1000);
   });
 });
 
