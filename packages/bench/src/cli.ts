@@ -29,6 +29,12 @@ const COMMANDS: Record<string, Command> = {
     run: sam2Command,
     parse: parseSam2BenchArgs,
   },
+  'train-step': {
+    usage: 'train-step [--json] [--sizes tiny256,paper] [--quick] [--repeat N]',
+    summary: 'RP-SAM2 training step (4 objects × 10 clicks, cached features): ms per step and its split (shift block fwd/bwd, decoder fwd/bwd, Adam); tiny256 with fixture weights, paper-size shift block on SAM 2.1-t with random weights',
+    run: trainStepCommand,
+    parse: parseTrainStepArgs,
+  },
   generate: {
     usage: GENERATE_USAGE,
     summary: 'write a synthetic dataset in the Cataract-1k layout (PNG frames, Supervisely + COCO polygons, splits.json); deterministic by seed',

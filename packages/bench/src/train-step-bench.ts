@@ -154,7 +154,7 @@ async function benchSize(rp: Rp, sam2: Sam2, size: string, args: TrainStepBenchA
     shiftBlockParameters: block.paramCount(),
     objects: OBJECTS,
     clicksPerObject: CLICKS,
-    decodeChunkClicks: Math.max(CLICKS, Math.floor(chunk / CLICKS) * CLICKS),
+    decodeChunkClicks: Math.min(OBJECTS * CLICKS, Math.max(CLICKS, Math.floor(chunk / CLICKS) * CLICKS)),
     adapter,
   };
   block.setTrainable(true);

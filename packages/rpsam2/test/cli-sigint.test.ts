@@ -51,7 +51,7 @@ describe.skipIf(!existsSync(BIN))('rpsam2 train under SIGINT (built CLI, child p
     });
     expect(r.err).toMatch(/stopping: finishing the current step/);
     expect(r.code).toBe(130);
-    expect(r.out).toMatch(/interrupted: .* steps; saved .*last\.safetensors \(continue with --resume\)/);
+    expect(r.out).toMatch(/interrupted: epoch \d+\/1000, \d+ steps.*; saved .*last\.safetensors \(continue with --resume\)/);
     const ck = await openCheckpoint(join(out, 'checkpoints', 'last.safetensors'));
     const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const lastTrain = lines.filter((l) => l.type === 'train').at(-1);

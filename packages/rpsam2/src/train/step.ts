@@ -10,7 +10,8 @@
  *   3. the refined clicks are detached into a leaf r; SAM 2's prompt encoder + mask decoder and
  *      the compound loss run on r in chunks of whole objects (so that the decoder's largest
  *      activation, [clicks, C/8, 4g, 4g], stays within the adapter's binding limit), and each
- *      chunk's backward adds its part of dL/dr and frees its graph;
+ *      chunk's backward adds its part of dL/dr and frees its graph (only the Dice term needs the
+ *      decoder: with it switched off, as in the ablations, the decoder does not run);
  *   4. one backward through the shift block with dL/dr as the seed.
  *
  * Splitting at r gives the same gradient as one backward through the whole chain (the chain
@@ -210,11 +211,15 @@ export function decodeClicks(model: Sam2Model, clicks: Tensor, features: ImageFe
   return { selected: logits, iou, oneHot };
 }
 
-/** Clicks per decoder pass that keep the decoder's largest activation within a quarter of the binding limit. */
+/**
+ * Clicks per decoder pass that keep the decoder's largest activation, [clicks, C/8, 4g, 4g] f32,
+ * within half the binding limit (chunks are whole objects, at least one, so an object's k clicks
+ * may exceed it: 10 clicks at 1024 px are 84 MB, within lavapipe's 128 MiB).
+ */
 export function autoDecodeChunk(model: Sam2Model): number {
   const g = model.gridSize;
   const perClick = 4 * (model.dim / 8) * 16 * g * g;
-  return Math.max(1, Math.floor(getBackend().maxBinding / 4 / perClick) * 4);
+  return Math.max(1, Math.floor(getBackend().maxBinding / 2 / perClick));
 }
 
 /** Splits O objects into chunks of whole objects with at most `maxClicks` clicks (≥ 1 object each). */
@@ -274,7 +279,8 @@ export async function forwardBackward(model: Sam2Model, block: ShiftBlock, batch
       const objs = batch.slice(s, e).map((x) => x.target);
       const part = tidy(() => {
         const rc = slice(r, [{ start: s * k, end: e * k }]);
-        const dec = decodeClicks(model, rc, chunkFeatures(objs, k));
+        // Only the Dice term needs SAM 2's masks: without it the decoder is skipped.
+        const dec = loss.useDice ? decodeClicks(model, rc, chunkFeatures(objs, k)) : null;
         const terms = { total: [] as Tensor[], dice: [] as Tensor[], dist: [] as Tensor[], out: [] as Tensor[] };
         objs.forEach((t, j) => {
           const rows = { start: j * k, end: (j + 1) * k };
@@ -282,7 +288,7 @@ export async function forwardBackward(model: Sam2Model, block: ShiftBlock, batch
           const l = compoundLoss(
             {
               refined: slice(rc, [rows]),
-              selectedLogits: slice(dec.selected, [rows]),
+              selectedLogits: dec ? slice(dec.selected, [rows]) : undefined,
               targetLowRes: t.targetLowRes,
               candidates: t.candidates ?? undefined,
               gt: t.gt,

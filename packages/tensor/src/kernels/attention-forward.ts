@@ -1,147 +1,178 @@
 /**
  * The fused attention forward kernel (flash-attention style): the Lq×Lk score matrix is never
- * stored. A workgroup owns `threads·rows` query rows of one head; each thread keeps its `rows`
- * query rows, their output accumulators and their running (max, sum) in registers. K and V are
- * walked in tiles of `bk` keys staged in workgroup memory, shared by all the workgroup's queries.
- * Per tile: scores for the tile, one rescale of the accumulators by exp(m_old − m_new), then
- * accumulate p·v (online softmax).
+ * stored. A workgroup owns `threads·rows` query rows of one head; thread `lid` owns rows
+ * `first + t·threads` (t < rows). K and V are staged tile by tile (`tile` keys) in workgroup
+ * memory; within a tile the thread takes `chunk` keys at a time, computes the rows×chunk scores in
+ * registers, updates each row's running max and sum (online softmax) and accumulates p·v into its
+ * output rows, rescaled by exp(m_old − m_new). The output buffer itself holds the accumulators
+ * (each row is owned by one thread); they are divided by the row sums at the end.
  *
- * Scores are kept in base-2 units (q is pre-multiplied by scale·log2 e, so exp becomes exp2);
- * the stored per-row log-sum-exp `LSE` is in the same units, for the backward kernels.
+ * Scores are in base-2 units (scaled by scale·log2 e, so exp becomes exp2); the stored per-row
+ * log-sum-exp `LSE` is in the same units, for the backward kernels.
  *
- * Bindings: Q [h, Lq, d], K [h, Lk, d], V [h, Lk, dv] → O [h, Lq, dv], LSE [h, Lq]; each may
- * start `params.*off` elements into its binding (bindings start at aligned offsets).
+ * Bindings: Q [h, Lq, d], K [h, Lk, d], V [h, Lk, dv] → O [h, Lq, dv], LSE [h, Lq]; each starts
+ * `params.*off` elements into its binding (chunks of heads are bound at aligned offsets).
  * Dispatch: (ceil(Lq / (threads·rows)), heads).
  */
 import { Params } from './params.js';
-import { Regs, each, loadFn, rowType, storeFn, vec4s } from './attention-wgsl.js';
+import { each, fold, grid2, loadFn, nest, rowType, storeFn, vec4s } from './attention-wgsl.js';
 
-export interface AttentionForwardConfig {
-  d: number;
-  dv: number;
+export interface AttentionKernelConfig {
+  /** Whether q/k rows (head dim d) and v/o rows (dv) are bound as vec4 (d % 4 == 0). */
+  vecD: boolean;
+  vecV: boolean;
   /** Threads per workgroup. */
   threads: number;
-  /** Query rows per thread. */
+  /** Rows owned by each thread. */
   rows: number;
-  /** Keys per K/V tile. */
-  bk: number;
-  /** Loops instead of unrolled register code (large head dims). */
-  looped: boolean;
+  /** Rows of the other side per register block. */
+  chunk: number;
+  /** vec4 slots of each workgroup-memory tile array. */
+  slots: number;
 }
 
-/** The uniform struct of the forward kernel (values filled per dispatch). */
-export function attentionForwardParams(v: {
+/**
+ * Head dims, tile sizes and offsets are uniforms, so one kernel serves every head dim (fewer
+ * pipelines to compile: lavapipe takes seconds per pipeline).
+ */
+export const configKey = (c: AttentionKernelConfig) =>
+  `${c.vecD ? 'vd' : 'sd'}:${c.vecV ? 'vv' : 'sv'}:t${c.threads}:r${c.rows}:c${c.chunk}:s${c.slots}`;
+
+/** Sizes and binding offsets (elements) of one dispatch; the same struct serves all kernels. */
+export interface AttentionParams {
   lq: number;
   lk: number;
   d: number;
   dv: number;
+  /** Rows of the other side per staged tile. */
+  tile: number;
+  /** scale·log2 e */
   scale2: number;
-  qoff: number;
-  koff: number;
-  voff: number;
-  ooff: number;
-  loff: number;
-}): Params {
-  return new Params()
-    .u32('lq', v.lq)
-    .u32('lk', v.lk)
-    .u32('d4', vec4s(v.d))
-    .u32('v4', vec4s(v.dv))
-    .f32('scale2', v.scale2)
-    .u32('qoff', v.qoff)
-    .u32('koff', v.koff)
-    .u32('voff', v.voff)
-    .u32('ooff', v.ooff)
-    .u32('loff', v.loff);
+  scale: number;
+  offsets: readonly number[];
 }
 
-export function attentionForwardKey(c: AttentionForwardConfig): string {
-  return `attn:fwd:d${c.d}:dv${c.dv}:t${c.threads}:r${c.rows}:bk${c.bk}:${c.looped ? 'loop' : 'unroll'}`;
+/** The uniform struct: sizes, scales and one element offset per storage binding. */
+export function attentionParams(p: AttentionParams): Params {
+  const r = new Params()
+    .u32('lq', p.lq)
+    .u32('lk', p.lk)
+    .u32('d', p.d)
+    .u32('dv', p.dv)
+    .u32('d4', vec4s(p.d))
+    .u32('v4', vec4s(p.dv))
+    .u32('tile', p.tile)
+    .f32('scale2', p.scale2)
+    .f32('scale', p.scale);
+  p.offsets.forEach((o, i) => r.u32(`off${i}`, o));
+  return r;
 }
 
-export function attentionForwardWgsl(c: AttentionForwardConfig): string {
-  const { d, dv, threads: T, rows: R, bk: BK } = c;
-  const D4 = vec4s(d);
-  const V4 = vec4s(dv);
-  const BQ = T * R;
-  const g = new Regs(c.looped);
-  const dEach = (body: (c: string) => string, ind = '  ') => g.each(D4, 'params.d4', body, ind);
-  const vEach = (body: (c: string) => string, ind = '  ') => g.each(V4, 'params.v4', body, ind);
-  const p = attentionForwardParams({ lq: 0, lk: 0, d, dv, scale2: 0, qoff: 0, koff: 0, voff: 0, ooff: 0, loff: 0 });
-  return g.finish(/* wgsl */ `
-@group(0) @binding(0) var<storage, read> Q: array<${rowType(d)}>;
-@group(0) @binding(1) var<storage, read> K: array<${rowType(d)}>;
-@group(0) @binding(2) var<storage, read> V: array<${rowType(dv)}>;
-@group(0) @binding(3) var<storage, read_write> O: array<${rowType(dv)}>;
-@group(0) @binding(4) var<storage, read_write> LSE: array<f32>;
-${p.wgsl(5)}
-${loadFn('Q', d)}
-${loadFn('K', d)}
-${loadFn('V', dv)}
-${storeFn('O', dv)}
+const ZERO = (n: number): AttentionParams => ({ lq: 0, lk: 0, d: 0, dv: 0, tile: 0, scale2: 0, scale: 0, offsets: new Array(n).fill(0) });
 
-var<workgroup> Ks: array<vec4<f32>, ${BK * D4}>;
-var<workgroup> Vs: array<vec4<f32>, ${BK * V4}>;
+/** A binding: name, and which head dim its rows have ('d', 'dv', or 'scalar' for LSE/Δ). */
+export type AttentionBuffer = [string, 'd' | 'dv' | 'scalar'];
+
+/**
+ * Binding declarations in binding order, the last `nOut` read_write, plus `ld_<name>` and (for
+ * outputs) `st_<name>` for the row buffers.
+ */
+export function attentionBindings(c: AttentionKernelConfig, bufs: AttentionBuffer[], nOut: number): string {
+  const decl: string[] = [];
+  const fns: string[] = [];
+  bufs.forEach(([n, kind], i) => {
+    const out = i >= bufs.length - nOut;
+    const vec = kind === 'd' ? c.vecD : c.vecV;
+    decl.push(`@group(0) @binding(${i}) var<storage, ${out ? 'read_write' : 'read'}> ${n}: array<${kind === 'scalar' ? 'f32' : rowType(vec)}>;`);
+    if (kind === 'scalar') return;
+    const len = kind === 'd' ? 'params.d' : 'params.dv';
+    fns.push(loadFn(n, vec, len));
+    if (out) fns.push(storeFn(n, vec, len));
+  });
+  return `${decl.join('\n')}\n${attentionParams(ZERO(bufs.length)).wgsl(bufs.length)}\n${fns.join('\n')}`;
+}
+
+export function attentionForwardKey(c: AttentionKernelConfig): string {
+  return `attn:fwd:${configKey(c)}`;
+}
+
+/** Offsets order: Q, K, V, O, LSE. */
+export function attentionForwardWgsl(c: AttentionKernelConfig): string {
+  const { threads: T, rows: R, chunk: C, slots: S } = c;
+  const ts = (f: (t: number) => string, indent = '  ') => each(R, f, indent);
+  const cs = (f: (u: number) => string, indent = '        ') => each(C, f, indent);
+  return /* wgsl */ `
+${attentionBindings(c, [['Q', 'd'], ['K', 'd'], ['V', 'dv'], ['O', 'dv'], ['LSE', 'scalar']], 2)}
+
+var<workgroup> Ks: array<vec4<f32>, ${S}>;
+var<workgroup> Vs: array<vec4<f32>, ${S}>;
 
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let h = wid.y;
   let lq = params.lq;
   let lk = params.lk;
-  let first = wid.x * ${BQ}u + lid;
-${each(R, (t) => `  let row${t} = first + ${t * T}u;
-  let qe${t} = params.qoff + (h * lq + min(row${t}, lq - 1u)) * ${d}u;
-${g.decl(`q${t}`, D4)}
-${g.decl(`acc${t}`, V4)}
-${dEach((c) => `q${t}[${c}] = ld_Q(qe${t}, ${c}) * params.scale2;`)}
-${vEach((c) => `acc${t}[${c}] = vec4<f32>(0.0);`)}
+  let d = params.d;
+  let dv = params.dv;
+  let d4 = params.d4;
+  let v4 = params.v4;
+  let tile = params.tile;
+  let first = wid.x * ${T * R}u + lid;
+  // Threads without a row skip the arithmetic but still help staging (barriers are uniform).
+  let busy = first < lq;
+${ts((t) => `let row${t} = first + ${t * T}u;
+  let ok${t} = row${t} < lq;
+  let qe${t} = params.off0 + (h * lq + min(row${t}, lq - 1u)) * d;
+  let oe${t} = params.off3 + (h * lq + min(row${t}, lq - 1u)) * dv;
   var m${t} = -3.402823e38;
   var l${t} = 0.0;`)}
-  var sc: array<f32, ${BK * R}>;
-  let kb0 = params.koff + h * lk * ${d}u;
-  let vb0 = params.voff + h * lk * ${dv}u;
-  for (var k0 = 0u; k0 < lk; k0 += ${BK}u) {
-    let nk = min(${BK}u, lk - k0);
-    workgroupBarrier();
-    for (var i = lid; i < nk * ${D4}u; i += ${T}u) {
-      let j = i / ${D4}u;
-      Ks[i] = ld_K(kb0 + (k0 + j) * ${d}u, i - j * ${D4}u);
-    }
-    for (var i = lid; i < nk * ${V4}u; i += ${T}u) {
-      let j = i / ${V4}u;
-      Vs[i] = ld_V(vb0 + (k0 + j) * ${dv}u, i - j * ${V4}u);
-    }
-    workgroupBarrier();
-${each(R, (t) => `    var mx${t} = m${t};`)}
-    for (var j = 0u; j < nk; j++) {
-      let kb = j * ${D4}u;
-${each(R, (t) => `${g.dot(`s${t}`, D4, 'params.d4', (c) => `q${t}[${c}]`, (c) => `Ks[kb + ${c}]`, '      ')}
-      sc[j * ${R}u + ${t}u] = s${t};
-      mx${t} = max(mx${t}, s${t});`)}
-    }
-${each(R, (t) => `    {
-      let alpha = exp2(m${t} - mx${t});
-      m${t} = mx${t};
-      l${t} *= alpha;
-${vEach((c) => `acc${t}[${c}] *= alpha;`, '      ')}
-    }`)}
-    for (var j = 0u; j < nk; j++) {
-      let vb = j * ${V4}u;
-${each(R, (t) => `      let p${t} = exp2(sc[j * ${R}u + ${t}u] - m${t});
-      l${t} += p${t};`)}
-${vEach((c) => `{ let v = Vs[vb + ${c}]; ${ts(R, (t) => `acc${t}[${c}] += p${t} * v;`)} }`, '      ')}
+  if (busy) {
+    for (var c = 0u; c < v4; c++) {
+${ts((t) => `if (ok${t}) { st_O(oe${t}, c, vec4<f32>(0.0)); }`, '      ')}
     }
   }
-${each(R, (t) => `  if (row${t} < lq) {
+  let kb0 = params.off1 + h * lk * d;
+  let vb0 = params.off2 + h * lk * dv;
+  for (var k0 = 0u; k0 < lk; k0 += tile) {
+    let nk = min(tile, lk - k0);
+    workgroupBarrier();
+    for (var i = lid; i < tile * d4; i += ${T}u) {
+      let j = i / d4;
+      Ks[i] = ld_K(kb0 + min(k0 + j, lk - 1u) * d, i - j * d4);
+    }
+    for (var i = lid; i < tile * v4; i += ${T}u) {
+      let j = i / v4;
+      Vs[i] = ld_V(vb0 + min(k0 + j, lk - 1u) * dv, i - j * v4);
+    }
+    workgroupBarrier();
+    if (busy) {
+      for (var jb = 0u; jb < nk; jb += ${C}u) {
+${grid2(R, C, (t, u) => `var s${t}_${u} = 0.0;`, '        ')}
+${cs((u) => `let kr${u} = (jb + ${u}u) * d4;`)}
+        for (var c = 0u; c < d4; c++) {
+${ts((t) => `let q${t} = ld_Q(qe${t}, c);`, '          ')}
+${cs((u) => `let k${u} = Ks[kr${u} + c];`, '          ')}
+${grid2(R, C, (t, u) => `s${t}_${u} += dot(q${t}, k${u});`, '          ')}
+        }
+${grid2(R, C, (t, u) => `let z${t}_${u} = select(-3.402823e38, s${t}_${u} * params.scale2, jb + ${u}u < nk);`, '        ')}
+${ts((t) => `let mx${t} = max(m${t}, ${nest(C, (u) => `z${t}_${u}`, 'max')});
+        let alpha${t} = exp2(m${t} - mx${t});
+        m${t} = mx${t};`, '        ')}
+${grid2(R, C, (t, u) => `let p${t}_${u} = exp2(z${t}_${u} - mx${t});`, '        ')}
+${ts((t) => `l${t} = l${t} * alpha${t} + ${fold(C, (u) => `p${t}_${u}`, '+')};`, '        ')}
+${cs((u) => `let vr${u} = (jb + ${u}u) * v4;`)}
+        for (var c = 0u; c < v4; c++) {
+${cs((u) => `let v${u} = Vs[vr${u} + c];`, '          ')}
+${ts((t) => `let o${t} = ld_O(oe${t}, c) * alpha${t} + ${fold(C, (u) => `p${t}_${u} * v${u}`, '+')};
+          if (ok${t}) { st_O(oe${t}, c, o${t}); }`, '          ')}
+        }
+      }
+    }
+  }
+${ts((t) => `if (ok${t}) {
     let inv = 1.0 / l${t};
-    let oe = params.ooff + (h * lq + row${t}) * ${dv}u;
-${vEach((c) => `st_O(oe, ${c}, acc${t}[${c}] * inv);`, '    ')}
-    LSE[params.loff + h * lq + row${t}] = m${t} + log2(l${t});
+    for (var c = 0u; c < v4; c++) { st_O(oe${t}, c, ld_O(oe${t}, c) * inv); }
+    LSE[params.off4 + h * lq + row${t}] = m${t} + log2(l${t});
   }`)}
-}`);
-}
-
-/** Statements for t < n joined on one line. */
-function ts(n: number, f: (t: number) => string): string {
-  return Array.from({ length: n }, (_, t) => f(t)).join(' ');
+}`;
 }

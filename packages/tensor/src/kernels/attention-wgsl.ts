@@ -1,38 +1,45 @@
 /**
- * WGSL building blocks shared by the fused attention kernels: row loads/stores as vec4 (head
- * dims that are not a multiple of 4 are zero-padded in registers), balanced dot-product sums and
- * the tile-size choice.
+ * Shared pieces of the fused attention kernels.
  *
- * Rows of a head dim `d` are stored as `ceil(d/4)` vec4 registers. When `d % 4 == 0` the buffer is
- * bound as `array<vec4<f32>>` and a register is one load; otherwise it is gathered from scalars,
- * with the padding lanes set to 0 (so that 0·garbage can never make a NaN).
+ * Design (all three kernels): a thread owns `rows` rows (queries, or keys in the dK/dV pass) and
+ * works through the other side in chunks of `chunk` rows, keeping a rows×chunk block of scores
+ * in registers; head-dim loops step over vec4s with a runtime bound, so the generated code does
+ * not grow with the head dim. This matters on LLVM-based drivers (lavapipe): a memory access
+ * inside a loop is emitted lane by lane (~10 instructions per lane, about the same for a vec4 as
+ * for a scalar), so the block reuses each loaded vec4 `rows` or `chunk` times, and unrolled
+ * per-head-dim register code takes such drivers minutes to compile for head dims ≥ 96. The other
+ * side is staged tile by tile in workgroup memory (vec4 rows, zero-padded), shared by all threads.
+ *
+ * Rows of `d` floats are read as ceil(d/4) vec4s. When d % 4 == 0 the buffer is bound as
+ * `array<vec4<f32>>` and a vec4 is one load; otherwise it is gathered from scalars with the
+ * padding lanes set to 0 (so that 0·garbage cannot make a NaN).
  */
 
-/** Number of vec4 registers of a row of `d` floats. */
+/** Number of vec4s of a row of `d` floats. */
 export const vec4s = (d: number) => Math.ceil(d / 4);
 
-/** Whether a buffer of rows of `d` floats is bound as vec4. */
-export const isVec = (d: number) => d % 4 === 0;
+/** The WGSL element type of a buffer of rows bound as vec4 (`vec`) or as scalars. */
+export const rowType = (vec: boolean) => (vec ? 'vec4<f32>' : 'f32');
 
-/** The WGSL element type of a buffer of rows of `d` floats. */
-export const rowType = (d: number) => (isVec(d) ? 'vec4<f32>' : 'f32');
-
-/** `fn ld_<name>(e, c) -> vec4<f32>`: register `c` of the row starting at element `e`. */
-export function loadFn(name: string, d: number): string {
-  if (isVec(d)) return `fn ld_${name}(e: u32, c: u32) -> vec4<f32> { return ${name}[(e >> 2u) + c]; }`;
+/**
+ * `fn ld_<name>(e, c) -> vec4<f32>`: vec4 `c` of the row starting at element `e`; `len` is the
+ * WGSL expression of the row length (scalar path only).
+ */
+export function loadFn(name: string, vec: boolean, len: string): string {
+  if (vec) return `fn ld_${name}(e: u32, c: u32) -> vec4<f32> { return ${name}[(e >> 2u) + c]; }`;
   return `fn ld_${name}(e: u32, c: u32) -> vec4<f32> {
   let i = e + c * 4u;
-  let n = ${d}u - c * 4u;
+  let n = ${len} - c * 4u;
   return vec4<f32>(${name}[i], select(0.0, ${name}[i + 1u], n > 1u), select(0.0, ${name}[i + 2u], n > 2u), select(0.0, ${name}[i + 3u], n > 3u));
 }`;
 }
 
-/** `fn st_<name>(e, c, v)`: stores register `c` of the row starting at element `e` (no padding). */
-export function storeFn(name: string, d: number): string {
-  if (isVec(d)) return `fn st_${name}(e: u32, c: u32, v: vec4<f32>) { ${name}[(e >> 2u) + c] = v; }`;
+/** `fn st_<name>(e, c, v)`: stores vec4 `c` of the row starting at element `e` (not past the row). */
+export function storeFn(name: string, vec: boolean, len: string): string {
+  if (vec) return `fn st_${name}(e: u32, c: u32, v: vec4<f32>) { ${name}[(e >> 2u) + c] = v; }`;
   return `fn st_${name}(e: u32, c: u32, v: vec4<f32>) {
   let i = e + c * 4u;
-  let n = ${d}u - c * 4u;
+  let n = ${len} - c * 4u;
   ${name}[i] = v.x;
   if (n > 1u) { ${name}[i + 1u] = v.y; }
   if (n > 2u) { ${name}[i + 2u] = v.z; }
@@ -40,65 +47,41 @@ export function storeFn(name: string, d: number): string {
 }`;
 }
 
-/** A balanced sum of WGSL terms (shorter dependency chains and smaller rounding error). */
-export function treeSum(terms: string[]): string {
-  if (terms.length === 0) return '0.0';
-  if (terms.length === 1) return terms[0];
-  const h = Math.ceil(terms.length / 2);
-  return `(${treeSum(terms.slice(0, h))} + ${treeSum(terms.slice(h))})`;
+/** `statements(t, u)` for every register (t < rows, u < chunk), one per line. */
+export function grid2(rows: number, chunk: number, f: (t: number, u: number) => string, indent = '      '): string {
+  const out: string[] = [];
+  for (let t = 0; t < rows; t++) for (let u = 0; u < chunk; u++) out.push(indent + f(t, u));
+  return out.join('\n');
+}
+
+/** `statements(i)` for i < n, one per line. */
+export function each(n: number, f: (i: number) => string, indent = '  '): string {
+  return Array.from({ length: n }, (_, i) => indent + f(i)).join('\n');
+}
+
+/** `a0 op a1 op …` over i < n (e.g. a sum of register terms). */
+export function fold(n: number, f: (i: number) => string, op: string): string {
+  return Array.from({ length: n }, (_, i) => f(i)).join(` ${op} `);
+}
+
+/** `f(f(a0, a1), a2)…` over i < n for a two-argument WGSL function `f` (e.g. max). */
+export function nest(n: number, term: (i: number) => string, f: string): string {
+  let out = term(0);
+  for (let i = 1; i < n; i++) out = `${f}(${out}, ${term(i)})`;
+  return out;
 }
 
 /**
- * Register code over the vec4 registers of a row: unrolled (registers become separate values,
- * fastest for small head dims) or as loops whose bound is a uniform (so the shader compiler
- * cannot unroll them: fully unrolled code for large head dims takes LLVM-based drivers such as
- * lavapipe minutes to compile). Kernels are written with arrays `name[c]`; {@link finish} turns
- * the unrolled ones into separate variables `name_c` (drivers compile constant-indexed arrays
- * much more slowly than plain values).
+ * Rows per staged tile: a multiple of `chunk`, at most `cap`, such that a tile of rows of `perRow`
+ * vec4s fits in `slots` vec4s.
  */
-export class Regs {
-  private readonly names: string[] = [];
-  constructor(readonly looped: boolean) {}
-
-  /** Declares the register array `name` of `n` zeroed vec4s. */
-  decl(name: string, n: number, indent = '  '): string {
-    this.names.push(name);
-    if (this.looped) return `${indent}var ${name}: array<vec4<f32>, ${n}>;`;
-    return indent + Array.from({ length: n }, (_, k) => `var ${name}_${k}: vec4<f32>;`).join(' ');
-  }
-
-  /** The kernel's final source. */
-  finish(code: string): string {
-    if (this.looped || this.names.length === 0) return code;
-    const re = new RegExp(`\\b(${this.names.join('|')})\\[(\\d+)u\\]`, 'g');
-    return code.replace(re, '$1_$2');
-  }
-
-  /** Statements `body(c)` for every register c < n; `bound` is the uniform holding n. */
-  each(n: number, bound: string, body: (c: string) => string, indent = '  '): string {
-    if (!this.looped) return Array.from({ length: n }, (_, k) => indent + body(`${k}u`)).join('\n');
-    return `${indent}for (var c = 0u; c < ${bound}; c++) { ${body('c')} }`;
-  }
-
-  /** Declares `name` = Σ_c dot(a(c), b(c)) over c < n. */
-  dot(name: string, n: number, bound: string, a: (c: string) => string, b: (c: string) => string, indent = '  '): string {
-    if (!this.looped) return `${indent}let ${name} = ${treeSum(Array.from({ length: n }, (_, k) => `dot(${a(`${k}u`)}, ${b(`${k}u`)})`))};`;
-    return `${indent}var ${name} = 0.0;\n${indent}for (var c = 0u; c < ${bound}; c++) { ${name} += dot(${a('c')}, ${b('c')}); }`;
-  }
+export function tileRows(slots: number, perRow: number, chunk: number, cap: number): number {
+  return Math.max(chunk, Math.min(cap, Math.floor(slots / perRow / chunk) * chunk));
 }
 
-/** 0..n-1 mapped and joined by newlines (for unrolled register code). */
-export function each(n: number, f: (i: number) => string): string {
-  return Array.from({ length: n }, (_, i) => f(i)).join('\n');
-}
-
-/**
- * Rows per tile so that the tile's workgroup arrays fit in `bytes`: `perRowVec4s` vec4s and
- * `perRowScalars` f32s per row. A power of two in [1, cap].
- */
-export function tileRows(bytes: number, perRowVec4s: number, perRowScalars: number, cap: number): number {
-  const perRow = perRowVec4s * 16 + perRowScalars * 4;
-  let rows = cap;
-  while (rows > 1 && rows * perRow > bytes) rows >>= 1;
-  return rows;
+/** The largest power of two ≤ `want` for which `chunk` rows of `perRow` vec4s fit in `slots`. */
+export function fitChunk(slots: number, perRow: number, want: number): number {
+  let c = want;
+  while (c > 1 && c * perRow > slots) c >>= 1;
+  return c;
 }

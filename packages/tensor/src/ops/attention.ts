@@ -13,16 +13,20 @@ import { fmtShape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import type { Backend, BufferRange } from '../backend/backend.js';
-import { attentionForwardKey, attentionForwardParams, attentionForwardWgsl, type AttentionForwardConfig } from '../kernels/attention-forward.js';
 import {
+  attentionForwardKey,
+  attentionForwardWgsl,
+  attentionParams,
+  type AttentionKernelConfig,
+} from '../kernels/attention-forward.js';
+import {
+  MAX_TILE,
   attentionBackwardKVKey,
   attentionBackwardKVWgsl,
-  attentionBackwardParams,
   attentionBackwardQKey,
   attentionBackwardQWgsl,
-  type AttentionBackwardConfig,
 } from '../kernels/attention-backward.js';
-import { tileRows, vec4s } from '../kernels/attention-wgsl.js';
+import { fitChunk, tileRows, vec4s } from '../kernels/attention-wgsl.js';
 
 /** Options of {@link scaledDotProductAttention}. */
 export interface AttentionOptions {
@@ -33,8 +37,6 @@ export interface AttentionOptions {
 const OP = 'scaledDotProductAttention';
 const THREADS = 64;
 const LOG2E = 1.4426950408889634;
-/** Workgroup memory the kernels' tiles may use (the WebGPU default limit). */
-const TILE_BYTES = 32768;
 
 interface Dims {
   bh: number;
@@ -65,6 +67,9 @@ function dimsOf(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Dim
   const dv = v.shape[r - 1];
   if (lk === 0 && bh * lq > 0) throw new RangeError(`${OP}: k and v have no rows (Lk = 0); the softmax is undefined (${shapes})`);
   if (d === 0 || dv === 0) throw new RangeError(`${OP}: head dims must be ≥ 1; got ${shapes}`);
+  if (Math.max(vec4s(d), vec4s(dv)) > slotsOf('kv')) {
+    throw new RangeError(`${OP}: head dims above ${slotsOf('kv') * 4} are not supported (one staged row must fit workgroup memory); got ${shapes}`);
+  }
   const scale = options.scale ?? 1 / Math.sqrt(d);
   if (!Number.isFinite(scale)) throw new RangeError(`${OP}: scale must be finite, got ${scale}`);
   return { bh, lq, lk, d, dv, scale };
@@ -98,37 +103,58 @@ function forEachChunk(backend: Backend, dims: Dims, fn: (h0: number, nh: number)
   for (let h0 = 0; h0 < dims.bh; h0 += n) fn(h0, Math.min(n, dims.bh - h0));
 }
 
-function queryGroups(backend: Backend, rows: number, perGroup: number): number {
-  const g = Math.ceil(rows / perGroup);
+function groups(backend: Backend, rows: number, cfg: AttentionKernelConfig): number {
+  const g = Math.ceil(rows / (cfg.threads * cfg.rows));
   const max = backend.info.limits.maxComputeWorkgroupsPerDimension;
   if (g > max) throw new RangeError(`${OP}: ${rows} rows need ${g} workgroups, above the limit ${max}`);
   return g;
 }
 
 /**
- * Kernel variants. Register code is unrolled while the per-thread state is small; above
- * `unrollLimit` vec4 registers it is looped (see `Regs`). @internal — exposed for benchmarks.
+ * Kernel shapes: threads per workgroup, rows per thread and the register block's chunk of the
+ * other side, for the forward and the backward kernels (the backward keeps two score blocks).
+ * Measured on lavapipe (B 8, L 1024, D 72): forward 4×16 blocks ≈ 1.4× faster than 4×8; larger
+ * blocks compile much more slowly. @internal — exposed for benchmarks.
  */
-export const attentionTuning = { threads: THREADS, rows: 1, unrollLimit: 48, looped: undefined as boolean | undefined };
+export const attentionTuning = { threads: THREADS, rows: 4, chunk: 16, bwdRows: 4, bwdChunk: 8 };
 
-function isLooped(regs: number): boolean {
-  return attentionTuning.looped ?? regs > attentionTuning.unrollLimit;
+/**
+ * vec4 slots per staged tile array: two arrays fill the workgroup memory (32 KiB on lavapipe and
+ * most GPUs); the key pass keeps room for its lse and Δ tiles.
+ */
+function slotsOf(pass: 'fwd' | 'q' | 'kv'): number {
+  const bytes = Math.min(32768, getBackend().info.limits.maxComputeWorkgroupStorageSize);
+  return Math.floor((bytes - (pass === 'kv' ? 8 * MAX_TILE : 0)) / 32);
 }
 
-function forwardConfig(d: number, dv: number): AttentionForwardConfig {
-  const { threads, rows } = attentionTuning;
-  const regs = rows * (vec4s(d) + vec4s(dv));
-  return { d, dv, threads, rows, bk: tileRows(TILE_BYTES, vec4s(d) + vec4s(dv), 0, 64), looped: isLooped(regs) };
+interface Variant {
+  cfg: AttentionKernelConfig;
+  /** Rows of the other side per staged tile. */
+  tile: number;
 }
 
-function backwardConfigs(d: number, dv: number): [AttentionBackwardConfig, AttentionBackwardConfig] {
-  const { threads, rows } = attentionTuning;
-  const d4 = vec4s(d);
-  const v4 = vec4s(dv);
-  return [
-    { d, dv, threads, rows, tile: tileRows(TILE_BYTES, d4 + v4, 0, 64), looped: isLooped(rows * (2 * d4 + v4)) },
-    { d, dv, threads, rows, tile: tileRows(TILE_BYTES, d4 + v4, 2, 64), looped: isLooped(rows * 2 * (d4 + v4)) },
-  ];
+/**
+ * The kernel variant of a pass. Head dims are uniforms; only their divisibility by 4 (vec4
+ * bindings) and, for very large head dims, a smaller register block select another variant.
+ */
+function variant(d: number, dv: number, pass: 'fwd' | 'q' | 'kv'): Variant {
+  const { threads } = attentionTuning;
+  const fwd = pass === 'fwd';
+  const slots = slotsOf(pass);
+  const perRow = Math.max(vec4s(d), vec4s(dv));
+  const chunk = fitChunk(slots, perRow, fwd ? attentionTuning.chunk : attentionTuning.bwdChunk);
+  // Short sequences waste some of a workgroup, but one variant per pass keeps the number of
+  // pipelines (seconds of compilation each on lavapipe) small.
+  const perThread = fwd ? attentionTuning.rows : attentionTuning.bwdRows;
+  return {
+    cfg: { vecD: d % 4 === 0, vecV: dv % 4 === 0, threads, rows: perThread, chunk, slots },
+    tile: tileRows(slots, perRow, chunk, MAX_TILE),
+  };
+}
+
+function chunkParams(dims: Dims, tile: number, offsets: number[]) {
+  const { lq, lk, d, dv, scale } = dims;
+  return attentionParams({ lq, lk, d, dv, tile, scale, scale2: scale * LOG2E, offsets }).bytes();
 }
 
 function forward(q: Tensor, k: Tensor, v: Tensor, dims: Dims): { out: Tensor; lse: Tensor } {
@@ -137,42 +163,23 @@ function forward(q: Tensor, k: Tensor, v: Tensor, dims: Dims): { out: Tensor; ls
   const lse = Tensor.empty([bh, lq]);
   if (bh * lq === 0) return { out, lse };
   const backend = getBackend();
-  const cfg = forwardConfig(d, dv);
+  const { cfg, tile } = variant(d, dv, 'fwd');
   const kernel = { key: attentionForwardKey(cfg), wgsl: () => attentionForwardWgsl(cfg) };
   forEachChunk(backend, dims, (h0, nh) => {
-    const sq = headSlice(backend, q, h0, nh, lq * d);
-    const sk = headSlice(backend, k, h0, nh, lk * d);
-    const sv = headSlice(backend, v, h0, nh, lk * dv);
-    const so = headSlice(backend, out, h0, nh, lq * dv);
-    const sl = headSlice(backend, lse, h0, nh, lq);
-    const p = attentionForwardParams({
-      lq,
-      lk,
-      d,
-      dv,
-      scale2: dims.scale * LOG2E,
-      qoff: sq.skew,
-      koff: sk.skew,
-      voff: sv.skew,
-      ooff: so.skew,
-      loff: sl.skew,
-    });
+    const sl = [headSlice(backend, q, h0, nh, lq * d), headSlice(backend, k, h0, nh, lk * d), headSlice(backend, v, h0, nh, lk * dv)];
+    const outs = [headSlice(backend, out, h0, nh, lq * dv), headSlice(backend, lse, h0, nh, lq)];
     backend.run({
       kernel,
-      inputs: [sq.range, sk.range, sv.range],
-      outputs: [so.range, sl.range],
-      params: p.bytes(),
-      workgroups: [queryGroups(backend, lq, cfg.threads * cfg.rows), nh],
+      inputs: sl.map((x) => x.range),
+      outputs: outs.map((x) => x.range),
+      params: chunkParams(dims, tile, [...sl, ...outs].map((x) => x.skew)),
+      workgroups: [groups(backend, lq, cfg), nh],
     });
   });
   return { out, lse };
 }
 
-function backwardPasses(
-  g: Tensor,
-  [q, k, v, o, lse]: Tensor[],
-  dims: Dims,
-): [Tensor, Tensor, Tensor] {
+function backwardPasses(g: Tensor, [q, k, v, o, lse]: Tensor[], dims: Dims): [Tensor, Tensor, Tensor] {
   const { bh, lq, lk, d, dv } = dims;
   const dq = Tensor.empty(q.shape);
   const dk = Tensor.empty(k.shape);
@@ -186,52 +193,32 @@ function backwardPasses(
     return [dq, dk, dvv];
   }
   const delta = Tensor.empty([bh, lq]);
-  const [qCfg, kvCfg] = backwardConfigs(d, dv);
-  const qKernel = { key: attentionBackwardQKey(qCfg), wgsl: () => attentionBackwardQWgsl(qCfg) };
-  const kvKernel = { key: attentionBackwardKVKey(kvCfg), wgsl: () => attentionBackwardKVWgsl(kvCfg) };
+  const qv = variant(d, dv, 'q');
+  const kv = variant(d, dv, 'kv');
+  const qKernel = { key: attentionBackwardQKey(qv.cfg), wgsl: () => attentionBackwardQWgsl(qv.cfg) };
+  const kvKernel = { key: attentionBackwardKVKey(kv.cfg), wgsl: () => attentionBackwardKVWgsl(kv.cfg) };
   forEachChunk(backend, dims, (h0, nh) => {
-    const s = {
-      q: headSlice(backend, q, h0, nh, lq * d),
-      k: headSlice(backend, k, h0, nh, lk * d),
-      v: headSlice(backend, v, h0, nh, lk * dv),
-      o: headSlice(backend, o, h0, nh, lq * dv),
-      g: headSlice(backend, g, h0, nh, lq * dv),
-      l: headSlice(backend, lse, h0, nh, lq),
-      del: headSlice(backend, delta, h0, nh, lq),
-      dq: headSlice(backend, dq, h0, nh, lq * d),
-      dk: headSlice(backend, dk, h0, nh, lk * d),
-      dv: headSlice(backend, dvv, h0, nh, lk * dv),
-    };
-    const p = attentionBackwardParams({
-      lq,
-      lk,
-      d,
-      dv,
-      scale2: dims.scale * LOG2E,
-      qoff: s.q.skew,
-      koff: s.k.skew,
-      voff: s.v.skew,
-      ooff: s.o.skew,
-      goff: s.g.skew,
-      loff: s.l.skew,
-      doff: s.del.skew,
-      dqoff: s.dq.skew,
-      dkoff: s.dk.skew,
-      dvoff: s.dv.skew,
-    }).bytes();
+    const slice = (t: Tensor, per: number) => headSlice(backend, t, h0, nh, per);
+    const [sq, sk, sv, so, sg] = [slice(q, lq * d), slice(k, lk * d), slice(v, lk * dv), slice(o, lq * dv), slice(g, lq * dv)];
+    const [sl, sdel] = [slice(lse, lq), slice(delta, lq)];
+    const [sdq, sdk, sdv] = [slice(dq, lq * d), slice(dk, lk * d), slice(dvv, lk * dv)];
+    const qIn = [sq, sk, sv, so, sg, sl];
+    const qOut = [sdq, sdel];
     backend.run({
       kernel: qKernel,
-      inputs: [s.q.range, s.k.range, s.v.range, s.o.range, s.g.range, s.l.range],
-      outputs: [s.dq.range, s.del.range],
-      params: p,
-      workgroups: [queryGroups(backend, lq, qCfg.threads * qCfg.rows), nh],
+      inputs: qIn.map((x) => x.range),
+      outputs: qOut.map((x) => x.range),
+      params: chunkParams(dims, qv.tile, [...qIn, ...qOut].map((x) => x.skew)),
+      workgroups: [groups(backend, lq, qv.cfg), nh],
     });
+    const kvIn = [sq, sk, sv, sg, sl, sdel];
+    const kvOut = [sdk, sdv];
     backend.run({
       kernel: kvKernel,
-      inputs: [s.q.range, s.k.range, s.v.range, s.g.range, s.l.range, s.del.range],
-      outputs: [s.dk.range, s.dv.range],
-      params: p,
-      workgroups: [queryGroups(backend, lk, kvCfg.threads * kvCfg.rows), nh],
+      inputs: kvIn.map((x) => x.range),
+      outputs: kvOut.map((x) => x.range),
+      params: chunkParams(dims, kv.tile, [...kvIn, ...kvOut].map((x) => x.skew)),
+      workgroups: [groups(backend, lk, kv.cfg), nh],
     });
   });
   delta.dispose();

@@ -1,0 +1,202 @@
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodeGreyPng } from '@rpsam2/sam2';
+import { DEFAULT_TRAIN_CONFIG, parseOverride, resolveTrainConfig, shiftBlockConfigFor } from '../src/train/config.js';
+import { InMemoryDataset, maskArea, subset } from '../src/train/dataset.js';
+import { openDataset } from '../src/train/open-dataset.js';
+import { syntheticShapes } from '../src/train/synthetic.js';
+import { TrainRng, permutation, mixSeed } from '../src/train/rng.js';
+import { augment, drawAugmentation } from '../src/train/sources.js';
+import { ProgressLine, formatDuration } from '../src/train/progress.js';
+import { chunkObjects, inCandidateRegion, objectClicks } from '../src/train/step.js';
+import { PAPER_SHIFT_BLOCK, ShiftBlock, shiftBlockParamCount } from '../src/shift-block/shift-block.js';
+import { splitImages } from '../src/cli/train-command.js';
+
+const root = mkdtempSync(join(tmpdir(), 'rpsam2-units-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('training config', () => {
+  it('defaults are the paper’s settings', () => {
+    const c = resolveTrainConfig({});
+    expect(c).toMatchObject({ batchSize: 4, clicksPerObject: 10, lr: 1e-4, epochs: 1500, shiftBlock: 'paper', mode: 'cached' });
+    expect(c.loss).toEqual({ useDice: true, useDist: true, useOut: true, alpha: 1, beta: 0.1, gamma: 1, theta: 15 });
+    expect(c).not.toBe(DEFAULT_TRAIN_CONFIG);
+  });
+
+  it('file keys, then --set overrides (dotted, JSON or string values)', () => {
+    expect(parseOverride('loss.useDist=false')).toEqual({ loss: { useDist: false } });
+    expect(parseOverride('out=runs/a=b')).toEqual({ out: 'runs/a=b' });
+    expect(parseOverride('shiftBlock={"layers":2}')).toEqual({ shiftBlock: { layers: 2 } });
+    const c = resolveTrainConfig({ epochs: 20, loss: { useOut: false } }, ['loss.useDist=false', 'clicksPerObject=3', 'sam2.weights=w.pt', 'shiftBlock=tiny']);
+    expect(c.epochs).toBe(20);
+    expect(c.loss).toMatchObject({ useDice: true, useDist: false, useOut: false });
+    expect(c.clicksPerObject).toBe(3);
+    expect(c.sam2).toEqual({ weights: 'w.pt', config: '', dtype: 'f32' });
+    expect(c.shiftBlock).toBe('tiny');
+  });
+
+  it('names the key of every mistake', () => {
+    expect(() => resolveTrainConfig({ epoch: 3 })).toThrow(/unknown key 'epoch'/);
+    expect(() => resolveTrainConfig({ loss: { beta: '0.1' } })).toThrow(/loss\.beta must be a number/);
+    expect(() => resolveTrainConfig({}, ['batchSize=0'])).toThrow(/batchSize must be an integer ≥ 1, got 0/);
+    expect(() => resolveTrainConfig({}, ['nokey'])).toThrow(/expected key=value/);
+    expect(() => resolveTrainConfig({ loss: { useDice: false, useDist: false, useOut: false } })).toThrow(/every loss term is switched off/);
+    expect(() => resolveTrainConfig({ mode: 'live' })).toThrow(/mode must be 'cached' or 'on-the-fly'/);
+    expect(() => resolveTrainConfig({ shiftBlock: { depth: 3 } })).toThrow(/unknown key shiftBlock\.depth/);
+    expect(() => resolveTrainConfig({ data: { valFraction: 1 } })).toThrow(/valFraction must be in \[0, 1\)/);
+  });
+
+  it('shift block sizes follow SAM 2 (paper: 10,522,628 parameters at 1024)', () => {
+    const paper = shiftBlockConfigFor('paper', 256, 64);
+    expect(paper).toEqual({ ...PAPER_SHIFT_BLOCK });
+    expect(shiftBlockParamCount(paper)).toBe(10_522_628);
+    const tiny = shiftBlockConfigFor('tiny', 32, 16);
+    expect(tiny).toMatchObject({ dModel: 32, heads: 8, ffn: 64, layers: 6, tokens: 2, imageTokens: 256 });
+    expect(new ShiftBlock(tiny).paramCount()).toBe(shiftBlockParamCount(tiny));
+    expect(shiftBlockConfigFor({ layers: 2, ffn: 128 }, 32, 16)).toMatchObject({ layers: 2, ffn: 128, dModel: 32 });
+  });
+
+  it('splits images into training and validation by seed', () => {
+    const s = splitImages(10, 0.2, 3);
+    expect(s.val.length).toBe(2);
+    expect([...s.train, ...s.val].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(splitImages(10, 0.2, 3)).toEqual(s);
+    expect(splitImages(1, 0.5, 0)).toEqual({ train: [0], val: [] });
+    expect(splitImages(4, 0, 0).val).toEqual([]);
+  });
+});
+
+describe('random streams', () => {
+  it('TrainRng resumes from its state; permutations are seeded', () => {
+    const a = new TrainRng(42);
+    a.next();
+    a.next();
+    const b = new TrainRng(0);
+    b.state = a.state;
+    expect(Array.from({ length: 5 }, () => a.nextU32())).toEqual(Array.from({ length: 5 }, () => b.nextU32()));
+    expect(() => (b.state = -1)).toThrow(/unsigned 32-bit/);
+    const p = permutation(20, 5);
+    expect([...p].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(permutation(20, 5)).toEqual(p);
+    expect(permutation(20, 6)).not.toEqual(p);
+    expect(mixSeed(1, 2)).not.toBe(mixSeed(2, 1));
+  });
+
+  it('objectClicks: k clicks on the mask, normalised; pixels repeat when the mask is smaller than k', () => {
+    const h = 5;
+    const w = 8;
+    const mask = new Uint8Array(h * w);
+    mask[2 * w + 3] = 1;
+    mask[4 * w + 7] = 1;
+    const c = objectClicks(mask, h, w, 5, 1);
+    expect(c.length).toBe(10);
+    const pts = new Set<string>();
+    for (let i = 0; i < 5; i++) pts.add(`${Math.round(c[2 * i] * w)},${Math.round(c[2 * i + 1] * h)}`);
+    expect([...pts].sort()).toEqual(['3,2', '7,4']);
+    expect(objectClicks(mask, h, w, 5, 1)).toEqual(c);
+    expect(() => objectClicks(new Uint8Array(h * w), h, w, 2, 0)).toThrow(/empty/);
+  });
+
+  it('augmentation: three draws per image, flips move image and masks together', () => {
+    const rng = new TrainRng(9);
+    const s0 = rng.state;
+    const aug = drawAugmentation(rng, { hflip: true, vflip: true, brightness: 0.2 });
+    const r2 = new TrainRng(0);
+    r2.state = s0;
+    r2.next();
+    r2.next();
+    r2.next();
+    expect(rng.state).toBe(r2.state);
+    expect(aug.brightness).toBeGreaterThanOrEqual(0.8);
+    expect(aug.brightness).toBeLessThan(1.2);
+    expect(drawAugmentation(new TrainRng(1), { hflip: false, vflip: false, brightness: 0 })).toEqual({ hflip: false, vflip: false, brightness: 1 });
+    const img = { width: 3, height: 2, channels: 3 as const, data: Uint8Array.from({ length: 18 }, (_, i) => i * 10) };
+    const mask = Uint8Array.from([1, 0, 0, 0, 0, 0]);
+    const out = augment(img, [mask], { hflip: true, vflip: true, brightness: 1 });
+    expect(Array.from(out.masks[0])).toEqual([0, 0, 0, 0, 0, 1]);
+    expect(Array.from(out.image.data.slice(15, 18))).toEqual([0, 10, 20]);
+    const bright = augment(img, [mask], { hflip: false, vflip: false, brightness: 1.5 });
+    expect(Array.from(bright.image.data.slice(0, 3))).toEqual([0, 15, 30]);
+    expect(bright.image.data[17]).toBe(255);
+  });
+});
+
+describe('batching and metrics helpers', () => {
+  it('chunks whole objects by the click budget', () => {
+    expect(chunkObjects(4, 10, 25)).toEqual([[0, 2], [2, 4]]);
+    expect(chunkObjects(3, 10, 5)).toEqual([[0, 1], [1, 2], [2, 3]]);
+    expect(chunkObjects(4, 10, 1000)).toEqual([[0, 4]]);
+  });
+
+  it('a click is in the candidate region when within half a grid step of a candidate', () => {
+    const grid = Float32Array.from([4, 4, 12, 4, 4, 12]);
+    const flags = Uint8Array.from([0, 1, 0]);
+    expect(inCandidateRegion(12, 4, grid, flags, 8)).toBe(true);
+    expect(inCandidateRegion(15.9, 7.9, grid, flags, 8)).toBe(true);
+    expect(inCandidateRegion(16.1, 4, grid, flags, 8)).toBe(false);
+    expect(inCandidateRegion(4, 4, grid, flags, 8)).toBe(false);
+  });
+
+  it('progress: one redrawn line on a terminal, plain throttled lines elsewhere', () => {
+    const tty: string[] = [];
+    const p = new ProgressLine({ write: (s) => tty.push(s), isTTY: true, columns: 20 }, {});
+    p.update('step 1 of a long status line', true);
+    p.log('message');
+    p.done();
+    expect(tty[0]).toBe('\r\x1b[2Kstep 1 of a long s…');
+    expect(tty).toContain('message\n');
+    expect(tty.at(-1)).toBe('\n');
+    const pipe: string[] = [];
+    const q = new ProgressLine({ write: (s) => pipe.push(s) }, { intervalMs: 60_000 });
+    q.update('a');
+    q.update('b');
+    q.update('c');
+    q.done();
+    expect(pipe).toEqual(['a\n', 'c\n']);
+    expect(formatDuration(75_000)).toBe('1m15s');
+    expect(formatDuration(4_000_000)).toBe('1h06m');
+  });
+});
+
+describe('datasets', () => {
+  it('synthetic shapes: seeded, masks match the image, objects non-empty', async () => {
+    const a = syntheticShapes({ count: 3, seed: 2 });
+    const b = syntheticShapes({ count: 3, seed: 2 });
+    for (let i = 0; i < 3; i++) {
+      const x = await a.get(i);
+      expect(x.image.data).toEqual((await b.get(i)).image.data);
+      expect(x.image.width * x.image.height).toBe(96 * 128);
+      for (const o of x.objects) {
+        expect(maskArea(o.mask)).toBeGreaterThanOrEqual(30);
+        expect(['ellipse', 'bar']).toContain(o.className);
+      }
+    }
+    expect((await syntheticShapes({ count: 1, seed: 3 }).get(0)).image.data).not.toEqual((await a.get(0)).image.data);
+    expect(subset(a, [2]).length).toBe(1);
+    expect(() => new InMemoryDataset([{ id: 'bad id', image: { width: 1, height: 1, channels: 3, data: new Uint8Array(3) }, objects: [] }])).toThrow(/id "bad id"/);
+    expect(() => new InMemoryDataset([{ id: 'a', image: { width: 2, height: 1, channels: 3, data: new Uint8Array(6) }, objects: [{ mask: new Uint8Array(3), className: 'x' }] }])).toThrow(/object 0 mask has 3 values, the image is 1×2/);
+  });
+
+  it('manifest datasets: images and mask PNGs relative to the manifest', async () => {
+    mkdirSync(join(root, 'ds', 'm'), { recursive: true });
+    const w = 6;
+    const h = 4;
+    writeFileSync(join(root, 'ds', 'img.png'), encodeGreyPng(Uint8Array.from({ length: w * h }, (_, i) => i * 10), w, h));
+    writeFileSync(join(root, 'ds', 'm', 'a.png'), encodeGreyPng(Uint8Array.from({ length: w * h }, (_, i) => (i % 5 === 0 ? 255 : 0)), w, h));
+    writeFileSync(join(root, 'ds', 'm', 'small.png'), encodeGreyPng(new Uint8Array(4), 2, 2));
+    writeFileSync(join(root, 'ds', 'set.json'), JSON.stringify({ name: 'tiny', items: [{ id: 'f1', image: 'img.png', objects: [{ mask: 'm/a.png', class: 'grasper' }] }, { id: 'f2', image: 'img.png', objects: [{ mask: 'm/small.png' }] }] }));
+    const ds = await openDataset(join(root, 'ds', 'set.json'));
+    expect(ds.name).toBe('tiny');
+    expect(ds.length).toBe(2);
+    const it0 = await ds.get(0);
+    expect(it0.image).toMatchObject({ width: 6, height: 4, channels: 3 });
+    expect(it0.image.data.slice(3, 6)).toEqual(Uint8Array.from([10, 10, 10]));
+    expect(it0.objects[0].className).toBe('grasper');
+    expect(maskArea(it0.objects[0].mask)).toBe(5);
+    await expect(ds.get(1)).rejects.toThrow(/object 0 mask is 2×2, the image 6×4/);
+    await expect(openDataset('synthetic:2:1')).resolves.toMatchObject({ length: 2 });
+    await expect(openDataset('weird:1')).rejects.toThrow(/unknown kind 'weird'/);
+  });
+});
