@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { scaledDotProductAttention, tensor, backward, getBackend, type Tensor } from '../src/index.js';
-import { refFrom, type Ref } from './reference/ref.js';
+import { scaledDotProductAttention, tensor, backward, getBackend } from '../src/index.js';
+import { refFrom } from './reference/ref.js';
 import { attentionRef } from './reference/nn.js';
 import { checkOp, maxAbsError, relL2Error } from './support/compare.js';
 import { checkVjpByFiniteDifferences } from './support/gradcheck.js';
@@ -24,15 +24,32 @@ const CASES: [number[], number, number, number, number][] = [
 ];
 
 describe('scaledDotProductAttention', () => {
-  it('GPU vs reference (forward and backward) on awkward shapes', async () => {
-    for (const [lead, lq, lk, d, dv] of CASES) {
-      const inputs = [rand([...lead, lq, d]), rand([...lead, lk, d]), rand([...lead, lk, dv])];
-      await checkOp({ gpu: ([q, k, v]) => scaledDotProductAttention(q, k, v), ref: attentionRef, inputs, args: {} });
-    }
-  });
+  // Two tests: each head-dim kind compiles its own pipelines (seconds each on a cold lavapipe cache).
+  for (const vec of [true, false]) {
+    it(`GPU vs reference (forward and backward) on awkward shapes, head dims ${vec ? '' : 'not '}multiples of 4`, async () => {
+      for (const [lead, lq, lk, d, dv] of CASES.filter(([, , , d, dv]) => (d % 4 === 0 && dv % 4 === 0) === vec)) {
+        const inputs = [rand([...lead, lq, d]), rand([...lead, lk, d]), rand([...lead, lk, dv])];
+        await checkOp({ gpu: ([q, k, v]) => scaledDotProductAttention(q, k, v), ref: attentionRef, inputs, args: {} });
+      }
+    });
+  }
   it('custom scale and peaked softmax', async () => {
     const inputs = [rand([1, 2, 9, 8]), rand([1, 2, 17, 8]), rand([1, 2, 17, 8])];
     await checkOp({ gpu: ([q, k, v]) => scaledDotProductAttention(q, k, v, { scale: 3 }), ref: attentionRef, inputs, args: { scale: 3 } });
+  });
+  it('splits the heads so that no binding exceeds maxBinding (unaligned chunk offsets)', async () => {
+    const backend = getBackend();
+    // A 4 KiB binding limit: 2 heads per dispatch for these shapes, chunks start mid-alignment.
+    Object.defineProperty(backend, 'maxBinding', { get: () => 4096, configurable: true });
+    try {
+      for (const [d, dv] of [[12, 12], [5, 7]]) {
+        const inputs = [rand([2, 3, 37, d]), rand([2, 3, 29, d]), rand([2, 3, 29, dv])];
+        await checkOp({ gpu: ([q, k, v]) => scaledDotProductAttention(q, k, v), ref: attentionRef, inputs, args: {} });
+      }
+    } finally {
+      delete (backend as { maxBinding?: number }).maxBinding;
+    }
+    expect(backend.maxBinding).toBeGreaterThan(4096);
   });
   it('empty batch and no queries', async () => {
     await checkOp({
@@ -61,5 +78,92 @@ describe('scaledDotProductAttention', () => {
   it('reference vjp vs finite differences', () => {
     checkVjpByFiniteDifferences(attentionRef, [rand([2, 3, 4]), rand([2, 5, 4]), rand([2, 5, 3])], {});
     checkVjpByFiniteDifferences(attentionRef, [rand([1, 1, 2]), rand([1, 3, 2]), rand([1, 3, 2])], { scale: 0.7 });
+  });
+  it('SAM 2 global attention size: Lq = Lk = 4096, D = 32 (rows checked against float64)', async () => {
+    const [L, D] = [4096, 32];
+    const scale = 1 / Math.sqrt(D);
+    const r = new Rng(17);
+    const q = r.array(L * D, -2, 2);
+    const k = r.array(L * D, -2, 2);
+    const v = r.array(L * D, -2, 2);
+    const g = r.array(L * D, -1, 1);
+    // float64 reference: every row's log-sum-exp and output (O(L²·D), about a second).
+    const lse = new Float64Array(L);
+    const out = new Float64Array(L * D);
+    const s = new Float64Array(L);
+    for (let i = 0; i < L; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < L; j++) {
+        let dot = 0;
+        for (let e = 0; e < D; e++) dot += q[i * D + e] * k[j * D + e];
+        s[j] = dot * scale;
+        if (s[j] > m) m = s[j];
+      }
+      let sum = 0;
+      for (let j = 0; j < L; j++) sum += (s[j] = Math.exp(s[j] - m));
+      lse[i] = m + Math.log(sum);
+      for (let j = 0; j < L; j++) {
+        const p = s[j] / sum;
+        for (let e = 0; e < D; e++) out[i * D + e] += p * v[j * D + e];
+      }
+    }
+    const prob = (i: number, j: number) => {
+      let dot = 0;
+      for (let e = 0; e < D; e++) dot += q[i * D + e] * k[j * D + e];
+      return Math.exp(dot * scale - lse[i]);
+    };
+    const dotRows = (a: Float64Array, i: number, b: Float64Array, j: number) => {
+      let t = 0;
+      for (let e = 0; e < D; e++) t += a[i * D + e] * b[j * D + e];
+      return t;
+    };
+    const delta = Float64Array.from({ length: L }, (_, i) => dotRows(g, i, out, i));
+
+    const qt = tensor(q, [1, 1, L, D], { requiresGrad: true });
+    const kt = tensor(k, [1, 1, L, D], { requiresGrad: true });
+    const vt = tensor(v, [1, 1, L, D], { requiresGrad: true });
+    const gt = tensor(g, [1, 1, L, D]);
+    const y = scaledDotProductAttention(qt, kt, vt);
+    try {
+      backward(y, { grad: gt });
+      const [yd, dq, dk, dv] = await Promise.all([y.data(), qt.grad!.data(), kt.grad!.data(), vt.grad!.data()]);
+      const rows = [0, 1, 63, 64, 2047, 4031, 4095];
+      const pick = (a: ArrayLike<number>, rs: number[]) => rs.flatMap((i) => Array.from({ length: D }, (_, e) => a[i * D + e]));
+      const want = pick(out, rows);
+      const fwd = maxAbsError(pick(yd, rows), want);
+      expect(fwd.err, `forward rows: max abs error ${fwd.err}`).toBeLessThanOrEqual(1e-3 * Math.max(1, fwd.scale));
+      // dq_i = scale·Σ_j P_ij (g_i·v_j − Δ_i) k_j
+      const wantDq = rows.flatMap((i) => {
+        const acc = new Float64Array(D);
+        for (let j = 0; j < L; j++) {
+          const ds = prob(i, j) * (dotRows(g, i, v, j) - delta[i]) * scale;
+          for (let e = 0; e < D; e++) acc[e] += ds * k[j * D + e];
+        }
+        return Array.from(acc);
+      });
+      expect(relL2Error(pick(dq, rows), wantDq), 'dq rows').toBeLessThanOrEqual(1e-2);
+      // dk_j = scale·Σ_i P_ij (g_i·v_j − Δ_i) q_i and dv_j = Σ_i P_ij g_i
+      const keys = [0, 2048, 4095];
+      const wantDk: number[] = [];
+      const wantDv: number[] = [];
+      for (const j of keys) {
+        const ak = new Float64Array(D);
+        const av = new Float64Array(D);
+        for (let i = 0; i < L; i++) {
+          const p = prob(i, j);
+          const ds = p * (dotRows(g, i, v, j) - delta[i]) * scale;
+          for (let e = 0; e < D; e++) {
+            ak[e] += ds * q[i * D + e];
+            av[e] += p * g[i * D + e];
+          }
+        }
+        wantDk.push(...ak);
+        wantDv.push(...av);
+      }
+      expect(relL2Error(pick(dk, keys), wantDk), 'dk rows').toBeLessThanOrEqual(1e-2);
+      expect(relL2Error(pick(dv, keys), wantDv), 'dv rows').toBeLessThanOrEqual(1e-2);
+    } finally {
+      for (const t of [qt, kt, vt, gt, y]) t.dispose();
+    }
   });
 });

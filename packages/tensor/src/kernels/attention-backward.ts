@@ -9,8 +9,7 @@
  * Both use the register blocking of the forward kernel (see attention-wgsl.ts); the gradient
  * buffers hold the accumulators.
  */
-import { attentionBindings, configKey, type AttentionKernelConfig } from './attention-forward.js';
-import { each, fold, grid2 } from './attention-wgsl.js';
+import { attentionBindings, configKey, each, fold, grid2, type AttentionKernelConfig } from './attention-wgsl.js';
 
 /** Most rows of a staged tile (sizes the key pass's lse and Δ arrays). */
 export const MAX_TILE = 64;

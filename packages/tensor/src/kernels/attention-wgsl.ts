@@ -14,6 +14,82 @@
  * `array<vec4<f32>>` and a vec4 is one load; otherwise it is gathered from scalars with the
  * padding lanes set to 0 (so that 0·garbage cannot make a NaN).
  */
+import { Params } from './params.js';
+
+export interface AttentionKernelConfig {
+  /** Whether q/k rows (head dim d) and v/o rows (dv) are bound as vec4 (d % 4 == 0). */
+  vecD: boolean;
+  vecV: boolean;
+  /** Threads per workgroup. */
+  threads: number;
+  /** Rows owned by each thread. */
+  rows: number;
+  /** Rows of the other side per register block. */
+  chunk: number;
+  /** vec4 slots of each workgroup-memory tile array. */
+  slots: number;
+}
+
+/**
+ * Head dims, tile sizes and offsets are uniforms, so one kernel serves every head dim (fewer
+ * pipelines to compile: lavapipe takes seconds per pipeline).
+ */
+export const configKey = (c: AttentionKernelConfig) =>
+  `${c.vecD ? 'vd' : 'sd'}:${c.vecV ? 'vv' : 'sv'}:t${c.threads}:r${c.rows}:c${c.chunk}:s${c.slots}`;
+
+/** Sizes and binding offsets (elements) of one dispatch; the same struct serves all kernels. */
+export interface AttentionParams {
+  lq: number;
+  lk: number;
+  d: number;
+  dv: number;
+  /** Rows of the other side per staged tile. */
+  tile: number;
+  /** scale·log2 e */
+  scale2: number;
+  scale: number;
+  offsets: readonly number[];
+}
+
+/** The uniform struct: sizes, scales and one element offset per storage binding. */
+export function attentionParams(p: AttentionParams): Params {
+  const r = new Params()
+    .u32('lq', p.lq)
+    .u32('lk', p.lk)
+    .u32('d', p.d)
+    .u32('dv', p.dv)
+    .u32('d4', vec4s(p.d))
+    .u32('v4', vec4s(p.dv))
+    .u32('tile', p.tile)
+    .f32('scale2', p.scale2)
+    .f32('scale', p.scale);
+  p.offsets.forEach((o, i) => r.u32(`off${i}`, o));
+  return r;
+}
+
+const ZERO = (n: number): AttentionParams => ({ lq: 0, lk: 0, d: 0, dv: 0, tile: 0, scale2: 0, scale: 0, offsets: new Array(n).fill(0) });
+
+/** A binding: name, and which head dim its rows have ('d', 'dv', or 'scalar' for LSE/Δ). */
+export type AttentionBuffer = [string, 'd' | 'dv' | 'scalar'];
+
+/**
+ * Binding declarations in binding order, the last `nOut` read_write, plus `ld_<name>` and (for
+ * outputs) `st_<name>` for the row buffers.
+ */
+export function attentionBindings(c: AttentionKernelConfig, bufs: AttentionBuffer[], nOut: number): string {
+  const decl: string[] = [];
+  const fns: string[] = [];
+  bufs.forEach(([n, kind], i) => {
+    const out = i >= bufs.length - nOut;
+    const vec = kind === 'd' ? c.vecD : c.vecV;
+    decl.push(`@group(0) @binding(${i}) var<storage, ${out ? 'read_write' : 'read'}> ${n}: array<${kind === 'scalar' ? 'f32' : rowType(vec)}>;`);
+    if (kind === 'scalar') return;
+    const len = kind === 'd' ? 'params.d' : 'params.dv';
+    fns.push(loadFn(n, vec, len));
+    if (out) fns.push(storeFn(n, vec, len));
+  });
+  return `${decl.join('\n')}\n${attentionParams(ZERO(bufs.length)).wgsl(bufs.length)}\n${fns.join('\n')}`;
+}
 
 /** Number of vec4s of a row of `d` floats. */
 export const vec4s = (d: number) => Math.ceil(d / 4);

@@ -13,12 +13,7 @@ import { fmtShape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import type { Backend, BufferRange } from '../backend/backend.js';
-import {
-  attentionForwardKey,
-  attentionForwardWgsl,
-  attentionParams,
-  type AttentionKernelConfig,
-} from '../kernels/attention-forward.js';
+import { attentionForwardKey, attentionForwardWgsl } from '../kernels/attention-forward.js';
 import {
   MAX_TILE,
   attentionBackwardKVKey,
@@ -26,7 +21,7 @@ import {
   attentionBackwardQKey,
   attentionBackwardQWgsl,
 } from '../kernels/attention-backward.js';
-import { fitChunk, tileRows, vec4s } from '../kernels/attention-wgsl.js';
+import { attentionParams, fitChunk, tileRows, vec4s, type AttentionKernelConfig } from '../kernels/attention-wgsl.js';
 
 /** Options of {@link scaledDotProductAttention}. */
 export interface AttentionOptions {
