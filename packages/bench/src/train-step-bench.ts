@@ -16,7 +16,7 @@
  *
  * With `--json` only a JSON array goes to stdout.
  */
-import { Adam, getBackend, noGrad, shutdown, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import { Adam, getBackend, noGrad, shutdown, tensor, tidy } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
 import { readFileSync } from 'node:fs';
 import { parseArgs as parseCommonArgs, type CommandArgs } from './args.js';
@@ -102,7 +102,6 @@ function ellipseMask(h: number, w: number, k: number): Uint8Array {
 async function benchSize(rp: Rp, sam2: Sam2, size: string, args: TrainStepBenchArgs, adapter: string, log: (s: string) => void): Promise<TrainStepBenchResult> {
   const backend = getBackend();
   const repeats = args.repeat ?? (args.quick ? 1 : size === 'paper' ? 3 : 5);
-  const owned: Tensor[] = [];
   let model: import('@rpsam2/sam2').Sam2Model;
   let block: import('@rpsam2/rpsam2').ShiftBlock;
   let weights: { sam2: 'fixture' | 'random'; shift: 'fixture' | 'random' };
@@ -217,7 +216,6 @@ async function benchSize(rp: Rp, sam2: Sam2, size: string, args: TrainStepBenchA
       f.highRes[0].dispose();
       f.highRes[1].dispose();
     }
-    for (const t of owned) t.dispose();
     opt.dispose();
     block.dispose();
     model.dispose();
