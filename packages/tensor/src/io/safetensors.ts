@@ -16,7 +16,8 @@ export interface SafetensorsEntry {
   data_offsets: [number, number];
 }
 
-const BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, U8: 1, I64: 8, F64: 8, I8: 1, I16: 2, U16: 2, BOOL: 1 };
+/** Bytes per element of each dtype. */
+export const DTYPE_BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, U8: 1, I64: 8, F64: 8, I8: 1, I16: 2, U16: 2, BOOL: 1 };
 const MAX_HEADER = 100 * 1024 * 1024;
 
 /** A safetensors file opened for lazy reads. */
@@ -112,25 +113,7 @@ export class SafetensorsFile {
   /** An integer tensor's values as i32. */
   async readI32(name: string): Promise<Int32Array> {
     const e = this.entry(name);
-    const bytes = await this.readBytes(name);
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const n = bytes.byteLength / BYTES[e.dtype];
-    const out = new Int32Array(n);
-    switch (e.dtype) {
-      case 'I32':
-        for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * 4, true);
-        break;
-      case 'I64':
-        for (let i = 0; i < n; i++) out[i] = Number(dv.getBigInt64(i * 8, true));
-        break;
-      case 'U8':
-      case 'BOOL':
-        for (let i = 0; i < n; i++) out[i] = bytes[i];
-        break;
-      default:
-        throw new TypeError(`${this.label}: '${name}' has dtype ${e.dtype}, not an integer type`);
-    }
-    return out;
+    return toI32(await this.readBytes(name), e.dtype, `${this.label}: '${name}'`);
   }
 }
 
@@ -139,8 +122,8 @@ function checkEntry(name: string, v: unknown, dataLen: number, label: string): S
   const what = `${label}: tensor '${name}'`;
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${what} has an invalid header entry ${JSON.stringify(v)}`);
   const e = v as Partial<SafetensorsEntry>;
-  if (typeof e.dtype !== 'string' || !Object.hasOwn(BYTES, e.dtype)) {
-    throw new Error(`${what} has unknown dtype ${JSON.stringify(e.dtype)} (known: ${Object.keys(BYTES).join(', ')})`);
+  if (typeof e.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, e.dtype)) {
+    throw new Error(`${what} has unknown dtype ${JSON.stringify(e.dtype)} (known: ${Object.keys(DTYPE_BYTES).join(', ')})`);
   }
   if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
     throw new Error(`${what} has an invalid shape ${JSON.stringify(e.shape)}`);
@@ -149,7 +132,7 @@ function checkEntry(name: string, v: unknown, dataLen: number, label: string): S
   if (!Array.isArray(off) || off.length !== 2 || off.some((o) => !Number.isSafeInteger(o) || o < 0) || off[1] < off[0]) {
     throw new Error(`${what} has invalid data_offsets ${JSON.stringify(off)}`);
   }
-  const need = e.shape.reduce((a, d) => a * d, 1) * BYTES[e.dtype];
+  const need = e.shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[e.dtype];
   if (off[1] - off[0] !== need) {
     throw new Error(`${what} (${e.dtype} [${e.shape.join(', ')}]) has data_offsets [${off}] spanning ${off[1] - off[0]} bytes, but its shape needs ${need}`);
   }
@@ -173,7 +156,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Converts raw little-endian bytes of `dtype` to f32. */
 export function toF32(bytes: Uint8Array, dtype: SafetensorsDType, what = 'tensor'): Float32Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = bytes.byteLength / BYTES[dtype];
+  const n = bytes.byteLength / DTYPE_BYTES[dtype];
   const out = new Float32Array(n);
   switch (dtype) {
     case 'F32':
@@ -213,6 +196,41 @@ export function toF32(bytes: Uint8Array, dtype: SafetensorsDType, what = 'tensor
       break;
     default:
       throw new TypeError(`${what}: unsupported dtype ${dtype as string}`);
+  }
+  return out;
+}
+
+/** Converts raw little-endian bytes of an integer `dtype` to i32; I64 values must fit. */
+export function toI32(bytes: Uint8Array, dtype: SafetensorsDType, what = 'tensor'): Int32Array {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = bytes.byteLength / DTYPE_BYTES[dtype];
+  const out = new Int32Array(n);
+  switch (dtype) {
+    case 'I32':
+      for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * 4, true);
+      break;
+    case 'I64':
+      for (let i = 0; i < n; i++) {
+        const v = dv.getBigInt64(i * 8, true);
+        if (v < -2147483648n || v > 2147483647n) throw new RangeError(`${what} element ${i} = ${v} does not fit in i32`);
+        out[i] = Number(v);
+      }
+      break;
+    case 'I16':
+      for (let i = 0; i < n; i++) out[i] = dv.getInt16(i * 2, true);
+      break;
+    case 'I8':
+      for (let i = 0; i < n; i++) out[i] = dv.getInt8(i);
+      break;
+    case 'U16':
+      for (let i = 0; i < n; i++) out[i] = dv.getUint16(i * 2, true);
+      break;
+    case 'U8':
+    case 'BOOL':
+      for (let i = 0; i < n; i++) out[i] = bytes[i];
+      break;
+    default:
+      throw new TypeError(`${what} has dtype ${dtype}, not an integer type`);
   }
   return out;
 }

@@ -9,7 +9,7 @@
 import type { ByteSource } from './byte-source.js';
 import { ZipArchive } from './zip.js';
 import { isPickleTuple, PickleGlobal, unpickle, type PickleGlobalHandler } from './pickle.js';
-import { SafetensorsFile, toF32, type SafetensorsDType } from './safetensors.js';
+import { DTYPE_BYTES, SafetensorsFile, toF32, toI32, type SafetensorsDType } from './safetensors.js';
 
 /** The read interface shared by `SafetensorsFile` and `TorchCheckpoint`, for model loaders. */
 export interface TensorFileReader {
@@ -63,7 +63,6 @@ const STORAGE_DTYPES: Record<string, SafetensorsDType> = {
   UntypedStorage: 'U8',
 };
 
-const BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, U8: 1, I64: 8, F64: 8, I8: 1, I16: 2, U16: 2, BOOL: 1 };
 
 /** Largest data.pkl accepted (the real ones are tens of kilobytes). */
 const MAX_PICKLE = 256 * 1024 * 1024;
@@ -309,8 +308,8 @@ export class TorchCheckpoint implements TensorFileReader {
         const entryName = `${archive}/data/${key}`;
         if (!zip.has(entryName)) throw new Error(`storage '${key}' has no record ${entryName} in the archive`);
         const have = zip.entry(entryName).size;
-        if (have < numel * BYTES[dtype]) {
-          throw new Error(`storage '${key}' (${numel} × ${dtype}) needs ${numel * BYTES[dtype]} bytes, ${entryName} has ${have}`);
+        if (have < numel * DTYPE_BYTES[dtype]) {
+          throw new Error(`storage '${key}' (${numel} × ${dtype}) needs ${numel * DTYPE_BYTES[dtype]} bytes, ${entryName} has ${have}`);
         }
         return new StorageRef(key, dtype, numel, location);
       },
@@ -381,7 +380,7 @@ export class TorchCheckpoint implements TensorFileReader {
    */
   async readBytes(name: string): Promise<Uint8Array> {
     const e = this.entry(name);
-    const item = BYTES[e.dtype];
+    const item = DTYPE_BYTES[e.dtype];
     const numel = e.shape.reduce((a, d) => a * d, 1);
     if (numel === 0) return new Uint8Array(0);
     const record = `${this.archiveName}/data/${e.storage}`;
@@ -414,35 +413,7 @@ export class TorchCheckpoint implements TensorFileReader {
   /** An integer tensor's values as i32; I64 values outside the i32 range are an error. */
   async readI32(name: string): Promise<Int32Array> {
     const e = this.entry(name);
-    const bytes = await this.readBytes(name);
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const n = bytes.byteLength / BYTES[e.dtype];
-    const out = new Int32Array(n);
-    switch (e.dtype) {
-      case 'I32':
-        for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * 4, true);
-        break;
-      case 'I64':
-        for (let i = 0; i < n; i++) {
-          const v = dv.getBigInt64(i * 8, true);
-          if (v < -2147483648n || v > 2147483647n) throw new RangeError(`${this.label}: '${name}' element ${i} = ${v} does not fit in i32`);
-          out[i] = Number(v);
-        }
-        break;
-      case 'I16':
-        for (let i = 0; i < n; i++) out[i] = dv.getInt16(i * 2, true);
-        break;
-      case 'I8':
-        for (let i = 0; i < n; i++) out[i] = dv.getInt8(i);
-        break;
-      case 'U8':
-      case 'BOOL':
-        for (let i = 0; i < n; i++) out[i] = bytes[i];
-        break;
-      default:
-        throw new TypeError(`${this.label}: '${name}' has dtype ${e.dtype}, not an integer type`);
-    }
-    return out;
+    return toI32(await this.readBytes(name), e.dtype, `${this.label}: '${name}'`);
   }
 }
 
