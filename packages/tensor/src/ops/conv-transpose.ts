@@ -6,12 +6,11 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
-import { record } from '../autograd/record.js';
 import { pair, type ConvGeometry, type Size2 } from '../kernels/conv-geometry.js';
 import { convDirect } from '../kernels/conv-direct.js';
 import { convGather } from '../kernels/conv-gather.js';
-import { convBiasGrad, convWeightGrad } from '../kernels/conv-weight-grad.js';
-import { checkConvArgs, type Conv2dOptions } from './conv.js';
+import { convWeightGrad } from '../kernels/conv-weight-grad.js';
+import { checkConvArgs, recordConv, type Conv2dOptions } from './conv.js';
 
 /** Options of {@link convTranspose2d}. */
 export interface ConvTranspose2dOptions extends Conv2dOptions {
@@ -46,19 +45,6 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   if (ho < 1 || wo < 1) throw new RangeError(`${op}: padding ${padding.join('×')} leaves no output for input x ${fmtShape(x.shape)} and weight ${fmtShape(weight.shape)} (${ho}×${wo})`);
   const g: ConvGeometry = { n, a: cin, b: coutG, groups, aG: cin / groups, hg: h, wg: w, hs: ho, ws: wo, kh, kw, stride, padding, dilation };
   const y = convGather(x, weight, bias, g);
-  const needX = x.requiresGrad;
-  const needW = weight.requiresGrad;
-  const needB = bias?.requiresGrad ?? false;
-  const save = [...(needW ? [x] : []), ...(needX ? [weight] : [])];
-  return record(
-    op,
-    bias ? [x, weight, bias] : [x, weight],
-    y,
-    (dy, saved) => {
-      const sx = needW ? saved[0] : null;
-      const sw = needX ? saved[needW ? 1 : 0] : null;
-      return [needX ? convDirect(dy, sw!, null, g) : null, needW ? convWeightGrad(sx!, dy, g) : null, needB ? convBiasGrad(dy) : null];
-    },
-    save,
-  );
+  // dx of a transposed conv is the direct conv; dweight swaps the roles of x and dy.
+  return recordConv(op, x, weight, bias, y, (dy, w) => convDirect(dy, w, null, g), (dy, xs) => convWeightGrad(xs, dy, g));
 }

@@ -72,10 +72,26 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   }
   const g: ConvGeometry = { n, a: cout, b: cinG, groups, aG: cout / groups, hg: ho, wg: wo, hs: h, ws: w, kh, kw, stride, padding, dilation };
   const y = convDirect(x, weight, bias, g);
+  return recordConv(op, x, weight, bias, y, (dy, w) => convGather(dy, w, null, g), (dy, xs) => convWeightGrad(dy, xs, g));
+}
+
+/**
+ * Records a convolution-like op (conv2d and its transpose are each other's adjoint): dx from the
+ * output gradient and the weight, dweight from the output gradient and x, dbias by a channel sum.
+ * Only what the wanted gradients read is saved.
+ */
+export function recordConv(
+  op: string,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null | undefined,
+  y: Tensor,
+  inputGrad: (dy: Tensor, weight: Tensor) => Tensor,
+  weightGrad: (dy: Tensor, x: Tensor) => Tensor,
+): Tensor {
   const needX = x.requiresGrad;
   const needW = weight.requiresGrad;
   const needB = bias?.requiresGrad ?? false;
-  // Save only what the wanted gradients read: dx needs the weight, dweight needs x.
   const save = [...(needW ? [x] : []), ...(needX ? [weight] : [])];
   return record(
     op,
@@ -84,7 +100,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     (dy, saved) => {
       const sx = needW ? saved[0] : null;
       const sw = needX ? saved[needW ? 1 : 0] : null;
-      return [needX ? convGather(dy, sw!, null, g) : null, needW ? convWeightGrad(dy, sx!, g) : null, needB ? convBiasGrad(dy) : null];
+      return [needX ? inputGrad(dy, sw!) : null, needW ? weightGrad(dy, sx!) : null, needB ? convBiasGrad(dy) : null];
     },
     save,
   );
