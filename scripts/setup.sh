@@ -4,7 +4,8 @@
 #   1. checks Node.js >= 20 and npm (refuses with a message naming what is missing);
 #   2. installs Mesa's software Vulkan driver (lavapipe) so that WebGPU works without a GPU
 #      (scripts/install-lavapipe.sh; harmless next to a real GPU driver);
-#   3. installs Debian's chromium for the browser test (never a downloaded browser);
+#   3. installs the DejaVu fonts (figure labels) and Debian's chromium for the browser test (never a
+#      downloaded browser);
 #   4. installs pnpm at the version pinned in package.json's "packageManager";
 #   5. installs the node dependencies exactly as locked (pnpm install --frozen-lockfile);
 #   6. builds every package (pnpm build);
@@ -74,7 +75,15 @@ fi
 done_step
 
 # ---------------------------------------------------------------------------------------------
-step "3/7 Chromium for the browser test"
+step "3/7 fonts for the benchmark figures, Chromium for the browser test"
+# The figures (resvg) draw their labels with DejaVu Sans from the system's font folders.
+if [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; then
+  note "found DejaVu Sans"
+elif can_apt; then
+  apt_install fonts-dejavu-core || die "apt-get could not install fonts-dejavu-core (the figures need a font)."
+else
+  note "WARNING: no DejaVu Sans and no apt: figures will have no text. Install the DejaVu fonts to fix it."
+fi
 CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [[ "${RPSAM2_SKIP_BROWSER:-}" == "1" ]]; then
   note "RPSAM2_SKIP_BROWSER=1: skipped; pnpm test will skip the browser test."

@@ -79,7 +79,7 @@ export {
   type PlannedTensor,
 } from './weights/convert.js';
 export { convertWeightsFile, verifyConversion, type ConvertReport } from './weights/convert-file.js';
-export { initRandomWeights, normalGenerator, type RandomWeightsOptions } from './weights/random.js';
+export { initRandomWeights, normalGenerator, uniformGenerator, type RandomWeightsOptions } from './weights/random.js';
 
 // Memory: estimate from the config, measurement on the device.
 export {
@@ -96,3 +96,25 @@ export { measureEncoder, randomPixels, type EncoderMeasurement } from './memory/
 
 // Verification against the PyTorch golden fixtures.
 export { verifyFixture, loadFixtureModel, type CheckResult, type FixtureInputs } from './verify/fixture-verifier.js';
+
+// The embedded default model (trained by this project on synthetic surgical frames).
+export {
+  loadDefaultSam2,
+  defaultModelPaths,
+  parseDefaultModelConfig,
+  defaultWeightsSource,
+  DefaultModelMissingError,
+  DEFAULT_MODEL_NAME,
+  DEFAULT_MODEL_FILES,
+  type DefaultModelPaths,
+  type LoadDefaultOptions,
+} from './weights/default-model.js';
+
+// Training SAM 2 (from scratch or fine-tuning): losses, simulated prompts, the trainer.
+export { sam2Loss, sam2MultiStepLoss, SAM2_TRAINING_LOSS, type Sam2LossWeights, type Sam2LossOptions, type Sam2StepOutputs, type Sam2LossResult } from './train/losses.js';
+export { firstClick, correctionClick, noisyBox, tightBox, type PromptMask, type PromptRng, type SampledClick, type CorrectionMode } from './train/prompt-sampler.js';
+export { maskCoverage, type TrainObject, type TrainSample, type TrainSource } from './train/data.js';
+export { initTrainingWeights, initRule } from './train/init.js';
+export { learningRateAt, type LrSchedule } from './train/schedule.js';
+export { trainStep, type StepOptions, type StepStats } from './train/step.js';
+export { Sam2Trainer, DEFAULT_TRAIN_CONFIG, mixSeed as mixTrainSeed, type Sam2TrainConfig, type TrainLogEntry, type TrainerHooks } from './train/trainer.js';

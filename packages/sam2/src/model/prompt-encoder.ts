@@ -7,7 +7,7 @@
  * the pixel centre, then /S. Label −1 is the padding point (its Fourier part is zeroed and
  * `not_a_point_embed` used), 0/1 negative/positive clicks, 2/3 box corners.
  */
-import { add, affine, expand, gelu, mul, reshape, tensor, type Tensor } from '@rpsam2/tensor';
+import { add, affine, cat, expand, gelu, matmul, mul, reshape, tensor, type Tensor } from '@rpsam2/tensor';
 import { Module, type ParamSlot } from '../nn/module.js';
 import { Conv2d, Embedding, LayerNorm2d } from '../nn/layers.js';
 import { denseFourierEncoding, fourierEncode } from './position-encoding.js';
@@ -66,24 +66,22 @@ export class PromptEncoder extends Module {
     const coords = affine(points, 1 / this.imageSize, 0.5 / this.imageSize);
     const pe = fourierEncode(coords, this.gaussian.get());
     // keep[b, n] = 0 for padding points; offsets[b, n, :] = the label's learned embedding.
-    const keep = tensor(labels.flat().map((l) => (l === -1 ? 0 : 1)), [b, n, 1]);
-    const table = this.labelTable();
-    const offs = new Float32Array(b * n * c);
-    labels.flat().forEach((l, i) => offs.set(table[l + 1], i * c));
-    return add(mul(pe, keep), tensor(offs, [b, n, c]));
+    // keep[b, n] = 0 for padding points; the label's learned embedding is a one-hot row pick
+    // from the table [not_a_point, point_0..3] (a matmul, so training reaches the embeddings).
+    const flat = labels.flat();
+    const keep = tensor(flat.map((l) => (l === -1 ? 0 : 1)), [b, n, 1]);
+    const oneHot = new Float32Array(b * n * 5);
+    flat.forEach((l, i) => {
+      if (!Number.isInteger(l) || l < -1 || l > 3) throw new Error(`prompt encoder: point label ${l} is not one of -1, 0, 1, 2, 3`);
+      oneHot[i * 5 + l + 1] = 1;
+    });
+    const table = cat([this.notAPointEmbed, ...this.pointEmbeddings].map((e) => e.weight.get()), 0);
+    const offsets = reshape(matmul(tensor(oneHot, [b * n, 5]), table), [b, n, c]);
+    return add(mul(pe, keep), offsets);
   }
 
-  private labelTableCache: Float32Array[] | null = null;
-  /** Rows for labels −1, 0, 1, 2, 3 (read back once). */
-  private labelTable(): Float32Array[] {
-    if (!this.labelTableCache) throw new Error('prompt encoder: call prepare() after loading weights');
-    return this.labelTableCache;
-  }
-
-  /** Reads the small label embeddings and builds the dense positional encoding (once after load). */
+  /** Builds the dense positional encoding (once after load; the Gaussian matrix is a fixed buffer). */
   async prepare(): Promise<void> {
-    const rows = [this.notAPointEmbed, ...this.pointEmbeddings];
-    this.labelTableCache = await Promise.all(rows.map((e) => e.weight.get().data()));
     this.densePe?.dispose();
     this.densePe = denseFourierEncoding(await this.gaussian.get().data(), this.embedDim / 2, this.gridSize, this.gridSize);
   }
@@ -115,7 +113,6 @@ export class PromptEncoder extends Module {
     super.dispose();
     this.densePe?.dispose();
     this.densePe = null;
-    this.labelTableCache = null;
   }
 }
 

@@ -15,16 +15,21 @@ export interface RandomWeightsOptions {
   dtype?: DType;
 }
 
-/** A seeded normal generator: mulberry32 uniforms through Box–Muller. */
-export function normalGenerator(seed = 0): () => number {
+/** A seeded uniform generator on [0, 1): mulberry32. */
+export function uniformGenerator(seed = 0): () => number {
   let a = (seed >>> 0) ^ 0x9e3779b9;
-  const uniform = () => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A seeded normal generator: mulberry32 uniforms through Box–Muller. */
+export function normalGenerator(seed = 0): () => number {
+  const uniform = uniformGenerator(seed);
   let spare: number | null = null;
   return () => {
     if (spare !== null) {

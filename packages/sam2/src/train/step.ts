@@ -1,0 +1,216 @@
+/**
+ * One SAM 2 training step on a batch of frames, as the official trainer does it for images:
+ * the encoder runs with gradients on every frame; each frame's objects get a first prompt (one
+ * click drawn uniformly from the object's pixels in the frame, or a jittered box), decoded with
+ * multimask output for a single click (best of three in the loss) and with the single-mask token
+ * otherwise; some objects get a correction round — a click drawn from the error region of the
+ * first prediction, added to the first prompt, single-mask token. Every round's loss counts
+ * (summed over rounds and objects, divided by the number of objects, as the official
+ * MultiStepMultiMasksAndIous).
+ *
+ * Deviation from the official trainer, for speed on slow adapters: the loss is computed on the
+ * decoder's low-resolution grid (4·S/16 per side) against soft targets (the fraction of each
+ * cell inside the object) instead of on logits upsampled to S×S. The soft targets keep the
+ * boundary's sub-cell position, which the bilinear upsampling at inference then reproduces.
+ */
+import { add, backward, cat, keep, slice, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import type { Sam2Model } from '../model/sam2-model.js';
+import { preprocess } from '../predictor/transforms.js';
+import { maskCoverage, type TrainSample } from './data.js';
+import { sam2Loss, type Sam2LossWeights } from './losses.js';
+import { correctionClick, firstClick, noisyBox, type PromptRng } from './prompt-sampler.js';
+
+/** Prompting and loss settings of a step. */
+export interface StepOptions {
+  /** Objects prompted per frame (instruments first, then anatomy). */
+  objectsPerImage: number;
+  /** Probability that an object's first prompt is a box instead of a click. */
+  boxProbability: number;
+  /** Probability that an object gets a correction round. */
+  correctionProbability: number;
+  /** Loss weights (default: the official focal 20, Dice 1, IoU 1, object score 1). */
+  weights?: Partial<Sam2LossWeights>;
+}
+
+/** What a step measured (host numbers; loss terms unweighted, summed over rounds). */
+export interface StepStats {
+  loss: number;
+  focal: number;
+  dice: number;
+  iou: number;
+  objScore: number;
+  /** Mean IoU (on the low-res grid) of the first-round mask picked by predicted IoU, as inference picks it. */
+  firstRoundIou: number;
+  objects: number;
+}
+
+/** A prompt in model-frame pixel coordinates. */
+interface PromptPoints {
+  points: [number, number][];
+  labels: number[];
+}
+
+/** One prompted object of the step. */
+interface StepObject {
+  image: number;
+  /** Soft target on the low-res grid. */
+  target: Float32Array;
+  first: PromptPoints;
+  /** Whether the first prompt is one click (decoded with multimask output). */
+  singleClick: boolean;
+  corrected: boolean;
+}
+
+/** Picks the objects of a frame: instruments in random order, then anatomy, up to `max` (one draw per object). */
+function chooseObjects(sample: TrainSample, max: number, rng: PromptRng): number[] {
+  const drawn = sample.objects.map((o, i) => ({ o, i, r: rng.next() })).filter((e) => e.o.mask.some((v) => v !== 0));
+  const order = (kind: 'instrument' | 'anatomy') =>
+    drawn
+      .filter((e) => e.o.kind === kind)
+      .sort((a, b) => a.r - b.r)
+      .map((e) => e.i);
+  return [...order('instrument'), ...order('anatomy')].slice(0, max);
+}
+
+/** The first prompt of an object, drawn in frame pixels and mapped to the model frame as the predictor maps clicks. */
+function firstPrompt(mask: Uint8Array, width: number, height: number, size: number, box: boolean, rng: PromptRng): PromptPoints {
+  const m = { width, height, data: mask };
+  const [sx, sy] = [size / width, size / height];
+  if (box) {
+    // The official jitter is 10% of the side, at most 20 px at 1024: scale the cap with the frame.
+    const [x0, y0, x1, y1] = noisyBox(m, rng, 0.1, (20 * Math.max(width, height)) / 1024);
+    return { points: [[x0 * sx, y0 * sy], [x1 * sx, y1 * sy]], labels: [2, 3] };
+  }
+  const c = firstClick(m, rng);
+  return { points: [[c.x * sx, c.y * sy]], labels: [1] };
+}
+
+/**
+ * Runs forward and backward for one batch (gradients accumulate into the parameters' `.grad`;
+ * the caller clips and steps the optimizer). Returns the step's statistics.
+ */
+export async function trainStep(model: Sam2Model, samples: TrainSample[], options: StepOptions, rng: PromptRng): Promise<StepStats> {
+  const S = model.cfg.imageSize;
+  const L = model.promptEncoder.maskInputSize; // the decoder's low-res grid (S/4)
+  const cell = S / L;
+  const objects: StepObject[] = [];
+  samples.forEach((sample, image) => {
+    const { width, height } = sample.image;
+    for (const k of chooseObjects(sample, options.objectsPerImage, rng)) {
+      const mask = sample.objects[k].mask;
+      const box = rng.next() < options.boxProbability;
+      objects.push({
+        image,
+        target: maskCoverage(mask, width, height, L),
+        first: firstPrompt(mask, width, height, S, box, rng),
+        singleClick: !box,
+        corrected: rng.next() < options.correctionProbability,
+      });
+    }
+  });
+  if (objects.length === 0) throw new Error('trainStep: no frame of the batch has an object to prompt');
+  const n = objects.length;
+  const targets = (objs: StepObject[]) => {
+    const t = new Float32Array(objs.length * L * L);
+    objs.forEach((o, i) => t.set(o.target, i * L * L));
+    return tensor(t, [objs.length, 1, L, L]);
+  };
+
+  type Terms = { total: Tensor; focal: Tensor; dice: Tensor; iou: Tensor; objScore: Tensor };
+  const terms: Terms[] = [];
+  let firstIouSum = 0;
+  const firstMasks = new Map<StepObject, Uint8Array>();
+  const features = tidy(() => model.forwardImage(cat(samples.map((s) => preprocess(s.image, S)), 0)));
+  try {
+    /** Decodes one group (one frame, one prompt shape) and returns its loss terms and outputs. */
+    const decodeGroup = (objs: StepObject[], prompts: PromptPoints[], multimask: boolean) =>
+      tidy(() => {
+        const img = objs[0].image;
+        const pick = (t: Tensor) => slice(t, [{ start: img, end: img + 1 }]);
+        const pe = model.promptEncoder;
+        const pts = tensor(prompts.flatMap((p) => p.points.flat()), [objs.length, prompts[0].points.length, 2]);
+        const sparse = pe.embedPoints(pts, prompts.map((p) => p.labels));
+        const raw = model.maskDecoder.predictMasks(pick(features.imageEmbed), pe.denseEncoding(), sparse, pe.noMaskDense(objs.length), [
+          pick(features.highRes[0]),
+          pick(features.highRes[1]),
+        ]);
+        const tokens = multimask ? { start: 1 } : { start: 0, end: 1 };
+        const logits = slice(raw.masks, [null, tokens]);
+        const iou = slice(raw.iou, [null, tokens]);
+        // Every group divides by the step's object count, so the groups' losses add up to the official normalisation.
+        const loss = sam2Loss({ masks: logits, iou, objectScore: raw.objectScore }, targets(objs), { weights: options.weights, numObjects: n });
+        const t: Terms = { total: keep(loss.total), focal: keep(loss.focal), dice: keep(loss.dice), iou: keep(loss.iou), objScore: keep(loss.objScore) };
+        return { terms: t, logits: keep(logits), predIou: keep(iou) };
+      });
+
+    for (const round of [1, 2] as const) {
+      for (let img = 0; img < samples.length; img++) {
+        for (const single of [true, false]) {
+          const objs = objects.filter((o) => o.image === img && o.singleClick === single && (round === 1 || o.corrected));
+          if (objs.length === 0) continue;
+          const prompts =
+            round === 1
+              ? objs.map((o) => o.first)
+              : objs.map((o) => {
+                  // The correction click comes from the error of the first-round mask (on the low-res grid), at the cell's centre.
+                  const gt = { width: L, height: L, data: Uint8Array.from(o.target, (v) => (v >= 0.5 ? 1 : 0)) };
+                  const c = correctionClick(gt, { width: L, height: L, data: firstMasks.get(o)! }, rng);
+                  return { points: [...o.first.points, [(c.x + 0.5) * cell - 0.5, (c.y + 0.5) * cell - 0.5]], labels: [...o.first.labels, c.label] } as PromptPoints;
+                });
+          const r = decodeGroup(objs, prompts, round === 1 && single);
+          terms.push(r.terms);
+          try {
+            if (round === 1) {
+              // The mask inference would return (highest predicted IoU) seeds the correction click.
+              const [logits, predIou] = [await r.logits.data(), await r.predIou.data()];
+              const k = r.logits.shape[1];
+              objs.forEach((o, i) => {
+                let best = 0;
+                for (let j = 1; j < k; j++) if (predIou[i * k + j] > predIou[i * k + best]) best = j;
+                const m = new Uint8Array(L * L);
+                const off = (i * k + best) * L * L;
+                let inter = 0;
+                let uni = 0;
+                for (let p = 0; p < L * L; p++) {
+                  m[p] = logits[off + p] > 0 ? 1 : 0;
+                  const t = o.target[p] >= 0.5 ? 1 : 0;
+                  inter += m[p] & t;
+                  uni += m[p] | t;
+                }
+                firstIouSum += uni > 0 ? inter / uni : 1;
+                firstMasks.set(o, m);
+              });
+            }
+          } finally {
+            r.logits.dispose();
+            r.predIou.dispose();
+          }
+        }
+      }
+    }
+    const total = tidy(() => terms.map((t) => t.total).reduce((a, b) => add(a, b)));
+    try {
+      backward(total);
+      const sumOf = async (key: keyof Terms) => {
+        let s = 0;
+        for (const t of terms) s += (await t[key].data())[0];
+        return s;
+      };
+      return {
+        loss: (await total.data())[0],
+        focal: await sumOf('focal'),
+        dice: await sumOf('dice'),
+        iou: await sumOf('iou'),
+        objScore: await sumOf('objScore'),
+        firstRoundIou: firstIouSum / n,
+        objects: n,
+      };
+    } finally {
+      total.dispose();
+    }
+  } finally {
+    for (const t of terms) for (const v of Object.values(t)) if (!v.isDisposed) v.dispose();
+    features.imageEmbed.dispose();
+    features.highRes.forEach((t) => t.dispose());
+  }
+}

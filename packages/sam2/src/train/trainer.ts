@@ -1,0 +1,217 @@
+/**
+ * The SAM 2 trainer: AdamW with warm-up and cosine decay, gradient clipping, every parameter of
+ * the image path trained (the prompt encoder's Gaussian matrix is a fixed buffer). Steps are
+ * deterministic functions of (seed, step): step s reads frames s·B … s·B+B−1 of the source and
+ * draws its prompts from a generator seeded by (seed, s), so a resumed run continues exactly.
+ *
+ * A run directory holds `checkpoint.safetensors` (`model.<name>` state dict, `optimizer.<…>`
+ * state; metadata: step, config, optimizer scalars — written atomically every
+ * `checkpointEvery` steps and when stopped) and `train.jsonl` (one line per step and per
+ * evaluation). Node only (files).
+ */
+import { AdamW, SafetensorsFile, clipGradNorm, saveTensors, tensor, type Tensor } from '@rpsam2/tensor';
+import type { Sam2Model } from '../model/sam2-model.js';
+import { importNode } from '../weights/node-import.js';
+import { uniformGenerator } from '../weights/random.js';
+import type { TrainSource } from './data.js';
+import { learningRateAt } from './schedule.js';
+import { trainStep, type StepOptions, type StepStats } from './step.js';
+
+/** Settings of a training run. */
+export interface Sam2TrainConfig {
+  seed: number;
+  /** Optimizer steps of the whole run. */
+  steps: number;
+  /** Frames per step. */
+  imagesPerStep: number;
+  /** Peak learning rate, its floor, warm-up steps. */
+  lr: number;
+  minLr: number;
+  warmupSteps: number;
+  /** AdamW's decoupled weight decay. */
+  weightDecay: number;
+  /** Max global gradient norm (0 = no clipping). */
+  clipNorm: number;
+  /** Prompts and loss weights. */
+  step: StepOptions;
+  /** Steps between checkpoints. */
+  checkpointEvery: number;
+}
+
+/** The recipe of the shipped default model (see models/synthetic/MODEL_CARD.md). */
+export const DEFAULT_TRAIN_CONFIG: Sam2TrainConfig = {
+  seed: 0,
+  steps: 2000,
+  imagesPerStep: 1,
+  lr: 8e-4,
+  minLr: 2e-5,
+  warmupSteps: 100,
+  weightDecay: 0.05,
+  clipNorm: 1,
+  step: { objectsPerImage: 6, boxProbability: 0.15, correctionProbability: 0.35, weights: { mask: 20, dice: 1, iou: 1, objScore: 1 } },
+  checkpointEvery: 25,
+};
+
+/** One line of `train.jsonl`. */
+export type TrainLogEntry = ({ type: 'step'; step: number; lr: number; gradNorm: number; ms: number } & StepStats) | ({ type: 'eval'; step: number } & Record<string, number | string>);
+
+/** Hooks of a run. */
+export interface TrainerHooks {
+  /** After every step (progress display). */
+  onStep?(entry: Extract<TrainLogEntry, { type: 'step' }>, totalSteps: number): void;
+  /** Every `evalEvery` steps and at the end: returns metrics to log. */
+  evaluate?(step: number): Promise<Record<string, number>>;
+  evalEvery?: number;
+}
+
+const PARAM_PREFIX = 'model.';
+const OPTIM_PREFIX = 'optimizer.';
+/** Buffers that are part of the state dict but not trained. */
+const FIXED = /positional_encoding_gaussian_matrix$/;
+
+/** Trains a SAM 2 model in place; resumable from its run directory. */
+export class Sam2Trainer {
+  private readonly names: string[];
+  private readonly params: Tensor[];
+  private readonly optimizer: AdamW;
+  private stopRequested = false;
+
+  private constructor(
+    readonly model: Sam2Model,
+    readonly source: TrainSource,
+    readonly config: Sam2TrainConfig,
+    readonly dir: string,
+    /** Optimizer steps done. */
+    public step: number,
+    /** Whether the run continued from a checkpoint. */
+    readonly resumed: boolean,
+  ) {
+    const named = model.namedParams().filter(([n]) => !FIXED.test(n));
+    for (const [n, slot] of named) {
+      const v = slot.get(n);
+      if (v.dtype !== 'f32') throw new Error(`Sam2Trainer: parameter ${n} is ${v.dtype}; training needs f32 weights (load with dtype 'f32')`);
+      v.requiresGrad = true;
+    }
+    this.names = named.map(([n]) => n);
+    this.params = named.map(([, s]) => s.get());
+    this.optimizer = new AdamW(this.params, { lr: config.lr, weightDecay: config.weightDecay });
+  }
+
+  /**
+   * A trainer for `model` writing to `dir`. When `dir` holds a checkpoint, the model's weights and
+   * the optimizer's state are restored from it first (the config must match, `steps` aside).
+   */
+  static async open(model: Sam2Model, source: TrainSource, config: Sam2TrainConfig, dir: string): Promise<Sam2Trainer> {
+    const fs = await importNode<typeof import('node:fs')>('node:fs');
+    const path = `${dir}/checkpoint.safetensors`;
+    if (!fs.existsSync(path)) return new Sam2Trainer(model, source, config, dir, 0, false);
+    const node = await importNode<typeof import('@rpsam2/tensor/node')>('@rpsam2/tensor/node');
+    const file = await SafetensorsFile.open(node.fileSource(path));
+    const meta = JSON.parse(file.metadata.trainer ?? 'null') as { step: number; config: Sam2TrainConfig; optimizer: Record<string, number> } | null;
+    if (!meta) throw new Error(`${path}: not a SAM 2 trainer checkpoint (no 'trainer' metadata)`);
+    const a = JSON.stringify({ ...meta.config, steps: 0 });
+    const b = JSON.stringify({ ...config, steps: 0 });
+    if (a !== b) throw new Error(`${path}: was written with another training config; use a new run directory or the same settings\n  checkpoint: ${a}\n  this run:   ${b}`);
+    // Check every key before replacing any weight, so a bad file leaves the model as it was.
+    // Every state-dict entry is restored, the fixed buffers too.
+    const named = model.namedParams();
+    const keys = new Set(file.keys());
+    for (const [n, slot] of named) {
+      const key = PARAM_PREFIX + n;
+      if (!keys.has(key)) throw new Error(`${path}: missing parameter ${key}`);
+      const e = file.entry(key);
+      if (e.shape.join() !== slot.shape.join()) throw new Error(`${path}: ${key} has shape [${e.shape}], the model expects [${slot.shape}]`);
+    }
+    for (const [n, slot] of named) {
+      const data = await file.readF32(PARAM_PREFIX + n);
+      slot.value?.dispose();
+      slot.value = tensor(data, slot.shape, { name: n });
+    }
+    await model.promptEncoder.prepare(); // the dense PE derives from the restored Gaussian matrix
+    const trainer = new Sam2Trainer(model, source, config, dir, meta.step, true);
+    const tensors: Record<string, Float32Array> = {};
+    for (const key of file.keys()) if (key.startsWith(OPTIM_PREFIX)) tensors[key.slice(OPTIM_PREFIX.length)] = await file.readF32(key);
+    trainer.optimizer.loadStateDict({ tensors, scalars: meta.optimizer });
+    return trainer;
+  }
+
+  private get checkpointPath(): string {
+    return `${this.dir}/checkpoint.safetensors`;
+  }
+
+  /** Asks the run to stop after the step in progress (and save). */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Writes the checkpoint (atomically). */
+  async save(): Promise<void> {
+    const node = await importNode<typeof import('@rpsam2/tensor/node')>('@rpsam2/tensor/node');
+    const fs = await importNode<typeof import('node:fs')>('node:fs');
+    fs.mkdirSync(this.dir, { recursive: true });
+    const sd = this.optimizer.stateDict();
+    const tensors: Record<string, Tensor> = {};
+    for (const [n, slot] of this.model.namedParams()) tensors[PARAM_PREFIX + n] = slot.get(n);
+    for (const [k, t] of Object.entries(sd.tensors)) tensors[OPTIM_PREFIX + k] = t;
+    const meta = { step: this.step, config: this.config, optimizer: sd.scalars };
+    const bytes = await saveTensors(tensors, { trainer: JSON.stringify(meta) });
+    for (const t of Object.values(sd.tensors)) t.dispose();
+    await node.writeFileAtomic(this.checkpointPath, bytes);
+  }
+
+  /** Appends one line to `train.jsonl`. */
+  private async log(entry: TrainLogEntry): Promise<void> {
+    const fs = await importNode<typeof import('node:fs')>('node:fs');
+    fs.mkdirSync(this.dir, { recursive: true });
+    fs.appendFileSync(`${this.dir}/train.jsonl`, JSON.stringify(entry) + '\n');
+  }
+
+  /** Runs (or continues) until `config.steps` or a stop request; saves at the end. */
+  async run(hooks: TrainerHooks = {}): Promise<{ steps: number; stopped: boolean }> {
+    const c = this.config;
+    const evalEvery = hooks.evalEvery ?? 0;
+    while (this.step < c.steps && !this.stopRequested) {
+      const t0 = performance.now();
+      const s = this.step;
+      const samples = [];
+      for (let j = 0; j < c.imagesPerStep; j++) samples.push(await this.source.sample(s * c.imagesPerStep + j));
+      const next = uniformGenerator(mixSeed(c.seed, s));
+      const lr = learningRateAt(s, { lr: c.lr, minLr: c.minLr, warmupSteps: c.warmupSteps, totalSteps: c.steps });
+      this.optimizer.lr = lr;
+      const stats = await trainStep(this.model, samples, c.step, { next });
+      let gradNorm = NaN;
+      if (c.clipNorm > 0) {
+        const norm = clipGradNorm(this.params, c.clipNorm);
+        gradNorm = (await norm.data())[0];
+        norm.dispose();
+      }
+      this.optimizer.step();
+      this.optimizer.zeroGrad();
+      this.step = s + 1;
+      const entry = { type: 'step' as const, step: this.step, lr, gradNorm, ms: Math.round(performance.now() - t0), ...stats };
+      await this.log(entry);
+      hooks.onStep?.(entry, c.steps);
+      if (this.step % c.checkpointEvery === 0 || this.step === c.steps || this.stopRequested) await this.save();
+      if (hooks.evaluate && evalEvery > 0 && (this.step % evalEvery === 0 || this.step === c.steps)) {
+        await this.log({ type: 'eval', step: this.step, ...(await hooks.evaluate(this.step)) });
+      }
+    }
+    if (this.stopRequested) await this.save();
+    return { steps: this.step, stopped: this.stopRequested && this.step < c.steps };
+  }
+
+  /** Frees the optimizer state (the model stays with the caller). */
+  dispose(): void {
+    this.optimizer.dispose();
+    for (const p of this.params) p.requiresGrad = false;
+  }
+}
+
+/** A 32-bit mix of a seed and a step (splitmix-style), for per-step generators. */
+export function mixSeed(seed: number, step: number): number {
+  let h = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(step + 1, 0xc2b2ae35)) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d) >>> 0;
+  h ^= h >>> 15;
+  return h >>> 0;
+}
