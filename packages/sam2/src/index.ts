@@ -100,6 +100,8 @@ export { verifyFixture, loadFixtureModel, type CheckResult, type FixtureInputs }
 // The embedded default model (trained by this project on synthetic surgical frames).
 export {
   loadDefaultSam2,
+  defaultModelSpec,
+  defaultModelNotice,
   defaultModelPaths,
   parseDefaultModelConfig,
   defaultWeightsSource,

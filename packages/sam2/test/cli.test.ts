@@ -97,6 +97,18 @@ describe('sam2 predict', () => {
     expect(s.masks[0].area).toBeGreaterThan(0);
   });
 
+  it('without --weights: the embedded default model, announced on stderr', async () => {
+    const out = join(work, 'default');
+    const r = await run('predict', '--image', dir + 'image.png', '--point', '120,202', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/no SAM 2 weights given: using the embedded default model 'sam2\.1-synthetic'/);
+    expect(r.err).toMatch(/MODEL_CARD\.md/);
+    const s: PredictSummary = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8'));
+    expect(s.config).toBe('sam2.1-synthetic');
+    expect(s.weights).toMatch(/models\/synthetic\/weights\.safetensors$/);
+    expect([s.width, s.height]).toEqual([400, 300]);
+  });
+
   it('infers the config from official-size weights only; the tiny fixture needs --config', async () => {
     const r = await run('predict', '--image', dir + 'image.png', '--weights', dir + 'weights.pt', '--point', '1,1', '--out', join(work, 'x'));
     expect(r.code).toBe(1);

@@ -11,10 +11,10 @@ import { loadSam2, Sam2ImagePredictor } from '@rpsam2/sam2';
 import { buildFeatureCache } from '../cache/feature-cache.js';
 import { openDataset } from '../train/open-dataset.js';
 import { ProgressLine, formatDuration } from '../train/progress.js';
-import { baseName, requireFile, resolveSam2Config, UsageError, type CliIO } from './common.js';
+import { baseName, resolveSam2Source, UsageError, type CliIO } from './common.js';
 
 export const CANDIDATES_USAGE = `usage: rpsam2 candidates --data <synthetic:N[:seed]|manifest.json> --out <cache dir>
-                        --sam2-weights <.pt|.safetensors> [--sam2-config <t|s|b+|l|config.json>]
+                        [--sam2-weights <.pt|.safetensors>] [--sam2-config <t|s|b+|l|config.json>]
                         [--f16] [--grid-step 8] [--epsilon 0.005] [--dtype f32|f16]
 
   --data          the dataset: synthetic:<count>[:<seed>] or a manifest JSON
@@ -55,12 +55,11 @@ export async function candidatesCommand(args: string[], io: CliIO): Promise<numb
   }
   if (!values.data) throw new UsageError(`candidates: --data is required\n${CANDIDATES_USAGE}`);
   if (!values.out) throw new UsageError(`candidates: --out is required\n${CANDIDATES_USAGE}`);
-  const weights = await requireFile(values['sam2-weights'], '--sam2-weights', 'the SAM 2 checkpoint');
   const gridStep = num(values['grid-step'], 'grid-step', 8, true, 1);
   const epsilon = num(values.epsilon, 'epsilon', 0.005, false, 0);
   const dtype = values.dtype;
   if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`--dtype '${dtype}': expected f32 or f16`);
-  const sam2Config = await resolveSam2Config(values['sam2-config']);
+  const { weights, config: sam2Config } = await resolveSam2Source(values['sam2-weights'], values['sam2-config'], '--sam2-weights', io);
   let dataset;
   try {
     dataset = await openDataset(values.data);

@@ -3,7 +3,7 @@
  * errors (exit status 2, printed without a stack), argument parsers and input checks that fail
  * early with a message naming the file.
  */
-import { parseOfficialConfig, presetConfig, validateConfig, type Sam2Config } from '@rpsam2/sam2';
+import { defaultModelNotice, defaultModelSpec, parseOfficialConfig, presetConfig, validateConfig, type Sam2Config } from '@rpsam2/sam2';
 import { constants } from 'node:fs';
 import { nodeFs } from '../checkpoint/node-io.js';
 
@@ -99,4 +99,23 @@ export async function resolveSam2Config(arg: string | undefined): Promise<Sam2Co
 /** A file name without its directory. */
 export function baseName(p: string): string {
   return p.replace(/^.*[/\\]/, '');
+}
+
+/**
+ * The SAM 2 weights and config a command runs with: the given file (checked) and config, or —
+ * when no weights are given — the embedded default model, announced on stderr.
+ */
+export async function resolveSam2Source(
+  weightsArg: string | undefined,
+  configArg: string | undefined,
+  flag: string,
+  io: CliIO,
+): Promise<{ weights: string; config: Sam2Config | undefined; isDefault: boolean }> {
+  if (!weightsArg) {
+    const d = await defaultModelSpec();
+    io.err(defaultModelNotice(d.card));
+    return { weights: d.weights, config: configArg ? await resolveSam2Config(configArg) : d.config, isDefault: true };
+  }
+  const weights = await requireFile(weightsArg, flag, 'the SAM 2 checkpoint (.pt or .safetensors)');
+  return { weights, config: await resolveSam2Config(configArg), isDefault: false };
 }

@@ -12,15 +12,15 @@ import { initNode } from '@rpsam2/tensor/node';
 import { decodeImage, encodeGreyPng } from '@rpsam2/sam2';
 import { RpSam2Predictor, type Click } from '../predictor/rp-sam2-predictor.js';
 import { joinPath, writeAtomic } from '../checkpoint/node-io.js';
-import { parsePoint, requireFile, requirePath, resolveSam2Config, UsageError, type CliIO } from './common.js';
+import { parsePoint, requireFile, requirePath, resolveSam2Source, UsageError, type CliIO } from './common.js';
 
-export const PREDICT_USAGE = `usage: rpsam2 predict --image <png|jpg> --point x,y [--point x,y]... --sam2-weights <.pt|.safetensors>
+export const PREDICT_USAGE = `usage: rpsam2 predict --image <png|jpg> --point x,y [--point x,y]... [--sam2-weights <.pt|.safetensors>]
                      --shift-block <checkpoint|run dir|shift_block.safetensors> --out <dir>
                      [--sam2-config <t|s|b+|l|config.json>] [--dtype f32|f16] [--heads N]
 
   --image         the image
   --point         a click in image pixels (x = column, y = row); repeatable
-  --sam2-weights  SAM 2 weights (official .pt or safetensors)
+  --sam2-weights  SAM 2 weights (official .pt or safetensors; default: the embedded default model)
   --sam2-config   size name or JSON config (default: inferred from the weights)
   --shift-block   a training checkpoint, a run directory (best, else last) or a plain shift-block file
   --heads         attention heads of a plain shift-block file (default 8)
@@ -62,13 +62,12 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
   if (!values.point?.length) throw new UsageError(`predict: give at least one --point x,y\n${PREDICT_USAGE}`);
   const clicks = values.point.map(parsePoint);
   const imagePath = await requireFile(values.image, '--image');
-  const weights = await requireFile(values['sam2-weights'], '--sam2-weights', 'the SAM 2 checkpoint');
   const shift = await requirePath(values['shift-block'], '--shift-block', 'a checkpoint from rpsam2 train');
   const dtype = values.dtype;
   if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`--dtype '${dtype}': expected f32 or f16`);
   const heads = values.heads === undefined ? undefined : Number(values.heads);
   if (heads !== undefined && (!Number.isInteger(heads) || heads < 1)) throw new UsageError(`--heads '${values.heads}': expected a positive integer`);
-  const sam2Config = await resolveSam2Config(values['sam2-config']);
+  const { weights, config: sam2Config } = await resolveSam2Source(values['sam2-weights'], values['sam2-config'], '--sam2-weights', io);
   const image = decodeImage(new Uint8Array(await readFile(imagePath)), imagePath);
   for (const [x, y] of clicks) {
     if (x < 0 || y < 0 || x >= image.width || y >= image.height) throw new UsageError(`--point ${x},${y} lies outside the ${image.width}×${image.height} image`);

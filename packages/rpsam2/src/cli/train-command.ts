@@ -19,7 +19,7 @@ import { mixSeed, permutation } from '../train/rng.js';
 import { CachedSource, OnTheFlySource, type TrainingSource } from '../train/sources.js';
 import { Trainer, type TrainProgress } from '../train/trainer.js';
 import { ProgressLine, formatDuration } from '../train/progress.js';
-import { requireFile, requirePath, resolveSam2Config, UsageError, type CliIO } from './common.js';
+import { requireFile, requirePath, resolveSam2Source, UsageError, type CliIO } from './common.js';
 
 export const TRAIN_USAGE = `usage: rpsam2 train --config <cfg.json> [--set key=value]... [--resume]
 
@@ -104,8 +104,7 @@ export async function trainCommand(args: string[], io: CliIO): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  await requireFile(c.sam2.weights, 'sam2.weights', 'the SAM 2 checkpoint (.pt or .safetensors)');
-  const sam2Config = await resolveSam2Config(c.sam2.config);
+  const { weights: sam2Weights, config: sam2Config } = await resolveSam2Source(c.sam2.weights, c.sam2.config, 'sam2.weights', io);
   const last = joinPath(c.out, 'checkpoints', 'last.safetensors');
   const hasRun = await exists(last);
   if (values.resume && !hasRun) throw new UsageError(`--resume: ${last} does not exist (nothing to resume; drop --resume to start)`);
@@ -114,7 +113,7 @@ export async function trainCommand(args: string[], io: CliIO): Promise<number> {
   if (c.mode === 'cached' && !c.data.cache) throw new UsageError(`mode 'cached' needs data.cache (a feature cache from rpsam2 candidates)`);
 
   await initNode();
-  const { model, report } = await loadSam2({ weights: c.sam2.weights, config: sam2Config, dtype: c.sam2.dtype });
+  const { model, report } = await loadSam2({ weights: sam2Weights, config: sam2Config, dtype: c.sam2.dtype });
   io.err(`SAM 2 ${report.config} (${report.configFrom}) from ${report.source}, ${report.dtype}, frozen`);
   let block: ShiftBlock | null = null;
   let sources: Awaited<ReturnType<typeof makeSources>> | null = null;

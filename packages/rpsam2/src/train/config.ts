@@ -10,7 +10,7 @@ export interface TrainConfig {
   /** Output directory: checkpoints/{last,best}.safetensors (+ .json), log.jsonl, config.json. */
   out: string;
   sam2: {
-    /** SAM 2 weights (.pt or .safetensors). */
+    /** SAM 2 weights (.pt or .safetensors); '' = the embedded default model. */
     weights: string;
     /** Size name (t, s, b+, l) or a JSON config file; '' = inferred from the weights. */
     config: string;

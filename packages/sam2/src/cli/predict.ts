@@ -9,14 +9,16 @@ import { initNode } from '@rpsam2/tensor/node';
 import { decodeImage, encodeGreyPng } from '../image/codec.js';
 import { Sam2ImagePredictor } from '../predictor/image-predictor.js';
 import { loadSam2, type WeightDType } from '../weights/load.js';
+import { defaultModelNotice, defaultModelSpec } from '../weights/default-model.js';
 import { ms, parseBox, parsePoint, resolveConfigArg, UsageError, type CliIO } from './args.js';
 
-export const PREDICT_USAGE = `usage: sam2 predict --image <png|jpg> --weights <.pt|.safetensors> --out <dir>
+export const PREDICT_USAGE = `usage: sam2 predict --image <png|jpg> [--weights <.pt|.safetensors>] --out <dir>
                     [--point x,y[,label]]... [--box x0,y0,x1,y1] [--multimask]
                     [--config <t|s|b+|l|config.json>] [--dtype f32|f16]
 
   --image       the image (PNG or JPEG)
-  --weights     SAM 2.1 weights: official .pt checkpoint or safetensors
+  --weights     SAM 2.1 weights: official .pt checkpoint or safetensors (default: the embedded
+                default model trained on synthetic surgical frames)
   --config      size name or JSON config (default: inferred from the weights' shapes)
   --point       a click in image pixels; label 1 = positive (default), 0 = negative; repeatable
   --box         a box in image pixels
@@ -73,7 +75,7 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
     io.out(PREDICT_USAGE);
     return 0;
   }
-  for (const k of ['image', 'weights', 'out'] as const) if (!values[k]) throw new UsageError(`predict: --${k} is required\n${PREDICT_USAGE}`);
+  for (const k of ['image', 'out'] as const) if (!values[k]) throw new UsageError(`predict: --${k} is required\n${PREDICT_USAGE}`);
   const points = (values.point ?? []).map(parsePoint);
   const box = values.box !== undefined ? parseBox(values.box) : null;
   if (!points.length && !box) throw new UsageError('predict: give at least one --point or a --box');
@@ -89,11 +91,13 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
     }
   }
   // A missing weights file is a usage error, not a crash.
-  await readInputExists(values.weights!);
+  if (values.weights) await readInputExists(values.weights);
+  const fallback = values.weights ? null : await defaultModelSpec();
+  if (fallback) io.err(defaultModelNotice(fallback.card));
 
   await initNode();
   const tLoad = performance.now();
-  const { model, report } = await loadSam2({ config, weights: values.weights!, dtype });
+  const { model, report } = await loadSam2({ config: config ?? fallback?.config, weights: values.weights ?? fallback!.weights, dtype });
   const predictor = new Sam2ImagePredictor(model);
   try {
     const loadMs = performance.now() - tLoad;

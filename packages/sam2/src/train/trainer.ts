@@ -41,7 +41,7 @@ export interface Sam2TrainConfig {
 /** The recipe of the shipped default model (see models/synthetic/MODEL_CARD.md). */
 export const DEFAULT_TRAIN_CONFIG: Sam2TrainConfig = {
   seed: 0,
-  steps: 2000,
+  steps: 1200,
   imagesPerStep: 1,
   lr: 8e-4,
   minLr: 2e-5,

@@ -106,3 +106,16 @@ export async function loadDefaultSam2(options: LoadDefaultOptions = {}): Promise
 export function defaultWeightsSource(bytes: Uint8Array): ByteSource {
   return bytesSource(bytes, DEFAULT_MODEL_FILES.weights);
 }
+
+/** The packaged default model as loader inputs (Node): its weights path and config. */
+export async function defaultModelSpec(): Promise<{ weights: string; config: Sam2Config; card: string }> {
+  const fs = await importNode<typeof import('node:fs')>('node:fs');
+  const p = await defaultModelPaths();
+  for (const f of [p.config, p.weights]) if (!fs.existsSync(f)) throw new DefaultModelMissingError(f);
+  return { weights: p.weights, config: parseDefaultModelConfig(fs.readFileSync(p.config, 'utf8')), card: p.card };
+}
+
+/** The line CLIs print when they fall back to the default model. */
+export function defaultModelNotice(card: string): string {
+  return `no SAM 2 weights given: using the embedded default model '${DEFAULT_MODEL_NAME}' (a small SAM 2.1-architecture model trained from scratch on synthetic surgical frames; see ${card}). Pass official SAM 2.1 weights for real surgical video.`;
+}
