@@ -119,4 +119,4 @@ export { maskCoverage, type TrainObject, type TrainSample, type TrainSource } fr
 export { initTrainingWeights, initRule } from './train/init.js';
 export { learningRateAt, type LrSchedule } from './train/schedule.js';
 export { trainStep, type StepOptions, type StepStats } from './train/step.js';
-export { Sam2Trainer, DEFAULT_TRAIN_CONFIG, mixSeed as mixTrainSeed, type Sam2TrainConfig, type TrainLogEntry, type TrainerHooks } from './train/trainer.js';
+export { Sam2Trainer, DEFAULT_TRAIN_CONFIG, DEFAULT_RECIPE, mixSeed as mixTrainSeed, type TrainStage, type Sam2TrainConfig, type TrainLogEntry, type TrainerHooks } from './train/trainer.js';

@@ -29,13 +29,33 @@ describe('scaledDotProductAttention', () => {
     it(`GPU vs reference (forward and backward) on awkward shapes, head dims ${vec ? '' : 'not '}multiples of 4`, async () => {
       for (const [lead, lq, lk, d, dv] of CASES.filter(([, , , d, dv]) => (d % 4 === 0 && dv % 4 === 0) === vec)) {
         const inputs = [rand([...lead, lq, d]), rand([...lead, lk, d]), rand([...lead, lk, dv])];
-        await checkOp({ gpu: ([q, k, v]) => scaledDotProductAttention(q, k, v), ref: attentionRef, inputs, args: {} });
+        for (const impl of ['fused', 'materialized'] as const) {
+          await checkOp({ gpu: ([q, k, v]) => scaledDotProductAttention(q, k, v, { impl }), ref: attentionRef, inputs, args: {} });
+        }
       }
     });
   }
   it('custom scale and peaked softmax', async () => {
     const inputs = [rand([1, 2, 9, 8]), rand([1, 2, 17, 8]), rand([1, 2, 17, 8])];
-    await checkOp({ gpu: ([q, k, v]) => scaledDotProductAttention(q, k, v, { scale: 3 }), ref: attentionRef, inputs, args: { scale: 3 } });
+    for (const impl of ['fused', 'materialized'] as const) {
+      await checkOp({ gpu: ([q, k, v]) => scaledDotProductAttention(q, k, v, { scale: 3, impl }), ref: attentionRef, inputs, args: { scale: 3 } });
+    }
+  });
+  it("'auto' materialises small score matrices only", async () => {
+    // Same inputs through 'auto' and both paths: auto must equal materialized bit for bit here.
+    const [q, k, v] = [rand([2, 3, 16, 8]), rand([2, 3, 16, 8]), rand([2, 3, 16, 8])].map((a) => tensor(a.data, a.shape));
+    const outs = await Promise.all(
+      (['auto', 'materialized', 'fused'] as const).map(async (impl) => {
+        const y = scaledDotProductAttention(q, k, v, { impl });
+        const d = await y.data();
+        y.dispose();
+        return d;
+      }),
+    );
+    expect(outs[0]).toEqual(outs[1]);
+    expect(outs[0]).not.toEqual(outs[2]); // different summation order: not bitwise equal
+    expect(() => scaledDotProductAttention(q, k, v, { impl: 'x' as never })).toThrow(/impl must be/);
+    [q, k, v].forEach((t) => t.dispose());
   });
   it('splits the heads so that no binding exceeds maxBinding (unaligned chunk offsets)', async () => {
     const backend = getBackend();
@@ -44,7 +64,7 @@ describe('scaledDotProductAttention', () => {
     try {
       for (const [d, dv] of [[12, 12], [5, 7]]) {
         const inputs = [rand([2, 3, 37, d]), rand([2, 3, 29, d]), rand([2, 3, 29, dv])];
-        await checkOp({ gpu: ([q, k, v]) => scaledDotProductAttention(q, k, v), ref: attentionRef, inputs, args: {} });
+        await checkOp({ gpu: ([q, k, v]) => scaledDotProductAttention(q, k, v, { impl: 'fused' }), ref: attentionRef, inputs, args: {} });
       }
     } finally {
       delete (backend as { maxBinding?: number }).maxBinding;

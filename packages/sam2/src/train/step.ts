@@ -24,6 +24,12 @@ import { correctionClick, firstClick, noisyBox, type PromptRng } from './prompt-
 export interface StepOptions {
   /** Objects prompted per frame (instruments first, then anatomy). */
   objectsPerImage: number;
+  /**
+   * Independent first prompts per object (each its own decoder batch entry). The decoder is cheap
+   * next to the encoder, so several prompts per encoded frame teach prompt-following faster (SAM
+   * trains with up to 64 masks per image).
+   */
+  promptsPerObject?: number;
   /** Probability that an object's first prompt is a box instead of a click. */
   boxProbability: number;
   /** Probability that an object gets a correction round. */
@@ -98,14 +104,17 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
     const { width, height } = sample.image;
     for (const k of chooseObjects(sample, options.objectsPerImage, rng)) {
       const mask = sample.objects[k].mask;
-      const box = rng.next() < options.boxProbability;
-      objects.push({
-        image,
-        target: maskCoverage(mask, width, height, L),
-        first: firstPrompt(mask, width, height, S, box, rng),
-        singleClick: !box,
-        corrected: rng.next() < options.correctionProbability,
-      });
+      const target = maskCoverage(mask, width, height, L);
+      for (let j = 0; j < (options.promptsPerObject ?? 1); j++) {
+        const box = rng.next() < options.boxProbability;
+        objects.push({
+          image,
+          target,
+          first: firstPrompt(mask, width, height, S, box, rng),
+          singleClick: !box,
+          corrected: rng.next() < options.correctionProbability,
+        });
+      }
     }
   });
   if (objects.length === 0) throw new Error('trainStep: no frame of the batch has an object to prompt');

@@ -38,19 +38,35 @@ export interface Sam2TrainConfig {
   checkpointEvery: number;
 }
 
-/** The recipe of the shipped default model (see models/synthetic/MODEL_CARD.md). */
+/** Training settings of the shipped default model's stages (see models/synthetic/MODEL_CARD.md). */
 export const DEFAULT_TRAIN_CONFIG: Sam2TrainConfig = {
   seed: 0,
-  steps: 1200,
+  steps: 1500,
   imagesPerStep: 1,
-  lr: 8e-4,
+  lr: 1e-3,
   minLr: 2e-5,
   warmupSteps: 100,
   weightDecay: 0.05,
   clipNorm: 1,
-  step: { objectsPerImage: 6, boxProbability: 0.15, correctionProbability: 0.35, weights: { mask: 20, dice: 1, iou: 1, objScore: 1 } },
+  step: { objectsPerImage: 4, promptsPerObject: 4, boxProbability: 0.15, correctionProbability: 0.35, weights: { mask: 20, dice: 1, iou: 1, objScore: 1 } },
   checkpointEvery: 25,
 };
+
+/** One stage of a training recipe: a config at an input size (no parameter shape depends on it). */
+export interface TrainStage {
+  imageSize: number;
+  config: Sam2TrainConfig;
+}
+
+/**
+ * The default model's recipe: most steps at 256 px input (4× cheaper per step), then a shorter
+ * stage at the shipped 512 px, starting from the first stage's weights (progressive resizing:
+ * Hiera's position embedding is interpolated to any grid, and nothing else depends on the size).
+ */
+export const DEFAULT_RECIPE: readonly TrainStage[] = [
+  { imageSize: 256, config: DEFAULT_TRAIN_CONFIG },
+  { imageSize: 512, config: { ...DEFAULT_TRAIN_CONFIG, seed: 1, steps: 300, lr: 3e-4, warmupSteps: 20 } },
+];
 
 /** One line of `train.jsonl`. */
 export type TrainLogEntry = ({ type: 'step'; step: number; lr: number; gradNorm: number; ms: number } & StepStats) | ({ type: 'eval'; step: number } & Record<string, number | string>);
@@ -105,34 +121,26 @@ export class Sam2Trainer {
     const fs = await importNode<typeof import('node:fs')>('node:fs');
     const path = `${dir}/checkpoint.safetensors`;
     if (!fs.existsSync(path)) return new Sam2Trainer(model, source, config, dir, 0, false);
-    const node = await importNode<typeof import('@rpsam2/tensor/node')>('@rpsam2/tensor/node');
-    const file = await SafetensorsFile.open(node.fileSource(path));
-    const meta = JSON.parse(file.metadata.trainer ?? 'null') as { step: number; config: Sam2TrainConfig; optimizer: Record<string, number> } | null;
-    if (!meta) throw new Error(`${path}: not a SAM 2 trainer checkpoint (no 'trainer' metadata)`);
+    const { file, meta } = await openCheckpoint(path);
     const a = JSON.stringify({ ...meta.config, steps: 0 });
     const b = JSON.stringify({ ...config, steps: 0 });
     if (a !== b) throw new Error(`${path}: was written with another training config; use a new run directory or the same settings\n  checkpoint: ${a}\n  this run:   ${b}`);
-    // Check every key before replacing any weight, so a bad file leaves the model as it was.
-    // Every state-dict entry is restored, the fixed buffers too.
-    const named = model.namedParams();
-    const keys = new Set(file.keys());
-    for (const [n, slot] of named) {
-      const key = PARAM_PREFIX + n;
-      if (!keys.has(key)) throw new Error(`${path}: missing parameter ${key}`);
-      const e = file.entry(key);
-      if (e.shape.join() !== slot.shape.join()) throw new Error(`${path}: ${key} has shape [${e.shape}], the model expects [${slot.shape}]`);
-    }
-    for (const [n, slot] of named) {
-      const data = await file.readF32(PARAM_PREFIX + n);
-      slot.value?.dispose();
-      slot.value = tensor(data, slot.shape, { name: n });
-    }
-    await model.promptEncoder.prepare(); // the dense PE derives from the restored Gaussian matrix
+    await restoreModel(model, file, path);
     const trainer = new Sam2Trainer(model, source, config, dir, meta.step, true);
     const tensors: Record<string, Float32Array> = {};
     for (const key of file.keys()) if (key.startsWith(OPTIM_PREFIX)) tensors[key.slice(OPTIM_PREFIX.length)] = await file.readF32(key);
     trainer.optimizer.loadStateDict({ tensors, scalars: meta.optimizer });
     return trainer;
+  }
+
+  /**
+   * Loads the model weights of a trainer checkpoint into `model` (e.g. to continue at another
+   * image size: no parameter shape depends on it). Returns the checkpoint's step.
+   */
+  static async loadWeightsFrom(model: Sam2Model, path: string): Promise<number> {
+    const { file, meta } = await openCheckpoint(path);
+    await restoreModel(model, file, path);
+    return meta.step;
   }
 
   private get checkpointPath(): string {
@@ -205,6 +213,41 @@ export class Sam2Trainer {
     this.optimizer.dispose();
     for (const p of this.params) p.requiresGrad = false;
   }
+}
+
+interface CheckpointMeta {
+  step: number;
+  config: Sam2TrainConfig;
+  optimizer: Record<string, number>;
+}
+
+async function openCheckpoint(path: string): Promise<{ file: SafetensorsFile; meta: CheckpointMeta }> {
+  const node = await importNode<typeof import('@rpsam2/tensor/node')>('@rpsam2/tensor/node');
+  const file = await SafetensorsFile.open(node.fileSource(path));
+  const meta = JSON.parse(file.metadata.trainer ?? 'null') as CheckpointMeta | null;
+  if (!meta) throw new Error(`${path}: not a SAM 2 trainer checkpoint (no 'trainer' metadata)`);
+  return { file, meta };
+}
+
+/**
+ * Replaces every state-dict entry of `model` (fixed buffers too) with the checkpoint's, after
+ * checking every key and shape first so that a bad file leaves the model as it was.
+ */
+async function restoreModel(model: Sam2Model, file: SafetensorsFile, path: string): Promise<void> {
+  const named = model.namedParams();
+  const keys = new Set(file.keys());
+  for (const [n, slot] of named) {
+    const key = PARAM_PREFIX + n;
+    if (!keys.has(key)) throw new Error(`${path}: missing parameter ${key}`);
+    const e = file.entry(key);
+    if (e.shape.join() !== slot.shape.join()) throw new Error(`${path}: ${key} has shape [${e.shape}], the model expects [${slot.shape}]`);
+  }
+  for (const [n, slot] of named) {
+    const data = await file.readF32(PARAM_PREFIX + n);
+    slot.value?.dispose();
+    slot.value = tensor(data, slot.shape, { name: n });
+  }
+  await model.promptEncoder.prepare(); // the dense PE derives from the restored Gaussian matrix
 }
 
 /** A 32-bit mix of a seed and a step (splitmix-style), for per-step generators. */
