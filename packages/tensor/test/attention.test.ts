@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scaledDotProductAttention, tensor, backward, getBackend } from '../src/index.js';
+import { scaledDotProductAttention, tensor, tidy, backward, getBackend } from '../src/index.js';
 import { refFrom } from './reference/ref.js';
 import { attentionRef } from './reference/nn.js';
 import { checkOp, maxAbsError, relL2Error } from './support/compare.js';
@@ -55,6 +55,8 @@ describe('scaledDotProductAttention', () => {
     expect(outs[0]).toEqual(outs[1]);
     expect(outs[0]).not.toEqual(outs[2]); // different summation order: not bitwise equal
     expect(() => scaledDotProductAttention(q, k, v, { impl: 'x' as never })).toThrow(/impl must be/);
+    // Results belong to the caller's scope: a tidy around the call frees them (the leak check sees it).
+    for (const impl of ['materialized', 'fused'] as const) tidy(() => void scaledDotProductAttention(q, k, v, { impl }));
     [q, k, v].forEach((t) => t.dispose());
   });
   it('splits the heads so that no binding exceeds maxBinding (unaligned chunk offsets)', async () => {

@@ -12,7 +12,7 @@ import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
-import { keep, tidy } from '../scope.js';
+import { tidy } from '../scope.js';
 import { matmul } from './matmul.js';
 import { softmax } from './softmax.js';
 import { mulScalar } from './unary.js';
@@ -255,7 +255,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const impl = options.impl ?? 'auto';
   if (impl !== 'auto' && impl !== 'fused' && impl !== 'materialized') throw new RangeError(`${OP}: impl must be 'auto', 'fused' or 'materialized', got '${String(impl)}'`);
   if (impl === 'materialized' || (impl === 'auto' && scoreBytes <= Math.min(MATERIALIZED_SCORE_BYTES, getBackend().maxBinding))) {
-    return tidy(() => keep(matmul(softmax(mulScalar(matmul(q, transpose(k, -1, -2)), dims.scale), -1), v)));
+    return tidy(() => matmul(softmax(mulScalar(matmul(q, transpose(k, -1, -2)), dims.scale), -1), v));
   }
   const { out, lse } = forward(q, k, v, dims);
   const y = record(OP, [q, k, v], out, (g, saved) => backwardPasses(g, saved, dims), [q, k, v, out, lse]);
