@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /**
  * `bench <command> [flags]` — the project's benchmarks. Commands live in one table so new ones
- * (the SAM 2 forward pass, a training step, the default Table-1 run) are one entry each.
+ * are one entry each. `bench` with no command (`pnpm bench`) is the default Table 1 run.
  */
 import { parseArgs, type CommandArgs } from './args.js';
 import { kernelsCommand } from './kernels/command.js';
 import { parseSam2BenchArgs, sam2Command } from './sam2-bench.js';
 import { parseTrainStepArgs, trainStepCommand } from './train-step-bench.js';
 import { GENERATE_USAGE, generateCommand, parseGenerateArgs } from './synthetic/command.js';
+import { TRAIN_SAM2_USAGE, parseTrainSam2Args, trainSam2Command } from './sam2-training/command.js';
+import { parseTable1Args, table1Command } from './runs/run-command.js';
+import { RUN_FLAGS, UsageError } from './runs/run-args.js';
+import { ABLATE_CLICKS_USAGE, ABLATE_LOSS_USAGE, ablateClicksCommand, ablateLossCommand, parseAblateClicksArgs, parseAblateLossArgs } from './ablations/command.js';
 
 interface Command {
   usage: string;
@@ -41,20 +45,45 @@ const COMMANDS: Record<string, Command> = {
     run: generateCommand,
     parse: parseGenerateArgs,
   },
+  'train-sam2': {
+    usage: TRAIN_SAM2_USAGE,
+    summary: 'train the embedded default SAM 2 model from scratch on synthetic surgical frames (resumable; --export writes the weights and the held-out single-click Dice)',
+    run: trainSam2Command,
+    parse: parseTrainSam2Args,
+  },
+  table1: {
+    usage: 'table1 [run flags]   (`pnpm bench` with no command runs it with no flags: the default run)',
+    summary:
+      "the paper's Table 1: SAM 2 vs RP-SAM2 (+ --extra rows), one click per object and seed, mDSC/mHD95 ± std over seeds, Wilcoxon test; trains RP-SAM2 unless --shift-block; writes table1.md/.csv/.json, results.json, figures/ in runs/<timestamp>-<name>/ (default: synthetic data, the embedded default SAM 2, brief training)",
+    run: table1Command,
+    parse: parseTable1Args,
+  },
+  'ablate-loss': {
+    usage: `${ABLATE_LOSS_USAGE}`,
+    summary: 'trains and evaluates RP-SAM2 with each loss combination (Dice; Dice+Dist; Dice+Dist+Out); ablation.md/.csv and bar plots',
+    run: ablateLossCommand,
+    parse: parseAblateLossArgs,
+  },
+  'ablate-clicks': {
+    usage: `${ABLATE_CLICKS_USAGE}`,
+    summary: 'trains and evaluates RP-SAM2 with 6, 8, 10, 12 clicks per object during training; ablation.md/.csv and line plots',
+    run: ablateClicksCommand,
+    parse: parseAblateClicksArgs,
+  },
 };
 
 function usage(): string {
   const lines = Object.values(COMMANDS).map((c) => `  bench ${c.usage}\n      ${c.summary}`);
-  return `usage:\n${lines.join('\n')}\n\nflags:\n  --json        print only a JSON array on stdout (progress on stderr)\n  --quick       fewer repeats\n  --repeat N    measured runs per case (after one warm-up run)\n  --only <id>   only the cases whose id or name contains <id>`;
+  return `usage:\n${lines.join('\n')}\n\nflags:\n  --json        print only a JSON array on stdout (progress on stderr)\n  --quick       fewer repeats\n  --repeat N    measured runs per case (after one warm-up run)\n  --only <id>   only the cases whose id or name contains <id>\n\nrun flags (table1, ablate-loss, ablate-clicks):\n${RUN_FLAGS}`;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    // The default run (the paper's Table 1) is not implemented yet.
-    console.error(usage());
-    return name ? 0 : 2;
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    console.log(usage());
+    return 0;
   }
+  // No command, or flags only: the Table 1 run (with no flags, the default run).
+  const [name, ...rest] = argv.length === 0 || argv[0].startsWith('--') ? ['table1', ...argv] : argv;
   const command = COMMANDS[name];
   if (!command) {
     console.error(`bench: unknown command '${name}'\n${usage()}`);
@@ -64,7 +93,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     args = (command.parse ?? parseArgs)(rest);
   } catch (e) {
-    console.error(`bench ${name}: ${(e as Error).message}\n${usage()}`);
+    // Run flags print only the message (their list is long); other commands the usage.
+    console.error(e instanceof UsageError ? `bench ${name}: ${e.message} (bench --help lists the flags)` : `bench ${name}: ${(e as Error).message}\n${usage()}`);
     return 2;
   }
   return command.run(args);

@@ -12,8 +12,10 @@ import { saveTensors, type Tensor } from '@rpsam2/tensor';
 import { initNode, writeFileAtomic } from '@rpsam2/tensor/node';
 import { ProgressLine, formatDuration } from '@rpsam2/rpsam2';
 import type { CommandArgs } from '../args.js';
-import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SyntheticTrainSource } from './synthetic-source.js';
+import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
 import { evaluateSingleClick } from './single-click-eval.js';
+import { modelCardMarkdown } from './model-card.js';
+import { adapterLine, captureEnvironment } from '../runs/environment.js';
 
 export const TRAIN_SAM2_USAGE =
   'train-sam2 [--out runs/sam2-synthetic] [--stage-steps 1500,300] [--images-per-step N] [--seed N] [--eval-every N] [--eval-frames N] [--export <dir>]';
@@ -82,7 +84,7 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
   const shipped = parseDefaultModelConfig(readFileSync(paths.config, 'utf8'));
   const last = args.stages[args.stages.length - 1];
   if (last.imageSize !== shipped.imageSize) throw new Error(`train-sam2: the last stage must run at the shipped input size ${shipped.imageSize}, not ${last.imageSize}`);
-  const source = new SyntheticTrainSource({ seed: SAM2_TRAIN_DATA_SEED });
+  const source = new SyntheticTrainSource({ seed: SAM2_TRAIN_DATA_SEED, ...SAM2_TRAIN_INSTRUMENTS });
   const evalSource = new SyntheticTrainSource({ seed: SAM2_EVAL_DATA_SEED });
   const evalFrames = Array.from({ length: args.evalFrames }, (_, i) => i);
   say(`train-sam2: ${source.description}; ${args.stages.map((s) => `${s.config.steps} steps at ${s.imageSize}px`).join(', then ')}; run directory ${args.out}`);
@@ -98,6 +100,8 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
   process.on('SIGINT', onSigint);
   const t0 = performance.now();
   let model: Sam2Model | null = null;
+  // Training seconds per stage, summed over this and earlier runs (from the stage logs).
+  const stageSeconds: (number | null)[] = args.stages.map(() => null);
   try {
     for (const [k, stage] of args.stages.entries()) {
       const dir = join(args.out, `stage-${k + 1}-${stage.imageSize}px`);
@@ -110,6 +114,7 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
       trainer = await Sam2Trainer.open(m, source, stage.config, dir);
       if (trainer.step >= stage.config.steps) {
         say(`stage ${k + 1}/${args.stages.length} (${stage.imageSize}px): done earlier (${trainer.step} steps)`);
+        stageSeconds[k] = stageTrainingSeconds(join(dir, 'train.jsonl'));
         trainer.dispose();
         continue;
       }
@@ -138,6 +143,7 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
       progress.done();
       trainer.dispose();
       trainer = null;
+      stageSeconds[k] = stageTrainingSeconds(join(dir, 'train.jsonl'));
       if (result.stopped) {
         say(`train-sam2: stopped in stage ${k + 1} at step ${result.steps} after ${formatDuration(performance.now() - t0)}; rerun the same command to continue`);
         return 130;
@@ -155,6 +161,18 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
       say('train-sam2: evaluating on 24 held-out frames (10 clicks per instrument)…');
       const r = await evaluateSingleClick(m, evalSource, Array.from({ length: 24 }, (_, i) => 100 + i), { clicksPerObject: 10 });
       writeFileSync(join(args.exportDir, 'eval.json'), JSON.stringify({ recipe: args.stages, ...r }, null, 2) + '\n');
+      const card = modelCardMarkdown({
+        config: shipped,
+        parameters: m.paramCount(),
+        stages: args.stages,
+        data: source.description,
+        evalData: `${evalSource.description}, frames 100–123`,
+        result: r,
+        stageSeconds,
+        adapter: adapterLine(await captureEnvironment()),
+        date: new Date().toISOString().slice(0, 10),
+      });
+      writeFileSync(join(args.exportDir, 'MODEL_CARD.md'), card);
       say(`train-sam2: held-out instrument 1-click mDSC ${r.instrumentDice.toFixed(4)}, click spread ${r.clickSpread.toFixed(4)} (${r.instruments} instruments)`);
     }
     return 0;
@@ -163,4 +181,21 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
     trainer?.dispose();
     model?.dispose();
   }
+}
+
+/** Sum of the step times logged in a stage's train.jsonl (s), or null without a log. */
+function stageTrainingSeconds(path: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  let ms = 0;
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const e = JSON.parse(line) as { type: string; ms?: number };
+    if (e.type === 'step' && e.ms) ms += e.ms;
+  }
+  return ms / 1000;
 }

@@ -11,6 +11,11 @@ import { SyntheticRenderer, objectMask, syntheticFrameOptions, type SyntheticDat
 export const SAM2_TRAIN_DATA_SEED = 1001;
 /** Dataset seed of its held-out evaluation frames. */
 export const SAM2_EVAL_DATA_SEED = 2002;
+/**
+ * Instruments per training frame: 2–4, more than the evaluation's 1–3, so that a mask of "every
+ * instrument" never passes for the clicked one and the decoder must follow the click.
+ */
+export const SAM2_TRAIN_INSTRUMENTS = { minInstruments: 2, maxInstruments: 4 } as const;
 
 /** The frames of a synthetic dataset as a trainer source. */
 export class SyntheticTrainSource implements TrainSource {

@@ -25,6 +25,12 @@ export interface StepOptions {
   /** Objects prompted per frame (instruments first, then anatomy). */
   objectsPerImage: number;
   /**
+   * At most this many anatomy objects per frame (default: no limit). Anatomy (one cornea, one
+   * pupil per frame) can be segmented without looking at the click; instruments of the same
+   * frame cannot, so they are what teaches the decoder to follow the prompt.
+   */
+  maxAnatomyPerImage?: number;
+  /**
    * Independent first prompts per object (each its own decoder batch entry). The decoder is cheap
    * next to the encoder, so several prompts per encoded frame teach prompt-following faster (SAM
    * trains with up to 64 masks per image).
@@ -68,14 +74,14 @@ interface StepObject {
 }
 
 /** Picks the objects of a frame: instruments in random order, then anatomy, up to `max` (one draw per object). */
-function chooseObjects(sample: TrainSample, max: number, rng: PromptRng): number[] {
+function chooseObjects(sample: TrainSample, max: number, maxAnatomy: number, rng: PromptRng): number[] {
   const drawn = sample.objects.map((o, i) => ({ o, i, r: rng.next() })).filter((e) => e.o.mask.some((v) => v !== 0));
   const order = (kind: 'instrument' | 'anatomy') =>
     drawn
       .filter((e) => e.o.kind === kind)
       .sort((a, b) => a.r - b.r)
       .map((e) => e.i);
-  return [...order('instrument'), ...order('anatomy')].slice(0, max);
+  return [...order('instrument'), ...order('anatomy').slice(0, maxAnatomy)].slice(0, max);
 }
 
 /** The first prompt of an object, drawn in frame pixels and mapped to the model frame as the predictor maps clicks. */
@@ -102,7 +108,7 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
   const objects: StepObject[] = [];
   samples.forEach((sample, image) => {
     const { width, height } = sample.image;
-    for (const k of chooseObjects(sample, options.objectsPerImage, rng)) {
+    for (const k of chooseObjects(sample, options.objectsPerImage, options.maxAnatomyPerImage ?? Infinity, rng)) {
       const mask = sample.objects[k].mask;
       const target = maskCoverage(mask, width, height, L);
       for (let j = 0; j < (options.promptsPerObject ?? 1); j++) {

@@ -1,0 +1,223 @@
+/**
+ * The configuration of a benchmark run (Table 1 or an ablation), written as `config.json` into
+ * the run directory before anything runs, and read back by `--resume`. Everything a run does is
+ * decided here: the data (generated or a folder), the SAM 2 models, how RP-SAM2 is obtained
+ * (a checkpoint, or trained in the run — one training per variant), the protocol, the figures.
+ *
+ * Two presets:
+ * - {@link defaultRunConfig}: `pnpm bench` with no arguments — a small synthetic set generated in
+ *   the run, the embedded default SAM 2, a brief RP-SAM2 training, the full protocol (10 seeds);
+ *   sized to finish within 20 minutes on a 2-core machine with lavapipe;
+ * - {@link realRunConfig}: `--data` (Cataract-1k / CaDIS / a synthetic folder), the paper's
+ *   training schedule unless overridden.
+ */
+import { DEFAULT_TRAIN_CONFIG } from '@rpsam2/rpsam2';
+import type { SplitName } from '../datasets/types.js';
+import type { Sam2Spec } from '../evaluation/sam2-models.js';
+import { CLICK_STREAM } from '../evaluation/protocol-clicks.js';
+import type { SyntheticDatasetOptions } from '../synthetic/dataset.js';
+
+/** Config format tag and version (bump when the meaning of a field changes). */
+export const RUN_CONFIG_FORMAT = 'rpsam2-bench-run';
+export const RUN_CONFIG_VERSION = 1;
+
+/** Which experiment. */
+export type ExperimentKind = 'table1' | 'ablate-loss' | 'ablate-clicks';
+
+/** An RP-SAM2 variant: one trained shift block, one column. */
+export interface VariantSpec {
+  /** The method name (column header), e.g. 'RP-SAM2' or 'RP-SAM2 (Dice+Dist)'. */
+  name: string;
+  /** Short label for plots ('Dice+Dist', '8'). */
+  label: string;
+  /** Training overrides on top of `training.base`, as `rpsam2 train --set` strings. */
+  set: string[];
+  /** The x value of the clicks ablation (clicks per object). */
+  x?: number;
+}
+
+/** A SAM 2-architecture checkpoint evaluated as an extra row (plain SAM 2 protocol). */
+export interface ExtraModelSpec {
+  name: string;
+  weights: string;
+  /** Size name or config file ('' = inferred from the weights). */
+  config: string;
+}
+
+/** Synthetic data generated into the run directory. */
+export type GenerateSpec = Required<Pick<SyntheticDatasetOptions, 'seed' | 'cases' | 'framesPerCase' | 'width' | 'height' | 'minInstruments' | 'maxInstruments'>>;
+
+/** The whole run configuration (config.json). */
+export interface ExperimentConfig {
+  format: typeof RUN_CONFIG_FORMAT;
+  version: number;
+  kind: ExperimentKind;
+  /** The run's name (the run folder's suffix). */
+  name: string;
+  data: {
+    /** Loader: Cataract-1k layout (also synthetic sets) or CaDIS. */
+    dataset: 'cataract1k' | 'cadis' | 'synthetic';
+    /** Dataset root ('' when generated: `<run>/data`). */
+    root: string;
+    /** Generated into the run directory (null: read `root`). */
+    generate: GenerateSpec | null;
+    /** Cataract-1k annotations to read. */
+    annotations: 'supervisely' | 'coco';
+    /** The evaluated split. */
+    evalSplit: SplitName;
+    /** The split RP-SAM2 trains on (when it is trained in the run). */
+    trainSplit: SplitName;
+    /** Validation split for checkpoint selection ('' = none: the last checkpoint is evaluated). */
+    valSplit: SplitName | '';
+    /** At most this many evaluated frames (0 = all), the first in dataset order. */
+    limitImages: number;
+    /** At most this many training frames (0 = all). */
+    limitTrainImages: number;
+  };
+  /** The main SAM 2 (the SAM 2 column, and what RP-SAM2 runs on). */
+  sam2: Sam2Spec;
+  /** Extra SAM 2 rows. */
+  extras: ExtraModelSpec[];
+  rpsam2: {
+    /** A trained shift block (checkpoint file or run folder) to evaluate; '' = train in the run. */
+    shiftBlock: string;
+    /** Attention heads of a plain shift-block file (not in its shapes). */
+    heads: number;
+    /** The variants trained in the run (one for Table 1). */
+    variants: VariantSpec[];
+  };
+  training: {
+    /** Overrides of rpsam2's DEFAULT_TRAIN_CONFIG shared by every variant (`out`, `mode`, `data` are set by the run). */
+    base: Record<string, unknown>;
+    /** Candidate grid step (px) and tolerance of the training feature cache. */
+    gridStep: number;
+    epsilon: number;
+  };
+  protocol: {
+    /** Click seeds: one click per object and seed. */
+    seeds: number[];
+    /** Name of the random stream the clicks are derived from. */
+    clickStream: string;
+    /** Added to the drawn pixel index before prompting (0: pixel index; 0.5: pixel centre). */
+    clickOffset: number;
+    multimask: true;
+    selection: 'highest predicted IoU';
+    metrics: string;
+  };
+  figures: {
+    /** Objects with a click heatmap (0: none). */
+    heatmapObjects: number;
+    /** About this many grid clicks per heatmap. */
+    heatmapClicks: number;
+  };
+  /** Feature caches ('' = `<run>/cache`); `dtype` of the stored features. */
+  cache: { dir: string; dtype: 'f32' | 'f16' };
+}
+
+/** The metric conventions, as recorded in the config. */
+export const METRICS_NOTE =
+  'Dice and HD95 (MONAI: max of the two directed 95th percentiles of boundary distances, pixels) at the original resolution; empty prediction: Dice 0, HD95 = image diagonal (enters the means)';
+
+/** Seeds 0 … n−1. */
+export function seedRange(n: number): number[] {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`seeds: need a positive integer count, got ${n}`);
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** The Table 1 variant: RP-SAM2 with the base training config. */
+export const TABLE1_VARIANT: VariantSpec = { name: 'RP-SAM2', label: 'RP-SAM2', set: [] };
+
+/**
+ * The brief training schedule of the default run (synthetic data, default model): the paper's
+ * shift block architecture at the model's width, batch 4 objects × 10 clicks, a fixed number of
+ * Adam steps with a higher learning rate than the paper's 1e-4 (the run has minutes, not
+ * 1500 epochs), checkpoints every 10 steps for resumption. 30 steps take 2–4 minutes on a
+ * 2-core machine with lavapipe (the decoder's forward and backward dominate).
+ */
+export const BRIEF_TRAINING: Record<string, unknown> = {
+  shiftBlock: 'paper',
+  epochs: 1000,
+  maxSteps: 30,
+  lr: 1e-3,
+  batchSize: 4,
+  clicksPerObject: 10,
+  checkpointEvery: 10,
+  seed: 0,
+  initSeed: 0,
+};
+
+/** The synthetic set of the default run: 2 cases × 10 frames (train | test), 1024×768, 1–2 instruments per frame. */
+export const DEFAULT_GENERATE: GenerateSpec = { seed: 0, cases: 2, framesPerCase: 10, width: 1024, height: 768, minInstruments: 1, maxInstruments: 2 };
+
+function baseConfig(kind: ExperimentKind, name: string): Omit<ExperimentConfig, 'data' | 'training'> {
+  return {
+    format: RUN_CONFIG_FORMAT,
+    version: RUN_CONFIG_VERSION,
+    kind,
+    name,
+    sam2: { weights: '', config: '', dtype: 'f32' },
+    extras: [],
+    rpsam2: { shiftBlock: '', heads: 8, variants: [TABLE1_VARIANT] },
+    protocol: { seeds: seedRange(10), clickStream: CLICK_STREAM, clickOffset: 0, multimask: true, selection: 'highest predicted IoU', metrics: METRICS_NOTE },
+    figures: { heatmapObjects: 2, heatmapClicks: 100 },
+    cache: { dir: '', dtype: 'f32' },
+  };
+}
+
+/**
+ * `pnpm bench` with no arguments (see the module comment). Sized by measurement on the 2-core
+ * lavapipe machine: the candidate grid is 32 px (≈ 10–40 grid clicks per instrument at
+ * 1024×768, each a SAM 2 decode), 30 training steps, 64 grid clicks per heatmap.
+ */
+export function defaultRunConfig(kind: ExperimentKind = 'table1'): ExperimentConfig {
+  const base = baseConfig(kind, kind === 'table1' ? 'default' : `${kind}-synthetic`);
+  return {
+    ...base,
+    data: { dataset: 'synthetic', root: '', generate: { ...DEFAULT_GENERATE }, annotations: 'supervisely', evalSplit: 'test', trainSplit: 'train', valSplit: '', limitImages: 0, limitTrainImages: 0 },
+    training: { base: { ...BRIEF_TRAINING }, gridStep: 32, epsilon: 0.005 },
+    figures: { ...base.figures, heatmapClicks: 64 },
+  };
+}
+
+/** A run on a dataset folder with the paper's training schedule (DEFAULT_TRAIN_CONFIG) unless overridden. */
+export function realRunConfig(kind: ExperimentKind, root: string, dataset: ExperimentConfig['data']['dataset']): ExperimentConfig {
+  return {
+    ...baseConfig(kind, `${kind}-${dataset}`),
+    data: { dataset, root, generate: null, annotations: 'supervisely', evalSplit: 'test', trainSplit: 'train', valSplit: 'val', limitImages: 0, limitTrainImages: 0 },
+    training: { base: { shiftBlock: DEFAULT_TRAIN_CONFIG.shiftBlock, checkpointEvery: 100 }, gridStep: DEFAULT_TRAIN_CONFIG.candidates.gridStep, epsilon: DEFAULT_TRAIN_CONFIG.candidates.epsilon },
+  };
+}
+
+/** Checks a config (from flags or a config.json); errors name the field. */
+export function validateExperimentConfig(c: ExperimentConfig): void {
+  const fail = (m: string): never => {
+    throw new Error(`run config: ${m}`);
+  };
+  if (c.format !== RUN_CONFIG_FORMAT) fail(`format ${JSON.stringify(c.format)} is not '${RUN_CONFIG_FORMAT}'`);
+  if (c.version !== RUN_CONFIG_VERSION) fail(`version ${c.version}; this build reads version ${RUN_CONFIG_VERSION}`);
+  if (!['table1', 'ablate-loss', 'ablate-clicks'].includes(c.kind)) fail(`kind ${JSON.stringify(c.kind)}`);
+  if (!['cataract1k', 'cadis', 'synthetic'].includes(c.data.dataset)) fail(`data.dataset must be cataract1k, cadis or synthetic, got ${JSON.stringify(c.data.dataset)}`);
+  if (!c.data.generate && !c.data.root) fail('data.root is empty and nothing is generated (give --data <dir>)');
+  if (c.data.generate && c.data.dataset !== 'synthetic') fail('data.generate needs data.dataset synthetic');
+  for (const k of ['limitImages', 'limitTrainImages'] as const) if (!Number.isInteger(c.data[k]) || c.data[k] < 0) fail(`data.${k} must be an integer ≥ 0, got ${c.data[k]}`);
+  if (!['supervisely', 'coco'].includes(c.data.annotations)) fail(`data.annotations must be supervisely or coco`);
+  const seeds = c.protocol.seeds;
+  if (!Array.isArray(seeds) || seeds.length === 0 || seeds.some((s) => !Number.isInteger(s)) || new Set(seeds).size !== seeds.length) fail(`protocol.seeds must be distinct integers, got ${JSON.stringify(seeds)}`);
+  if (!(c.protocol.clickOffset >= 0 && c.protocol.clickOffset < 1)) fail(`protocol.clickOffset must be in [0, 1), got ${c.protocol.clickOffset}`);
+  if (!c.rpsam2.shiftBlock && c.rpsam2.variants.length === 0) fail('no RP-SAM2 variant to train and no shift block given');
+  if (c.rpsam2.shiftBlock && c.kind !== 'table1') fail(`${c.kind} trains its variants; a --shift-block cannot be given`);
+  const names = ['SAM 2', ...(c.rpsam2.shiftBlock ? [TABLE1_VARIANT.name] : c.rpsam2.variants.map((v) => v.name)), ...c.extras.map((e) => e.name)];
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) fail(`method name '${dup}' is used twice (extra rows need their own names)`);
+  for (const e of c.extras) if (!e.name || !e.weights) fail(`extra rows need a name and weights (name=path[:config]), got ${JSON.stringify(e)}`);
+  if (!Number.isInteger(c.training.gridStep) || c.training.gridStep < 1) fail(`training.gridStep must be a positive integer, got ${c.training.gridStep}`);
+  if (!Number.isInteger(c.figures.heatmapObjects) || c.figures.heatmapObjects < 0) fail(`figures.heatmapObjects must be an integer ≥ 0`);
+  if (!(c.figures.heatmapClicks >= 1)) fail(`figures.heatmapClicks must be ≥ 1`);
+  if (c.sam2.dtype !== 'f32' && c.sam2.dtype !== 'f16') fail(`sam2.dtype must be f32 or f16`);
+  if (c.cache.dtype !== 'f32' && c.cache.dtype !== 'f16') fail(`cache.dtype must be f32 or f16`);
+}
+
+/** The method names in column order: SAM 2, the RP-SAM2 column(s), the extra rows. */
+export function methodNames(c: ExperimentConfig): string[] {
+  return ['SAM 2', ...(c.rpsam2.shiftBlock ? [TABLE1_VARIANT.name] : c.rpsam2.variants.map((v) => v.name)), ...c.extras.map((e) => e.name)];
+}

@@ -1,0 +1,84 @@
+/**
+ * The default model's card (models/synthetic/MODEL_CARD.md), written by `bench train-sam2
+ * --export` from what the run actually did, so that its numbers and recipe never drift from the
+ * shipped weights.
+ */
+import type { Sam2Config, TrainStage } from '@rpsam2/sam2';
+import type { SingleClickResult } from './single-click-eval.js';
+
+export interface ModelCardInput {
+  config: Sam2Config;
+  parameters: number;
+  stages: readonly TrainStage[];
+  data: string;
+  evalData: string;
+  result: SingleClickResult;
+  /** Wall time of the training per stage (s), when known. */
+  stageSeconds?: (number | null)[];
+  adapter: string;
+  date: string;
+}
+
+const f4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
+
+/** The card's Markdown. */
+export function modelCardMarkdown(c: ModelCardInput): string {
+  const t = c.config.trunk;
+  const stageRows = c.stages
+    .map((s, k) => {
+      const o = s.config;
+      const secs = c.stageSeconds?.[k];
+      return `| ${k + 1} | ${s.imageSize} px | ${o.steps} | ${o.imagesPerStep} | ${o.step.objectsPerImage} × ${o.step.promptsPerObject ?? 1} | ${o.lr} → ${o.minLr} (warm-up ${o.warmupSteps}) | ${secs ? `${(secs / 60).toFixed(0)} min` : '—'} |`;
+    })
+    .join('\n');
+  const perClass = Object.entries(c.result.perClass)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `| ${k} | ${f4(v.dice)} | ${v.objects} |`)
+    .join('\n');
+  const s0 = c.stages[0].config;
+  return `# ${c.config.name}: the embedded default SAM 2 model
+
+A small model with SAM 2.1's image architecture (Hiera trunk, FPN neck, prompt encoder, mask
+decoder; the same code path as Hiera-L, reduced sizes), trained **from scratch by this project**
+with its own WebGPU tensor library on **synthetic** cataract-surgery frames. It exists so that
+\`predict\`, \`pnpm bench\` and the labeling page segment for real where the official SAM 2.1
+weights are not at hand. It has never seen a real surgical frame: for real video use the official
+weights (\`--weights sam2.1_hiera_large.pt\`).
+
+## Architecture (config.json, official layout)
+- input ${c.config.imageSize}×${c.config.imageSize}; Hiera embed dim ${t.embedDim}, heads ${t.numHeads}, stages [${t.stages}], global attention at blocks [${t.globalAttBlocks}], windows [${t.windowSpec}]
+- neck and decoder width ${c.config.neck.dModel}; ${c.parameters.toLocaleString('en')} parameters (weights.safetensors, f32)
+
+## Data
+- training: ${c.data}, rendered on the fly (frame *i* of the stream is always the same frame)
+- evaluation: ${c.evalData} (a different dataset seed: never seen in training)
+
+## Training (\`pnpm bench train-sam2 --export packages/sam2/models/synthetic\`)
+SAM 2's losses (focal ×${s0.step.weights?.mask ?? 20} + Dice ×${s0.step.weights?.dice ?? 1} on the masks, best of three for single clicks; IoU prediction (L1)
+×${s0.step.weights?.iou ?? 1}; object-score BCE ×${s0.step.weights?.objScore ?? 1}), computed on the decoder's low-resolution grid against soft
+targets; prompts: one click uniform in the object (or a jittered box, p = ${s0.step.boxProbability}), and with p = ${s0.step.correctionProbability} a
+correction click from the error region; instruments first, then anatomy (cornea, pupil). AdamW
+(weight decay ${s0.weightDecay}), gradient clipping at ${s0.clipNorm}, seeded. Progressive resizing: the later stage starts
+from the earlier one's weights (no parameter depends on the input size).
+
+| stage | input | steps | frames/step | objects × prompts | lr | time |
+| --- | --- | --- | --- | --- | --- | --- |
+${stageRows}
+
+Adapter: ${c.adapter}. Rerun the command to continue an interrupted run (checkpoints every
+${s0.checkpointEvery} steps; Ctrl-C saves).
+
+## Results (held-out synthetic frames)
+Single click, multimask output, mask with the highest predicted IoU, Dice at the frame's
+resolution, ${c.result.clicksPerObject} clicks per instrument (uniform in its mask), ${c.result.instruments} instruments on ${c.result.frames} frames:
+
+- **instrument mDSC ${f4(c.result.instrumentDice)}** (mean over instruments of the mean over their clicks)
+- **click-position spread ${f4(c.result.clickSpread)}** (std of Dice over an instrument's clicks, averaged over instruments): what RP-SAM2's shift block has to remove
+
+| class | mDSC | instruments |
+| --- | --- | --- |
+${perClass}
+
+Written ${c.date}.
+`;
+}
