@@ -1,20 +1,20 @@
 /**
- * Model configs for extra rows and --weights: the YAML subset reader, and a SAM 2 config in the
- * official Hydra YAML layout read into the same config as the built-in preset.
+ * Model configs for --weights and the extra rows: `--extra name=path[:config]`, config paths made
+ * absolute while size names stay names, and a checkpoint loaded with an official-layout YAML
+ * config. Reading config files itself (YAML, JSON, errors) is tested in @rpsam2/sam2
+ * (packages/sam2/test/config-file.test.ts).
  */
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { presetConfig } from '@rpsam2/sam2';
-import { resolveSam2ConfigArg } from '../src/evaluation/sam2-config-file.js';
-import { parseYaml } from '../src/evaluation/yaml-lite.js';
-import { parseExtra } from '../src/runs/run-args.js';
+import { loadSam2Spec } from '../src/evaluation/sam2-models.js';
+import { parseExtra, parseRunArgs } from '../src/runs/run-args.js';
 import { tempDir } from './helpers/fixtures.js';
 
-/** SAM 2.1 Hiera-T in the layout of the official `configs/sam2.1/sam2.1_hiera_t.yaml`. */
-const HIERA_T_YAML = `# @package _global_
+const TINY = new URL('../../../../shared/fixtures/sam2/tiny256/', import.meta.url).pathname;
 
-# Model
+/** The tiny256 fixture's model in the layout of the official sam2.1 YAML (image part only). */
+const TINY_YAML = `# @package _global_
 model:
   _target_: sam2.modeling.sam2_base.SAM2Base
   image_encoder:
@@ -22,51 +22,22 @@ model:
     scalp: 1
     trunk:
       _target_: sam2.modeling.backbones.hieradet.Hiera
-      embed_dim: 96
+      embed_dim: 16
       num_heads: 1
-      stages: [1, 2, 7, 2]
-      global_att_blocks: [5, 7, 9]
+      stages: [1, 2, 3, 1]
+      global_att_blocks: [4]
       window_pos_embed_bkg_spatial_size: [7, 7]
+      window_spec: [8, 4, 14, 7]
     neck:
       _target_: sam2.modeling.backbones.image_encoder.FpnNeck
-      position_encoding:
-        _target_: sam2.modeling.position_encoding.PositionEmbeddingSine
-        num_pos_feats: 256
-        normalize: true
-        scale: null
-        temperature: 10000
-      d_model: 256
-      backbone_channel_list: [768, 384, 192, 96]
-      fpn_top_down_levels: [2, 3]  # output level 0 and 1 directly use the backbone features
+      d_model: 32
+      backbone_channel_list: [128, 64, 32, 16]
+      fpn_top_down_levels: [2, 3]  # levels 0 and 1 use the backbone features directly
       fpn_interp_model: nearest
-
-  memory_attention:
-    _target_: sam2.modeling.memory_attention.MemoryAttention
-    d_model: 256
-    pos_enc_at_input: true
-    layer:
-      _target_: sam2.modeling.memory_attention.MemoryAttentionLayer
-      activation: relu
-      dim_feedforward: 2048
-      dropout: 0.1
-      self_attention:
-        _target_: sam2.modeling.sam.transformer.RoPEAttention
-        rope_theta: 10000.0
-        feat_sizes: [64, 64]
-        embedding_dim: 256
-    num_layers: 4
-
-  num_maskmem: 7
-  image_size: 1024
-  sigmoid_scale_for_mem_enc: 20.0
-  sigmoid_bias_for_mem_enc: -10.0
-  use_mask_input_as_output_without_sam: true
+  image_size: 256
   directly_add_no_mem_embed: true
-  no_obj_embed_spatial: true
   use_high_res_features_in_sam: true
-  multimask_output_in_sam: true
   iou_prediction_use_sigmoid: True
-  use_obj_ptrs_in_encoder: true
   pred_obj_scores: true
   pred_obj_scores_mlp: true
   sam_mask_decoder_extra_args:
@@ -84,61 +55,40 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-describe('YAML subset reader', () => {
-  it('reads block mappings, flow lists, scalars and comments', () => {
-    const v = parseYaml(HIERA_T_YAML) as Record<string, any>;
-    const trunk = v.model.image_encoder.trunk;
-    expect(trunk).toEqual({
-      _target_: 'sam2.modeling.backbones.hieradet.Hiera',
-      embed_dim: 96,
-      num_heads: 1,
-      stages: [1, 2, 7, 2],
-      global_att_blocks: [5, 7, 9],
-      window_pos_embed_bkg_spatial_size: [7, 7],
-    });
-    expect(v.model.image_encoder.neck.fpn_top_down_levels).toEqual([2, 3]);
-    expect(v.model.image_encoder.neck.position_encoding.scale).toBeNull();
-    expect(v.model.iou_prediction_use_sigmoid).toBe(true);
-    expect(v.model.compile_image_encoder).toBe(false);
-    expect(v.model.sigmoid_bias_for_mem_enc).toBe(-10);
-    expect(v.model.memory_attention.layer.self_attention.rope_theta).toBe(10000);
-  });
-
-  it('reads sequences, quoted strings and flow mappings', () => {
-    expect(
-      parseYaml(`a:\n  - 1\n  - 'it''s'\n  - "x\\ty"\n  - k: v\n    n: 2\nb: {x: 1, y: [true, ~]}\nc: \${..image_size}\nd: 1e-4\ne: .inf\n`),
-    ).toEqual({ a: [1, "it's", 'x\ty', { k: 'v', n: 2 }], b: { x: 1, y: [true, null] }, c: '${..image_size}', d: 1e-4, e: Infinity });
-  });
-
-  it('names the line of what it cannot read', () => {
-    expect(() => parseYaml('a: 1\n  b: 2\n', 'cfg.yaml')).toThrow(/cfg\.yaml:2: unexpected indentation/);
-    expect(() => parseYaml('a: &anchor 1\n', 'cfg.yaml')).toThrow(/cfg\.yaml:1: unsupported YAML construct/);
-    expect(() => parseYaml('a: 1\na: 2\n', 'cfg.yaml')).toThrow(/cfg\.yaml:2: duplicate key 'a'/);
-    expect(() => parseYaml('a: [1, 2\n', 'cfg.yaml')).toThrow(/cfg\.yaml:1/);
-  });
-});
-
-describe('SAM 2 config files', () => {
-  it('an official-layout YAML gives the preset config', async () => {
-    const path = join(tmp.dir, 'sam2.1_hiera_t.yaml');
-    await writeFile(path, HIERA_T_YAML);
-    const cfg = await resolveSam2ConfigArg(path);
-    expect({ ...cfg, name: '' }).toEqual({ ...presetConfig('t'), name: '' });
-    expect(cfg.name).toBe('sam2.1_hiera_t');
-  });
-
-  it('a size name, and errors that name the file', async () => {
-    expect((await resolveSam2ConfigArg('l')).name).toBe('sam2.1_hiera_l');
-    await expect(resolveSam2ConfigArg(join(tmp.dir, 'missing.yaml'))).rejects.toThrow(/missing\.yaml: cannot read/);
-    const bad = join(tmp.dir, 'bad.json');
-    await writeFile(bad, '{"model": {"image_encoder": {}}}');
-    await expect(resolveSam2ConfigArg(bad)).rejects.toThrow(/bad\.json: .*trunk/);
-  });
-
+describe('SAM 2 model configs in runs', () => {
   it('parses --extra name=path[:config]', () => {
     expect(parseExtra('MedSAM2=/m/MedSAM2_latest.pt:/m/sam2.1_hiera_t512.yaml')).toEqual({ name: 'MedSAM2', weights: '/m/MedSAM2_latest.pt', config: '/m/sam2.1_hiera_t512.yaml' });
     expect(parseExtra('SurgSAM2=ckpt/sam2_s.pt:s')).toEqual({ name: 'SurgSAM2', weights: 'ckpt/sam2_s.pt', config: 's' });
     expect(parseExtra('X=C:/w/x.pt')).toEqual({ name: 'X', weights: 'C:/w/x.pt', config: '' });
     expect(() => parseExtra('no-name')).toThrow(/name=path/);
+  });
+
+  it('config files become absolute paths (a resumed run finds them); size names stay names', () => {
+    const c = parseRunArgs(
+      ['--data', '/data/cataract-1k', '--weights', 'w/sam2.1_hiera_t.pt', '--config', 'cfg/sam2.1_hiera_t.yaml', '--extra', 'M=m.pt:m.yml', '--extra', 'S=s.pt:s'],
+      'table1',
+    ).config!;
+    expect(c.sam2.config).toBe(resolve('cfg/sam2.1_hiera_t.yaml'));
+    expect(c.extras.map((e) => e.config)).toEqual([resolve('m.yml'), 's']);
+    const sized = parseRunArgs(['--data', '/data/cataract-1k', '--weights', '/w/sam2.1_hiera_b+.pt', '--config', 'b+'], 'table1').config!;
+    expect(sized.sam2.config).toBe('b+');
+  });
+
+  it('loads a checkpoint with an official-layout YAML config, named after the file', async () => {
+    const cfgPath = join(tmp.dir, 'tiny256.yaml');
+    await writeFile(cfgPath, TINY_YAML);
+    const loaded = await loadSam2Spec({ weights: TINY + 'weights.safetensors', config: cfgPath, dtype: 'f32' });
+    try {
+      expect(loaded.config.name).toBe('tiny256');
+      expect(loaded.config.imageSize).toBe(256);
+      expect(loaded.config.trunk.stages).toEqual([1, 2, 3, 1]);
+      expect(loaded.report.configFrom).not.toBe('inferred');
+      expect(loaded.slug).toMatch(/^tiny256-[0-9a-f]{8}$/);
+      expect(loaded.description).toContain(`as tiny256 (config ${cfgPath}; 256 px`);
+    } finally {
+      loaded.model.dispose();
+    }
+    const missing = join(tmp.dir, 'missing.yaml');
+    await expect(loadSam2Spec({ weights: TINY + 'weights.safetensors', config: missing, dtype: 'f32' })).rejects.toThrow(`SAM 2 config ${missing}: cannot read (ENOENT)`);
   });
 });

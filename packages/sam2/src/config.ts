@@ -146,7 +146,8 @@ export function parseOfficialConfig(json: Json, name = 'custom'): Sam2Config {
     predObjScores: model.pred_obj_scores ?? false,
     predObjScoresMlp: model.pred_obj_scores_mlp ?? false,
     directlyAddNoMemEmbed: model.directly_add_no_mem_embed ?? false,
-    dynamicMultimaskViaStability: extra.dynamic_multimask_via_stability ?? false,
+    // build_sam2(apply_postprocessing=True), the official default, turns these on by override.
+    dynamicMultimaskViaStability: extra.dynamic_multimask_via_stability ?? true,
     dynamicMultimaskStabilityDelta: extra.dynamic_multimask_stability_delta ?? 0.05,
     dynamicMultimaskStabilityThresh: extra.dynamic_multimask_stability_thresh ?? 0.98,
   };

@@ -38,6 +38,8 @@ export {
   type NeckConfig,
   type Sam2Size,
 } from './config.js';
+// Config files: official Hydra YAML or JSON text, and a CLI argument (size name or path; Node only).
+export { parseSam2ConfigText, readSam2ConfigArg, isSam2ConfigPath, type Sam2ConfigTextOptions } from './config-file.js';
 
 // The model and its building blocks.
 export { Sam2Model, isVideoOnlyKey, VIDEO_ONLY_PREFIXES, type ImageFeatures, type EncoderTaps } from './model/sam2-model.js';
@@ -120,3 +122,7 @@ export { initTrainingWeights, initRule } from './train/init.js';
 export { learningRateAt, type LrSchedule } from './train/schedule.js';
 export { trainStep, type StepOptions, type StepStats } from './train/step.js';
 export { Sam2Trainer, DEFAULT_TRAIN_CONFIG, DEFAULT_RECIPE, mixSeed as mixTrainSeed, type TrainStage, type Sam2TrainConfig, type TrainLogEntry, type TrainerHooks } from './train/trainer.js';
+
+// Mask geometry shared with the benchmark and the studio: exact distance transform, tight boxes.
+export { squaredDistanceTransform, type DistanceTransformOptions } from './image/distance-transform.js';
+export { maskBounds, unionBounds, type MaskBounds, type BoundsMask } from './image/mask-bounds.js';

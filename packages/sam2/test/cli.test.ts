@@ -217,6 +217,6 @@ describe('sam2 info', () => {
     expect(r.err).toMatch(/multiple of 32/);
     r = await run('info', '--config', join(work, 'cfg.yaml'));
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/YAML is not read/);
+    expect(r.err).toMatch(/--config: SAM 2 config .*cfg\.yaml: cannot read \(ENOENT\)/);
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { squaredDistanceTransform } from '../src/image/distance-transform.js';
 import {
   correctionClick,
   firstClick,
   noisyBox,
-  squaredDistanceToOutside,
   tightBox,
   type PromptMask,
   type PromptRng,
@@ -180,45 +180,13 @@ describe("correctionClick, 'center' (the official evaluation rule, RITM)", () =>
     // Background depth with the border counted: at most 3 (rows 2 is 3 from both padded borders),
     // reached at (4..6, 2) (≥ 3 from the object and from the right border); the first is (4, 2).
     const c = correctionClick(g, g, rngOf(1), 'center');
-    const d = squaredDistanceToOutside(Uint8Array.from(g.data, (v) => 1 - v), g.width, g.height);
+    const d = squaredDistanceTransform(g.data, g.width, g.height, { outsideIsFeature: true });
     const best = Math.max(...d);
     expect(c.label).toBe(0);
     expect(d[c.y * g.width + c.x]).toBe(best);
     expect(d.findIndex((v) => v === best)).toBe(c.y * g.width + c.x);
     expect(best).toBe(9);
     expect(c).toEqual({ x: 4, y: 2, label: 0 });
-  });
-});
-
-describe('squaredDistanceToOutside (exact EDT, border counts as outside)', () => {
-  /** Brute force: min over outside pixels, the 1-pixel ring around the image included. */
-  function brute(region: Uint8Array, w: number, h: number): number[] {
-    const out: number[] = [];
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        if (!region[y * w + x]) {
-          out.push(0);
-          continue;
-        }
-        let best = Infinity;
-        for (let v = -1; v <= h; v++) {
-          for (let u = -1; u <= w; u++) {
-            const outside = u < 0 || v < 0 || u >= w || v >= h || !region[v * w + u];
-            if (outside) best = Math.min(best, (u - x) ** 2 + (v - y) ** 2);
-          }
-        }
-        out.push(best);
-      }
-    }
-    return out;
-  }
-
-  it('matches brute force on random masks of several densities and shapes', () => {
-    const rng = rngOf(42);
-    for (const [w, h, density] of [[1, 1, 1], [9, 4, 0.9], [4, 11, 0.7], [13, 13, 0.95], [16, 9, 0.5], [7, 7, 1]] as const) {
-      const region = Uint8Array.from({ length: w * h }, () => (rng.next() < density ? 1 : 0));
-      expect(Array.from(squaredDistanceToOutside(region, w, h)), `${w}×${h}`).toEqual(brute(region, w, h));
-    }
   });
 });
 

@@ -8,8 +8,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { DEFAULT_MODEL_NAME, defaultModelPaths, loadDefaultSam2, loadSam2, type Sam2Config, type Sam2LoadReport, type Sam2Model } from '@rpsam2/sam2';
-import { isConfigPath, resolveSam2ConfigArg } from './sam2-config-file.js';
+import {
+  DEFAULT_MODEL_NAME,
+  defaultModelPaths,
+  isSam2ConfigPath,
+  loadDefaultSam2,
+  loadSam2,
+  readSam2ConfigArg,
+  type Sam2Config,
+  type Sam2LoadReport,
+  type Sam2Model,
+} from '@rpsam2/sam2';
 
 /** Which SAM 2 to load. */
 export interface Sam2Spec {
@@ -73,7 +82,7 @@ export async function loadSam2Spec(spec: Sam2Spec): Promise<LoadedSam2> {
   let config: Sam2Config | undefined;
   let size: string | undefined;
   if (spec.config) {
-    if (isConfigPath(spec.config)) config = await resolveSam2ConfigArg(spec.config);
+    if (isSam2ConfigPath(spec.config)) config = await readSam2ConfigArg(spec.config);
     else size = spec.config;
   }
   const hash = await fileHash(spec.weights);

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseOverride } from '@rpsam2/rpsam2';
+import { isSam2ConfigPath } from '@rpsam2/sam2';
 import type { CommandArgs } from '../args.js';
 import { SPLIT_NAMES, type SplitName } from '../datasets/types.js';
-import { isConfigPath } from '../evaluation/sam2-config-file.js';
 import { defaultRunConfig, realRunConfig, seedRange, validateExperimentConfig, type ExperimentConfig, type ExperimentKind, type ExtraModelSpec } from './experiment-config.js';
 
 /** A bad invocation (printed with the usage, exit status 2). */
@@ -221,10 +221,10 @@ function absolutePaths(c: ExperimentConfig): void {
   const abs = (p: string) => (p ? resolve(p) : p);
   c.data.root = abs(c.data.root);
   c.sam2.weights = abs(c.sam2.weights);
-  if (isConfigPath(c.sam2.config)) c.sam2.config = abs(c.sam2.config);
+  if (isSam2ConfigPath(c.sam2.config)) c.sam2.config = abs(c.sam2.config);
   for (const e of c.extras) {
     e.weights = abs(e.weights);
-    if (isConfigPath(e.config)) e.config = abs(e.config);
+    if (isSam2ConfigPath(e.config)) e.config = abs(e.config);
   }
   c.rpsam2.shiftBlock = abs(c.rpsam2.shiftBlock);
   c.cache.dir = abs(c.cache.dir);

@@ -14,7 +14,7 @@ import { ProgressLine, formatDuration } from '../train/progress.js';
 import { baseName, resolveSam2Source, UsageError, type CliIO } from './common.js';
 
 export const CANDIDATES_USAGE = `usage: rpsam2 candidates --data <synthetic:N[:seed]|manifest.json> --out <cache dir>
-                        [--sam2-weights <.pt|.safetensors>] [--sam2-config <t|s|b+|l|config.json>]
+                        [--sam2-weights <.pt|.safetensors>] [--sam2-config <t|s|b+|l|config.yaml|config.json>]
                         [--f16] [--grid-step 8] [--epsilon 0.005] [--dtype f32|f16]
 
   --data          the dataset: synthetic:<count>[:<seed>] or a manifest JSON

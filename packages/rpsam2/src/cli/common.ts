@@ -3,7 +3,7 @@
  * errors (exit status 2, printed without a stack), argument parsers and input checks that fail
  * early with a message naming the file.
  */
-import { defaultModelNotice, defaultModelSpec, parseOfficialConfig, presetConfig, validateConfig, type Sam2Config } from '@rpsam2/sam2';
+import { defaultModelNotice, defaultModelSpec, readSam2ConfigArg, type Sam2Config } from '@rpsam2/sam2';
 import { constants } from 'node:fs';
 import { nodeFs } from '../checkpoint/node-io.js';
 
@@ -63,37 +63,17 @@ export async function requirePath(path: string | undefined, what: string, hint =
 }
 
 /**
- * A SAM 2 config from a size name (t, s, b+, l, …) or a JSON file in the official layout (the
- * yaml's `model:` section as JSON, or a fixture's meta.json); '' or undefined: infer from the
- * weights (returns undefined).
+ * A SAM 2 config from a size name (t, s, b+, l, …) or a config file in the official layout (the
+ * Hydra YAML, the same as JSON, or a fixture's meta.json; see `readSam2ConfigArg`); '' or
+ * undefined: infer from the weights (returns undefined). Every problem is a usage error.
  */
 export async function resolveSam2Config(arg: string | undefined): Promise<Sam2Config | undefined> {
   if (!arg) return undefined;
-  if (!/[/\\]|\.json$/i.test(arg)) {
-    try {
-      return presetConfig(arg);
-    } catch (e) {
-      throw new UsageError(`SAM 2 config '${arg}': ${(e as Error).message}, or give a path to a JSON config`);
-    }
-  }
-  const fs = await nodeFs();
-  let text: string;
   try {
-    text = await fs.readFile(arg, 'utf8');
+    return await readSam2ConfigArg(arg);
   } catch (e) {
-    throw new UsageError(`SAM 2 config ${arg}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError((e as Error).message);
   }
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`SAM 2 config ${arg}: not valid JSON (${(e as Error).message})`);
-  }
-  const model = (json.model_config ?? json.model ?? json) as Record<string, unknown>;
-  const withSize = typeof json.image_size === 'number' && json.model_config ? { ...model, image_size: json.image_size } : model;
-  const cfg = parseOfficialConfig(withSize, arg.replace(/^.*[/\\]/, '').replace(/\.json$/i, ''));
-  validateConfig(cfg);
-  return cfg;
 }
 
 /** A file name without its directory. */

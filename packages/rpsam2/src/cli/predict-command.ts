@@ -16,12 +16,12 @@ import { parsePoint, requireFile, requirePath, resolveSam2Source, UsageError, ty
 
 export const PREDICT_USAGE = `usage: rpsam2 predict --image <png|jpg> --point x,y [--point x,y]... [--sam2-weights <.pt|.safetensors>]
                      --shift-block <checkpoint|run dir|shift_block.safetensors> --out <dir>
-                     [--sam2-config <t|s|b+|l|config.json>] [--dtype f32|f16] [--heads N]
+                     [--sam2-config <t|s|b+|l|config.yaml|config.json>] [--dtype f32|f16] [--heads N]
 
   --image         the image
   --point         a click in image pixels (x = column, y = row); repeatable
   --sam2-weights  SAM 2 weights (official .pt or safetensors; default: the embedded default model)
-  --sam2-config   size name or JSON config (default: inferred from the weights)
+  --sam2-config   size name or .yaml/.json config (default: inferred from the weights)
   --shift-block   a training checkpoint, a run directory (best, else last) or a plain shift-block file
   --heads         attention heads of a plain shift-block file (default 8)
   --out           output folder: mask_<i>.png (0/255) and refined.json`;

@@ -12,7 +12,7 @@ export interface TrainConfig {
   sam2: {
     /** SAM 2 weights (.pt or .safetensors); '' = the embedded default model. */
     weights: string;
-    /** Size name (t, s, b+, l) or a JSON config file; '' = inferred from the weights. */
+    /** Size name (t, s, b+, l) or a .yaml/.json config file; '' = inferred from the weights. */
     config: string;
     /** Weight storage on the GPU. */
     dtype: 'f32' | 'f16';

@@ -2,8 +2,8 @@
  * Shared pieces of the `sam2` CLI: output streams (so commands run as functions in tests),
  * usage errors, and the parsers for points, boxes and `--config`.
  */
-import { readFile } from 'node:fs/promises';
-import { parseOfficialConfig, presetConfig, validateConfig, type Sam2Config } from '../config.js';
+import type { Sam2Config } from '../config.js';
+import { readSam2ConfigArg } from '../config-file.js';
 
 /** Where a command writes: stdout lines (results) and stderr lines (progress, errors). */
 export interface CliIO {
@@ -52,37 +52,16 @@ export function parseBox(text: string): [number, number, number, number] {
 }
 
 /**
- * `--config`: an official size name (t, s, b+, l, tiny, small, base_plus, large) or a JSON file
- * in the official layout (the yaml's `model:` section as JSON; a fixture's meta.json works too:
- * its top-level `image_size` wins).
+ * `--config`: an official size name (t, s, b+, l, tiny, small, base_plus, large) or a config
+ * file in the official layout — the Hydra YAML, the same as JSON, or a fixture's meta.json
+ * (see `readSam2ConfigArg`). Every problem is a usage error (exit status 2).
  */
 export async function resolveConfigArg(arg: string): Promise<Sam2Config> {
-  if (!/[/\\]|\.json$|\.ya?ml$/i.test(arg)) {
-    try {
-      return presetConfig(arg);
-    } catch (e) {
-      throw new UsageError(`--config: ${(e as Error).message}, or a path to a JSON config`);
-    }
-  }
-  if (/\.ya?ml$/i.test(arg)) throw new UsageError(`--config ${arg}: YAML is not read; convert the config to JSON (same layout) first`);
-  let text: string;
   try {
-    text = await readFile(arg, 'utf8');
+    return await readSam2ConfigArg(arg);
   } catch (e) {
-    throw new UsageError(`--config ${arg}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`--config: ${(e as Error).message}`);
   }
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`--config ${arg}: not valid JSON (${(e as Error).message})`);
-  }
-  const model = (json.model_config ?? json.model ?? json) as Record<string, unknown>;
-  const withSize = typeof json.image_size === 'number' && json.model_config ? { ...model, image_size: json.image_size } : model;
-  const name = arg.replace(/^.*[/\\]/, '').replace(/\.json$/i, '');
-  const cfg = parseOfficialConfig(withSize, name);
-  validateConfig(cfg);
-  return cfg;
 }
 
 /** An integer option ≥ min. */

@@ -14,10 +14,10 @@ import { detectPrefix, inferSize, openWeights } from '../weights/source.js';
 import { presetConfig } from '../config.js';
 import { ms, parseIntOption, resolveConfigArg, UsageError, type CliIO } from './args.js';
 
-export const INFO_USAGE = `usage: sam2 info [--config <t|s|b+|l|config.json>] [--weights <file>] [--image-size N]
+export const INFO_USAGE = `usage: sam2 info [--config <t|s|b+|l|config.yaml|config.json>] [--weights <file>] [--image-size N]
                  [--measure [--dtype f32|f16] [--repeats N]] [--json]
 
-  --config      size name or JSON config (default: inferred from --weights)
+  --config      size name or .yaml/.json config (default: inferred from --weights)
   --weights     check a .pt/.safetensors file against the config (names and shapes; no data read)
   --image-size  override the config's image size (a multiple of 32) for the estimate and --measure
   --measure     run one encoder pass with random weights and report the measured peak pool bytes

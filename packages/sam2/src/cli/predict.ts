@@ -14,12 +14,12 @@ import { ms, parseBox, parsePoint, resolveConfigArg, UsageError, type CliIO } fr
 
 export const PREDICT_USAGE = `usage: sam2 predict --image <png|jpg> [--weights <.pt|.safetensors>] --out <dir>
                     [--point x,y[,label]]... [--box x0,y0,x1,y1] [--multimask]
-                    [--config <t|s|b+|l|config.json>] [--dtype f32|f16]
+                    [--config <t|s|b+|l|config.yaml|config.json>] [--dtype f32|f16]
 
   --image       the image (PNG or JPEG)
   --weights     SAM 2.1 weights: official .pt checkpoint or safetensors (default: the embedded
                 default model trained on synthetic surgical frames)
-  --config      size name or JSON config (default: inferred from the weights' shapes)
+  --config      size name or .yaml/.json config (default: inferred from the weights' shapes)
   --point       a click in image pixels; label 1 = positive (default), 0 = negative; repeatable
   --box         a box in image pixels
   --multimask   return 3 masks (default: 1, with SAM 2's stability fallback)

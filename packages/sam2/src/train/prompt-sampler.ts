@@ -15,6 +15,8 @@
  * indices of the tight box, then jittered). The prompt encoder adds the +0.5 that moves a point
  * to the pixel centre itself, so these values go to it unchanged (in the frame of the mask).
  */
+import { squaredDistanceTransform } from '../image/distance-transform.js';
+import { maskBounds } from '../image/mask-bounds.js';
 
 /** A source of uniform numbers in [0, 1) (the trainer passes its own seeded generator). */
 export interface PromptRng {
@@ -91,70 +93,15 @@ export function firstClick(mask: PromptMask, rng: PromptRng): SampledClick {
 }
 
 /**
- * Squared Euclidean distance (pixels²) from each pixel of `region` (non-zero values) to the
- * nearest pixel outside it, the image border counting as outside (the official code pads the
- * error map with a 1-pixel ring of zeros before `cv2.distanceTransform(…, DIST_L2, 0)`); 0 outside
- * the region. Exact: Felzenszwalb & Huttenlocher's two 1-D lower-envelope passes, O(W·H).
+ * Squared distance (pixels²) from each pixel of an error region to the nearest pixel outside it,
+ * the image border counting as outside (the official code pads the error map with a 1-pixel ring
+ * of zeros before `cv2.distanceTransform(…, DIST_L2, 0)`); 0 outside the region. `outside(i)`
+ * holds for the pixels outside the region (the features of the transform).
  */
-export function squaredDistanceToOutside(region: Uint8Array, width: number, height: number): Float64Array {
-  checkMask({ width, height, data: region }, 'squaredDistanceToOutside', 'region');
-  const pw = width + 2;
-  const ph = height + 2;
-  const n = Math.max(pw, ph);
-  const f = new Float64Array(n);
-  const d = new Float64Array(n);
-  const v = new Int32Array(n);
-  const z = new Float64Array(n + 1);
-  const g = new Float64Array(pw * ph);
-  const inRegion = (px: number, py: number) => px > 0 && py > 0 && px <= width && py <= height && region[(py - 1) * width + (px - 1)] !== 0;
-  // Columns of the padded grid: the ring rows are sites, so every column has one and f stays finite.
-  for (let px = 0; px < pw; px++) {
-    for (let py = 0; py < ph; py++) f[py] = inRegion(px, py) ? Infinity : 0;
-    lowerEnvelope(f, ph, d, v, z);
-    for (let py = 0; py < ph; py++) g[py * pw + px] = d[py];
-  }
-  const out = new Float64Array(width * height);
-  for (let py = 1; py <= height; py++) {
-    for (let px = 0; px < pw; px++) f[px] = g[py * pw + px];
-    lowerEnvelope(f, pw, d, v, z);
-    for (let x = 0; x < width; x++) out[(py - 1) * width + x] = d[x + 1];
-  }
-  return out;
-}
-
-/**
- * d[q] = min_p (q − p)² + f[p] over p with finite f[p] (at least one): the lower envelope of the
- * parabolas rooted at the sites. Squared distances are integers, so the result is exact.
- */
-function lowerEnvelope(f: Float64Array, n: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
-  let k = -1;
-  for (let q = 0; q < n; q++) {
-    if (f[q] === Infinity) continue;
-    if (k < 0) {
-      k = 0;
-      v[0] = q;
-      z[0] = -Infinity;
-      z[1] = Infinity;
-      continue;
-    }
-    let s: number;
-    for (;;) {
-      const p = v[k];
-      s = (f[q] + q * q - (f[p] + p * p)) / (2 * (q - p));
-      if (s > z[k]) break;
-      k--; // z[0] = −∞, so k never drops below 0 here
-    }
-    k++;
-    v[k] = q;
-    z[k] = s;
-    z[k + 1] = Infinity;
-  }
-  if (k < 0) throw new Error('lowerEnvelope: no site (internal error: the padded ring always has one)');
-  for (let q = 0, j = 0; q < n; q++) {
-    while (z[j + 1] < q) j++;
-    const p = v[j];
-    d[q] = (q - p) * (q - p) + f[p];
-  }
+function depthInRegion(n: number, width: number, height: number, outside: (i: number) => boolean): Float64Array {
+  const features = new Uint8Array(n);
+  for (let i = 0; i < n; i++) features[i] = outside(i) ? 1 : 0;
+  return squaredDistanceTransform(features, width, height, { outsideIsFeature: true });
 }
 
 /** Index of the largest value (the first one on ties, as np.argmax) and that value. */
@@ -210,49 +157,28 @@ export function correctionClick(gt: PromptMask, pred: PromptMask | null, rng: Pr
     const bg = count(n, background);
     if (bg === 0) throw new RangeError(`${op}: the prediction matches a ${width}×${height} gt that covers the whole image: no error and no background to click`);
     if (mode === 'uniform') return at(pickUniform(n, bg, background, rng, op), 0);
-    const region = new Uint8Array(n);
-    for (let i = 0; i < n; i++) region[i] = g[i] === 0 ? 1 : 0;
-    return at(argmaxFirst(squaredDistanceToOutside(region, width, height)).index, 0);
+    // The background region: its outside is the object.
+    return at(argmaxFirst(depthInRegion(n, width, height, (i) => g[i] !== 0)).index, 0);
   }
   if (mode === 'uniform') {
     const i = pickUniform(n, errors, error, rng, op);
     return at(i, fn(i) ? 1 : 0);
   }
-  const fnMask = new Uint8Array(n);
-  const fpMask = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    fnMask[i] = fn(i) ? 1 : 0;
-    fpMask[i] = fp(i) ? 1 : 0;
-  }
   // Squared distances are monotone in the distances, so the comparison is the official one.
-  const bestFn = argmaxFirst(squaredDistanceToOutside(fnMask, width, height));
-  const bestFp = argmaxFirst(squaredDistanceToOutside(fpMask, width, height));
+  const bestFn = argmaxFirst(depthInRegion(n, width, height, (i) => !fn(i)));
+  const bestFp = argmaxFirst(depthInRegion(n, width, height, (i) => !fp(i)));
   return bestFn.value > bestFp.value ? at(bestFn.index, 1) : at(bestFp.index, 0);
 }
 
 /**
  * The tight box of the mask's foreground, [x0, y0, x1, y1] as inclusive pixel indices (the
- * official `mask_to_box`). Throws on an empty mask.
+ * official `mask_to_box`; {@link maskBounds} in SAM 2's tuple form). Throws on an empty mask.
  */
 export function tightBox(mask: PromptMask): [number, number, number, number] {
   checkMask(mask, 'tightBox', 'mask');
-  const { width, height, data } = mask;
-  let x0 = width;
-  let y0 = height;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let x = 0; x < width; x++) {
-      if (data[row + x] === 0) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-  }
-  if (x1 < 0) throw new RangeError(`tightBox: the ${width}×${height} mask is empty, it has no box`);
-  return [x0, y0, x1, y1];
+  const b = maskBounds(mask);
+  if (!b) throw new RangeError(`tightBox: the ${mask.width}×${mask.height} mask is empty, it has no box`);
+  return [b.x0, b.y0, b.x1, b.y1];
 }
 
 /**
