@@ -11,7 +11,6 @@ import {
   maskBoundary,
   maskMetrics,
   percentile,
-  squaredDistanceTransform,
   surfaceDistances,
   type BinaryMask,
 } from '../src/metrics/index.js';
@@ -94,35 +93,6 @@ describe('percentile', () => {
     expect(percentile([3, 1, 2], 0)).toBe(1);
     expect(percentile([3, 1, 2], 100)).toBe(3);
     expect(() => percentile([], 95)).toThrow(/no values/);
-  });
-});
-
-describe('exact Euclidean distance transform', () => {
-  it('equals brute force on random sparse sites (awkward sizes)', () => {
-    const rng = new Rng(7);
-    for (const [w, h] of [
-      [1, 1],
-      [1, 9],
-      [13, 1],
-      [17, 11],
-      [33, 29],
-    ]) {
-      const sites = new Uint8Array(w * h);
-      for (let i = 0; i < sites.length; i++) sites[i] = rng.chance(0.05) ? 1 : 0;
-      sites[rng.int(w * h)] = 1;
-      const d = squaredDistanceTransform(sites, w, h);
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) {
-          let best = Infinity;
-          for (let v = 0; v < h; v++) for (let u = 0; u < w; u++) if (sites[v * w + u]) best = Math.min(best, (x - u) ** 2 + (y - v) ** 2);
-          expect(d[y * w + x]).toBe(best);
-        }
-      }
-    }
-  });
-
-  it('is Infinity everywhere without sites', () => {
-    expect([...squaredDistanceTransform(new Uint8Array(6), 3, 2)]).toEqual(Array(6).fill(Infinity));
   });
 });
 

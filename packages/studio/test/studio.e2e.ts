@@ -34,7 +34,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { bytesSource, serializeSafetensors, ZipArchive } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
-import { decodeGreyPng, decodeImage, loadDefaultSam2, Sam2ImagePredictor, type Sam2Model } from '@rpsam2/sam2';
+import { decodeGreyPng, decodeImage, loadDefaultSam2, Sam2ImagePredictor, squaredDistanceTransform, type Sam2Model } from '@rpsam2/sam2';
 import { RpSam2Predictor, saveCheckpoint, ShiftBlock, type ShiftBlockConfig } from '@rpsam2/rpsam2';
 import { objectMask, renderSyntheticFrame } from '../../bench/src/synthetic/frame.js';
 import { encodePng } from '../../bench/src/datasets/png.js';
@@ -44,7 +44,6 @@ import { rasterizeShape } from '../../bench/src/datasets/rasterize.js';
 import { IssueLog } from '../../bench/src/datasets/types.js';
 import { openCataract1k } from '../../bench/src/datasets/cataract1k.js';
 import { dice } from '../../bench/src/metrics/dice.js';
-import { squaredDistanceTransform } from '../../bench/src/metrics/edt.js';
 
 /** Dice of the page's one-click mask against the frame's ground truth, with the default model. */
 const DICE_BAR = 0.7;
@@ -156,15 +155,12 @@ function interiorPixel(m: Mask): { x: number; y: number } {
   const { width: w, height: h } = m;
   const sites = new Uint8Array(m.data.length);
   for (let i = 0; i < sites.length; i++) sites[i] = m.data[i] ? 0 : 1;
-  const d = squaredDistanceTransform(sites, w, h);
+  const d = squaredDistanceTransform(sites, w, h, { outsideIsFeature: true });
   let best = -1;
   let bestD = -1;
   for (let i = 0; i < d.length; i++) {
     if (!m.data[i]) continue;
-    const x = i % w;
-    const y = (i - x) / w;
-    const border = Math.min(x + 1, y + 1, w - x, h - y);
-    const v = Math.min(d[i], border * border);
+    const v = d[i];
     if (v > bestD) {
       bestD = v;
       best = i;

@@ -2,6 +2,7 @@
  * Clicks on a regular grid over an object, for the Dice-over-click-position heatmaps (every grid
  * point inside the mask is one simulated click).
  */
+import { maskBounds, type MaskBounds } from '@rpsam2/sam2';
 import { checkMask, type BinaryMask } from '../metrics/mask.js';
 import type { Click } from '../protocol/clicks.js';
 
@@ -32,7 +33,7 @@ export function clickGridWithSpacing(mask: BinaryMask, spacing: number, minPoint
   checkMask(mask, 'clickGrid: mask');
   if (!Number.isFinite(spacing) || spacing < 1) throw new Error(`clickGrid: spacing must be a finite number ≥ 1 px, got ${spacing}`);
   if (!Number.isInteger(minPoints) || minPoints < 1) throw new Error(`clickGrid: minPoints must be a positive integer, got ${minPoints}`);
-  const box = boundingBox(mask);
+  const box = maskBounds(mask);
   if (!box) throw new Error(`clickGrid: the ${mask.width}×${mask.height} mask is empty`);
   let s = spacing;
   for (;;) {
@@ -51,33 +52,6 @@ export function clickGrid(mask: BinaryMask, spacing: number): Click[] {
   return clickGridWithSpacing(mask, spacing).clicks;
 }
 
-interface Box {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
-
-/** Inclusive bounding box of the foreground; undefined when empty. */
-function boundingBox(mask: BinaryMask): Box | undefined {
-  const { width: w, height: h, data } = mask;
-  let x0 = w;
-  let y0 = h;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) {
-      if (data[row + x] === 0) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  return x1 < 0 ? undefined : { x0, y0, x1, y1 };
-}
-
 /** Grid positions along [a, b] with spacing s, centred, rounded to pixels (distinct for s ≥ 1). */
 export function gridPositions(a: number, b: number, s: number): number[] {
   const span = b - a;
@@ -88,7 +62,7 @@ export function gridPositions(a: number, b: number, s: number): number[] {
   return out;
 }
 
-function gridInside(mask: BinaryMask, box: Box, s: number): Click[] {
+function gridInside(mask: BinaryMask, box: MaskBounds, s: number): Click[] {
   const xs = gridPositions(box.x0, box.x1, s);
   const ys = gridPositions(box.y0, box.y1, s);
   const out: Click[] = [];

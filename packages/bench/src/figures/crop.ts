@@ -3,6 +3,7 @@
  * it) with a margin of context, widened to a not-too-elongated shape, kept inside the frame; and
  * that crop as an embeddable PNG data URI.
  */
+import { maskBounds, unionBounds } from '@rpsam2/sam2';
 import { encodePng } from '../datasets/png.js';
 import type { BinaryMask } from '../metrics/mask.js';
 
@@ -24,30 +25,15 @@ export const MIN_ASPECT = 0.75;
  * clipped) to lie inside the frame. Returns undefined for an empty mask without points.
  */
 export function objectCrop(mask: BinaryMask, points: readonly { x: number; y: number }[]): CropBox | undefined {
-  const { width: W, height: H, data } = mask;
-  let x0 = Infinity;
-  let y0 = Infinity;
-  let x1 = -Infinity;
-  let y1 = -Infinity;
-  for (let y = 0; y < H; y++) {
-    const row = y * W;
-    for (let x = 0; x < W; x++) {
-      if (data[row + x] === 0) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
+  const { width: W, height: H } = mask;
+  let box = maskBounds(mask);
   for (const p of points) {
     const px = Math.min(W - 1, Math.max(0, Math.floor(p.x)));
     const py = Math.min(H - 1, Math.max(0, Math.floor(p.y)));
-    x0 = Math.min(x0, px);
-    x1 = Math.max(x1, px);
-    y0 = Math.min(y0, py);
-    y1 = Math.max(y1, py);
+    box = unionBounds(box, { x0: px, y0: py, x1: px, y1: py });
   }
-  if (!Number.isFinite(x0)) return undefined;
+  if (!box) return undefined;
+  const { x0, y0, x1, y1 } = box;
   const side = Math.max(x1 - x0 + 1, y1 - y0 + 1);
   const margin = Math.max(8, Math.round(0.12 * side));
   let bx = x0 - margin;

@@ -6,8 +6,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { squaredDistanceTransform } from '@rpsam2/sam2';
 import { CATARACT1K_INSTRUMENTS } from '../datasets/cataract1k-classes.js';
-import { squaredDistanceTransform } from '../metrics/edt.js';
 import type { BinaryMask } from '../metrics/mask.js';
 import type { Click } from '../protocol/clicks.js';
 import { Rng } from '../protocol/rng.js';

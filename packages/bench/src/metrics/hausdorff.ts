@@ -3,8 +3,8 @@
  * masks, in pixels, exactly (exact EDT, numpy percentile). The empty-mask policy lives in
  * `mask-metrics.ts`.
  */
+import { maskBounds, squaredDistanceTransform, unionBounds, type MaskBounds } from '@rpsam2/sam2';
 import { maskBoundary } from './boundary.js';
-import { squaredDistanceTransform } from './edt.js';
 import { checkSameSize, type BinaryMask } from './mask.js';
 import { percentileOfSorted } from './percentile.js';
 
@@ -28,8 +28,10 @@ export function surfaceDistances(pred: BinaryMask, gt: BinaryMask): SurfaceDista
   // unchanged, and small objects in large frames cost little.
   const bp = maskBoundary(pred);
   const bg = maskBoundary(gt);
-  const box = unionBox(bp, bg, pred.width, pred.height);
-  if (!box) throw new Error('surfaceDistances: both masks are empty (apply the empty-mask policy first)');
+  const { width, height } = pred;
+  const bounds = unionBounds(maskBounds({ width, height, data: bp }), maskBounds({ width, height, data: bg }));
+  if (!bounds) throw new Error('surfaceDistances: both masks are empty (apply the empty-mask policy first)');
+  const box = cropBox(bounds);
   const cp = crop(bp, pred.width, box);
   const cg = crop(bg, pred.width, box);
   const predToGt = directed(cp, cg, box.w, box.h);
@@ -47,23 +49,9 @@ interface Box {
   h: number;
 }
 
-/** Bounding box of the non-zero pixels of a and b, or undefined when both are all zero. */
-function unionBox(a: Uint8Array, b: Uint8Array, width: number, height: number): Box | undefined {
-  let x0 = width;
-  let y0 = height;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let x = 0; x < width; x++) {
-      if (a[row + x] === 0 && b[row + x] === 0) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  return x1 < 0 ? undefined : { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1 };
+/** The crop rectangle of inclusive bounds: columns x0 … x0 + w − 1, rows y0 … y0 + h − 1. */
+function cropBox(b: MaskBounds): Box {
+  return { x0: b.x0, y0: b.y0, w: b.x1 - b.x0 + 1, h: b.y1 - b.y0 + 1 };
 }
 
 function crop(src: Uint8Array, width: number, box: Box): Uint8Array {

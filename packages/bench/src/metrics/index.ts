@@ -24,7 +24,8 @@
  * class means (macro), then mean ± std over seeds.
  */
 export { type BinaryMask, emptyMask, checkMask, checkSameSize, countForeground, masksEqual } from './mask.js';
-export { squaredDistanceTransform } from './edt.js';
+// The exact EDT lives in @rpsam2/sam2 (shared with its prompt sampler); re-exported unchanged.
+export { squaredDistanceTransform } from '@rpsam2/sam2';
 export { maskBoundary } from './boundary.js';
 export { percentile, percentileOfSorted } from './percentile.js';
 export { dice, diceFromCounts, overlapCounts, type OverlapCounts } from './dice.js';

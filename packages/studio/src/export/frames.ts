@@ -4,6 +4,7 @@
  * on the bench's exact mask tracer, so every written polygon rasterises back (bench rule: pixel
  * centres, even-odd) to exactly the mask.
  */
+import { maskBounds } from '@rpsam2/sam2';
 import { traceMask, type TracedPolygon } from '../../../bench/src/synthetic/trace.js';
 import type { LabelClass } from '../state/classes.js';
 import type { Method, ObjectPrompt } from '../worker/protocol.js';
@@ -35,21 +36,9 @@ export interface ExportFrame {
 
 /** Tight pixel box [x, y, w, h] of a mask's foreground ([0, 0, 0, 0] when empty). */
 export function maskBbox(mask: Uint8Array, width: number, height: number): [number, number, number, number] {
-  let x0 = width;
-  let y0 = height;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let x = 0; x < width; x++) {
-      if (!mask[row + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  return x1 < 0 ? [0, 0, 0, 0] : [x0, y0, x1 - x0 + 1, y1 - y0 + 1];
+  const b = maskBounds({ width, height, data: mask });
+  // Inclusive bounds → COCO's width and height in pixels.
+  return b ? [b.x0, b.y0, b.x1 - b.x0 + 1, b.y1 - b.y0 + 1] : [0, 0, 0, 0];
 }
 
 /** The mask as polygons (one per 4-connected component, with holes), largest first. */
