@@ -132,3 +132,5 @@ export {
   type TrainState,
 } from './checkpoint/checkpoint.js';
 export { RpSam2Predictor, RPSAM2Predictor, type Click, type RefinedPrediction, type LoadRpSam2Options } from './predictor/rp-sam2-predictor.js';
+// Opening a checkpoint or plain shift-block file from bytes (browsers: a picked File via blobSource).
+export { openCheckpointSource, CheckpointFileError, type OpenCheckpointSourceOptions } from './checkpoint/checkpoint-source.js';

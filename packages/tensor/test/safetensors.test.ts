@@ -242,6 +242,14 @@ describe('the shared SAM 2 fixture (tiny256 weights)', () => {
     expect([tok[0], tok[1]]).toEqual([0.716417670249939, -0.8885565996170044]);
   });
 
+  it('reads the same values from a Node Buffer (whose slices share memory) as from the file', async () => {
+    const fromFile = await SafetensorsFile.open(fileSource(WEIGHTS));
+    const fromBuffer = await SafetensorsFile.open(bytesSource(await readFile(WEIGHTS), 'buffer'));
+    for (const key of ['image_encoder.trunk.pos_embed', 'sam_mask_decoder.iou_token.weight']) {
+      expect(await fromBuffer.readF32(key)).toEqual(await fromFile.readF32(key));
+    }
+  });
+
   it('opening the header and reading one tensor reads a small fraction of the file, by range', async () => {
     const size = (await stat(WEIGHTS)).size;
     const src = counting(fileSource(WEIGHTS));

@@ -1,61 +1,34 @@
 /**
- * Training checkpoints: one safetensors file with the shift block's weights
- * (`shift_block.<param>`), the optimizer's state (`optimizer.state.<i>.exp_avg`, …, from
- * `Optimizer.stateDict`) and, in `__metadata__`, the shift block config, the training state
- * (epoch, step, RNG state, best validation Dice), the optimizer's scalars (step counts,
- * hyperparameters) and the training config; plus a JSON file beside it (`<name>.json`) with the
- * same metadata in readable form. The safetensors file is authoritative and self-contained: it is
+ * Training checkpoints on the file system (Node): writing them, and opening one by path or run
+ * directory. The format is defined in format.ts: one safetensors file with the shift block's
+ * weights (`shift_block.<param>`), the optimizer's state and, in `__metadata__`, the shift block
+ * config, the training state (epoch, step, RNG state, best validation Dice), the optimizer's
+ * scalars and the training config; plus a JSON file beside it (`<name>.json`) with the same
+ * metadata in readable form. The safetensors file is authoritative and self-contained: it is
  * written first (atomically), the JSON second, so an interruption between the two leaves a
  * complete checkpoint.
  *
- * Plain shift-block files (the parameter names without prefix, as the fixture's
- * `shift_block.safetensors` or a PyTorch export) load too: their config is read from the shapes.
+ * Reading goes through the byte reader (checkpoint-source.ts: `openCheckpointSource`, which also
+ * serves browsers), so a path and a File open the same way. Plain shift-block files (the
+ * parameter names without prefix, as the fixture's `shift_block.safetensors` or a PyTorch
+ * export) load too: their config is read from the shapes. Node modules are reached only through
+ * node-io.ts, and only from the functions here that take paths.
  */
-import { SafetensorsFile, saveTensors, type Optimizer, type Tensor } from '@rpsam2/tensor';
-import { loadWeights, type WeightSource } from '@rpsam2/sam2';
-import { ShiftBlock, type ShiftBlockConfig } from '../shift-block/shift-block.js';
+import { saveTensors, type Optimizer, type Tensor } from '@rpsam2/tensor';
+import type { ShiftBlock } from '../shift-block/shift-block.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, OPTIM_PREFIX, SHIFT_PREFIX, type CheckpointMeta, type OpenedCheckpoint, type TrainState } from './format.js';
+import { openCheckpointSource } from './checkpoint-source.js';
 import { fileByteSource, exists, joinPath, nodeFs, writeAtomic } from './node-io.js';
 
-export const CHECKPOINT_FORMAT = 'rpsam2-checkpoint';
-export const CHECKPOINT_VERSION = 1;
-/** Prefix of the shift block's tensors in a checkpoint. */
-export const SHIFT_PREFIX = 'shift_block.';
-/** Prefix of the optimizer's tensors in a checkpoint. */
-export const OPTIM_PREFIX = 'optimizer.';
-
-/** Where training stands (enough to continue exactly). */
-export interface TrainState {
-  /** Epoch in progress (0-based); equals the epoch count when training finished. */
-  epoch: number;
-  /** Steps of that epoch already done. */
-  stepInEpoch: number;
-  /** Optimizer steps since the start. */
-  globalStep: number;
-  /** The training RNG's state after the last step. */
-  rngState: number;
-  /** Best validation Dice so far and its epoch (null before the first validation). */
-  bestValDice: number | null;
-  bestEpoch: number | null;
-}
-
-/** The metadata of a checkpoint (also the JSON beside it). */
-export interface CheckpointMeta {
-  format: typeof CHECKPOINT_FORMAT;
-  version: number;
-  /** 'last' or 'best' (or another label). */
-  kind: string;
-  shiftBlock: ShiftBlockConfig;
-  /** Trainable elements of the shift block. */
-  parameters: number;
-  state: TrainState;
-  /** Optimizer class name and scalars (step counts, lr, betas, …); absent in weights-only files. */
-  optimizer: { name: string; scalars: Record<string, number> } | null;
-  /** The training config the run used (opaque here). */
-  config: unknown;
-  /** Validation metrics at this point, if any. */
-  metrics?: Record<string, number | null>;
-  savedAt: string;
-}
+export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, OPTIM_PREFIX, SHIFT_PREFIX, type CheckpointMeta, type OpenedCheckpoint, type TrainState } from './format.js';
+export {
+  CheckpointFileError,
+  inferShiftBlockConfig,
+  loadShiftBlockFrom,
+  openCheckpointSource,
+  restoreOptimizer,
+  type OpenCheckpointSourceOptions,
+} from './checkpoint-source.js';
 
 /** The JSON path beside a checkpoint file. */
 export function checkpointJsonPath(path: string): string {
@@ -102,56 +75,14 @@ export async function saveCheckpoint(
   }
 }
 
-/** An opened checkpoint (or plain shift-block file). */
-export interface OpenedCheckpoint {
-  path: string;
-  file: SafetensorsFile;
-  /** Null for a plain shift-block file. */
-  meta: CheckpointMeta | null;
-  /** The shift block's config (from the metadata, or inferred from the shapes). */
-  shiftBlock: ShiftBlockConfig;
-  /** '' for a plain shift-block file, else {@link SHIFT_PREFIX}. */
-  prefix: string;
-}
-
 /**
- * The shift block config of a plain weights file from its shapes: d and T from `p_pos`
- * [1, T, d], image tokens from `i_pos`, FFN width from `layers.0.linear1.weight`, the layer
- * count from the keys. The head count is not in the shapes: metadata `heads`, else `heads`
- * (default 8).
+ * Opens a checkpoint file, or a directory holding `best.safetensors` / `last.safetensors` (or
+ * `checkpoints/…`; `prefer` picks which first, default best), by path (Node only). The file is
+ * then read as {@link openCheckpointSource} reads bytes; errors name the path.
  */
-export function inferShiftBlockConfig(source: WeightSource & { metadata?: Record<string, string> }, prefix = '', heads = 8): ShiftBlockConfig {
-  const need = (k: string) => {
-    if (!source.keys().includes(prefix + k)) throw new Error(`${source.label}: not a shift block file (no '${prefix + k}')`);
-    return source.entry(prefix + k).shape;
-  };
-  const pPos = need('p_pos');
-  const iPos = need('i_pos');
-  const ffn = need('layers.0.linear1.weight')[0];
-  let layers = 0;
-  for (const k of source.keys()) {
-    const m = new RegExp(`^${prefix.replace(/\./g, '\\.')}layers\\.(\\d+)\\.`).exec(k);
-    if (m) layers = Math.max(layers, Number(m[1]) + 1);
-  }
-  const h = Number(source.metadata?.heads ?? heads);
-  return { dModel: pPos[2], tokens: pPos[1], imageTokens: iPos[1], ffn, layers, heads: h, scaleInit: 0.1 };
-}
-
-/** Opens a checkpoint file, or a directory holding `best.safetensors` / `last.safetensors` (or `checkpoints/…`). */
 export async function openCheckpoint(pathOrDir: string, options: { prefer?: 'best' | 'last'; heads?: number } = {}): Promise<OpenedCheckpoint> {
   const path = await resolveCheckpointPath(pathOrDir, options.prefer ?? 'best');
-  const file = await SafetensorsFile.open(await fileByteSource(path));
-  if (file.metadata.format === CHECKPOINT_FORMAT) {
-    let meta: CheckpointMeta;
-    try {
-      meta = JSON.parse(file.metadata.meta);
-    } catch (e) {
-      throw new Error(`${path}: checkpoint metadata is not valid JSON (${(e as Error).message})`);
-    }
-    if (meta.version !== CHECKPOINT_VERSION) throw new Error(`${path}: checkpoint version ${meta.version}, this build reads version ${CHECKPOINT_VERSION}`);
-    return { path, file, meta, shiftBlock: meta.shiftBlock, prefix: SHIFT_PREFIX };
-  }
-  return { path, file, meta: null, shiftBlock: inferShiftBlockConfig(file, '', options.heads), prefix: '' };
+  return openCheckpointSource(await fileByteSource(path), { heads: options.heads, label: path });
 }
 
 async function resolveCheckpointPath(p: string, prefer: 'best' | 'last'): Promise<string> {
@@ -171,26 +102,4 @@ async function resolveCheckpointPath(p: string, prefer: 'best' | 'last'): Promis
     }
   }
   throw new Error(`shift block checkpoint ${p}: a directory without best.safetensors or last.safetensors (nor in checkpoints/)`);
-}
-
-/** A shift block with the checkpoint's weights (frozen unless `trainable`). */
-export async function loadShiftBlockFrom(ck: OpenedCheckpoint, options: { trainable?: boolean } = {}): Promise<ShiftBlock> {
-  const block = new ShiftBlock(ck.shiftBlock);
-  try {
-    await loadWeights(block, ck.file, { prefix: ck.prefix });
-  } catch (e) {
-    block.dispose();
-    throw e;
-  }
-  if (options.trainable) block.setTrainable(true);
-  return block;
-}
-
-/** Restores an optimizer's state from a checkpoint (throws when the file has none). */
-export async function restoreOptimizer(optimizer: Optimizer, ck: OpenedCheckpoint): Promise<void> {
-  if (!ck.meta?.optimizer) throw new Error(`${ck.path}: holds no optimizer state (a weights-only file); cannot resume from it`);
-  if (ck.meta.optimizer.name !== optimizer.name) throw new Error(`${ck.path}: optimizer state of ${ck.meta.optimizer.name}, this run uses ${optimizer.name}`);
-  const tensors: Record<string, Float32Array> = {};
-  for (const key of ck.file.keys()) if (key.startsWith(OPTIM_PREFIX)) tensors[key.slice(OPTIM_PREFIX.length)] = await ck.file.readF32(key);
-  optimizer.loadStateDict({ tensors, scalars: ck.meta.optimizer.scalars });
 }

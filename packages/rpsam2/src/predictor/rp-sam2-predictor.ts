@@ -8,7 +8,7 @@
  * normalised as (x/W, y/H) for the shift block; refined clicks come back in the same pixel
  * frame (fractional).
  */
-import { greater, interpolate, noGrad, reshape, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import { greater, interpolate, noGrad, reshape, tensor, tidy, type ByteSource, type Tensor } from '@rpsam2/tensor';
 import {
   loadSam2,
   Sam2ImagePredictor,
@@ -25,7 +25,9 @@ import {
 import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { RpSam2 } from '../pipeline/rpsam2.js';
 import { selectByIou } from '../pipeline/select-mask.js';
-import { loadShiftBlockFrom, openCheckpoint } from '../checkpoint/checkpoint.js';
+import { openCheckpoint } from '../checkpoint/checkpoint.js';
+import { loadShiftBlockFrom, openCheckpointSource } from '../checkpoint/checkpoint-source.js';
+import type { OpenedCheckpoint } from '../checkpoint/format.js';
 
 /** A click [x, y] in original-image pixels. */
 export type Click = [number, number];
@@ -56,10 +58,22 @@ export interface LoadRpSam2Options {
   /** A SAM 2 config, or a size name (t, s, b+, l); default: inferred from the weights. */
   sam2Config?: Sam2Config | string;
   dtype?: WeightDType;
-  /** The shift block: a checkpoint file or run directory (best, else last), or a plain shift-block safetensors file. */
-  shiftBlock: string;
-  /** Heads of a plain shift-block file (not in its shapes; default 8). */
+  /**
+   * The shift block: a path (Node: a checkpoint file or run directory, best else last, or a plain
+   * shift-block safetensors file), the bytes of such a file (a ByteSource, e.g. `blobSource(file)`
+   * in a browser), or a checkpoint already opened by `openCheckpoint` / `openCheckpointSource`.
+   */
+  shiftBlock: string | ByteSource | OpenedCheckpoint;
+  /** Heads of a plain shift-block file (not in its shapes; default 8); unused for an opened checkpoint. */
   heads?: number;
+}
+
+/** The shift block of {@link LoadRpSam2Options} opened, whichever form it came in. */
+function openShiftBlock(input: LoadRpSam2Options['shiftBlock'], heads: number | undefined): Promise<OpenedCheckpoint> {
+  if (typeof input === 'string') return openCheckpoint(input, { prefer: 'best', heads });
+  // An opened checkpoint has its parsed file; a ByteSource only read/size.
+  if ('file' in input && 'shiftBlock' in input) return Promise.resolve(input);
+  return openCheckpointSource(input, { heads });
 }
 
 export class RpSam2Predictor {
@@ -86,7 +100,7 @@ export class RpSam2Predictor {
    * frees them in `dispose`.
    */
   static async load(options: LoadRpSam2Options): Promise<RpSam2Predictor> {
-    const ck = await openCheckpoint(options.shiftBlock, { prefer: 'best', heads: options.heads });
+    const ck = await openShiftBlock(options.shiftBlock, options.heads);
     const cfg = options.sam2Config;
     const { model } = await loadSam2({
       weights: options.sam2Weights,

@@ -23,9 +23,8 @@ import {
   type Sam2LoadReport,
   type Sam2Model,
 } from '@rpsam2/sam2';
-import { loadShiftBlockFrom, RpSam2Predictor, type ShiftBlock } from '@rpsam2/rpsam2';
+import { CheckpointFileError, loadShiftBlockFrom, openCheckpointSource, RpSam2Predictor, type ShiftBlock } from '@rpsam2/rpsam2';
 import { EmbeddingCache } from './embedding-cache.js';
-import { openShiftBlockSource, ShiftBlockFileError } from './shift-block-source.js';
 import type { DecodeReply, EncodeReply, ErrorCode, InitReply, Method, ModelInfo, ObjectPrompt, ShiftBlockInfo, WeightDType } from './protocol.js';
 
 /** An error with a protocol code (the page words its message by code). */
@@ -44,7 +43,7 @@ export function classifyError(e: unknown): { code: ErrorCode; message: string } 
   if (e instanceof StudioError) return { code: e.code, message: e.message };
   if (e instanceof NoAdapterError) return { code: 'no-webgpu', message: e.message };
   if (e instanceof Sam2WeightsError) return { code: 'weights-mismatch', message: e.message };
-  if (e instanceof ShiftBlockFileError) return { code: 'bad-file', message: e.message };
+  if (e instanceof CheckpointFileError) return { code: 'bad-file', message: e.message };
   const message = e instanceof Error ? e.message : String(e);
   // A lost device (driver reset, GPU process crash) fails whatever was running at the time.
   if (/device (was )?lost|device is lost|instance reference no longer exists/i.test(message)) return { code: 'device-lost', message };
@@ -218,7 +217,7 @@ export class StudioEngine {
   /** Loads a shift block (training checkpoint or plain weights) for the current model. */
   async loadShiftBlock(source: ByteSource, label: string): Promise<ShiftBlockInfo> {
     const m = this.requireModel();
-    const ck = await openShiftBlockSource(source);
+    const ck = await openCheckpointSource(source, { label });
     const c = ck.shiftBlock;
     if (c.dModel !== m.dim || c.imageTokens !== m.gridSize * m.gridSize) {
       throw new StudioError(

@@ -160,8 +160,9 @@ export function toF32(bytes: Uint8Array, dtype: SafetensorsDType, what = 'tensor
   const out = new Float32Array(n);
   switch (dtype) {
     case 'F32':
-      // Fast path: a plain copy when the host is little-endian too.
-      if (LITTLE_ENDIAN) out.set(new Float32Array(bytes.slice().buffer, 0, n));
+      // Fast path: a byte copy when the host is little-endian too. (Not `bytes.slice().buffer`:
+      // a Node Buffer's slice shares memory, so its buffer would start at the file's byte 0.)
+      if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes);
       else for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
       break;
     case 'F16':
