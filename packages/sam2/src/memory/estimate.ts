@@ -9,7 +9,7 @@
  * `sam2 info --measure` prints; test/memory.test.ts): the fixture's tiny config at 256 and 1024
  * within 0.5%, Hiera-T at 256/512 −1.5%, Hiera-L at 256 −9% and at 1024 −7% (f16 weights).
  */
-import { bucketSize } from '@rpsam2/tensor';
+import { bucketSize, MATERIALIZED_SCORE_BYTES } from '@rpsam2/tensor';
 import type { Sam2Config } from '../config.js';
 import { Sam2Model } from '../model/sam2-model.js';
 
@@ -71,7 +71,7 @@ class LiveSet {
  * the windows' attention and the MLP run in row chunks when their largest intermediate would
  * exceed `maxBinding` (see nn/chunk.ts). Leaves only the block's output live.
  */
-function simulateBlock(m: LiveSet, h: number, w: number, c: number, cOut: number, ws: number, pooled: boolean, hidden: number, maxBinding: number): { h: number; w: number } {
+function simulateBlock(m: LiveSet, h: number, w: number, c: number, cOut: number, ws: number, pooled: boolean, hidden: number, heads: number, maxBinding: number): { h: number; w: number } {
   const start = m.live;
   const n = h * w;
   const s = pooled ? 2 : 1;
@@ -89,9 +89,14 @@ function simulateBlock(m: LiveSet, h: number, w: number, c: number, cOut: number
   if (ws > 0) m.alloc((padded ? np * c : 0) + np * c); // pad, window permute
   // Attention over token groups of `t` tokens (pooled to t/s²): qkv, q/k/v slices, the q pool,
   // head transposes, attention, transpose back, output projection.
+  // Small score matrices are materialised (scaledDotProductAttention's 'auto': kᵀ, scores, scaled
+  // scores and probabilities live until the call returns), large ones go through the fused kernels.
   const attention = (t: number) => {
     const to = t / (s * s);
-    return 6 * t * cOut + (pooled ? t * cOut + 2 * to * cOut : 0) + to * cOut + 2 * t * cOut + 3 * to * cOut;
+    const keys = ws > 0 ? ws * ws : np;
+    const scores = (t / keys) * heads * (keys / (s * s)) * keys;
+    const materialized = scores * 4 <= Math.min(MATERIALIZED_SCORE_BYTES, maxBinding) ? t * cOut + 3 * scores : 0;
+    return 6 * t * cOut + (pooled ? t * cOut + 2 * to * cOut : 0) + to * cOut + 2 * t * cOut + 3 * to * cOut + materialized;
   };
   const rows = ws > 0 ? Math.max(1, Math.floor(maxBinding / (4 * ws * ws * 3 * cOut))) : Infinity;
   const windows = ws > 0 ? np / (ws * ws) : 1;
@@ -152,7 +157,8 @@ export function encoderActivationBytes(cfg: Sam2Config, imageSize = cfg.imageSiz
       cOut = Math.floor(c * t.dimMul);
       stage++;
     }
-    ({ h, w } = simulateBlock(m, h, w, c, cOut, ws, qPoolBlocks.includes(i), Math.floor(cOut * t.mlpRatio), maxBinding));
+    const heads = Math.floor(t.numHeads * t.headMul ** stage);
+    ({ h, w } = simulateBlock(m, h, w, c, cOut, ws, qPoolBlocks.includes(i), Math.floor(cOut * t.mlpRatio), heads, maxBinding));
     c = cOut;
     if (stageEnds.includes(i)) m.alloc(h * w * c); // the stage's NCHW output
   }
