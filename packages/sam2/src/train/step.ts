@@ -36,7 +36,11 @@ export interface StepOptions {
    * trains with up to 64 masks per image).
    */
   promptsPerObject?: number;
-  /** Probability that an object's first prompt is a box instead of a click. */
+  /**
+   * Probability that an object's first prompt is a box instead of a click (SAM draws a box or
+   * clicks with equal probability; boxes localise the object and teach the decoder to use the
+   * prompt's position sooner).
+   */
   boxProbability: number;
   /** Probability that an object gets a correction round. */
   correctionProbability: number;
