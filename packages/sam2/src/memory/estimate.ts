@@ -87,29 +87,40 @@ function simulateBlock(m: LiveSet, h: number, w: number, c: number, cOut: number
     if (pooled) m.alloc(n * cOut + 2 * no * cOut); // max pool through NCHW
   }
   if (ws > 0) m.alloc((padded ? np * c : 0) + np * c); // pad, window permute
-  // Attention over token groups of `t` tokens (pooled to t/s²): qkv, q/k/v slices, the q pool,
-  // head transposes, attention, transpose back, output projection.
-  // Small score matrices are materialised (scaledDotProductAttention's 'auto': kᵀ, scores, scaled
-  // scores and probabilities live until the call returns), large ones go through the fused kernels.
-  const attention = (t: number) => {
+  // Attention over token groups of `t` tokens (pooled to t/s²): qkv, q/k/v slices, the q pool and
+  // head transposes are live when the attention runs; small score matrices are materialised
+  // there (scaledDotProductAttention's 'auto': kᵀ, scores, scaled scores, probabilities, freed
+  // when the call returns); then its output, the transpose back and the output projection.
+  const beforeAttention = (t: number) => {
     const to = t / (s * s);
+    return 6 * t * cOut + (pooled ? t * cOut + 2 * to * cOut : 0) + to * cOut + 2 * t * cOut;
+  };
+  const scoreTransient = (t: number) => {
     const keys = ws > 0 ? ws * ws : np;
     const scores = (t / keys) * heads * (keys / (s * s)) * keys;
-    const materialized = scores * 4 <= Math.min(MATERIALIZED_SCORE_BYTES, maxBinding) ? t * cOut + 3 * scores : 0;
-    return 6 * t * cOut + (pooled ? t * cOut + 2 * to * cOut : 0) + to * cOut + 2 * t * cOut + 3 * to * cOut + materialized;
+    return scores * 4 <= Math.min(MATERIALIZED_SCORE_BYTES, maxBinding) ? t * cOut + 3 * scores : 0;
+  };
+  const afterAttention = (t: number) => 3 * (t / (s * s)) * cOut;
+  const attention = (t: number) => {
+    m.alloc(beforeAttention(t));
+    m.alloc(scoreTransient(t));
+    m.free(scoreTransient(t));
+    m.alloc(afterAttention(t));
+    return beforeAttention(t) + afterAttention(t);
   };
   const rows = ws > 0 ? Math.max(1, Math.floor(maxBinding / (4 * ws * ws * 3 * cOut))) : Infinity;
   const windows = ws > 0 ? np / (ws * ws) : 1;
   if (windows > rows) {
     for (let done = 0; done < windows; done += rows) {
       const t = Math.min(rows, windows - done) * ws * ws;
-      m.alloc(t * c + attention(t)); // the chunk's slice and intermediates
-      m.free(t * c + attention(t) - (t / (s * s)) * cOut); // all but its output
+      m.alloc(t * c); // the chunk's slice
+      const live = t * c + attention(t); // and its intermediates
+      m.free(live - (t / (s * s)) * cOut); // all but its output
     }
     m.alloc(npo * cOut); // cat
     m.free(npo * cOut); // the chunk outputs
   } else {
-    m.alloc(attention(np));
+    attention(np);
   }
   if (ws > 0) m.alloc(npo * cOut + (padded ? no * cOut : 0)); // unpartition (+ crop)
   m.alloc(2 * no * cOut); // residual add, norm2
