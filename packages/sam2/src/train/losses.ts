@@ -304,15 +304,13 @@ export function sam2Loss(step: Sam2StepOutputs, targets: Tensor, options: Sam2Lo
   const o = resolveOptions(options);
   return tidy(() => {
     const t = stepTerms(step, targets, o, options.numObjects);
-    return {
-      total: weighted(t, o.w),
-      focal: detached(t.focal),
-      dice: detached(t.dice),
-      iou: detached(t.iou),
-      objScore: detached(t.objScore),
-      chosen: t.chosen,
-    };
+    return { ...lossResult(t, o.w), chosen: t.chosen };
   });
+}
+
+/** The weighted total (differentiable) and the four terms (detached) of summed terms. */
+function lossResult(t: { focal: Tensor; dice: Tensor; iou: Tensor; objScore: Tensor }, w: Sam2LossWeights): Sam2LossResult {
+  return { total: weighted(t, w), focal: detached(t.focal), dice: detached(t.dice), iou: detached(t.iou), objScore: detached(t.objScore) };
 }
 
 /**
@@ -327,13 +325,6 @@ export function sam2MultiStepLoss(steps: readonly Sam2StepOutputs[], targets: Te
     const per = steps.map((s) => stepTerms(s, targets, o, options.numObjects));
     const total = (key: 'focal' | 'dice' | 'iou' | 'objScore') => per.map((p) => p[key]).reduce((a, v) => add(a, v));
     const t = { focal: total('focal'), dice: total('dice'), iou: total('iou'), objScore: total('objScore') };
-    return {
-      total: weighted(t, o.w),
-      focal: detached(t.focal),
-      dice: detached(t.dice),
-      iou: detached(t.iou),
-      objScore: detached(t.objScore),
-      chosen: per.map((p) => p.chosen),
-    };
+    return { ...lossResult(t, o.w), chosen: per.map((p) => p.chosen) };
   });
 }
