@@ -117,5 +117,5 @@ export async function defaultModelSpec(): Promise<{ weights: string; config: Sam
 
 /** The line CLIs print when they fall back to the default model. */
 export function defaultModelNotice(card: string): string {
-  return `no SAM 2 weights given: using the embedded default model '${DEFAULT_MODEL_NAME}' (a small SAM 2.1-architecture model trained from scratch on synthetic surgical frames; see ${card}). Pass official SAM 2.1 weights for real surgical video.`;
+  return `no SAM 2 weights given: using the embedded default model '${DEFAULT_MODEL_NAME}' (a small SAM 2.1-architecture model for synthetic surgical frames; what it is and how well it segments: ${card}). Pass official SAM 2.1 weights for real surgical video.`;
 }
