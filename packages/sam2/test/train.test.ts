@@ -165,8 +165,9 @@ describe('trainStep', () => {
       const expectedLoss = tidy(() => {
         const f = model.forwardImage(preprocess(sample.image, S));
         const pe = model.promptEncoder;
-        const pts = tensor([((px % w) * S) / w, (Math.floor(px / w) * S) / h], [1, 1, 2]);
-        const raw = model.maskDecoder.predictMasks(f.imageEmbed, pe.denseEncoding(), pe.embedPoints(pts, [[1]]), pe.noMaskDense(1), f.highRes);
+        // The click, then SAM 2's padding point.
+        const pts = tensor([((px % w) * S) / w, (Math.floor(px / w) * S) / h, 0, 0], [1, 2, 2]);
+        const raw = model.maskDecoder.predictMasks(f.imageEmbed, pe.denseEncoding(), pe.embedPoints(pts, [[1, -1]]), pe.noMaskDense(1), f.highRes);
         const target = tensor(maskCoverage(bar, w, h, L), [1, 1, L, L]);
         return sam2Loss({ masks: slice(raw.masks, [null, { start: 1 }]), iou: slice(raw.iou, [null, { start: 1 }]), objectScore: raw.objectScore }, target).total;
       });

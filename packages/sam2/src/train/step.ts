@@ -147,8 +147,9 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
         const img = objs[0].image;
         const pick = (t: Tensor) => slice(t, [{ start: img, end: img + 1 }]);
         const pe = model.promptEncoder;
-        const pts = tensor(prompts.flatMap((p) => p.points.flat()), [objs.length, prompts[0].points.length, 2]);
-        const sparse = pe.embedPoints(pts, prompts.map((p) => p.labels));
+        // As SAM 2 always does (boxes travel as corner points): a padding point (label −1) ends every prompt.
+        const pts = tensor(prompts.flatMap((p) => [...p.points.flat(), 0, 0]), [objs.length, prompts[0].points.length + 1, 2]);
+        const sparse = pe.embedPoints(pts, prompts.map((p) => [...p.labels, -1]));
         const raw = model.maskDecoder.predictMasks(pick(features.imageEmbed), pe.denseEncoding(), sparse, pe.noMaskDense(objs.length), [
           pick(features.highRes[0]),
           pick(features.highRes[1]),
