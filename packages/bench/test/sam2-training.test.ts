@@ -91,3 +91,49 @@ describe('modelCardMarkdown', () => {
     expect(md).toMatch(/\| CF \| 0\.9000 \| 2 \|\n\| SK \| 0\.7000 \| 3 \|/);
   });
 });
+
+describe('evaluateSingleClick', () => {
+  it('per instrument: the mean and std (ddof 1) of the Dice of best-IoU masks, as the predictor gives them', async () => {
+    const { loadDefaultSam2, Sam2ImagePredictor } = await import('@rpsam2/sam2');
+    const { evaluateSingleClick } = await import('../src/sam2-training/single-click-eval.js');
+    const { sampleClicks } = await import('../src/protocol/clicks.js');
+    const { Rng } = await import('../src/protocol/rng.js');
+    const { dice } = await import('../src/metrics/dice.js');
+    const { model } = await loadDefaultSam2();
+    const src = new SyntheticTrainSource({ seed: 9, width: 160, height: 120 });
+    try {
+      const r = await evaluateSingleClick(model, src, [0], { clicksPerObject: 3, seed: 4 });
+      // Reference: the predictor's multimask output, mask with the highest predicted IoU, by hand.
+      const f = src.frame(0);
+      const predictor = new Sam2ImagePredictor(model);
+      const means: number[] = [];
+      const stds: number[] = [];
+      try {
+        await predictor.setImage({ width: f.width, height: f.height, data: f.rgb, channels: 3 });
+        for (const [k, o] of f.objects.entries()) {
+          if (o.kind !== 'instrument') continue;
+          const gt = objectMask(f, o);
+          const d: number[] = [];
+          for (const c of sampleClicks(gt, 3, Rng.derive(4, 'click', 0, k))) {
+            const p = await predictor.predict({ points: [[c.x, c.y]], labels: [1], multimaskOutput: true });
+            const best = [0, 1, 2].reduce((b, j) => (p.iou[j] > p.iou[b] ? j : b), 0);
+            const hw = f.width * f.height;
+            const mask = Uint8Array.from(p.masks.subarray(best * hw, (best + 1) * hw), (v) => (v > 0 ? 1 : 0));
+            d.push(dice({ width: f.width, height: f.height, data: mask }, gt));
+          }
+          const m = (d[0] + d[1] + d[2]) / 3;
+          means.push(m);
+          stds.push(Math.sqrt(d.reduce((a, v) => a + (v - m) ** 2, 0) / 2));
+        }
+      } finally {
+        predictor.dispose();
+      }
+      expect(r.instruments).toBe(means.length);
+      expect(r.instrumentDice).toBeCloseTo(means.reduce((a, b) => a + b, 0) / means.length, 6);
+      expect(r.clickSpread).toBeCloseTo(stds.reduce((a, b) => a + b, 0) / stds.length, 6);
+      expect(Object.values(r.perClass).reduce((a, c) => a + c.objects, 0)).toBe(means.length);
+    } finally {
+      model.dispose();
+    }
+  }, 120_000);
+});

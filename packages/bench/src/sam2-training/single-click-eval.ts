@@ -8,6 +8,8 @@
  */
 import { Sam2ImagePredictor, type Sam2Model } from '@rpsam2/sam2';
 import { dice } from '../metrics/dice.js';
+import { meanStd } from '../metrics/aggregate.js';
+import { segmentWithSam2 } from '../evaluation/segment.js';
 import { objectMask } from '../synthetic/index.js';
 import { sampleClicks } from '../protocol/clicks.js';
 import { Rng } from '../protocol/rng.js';
@@ -46,18 +48,9 @@ export async function evaluateSingleClick(
         if (o.kind !== 'instrument') continue;
         const gt = objectMask(f, o);
         const clicks = sampleClicks(gt, n, Rng.derive(seed, 'click', g, k));
-        const pred = await predictor.predict({ points: clicks.map((c) => [[c.x, c.y]]), labels: clicks.map(() => [1]), multimaskOutput: true });
-        const hw = f.width * f.height;
-        const scores = clicks.map((_, b) => {
-          let best = 0;
-          for (let j = 1; j < pred.shape.masks; j++) if (pred.iou[b * pred.shape.masks + j] > pred.iou[b * pred.shape.masks + best]) best = j;
-          const off = (b * pred.shape.masks + best) * hw;
-          const data = new Uint8Array(hw);
-          for (let p = 0; p < hw; p++) data[p] = pred.masks[off + p] > 0 ? 1 : 0;
-          return dice({ width: f.width, height: f.height, data }, gt);
-        });
-        const mean = scores.reduce((a, b) => a + b, 0) / n;
-        const std = n > 1 ? Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
+        const masks = await segmentWithSam2(predictor, clicks.map((c) => [c.x, c.y]));
+        const scores = masks.map((m) => dice({ width: f.width, height: f.height, data: m.mask }, gt));
+        const { mean, std } = meanStd(scores);
         means.push(mean);
         stds.push(std);
         const c = (perClass[o.classKey] ??= { sum: 0, objects: 0 });
