@@ -75,7 +75,7 @@ function reference(c: Case, o: RefOptions) {
         ss += s;
         ts += t[q];
         const pb = x[q] > 0;
-        const gb = t[q] > 0;
+        const gb = t[q] > 0.5; // soft targets binarise at one half
         if (pb && gb) pi++;
         if (pb || gb) pu++;
       }
@@ -315,6 +315,14 @@ describe('sam2Loss against a float64 reference of the official loss', () => {
     const got = await runGpu(c, toOptions(o));
     expectClose(got.iou, 0.75, 'iou');
     expect(Array.from(got.gIou!)).toEqual([-0.5, 0.5]);
+  });
+
+  it('actual IoU of soft targets counts a cell as inside from coverage one half', async () => {
+    // Coverage 0.3 is outside, 0.6 inside: the predicted cell 0 matches the binarised target exactly.
+    const c: Case = { b: 1, k: 1, h: 1, w: 3, masks: [5, -5, -5], targets: [0.6, 0.3, 0], ious: [1], obj: [0] };
+    const o = { ...OFFICIAL, predObj: false };
+    expect(reference(c, o).iou).toBeCloseTo(0, 12);
+    expectClose((await runGpu(c, toOptions(o))).iou, 0, 'iou');
   });
 
   it('ties go to the first mask, as torch.argmin', async () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { slice, tensor, tidy } from '@rpsam2/tensor';
+import { interpolate, slice, tensor, tidy } from '@rpsam2/tensor';
 import { Sam2Model } from '../src/model/sam2-model.js';
 import { preprocess } from '../src/predictor/transforms.js';
 import { maskCoverage, type TrainSample, type TrainSource } from '../src/train/data.js';
@@ -168,8 +168,12 @@ describe('trainStep', () => {
         // The click, then SAM 2's padding point.
         const pts = tensor([((px % w) * S) / w, (Math.floor(px / w) * S) / h, 0, 0], [1, 2, 2]);
         const raw = model.maskDecoder.predictMasks(f.imageEmbed, pe.denseEncoding(), pe.embedPoints(pts, [[1, -1]]), pe.noMaskDense(1), f.highRes);
-        const target = tensor(maskCoverage(bar, w, h, L), [1, 1, L, L]);
-        return sam2Loss({ masks: slice(raw.masks, [null, { start: 1 }]), iou: slice(raw.iou, [null, { start: 1 }]), objectScore: raw.objectScore }, target).total;
+        // The default loss grid: the low-res logits upsampled bilinearly to the S×S input, as inference upsamples them.
+        const G = 4 * L;
+        expect(G).toBe(S);
+        const target = tensor(maskCoverage(bar, w, h, G), [1, 1, G, G]);
+        const logits = interpolate(slice(raw.masks, [null, { start: 1 }]), { size: [G, G], mode: 'bilinear', alignCorners: false });
+        return sam2Loss({ masks: logits, iou: slice(raw.iou, [null, { start: 1 }]), objectScore: raw.objectScore }, target, { iouUseL1Loss: false }).total; // trainStep's default IoU loss: MSE
       });
       const expected = await expectedLoss.item();
       expectedLoss.dispose();
@@ -182,6 +186,19 @@ describe('trainStep', () => {
       }
     } finally {
       freeGrads(model);
+      model.dispose();
+    }
+  });
+});
+
+describe('trainStep options', () => {
+  it('names an unsupported loss upsampling factor before running anything', async () => {
+    const model = await tinyModel(1);
+    try {
+      await expect(trainStep(model, [frame(1)], { objectsPerImage: 1, boxProbability: 0, correctionProbability: 0, lossUpsample: 3 }, { next: () => 0.5 })).rejects.toThrow(
+        /lossUpsample must be 1, 2 or 4, got 3/,
+      );
+    } finally {
       model.dispose();
     }
   });

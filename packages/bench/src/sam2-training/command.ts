@@ -12,7 +12,7 @@ import { saveTensors, type Tensor } from '@rpsam2/tensor';
 import { initNode, writeFileAtomic } from '@rpsam2/tensor/node';
 import { ProgressLine, formatDuration } from '@rpsam2/rpsam2';
 import type { CommandArgs } from '../args.js';
-import { MosaicTrainSource, SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
+import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
 import { evaluateSingleClick } from './single-click-eval.js';
 import { modelCardMarkdown } from './model-card.js';
 import { adapterLine, captureEnvironment } from '../runs/environment.js';
@@ -84,7 +84,7 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
   const shipped = parseDefaultModelConfig(readFileSync(paths.config, 'utf8'));
   const last = args.stages[args.stages.length - 1];
   if (last.imageSize !== shipped.imageSize) throw new Error(`train-sam2: the last stage must run at the shipped input size ${shipped.imageSize}, not ${last.imageSize}`);
-  const source = new MosaicTrainSource({ seed: SAM2_TRAIN_DATA_SEED, ...SAM2_TRAIN_INSTRUMENTS });
+  const source = new SyntheticTrainSource({ seed: SAM2_TRAIN_DATA_SEED, ...SAM2_TRAIN_INSTRUMENTS });
   const evalSource = new SyntheticTrainSource({ seed: SAM2_EVAL_DATA_SEED });
   const evalFrames = Array.from({ length: args.evalFrames }, (_, i) => i);
   say(`train-sam2: ${source.description}; ${args.stages.map((s) => `${s.config.steps} steps at ${s.imageSize}px`).join(', then ')}; run directory ${args.out}`);

@@ -232,7 +232,8 @@ function stepTerms(step: Sam2StepOutputs, targets: Tensor, o: ResolvedOptions, n
   const diceBK = mulScalar(affine(div(addScalar(numer, 1), addScalar(denom, 1)), -1, 1), inv);
   const actualIou = noGrad(() => {
     const p = greater(x, 0);
-    const g = greater(targets, 0);
+    // Soft targets (coverage fractions) count as inside from one half, as their binary mask would.
+    const g = greater(targets, 0.5);
     const inter = sum(mul(p, g), [2, 3]);
     const union = sub(add(sum(p, [2, 3]), sum(g, [2, 3])), inter);
     return div(inter, clamp(union, 1));

@@ -8,12 +8,14 @@
  * (summed over rounds and objects, divided by the number of objects, as the official
  * MultiStepMultiMasksAndIous).
  *
- * Deviation from the official trainer, for speed on slow adapters: the loss is computed on the
- * decoder's low-resolution grid (4·S/16 per side) against soft targets (the fraction of each
- * cell inside the object) instead of on logits upsampled to S×S. The soft targets keep the
- * boundary's sub-cell position, which the bilinear upsampling at inference then reproduces.
+ * The loss is computed, as the official trainer does, on the decoder's low-resolution logits
+ * upsampled bilinearly (as inference upsamples them) — by `lossUpsample` (default 4: the full
+ * S×S input) — against soft targets (the fraction of each loss-grid cell inside the object).
+ * A loss on the low-res grid itself would be cheaper but cannot teach objects thinner than half a
+ * cell: their coverage stays below 0.5 everywhere, so the best low-res logit is negative and the
+ * upsampled mask empty (surgical instruments are often that thin at S/4).
  */
-import { add, backward, cat, keep, slice, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import { add, backward, cat, interpolate, keep, slice, tensor, tidy, type Tensor } from '@rpsam2/tensor';
 import type { Sam2Model } from '../model/sam2-model.js';
 import { preprocess } from '../predictor/transforms.js';
 import { maskCoverage, type TrainSample } from './data.js';
@@ -44,6 +46,24 @@ export interface StepOptions {
   boxProbability: number;
   /** Probability that an object gets a correction round. */
   correctionProbability: number;
+  /**
+   * Whether single-click first prompts are decoded with the three multimask tokens and the
+   * best-of-three loss (default true, as the official trainer); false uses the single-mask token.
+   */
+  multimaskClicks?: boolean;
+  /**
+   * The loss compares the low-res logits upsampled by this factor (1, 2 or 4; default 4, i.e. at
+   * the S×S input resolution as the official trainer) with the targets at that resolution.
+   */
+  lossUpsample?: number;
+  /**
+   * The IoU head's loss: 'mse' (default; as SAM's paper) or 'l1' (the SAM 2.1 training config).
+   * From scratch, L1 traps the head: early masks have IoU ≈ 0 for most prompts, L1 fits their
+   * median, and Adam's sign-like steps keep pushing the sigmoid down until it saturates at 0 for
+   * every mask (seen in training: every predicted IoU 0.00, so inference picks a mask at random).
+   * The squared error fits the mean, which stays inside the sigmoid's range.
+   */
+  iouLoss?: 'mse' | 'l1';
   /** Loss weights (default: the official focal 20, Dice 1, IoU 1, object score 1). */
   weights?: Partial<Sam2LossWeights>;
 }
@@ -69,8 +89,10 @@ interface PromptPoints {
 /** One prompted object of the step. */
 interface StepObject {
   image: number;
-  /** Soft target on the low-res grid. */
+  /** Soft target on the low-res grid (picks correction clicks, measures the first round's IoU). */
   target: Float32Array;
+  /** Soft target on the loss grid. */
+  lossTarget: Float32Array;
   first: PromptPoints;
   /** Whether the first prompt is one click (decoded with multimask output). */
   singleClick: boolean;
@@ -109,17 +131,22 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
   const S = model.cfg.imageSize;
   const L = model.promptEncoder.maskInputSize; // the decoder's low-res grid (S/4)
   const cell = S / L;
+  const up = options.lossUpsample ?? 4;
+  if (![1, 2, 4].includes(up)) throw new Error(`trainStep: lossUpsample must be 1, 2 or 4, got ${up}`);
+  const G = L * up; // side of the loss grid
   const objects: StepObject[] = [];
   samples.forEach((sample, image) => {
     const { width, height } = sample.image;
     for (const k of chooseObjects(sample, options.objectsPerImage, options.maxAnatomyPerImage ?? Infinity, rng)) {
       const mask = sample.objects[k].mask;
       const target = maskCoverage(mask, width, height, L);
+      const lossTarget = up === 1 ? target : maskCoverage(mask, width, height, G);
       for (let j = 0; j < (options.promptsPerObject ?? 1); j++) {
         const box = rng.next() < options.boxProbability;
         objects.push({
           image,
           target,
+          lossTarget,
           first: firstPrompt(mask, width, height, S, box, rng),
           singleClick: !box,
           corrected: rng.next() < options.correctionProbability,
@@ -130,9 +157,9 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
   if (objects.length === 0) throw new Error('trainStep: no frame of the batch has an object to prompt');
   const n = objects.length;
   const targets = (objs: StepObject[]) => {
-    const t = new Float32Array(objs.length * L * L);
-    objs.forEach((o, i) => t.set(o.target, i * L * L));
-    return tensor(t, [objs.length, 1, L, L]);
+    const t = new Float32Array(objs.length * G * G);
+    objs.forEach((o, i) => t.set(o.lossTarget, i * G * G));
+    return tensor(t, [objs.length, 1, G, G]);
   };
 
   type Terms = { total: Tensor; focal: Tensor; dice: Tensor; iou: Tensor; objScore: Tensor };
@@ -158,7 +185,8 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
         const logits = slice(raw.masks, [null, tokens]);
         const iou = slice(raw.iou, [null, tokens]);
         // Every group divides by the step's object count, so the groups' losses add up to the official normalisation.
-        const loss = sam2Loss({ masks: logits, iou, objectScore: raw.objectScore }, targets(objs), { weights: options.weights, numObjects: n });
+        const lossLogits = up === 1 ? logits : interpolate(logits, { size: [G, G], mode: 'bilinear', alignCorners: false });
+        const loss = sam2Loss({ masks: lossLogits, iou, objectScore: raw.objectScore }, targets(objs), { weights: options.weights, numObjects: n, iouUseL1Loss: options.iouLoss === 'l1' });
         const t: Terms = { total: keep(loss.total), focal: keep(loss.focal), dice: keep(loss.dice), iou: keep(loss.iou), objScore: keep(loss.objScore) };
         return { terms: t, logits: keep(logits), predIou: keep(iou) };
       });
@@ -177,7 +205,7 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
                   const c = correctionClick(gt, { width: L, height: L, data: firstMasks.get(o)! }, rng);
                   return { points: [...o.first.points, [(c.x + 0.5) * cell - 0.5, (c.y + 0.5) * cell - 0.5]], labels: [...o.first.labels, c.label] } as PromptPoints;
                 });
-          const r = decodeGroup(objs, prompts, round === 1 && single);
+          const r = decodeGroup(objs, prompts, round === 1 && single && (options.multimaskClicks ?? true));
           terms.push(r.terms);
           try {
             if (round === 1) {

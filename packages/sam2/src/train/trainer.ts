@@ -41,14 +41,14 @@ export interface Sam2TrainConfig {
 /** Training settings of the shipped default model's stages (see models/synthetic/MODEL_CARD.md). */
 export const DEFAULT_TRAIN_CONFIG: Sam2TrainConfig = {
   seed: 0,
-  steps: 1500,
+  steps: 3000,
   imagesPerStep: 1,
   lr: 1e-3,
   minLr: 2e-5,
   warmupSteps: 100,
   weightDecay: 0.05,
   clipNorm: 1,
-  step: { objectsPerImage: 4, maxAnatomyPerImage: 1, promptsPerObject: 4, boxProbability: 0.5, correctionProbability: 0.35, weights: { mask: 20, dice: 1, iou: 1, objScore: 1 } },
+  step: { objectsPerImage: 4, maxAnatomyPerImage: 1, promptsPerObject: 6, boxProbability: 0.35, correctionProbability: 0.35, lossUpsample: 2, weights: { mask: 20, dice: 1, iou: 1, objScore: 1 } },
   checkpointEvery: 25,
 };
 
