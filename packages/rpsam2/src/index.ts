@@ -13,7 +13,7 @@
  */
 export const PACKAGE_NAME = '@rpsam2/rpsam2';
 
-export { Rng, uniformInit, truncNormalInit, linearDefaultBound, xavierBound, logit } from './nn/init.js';
+export { uniformInit, truncNormalInit, linearDefaultBound, xavierBound, logit } from './nn/init.js';
 export { MultiheadAttention } from './shift-block/multihead-attention.js';
 export { TransformerDecoderLayer } from './shift-block/decoder-layer.js';
 export {
@@ -54,7 +54,8 @@ export { verifyRpsam2Fixture, type CheckResult, type Rpsam2FixtureInputs } from 
 export { InMemoryDataset, maskArea, subset, validateItem, type Dataset, type DatasetItem, type DatasetObject } from './train/dataset.js';
 export { syntheticShapes, syntheticShapesItem, type SyntheticShapesOptions } from './train/synthetic.js';
 export { openDataset, openManifestDataset, registerDatasetLoader } from './train/open-dataset.js';
-export { TrainRng, permutation, mixSeed } from './train/rng.js';
+// The seeded generator and its helpers live in @rpsam2/tensor; re-exported for this API's users.
+export { SeededRandom, permutation, mixSeed } from '@rpsam2/tensor';
 export {
   forwardBackward,
   evaluateClicks,

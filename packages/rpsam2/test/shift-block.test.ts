@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SafetensorsFile, add, backward, maxAbsError, mul, relL2Error, sum, tensor, tidy } from '@rpsam2/tensor';
+import { SafetensorsFile, SeededRandom, add, backward, maxAbsError, mul, relL2Error, sum, tensor, tidy } from '@rpsam2/tensor';
 import { fileSource } from '@rpsam2/tensor/node';
-import { Rng, logit } from '../src/nn/init.js';
+import { logit } from '../src/nn/init.js';
 import { PAPER_SHIFT_BLOCK, ShiftBlock, shiftBlockConfigFromSpec, shiftBlockParamCount, type ShiftBlockConfig } from '../src/shift-block/shift-block.js';
 import { shiftBlockRef, type Params, type RefInputs } from './reference/shift-block-ref.js';
 
@@ -10,7 +10,7 @@ const fixtures = new URL('../../../../shared/fixtures/', import.meta.url).pathna
 
 /** Random f32-representable parameters (weights ±0.4, norm weights 1 ± 0.2, scale ±1). */
 function randomParams(block: ShiftBlock, seed: number): Params {
-  const rng = new Rng(seed);
+  const rng = new SeededRandom(seed);
   const p: Params = new Map();
   for (const [name, slot] of block.namedParams()) {
     const n = slot.shape.reduce((a, b) => a * b, 1);
@@ -31,7 +31,7 @@ function setParams(block: ShiftBlock, p: Params): void {
   }
 }
 
-const f64 = (n: number, rng: Rng, lo = -1, hi = 1) => Float64Array.from({ length: n }, () => Math.fround(rng.uniform(lo, hi)));
+const f64 = (n: number, rng: SeededRandom, lo = -1, hi = 1) => Float64Array.from({ length: n }, () => Math.fround(rng.uniform(lo, hi)));
 
 describe('ShiftBlock: configuration and parameters', () => {
   it('the paper configuration has 10,522,628 trainable parameters (closed form = module tree)', () => {
@@ -104,7 +104,7 @@ describe('ShiftBlock: configuration and parameters', () => {
 
   it('paper configuration: initialised forward on a 64×64 image embedding keeps |delta| ≤ 0.1 and P′ in [0, 1]', async () => {
     const block = new ShiftBlock().init(0);
-    const rng = new Rng(5);
+    const rng = new SeededRandom(5);
     const b = 4;
     const sparse = tensor(Float32Array.from({ length: b * 2 * 256 }, () => rng.normal()), [b, 2, 256]);
     const embed = tensor(Float32Array.from({ length: 256 * 4096 }, () => rng.normal()), [1, 256, 64, 64]);
@@ -136,7 +136,7 @@ describe('ShiftBlock vs a float64 CPU reference', () => {
     const block = new ShiftBlock(cfg);
     const p = randomParams(block, 11 + embedBatch);
     setParams(block, p);
-    const rng = new Rng(21);
+    const rng = new SeededRandom(21);
     // The second click sits at the border so that the clamp is active on some axis.
     const x: RefInputs = {
       sparse: f64(b * 2 * 8, rng),

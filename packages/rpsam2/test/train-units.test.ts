@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SeededRandom, mixSeed, permutation } from '@rpsam2/tensor';
 import { encodeGreyPng } from '@rpsam2/sam2';
 import { DEFAULT_TRAIN_CONFIG, parseOverride, resolveTrainConfig, shiftBlockConfigFor } from '../src/train/config.js';
 import { InMemoryDataset, maskArea, subset } from '../src/train/dataset.js';
 import { openDataset } from '../src/train/open-dataset.js';
 import { syntheticShapes } from '../src/train/synthetic.js';
-import { TrainRng, permutation, mixSeed } from '../src/train/rng.js';
 import { augment, drawAugmentation } from '../src/train/sources.js';
 import { ProgressLine, formatDuration } from '../src/train/progress.js';
 import { chunkObjects, inCandidateRegion, objectClicks } from '../src/train/step.js';
@@ -69,11 +69,11 @@ describe('training config', () => {
 });
 
 describe('random streams', () => {
-  it('TrainRng resumes from its state; permutations are seeded', () => {
-    const a = new TrainRng(42);
+  it('the training stream resumes from its state; permutations are seeded', () => {
+    const a = new SeededRandom(42);
     a.next();
     a.next();
-    const b = new TrainRng(0);
+    const b = new SeededRandom(0);
     b.state = a.state;
     expect(Array.from({ length: 5 }, () => a.nextU32())).toEqual(Array.from({ length: 5 }, () => b.nextU32()));
     expect(() => (b.state = -1)).toThrow(/unsigned 32-bit/);
@@ -100,10 +100,10 @@ describe('random streams', () => {
   });
 
   it('augmentation: three draws per image, flips move image and masks together', () => {
-    const rng = new TrainRng(9);
+    const rng = new SeededRandom(9);
     const s0 = rng.state;
     const aug = drawAugmentation(rng, { hflip: true, vflip: true, brightness: 0.2 });
-    const r2 = new TrainRng(0);
+    const r2 = new SeededRandom(0);
     r2.state = s0;
     r2.next();
     r2.next();
@@ -111,7 +111,7 @@ describe('random streams', () => {
     expect(rng.state).toBe(r2.state);
     expect(aug.brightness).toBeGreaterThanOrEqual(0.8);
     expect(aug.brightness).toBeLessThan(1.2);
-    expect(drawAugmentation(new TrainRng(1), { hflip: false, vflip: false, brightness: 0 })).toEqual({ hflip: false, vflip: false, brightness: 1 });
+    expect(drawAugmentation(new SeededRandom(1), { hflip: false, vflip: false, brightness: 0 })).toEqual({ hflip: false, vflip: false, brightness: 1 });
     const img = { width: 3, height: 2, channels: 3 as const, data: Uint8Array.from({ length: 18 }, (_, i) => i * 10) };
     const mask = Uint8Array.from([1, 0, 0, 0, 0, 0]);
     const out = augment(img, [mask], { hflip: true, vflip: true, brightness: 1 });

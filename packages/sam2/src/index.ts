@@ -81,7 +81,7 @@ export {
   type PlannedTensor,
 } from './weights/convert.js';
 export { convertWeightsFile, verifyConversion, type ConvertReport } from './weights/convert-file.js';
-export { initRandomWeights, normalGenerator, uniformGenerator, type RandomWeightsOptions } from './weights/random.js';
+export { initRandomWeights, type RandomWeightsOptions } from './weights/random.js';
 
 // Memory: estimate from the config, measurement on the device.
 export {
@@ -121,7 +121,7 @@ export { maskCoverage, type TrainObject, type TrainSample, type TrainSource } fr
 export { initTrainingWeights, initRule } from './train/init.js';
 export { learningRateAt, type LrSchedule } from './train/schedule.js';
 export { trainStep, type StepOptions, type StepStats } from './train/step.js';
-export { Sam2Trainer, DEFAULT_TRAIN_CONFIG, DEFAULT_RECIPE, mixSeed as mixTrainSeed, type TrainStage, type Sam2TrainConfig, type TrainLogEntry, type TrainerHooks } from './train/trainer.js';
+export { Sam2Trainer, DEFAULT_TRAIN_CONFIG, DEFAULT_RECIPE, type TrainStage, type Sam2TrainConfig, type TrainLogEntry, type TrainerHooks } from './train/trainer.js';
 
 // Mask geometry shared with the benchmark and the studio: exact distance transform, tight boxes.
 export { squaredDistanceTransform, type DistanceTransformOptions } from './image/distance-transform.js';

@@ -3,8 +3,8 @@
  * ring of features outside the image, plus hand-computed values and the input checks.
  */
 import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '@rpsam2/tensor';
 import { squaredDistanceTransform } from '../src/image/distance-transform.js';
-import { uniformGenerator } from '../src/weights/random.js';
 
 /** Brute force: min over feature pixels (and the 1-pixel ring around the image when `ring`). */
 function brute(features: Uint8Array, w: number, h: number, ring: boolean): number[] {
@@ -27,7 +27,8 @@ function brute(features: Uint8Array, w: number, h: number, ring: boolean): numbe
 
 describe('squaredDistanceTransform', () => {
   it('equals brute force on random features of several densities and awkward sizes', () => {
-    const next = uniformGenerator(7);
+    const rng = new SeededRandom(7);
+    const next = () => rng.next();
     const sizes = [[1, 1], [1, 9], [13, 1], [9, 4], [4, 11], [17, 11], [33, 29]] as const;
     for (const [w, h] of sizes) {
       for (const density of [0.02, 0.3, 0.9]) {

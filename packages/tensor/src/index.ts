@@ -12,6 +12,7 @@ export type { DType } from './tensor/dtype.js';
 export * from './tensor/shape.js';
 export { f16BitsToF32, f32ToF16Bits } from './tensor/half.js';
 export { tidy, keep } from './scope.js';
+export { SeededRandom, permutation, mixSeed, splitmix32, xorshift32 } from './random.js';
 export { noGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { backward, type BackwardOptions } from './autograd/backward.js';
 export { record } from './autograd/record.js';

@@ -6,7 +6,7 @@
  * op makes its case print a note and skip instead of breaking the build.
  */
 import * as T from '@rpsam2/tensor';
-import type { Tensor } from '@rpsam2/tensor';
+import { xorshift32, type Tensor } from '@rpsam2/tensor';
 import { baselineMatmul } from './baseline-matmul.js';
 
 /** One benchmark case. */
@@ -38,10 +38,8 @@ function randomData(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) / 2147483648 - 1;
+    s = xorshift32(s);
+    out[i] = s / 2147483648 - 1;
   }
   return out;
 }

@@ -7,14 +7,7 @@
  * Streams are derived by key rather than by position (`Rng.derive(seed, 'frame', 12)`), so that
  * the click for object 3 of image 17 under seed 4 does not change when another image is added.
  */
-
-/** One round of splitmix32: a well-mixed 32-bit output from a 32-bit state step. */
-function splitmix32(state: number): number {
-  let z = (state + 0x9e3779b9) | 0;
-  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
-  z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
-  return (z ^ (z >>> 15)) >>> 0;
-}
+import { splitmix32 } from '@rpsam2/tensor';
 
 /** Mixes a list of integers and strings into one 32-bit seed (order matters). */
 export function hashKey(...parts: readonly (number | string)[]): number {

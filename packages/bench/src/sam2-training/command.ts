@@ -18,7 +18,7 @@ import { modelCardMarkdown } from './model-card.js';
 import { adapterLine, captureEnvironment } from '../runs/environment.js';
 
 export const TRAIN_SAM2_USAGE =
-  'train-sam2 [--out runs/sam2-synthetic] [--stage-steps 1500,300] [--images-per-step N] [--seed N] [--eval-every N] [--eval-frames N] [--export <dir>]';
+  'train-sam2 [--out runs/sam2-synthetic] [--stage-steps 3000,300] [--images-per-step N] [--seed N] [--eval-every N] [--eval-frames N] [--export <dir>]';
 
 interface TrainSam2Args extends CommandArgs {
   out: string;

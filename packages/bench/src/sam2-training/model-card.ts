@@ -54,9 +54,9 @@ weights (\`--weights sam2.1_hiera_large.pt\`).
 - evaluation: ${c.evalData} (a different dataset seed: never seen in training)
 
 ## Training (\`pnpm bench train-sam2 --export packages/sam2/models/synthetic\`)
-SAM 2's losses (focal ×${s0.step.weights?.mask ?? 20} + Dice ×${s0.step.weights?.dice ?? 1} on the masks, best of three for single clicks; IoU prediction (L1)
-×${s0.step.weights?.iou ?? 1}; object-score BCE ×${s0.step.weights?.objScore ?? 1}), computed on the decoder's low-resolution grid against soft
-targets; prompts: one click uniform in the object (or a jittered box, p = ${s0.step.boxProbability}), and with p = ${s0.step.correctionProbability} a
+SAM 2's losses (focal ×${s0.step.weights?.mask ?? 20} + Dice ×${s0.step.weights?.dice ?? 1} on the masks, best of three for single clicks; IoU prediction
+(${(s0.step.iouLoss ?? 'mse').toUpperCase()}) ×${s0.step.weights?.iou ?? 1}; object-score BCE ×${s0.step.weights?.objScore ?? 1}), on the low-resolution logits upsampled
+×${s0.step.lossUpsample ?? 4} (bilinear, as inference upsamples them) against soft targets; prompts: one click uniform in the object (or a jittered box, p = ${s0.step.boxProbability}), and with p = ${s0.step.correctionProbability} a
 correction click from the error region; instruments first, then anatomy (cornea, pupil). AdamW
 (weight decay ${s0.weightDecay}), gradient clipping at ${s0.clipNorm}, seeded. Progressive resizing: the later stage starts
 from the earlier one's weights (no parameter depends on the input size).

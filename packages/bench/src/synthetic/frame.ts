@@ -10,6 +10,7 @@
  * otherwise it is redrawn from the same random stream (deterministic), dropping secondary
  * instruments after repeated failures. The first class in the list is always kept.
  */
+import { xorshift32 } from '@rpsam2/tensor';
 import { CATARACT1K_INSTRUMENTS, cataract1kClassByKey } from '../datasets/cataract1k-classes.js';
 import type { BinaryMask } from '../metrics/mask.js';
 import { Rng } from '../protocol/rng.js';
@@ -334,15 +335,13 @@ function finish(rng: Rng, rgb: Float32Array, W: number, H: number, tmp: Float32A
   }
   const passes = rng.intIn(1, 2);
   for (let p = 0; p < passes; p++) boxBlur3(rgb, tmp, W, H);
-  // Gaussian noise: a fixed table of normal quantiles indexed by 16-bit halves of an inline
-  // xorshift seeded from the frame (fast, deterministic).
+  // Gaussian noise: a fixed table of normal quantiles indexed by 16-bit halves of a xorshift
+  // stream seeded from the frame (fast, deterministic).
   const sigma = rng.uniform(1.5, 5);
   const table = normalTable();
   let s = rng.u32() | 1;
   for (let i = 0; i + 1 < rgb.length; i += 2) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
+    s = xorshift32(s);
     rgb[i] += sigma * table[s & 0xffff];
     rgb[i + 1] += sigma * table[(s >>> 16) & 0xffff];
   }

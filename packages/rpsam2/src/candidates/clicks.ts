@@ -1,14 +1,14 @@
 /** Sampling simulated user clicks inside a ground-truth mask (for training and evaluation). */
-import { Rng } from '../nn/init.js';
+import { SeededRandom } from '@rpsam2/tensor';
 
 /**
  * Up to `n` distinct pixels of `mask` (H×W, nonzero = inside), uniformly without replacement,
  * as [n·2] (x, y) pixel indices; fewer when the mask has fewer pixels. Seeded: the same seed
  * gives the same clicks.
  */
-export function sampleClicks(mask: ArrayLike<number>, height: number, width: number, n: number, seed: number | Rng = 0): Float32Array {
+export function sampleClicks(mask: ArrayLike<number>, height: number, width: number, n: number, seed: number | SeededRandom = 0): Float32Array {
   if (mask.length !== height * width) throw new RangeError(`sampleClicks: mask has ${mask.length} values, expected ${height}×${width}`);
-  const rng = typeof seed === 'number' ? new Rng(seed) : seed;
+  const rng = typeof seed === 'number' ? new SeededRandom(seed) : seed;
   const inside: number[] = [];
   for (let i = 0; i < mask.length; i++) if (mask[i]) inside.push(i);
   const k = Math.min(n, inside.length);

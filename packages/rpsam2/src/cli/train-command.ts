@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
+import { mixSeed, permutation } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
 import { loadSam2, type Sam2Model } from '@rpsam2/sam2';
 import { ShiftBlock } from '../shift-block/shift-block.js';
@@ -15,7 +16,6 @@ import { exists, joinPath } from '../checkpoint/node-io.js';
 import { FeatureCache } from '../cache/feature-cache.js';
 import { resolveTrainConfig, shiftBlockConfigFor, type TrainConfig } from '../train/config.js';
 import { openDataset } from '../train/open-dataset.js';
-import { mixSeed, permutation } from '../train/rng.js';
 import { CachedSource, OnTheFlySource, type TrainingSource } from '../train/sources.js';
 import { Trainer, type TrainProgress } from '../train/trainer.js';
 import { ProgressLine, formatDuration } from '../train/progress.js';

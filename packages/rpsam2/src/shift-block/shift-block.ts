@@ -12,10 +12,10 @@
  * Parameter names follow the PyTorch module (`layers.K.self_attn.in_proj_weight`, `p_pos`,
  * `i_pos`, `head.weight`, `scale`, …) so that its state dict loads by key.
  */
-import { add, clamp, mul, permute, reshape, sigmoid, tanh, tensor, type Tensor } from '@rpsam2/tensor';
+import { SeededRandom, add, clamp, mul, permute, reshape, sigmoid, tanh, tensor, type Tensor } from '@rpsam2/tensor';
 import { Linear, Module, type ParamSlot } from '@rpsam2/sam2';
 import { TransformerDecoderLayer } from './decoder-layer.js';
-import { Rng, linearDefaultBound, logit, truncNormalInit, uniformInit, xavierBound } from '../nn/init.js';
+import { linearDefaultBound, logit, truncNormalInit, uniformInit, xavierBound } from '../nn/init.js';
 
 /** Sizes of a shift block. */
 export interface ShiftBlockConfig {
@@ -124,7 +124,7 @@ export class ShiftBlock extends Module {
    * starts bounded by scaleInit per axis. Replaces loaded values.
    */
   init(seed = 0, options: { requiresGrad?: boolean } = {}): this {
-    const rng = new Rng(seed);
+    const rng = new SeededRandom(seed);
     for (const [name, slot] of this.namedParams()) {
       const n = slot.shape.reduce((a, b) => a * b, 1);
       const leaf = name.slice(name.lastIndexOf('.') + 1);

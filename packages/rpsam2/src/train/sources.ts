@@ -4,13 +4,12 @@
  * an augmented image — random horizontal/vertical flips and brightness — and the candidates
  * recomputed on that image, since SAM 2 is not flip-invariant).
  */
-import { noGrad, reshape, tidy } from '@rpsam2/tensor';
+import { noGrad, reshape, tidy, type SeededRandom } from '@rpsam2/tensor';
 import { preprocess, Sam2ImagePredictor, type ImageFeatures, type RgbImage, type Sam2Model } from '@rpsam2/sam2';
 import type { FeatureCache } from '../cache/feature-cache.js';
 import { candidatesOf } from '../cache/feature-cache.js';
 import type { Dataset } from './dataset.js';
 import { maskArea } from './dataset.js';
-import type { TrainRng } from './rng.js';
 import { disposeTargets, makeTargets, type ObjectTargets } from './step.js';
 
 /** An object of a source: image index (in the source) and object index (in the image). */
@@ -45,7 +44,7 @@ export interface TrainingSource {
   /** Number of images. */
   readonly imageCount: number;
   /** Targets of `refs`; `rng` drives augmentation (on-the-fly mode; null = none). */
-  prepare(refs: readonly ObjectRef[], rng: TrainRng | null): Promise<PreparedBatch>;
+  prepare(refs: readonly ObjectRef[], rng: SeededRandom | null): Promise<PreparedBatch>;
   dispose(): void;
 }
 
@@ -160,7 +159,7 @@ export interface Augmentation {
 }
 
 /** Draws an augmentation (always three numbers from `rng`, whatever is enabled). */
-export function drawAugmentation(rng: TrainRng, a: OnTheFlyOptions['augment']): Augmentation {
+export function drawAugmentation(rng: SeededRandom, a: OnTheFlyOptions['augment']): Augmentation {
   const h = rng.next();
   const v = rng.next();
   const b = rng.uniform(-1, 1);
@@ -250,7 +249,7 @@ export class OnTheFlySource implements TrainingSource {
     return { features, objects };
   }
 
-  async prepare(refs: readonly ObjectRef[], rng: TrainRng | null): Promise<PreparedBatch> {
+  async prepare(refs: readonly ObjectRef[], rng: SeededRandom | null): Promise<PreparedBatch> {
     const order: number[] = [];
     for (const r of refs) if (!order.includes(r.image)) order.push(r.image);
     const fresh = new Map<number, Loaded>();

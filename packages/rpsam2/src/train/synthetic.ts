@@ -3,7 +3,7 @@
  * of random sizes and colours on a noisy background, one mask per shape (a later shape occludes
  * the earlier ones). Seeded: the same options give the same images.
  */
-import { TrainRng } from './rng.js';
+import { SeededRandom } from '@rpsam2/tensor';
 import { InMemoryDataset, maskArea, type DatasetItem, type DatasetObject } from './dataset.js';
 
 export interface SyntheticShapesOptions {
@@ -31,7 +31,7 @@ export function syntheticShapesItem(index: number, options: SyntheticShapesOptio
   const [sMin, sMax] = options.sizeRange ?? [0.25, 0.5];
   const noise = options.noise ?? 40;
   const minArea = options.minArea ?? 30;
-  const rng = new TrainRng(((options.seed ?? 0) * 7919 + index * 104729 + 1) >>> 0);
+  const rng = new SeededRandom(((options.seed ?? 0) * 7919 + index * 104729 + 1) >>> 0);
   const data = new Uint8Array(h * w * 3);
   // Background: a mid-grey tint with per-pixel noise.
   const base = [90 + rng.int(40), 90 + rng.int(40), 90 + rng.int(40)];

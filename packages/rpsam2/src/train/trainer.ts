@@ -15,14 +15,13 @@
  * - {@link Trainer.requestStop} (e.g. on SIGINT) lets the current step finish, saves, and
  *   returns.
  */
-import { Adam } from '@rpsam2/tensor';
+import { Adam, SeededRandom, mixSeed, permutation } from '@rpsam2/tensor';
 import { loadWeights, type Sam2Model } from '@rpsam2/sam2';
 import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { saveCheckpoint, restoreOptimizer, type OpenedCheckpoint, type TrainState } from '../checkpoint/checkpoint.js';
 import { joinPath, nodeFs, writeAtomic } from '../checkpoint/node-io.js';
 import type { TrainConfig } from './config.js';
 import { MetricsLog, type ValLogLine } from './metrics-log.js';
-import { mixSeed, permutation, TrainRng } from './rng.js';
 import type { ObjectRef, PreparedObject, TrainingSource } from './sources.js';
 import { evaluateClicks, forwardBackward, inCandidateRegion, objectClicks, type StepResult } from './step.js';
 
@@ -81,7 +80,7 @@ export class Trainer {
   private adam: Adam;
   readonly log: MetricsLog;
   state: TrainState;
-  private readonly rng: TrainRng;
+  private readonly rng: SeededRandom;
   private stopRequested = false;
   private rawVal: { dice: number; inCandidate: number } | null = null;
   private stepMsEma = 0;
@@ -90,7 +89,7 @@ export class Trainer {
     const c = parts.config;
     parts.block.setTrainable(true);
     this.adam = new Adam(parts.block.parameters(), { lr: c.lr });
-    this.rng = new TrainRng(c.seed);
+    this.rng = new SeededRandom(c.seed);
     this.state = { epoch: 0, stepInEpoch: 0, globalStep: 0, rngState: this.rng.state, bestValDice: null, bestEpoch: null };
     this.log = new MetricsLog(parts.out ? joinPath(parts.out, 'log.jsonl') : null);
     if (parts.train.objects.length === 0) throw new Error(`trainer: ${parts.train.name} has no objects to train on`);

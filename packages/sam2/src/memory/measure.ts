@@ -3,10 +3,10 @@
  * weights, one image of random pixels, and the buffer pool's peak of live bytes. Needs an
  * initialised backend.
  */
-import { getBackend, noGrad, tensor, tidy } from '@rpsam2/tensor';
+import { SeededRandom, getBackend, noGrad, tensor, tidy } from '@rpsam2/tensor';
 import type { Sam2Config } from '../config.js';
 import { Sam2Model } from '../model/sam2-model.js';
-import { initRandomWeights, normalGenerator } from '../weights/random.js';
+import { initRandomWeights } from '../weights/random.js';
 import type { WeightDType } from '../weights/load.js';
 
 export interface EncoderMeasurement {
@@ -28,9 +28,9 @@ export interface EncoderMeasurement {
 
 /** Random normalised pixels [1, 3, S, S]. */
 export function randomPixels(size: number, seed = 1) {
-  const rand = normalGenerator(seed);
+  const rng = new SeededRandom(seed);
   const data = new Float32Array(3 * size * size);
-  for (let i = 0; i < data.length; i++) data[i] = rand();
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
   return tensor(data, [1, 3, size, size]);
 }
 

@@ -11,9 +11,8 @@
  * - the prompt encoder's Gaussian matrix: N(0, 1) (a fixed buffer, never trained);
  * - positional embeddings and `no_mem_embed`: truncated normal, std 0.02.
  */
-import { tensor } from '@rpsam2/tensor';
+import { SeededRandom, tensor } from '@rpsam2/tensor';
 import type { Module } from '../nn/module.js';
-import { normalGenerator, uniformGenerator } from '../weights/random.js';
 
 /** Names of parameters drawn from N(0, 1) (nn.Embedding and the Gaussian PE matrix). */
 const UNIT_NORMAL = /(point_embeddings\.\d+|not_a_point_embed|no_mask_embed|iou_token|mask_tokens|obj_score_token)\.weight$|positional_encoding_gaussian_matrix$/;
@@ -39,8 +38,9 @@ export function initRule(name: string, shape: readonly number[]): { kind: 'zeros
  * Names must be the official state-dict names (as {@link Module.namedParams} gives them).
  */
 export function initTrainingWeights(module: Module, seed = 0): void {
-  const normal = normalGenerator(seed);
-  const uniform = uniformGenerator(seed + 0x5bd1e995);
+  // Separate normal and uniform streams with these exact seeds: trained runs depend on the values.
+  const normals = new SeededRandom(seed);
+  const uniforms = new SeededRandom(seed + 0x5bd1e995);
   for (const [name, slot] of module.namedParams()) {
     const n = slot.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
@@ -51,16 +51,16 @@ export function initTrainingWeights(module: Module, seed = 0): void {
           data[i] = 1;
           break;
         case 'normal':
-          data[i] = normal() * rule.scale;
+          data[i] = normals.normal() * rule.scale;
           break;
         case 'trunc': {
-          let x = normal();
-          while (Math.abs(x) > 2) x = normal();
+          let x = normals.normal();
+          while (Math.abs(x) > 2) x = normals.normal();
           data[i] = x * rule.scale;
           break;
         }
         case 'uniform':
-          data[i] = (2 * uniform() - 1) * rule.scale;
+          data[i] = (2 * uniforms.next() - 1) * rule.scale;
           break;
         default:
           break;

@@ -9,10 +9,9 @@
  * `checkpointEvery` steps and when stopped) and `train.jsonl` (one line per step and per
  * evaluation). Node only (files).
  */
-import { AdamW, SafetensorsFile, clipGradNorm, saveTensors, tensor, type Tensor } from '@rpsam2/tensor';
+import { AdamW, SafetensorsFile, SeededRandom, clipGradNorm, mixSeed, saveTensors, tensor, type Tensor } from '@rpsam2/tensor';
 import type { Sam2Model } from '../model/sam2-model.js';
 import { importNode } from '../weights/node-import.js';
-import { uniformGenerator } from '../weights/random.js';
 import type { TrainSource } from './data.js';
 import { learningRateAt } from './schedule.js';
 import { trainStep, type StepOptions, type StepStats } from './step.js';
@@ -183,7 +182,8 @@ export class Sam2Trainer {
       const s = this.step;
       const samples = [];
       for (let j = 0; j < c.imagesPerStep; j++) samples.push(await this.source.sample(s * c.imagesPerStep + j));
-      const next = uniformGenerator(mixSeed(c.seed, s));
+      const rng = new SeededRandom(mixSeed(c.seed, s));
+      const next = () => rng.next();
       const lr = learningRateAt(s, { lr: c.lr, minLr: c.minLr, warmupSteps: c.warmupSteps, totalSteps: c.steps });
       this.optimizer.lr = lr;
       const stats = await trainStep(this.model, samples, c.step, { next });
@@ -248,13 +248,4 @@ async function restoreModel(model: Sam2Model, file: SafetensorsFile, path: strin
     slot.value = tensor(data, slot.shape, { name: n });
   }
   await model.promptEncoder.prepare(); // the dense PE derives from the restored Gaussian matrix
-}
-
-/** A 32-bit mix of a seed and a step (splitmix-style), for per-step generators. */
-export function mixSeed(seed: number, step: number): number {
-  let h = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(step + 1, 0xc2b2ae35)) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d) >>> 0;
-  h ^= h >>> 15;
-  return h >>> 0;
 }

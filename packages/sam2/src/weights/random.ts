@@ -3,7 +3,7 @@
  * whose checkpoints are not at hand): small normal noise for weights, ones for norm scales,
  * zeros for biases, from a seeded generator so runs repeat.
  */
-import { tensor, type DType } from '@rpsam2/tensor';
+import { SeededRandom, tensor, xorshift32, type DType } from '@rpsam2/tensor';
 import type { Module } from '../nn/module.js';
 
 export interface RandomWeightsOptions {
@@ -15,36 +15,6 @@ export interface RandomWeightsOptions {
   dtype?: DType;
 }
 
-/** A seeded uniform generator on [0, 1): mulberry32. */
-export function uniformGenerator(seed = 0): () => number {
-  let a = (seed >>> 0) ^ 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A seeded normal generator: mulberry32 uniforms through Box–Muller. */
-export function normalGenerator(seed = 0): () => number {
-  const uniform = uniformGenerator(seed);
-  let spare: number | null = null;
-  return () => {
-    if (spare !== null) {
-      const s = spare;
-      spare = null;
-      return s;
-    }
-    const u = 1 - uniform();
-    const v = uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
-}
-
 /**
  * Fills every parameter of `module` (replacing loaded values): 1-D `weight`s (norm scales) are
  * ones, 1-D `bias`es zeros, everything else N(0, std²).
@@ -52,11 +22,12 @@ export function normalGenerator(seed = 0): () => number {
 export function initRandomWeights(module: Module, options: RandomWeightsOptions = {}): void {
   // Hundreds of millions of draws for the large sizes: index a table of 2^16 normal samples
   // with a xorshift stream instead of one Box–Muller per element (~20× faster).
-  const rand = normalGenerator(options.seed ?? 0);
+  const seed = options.seed ?? 0;
+  const rng = new SeededRandom(seed);
   const std = options.std ?? 0.02;
   const table = new Float32Array(1 << 16);
-  for (let i = 0; i < table.length; i++) table[i] = rand() * std;
-  let x = ((options.seed ?? 0) * 2654435761 + 1) >>> 0 || 1;
+  for (let i = 0; i < table.length; i++) table[i] = rng.normal() * std;
+  let x = (seed * 2654435761 + 1) >>> 0 || 1;
   for (const [name, slot] of module.namedParams()) {
     const n = slot.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
@@ -64,9 +35,7 @@ export function initRandomWeights(module: Module, options: RandomWeightsOptions 
     if (slot.shape.length === 1 && leaf === 'weight') data.fill(1);
     else if (!(slot.shape.length === 1 && leaf === 'bias')) {
       for (let i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
+        x = xorshift32(x);
         data[i] = table[x & 0xffff];
       }
     }
