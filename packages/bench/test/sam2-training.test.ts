@@ -1,7 +1,7 @@
 /** The default model's training data (synthetic frames, mosaics) and its model card. */
 import { describe, expect, it } from 'vitest';
 import { presetConfig, DEFAULT_RECIPE } from '@rpsam2/sam2';
-import { MosaicTrainSource, SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
+import { SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
 import { modelCardMarkdown } from '../src/sam2-training/model-card.js';
 import { objectMask } from '../src/synthetic/index.js';
 
@@ -20,52 +20,6 @@ describe('SyntheticTrainSource', () => {
     expect(src.sample(3).image.data).toEqual(s.image.data);
     src.sample(4);
     expect(s.image.data).toEqual(f.rgb);
-  });
-});
-
-describe('MosaicTrainSource', () => {
-  it('a mosaic tiles four half-size frames and moves their masks with them', () => {
-    const mosaic = new MosaicTrainSource({ seed: 5, ...small }, 1);
-    const tiles = new SyntheticTrainSource({ seed: 6, width: 48, height: 32 });
-    const s = mosaic.sample(2);
-    expect(s.image).toMatchObject({ width: 96, height: 64 });
-    let k = 0;
-    for (let t = 0; t < 4; t++) {
-      const tile = tiles.sample(4 * 2 + t);
-      const [ox, oy] = [(t % 2) * 48, Math.floor(t / 2) * 32];
-      for (const [x, y] of [[0, 0], [47, 31], [20, 10]]) {
-        for (let c = 0; c < 3; c++) expect(s.image.data[((oy + y) * 96 + ox + x) * 3 + c]).toBe(tile.image.data[(y * 48 + x) * 3 + c]);
-      }
-      for (const o of tile.objects) {
-        const m = s.objects[k++].mask;
-        let inside = 0;
-        let total = 0;
-        for (let y = 0; y < 64; y++) {
-          for (let x = 0; x < 96; x++) {
-            const v = m[y * 96 + x];
-            total += v;
-            const [tx, ty] = [x - ox, y - oy];
-            if (tx >= 0 && tx < 48 && ty >= 0 && ty < 32) {
-              expect(v).toBe(o.mask[ty * 48 + tx]);
-              inside += v;
-            }
-          }
-        }
-        expect(inside).toBe(total); // nothing outside its tile
-      }
-    }
-    expect(k).toBe(s.objects.length);
-  });
-
-  it('mixes mosaics and single frames by the given probability, the same way every time', () => {
-    const src = new MosaicTrainSource({ seed: 5, ...small }, 0.5);
-    const kinds = Array.from({ length: 40 }, (_, i) => src.sample(i).objects.length > 8);
-    const mosaics = kinds.filter(Boolean).length;
-    expect(mosaics).toBeGreaterThan(10);
-    expect(mosaics).toBeLessThan(30);
-    expect(Array.from({ length: 40 }, (_, i) => src.sample(i).objects.length > 8)).toEqual(kinds);
-    expect(new MosaicTrainSource({ seed: 5, ...small }, 0).sample(7).image.data).toEqual(new SyntheticTrainSource({ seed: 5, ...small }).sample(7).image.data);
-    expect(() => new MosaicTrainSource({ seed: 5, width: 95, height: 64 })).toThrow(/must be even/);
   });
 });
 
