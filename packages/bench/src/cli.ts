@@ -7,6 +7,7 @@ import { parseArgs, type CommandArgs } from './args.js';
 import { kernelsCommand } from './kernels/command.js';
 import { parseSam2BenchArgs, sam2Command } from './sam2-bench.js';
 import { parseTrainStepArgs, trainStepCommand } from './train-step-bench.js';
+import { PROFILE_SAM2_TRAIN_USAGE, parseProfileSam2TrainArgs, profileSam2TrainCommand } from './profile-sam2-train.js';
 import { GENERATE_USAGE, generateCommand, parseGenerateArgs } from './synthetic/command.js';
 import { TRAIN_SAM2_USAGE, parseTrainSam2Args, trainSam2Command } from './sam2-training/command.js';
 import { parseTable1Args, table1Command } from './runs/run-command.js';
@@ -38,6 +39,13 @@ const COMMANDS: Record<string, Command> = {
     summary: 'RP-SAM2 training step (4 objects × 10 clicks, cached features): ms per step and its split (shift block fwd/bwd, decoder fwd/bwd, Adam); tiny256 with fixture weights, paper-size shift block on SAM 2.1-t with random weights',
     run: trainStepCommand,
     parse: parseTrainStepArgs,
+  },
+  'profile-sam2-train': {
+    usage: PROFILE_SAM2_TRAIN_USAGE,
+    summary:
+      'per-kernel profile of a step of training the default SAM 2 model from scratch (GPU time per kernel, forward/backward/optimizer split, time outside kernels), next to the plain step time',
+    run: profileSam2TrainCommand,
+    parse: parseProfileSam2TrainArgs,
   },
   generate: {
     usage: GENERATE_USAGE,

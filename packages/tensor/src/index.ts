@@ -7,6 +7,16 @@ export { init, getBackend, shutdown } from './runtime.js';
 export { acquireDevice, NoAdapterError, type DeviceInfo, type DeviceOptions } from './device/gpu-device.js';
 export { Backend, type Dispatch, type Kernel, type BufferRange } from './backend/backend.js';
 export { BufferPool, bucketSize, type PoolStats } from './backend/buffer-pool.js';
+export { startProfile, stopProfile, profile, profileScope, isProfiling } from './profile/profile.js';
+export {
+  formatProfile,
+  groupProfile,
+  type ProfileReport,
+  type ProfileEntry,
+  type ProfileGrouping,
+  type TransferCount,
+  type FormatProfileOptions,
+} from './profile/report.js';
 export { Tensor, Storage } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
 export * from './tensor/shape.js';

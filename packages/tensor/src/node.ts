@@ -13,7 +13,9 @@ let gpu: GPU | null = null;
 export function createNodeGPU(): GPU {
   if (!gpu) {
     Object.assign(globalThis, globals);
-    gpu = create([]) as GPU;
+    // Full-resolution timestamps for the dispatch profiler (Dawn rounds them to ~65 µs by default,
+    // a fingerprinting guard that matters in browsers, not here).
+    gpu = create(['disable-dawn-features=timestamp_quantization']) as GPU;
   }
   return gpu;
 }

@@ -173,30 +173,40 @@ export class Sam2Trainer {
     fs.appendFileSync(`${this.dir}/train.jsonl`, JSON.stringify(entry) + '\n');
   }
 
+  /**
+   * One optimizer step (frames, prompts, forward, backward, clipping, AdamW): advances `step` and
+   * returns the step's log entry, without logging, checkpointing or evaluating (what {@link run}
+   * adds; benchmarks call this directly).
+   */
+  async runStep(): Promise<Extract<TrainLogEntry, { type: 'step' }>> {
+    const c = this.config;
+    const t0 = performance.now();
+    const s = this.step;
+    const samples = [];
+    for (let j = 0; j < c.imagesPerStep; j++) samples.push(await this.source.sample(s * c.imagesPerStep + j));
+    const rng = new SeededRandom(mixSeed(c.seed, s));
+    const next = () => rng.next();
+    const lr = learningRateAt(s, { lr: c.lr, minLr: c.minLr, warmupSteps: c.warmupSteps, totalSteps: c.steps });
+    this.optimizer.lr = lr;
+    const stats = await trainStep(this.model, samples, c.step, { next });
+    let gradNorm = NaN;
+    if (c.clipNorm > 0) {
+      const norm = clipGradNorm(this.params, c.clipNorm);
+      gradNorm = (await norm.data())[0];
+      norm.dispose();
+    }
+    this.optimizer.step();
+    this.optimizer.zeroGrad();
+    this.step = s + 1;
+    return { type: 'step', step: this.step, lr, gradNorm, ms: Math.round(performance.now() - t0), ...stats };
+  }
+
   /** Runs (or continues) until `config.steps` or a stop request; saves at the end. */
   async run(hooks: TrainerHooks = {}): Promise<{ steps: number; stopped: boolean }> {
     const c = this.config;
     const evalEvery = hooks.evalEvery ?? 0;
     while (this.step < c.steps && !this.stopRequested) {
-      const t0 = performance.now();
-      const s = this.step;
-      const samples = [];
-      for (let j = 0; j < c.imagesPerStep; j++) samples.push(await this.source.sample(s * c.imagesPerStep + j));
-      const rng = new SeededRandom(mixSeed(c.seed, s));
-      const next = () => rng.next();
-      const lr = learningRateAt(s, { lr: c.lr, minLr: c.minLr, warmupSteps: c.warmupSteps, totalSteps: c.steps });
-      this.optimizer.lr = lr;
-      const stats = await trainStep(this.model, samples, c.step, { next });
-      let gradNorm = NaN;
-      if (c.clipNorm > 0) {
-        const norm = clipGradNorm(this.params, c.clipNorm);
-        gradNorm = (await norm.data())[0];
-        norm.dispose();
-      }
-      this.optimizer.step();
-      this.optimizer.zeroGrad();
-      this.step = s + 1;
-      const entry = { type: 'step' as const, step: this.step, lr, gradNorm, ms: Math.round(performance.now() - t0), ...stats };
+      const entry = await this.runStep();
       await this.log(entry);
       hooks.onStep?.(entry, c.steps);
       if (this.step % c.checkpointEvery === 0 || this.step === c.steps || this.stopRequested) await this.save();

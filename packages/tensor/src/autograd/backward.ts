@@ -10,6 +10,7 @@ import { GradNode } from './grad-node.js';
 import { noGrad } from './grad-mode.js';
 import { add } from '../ops/binary.js';
 import { full } from '../ops/creation.js';
+import { profileScope } from '../profile/profile.js';
 
 export interface BackwardOptions {
   /** Gradient of the output (defaults to 1 for a one-element output). */
@@ -61,7 +62,8 @@ export function backward(output: Tensor, options: BackwardOptions = {}): void {
   if (!output.requiresGrad) {
     throw new Error(`backward: ${output.describe()} does not require grad (no input of its graph has requiresGrad)`);
   }
-  noGrad(() => {
+  // Under a profile, backward's dispatches are labelled 'backward' and each rule's 'backward/<op>'.
+  profileScope('backward', () => noGrad(() => {
     let seed: Tensor;
     if (options.grad) {
       if (!shapeEq(options.grad.shape, output.shape)) {
@@ -88,7 +90,7 @@ export function backward(output: Tensor, options: BackwardOptions = {}): void {
         g.dispose();
         throw new Error(`backward: the graph through '${node.op}' was already freed by an earlier backward (use retainGraph)`);
       }
-      const inGrads = node.rule(g, node.saved);
+      const inGrads = profileScope(node.op, () => node.rule(g, node.saved));
       g.dispose();
       if (!options.retainGraph) {
         node.releaseSaved();
@@ -110,7 +112,7 @@ export function backward(output: Tensor, options: BackwardOptions = {}): void {
       });
     }
     for (const g of grads.values()) g.dispose();
-  });
+  }));
 }
 
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {

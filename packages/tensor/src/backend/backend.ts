@@ -12,8 +12,13 @@
  * batches (every {@link Backend.batchSize} dispatches, or when data is read back). Uniform params
  * go into one arena buffer, uploaded with a single `writeBuffer` per submit; no buffer is created
  * per dispatch. WebGPU orders queue operations, so rewriting the arena for the next batch is safe.
+ *
+ * Profiling (`startProfile` … `stopProfile`) times each dispatch (see `dispatch-profiler.ts`);
+ * when it is off, the only cost is a null check per dispatch and transfer.
  */
 import { BufferPool, type PoolStats } from './buffer-pool.js';
+import { DispatchProfiler } from './dispatch-profiler.js';
+import type { ProfileReport } from '../profile/report.js';
 import type { DeviceInfo } from '../device/gpu-device.js';
 
 /** A storage-buffer range used by one binding. */
@@ -64,6 +69,7 @@ export class Backend {
   private readonly uniformAlign: number;
   private readonly errors: string[] = [];
   private destroyed = false;
+  private activeProfiler: DispatchProfiler | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -90,6 +96,35 @@ export class Backend {
     return this.pool.getStats();
   }
 
+  /** The profiler while profiling, else null. */
+  get profiler(): DispatchProfiler | null {
+    return this.activeProfiler;
+  }
+
+  /**
+   * Starts timing every dispatch (needs the device's 'timestamp-query' feature). Work recorded
+   * before is not timed; sync first for a wall time that holds only the profiled work.
+   */
+  startProfile(): void {
+    this.assertAlive();
+    if (this.activeProfiler) throw new Error('startProfile: a profile is already running (call stopProfile first)');
+    if (!this.info.features.timestampQuery) {
+      throw new Error("startProfile: the device has no 'timestamp-query' feature, which the profiler needs to time dispatches");
+    }
+    this.activeProfiler = new DispatchProfiler(this.device);
+  }
+
+  /** Stops profiling: submits pending work, waits for its timings and returns the report. */
+  async stopProfile(): Promise<ProfileReport> {
+    const p = this.activeProfiler;
+    if (!p) throw new Error('stopProfile: no profile is running (call startProfile first)');
+    this.flush();
+    this.activeProfiler = null;
+    const report = await p.finish();
+    this.throwErrors();
+    return report;
+  }
+
   /** Records one dispatch. */
   run(d: Dispatch): void {
     this.assertAlive();
@@ -107,6 +142,8 @@ export class Backend {
       throw new RangeError(`kernel ${d.kernel.key}: workgroups [${wx},${wy},${wz}] exceed the per-dimension limit ${maxWg}`);
     }
     if (wx === 0 || wy === 0 || wz === 0) return;
+    const prof = this.activeProfiler;
+    if (prof?.full) this.flush();
     const { pipeline, layout } = this.pipeline(d.kernel, d.inputs.length, d.outputs.length, d.params !== undefined);
 
     const entries: GPUBindGroupEntry[] = [];
@@ -122,10 +159,15 @@ export class Backend {
       entries.push({ binding: binding++, resource: { buffer: this.arena, offset, size } });
     }
     const bindGroup = this.device.createBindGroup({ layout, entries });
-    const pass = this.computePass();
+    let pass: GPUComputePassEncoder;
+    if (prof) {
+      this.endPass();
+      pass = prof.beginPass(this.commandEncoder(), d.kernel.key);
+    } else pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(wx, wy, wz);
+    if (prof) pass.end();
     this.dispatchCount++;
     if (++this.pendingInBatch >= this.batchSize) this.flush();
   }
@@ -134,14 +176,15 @@ export class Backend {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.assertAlive();
     if (bytes === 0) return;
-    this.endPass();
-    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.activeProfiler?.countCopy(bytes);
+    this.encodeCopy(src, srcOffset, dst, dstOffset, bytes);
   }
 
   /** Uploads bytes into a buffer (ordered before any not-yet-submitted dispatch). */
   write(dst: GPUBuffer, dstOffset: number, data: ArrayBufferView): void {
     this.assertAlive();
     if (data.byteLength === 0) return;
+    this.activeProfiler?.countUpload(data.byteLength);
     // writeBuffer needs a multiple of 4 bytes.
     if (data.byteLength % 4 !== 0) {
       const padded = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
@@ -156,8 +199,10 @@ export class Backend {
   flush(): void {
     this.endPass();
     if (!this.encoder) return;
+    const timed = this.activeProfiler?.resolve(this.encoder);
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaStaging, 0, this.arenaUsed);
     this.device.queue.submit([this.encoder.finish()]);
+    if (timed) this.activeProfiler!.afterSubmit(timed);
     this.encoder = null;
     this.arenaUsed = 0;
     this.pendingInBatch = 0;
@@ -169,8 +214,9 @@ export class Backend {
     this.assertAlive();
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const staging = this.device.createBuffer({ size, usage: MAP_READ_USAGE });
+    this.activeProfiler?.countReadback(bytes);
     try {
-      this.copy(src, srcOffset, staging, 0, size);
+      this.encodeCopy(src, srcOffset, staging, 0, size);
       this.flush();
       await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
       this.throwErrors();
@@ -191,6 +237,7 @@ export class Backend {
   destroy(): void {
     if (this.destroyed) return;
     this.flush();
+    this.activeProfiler = null;
     this.destroyed = true;
     this.pool.trim();
     this.arena.destroy();
@@ -225,6 +272,12 @@ export class Backend {
       this.pass.end();
       this.pass = null;
     }
+  }
+
+  /** Encodes a copy (not counted by the profiler: `read` counts its own as a readback). */
+  private encodeCopy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
   private bindGroupLayout(nIn: number, nOut: number, uniform: boolean): GPUBindGroupLayout {
