@@ -143,16 +143,18 @@ describe('initTrainingWeights', () => {
 });
 
 describe('trainStep', () => {
-  it('computes the official loss of the click it draws and reaches every trained parameter', async () => {
+  // Draws: object order (one per object), box? (no), the click (0.3 of the bar's pixels), [multimask? (0.6: no at p 0.5)], correction? (no).
+  it.each([
+    { name: 'multimask, best of three (official)', multimaskProbability: undefined, draws: [0.5, 0.7, 0.9, 0.3, 0.9], tokens: { start: 1 } },
+    { name: 'single-mask token (multimask not drawn)', multimaskProbability: 0.5, draws: [0.5, 0.7, 0.9, 0.3, 0.6, 0.9], tokens: { start: 0, end: 1 } },
+  ])('computes the official loss of the click it draws and reaches every trained parameter: $name', async ({ multimaskProbability, draws, tokens }) => {
     const model = await tinyModel(1);
     const sample = frame(1);
     try {
       for (const [n, s] of model.namedParams()) if (!n.endsWith('gaussian_matrix')) s.get().requiresGrad = true;
-      // Draws: object order (one per object), box? (no), the click (0.3 of the bar's pixels), correction? (no).
-      const draws = [0.5, 0.7, 0.9, 0.3, 0.9];
       let k = 0;
-      const stats = await trainStep(model, [sample], { objectsPerImage: 1, boxProbability: 0, correctionProbability: 0 }, { next: () => draws[k++] });
-      expect(k).toBe(5);
+      const stats = await trainStep(model, [sample], { objectsPerImage: 1, boxProbability: 0, correctionProbability: 0, multimaskProbability }, { next: () => draws[k++] });
+      expect(k).toBe(draws.length);
       // The same loss by hand: the 0.3-quantile pixel of the bar, mapped to the model frame.
       const { width: w, height: h } = sample.image;
       const bar = sample.objects[0].mask;
@@ -172,8 +174,8 @@ describe('trainStep', () => {
         const G = 4 * L;
         expect(G).toBe(S);
         const target = tensor(maskCoverage(bar, w, h, G), [1, 1, G, G]);
-        const logits = interpolate(slice(raw.masks, [null, { start: 1 }]), { size: [G, G], mode: 'bilinear', alignCorners: false });
-        return sam2Loss({ masks: logits, iou: slice(raw.iou, [null, { start: 1 }]), objectScore: raw.objectScore }, target, { iouUseL1Loss: false }).total; // trainStep's default IoU loss: MSE
+        const logits = interpolate(slice(raw.masks, [null, tokens]), { size: [G, G], mode: 'bilinear', alignCorners: false });
+        return sam2Loss({ masks: logits, iou: slice(raw.iou, [null, tokens]), objectScore: raw.objectScore }, target, { iouUseL1Loss: false }).total; // trainStep's default IoU loss: MSE
       });
       const expected = await expectedLoss.item();
       expectedLoss.dispose();
@@ -192,11 +194,14 @@ describe('trainStep', () => {
 });
 
 describe('trainStep options', () => {
-  it('names an unsupported loss upsampling factor before running anything', async () => {
+  it('names an unsupported loss upsampling factor or multimask probability before running anything', async () => {
     const model = await tinyModel(1);
     try {
       await expect(trainStep(model, [frame(1)], { objectsPerImage: 1, boxProbability: 0, correctionProbability: 0, lossUpsample: 3 }, { next: () => 0.5 })).rejects.toThrow(
         /lossUpsample must be 1, 2 or 4, got 3/,
+      );
+      await expect(trainStep(model, [frame(1)], { objectsPerImage: 1, boxProbability: 0, correctionProbability: 0, multimaskProbability: 2 }, { next: () => 0.5 })).rejects.toThrow(
+        /multimaskProbability must be in \[0, 1\], got 2/,
       );
     } finally {
       model.dispose();

@@ -2,8 +2,8 @@
  * One SAM 2 training step on a batch of frames, as the official trainer does it for images:
  * the encoder runs with gradients on every frame; each frame's objects get a first prompt (one
  * click drawn uniformly from the object's pixels in the frame, or a jittered box), decoded with
- * multimask output for a single click (best of three in the loss) and with the single-mask token
- * otherwise; some objects get a correction round — a click drawn from the error region of the
+ * multimask output for a single click (best of three in the loss; with `multimaskProbability`
+ * < 1 some single clicks use the single-mask token) and with the single-mask token otherwise; some objects get a correction round — a click drawn from the error region of the
  * first prediction, added to the first prompt, single-mask token. Every round's loss counts
  * (summed over rounds and objects, divided by the number of objects, as the official
  * MultiStepMultiMasksAndIous).
@@ -47,10 +47,13 @@ export interface StepOptions {
   /** Probability that an object gets a correction round. */
   correctionProbability: number;
   /**
-   * Whether single-click first prompts are decoded with the three multimask tokens and the
-   * best-of-three loss (default true, as the official trainer); false uses the single-mask token.
+   * Probability that a single-click first prompt is decoded with the three multimask tokens and
+   * the best-of-three loss (default 1, as the official trainer); otherwise the single-mask token
+   * decodes it. With few objects per frame, three mask slots can become three classes ("every
+   * instrument", "pupil", "cornea") that score well on best-of-three whatever the click, so the
+   * loss alone never asks the decoder to read the click; a single-mask share does.
    */
-  multimaskClicks?: boolean;
+  multimaskProbability?: number;
   /**
    * The loss compares the low-res logits upsampled by this factor (1, 2 or 4; default 4, i.e. at
    * the S×S input resolution as the official trainer) with the targets at that resolution.
@@ -94,8 +97,8 @@ interface StepObject {
   /** Soft target on the loss grid. */
   lossTarget: Float32Array;
   first: PromptPoints;
-  /** Whether the first prompt is one click (decoded with multimask output). */
-  singleClick: boolean;
+  /** Whether the first round decodes with the multimask tokens (a single click, drawn per `multimaskProbability`). */
+  multimask: boolean;
   corrected: boolean;
 }
 
@@ -134,6 +137,8 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
   const up = options.lossUpsample ?? 4;
   if (![1, 2, 4].includes(up)) throw new Error(`trainStep: lossUpsample must be 1, 2 or 4, got ${up}`);
   const G = L * up; // side of the loss grid
+  const mmP = options.multimaskProbability ?? 1;
+  if (!(mmP >= 0 && mmP <= 1)) throw new Error(`trainStep: multimaskProbability must be in [0, 1], got ${mmP}`);
   const objects: StepObject[] = [];
   samples.forEach((sample, image) => {
     const { width, height } = sample.image;
@@ -148,7 +153,7 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
           target,
           lossTarget,
           first: firstPrompt(mask, width, height, S, box, rng),
-          singleClick: !box,
+          multimask: !box && (mmP >= 1 || rng.next() < mmP),
           corrected: rng.next() < options.correctionProbability,
         });
       }
@@ -193,8 +198,10 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
 
     for (const round of [1, 2] as const) {
       for (let img = 0; img < samples.length; img++) {
-        for (const single of [true, false]) {
-          const objs = objects.filter((o) => o.image === img && o.singleClick === single && (round === 1 || o.corrected));
+        // One decoder call per prompt shape (tokens per prompt, multimask or not).
+        const shapes = new Set(objects.filter((o) => o.image === img).map((o) => `${o.first.points.length}:${o.multimask}`));
+        for (const shape of shapes) {
+          const objs = objects.filter((o) => o.image === img && `${o.first.points.length}:${o.multimask}` === shape && (round === 1 || o.corrected));
           if (objs.length === 0) continue;
           const prompts =
             round === 1
@@ -205,7 +212,7 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
                   const c = correctionClick(gt, { width: L, height: L, data: firstMasks.get(o)! }, rng);
                   return { points: [...o.first.points, [(c.x + 0.5) * cell - 0.5, (c.y + 0.5) * cell - 0.5]], labels: [...o.first.labels, c.label] } as PromptPoints;
                 });
-          const r = decodeGroup(objs, prompts, round === 1 && single && (options.multimaskClicks ?? true));
+          const r = decodeGroup(objs, prompts, round === 1 && objs[0].multimask);
           terms.push(r.terms);
           try {
             if (round === 1) {

@@ -47,7 +47,7 @@ export const DEFAULT_TRAIN_CONFIG: Sam2TrainConfig = {
   warmupSteps: 100,
   weightDecay: 0.05,
   clipNorm: 1,
-  step: { objectsPerImage: 4, maxAnatomyPerImage: 1, promptsPerObject: 6, boxProbability: 0.35, correctionProbability: 0.35, lossUpsample: 2, weights: { mask: 20, dice: 1, iou: 1, objScore: 1 } },
+  step: { objectsPerImage: 4, maxAnatomyPerImage: 1, promptsPerObject: 6, boxProbability: 0.35, multimaskProbability: 0.5, correctionProbability: 0.35, lossUpsample: 2, weights: { mask: 20, dice: 1, iou: 1, objScore: 1 } },
   checkpointEvery: 25,
 };
 
