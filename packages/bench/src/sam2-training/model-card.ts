@@ -54,7 +54,7 @@ weights (\`--weights sam2.1_hiera_large.pt\`).
 - evaluation: ${c.evalData} (a different dataset seed: never seen in training)
 
 ## Training (\`pnpm bench train-sam2 --export packages/sam2/models/synthetic\`)
-SAM 2's losses (focal ×${s0.step.weights?.mask ?? 20} + Dice ×${s0.step.weights?.dice ?? 1} on the masks, best of three for single clicks; IoU prediction
+SAM 2's losses (focal ×${s0.step.weights?.mask ?? 20} + Dice ×${s0.step.weights?.dice ?? 1} on the masks, best of three for single clicks decoded multimask (p = ${s0.step.multimaskProbability ?? 1}, else the single-mask token); IoU prediction
 (${(s0.step.iouLoss ?? 'mse').toUpperCase()}) ×${s0.step.weights?.iou ?? 1}; object-score BCE ×${s0.step.weights?.objScore ?? 1}), on the low-resolution logits upsampled
 ×${s0.step.lossUpsample ?? 4} (bilinear, as inference upsamples them) against soft targets; prompts: one click uniform in the object (or a jittered box, p = ${s0.step.boxProbability}), and with p = ${s0.step.correctionProbability} a
 correction click from the error region; instruments first, then anatomy (cornea, pupil). AdamW
