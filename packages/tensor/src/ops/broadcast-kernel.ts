@@ -1,13 +1,14 @@
 /**
  * The elementwise kernel over N inputs with NumPy broadcasting: one thread per output element,
  * each input read through its broadcast strides. When every input already has the output's
- * shape the index math is skipped.
+ * shape the index math is skipped and the kernel is vectorised (see `kernels/vec4.ts`).
  */
 import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, broadcastStrides, shapeEq, type Shape } from '../tensor/shape.js';
 import { getBackend } from '../runtime.js';
 import { MATH_WGSL } from '../kernels/math.wgsl.js';
 import { Params, bindings, broadcastIndex, linearMain, runLinear } from '../kernels/wgsl.js';
+import { runVec4Map } from '../kernels/vec4.js';
 
 const NAMES = ['A', 'B', 'C', 'D'];
 
@@ -44,6 +45,16 @@ export function broadcastMap(
     inputs.forEach((t, k) => p.u32s(`st${k}`, broadcastStrides(t.shape, outShape), cap));
   }
   const names = NAMES.slice(0, inputs.length);
+  const backend = getBackend();
+  const kernelKey = `map:${key}:${same ? 'same' : `r${rank}`}:${inputs.length}:${scalars.length}`;
+  const sc = scalars.map((_, k) => `let p${k} = params.p${k};`).join(' ');
+  if (same) {
+    // The expression stays scalar (applied per lane); loads and stores are vec4.
+    const args = names.map((n) => `${n.toLowerCase()}: f32`).join(', ');
+    const fn = `${MATH_WGSL}\nfn map_(${args}) -> f32 { ${sc} return ${expr}; }`;
+    const ranges = inputs.map((t) => t.range);
+    if (runVec4Map(backend, { key: `${kernelKey}:v4`, fn, params: p, inputs: ranges, output: out.range, n: out.size })) return out;
+  }
   const loads = names
     .map((n, k) => {
       const v = n.toLowerCase();
@@ -51,11 +62,10 @@ export function broadcastMap(
       return `${broadcastIndex(`i${k}`, rank, 'shape', `st${k}`)}\n  let ${v} = ${n}[i${k}];`;
     })
     .join('\n');
-  const sc = scalars.map((_, k) => `let p${k} = params.p${k};`).join(' ');
   runLinear(
-    getBackend(),
+    backend,
     {
-      key: `map:${key}:${same ? 'same' : `r${rank}`}:${inputs.length}:${scalars.length}`,
+      key: kernelKey,
       wgsl: () => `${bindings(names, ['OUT'])}\n${p.wgsl(names.length + 1)}\n${MATH_WGSL}
 ${linearMain(`${loads}\n  ${sc}\n  OUT[i] = ${expr};`)}`,
     },

@@ -1,13 +1,15 @@
 /**
  * Elementwise unary ops. Each op is one row of a table: its forward WGSL expression (in `x`, and
  * the op's scalar arguments `a`, `b`) and the WGSL expression of its input gradient (in `x`, the
- * output `y`, the output gradient `g`, `a`, `b`). Forward and backward are one kernel each.
+ * output `y`, the output gradient `g`, `a`, `b`). Forward and backward are one kernel each,
+ * vectorised when the bindings allow (see `kernels/vec4.ts`).
  */
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import { MATH_WGSL } from '../kernels/math.wgsl.js';
 import { Params, bindings, linearMain, runLinear } from '../kernels/wgsl.js';
+import { runVec4Map } from '../kernels/vec4.js';
 
 interface UnaryDef {
   fwd: string;
@@ -87,8 +89,11 @@ function unaryForward(op: UnaryOp, x: Tensor, a: number, b: number): Tensor {
   if (out.size === 0) return out;
   const p = params(x.size, a, b);
   const def: UnaryDef = UNARY_OPS[op];
+  const backend = getBackend();
+  const fn = `${MATH_WGSL}\n${HELPERS}\nfn map_(x: f32) -> f32 { let a = params.a; let b = params.b; return ${def.fwd}; }`;
+  if (runVec4Map(backend, { key: `unary:${op}:v4`, fn, params: p, inputs: [x.range], output: out.range, n: x.size })) return out;
   runLinear(
-    getBackend(),
+    backend,
     {
       key: `unary:${op}`,
       wgsl: () => `${bindings(['X'], ['Y'])}\n${p.wgsl(2)}\n${MATH_WGSL}\n${HELPERS}
@@ -110,8 +115,12 @@ function unaryBackward(op: UnaryOp, g: Tensor, saved: Tensor | null, a: number, 
   const inputs = def.needs === 'none' ? [g.range] : [g.range, saved!.range];
   const names = def.needs === 'none' ? ['G'] : ['G', 'S'];
   const load = def.needs === 'x' ? 'let x = S[i];' : def.needs === 'y' ? 'let y = S[i];' : '';
+  const backend = getBackend();
+  const args = def.needs === 'none' ? 'g: f32' : `g: f32, ${def.needs}: f32`;
+  const fn = `${MATH_WGSL}\n${HELPERS}\nfn map_(${args}) -> f32 { let a = params.a; let b = params.b; return ${def.grad}; }`;
+  if (runVec4Map(backend, { key: `unary_grad:${op}:v4`, fn, params: p, inputs, output: out.range, n: g.size })) return out;
   runLinear(
-    getBackend(),
+    backend,
     {
       key: `unary_grad:${op}`,
       wgsl: () => `${bindings(names, ['DX'])}\n${p.wgsl(names.length + 1)}\n${MATH_WGSL}\n${HELPERS}

@@ -115,6 +115,7 @@ export class Adam extends Optimizer {
         { name: 'step_size', type: 'f32', value: this.lr / bc1 },
       ],
       body: ADAM_BODY,
+      vectorizable: true,
     });
   }
 }

@@ -14,11 +14,12 @@ import { zeros } from '../ops/creation.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { Params, grid } from '../kernels/wgsl.js';
 import type { Backend } from '../backend/backend.js';
+import { LANES_WGSL, VEC_MAIN_ARGS, vec4Loop, vec4Ranges } from '../kernels/vec4.js';
 import { chunkElements, chunkRanges, runFusedUpdate, sliceRange } from './fused-update.js';
 
 /** Threads per workgroup of the sum-of-squares kernel, and elements each thread adds. */
 const WG_SQ = 256;
-const ITEMS = 8;
+const ITEMS = 16;
 const BLOCK = WG_SQ * ITEMS;
 
 /** The live gradients of `params` (null grads skipped), checked. */
@@ -41,23 +42,28 @@ function uniqueStorage(grads: Tensor[]): Tensor[] {
   return grads.filter((g) => (seen.has(g.store) ? false : (seen.add(g.store), true)));
 }
 
+/** Sum-of-squares partials of one chunk: vec4 loads (lanes past the data masked) when the binding allows. */
 function sumSquaresKernel(backend: Backend, g: Tensor, start: number, count: number, partials: Tensor, base: number): number {
   const groups = Math.ceil(count / BLOCK);
   const p = new Params().u32('n', count).u32('base', base);
-  const wgsl = () => `@group(0) @binding(0) var<storage, read> G: array<f32>;
+  const range = sliceRange(g, start, count);
+  const vec = vec4Ranges(backend, [range], count);
+  const loop = vec
+    ? vec4Loop('      let v = select(vec4<f32>(0.0), G[i], lanes_(i));\n      s += dot(v, v);', WG_SQ, ITEMS / 4)
+    : `  for (var k = 0u; k < ${ITEMS}u; k++) {
+    let j = start + k * ${WG_SQ}u + lid;
+    if (j < params.n) { let v = G[j]; s += v * v; }
+  }`;
+  const wgsl = () => `@group(0) @binding(0) var<storage, read> G: array<${vec ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(1) var<storage, read_write> PART: array<f32>;
-${p.wgsl(2)}
+${p.wgsl(2)}${vec ? LANES_WGSL : ''}
 var<workgroup> acc: array<f32, ${WG_SQ}>;
 @compute @workgroup_size(${WG_SQ})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
+fn main(${VEC_MAIN_ARGS}) {
   let block = wid.y * nwg.x + wid.x;
   let start = block * ${BLOCK}u;
   var s = 0.0;
-  for (var k = 0u; k < ${ITEMS}u; k++) {
-    let j = start + k * ${WG_SQ}u + lid;
-    if (j < params.n) { let v = G[j]; s += v * v; }
-  }
+${loop}
   acc[lid] = s;
   workgroupBarrier();
   for (var w = ${WG_SQ / 2}u; w > 0u; w >>= 1u) {
@@ -67,8 +73,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (lid == 0u && start < params.n) { PART[params.base + block] = acc[0]; }
 }`;
   backend.run({
-    kernel: { key: 'optim:sumsq', wgsl },
-    inputs: [sliceRange(g, start, count)],
+    kernel: { key: vec ? 'optim:sumsq:v4' : 'optim:sumsq', wgsl },
+    inputs: vec ?? [range],
     outputs: [partials.range],
     params: p.bytes(),
     workgroups: grid(groups, 1, backend.info.limits.maxComputeWorkgroupsPerDimension),
@@ -144,6 +150,7 @@ export function clipGradNorm(params: readonly Tensor[] | Tensor, maxNorm: number
           // involving NaN are unreliable on some drivers, and a NaN factor must propagate).
           body: '  let s = S[0];\n  if (bitcast<u32>(s) != 0x3f800000u) { G[i] = G[i] * s; }',
           wholeInputs: true,
+          vectorizable: true,
         });
       }
     } finally {

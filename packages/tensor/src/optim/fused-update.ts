@@ -6,10 +6,15 @@
  * reads and writes it), so views of that storage (reshape) see the new values and nothing is
  * allocated. A tensor larger than the device's largest storage binding is processed in chunks
  * bound at aligned byte offsets, so one parameter may take a few dispatches on small adapters.
+ *
+ * Bodies written for both f32 and vec4<f32> values (`vectorizable`) run as vec4 kernels (see
+ * `kernels/vec4.ts`) when the element count is a multiple of 4, so no lane past the data is
+ * updated in place; other counts keep the scalar kernel.
  */
 import type { Backend, BufferRange } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Params, grid } from '../kernels/wgsl.js';
+import { Params, bindings, grid } from '../kernels/wgsl.js';
+import { vec4Grid, vec4Main, vec4Ranges } from '../kernels/vec4.js';
 
 /** Threads per workgroup of the update kernels. */
 export const WG_UPDATE = 64;
@@ -52,22 +57,35 @@ export interface FusedUpdate {
   body: string;
   /** Bind inputs whole instead of chunking them (one-element tensors such as a clip scale). */
   wholeInputs?: boolean;
+  /**
+   * `body` is also valid WGSL when the chunked tensors are `array<vec4<f32>>` (whole inputs stay
+   * f32): only arithmetic with scalars and builtins that take vectors, no comparisons.
+   */
+  vectorizable?: boolean;
 }
 
 /** Runs a {@link FusedUpdate} over the outputs' elements (each thread handles {@link ITEMS}). */
 export function runFusedUpdate(backend: Backend, u: FusedUpdate): void {
   const n = u.outputs[0][1].size;
   if (n === 0) return;
-  const names = [...u.inputs, ...u.outputs].map(([name]) => name);
+  const inNames = u.inputs.map(([name]) => name);
+  const outNames = u.outputs.map(([name]) => name);
   const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
   for (const [start, count] of chunkRanges(n, chunkElements(backend))) {
     const p = new Params().u32('n', count);
     for (const s of u.scalars) (s.type === 'f32' ? p.f32(s.name, s.value) : p.u32(s.name, s.value));
-    const decls = names
-      .map((name, b) => `@group(0) @binding(${b}) var<storage, ${b < u.inputs.length ? 'read' : 'read_write'}> ${name}: array<f32>;`)
-      .join('\n');
-    const wgsl = () => `${decls}
-${p.wgsl(names.length)}
+    const chunked = (t: Tensor) => sliceRange(t, start, count);
+    let inputs = u.inputs.map(([, t]) => (u.wholeInputs ? t.range : chunked(t)));
+    let outputs = u.outputs.map(([, t]) => chunked(t));
+    const vec = u.vectorizable && count % 4 === 0 ? vec4Ranges(backend, u.wholeInputs ? outputs : [...inputs, ...outputs], count) : null;
+    if (vec) {
+      if (!u.wholeInputs) inputs = vec.slice(0, inputs.length);
+      outputs = vec.slice(-outputs.length);
+    }
+    const types = Object.fromEntries([...(u.wholeInputs ? [] : inNames), ...outNames].map((name) => [name, vec ? 'vec4<f32>' : 'f32']));
+    const main = vec
+      ? vec4Main(u.body)
+      : `
 @compute @workgroup_size(${WG_UPDATE})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -80,11 +98,11 @@ ${u.body}
   }
 }`;
     backend.run({
-      kernel: { key: `optim:${u.key}`, wgsl },
-      inputs: u.inputs.map(([, t]) => (u.wholeInputs ? t.range : sliceRange(t, start, count))),
-      outputs: u.outputs.map(([, t]) => sliceRange(t, start, count)),
+      kernel: { key: `optim:${u.key}${vec ? ':v4' : ''}`, wgsl: () => `${bindings(inNames, outNames, types)}\n${p.wgsl(inNames.length + outNames.length)}${main}` },
+      inputs,
+      outputs,
       params: p.bytes(),
-      workgroups: grid(count, WG_UPDATE * ITEMS, maxWg),
+      workgroups: vec ? vec4Grid(backend, count) : grid(count, WG_UPDATE * ITEMS, maxWg),
     });
   }
 }

@@ -96,7 +96,7 @@ export class SGD extends Optimizer {
       { name: 'weight_decay', type: 'f32' as const, value: this.weightDecay },
     ];
     if (this.momentum === 0) {
-      runFusedUpdate(this.backend, { key: 'sgd', inputs: [['G', g]], outputs: [['P', p]], scalars: common, body: PLAIN_BODY });
+      runFusedUpdate(this.backend, { key: 'sgd', inputs: [['G', g]], outputs: [['P', p]], scalars: common, body: PLAIN_BODY, vectorizable: true });
       return;
     }
     runFusedUpdate(this.backend, {
@@ -114,6 +114,7 @@ export class SGD extends Optimizer {
         { name: 'nesterov', type: 'u32', value: this.nesterov ? 1 : 0 },
       ],
       body: MOMENTUM_BODY,
+      vectorizable: true,
     });
   }
 
