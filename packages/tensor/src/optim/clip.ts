@@ -2,9 +2,10 @@
  * Gradient clipping, as torch.nn.utils.clip_grad_norm_ (L2) and clip_grad_value_, entirely on the
  * GPU: nothing is read back, the norm is returned as a tensor.
  *
- * clipGradNorm: each gradient's sum of squares is reduced to per-workgroup partial sums in one
- * shared buffer, one single-workgroup kernel adds them up into the norm and the clip factor
- * min(1, maxNorm / (norm + 1e-6)), and each gradient is multiplied by that factor in place.
+ * clipGradNorm: each gradient's sum of squares (small gradients packed together, see
+ * `multi-tensor.ts`) is reduced to per-workgroup partial sums in one shared buffer, one
+ * single-workgroup kernel adds them up into the norm and the clip factor
+ * min(1, maxNorm / (norm + 1e-6)), and each gradient (or pack) is multiplied by that factor in place.
  * Gradients that share storage (autograd may hand the same buffer to several leaves, e.g. both
  * inputs of an add) count once per gradient in the norm but are scaled once.
  */
@@ -16,6 +17,7 @@ import { Params, grid } from '../kernels/wgsl.js';
 import type { Backend } from '../backend/backend.js';
 import { LANES_WGSL, VEC_MAIN_ARGS, vec4Loop, vec4Ranges } from '../kernels/vec4.js';
 import { chunkElements, chunkRanges, runFusedUpdate, sliceRange } from './fused-update.js';
+import { packTensors, packable, packedElements, unpackTensors } from './multi-tensor.js';
 
 /** Threads per workgroup of the sum-of-squares kernel, and elements each thread adds. */
 const WG_SQ = 256;
@@ -117,6 +119,21 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   });
 }
 
+/** Multiplies `g` in place by the clip factor `scale[0]`. */
+function scaleKernel(backend: Backend, g: Tensor, scale: Tensor): void {
+  runFusedUpdate(backend, {
+    key: 'clip_scale',
+    inputs: [['S', scale]],
+    outputs: [['G', g]],
+    scalars: [],
+    // Skip the write when the factor is exactly 1 (compared as bits: float compares
+    // involving NaN are unreliable on some drivers, and a NaN factor must propagate).
+    body: '  let s = S[0];\n  if (bitcast<u32>(s) != 0x3f800000u) { G[i] = G[i] * s; }',
+    wholeInputs: true,
+    vectorizable: true,
+  });
+}
+
 /**
  * Scales the gradients of `params` in place so that their global L2 norm is at most `maxNorm`
  * (factor min(1, maxNorm / (norm + 1e-6)), as torch.nn.utils.clip_grad_norm_). Parameters without
@@ -129,10 +146,22 @@ export function clipGradNorm(params: readonly Tensor[] | Tensor, maxNorm: number
   const grads = gradsOf(params, 'clipGradNorm');
   const backend = getBackend();
   return noGrad(() => {
+    // Small gradients are packed into one flat buffer (see multi-tensor.ts): one sum-of-squares
+    // and one scaling dispatch for all of them. A shared storage is packed once per gradient
+    // (the norm counts it each time) but written back once.
+    const small = grads.filter((g) => packable(g.size));
+    const pack = small.length > 1 ? packTensors(backend, small) : null;
+    const alone = pack ? grads.filter((g) => !packable(g.size)) : grads;
     const chunk = chunkElements(backend);
-    const pieces = grads.flatMap((g) => chunkRanges(g.size, chunk).map(([s, c]) => ({ g, s, c })));
+    // The pack's padding is not part of the norm.
+    const sources = alone.map((g) => ({ g, n: g.size }));
+    if (pack) sources.unshift({ g: pack, n: packedElements(small) });
+    const pieces = sources.flatMap(({ g, n }) => chunkRanges(n, chunk).map(([s, c]) => ({ g, s, c })));
     const total = pieces.reduce((n, q) => n + Math.ceil(q.c / BLOCK), 0);
-    if (total === 0) return zeros([]);
+    if (total === 0) {
+      pack?.dispose();
+      return zeros([]);
+    }
     const partials = Tensor.empty([total]);
     const norm = Tensor.empty([]);
     const scale = Tensor.empty([]);
@@ -140,20 +169,14 @@ export function clipGradNorm(params: readonly Tensor[] | Tensor, maxNorm: number
       let base = 0;
       for (const q of pieces) base += sumSquaresKernel(backend, q.g, q.s, q.c, partials, base);
       normKernel(backend, partials, total, maxNorm, norm, scale);
-      for (const g of uniqueStorage(grads)) {
-        runFusedUpdate(backend, {
-          key: 'clip_scale',
-          inputs: [['S', scale]],
-          outputs: [['G', g]],
-          scalars: [],
-          // Skip the write when the factor is exactly 1 (compared as bits: float compares
-          // involving NaN are unreliable on some drivers, and a NaN factor must propagate).
-          body: '  let s = S[0];\n  if (bitcast<u32>(s) != 0x3f800000u) { G[i] = G[i] * s; }',
-          wholeInputs: true,
-          vectorizable: true,
-        });
+      const scaled = uniqueStorage(alone);
+      for (const g of pack ? [pack, ...scaled] : scaled) scaleKernel(backend, g, scale);
+      if (pack) {
+        const seen = new Set<unknown>(scaled.map((g) => g.store));
+        unpackTensors(backend, pack, small, (k) => (seen.has(small[k].store) ? true : (seen.add(small[k].store), false)));
       }
     } finally {
+      pack?.dispose();
       partials.dispose();
       scale.dispose();
     }

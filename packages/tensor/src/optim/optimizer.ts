@@ -1,7 +1,8 @@
 /**
  * The optimizer base class: parameter bookkeeping, per-parameter state kept on the GPU, zeroing
  * gradients, state dicts for checkpoints, and disposal. Subclasses implement one fused update per
- * parameter (see `fused-update.ts`); no step reads anything back to the CPU.
+ * parameter (see `fused-update.ts`), which step() also applies to packs of small parameters
+ * (see `multi-tensor.ts`); no step reads anything back to the CPU.
  *
  * State-dict layout (PyTorch's names, flattened so that it maps onto a safetensors file):
  * tensors `state.<i>.<name>` (e.g. `state.0.exp_avg`), numbers `state.<i>.step` and the
@@ -15,6 +16,7 @@ import { getBackend } from '../runtime.js';
 import { keep } from '../scope.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { runFusedUpdate } from './fused-update.js';
+import { packTensors, packable, unpackTensors } from './multi-tensor.js';
 
 /** A flattened optimizer state: GPU tensors and plain numbers. */
 export interface OptimizerStateDict {
@@ -97,6 +99,8 @@ export abstract class Optimizer {
   /**
    * Records the fused update of parameter `i` (state already created). `fresh` is true on the
    * parameter's first step, when state buffers hold no data yet unless `zeroInit()` is true.
+   * `i` is -1 when `p`, `g` and the state are flat packs of several parameters (elementwise
+   * updates need not know where one parameter ends).
    */
   protected abstract update(i: number, p: Tensor, g: Tensor, st: ParamState, fresh: boolean): void;
   /** Whether new state buffers must be zero-filled before the first update. */
@@ -124,14 +128,52 @@ export abstract class Optimizer {
       work.push([i, p, g]);
     });
     noGrad(() => {
+      // Small parameters are updated in packed groups (see multi-tensor.ts); a group shares the
+      // step count and freshness, the only per-parameter inputs of an update besides the data.
+      const groups = new Map<string, { step: number; fresh: boolean; items: [number, Tensor, Tensor, ParamState][] }>();
       for (const [i, p, g] of work) {
         let st = this.state[i];
         const fresh = !st;
         if (!st) st = this.state[i] = this.newState(p);
         st.step++;
-        this.update(i, p, g, st, fresh);
+        if (!packable(p.size)) {
+          this.update(i, p, g, st, fresh);
+          continue;
+        }
+        const key = `${st.step}/${fresh}`;
+        let grp = groups.get(key);
+        if (!grp) groups.set(key, (grp = { step: st.step, fresh, items: [] }));
+        grp.items.push([i, p, g, st]);
       }
+      for (const grp of groups.values()) this.updatePacked(grp.step, grp.fresh, grp.items);
     });
+  }
+
+  /** One update over a group of parameters copied into flat buffers, then copied back. */
+  private updatePacked(step: number, fresh: boolean, items: [number, Tensor, Tensor, ParamState][]): void {
+    if (items.length === 1) return this.update(...items[0], fresh);
+    const backend = this.backend;
+    const ps = items.map(([, p]) => p);
+    const names = this.bufferNames();
+    const states = names.map((name) => items.map(([, , , st]) => st.buffers.get(name)!));
+    const flats: Tensor[] = [];
+    try {
+      const flatP = packTensors(backend, ps);
+      flats.push(flatP);
+      const flatG = packTensors(backend, items.map(([, , g]) => g));
+      flats.push(flatG);
+      const buffers = new Map<string, Tensor>();
+      names.forEach((name, k) => {
+        const t = packTensors(backend, states[k]);
+        flats.push(t);
+        buffers.set(name, t);
+      });
+      this.update(-1, flatP, flatG, { step, buffers }, fresh);
+      unpackTensors(backend, flatP, ps);
+      names.forEach((name, k) => unpackTensors(backend, buffers.get(name)!, states[k]));
+    } finally {
+      for (const t of flats) t.dispose();
+    }
   }
 
   /** Frees every parameter's gradient (PyTorch's `zero_grad(set_to_none=True)`). */
