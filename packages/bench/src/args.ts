@@ -13,6 +13,13 @@ export interface CommandArgs {
   rest: string[];
 }
 
+/** The value of `--<flag>` as a positive integer; throws naming the flag otherwise. */
+export function positiveIntFlag(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} needs a positive integer, got '${v}'`);
+  return n;
+}
+
 /** Parses `[--json] [--quick] [--repeat N] [--only S] [rest…]`; throws on a bad flag. */
 export function parseArgs(argv: readonly string[]): CommandArgs {
   const out: CommandArgs = { json: false, quick: false, rest: [] };
@@ -24,11 +31,7 @@ export function parseArgs(argv: readonly string[]): CommandArgs {
       const v = argv[++i];
       if (v === undefined) throw new Error(`${a} needs a value`);
       if (a === '--only') out.only = v;
-      else {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1) throw new Error(`--repeat needs a positive integer, got '${v}'`);
-        out.repeat = n;
-      }
+      else out.repeat = positiveIntFlag('repeat', v);
     } else if (a.startsWith('--')) throw new Error(`unknown flag ${a}`);
     else out.rest.push(a);
   }

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { formatProfile, shutdown, startProfile, stopProfile, type ProfileEntry, type ProfileReport } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
 import { DEFAULT_TRAIN_CONFIG, Sam2Model, Sam2Trainer, defaultModelPaths, initTrainingWeights, parseDefaultModelConfig, type TrainSource } from '@rpsam2/sam2';
-import type { CommandArgs } from './args.js';
+import { positiveIntFlag, type CommandArgs } from './args.js';
 import { SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './sam2-training/synthetic-source.js';
 
 export const PROFILE_SAM2_TRAIN_USAGE = 'profile-sam2-train [--size 256] [--steps 3] [--prompts-per-object 6] [--json]';
@@ -46,18 +46,13 @@ export function parseProfileSam2TrainArgs(argv: string[]): CommandArgs {
       json: { type: 'boolean', default: false },
     },
   });
-  const positive = (flag: string, v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} needs a positive integer, got '${v}'`);
-    return n;
-  };
   const args: ProfileSam2TrainArgs = {
     json: values.json ?? false,
     quick: false,
     rest: positionals,
-    size: positive('size', values.size!),
-    steps: positive('steps', values.steps!),
-    promptsPerObject: positive('prompts-per-object', values['prompts-per-object']!),
+    size: positiveIntFlag('size', values.size!),
+    steps: positiveIntFlag('steps', values.steps!),
+    promptsPerObject: positiveIntFlag('prompts-per-object', values['prompts-per-object']!),
   };
   return args;
 }
