@@ -40,7 +40,8 @@ describe('modelCardMarkdown', () => {
     expect(md).toContain('2,191,009 parameters');
     expect(md).toContain('**instrument mDSC 0.8123**');
     expect(md).toContain('**click-position spread 0.0500**');
-    expect(md).toContain(`| 1 | 256 px | ${DEFAULT_RECIPE[0].config.steps} |`);
+    expect(md).toContain(`| 1 | 256 px | 50 % zoomed (window 0.5 of the sides) | ${DEFAULT_RECIPE[0].config.steps} |`);
+    expect(md).toContain(`| 2 | 512 px | whole frames | ${DEFAULT_RECIPE[1].config.steps} |`);
     expect(md).toContain('| 10 min |');
     expect(md).toMatch(/\| CF \| 0\.9000 \| 2 \|\n\| SK \| 0\.7000 \| 3 \|/);
   });

@@ -118,6 +118,7 @@ export {
 export { sam2Loss, sam2MultiStepLoss, SAM2_TRAINING_LOSS, type Sam2LossWeights, type Sam2LossOptions, type Sam2StepOutputs, type Sam2LossResult } from './train/losses.js';
 export { firstClick, correctionClick, noisyBox, tightBox, type PromptMask, type PromptRng, type SampledClick, type CorrectionMode } from './train/prompt-sampler.js';
 export { maskCoverage, type TrainObject, type TrainSample, type TrainSource } from './train/data.js';
+export { CropTrainSource, cropSample, type CropOptions } from './train/crop-source.js';
 export { initTrainingWeights, initRule } from './train/init.js';
 export { learningRateAt, type LrSchedule } from './train/schedule.js';
 export { trainStep, type StepOptions, type StepStats } from './train/step.js';

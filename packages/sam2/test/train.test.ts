@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { interpolate, slice, tensor, tidy } from '@rpsam2/tensor';
+import { SeededRandom, interpolate, slice, tensor, tidy } from '@rpsam2/tensor';
 import { Sam2Model } from '../src/model/sam2-model.js';
 import { preprocess } from '../src/predictor/transforms.js';
 import { maskCoverage, type TrainSample, type TrainSource } from '../src/train/data.js';
-import { initRule, initTrainingWeights } from '../src/train/init.js';
+import { initRule, initTrainingWeights, orthonormalRows } from '../src/train/init.js';
 import { sam2Loss } from '../src/train/losses.js';
 import { learningRateAt } from '../src/train/schedule.js';
 import { trainStep } from '../src/train/step.js';
@@ -139,6 +139,41 @@ describe('initTrainingWeights', () => {
     } finally {
       [a, b, c].forEach((m) => m.dispose());
     }
+  });
+
+  it("ties each decoder cross-attention's query and key projections to one matrix of orthonormal rows ×2", async () => {
+    const m = await tinyModel(3);
+    try {
+      const params = new Map(m.namedParams());
+      const weight = (n: string) => params.get(n)!.get().data();
+      const queries = [...params.keys()].filter((n) => /\.(cross_attn_token_to_image|cross_attn_image_to_token|final_attn_token_to_image)\.q_proj\.weight$/.test(n));
+      expect(queries).toHaveLength(5); // two layers × two directions + the final attention
+      const seen: Float32Array[] = [];
+      for (const q of queries) {
+        const [rows, cols] = params.get(q)!.shape;
+        const w = await weight(q);
+        expect(await weight(q.replace('q_proj', 'k_proj'))).toEqual(w);
+        // W·Wᵀ = 4·I (float64 on the float32 values).
+        for (let i = 0; i < rows; i++) {
+          for (let j = 0; j < rows; j++) {
+            let d = 0;
+            for (let k = 0; k < cols; k++) d += w[i * cols + k] * w[j * cols + k];
+            expect(d).toBeCloseTo(i === j ? 4 : 0, 4);
+          }
+        }
+        expect(seen.some((s) => s.every((v, k) => v === w[k]))).toBe(false); // a fresh matrix per attention
+        seen.push(w);
+      }
+      // Self-attention keeps independent projections.
+      const self = 'sam_mask_decoder.transformer.layers.0.self_attn.q_proj.weight';
+      expect(await weight(self.replace('q_proj', 'k_proj'))).not.toEqual(await weight(self));
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('orthonormalRows refuses more rows than dimensions', () => {
+    expect(() => orthonormalRows(5, 4, new SeededRandom(0))).toThrow(/5 rows cannot be orthonormal in 4 dimensions/);
   });
 });
 

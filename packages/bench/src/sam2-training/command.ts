@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_RECIPE, Sam2Model, Sam2Trainer, defaultModelPaths, initTrainingWeights, parseDefaultModelConfig, type TrainStage } from '@rpsam2/sam2';
+import { CropTrainSource, DEFAULT_RECIPE, Sam2Model, Sam2Trainer, defaultModelPaths, initTrainingWeights, parseDefaultModelConfig, type TrainStage } from '@rpsam2/sam2';
 import { saveTensors, type Tensor } from '@rpsam2/tensor';
 import { initNode, writeFileAtomic } from '@rpsam2/tensor/node';
 import { ProgressLine, formatDuration } from '@rpsam2/rpsam2';
@@ -111,7 +111,9 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
       if (k === 0) initTrainingWeights(m, stage.config.seed);
       else await Sam2Trainer.loadWeightsFrom(m, join(args.out, `stage-${k}-${args.stages[k - 1].imageSize}px`, 'checkpoint.safetensors'));
       await m.promptEncoder.prepare();
-      trainer = await Sam2Trainer.open(m, source, stage.config, dir);
+      // A stage with crops reads the same frames, zoomed in for a share of its steps.
+      const stageSource = stage.crop ? new CropTrainSource(source, stage.crop) : source;
+      trainer = await Sam2Trainer.open(m, stageSource, stage.config, dir);
       if (trainer.step >= stage.config.steps) {
         say(`stage ${k + 1}/${args.stages.length} (${stage.imageSize}px): done earlier (${trainer.step} steps)`);
         stageSeconds[k] = stageTrainingSeconds(join(dir, 'train.jsonl'));

@@ -21,6 +21,13 @@ export interface ModelCardInput {
 
 const f4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
 
+/** Which objects each stage prompts (instruments always; anatomy where a stage allows it). */
+function objectsLine(stages: readonly TrainStage[]): string {
+  const anatomy = stages.map((s) => s.config.step.maxAnatomyPerImage ?? Infinity);
+  if (anatomy.every((a) => a === 0)) return 'instruments only (anatomy objects left out: their large masks gave best-of-three answers that ignore the click)';
+  return `instruments, then up to ${anatomy.map((a) => (a === Infinity ? 'all' : a)).join(' / ')} anatomy object(s) (cornea, pupil) per frame by stage`;
+}
+
 /** The card's Markdown. */
 export function modelCardMarkdown(c: ModelCardInput): string {
   const t = c.config.trunk;
@@ -28,7 +35,7 @@ export function modelCardMarkdown(c: ModelCardInput): string {
     .map((s, k) => {
       const o = s.config;
       const secs = c.stageSeconds?.[k];
-      return `| ${k + 1} | ${s.imageSize} px | ${o.steps} | ${o.imagesPerStep} | ${o.step.objectsPerImage} × ${o.step.promptsPerObject ?? 1} | ${o.lr} → ${o.minLr} (warm-up ${o.warmupSteps}) | ${secs ? `${(secs / 60).toFixed(0)} min` : '—'} |`;
+      return `| ${k + 1} | ${s.imageSize} px | ${s.crop ? `${Math.round(s.crop.probability * 100)} % zoomed (window ${s.crop.fraction} of the sides)` : 'whole frames'} | ${o.steps} | ${o.imagesPerStep} | ${o.step.objectsPerImage} × ${o.step.promptsPerObject ?? 1} | ${o.lr} → ${o.minLr} (warm-up ${o.warmupSteps}) | ${secs ? `${(secs / 60).toFixed(0)} min` : '—'} |`;
     })
     .join('\n');
   const perClass = Object.entries(c.result.perClass)
@@ -57,12 +64,16 @@ weights (\`--weights sam2.1_hiera_large.pt\`).
 SAM 2's losses (focal ×${s0.step.weights?.mask ?? 20} + Dice ×${s0.step.weights?.dice ?? 1} on the masks, best of three for single clicks decoded multimask (p = ${s0.step.multimaskProbability ?? 1}, else the single-mask token); IoU prediction
 (${(s0.step.iouLoss ?? 'mse').toUpperCase()}) ×${s0.step.weights?.iou ?? 1}; object-score BCE ×${s0.step.weights?.objScore ?? 1}), on the low-resolution logits upsampled
 ×${s0.step.lossUpsample ?? 4} (bilinear, as inference upsamples them) against soft targets; prompts: one click uniform in the object (or a jittered box, p = ${s0.step.boxProbability}), and with p = ${s0.step.correctionProbability} a
-correction click from the error region; instruments first, then anatomy (cornea, pupil). AdamW
-(weight decay ${s0.weightDecay}), gradient clipping at ${s0.clipNorm}, seeded. Progressive resizing: the later stage starts
-from the earlier one's weights (no parameter depends on the input size).
+correction click from the error region; ${objectsLine(c.stages)}. AdamW
+(weight decay ${s0.weightDecay}), gradient clipping at ${s0.clipNorm}, seeded. From-scratch initialisation (PyTorch layer
+defaults, ViT-style trunk) except the mask decoder's cross-attentions, whose query and key
+projections start tied (2 × orthonormal rows): with independent projections the decoder never
+learnt to look at the click. Progressive resizing: the later stage starts from the earlier one's
+weights (no parameter depends on the input size); zoomed crops at the small input show thin
+instruments at the shipped input's scale.
 
-| stage | input | steps | frames/step | objects × prompts | lr | time |
-| --- | --- | --- | --- | --- | --- | --- |
+| stage | input | frames | steps | frames/step | objects × prompts | lr | time |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 ${stageRows}
 
 Adapter: ${c.adapter}. Rerun the command to continue an interrupted run (checkpoints every

@@ -9,13 +9,24 @@
  * - biases 0, norm scales 1;
  * - embeddings (point labels, tokens, no-mask): N(0, 1) as `nn.Embedding`;
  * - the prompt encoder's Gaussian matrix: N(0, 1) (a fixed buffer, never trained);
- * - positional embeddings and `no_mem_embed`: truncated normal, std 0.02.
+ * - positional embeddings and `no_mem_embed`: truncated normal, std 0.02;
+ * - the mask decoder's cross-attentions (token→image, image→token, final): query and key
+ *   projections tied at the start, W_q = W_k = 2·O with O a random matrix with orthonormal rows
+ *   ("mimetic" initialisation). Reading the click needs a token's query to find the image keys
+ *   at the click's position, i.e. W_qᵀW_k to match the click's Fourier features with the image's;
+ *   independent random projections give a dot product of random sign and near-uniform attention,
+ *   which training from scratch did not get past (masks ignored the click), while a tied pair
+ *   makes W_qᵀW_k positive semi-definite, so attention starts out peaked at the prompt.
  */
 import { SeededRandom, tensor } from '@rpsam2/tensor';
 import type { Module } from '../nn/module.js';
 
 /** Names of parameters drawn from N(0, 1) (nn.Embedding and the Gaussian PE matrix). */
 const UNIT_NORMAL = /(point_embeddings\.\d+|not_a_point_embed|no_mask_embed|iou_token|mask_tokens|obj_score_token)\.weight$|positional_encoding_gaussian_matrix$/;
+/** Query projections of the decoder's cross-attentions (their key projections are tied to them at init). */
+const CROSS_ATTENTION_QUERY = /transformer\..*(cross_attn|final_attn).*\.q_proj\.weight$/;
+/** Scale of the tied orthonormal query/key rows. */
+const MIMETIC_SCALE = 2;
 /** Parameters with a small truncated-normal start. */
 const SMALL_NORMAL = /(^|\.)(pos_embed|pos_embed_window|no_mem_embed)$/;
 
@@ -69,4 +80,42 @@ export function initTrainingWeights(module: Module, seed = 0): void {
     slot.value?.dispose();
     slot.value = tensor(data, slot.shape, { name });
   }
+  tieCrossAttention(module, new SeededRandom(seed + 99));
+}
+
+/** Sets each decoder cross-attention's W_q and W_k to one scaled matrix with orthonormal rows. */
+function tieCrossAttention(module: Module, rng: SeededRandom): void {
+  const params = new Map(module.namedParams());
+  for (const [name, slot] of params) {
+    if (!CROSS_ATTENTION_QUERY.test(name)) continue;
+    const [rows, cols] = slot.shape;
+    const w = Float32Array.from(orthonormalRows(rows, cols, rng), (v) => v * MIMETIC_SCALE);
+    for (const n of [name, name.replace(/q_proj\.weight$/, 'k_proj.weight')]) {
+      const target = params.get(n);
+      if (!target) throw new Error(`initTrainingWeights: ${n} has no key projection to tie`);
+      target.value?.dispose();
+      target.value = tensor(w.slice(), target.shape, { name: n });
+    }
+  }
+}
+
+/** A rows×cols matrix (rows ≤ cols) of Gaussian rows made orthonormal by Gram–Schmidt (float64). */
+export function orthonormalRows(rows: number, cols: number, rng: SeededRandom): Float64Array {
+  if (rows > cols) throw new RangeError(`orthonormalRows: ${rows} rows cannot be orthonormal in ${cols} dimensions`);
+  const o = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const row = o.subarray(i * cols, (i + 1) * cols);
+    for (let j = 0; j < cols; j++) row[j] = rng.normal();
+    for (let k = 0; k < i; k++) {
+      const prev = o.subarray(k * cols, (k + 1) * cols);
+      let d = 0;
+      for (let j = 0; j < cols; j++) d += row[j] * prev[j];
+      for (let j = 0; j < cols; j++) row[j] -= d * prev[j];
+    }
+    let norm = 0;
+    for (let j = 0; j < cols; j++) norm += row[j] * row[j];
+    norm = Math.sqrt(norm);
+    for (let j = 0; j < cols; j++) row[j] /= norm;
+  }
+  return o;
 }

@@ -13,6 +13,7 @@ import { AdamW, SafetensorsFile, SeededRandom, clipGradNorm, mixSeed, saveTensor
 import type { Sam2Model } from '../model/sam2-model.js';
 import { importNode } from '../weights/node-import.js';
 import type { TrainSource } from './data.js';
+import type { CropOptions } from './crop-source.js';
 import { learningRateAt } from './schedule.js';
 import { trainStep, type StepOptions, type StepStats } from './step.js';
 
@@ -40,14 +41,14 @@ export interface Sam2TrainConfig {
 /** Training settings of the shipped default model's stages (see models/synthetic/MODEL_CARD.md). */
 export const DEFAULT_TRAIN_CONFIG: Sam2TrainConfig = {
   seed: 0,
-  steps: 3000,
+  steps: 2000,
   imagesPerStep: 1,
   lr: 1e-3,
   minLr: 2e-5,
   warmupSteps: 100,
   weightDecay: 0.05,
   clipNorm: 1,
-  step: { objectsPerImage: 4, maxAnatomyPerImage: 1, promptsPerObject: 6, boxProbability: 0.35, multimaskProbability: 0.5, correctionProbability: 0.35, lossUpsample: 2, weights: { mask: 20, dice: 1, iou: 1, objScore: 1 } },
+  step: { objectsPerImage: 4, maxAnatomyPerImage: 0, promptsPerObject: 6, boxProbability: 0.35, multimaskProbability: 0.5, correctionProbability: 0.35, lossUpsample: 2, weights: { mask: 20, dice: 1, iou: 1, objScore: 1 } },
   checkpointEvery: 25,
 };
 
@@ -55,6 +56,8 @@ export const DEFAULT_TRAIN_CONFIG: Sam2TrainConfig = {
 export interface TrainStage {
   imageSize: number;
   config: Sam2TrainConfig;
+  /** Zoomed crops of the stage's frames (the trainer's caller wraps the source in a `CropTrainSource`); none when absent. */
+  crop?: CropOptions;
 }
 
 /**
@@ -63,7 +66,7 @@ export interface TrainStage {
  * Hiera's position embedding is interpolated to any grid, and nothing else depends on the size).
  */
 export const DEFAULT_RECIPE: readonly TrainStage[] = [
-  { imageSize: 256, config: DEFAULT_TRAIN_CONFIG },
+  { imageSize: 256, config: DEFAULT_TRAIN_CONFIG, crop: { probability: 0.5, fraction: 0.5, seed: 7 } },
   { imageSize: 512, config: { ...DEFAULT_TRAIN_CONFIG, seed: 1, steps: 300, lr: 3e-4, warmupSteps: 20 } },
 ];
 
