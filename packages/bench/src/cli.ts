@@ -8,6 +8,7 @@ import { kernelsCommand } from './kernels/command.js';
 import { parseSam2BenchArgs, sam2Command } from './sam2-bench.js';
 import { parseTrainStepArgs, trainStepCommand } from './train-step-bench.js';
 import { PROFILE_SAM2_TRAIN_USAGE, parseProfileSam2TrainArgs, profileSam2TrainCommand } from './profile-sam2-train.js';
+import { PROBE_SAM2_CLICKS_USAGE, parseProbeSam2ClicksArgs, probeSam2ClicksCommand } from './sam2-training/click-probe.js';
 import { GENERATE_USAGE, generateCommand, parseGenerateArgs } from './synthetic/command.js';
 import { TRAIN_SAM2_USAGE, parseTrainSam2Args, trainSam2Command } from './sam2-training/command.js';
 import { parseTable1Args, table1Command } from './runs/run-command.js';
@@ -46,6 +47,13 @@ const COMMANDS: Record<string, Command> = {
       'per-kernel profile of a step of training the default SAM 2 model from scratch (GPU time per kernel, forward/backward/optimizer split, time outside kernels), next to the plain step time',
     run: profileSam2TrainCommand,
     parse: parseProfileSam2TrainArgs,
+  },
+  'probe-sam2-clicks': {
+    usage: PROBE_SAM2_CLICKS_USAGE,
+    summary:
+      'minutes-long check that a training setup teaches the default model to follow single clicks: from scratch on the first N frames (N = 1: memorisation), or decoder only on an encoder frozen from a train-sam2 checkpoint; held-out mDSC and click spread',
+    run: probeSam2ClicksCommand,
+    parse: parseProbeSam2ClicksArgs,
   },
   generate: {
     usage: GENERATE_USAGE,
