@@ -20,6 +20,13 @@ export function positiveIntFlag(flag: string, v: string): number {
   return n;
 }
 
+/** A probability flag's value (a number in [0, 1]); the error names the flag. */
+export function probabilityFlag(flag: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new Error(`--${flag} needs a probability in [0, 1], got '${v}'`);
+  return n;
+}
+
 /** Parses `[--json] [--quick] [--repeat N] [--only S] [rest…]`; throws on a bad flag. */
 export function parseArgs(argv: readonly string[]): CommandArgs {
   const out: CommandArgs = { json: false, quick: false, rest: [] };

@@ -11,7 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), 'click-probe-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the command with --json and returns its parsed summary. */
-async function runProbe(argv: string[]): Promise<{ mode: string; frames: number; steps: number; evals: ProbeEval[] }> {
+async function runProbe(argv: string[]): Promise<{ mode: string; frames: number; steps: number; prompts: Record<string, number>; evals: ProbeEval[] }> {
   let out = '';
   const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
     out += String(s);
@@ -29,7 +29,11 @@ async function runProbe(argv: string[]): Promise<{ mode: string; frames: number;
 
 describe('probe-sam2-clicks flags', () => {
   it('has defaults and refuses bad values by name', () => {
-    expect(parseProbeSam2ClicksArgs([])).toMatchObject({ frames: 1, steps: 160, evalEvery: 80, size: 256, encoder: undefined });
+    expect(parseProbeSam2ClicksArgs([])).toMatchObject({ frames: 1, steps: 160, evalEvery: 80, size: 256, encoder: undefined, boxes: 0, corrections: 0, multimask: 0.5, anatomy: 0 });
+    expect(parseProbeSam2ClicksArgs(['--boxes', '0.35', '--corrections', '1', '--multimask', '0', '--anatomy', '2'])).toMatchObject({ boxes: 0.35, corrections: 1, multimask: 0, anatomy: 2 });
+    expect(() => parseProbeSam2ClicksArgs(['--boxes', '1.5'])).toThrow(/--boxes needs a probability in \[0, 1\], got '1.5'/);
+    expect(() => parseProbeSam2ClicksArgs(['--multimask', ''])).toThrow(/--multimask needs a probability/);
+    expect(() => parseProbeSam2ClicksArgs(['--anatomy', '1.5'])).toThrow(/--anatomy needs a positive integer/);
     expect(() => parseProbeSam2ClicksArgs(['--size', '100'])).toThrow(/--size must be a multiple of 16/);
     expect(() => parseProbeSam2ClicksArgs(['--steps', '0'])).toThrow(/--steps/);
     expect(() => parseProbeSam2ClicksArgs(['--frames', 'x'])).toThrow(/--frames/);
@@ -38,8 +42,9 @@ describe('probe-sam2-clicks flags', () => {
 
 describe('probe-sam2-clicks runs', () => {
   it('from scratch on one frame: evaluations at the requested steps, Dice and spread in range', async () => {
-    const r = await runProbe(['--size', '128', '--steps', '2', '--eval-every', '1']);
+    const r = await runProbe(['--size', '128', '--steps', '2', '--eval-every', '1', '--boxes', '0.5', '--corrections', '1']);
     expect(r.mode).toBe('frames');
+    expect(r.prompts).toEqual({ boxes: 0.5, corrections: 1, multimask: 0.5, anatomy: 0 });
     expect(r.evals.map((e) => e.step)).toEqual([1, 2]);
     for (const e of r.evals) {
       expect(e.instrumentDice).toBeGreaterThanOrEqual(0);

@@ -4,8 +4,9 @@
  *
  * Two modes:
  * - **frames** (default): the default model's architecture from scratch (`initTrainingWeights`)
- *   trained on the first `--frames` frames of `train-sam2`'s stream, clicks only (no boxes, no
- *   correction rounds), instruments only. With `--frames 1` it is a memorisation test: evaluated
+ *   trained on the first `--frames` frames of `train-sam2`'s stream; by default clicks only (no
+ *   boxes, no correction rounds: `--boxes`, `--corrections` set their shares), instruments only
+ *   (`--anatomy N` adds up to N anatomy objects per frame), the recipe's multimask share. With `--frames 1` it is a memorisation test: evaluated
  *   on that frame, a decoder that reads the click reaches a high mDSC, one that does not stays
  *   near the Dice of "every instrument".
  * - **decoder only** (`--encoder <checkpoint>`): the image encoder (and the decoder's high-res
@@ -39,11 +40,12 @@ import {
   type TrainSample,
   type TrainSource,
 } from '@rpsam2/sam2';
-import { positiveIntFlag, type CommandArgs } from '../args.js';
+import { positiveIntFlag, probabilityFlag, type CommandArgs } from '../args.js';
 import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
 import { evaluateSingleClick } from './single-click-eval.js';
 
-export const PROBE_SAM2_CLICKS_USAGE = 'probe-sam2-clicks [--frames 1] [--steps 160] [--eval-every 80] [--size 256] [--encoder <train-sam2 checkpoint>] [--json]';
+export const PROBE_SAM2_CLICKS_USAGE =
+  'probe-sam2-clicks [--frames 1] [--steps 160] [--eval-every 80] [--size 256] [--encoder <train-sam2 checkpoint>] [--boxes 0] [--corrections 0] [--multimask P] [--anatomy 0] [--json]';
 
 interface ProbeArgs extends CommandArgs {
   frames: number;
@@ -51,6 +53,11 @@ interface ProbeArgs extends CommandArgs {
   evalEvery: number;
   size: number;
   encoder?: string;
+  /** Prompting: box share, correction-round share, multimask share of clicks, anatomy objects per frame. */
+  boxes: number;
+  corrections: number;
+  multimask: number;
+  anatomy: number;
 }
 
 /** One evaluation of the probe. */
@@ -71,6 +78,10 @@ export function parseProbeSam2ClicksArgs(argv: string[]): CommandArgs {
       'eval-every': { type: 'string', default: '80' },
       size: { type: 'string', default: '256' },
       encoder: { type: 'string' },
+      boxes: { type: 'string', default: '0' },
+      corrections: { type: 'string', default: '0' },
+      multimask: { type: 'string', default: String(DEFAULT_TRAIN_CONFIG.step.multimaskProbability ?? 1) },
+      anatomy: { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -83,6 +94,10 @@ export function parseProbeSam2ClicksArgs(argv: string[]): CommandArgs {
     evalEvery: positiveIntFlag('eval-every', values['eval-every']!),
     size: positiveIntFlag('size', values.size!),
     encoder: values.encoder,
+    boxes: probabilityFlag('boxes', values.boxes!),
+    corrections: probabilityFlag('corrections', values.corrections!),
+    multimask: probabilityFlag('multimask', values.multimask!),
+    anatomy: values.anatomy === '0' ? 0 : positiveIntFlag('anatomy', values.anatomy!),
   };
   if (args.size % 16 !== 0) throw new Error(`--size must be a multiple of 16 (the image embedding's stride), got ${args.size}`);
   return args;
@@ -124,7 +139,7 @@ export async function probeSam2ClicksCommand(commandArgs: CommandArgs): Promise<
       steps: args.steps,
       warmupSteps: Math.min(DEFAULT_TRAIN_CONFIG.warmupSteps, Math.ceil(args.steps / 10)),
       checkpointEvery: Number.MAX_SAFE_INTEGER,
-      step: { ...DEFAULT_TRAIN_CONFIG.step, boxProbability: 0, correctionProbability: 0, maxAnatomyPerImage: 0 },
+      step: { ...DEFAULT_TRAIN_CONFIG.step, boxProbability: args.boxes, correctionProbability: args.corrections, multimaskProbability: args.multimask, maxAnatomyPerImage: args.anatomy },
     };
     const memorise = args.frames === 1;
     const evalSource = memorise ? frames : new SyntheticTrainSource({ seed: SAM2_EVAL_DATA_SEED });
@@ -153,7 +168,8 @@ export async function probeSam2ClicksCommand(commandArgs: CommandArgs): Promise<
     } finally {
       trainer.dispose();
     }
-    if (args.json) process.stdout.write(`${JSON.stringify({ mode: args.encoder ? 'decoder-only' : 'frames', frames: args.frames, size: args.size, steps: args.steps, evals }, null, 2)}\n`);
+    const prompts = { boxes: args.boxes, corrections: args.corrections, multimask: args.multimask, anatomy: args.anatomy };
+    if (args.json) process.stdout.write(`${JSON.stringify({ mode: args.encoder ? 'decoder-only' : 'frames', frames: args.frames, size: args.size, steps: args.steps, prompts, evals }, null, 2)}\n`);
     return 0;
   } finally {
     for (const f of cache) [f.imageEmbed, ...f.highRes].forEach((t) => t.dispose());
