@@ -67,8 +67,8 @@ SAM 2's losses (focal ×${s0.step.weights?.mask ?? 20} + Dice ×${s0.step.weight
 correction click from the error region; ${objectsLine(c.stages)}. AdamW
 (weight decay ${s0.weightDecay}), gradient clipping at ${s0.clipNorm}, seeded. From-scratch initialisation (PyTorch layer
 defaults, ViT-style trunk) except the mask decoder's cross-attentions, whose query and key
-projections start tied (2 × orthonormal rows): with independent projections the decoder never
-learnt to look at the click. Progressive resizing: the later stage starts from the earlier one's
+projections start tied (2 × orthonormal rows: on one memorised frame the decoder then learnt to
+follow clicks, mDSC 0.56 → 0.79 in 160 steps). Progressive resizing: the later stage starts from the earlier one's
 weights (no parameter depends on the input size); zoomed crops at the small input show thin
 instruments at the shipped input's scale.
 

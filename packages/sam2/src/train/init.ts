@@ -15,8 +15,10 @@
  *   ("mimetic" initialisation). Reading the click needs a token's query to find the image keys
  *   at the click's position, i.e. W_qᵀW_k to match the click's Fourier features with the image's;
  *   independent random projections give a dot product of random sign and near-uniform attention,
- *   which training from scratch did not get past (masks ignored the click), while a tied pair
- *   makes W_qᵀW_k positive semi-definite, so attention starts out peaked at the prompt.
+ *   while a tied pair makes W_qᵀW_k positive semi-definite, so attention starts out peaked where
+ *   query and key agree. Measured on one memorised frame (clicks only, 160 steps at 256 px):
+ *   mDSC 0.56 with independent projections, 0.79 tied; on a stream of frames it is not enough
+ *   by itself (the decoder still learns click-independent masks; issue #6's notes).
  */
 import { SeededRandom, tensor } from '@rpsam2/tensor';
 import type { Module } from '../nn/module.js';
