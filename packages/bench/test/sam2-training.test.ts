@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { presetConfig, DEFAULT_RECIPE } from '@rpsam2/sam2';
 import { SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
 import { modelCardMarkdown } from '../src/sam2-training/model-card.js';
+import { parseTrainSam2Args } from '../src/sam2-training/command.js';
 import { objectMask } from '../src/synthetic/index.js';
 
 const small = { width: 96, height: 64 };
@@ -40,8 +41,9 @@ describe('modelCardMarkdown', () => {
     expect(md).toContain('2,191,009 parameters');
     expect(md).toContain('**instrument mDSC 0.8123**');
     expect(md).toContain('**click-position spread 0.0500**');
-    expect(md).toContain(`| 1 | 256 px | 50 % zoomed (window 0.5 of the sides) | ${DEFAULT_RECIPE[0].config.steps} |`);
-    expect(md).toContain(`| 2 | 512 px | whole frames | ${DEFAULT_RECIPE[1].config.steps} |`);
+    expect(md).toContain(`| 1 | 256 px | 50 % zoomed (window 0.5 of the sides) | everything | ${DEFAULT_RECIPE[0].config.steps} |`);
+    expect(md).toContain(`| 2 | 256 px | 50 % zoomed (window 0.5 of the sides) | a fresh decoder, encoder frozen | ${DEFAULT_RECIPE[1].config.steps} |`);
+    expect(md).toContain(`| 3 | 512 px | whole frames | decoder, encoder frozen | ${DEFAULT_RECIPE[2].config.steps} |`);
     expect(md).toContain('| 10 min |');
     expect(md).toMatch(/\| CF \| 0\.9000 \| 2 \|\n\| SK \| 0\.7000 \| 3 \|/);
   });
@@ -91,4 +93,16 @@ describe('evaluateSingleClick', () => {
       model.dispose();
     }
   }, 120_000);
+});
+
+describe('parseTrainSam2Args', () => {
+  it("carries each stage of the recipe whole (crops, fresh decoder, frozen encoder) and sets only what flags name", () => {
+    const a = parseTrainSam2Args([]) as unknown as { stages: typeof DEFAULT_RECIPE };
+    expect(a.stages).toEqual(DEFAULT_RECIPE);
+    const b = parseTrainSam2Args(['--stage-steps', '5,6,7']) as unknown as { stages: typeof DEFAULT_RECIPE };
+    expect(b.stages.map((s) => s.config.steps)).toEqual([5, 6, 7]);
+    expect(b.stages[1]).toMatchObject({ crop: DEFAULT_RECIPE[1].crop, freshDecoder: true });
+    expect(b.stages[1].config.step.freezeEncoder).toBe(true);
+    expect(() => parseTrainSam2Args(['--stage-steps', '5,6'])).toThrow(/--stage-steps needs 3 numbers/);
+  });
 });

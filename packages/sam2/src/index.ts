@@ -119,7 +119,7 @@ export { sam2Loss, sam2MultiStepLoss, SAM2_TRAINING_LOSS, type Sam2LossWeights, 
 export { firstClick, correctionClick, noisyBox, tightBox, type PromptMask, type PromptRng, type SampledClick, type CorrectionMode } from './train/prompt-sampler.js';
 export { maskCoverage, type TrainObject, type TrainSample, type TrainSource } from './train/data.js';
 export { CropTrainSource, cropSample, type CropOptions } from './train/crop-source.js';
-export { initTrainingWeights, initRule } from './train/init.js';
+export { initTrainingWeights, initRule, isEncoderParam, reinitialiseDecoder } from './train/init.js';
 export { learningRateAt, type LrSchedule } from './train/schedule.js';
 export { trainStep, type StepOptions, type StepStats } from './train/step.js';
 export { Sam2Trainer, DEFAULT_TRAIN_CONFIG, DEFAULT_RECIPE, type TrainStage, type Sam2TrainConfig, type TrainLogEntry, type TrainerHooks } from './train/trainer.js';

@@ -12,7 +12,7 @@ import { SeededRandom, interpolate, slice, tensor, tidy } from '@rpsam2/tensor';
 import { Sam2Model } from '../src/model/sam2-model.js';
 import { preprocess } from '../src/predictor/transforms.js';
 import { maskCoverage, type TrainSample, type TrainSource } from '../src/train/data.js';
-import { initRule, initTrainingWeights, orthonormalRows } from '../src/train/init.js';
+import { initRule, initTrainingWeights, isEncoderParam, orthonormalRows, reinitialiseDecoder } from '../src/train/init.js';
 import { sam2Loss } from '../src/train/losses.js';
 import { learningRateAt } from '../src/train/schedule.js';
 import { trainStep } from '../src/train/step.js';
@@ -301,6 +301,41 @@ describe('Sam2Trainer', () => {
       await expect(Sam2Trainer.open(m, source(), { ...tinyConfig(3), lr: 1e-4 }, join(tmp, 'a'))).rejects.toThrow(/checkpoint\.safetensors: was written with another training config/);
     } finally {
       m.dispose();
+    }
+  });
+
+  it('with a frozen encoder, moves only the prompt encoder and the decoder (high-res convs excluded)', async () => {
+    const m = await tinyModel(4);
+    try {
+      const names = m.namedParams().map(([n]) => n);
+      const before = await weights(m);
+      const t = await Sam2Trainer.open(m, source(), { ...tinyConfig(2), step: { ...tinyConfig(1).step, freezeEncoder: true } }, join(tmp, 'frozen'));
+      await t.run();
+      t.dispose();
+      const after = await weights(m);
+      const moved = names.filter((_, i) => after[i].some((v, k) => v !== before[i][k]));
+      expect(moved.filter(isEncoderParam)).toEqual([]);
+      expect(names.filter(isEncoderParam).some((n) => n.startsWith('sam_mask_decoder.conv_s'))).toBe(true);
+      // Every decoder-side parameter that a click step reaches moved (box/mask-input-only parts may not).
+      for (const n of ['sam_mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight', 'sam_mask_decoder.output_hypernetworks_mlps.0.layers.0.weight', 'sam_prompt_encoder.point_embeddings.1.weight']) {
+        expect(moved).toContain(n);
+      }
+    } finally {
+      freeGrads(m);
+      m.dispose();
+    }
+  });
+
+  it('reinitialiseDecoder gives the decoder side its from-scratch values and keeps the encoder path', async () => {
+    const [trained, scratch] = [await tinyModel(8), await tinyModel(3)];
+    try {
+      const before = await weights(trained);
+      reinitialiseDecoder(trained, 3);
+      const [after, fresh] = [await weights(trained), await weights(scratch)];
+      trained.namedParams().forEach(([n], i) => expect(after[i], n).toEqual(isEncoderParam(n) ? before[i] : fresh[i]));
+    } finally {
+      trained.dispose();
+      scratch.dispose();
     }
   });
 

@@ -35,6 +35,7 @@ import {
   initTrainingWeights,
   parseDefaultModelConfig,
   preprocess,
+  reinitialiseDecoder,
   type ImageFeatures,
   type Sam2TrainConfig,
   type TrainSample,
@@ -120,7 +121,7 @@ export async function probeSam2ClicksCommand(commandArgs: CommandArgs): Promise<
   try {
     if (args.encoder) {
       const step = await Sam2Trainer.loadWeightsFrom(model, args.encoder);
-      reinitialiseDecoder(model);
+      reinitialiseDecoder(model, DEFAULT_TRAIN_CONFIG.seed);
       await model.promptEncoder.prepare();
       for (const s of samples) cache.push(noGrad(() => tidy(() => model.forwardImage(preprocess(s.image, args.size)))));
       log(`probe-sam2-clicks: decoder only — encoder frozen from ${args.encoder} (step ${step}), features of ${args.frames} frames cached`);
@@ -175,24 +176,6 @@ export async function probeSam2ClicksCommand(commandArgs: CommandArgs): Promise<
     for (const f of cache) [f.imageEmbed, ...f.highRes].forEach((t) => t.dispose());
     model.dispose();
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Fresh from-scratch weights for the prompt encoder and the mask decoder, except the high-res convolutions (cached with the encoder's features). */
-function reinitialiseDecoder(model: Sam2Model): void {
-  const fresh = new Sam2Model(model.cfg);
-  try {
-    initTrainingWeights(fresh, DEFAULT_TRAIN_CONFIG.seed);
-    const replacements = new Map(fresh.namedParams());
-    for (const [name, slot] of model.namedParams()) {
-      if (!/^sam_(mask_decoder|prompt_encoder)\./.test(name) || /\.conv_s[01]\./.test(name)) continue;
-      const from = replacements.get(name)!;
-      slot.value?.dispose();
-      slot.value = from.value;
-      from.value = null;
-    }
-  } finally {
-    fresh.dispose();
   }
 }
 

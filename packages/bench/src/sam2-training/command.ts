@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CropTrainSource, DEFAULT_RECIPE, Sam2Model, Sam2Trainer, defaultModelPaths, initTrainingWeights, parseDefaultModelConfig, type TrainStage } from '@rpsam2/sam2';
+import { CropTrainSource, DEFAULT_RECIPE, Sam2Model, Sam2Trainer, defaultModelPaths, initTrainingWeights, parseDefaultModelConfig, reinitialiseDecoder, type TrainStage } from '@rpsam2/sam2';
 import { saveTensors, type Tensor } from '@rpsam2/tensor';
 import { initNode, writeFileAtomic } from '@rpsam2/tensor/node';
 import { ProgressLine, formatDuration } from '@rpsam2/rpsam2';
@@ -18,7 +18,7 @@ import { modelCardMarkdown } from './model-card.js';
 import { adapterLine, captureEnvironment } from '../runs/environment.js';
 
 export const TRAIN_SAM2_USAGE =
-  'train-sam2 [--out runs/sam2-synthetic] [--stage-steps 3000,300] [--images-per-step N] [--seed N] [--eval-every N] [--eval-frames N] [--export <dir>]';
+  `train-sam2 [--out runs/sam2-synthetic] [--stage-steps ${DEFAULT_RECIPE.map((s) => s.config.steps).join(',')}] [--images-per-step N] [--seed N] [--eval-every N] [--eval-frames N] [--export <dir>]`;
 
 interface TrainSam2Args extends CommandArgs {
   out: string;
@@ -52,7 +52,7 @@ export function parseTrainSam2Args(argv: string[]): CommandArgs {
   const steps = values['stage-steps']?.split(',').map((v) => num('stage-steps', v));
   if (steps && steps.length !== DEFAULT_RECIPE.length) throw new Error(`--stage-steps needs ${DEFAULT_RECIPE.length} numbers (one per stage: ${DEFAULT_RECIPE.map((s) => `${s.imageSize}px`).join(', ')}), got '${values['stage-steps']}'`);
   const stages = DEFAULT_RECIPE.map((st, k) => ({
-    imageSize: st.imageSize,
+    ...st,
     config: {
       ...st.config,
       steps: steps?.[k] ?? st.config.steps,
@@ -109,7 +109,11 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
       model = new Sam2Model({ ...shipped, imageSize: stage.imageSize });
       const m = model;
       if (k === 0) initTrainingWeights(m, stage.config.seed);
-      else await Sam2Trainer.loadWeightsFrom(m, join(args.out, `stage-${k}-${args.stages[k - 1].imageSize}px`, 'checkpoint.safetensors'));
+      else {
+        await Sam2Trainer.loadWeightsFrom(m, join(args.out, `stage-${k}-${args.stages[k - 1].imageSize}px`, 'checkpoint.safetensors'));
+        // A fresh decoder on the previous stage's encoder (the saved checkpoint of a resumed stage overrides it).
+        if (stage.freshDecoder) reinitialiseDecoder(m, stage.config.seed);
+      }
       await m.promptEncoder.prepare();
       // A stage with crops reads the same frames, zoomed in for a share of its steps.
       const stageSource = stage.crop ? new CropTrainSource(source, stage.crop) : source;
@@ -120,7 +124,7 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
         trainer.dispose();
         continue;
       }
-      say(`stage ${k + 1}/${args.stages.length} (${stage.imageSize}px, ${m.paramCount().toLocaleString('en')} parameters): ${trainer.resumed ? `resuming at step ${trainer.step}` : k === 0 ? 'from scratch' : 'from the previous stage'}`);
+      say(`stage ${k + 1}/${args.stages.length} (${stage.imageSize}px, ${m.paramCount().toLocaleString('en')} parameters): ${trainer.resumed ? `resuming at step ${trainer.step}` : k === 0 ? 'from scratch' : stage.freshDecoder ? "a fresh decoder on the previous stage's encoder" : 'from the previous stage'}${stage.config.step.freezeEncoder ? ' (encoder frozen)' : ''}`);
       const startStep = trainer.step;
       const tStage = performance.now();
       let emaLoss = NaN;

@@ -35,7 +35,7 @@ export function modelCardMarkdown(c: ModelCardInput): string {
     .map((s, k) => {
       const o = s.config;
       const secs = c.stageSeconds?.[k];
-      return `| ${k + 1} | ${s.imageSize} px | ${s.crop ? `${Math.round(s.crop.probability * 100)} % zoomed (window ${s.crop.fraction} of the sides)` : 'whole frames'} | ${o.steps} | ${o.imagesPerStep} | ${o.step.objectsPerImage} × ${o.step.promptsPerObject ?? 1} | ${o.lr} → ${o.minLr} (warm-up ${o.warmupSteps}) | ${secs ? `${(secs / 60).toFixed(0)} min` : '—'} |`;
+      return `| ${k + 1} | ${s.imageSize} px | ${s.crop ? `${Math.round(s.crop.probability * 100)} % zoomed (window ${s.crop.fraction} of the sides)` : 'whole frames'} | ${o.step.freezeEncoder ? `${s.freshDecoder ? 'a fresh ' : ''}decoder, encoder frozen` : 'everything'} | ${o.steps} | ${o.imagesPerStep} | ${o.step.objectsPerImage} × ${o.step.promptsPerObject ?? 1} | ${o.lr} → ${o.minLr} (warm-up ${o.warmupSteps}) | ${secs ? `${(secs / 60).toFixed(0)} min` : '—'} |`;
     })
     .join('\n');
   const perClass = Object.entries(c.result.perClass)
@@ -68,12 +68,15 @@ correction click from the error region; ${objectsLine(c.stages)}. AdamW
 (weight decay ${s0.weightDecay}), gradient clipping at ${s0.clipNorm}, seeded. From-scratch initialisation (PyTorch layer
 defaults, ViT-style trunk) except the mask decoder's cross-attentions, whose query and key
 projections start tied (2 × orthonormal rows: on one memorised frame the decoder then learnt to
-follow clicks, mDSC 0.56 → 0.79 in 160 steps). Progressive resizing: the later stage starts from the earlier one's
+follow clicks, mDSC 0.56 → 0.79 in 160 steps). Stages (table): everything trained together first
+(the encoder learns the instruments, the decoder learns masks that ignore the click), then a fresh
+decoder on that encoder, frozen — the setting in which masks began to follow the click — then the
+decoder at the shipped input. Progressive resizing: each stage starts from the earlier one's
 weights (no parameter depends on the input size); zoomed crops at the small input show thin
 instruments at the shipped input's scale.
 
-| stage | input | frames | steps | frames/step | objects × prompts | lr | time |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+| stage | input | frames | trains | steps | frames/step | objects × prompts | lr | time |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${stageRows}
 
 Adapter: ${c.adapter}. Rerun the command to continue an interrupted run (checkpoints every

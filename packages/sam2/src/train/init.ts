@@ -22,6 +22,7 @@
  */
 import { SeededRandom, tensor } from '@rpsam2/tensor';
 import type { Module } from '../nn/module.js';
+import { Sam2Model } from '../model/sam2-model.js';
 
 /** Names of parameters drawn from N(0, 1) (nn.Embedding and the Gaussian PE matrix). */
 const UNIT_NORMAL = /(point_embeddings\.\d+|not_a_point_embed|no_mask_embed|iou_token|mask_tokens|obj_score_token)\.weight$|positional_encoding_gaussian_matrix$/;
@@ -120,4 +121,35 @@ export function orthonormalRows(rows: number, cols: number, rng: SeededRandom): 
     for (let j = 0; j < cols; j++) row[j] /= norm;
   }
   return o;
+}
+
+/**
+ * Parameters that `Sam2Model.forwardImage` uses (the trunk, the neck, `no_mem_embed`, the
+ * decoder's high-res convolutions): frozen together when a training step freezes the encoder.
+ */
+export function isEncoderParam(name: string): boolean {
+  return /^(image_encoder\.|no_mem_embed$|sam_mask_decoder\.conv_s[01]\.)/.test(name);
+}
+
+/**
+ * Gives the prompt encoder and the mask decoder fresh from-scratch weights (the values
+ * `initTrainingWeights(model, seed)` gives them), keeping the encoder path ({@link isEncoderParam})
+ * as it is: a new decoder on a trained, frozen encoder. Call `promptEncoder.prepare()` after.
+ */
+export function reinitialiseDecoder(model: Sam2Model, seed = 0): void {
+  const fresh = new Sam2Model(model.cfg);
+  try {
+    initTrainingWeights(fresh, seed);
+    const replacements = new Map(fresh.namedParams());
+    for (const [name, slot] of model.namedParams()) {
+      if (isEncoderParam(name)) continue;
+      const from = replacements.get(name);
+      if (!from?.value) throw new Error(`reinitialiseDecoder: no fresh value for ${name}`);
+      slot.value?.dispose();
+      slot.value = from.value;
+      from.value = null;
+    }
+  } finally {
+    fresh.dispose();
+  }
 }

@@ -15,7 +15,7 @@
  * cell: their coverage stays below 0.5 everywhere, so the best low-res logit is negative and the
  * upsampled mask empty (surgical instruments are often that thin at S/4).
  */
-import { add, backward, cat, interpolate, keep, slice, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import { add, backward, cat, interpolate, keep, noGrad, slice, tensor, tidy, type Tensor } from '@rpsam2/tensor';
 import type { Sam2Model } from '../model/sam2-model.js';
 import { preprocess } from '../predictor/transforms.js';
 import { maskCoverage, type TrainSample } from './data.js';
@@ -69,6 +69,12 @@ export interface StepOptions {
   iouLoss?: 'mse' | 'l1';
   /** Loss weights (default: the official focal 20, Dice 1, IoU 1, object score 1). */
   weights?: Partial<Sam2LossWeights>;
+  /**
+   * Run the image encoder without gradients (default false): only the prompt encoder and the
+   * mask decoder learn (the decoder's high-res convolutions run with the encoder and stay as
+   * they are). The trainer leaves the frozen parameters out of the optimizer.
+   */
+  freezeEncoder?: boolean;
 }
 
 /** What a step measured (host numbers; loss terms unweighted, summed over rounds). */
@@ -171,7 +177,8 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
   const terms: Terms[] = [];
   let firstIouSum = 0;
   const firstMasks = new Map<StepObject, Uint8Array>();
-  const features = tidy(() => model.forwardImage(cat(samples.map((s) => preprocess(s.image, S)), 0)));
+  const encode = () => tidy(() => model.forwardImage(cat(samples.map((s) => preprocess(s.image, S)), 0)));
+  const features = options.freezeEncoder ? noGrad(encode) : encode();
   try {
     /** Decodes one group (one frame, one prompt shape) and returns its loss terms and outputs. */
     const decodeGroup = (objs: StepObject[], prompts: PromptPoints[], multimask: boolean) =>
