@@ -4,16 +4,17 @@
  *
  * Two modes:
  * - **frames** (default): the default model's architecture from scratch (`initTrainingWeights`)
- *   trained on the first `--frames` frames of `train-sam2`'s stream; by default clicks only (no
- *   boxes, no correction rounds: `--boxes`, `--corrections` set their shares), instruments only
- *   (`--anatomy N` adds up to N anatomy objects per frame), the recipe's multimask share. With `--frames 1` it is a memorisation test: evaluated
- *   on that frame, a decoder that reads the click reaches a high mDSC, one that does not stays
- *   near the Dice of "every instrument".
+ *   trained on the first `--frames` frames of `train-sam2`'s stream; by default clicks only
+ *   (`--boxes`, `--corrections` set those shares), instruments only (`--anatomy N` adds up to N
+ *   anatomy objects per frame), the recipe's multimask share. With `--frames 1` it is a
+ *   memorisation test: evaluated on that frame, a decoder that reads the click reaches a high
+ *   mDSC, one that does not stays near the Dice of "every instrument".
  * - **decoder only** (`--encoder <checkpoint>`): the image encoder (and the decoder's high-res
  *   convolutions, which run with it) frozen from a `train-sam2` checkpoint, its features cached
- *   once per frame; the rest of the decoder and the prompt encoder start from scratch. About
- *   twice as fast per step as full training, and it separates "the encoder's features do not
- *   tell instruments apart" from "the decoder does not learn to use the click".
+ *   once per frame and kept out of the optimizer (`freezeEncoder`); the rest of the decoder and
+ *   the prompt encoder start from scratch (`reinitialiseDecoder`). About twice as fast per step
+ *   as full training, and it separates "the encoder's features do not tell instruments apart"
+ *   from "the decoder does not learn to use the click".
  *
  * Every `--eval-every` steps: instrument mDSC and click spread (`evaluateSingleClick`, 3 clicks
  * per instrument) on the training frame (`--frames 1`) or on 8 held-out frames. The spread is
@@ -140,7 +141,7 @@ export async function probeSam2ClicksCommand(commandArgs: CommandArgs): Promise<
       steps: args.steps,
       warmupSteps: Math.min(DEFAULT_TRAIN_CONFIG.warmupSteps, Math.ceil(args.steps / 10)),
       checkpointEvery: Number.MAX_SAFE_INTEGER,
-      step: { ...DEFAULT_TRAIN_CONFIG.step, boxProbability: args.boxes, correctionProbability: args.corrections, multimaskProbability: args.multimask, maxAnatomyPerImage: args.anatomy },
+      step: { ...DEFAULT_TRAIN_CONFIG.step, boxProbability: args.boxes, correctionProbability: args.corrections, multimaskProbability: args.multimask, maxAnatomyPerImage: args.anatomy, freezeEncoder: args.encoder !== undefined },
     };
     const memorise = args.frames === 1;
     const evalSource = memorise ? frames : new SyntheticTrainSource({ seed: SAM2_EVAL_DATA_SEED });
