@@ -20,6 +20,13 @@ export function positiveIntFlag(flag: string, v: string): number {
   return n;
 }
 
+/** A non-negative integer flag's value; the error names the flag. */
+export function nonNegativeIntFlag(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag} needs a non-negative integer, got '${v}'`);
+  return n;
+}
+
 /** A probability flag's value (a number in [0, 1]); the error names the flag. */
 export function probabilityFlag(flag: string, v: string): number {
   const n = Number(v);

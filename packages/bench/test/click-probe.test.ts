@@ -33,7 +33,7 @@ describe('probe-sam2-clicks flags', () => {
     expect(parseProbeSam2ClicksArgs(['--boxes', '0.35', '--corrections', '1', '--multimask', '0', '--anatomy', '2'])).toMatchObject({ boxes: 0.35, corrections: 1, multimask: 0, anatomy: 2 });
     expect(() => parseProbeSam2ClicksArgs(['--boxes', '1.5'])).toThrow(/--boxes needs a probability in \[0, 1\], got '1.5'/);
     expect(() => parseProbeSam2ClicksArgs(['--multimask', ''])).toThrow(/--multimask needs a probability/);
-    expect(() => parseProbeSam2ClicksArgs(['--anatomy', '1.5'])).toThrow(/--anatomy needs a positive integer/);
+    expect(() => parseProbeSam2ClicksArgs(['--anatomy', '1.5'])).toThrow(/--anatomy needs a non-negative integer, got '1.5'/);
     expect(() => parseProbeSam2ClicksArgs(['--size', '100'])).toThrow(/--size must be a multiple of 16/);
     expect(() => parseProbeSam2ClicksArgs(['--steps', '0'])).toThrow(/--steps/);
     expect(() => parseProbeSam2ClicksArgs(['--frames', 'x'])).toThrow(/--frames/);

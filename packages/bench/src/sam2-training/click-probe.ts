@@ -42,7 +42,7 @@ import {
   type TrainSample,
   type TrainSource,
 } from '@rpsam2/sam2';
-import { positiveIntFlag, probabilityFlag, type CommandArgs } from '../args.js';
+import { nonNegativeIntFlag, positiveIntFlag, probabilityFlag, type CommandArgs } from '../args.js';
 import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
 import { evaluateSingleClick } from './single-click-eval.js';
 
@@ -99,7 +99,7 @@ export function parseProbeSam2ClicksArgs(argv: string[]): CommandArgs {
     boxes: probabilityFlag('boxes', values.boxes!),
     corrections: probabilityFlag('corrections', values.corrections!),
     multimask: probabilityFlag('multimask', values.multimask!),
-    anatomy: values.anatomy === '0' ? 0 : positiveIntFlag('anatomy', values.anatomy!),
+    anatomy: nonNegativeIntFlag('anatomy', values.anatomy!),
   };
   if (args.size % 16 !== 0) throw new Error(`--size must be a multiple of 16 (the image embedding's stride), got ${args.size}`);
   return args;

@@ -11,7 +11,7 @@ import { CropTrainSource, DEFAULT_RECIPE, Sam2Model, Sam2Trainer, defaultModelPa
 import { saveTensors, type Tensor } from '@rpsam2/tensor';
 import { initNode, writeFileAtomic } from '@rpsam2/tensor/node';
 import { ProgressLine, formatDuration } from '@rpsam2/rpsam2';
-import type { CommandArgs } from '../args.js';
+import { nonNegativeIntFlag, type CommandArgs } from '../args.js';
 import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
 import { evaluateSingleClick } from './single-click-eval.js';
 import { modelCardMarkdown } from './model-card.js';
@@ -44,12 +44,7 @@ export function parseTrainSam2Args(argv: string[]): CommandArgs {
       json: { type: 'boolean', default: false },
     },
   });
-  const num = (flag: string, v: string, integer = true): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new Error(`--${flag} needs a non-negative ${integer ? 'integer' : 'number'}, got '${v}'`);
-    return n;
-  };
-  const steps = values['stage-steps']?.split(',').map((v) => num('stage-steps', v));
+  const steps = values['stage-steps']?.split(',').map((v) => nonNegativeIntFlag('stage-steps', v));
   if (steps && steps.length !== DEFAULT_RECIPE.length) throw new Error(`--stage-steps needs ${DEFAULT_RECIPE.length} numbers (one per stage: ${DEFAULT_RECIPE.map((s) => `${s.imageSize}px`).join(', ')}), got '${values['stage-steps']}'`);
   const stages = DEFAULT_RECIPE.map((st, k) => ({
     ...st,
@@ -57,8 +52,8 @@ export function parseTrainSam2Args(argv: string[]): CommandArgs {
       ...st.config,
       steps: steps?.[k] ?? st.config.steps,
       warmupSteps: Math.min(st.config.warmupSteps, steps?.[k] ?? st.config.steps),
-      imagesPerStep: values['images-per-step'] !== undefined ? num('images-per-step', values['images-per-step']) : st.config.imagesPerStep,
-      seed: values.seed !== undefined ? num('seed', values.seed) + k : st.config.seed,
+      imagesPerStep: values['images-per-step'] !== undefined ? nonNegativeIntFlag('images-per-step', values['images-per-step']) : st.config.imagesPerStep,
+      seed: values.seed !== undefined ? nonNegativeIntFlag('seed', values.seed) + k : st.config.seed,
     },
   }));
   if (stages.some((s) => s.config.imagesPerStep < 1)) throw new Error('--images-per-step must be at least 1');
@@ -68,8 +63,8 @@ export function parseTrainSam2Args(argv: string[]): CommandArgs {
     rest: positionals,
     out: values.out!,
     stages,
-    evalEvery: num('eval-every', values['eval-every']!),
-    evalFrames: num('eval-frames', values['eval-frames']!),
+    evalEvery: nonNegativeIntFlag('eval-every', values['eval-every']!),
+    evalFrames: nonNegativeIntFlag('eval-frames', values['eval-frames']!),
     exportDir: values.export,
   };
   return args;
