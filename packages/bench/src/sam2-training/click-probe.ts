@@ -12,8 +12,8 @@
  * - **decoder only** (`--encoder <checkpoint>`): the image encoder (and the decoder's high-res
  *   convolutions, which run with it) frozen from a `train-sam2` checkpoint, its features cached
  *   once per frame and kept out of the optimizer (`freezeEncoder`); the rest of the decoder and
- *   the prompt encoder start from scratch (`reinitialiseDecoder`). About twice as fast per step
- *   as full training, and it separates "the encoder's features do not tell instruments apart"
+ *   the prompt encoder start from scratch (`reinitialiseDecoder`). A step runs no encoder pass
+ *   (cheaper than a training step), and the mode separates "the encoder's features do not tell instruments apart"
  *   from "the decoder does not learn to use the click".
  *
  * Every `--eval-every` steps: instrument mDSC and click spread (`evaluateSingleClick`, 3 clicks
