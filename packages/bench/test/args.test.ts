@@ -24,6 +24,6 @@ describe('nonNegativeIntFlag and probabilityFlag', () => {
   it('serve train-sam2', async () => {
     const { parseTrainSam2Args } = await import('../src/sam2-training/command.js');
     expect(() => parseTrainSam2Args(['--eval-every', '1.5'])).toThrow("--eval-every needs a non-negative integer, got '1.5'");
-    expect(() => parseTrainSam2Args(['--stage-steps', '1,2.5,3'])).toThrow("--stage-steps needs a non-negative integer, got '2.5'");
+    expect(() => parseTrainSam2Args(['--stage-steps', '1,2.5,3,4'])).toThrow("--stage-steps needs a non-negative integer, got '2.5'");
   });
 });

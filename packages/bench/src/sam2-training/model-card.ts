@@ -70,8 +70,9 @@ defaults, ViT-style trunk) except the mask decoder's cross-attentions, whose que
 projections start tied (2 × orthonormal rows: on one memorised frame the decoder then learnt to
 follow clicks, mDSC 0.56 → 0.79 in 160 steps). Stages (table): everything trained together first
 (the encoder learns the instruments, the decoder learns masks that ignore the click), then a fresh
-decoder on that encoder, frozen — the setting in which masks began to follow the click — then the
-decoder at the shipped input. Progressive resizing: each stage starts from the earlier one's
+decoder on that encoder, frozen — the setting in which masks began to follow the click — then
+everything together again (the encoder adapts to the click-selected masks), then the decoder at
+the shipped input. Progressive resizing: each stage starts from the earlier one's
 weights (no parameter depends on the input size); zoomed crops at the small input show thin
 instruments at the shipped input's scale.
 
