@@ -5,7 +5,9 @@
 #                        next two steps run;
 #   2. unit tests      — vitest run (every packages/*/test/**/*.test.ts, on Dawn + your Vulkan driver);
 #   3. op vectors      — pnpm check-ops ../shared/fixtures/ops (PyTorch goldens, skipped when absent);
-#   4. browser test    — @rpsam2/tensor in headless Chromium on WebGPU (skipped with RPSAM2_SKIP_BROWSER=1).
+#   4. browser test    — @rpsam2/tensor in headless Chromium on WebGPU (skipped with RPSAM2_SKIP_BROWSER=1);
+#   5. labeling page   — the studio's end-to-end test: the built page in headless Chromium, one click
+#                        with the default model, COCO export (skipped with RPSAM2_SKIP_BROWSER=1).
 #
 # Every step runs even when an earlier one failed. The output ends with one line
 # `N passed, M failed` summing the steps' counts (a step that fails without reporting counts
@@ -50,7 +52,7 @@ counts_from_log() {
 header() { printf '\n==== %s ====\n' "$*"; }
 
 # ---------------------------------------------------------------------------------------------
-header "1/4 build (pnpm build)"
+header "1/5 build (pnpm build)"
 t=$SECONDS
 pnpm build >"$ART/build.log" 2>&1
 rc=$?
@@ -63,7 +65,7 @@ if [[ $rc == 0 ]]; then SUMMARY+=("$(printf '  %-30s ok  (%d s)' build $((SECOND
 fi
 
 # ---------------------------------------------------------------------------------------------
-header "2/4 unit tests (vitest run)"
+header "2/5 unit tests (vitest run)"
 t=$SECONDS
 rm -f "$ART/vitest.json"
 vitest run --reporter=default --reporter=json --outputFile.json="$ART/vitest.json"
@@ -80,7 +82,7 @@ read -r p f < <(node -e '
 record "unit tests (vitest)" $rc "$p" "$f" $((SECONDS - t))
 
 # ---------------------------------------------------------------------------------------------
-header "3/4 op vectors (pnpm check-ops ../shared/fixtures/ops)"
+header "3/5 op vectors (pnpm check-ops ../shared/fixtures/ops)"
 t=$SECONDS
 if [[ -f "$FIXTURES/ops.json" ]]; then
   pnpm check-ops "$FIXTURES" 2>&1 | tee "$ART/check-ops.log"
@@ -93,7 +95,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-header "4/4 browser test (Chromium, WebGPU)"
+header "4/5 browser test (Chromium, WebGPU)"
 t=$SECONDS
 if [[ "${RPSAM2_SKIP_BROWSER:-}" == "1" ]]; then
   echo "skipped: RPSAM2_SKIP_BROWSER=1"
@@ -103,6 +105,20 @@ else
   rc=${PIPESTATUS[0]}
   read -r p f < <(counts_from_log "$ART/browser.log")
   record "browser test" $rc "$p" "$f" $((SECONDS - t))
+fi
+
+# ---------------------------------------------------------------------------------------------
+header "5/5 labeling page (studio end-to-end, Chromium, WebGPU)"
+t=$SECONDS
+if [[ "${RPSAM2_SKIP_BROWSER:-}" == "1" ]]; then
+  echo "skipped: RPSAM2_SKIP_BROWSER=1"
+  SUMMARY+=("  labeling page (studio e2e)     skipped: RPSAM2_SKIP_BROWSER=1")
+else
+  # The page was built by step 1 (turbo builds every package, the studio with Vite).
+  tsx packages/studio/test/studio.e2e.ts 2>&1 | tee "$ART/studio.log"
+  rc=${PIPESTATUS[0]}
+  read -r p f < <(counts_from_log "$ART/studio.log")
+  record "labeling page (studio e2e)" $rc "$p" "$f" $((SECONDS - t))
 fi
 
 # ---------------------------------------------------------------------------------------------
