@@ -94,32 +94,29 @@ else
   SUMMARY+=("  op vectors (check-ops)        skipped: no ../shared/fixtures/ops")
 fi
 
+# browser_step <label> <log file> <script>: runs a tsx script that drives Chromium and ends with
+# `N passed, M failed` (skipped with RPSAM2_SKIP_BROWSER=1).
+browser_step() {
+  local label=$1 log=$2 script=$3 t=$SECONDS
+  if [[ "${RPSAM2_SKIP_BROWSER:-}" == "1" ]]; then
+    echo "skipped: RPSAM2_SKIP_BROWSER=1"
+    SUMMARY+=("$(printf '  %-30s skipped: RPSAM2_SKIP_BROWSER=1' "$label")")
+    return
+  fi
+  tsx "$script" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]} p f
+  read -r p f < <(counts_from_log "$log")
+  record "$label" $rc "$p" "$f" $((SECONDS - t))
+}
+
 # ---------------------------------------------------------------------------------------------
 header "4/5 browser test (Chromium, WebGPU)"
-t=$SECONDS
-if [[ "${RPSAM2_SKIP_BROWSER:-}" == "1" ]]; then
-  echo "skipped: RPSAM2_SKIP_BROWSER=1"
-  SUMMARY+=("  browser test                   skipped: RPSAM2_SKIP_BROWSER=1")
-else
-  tsx packages/tensor/test/browser/run.ts 2>&1 | tee "$ART/browser.log"
-  rc=${PIPESTATUS[0]}
-  read -r p f < <(counts_from_log "$ART/browser.log")
-  record "browser test" $rc "$p" "$f" $((SECONDS - t))
-fi
+browser_step "browser test" "$ART/browser.log" packages/tensor/test/browser/run.ts
 
 # ---------------------------------------------------------------------------------------------
 header "5/5 labeling page (studio end-to-end, Chromium, WebGPU)"
-t=$SECONDS
-if [[ "${RPSAM2_SKIP_BROWSER:-}" == "1" ]]; then
-  echo "skipped: RPSAM2_SKIP_BROWSER=1"
-  SUMMARY+=("  labeling page (studio e2e)     skipped: RPSAM2_SKIP_BROWSER=1")
-else
-  # The page was built by step 1 (turbo builds every package, the studio with Vite).
-  tsx packages/studio/test/studio.e2e.ts 2>&1 | tee "$ART/studio.log"
-  rc=${PIPESTATUS[0]}
-  read -r p f < <(counts_from_log "$ART/studio.log")
-  record "labeling page (studio e2e)" $rc "$p" "$f" $((SECONDS - t))
-fi
+# The page was built by step 1 (turbo builds every package, the studio with Vite).
+browser_step "labeling page (studio e2e)" "$ART/studio.log" packages/studio/test/studio.e2e.ts
 
 # ---------------------------------------------------------------------------------------------
 header "summary (logs in test-artifacts/)"
