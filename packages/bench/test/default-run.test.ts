@@ -34,6 +34,8 @@ describe('default run', () => {
     expect(c.sam2.weights).toBe(''); // the embedded default model
     expect(c.rpsam2.shiftBlock).toBe(''); // trained in the run
     expect(c.training.base).toEqual(BRIEF_TRAINING);
+    // The brief schedule starts the shift block at the identity (see BRIEF_TRAINING's comment).
+    expect(c.training.base).toMatchObject({ maxSteps: 30, lr: 3e-4, zeroInitHead: true });
     expect(c.protocol.seeds).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(methodNames(c)).toEqual(['SAM 2', 'RP-SAM2']);
     // --data switches to the real experiment: the paper's schedule, no generated data.

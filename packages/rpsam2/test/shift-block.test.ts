@@ -102,6 +102,45 @@ describe('ShiftBlock: configuration and parameters', () => {
     }
   });
 
+  it('zeroHead: the block starts as the identity, the other draws unchanged, and the head still gets a gradient', async () => {
+    const cfg: ShiftBlockConfig = { dModel: 8, heads: 2, ffn: 12, layers: 2, tokens: 2, imageTokens: 6, scaleInit: 0.1 };
+    const plain = new ShiftBlock(cfg).init(7);
+    const zero = new ShiftBlock(cfg).init(7, { zeroHead: true, requiresGrad: true });
+    const rng = new SeededRandom(9);
+    const sparse = tensor(Float32Array.from({ length: 3 * 2 * 8 }, () => rng.normal()), [3, 2, 8]);
+    const embed = tensor(Float32Array.from({ length: 8 * 6 }, () => rng.normal()), [1, 8, 2, 3]);
+    const clickValues = [0.2, 0.7, 0.5, 0.5, 0.9, 0.1];
+    const clicks = tensor(clickValues, [3, 2]);
+    try {
+      for (const [name, slot] of zero.namedParams()) {
+        const z = await slot.get().data();
+        const p = await plain.namedParams().find(([n]) => n === name)![1].get().data();
+        if (name.startsWith('head.')) {
+          expect(z.every((v) => v === 0), name).toBe(true);
+          expect(p.some((v) => v !== 0), name).toBe(true);
+        } else expect(z, name).toEqual(p);
+      }
+      const out = tidy(() => {
+        const o = zero.forward(sparse, embed, clicks);
+        return { ...o, loss: sum(mul(o.refined, o.refined)) };
+      });
+      expect([...(await out.delta.data())].every((v) => v === 0)).toBe(true);
+      expect([...(await out.refined.data())]).toEqual(clickValues.map(Math.fround));
+      backward(out.loss);
+      for (const t of Object.values(out)) t.dispose();
+      // d loss / d head.bias = 2·P·sigmoid(scale) per axis at delta = 0 (tanh'(0) = 1), summed over clicks.
+      const gb = await zero.head.bias!.get().grad!.data();
+      const s = 0.1;
+      expect(gb[0]).toBeCloseTo(2 * s * (0.2 + 0.5 + 0.9), 5);
+      expect(gb[1]).toBeCloseTo(2 * s * (0.7 + 0.5 + 0.1), 5);
+      expect([...(await zero.head.weight.get().grad!.data())].some((v) => v !== 0)).toBe(true);
+    } finally {
+      for (const t of [sparse, embed, clicks]) t.dispose();
+      plain.dispose();
+      zero.dispose();
+    }
+  });
+
   it('paper configuration: initialised forward on a 64×64 image embedding keeps |delta| ≤ 0.1 and P′ in [0, 1]', async () => {
     const block = new ShiftBlock().init(0);
     const rng = new SeededRandom(5);

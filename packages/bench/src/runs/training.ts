@@ -90,7 +90,7 @@ export async function trainVariant(options: {
     return { block: await loadShiftBlockFrom(ck), checkpoint: ck.path, loaded: true, summary: null };
   }
   const sb = shiftBlockConfigFor(c.shiftBlock, model.dim, model.gridSize);
-  const block = new ShiftBlock(sb).init(c.initSeed);
+  const block = new ShiftBlock(sb).init(c.initSeed, { zeroHead: c.zeroInitHead });
   const train = new CachedSource(model, options.trainCache, entryIndices(options.trainCache, options.trainIds), c.gpuCacheImages, `training cache ${options.trainCache.dir}`);
   const val = options.valCache ? new CachedSource(model, options.valCache, entryIndices(options.valCache, options.valIds), c.gpuCacheImages, `validation cache ${options.valCache.dir}`) : null;
   const bar = new ProgressLine(io.progress);

@@ -121,7 +121,7 @@ export async function trainCommand(args: string[], io: CliIO): Promise<number> {
   try {
     sources = await makeSources(c, model);
     const sb = shiftBlockConfigFor(c.shiftBlock, model.dim, model.gridSize);
-    block = new ShiftBlock(sb).init(c.initSeed);
+    block = new ShiftBlock(sb).init(c.initSeed, { zeroHead: c.zeroInitHead });
     io.err(
       `shift block: d ${sb.dModel}, ${sb.heads} heads, FFN ${sb.ffn}, ${sb.layers} layers, ${sb.imageTokens} image tokens: ${block.paramCount().toLocaleString('en-US')} trainable parameters`,
     );

@@ -122,8 +122,12 @@ export class ShiftBlock extends Module {
    * weight and bias (nn.Linear), LayerNorm weight 1 / bias 0, the learned position embeddings
    * `p_pos` and `i_pos` truncated N(0, 0.02²), and `scale` = logit(scaleInit) so that the shift
    * starts bounded by scaleInit per axis. Replaces loaded values.
+   *
+   * With `zeroHead`, `head.weight` and `head.bias` start at zero instead, so that the block starts
+   * as the identity (delta = 0: the refined click is the click) and training moves away from SAM 2's
+   * own behaviour rather than from a random shift of up to scaleInit. The other draws are unchanged.
    */
-  init(seed = 0, options: { requiresGrad?: boolean } = {}): this {
+  init(seed = 0, options: { requiresGrad?: boolean; zeroHead?: boolean } = {}): this {
     const rng = new SeededRandom(seed);
     for (const [name, slot] of this.namedParams()) {
       const n = slot.shape.reduce((a, b) => a * b, 1);
@@ -141,6 +145,7 @@ export class ShiftBlock extends Module {
         const weight = this.namedParams().find(([k]) => k === name.replace(/bias$/, 'weight'));
         data = uniformInit(rng, n, linearDefaultBound(weight ? weight[1].shape[1] : 0));
       } else throw new Error(`ShiftBlock.init: no rule for parameter '${name}'`);
+      if (options.zeroHead && (name === 'head.weight' || name === 'head.bias')) data = new Float32Array(n);
       slot.value?.dispose();
       slot.value = tensor(data, slot.shape, { name, requiresGrad: options.requiresGrad ?? false });
     }

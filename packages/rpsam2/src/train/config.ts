@@ -24,6 +24,8 @@ export interface TrainConfig {
   shiftBlock: 'paper' | 'tiny' | Partial<ShiftBlockConfig>;
   /** Seed of the shift block's initialisation. */
   initSeed: number;
+  /** Start the shift block's output head at zero, so that it starts as the identity (no shift). */
+  zeroInitHead: boolean;
   /** 'cached': features and candidates from a feature cache; 'on-the-fly': encoder per step with augmentation. */
   mode: 'cached' | 'on-the-fly';
   data: {
@@ -71,6 +73,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   sam2: { weights: '', config: '', dtype: 'f32' },
   shiftBlock: 'paper',
   initSeed: 0,
+  zeroInitHead: false,
   mode: 'cached',
   data: { cache: '', dataset: '', valCache: '', valDataset: '', valFraction: 0.1 },
   epochs: 1500,
