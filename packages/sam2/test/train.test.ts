@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SeededRandom, interpolate, slice, tensor, tidy } from '@rpsam2/tensor';
 import { Sam2Model } from '../src/model/sam2-model.js';
 import { preprocess } from '../src/predictor/transforms.js';
+import { CropTrainSource } from '../src/train/crop-source.js';
 import { maskCoverage, type TrainSample, type TrainSource } from '../src/train/data.js';
 import { initRule, initTrainingWeights, isEncoderParam, orthonormalRows, reinitialiseDecoder } from '../src/train/init.js';
 import { sam2Loss } from '../src/train/losses.js';
@@ -295,10 +296,13 @@ describe('Sam2Trainer', () => {
     }
   });
 
-  it('refuses a checkpoint written with another config, naming the file', async () => {
+  it('refuses a checkpoint written with another config or source, naming the file', async () => {
     const m = await tinyModel(2);
     try {
       await expect(Sam2Trainer.open(m, source(), { ...tinyConfig(3), lr: 1e-4 }, join(tmp, 'a'))).rejects.toThrow(/checkpoint\.safetensors: was written with another training config/);
+      // The same config on other data (a stage's crops, another seed) is refused too, naming both sources.
+      const zoomed = new CropTrainSource(source(), { probability: 0.5, fraction: 0.5, seed: 7 });
+      await expect(Sam2Trainer.open(m, zoomed, tinyConfig(3), join(tmp, 'a'))).rejects.toThrow(/written training on another source[^]*checkpoint: test frames\n[^]*this run: +test frames; 50% zoomed[^]*crop seed 7/);
     } finally {
       m.dispose();
     }

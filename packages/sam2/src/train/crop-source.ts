@@ -35,7 +35,7 @@ export class CropTrainSource implements TrainSource {
     const { probability: p, fraction: f } = options;
     if (!(p >= 0 && p <= 1)) throw new RangeError(`CropTrainSource: probability must be in [0, 1], got ${p}`);
     if (!(f > 0 && f <= 1)) throw new RangeError(`CropTrainSource: fraction must be in (0, 1], got ${f}`);
-    this.description = `${inner.description}; ${Math.round(p * 100)}% zoomed to a window of ${f} of the frame's sides around an instrument`;
+    this.description = `${inner.description}; ${Math.round(p * 100)}% zoomed to a window of ${f} of the frame's sides around an instrument (crop seed ${options.seed ?? 0})`;
   }
 
   async sample(index: number): Promise<TrainSample> {

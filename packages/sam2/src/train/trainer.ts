@@ -132,7 +132,8 @@ export class Sam2Trainer {
 
   /**
    * A trainer for `model` writing to `dir`. When `dir` holds a checkpoint, the model's weights and
-   * the optimizer's state are restored from it first (the config must match, `steps` aside).
+   * the optimizer's state are restored from it first (the config must match, `steps` aside, and
+   * the source's description: a stage's crops, the data's seed).
    */
   static async open(model: Sam2Model, source: TrainSource, config: Sam2TrainConfig, dir: string): Promise<Sam2Trainer> {
     const fs = await importNode<typeof import('node:fs')>('node:fs');
@@ -142,6 +143,10 @@ export class Sam2Trainer {
     const a = JSON.stringify({ ...meta.config, steps: 0 });
     const b = JSON.stringify({ ...config, steps: 0 });
     if (a !== b) throw new Error(`${path}: was written with another training config; use a new run directory or the same settings\n  checkpoint: ${a}\n  this run:   ${b}`);
+    // Checkpoints before the source was recorded have none: they resume on trust.
+    if (meta.source !== undefined && meta.source !== source.description) {
+      throw new Error(`${path}: was written training on another source; use a new run directory or the same data\n  checkpoint: ${meta.source}\n  this run:   ${source.description}`);
+    }
     await restoreModel(model, file, path);
     const trainer = new Sam2Trainer(model, source, config, dir, meta.step, true);
     const tensors: Record<string, Float32Array> = {};
@@ -178,7 +183,7 @@ export class Sam2Trainer {
     const tensors: Record<string, Tensor> = {};
     for (const [n, slot] of this.model.namedParams()) tensors[PARAM_PREFIX + n] = slot.get(n);
     for (const [k, t] of Object.entries(sd.tensors)) tensors[OPTIM_PREFIX + k] = t;
-    const meta = { step: this.step, config: this.config, optimizer: sd.scalars };
+    const meta = { step: this.step, config: this.config, source: this.source.description, optimizer: sd.scalars };
     const bytes = await saveTensors(tensors, { trainer: JSON.stringify(meta) });
     for (const t of Object.values(sd.tensors)) t.dispose();
     await node.writeFileAtomic(this.checkpointPath, bytes);
@@ -246,6 +251,8 @@ export class Sam2Trainer {
 interface CheckpointMeta {
   step: number;
   config: Sam2TrainConfig;
+  /** The training source's description (absent in checkpoints of earlier versions). */
+  source?: string;
   optimizer: Record<string, number>;
 }
 
