@@ -81,7 +81,7 @@ const FROZEN_ENCODER = { ...DEFAULT_TRAIN_CONFIG.step, freezeEncoder: true };
 export const DEFAULT_RECIPE: readonly TrainStage[] = [
   { imageSize: 256, config: DEFAULT_TRAIN_CONFIG, crop: RECIPE_CROPS },
   { imageSize: 256, config: { ...DEFAULT_TRAIN_CONFIG, seed: 2, steps: 1647, warmupSteps: 50, step: FROZEN_ENCODER }, crop: RECIPE_CROPS, freshDecoder: true },
-  { imageSize: 256, config: { ...DEFAULT_TRAIN_CONFIG, seed: 3, steps: 1500, lr: 3e-4, warmupSteps: 50 }, crop: RECIPE_CROPS },
+  { imageSize: 256, config: { ...DEFAULT_TRAIN_CONFIG, seed: 3, steps: 2400, lr: 3e-4, warmupSteps: 50 }, crop: RECIPE_CROPS },
   { imageSize: 512, config: { ...DEFAULT_TRAIN_CONFIG, seed: 1, steps: 300, lr: 3e-4, warmupSteps: 20, step: FROZEN_ENCODER } },
 ];
 
