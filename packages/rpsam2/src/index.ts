@@ -96,6 +96,7 @@ export {
   validateTrainConfig,
   parseOverride,
   shiftBlockConfigFor,
+  newShiftBlockFor,
   type TrainConfig,
 } from './train/config.js';
 export { Trainer, type TrainerParts, type TrainProgress, type TrainSummary, type ValMetrics } from './train/trainer.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SeededRandom, mixSeed, permutation } from '@rpsam2/tensor';
 import { encodeGreyPng } from '@rpsam2/sam2';
-import { DEFAULT_TRAIN_CONFIG, parseOverride, resolveTrainConfig, shiftBlockConfigFor } from '../src/train/config.js';
+import { DEFAULT_TRAIN_CONFIG, newShiftBlockFor, parseOverride, resolveTrainConfig, shiftBlockConfigFor } from '../src/train/config.js';
 import { InMemoryDataset, maskArea, subset } from '../src/train/dataset.js';
 import { openDataset } from '../src/train/open-dataset.js';
 import { syntheticShapes } from '../src/train/synthetic.js';
@@ -56,6 +56,22 @@ describe('training config', () => {
     expect(tiny).toMatchObject({ dModel: 32, heads: 8, ffn: 64, layers: 6, tokens: 2, imageTokens: 256 });
     expect(new ShiftBlock(tiny).paramCount()).toBe(shiftBlockParamCount(tiny));
     expect(shiftBlockConfigFor({ layers: 2, ffn: 128 }, 32, 16)).toMatchObject({ layers: 2, ffn: 128, dModel: 32 });
+  });
+
+  it('newShiftBlockFor: the sizes, seed and identity start a training config asks for', async () => {
+    const spec = { layers: 1, ffn: 16 };
+    const made = newShiftBlockFor({ shiftBlock: spec, initSeed: 4, zeroInitHead: true }, 16, 2);
+    const want = new ShiftBlock(shiftBlockConfigFor(spec, 16, 2)).init(4, { zeroHead: true });
+    try {
+      expect(made.config).toEqual(want.config);
+      for (const [name, slot] of made.namedParams()) {
+        expect(await slot.get().data(), name).toEqual(await want.namedParams().find(([n]) => n === name)![1].get().data());
+      }
+      expect([...(await made.head.weight.get().data())].every((v) => v === 0)).toBe(true);
+    } finally {
+      made.dispose();
+      want.dispose();
+    }
   });
 
   it('splits images into training and validation by seed', () => {

@@ -14,8 +14,8 @@ import {
   openCheckpoint,
   ProgressLine,
   resolveTrainConfig,
-  ShiftBlock,
-  shiftBlockConfigFor,
+  type ShiftBlock,
+  newShiftBlockFor,
   Trainer,
   type FeatureCache,
   type TrainConfig,
@@ -89,8 +89,8 @@ export async function trainVariant(options: {
     io.out(`  ${name}: trained earlier, loading ${ck.path}`);
     return { block: await loadShiftBlockFrom(ck), checkpoint: ck.path, loaded: true, summary: null };
   }
-  const sb = shiftBlockConfigFor(c.shiftBlock, model.dim, model.gridSize);
-  const block = new ShiftBlock(sb).init(c.initSeed, { zeroHead: c.zeroInitHead });
+  const block = newShiftBlockFor(c, model.dim, model.gridSize);
+  const sb = block.config;
   const train = new CachedSource(model, options.trainCache, entryIndices(options.trainCache, options.trainIds), c.gpuCacheImages, `training cache ${options.trainCache.dir}`);
   const val = options.valCache ? new CachedSource(model, options.valCache, entryIndices(options.valCache, options.valIds), c.gpuCacheImages, `validation cache ${options.valCache.dir}`) : null;
   const bar = new ProgressLine(io.progress);

@@ -10,11 +10,11 @@ import { readFile } from 'node:fs/promises';
 import { mixSeed, permutation } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
 import { loadSam2, type Sam2Model } from '@rpsam2/sam2';
-import { ShiftBlock } from '../shift-block/shift-block.js';
+import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { openCheckpoint } from '../checkpoint/checkpoint.js';
 import { exists, joinPath } from '../checkpoint/node-io.js';
 import { FeatureCache } from '../cache/feature-cache.js';
-import { resolveTrainConfig, shiftBlockConfigFor, type TrainConfig } from '../train/config.js';
+import { newShiftBlockFor, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { openDataset } from '../train/open-dataset.js';
 import { CachedSource, OnTheFlySource, type TrainingSource } from '../train/sources.js';
 import { Trainer, type TrainProgress } from '../train/trainer.js';
@@ -120,8 +120,8 @@ export async function trainCommand(args: string[], io: CliIO): Promise<number> {
   let trainer: Trainer | null = null;
   try {
     sources = await makeSources(c, model);
-    const sb = shiftBlockConfigFor(c.shiftBlock, model.dim, model.gridSize);
-    block = new ShiftBlock(sb).init(c.initSeed, { zeroHead: c.zeroInitHead });
+    block = newShiftBlockFor(c, model.dim, model.gridSize);
+    const sb = block.config;
     io.err(
       `shift block: d ${sb.dModel}, ${sb.heads} heads, FFN ${sb.ffn}, ${sb.layers} layers, ${sb.imageTokens} image tokens: ${block.paramCount().toLocaleString('en-US')} trainable parameters`,
     );

@@ -4,7 +4,7 @@
  * parsed as JSON when they parse, else taken as strings. Unknown keys and values of the wrong
  * type are errors that name the key.
  */
-import type { ShiftBlockConfig } from '../shift-block/shift-block.js';
+import { ShiftBlock, type ShiftBlockConfig } from '../shift-block/shift-block.js';
 
 export interface TrainConfig {
   /** Output directory: checkpoints/{last,best}.safetensors (+ .json), log.jsonl, config.json. */
@@ -188,4 +188,12 @@ export function shiftBlockConfigFor(spec: TrainConfig['shiftBlock'], dim: number
   if (spec === 'paper') return base;
   if (spec === 'tiny') return { ...base, ffn: 64 };
   return { ...base, ...spec };
+}
+
+/**
+ * The freshly initialised shift block a training config asks for, on a SAM 2 of width `dim` and
+ * grid g×g: sizes from `shiftBlock`, draws from `initSeed`, the identity start from `zeroInitHead`.
+ */
+export function newShiftBlockFor(c: Pick<TrainConfig, 'shiftBlock' | 'initSeed' | 'zeroInitHead'>, dim: number, grid: number): ShiftBlock {
+  return new ShiftBlock(shiftBlockConfigFor(c.shiftBlock, dim, grid)).init(c.initSeed, { zeroHead: c.zeroInitHead });
 }
