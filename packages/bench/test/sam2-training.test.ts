@@ -44,7 +44,9 @@ describe('modelCardMarkdown', () => {
     expect(md).toContain(`| 1 | 256 px | 50 % zoomed (window 0.5 of the sides) | everything | ${DEFAULT_RECIPE[0].config.steps} |`);
     expect(md).toContain(`| 2 | 256 px | 50 % zoomed (window 0.5 of the sides) | a fresh decoder, encoder frozen | ${DEFAULT_RECIPE[1].config.steps} |`);
     expect(md).toContain(`| 3 | 256 px | 50 % zoomed (window 0.5 of the sides) | everything | ${DEFAULT_RECIPE[2].config.steps} |`);
-    expect(md).toContain(`| 4 | 512 px | whole frames | decoder, encoder frozen | ${DEFAULT_RECIPE[3].config.steps} |`);
+    expect(md).toContain(`| 4 | 512 px | whole frames | decoder, encoder frozen | ${DEFAULT_RECIPE[3].config.steps} | 1 | 4 × 6 | 0.35 / 0.35 / 0.5 | 0.0003 → 0.00002 (warm-up 20) |`);
+    expect(md).toContain(`| 5 | 512 px | whole frames | everything | ${DEFAULT_RECIPE[4].config.steps} | 1 | 4 × 6 | 0.1 / 0.1 / 1 | 0.0001 → 0.00002 (warm-up 10) |`);
+    expect(md).toContain(`| 6 | 512 px | whole frames | decoder, encoder frozen | ${DEFAULT_RECIPE[5].config.steps} | 1 | 4 × 6 | 0.1 / 0.1 / 1 | 0.0001 → 0.00002 (warm-up 10) |`);
     expect(md).toContain('| 10 min |');
     expect(md).toMatch(/\| CF \| 0\.9000 \| 2 \|\n\| SK \| 0\.7000 \| 3 \|/);
   });
@@ -100,12 +102,14 @@ describe('parseTrainSam2Args', () => {
   it("carries each stage of the recipe whole (crops, fresh decoder, frozen encoder) and sets only what flags name", () => {
     const a = parseTrainSam2Args([]) as unknown as { stages: typeof DEFAULT_RECIPE };
     expect(a.stages).toEqual(DEFAULT_RECIPE);
-    const b = parseTrainSam2Args(['--stage-steps', '5,6,7,8']) as unknown as { stages: typeof DEFAULT_RECIPE };
-    expect(b.stages.map((s) => s.config.steps)).toEqual([5, 6, 7, 8]);
+    const b = parseTrainSam2Args(['--stage-steps', '5,6,7,8,9,10']) as unknown as { stages: typeof DEFAULT_RECIPE };
+    expect(b.stages.map((s) => s.config.steps)).toEqual([5, 6, 7, 8, 9, 10]);
     expect(b.stages[1]).toMatchObject({ crop: DEFAULT_RECIPE[1].crop, freshDecoder: true });
     expect(b.stages[1].config.step.freezeEncoder).toBe(true);
     expect(b.stages[2].config.step.freezeEncoder).toBeFalsy();
     expect(b.stages[2].freshDecoder).toBeFalsy();
-    expect(() => parseTrainSam2Args(['--stage-steps', '5,6,7'])).toThrow(/--stage-steps needs 4 numbers/);
+    expect(b.stages[4].config.step).toMatchObject({ freezeEncoder: false, multimaskProbability: 1 });
+    expect(b.stages[5].config.step).toMatchObject({ freezeEncoder: true, multimaskProbability: 1 });
+    expect(() => parseTrainSam2Args(['--stage-steps', '5,6,7,8,9'])).toThrow(/--stage-steps needs 6 numbers/);
   });
 });

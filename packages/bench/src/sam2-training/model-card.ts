@@ -35,7 +35,7 @@ export function modelCardMarkdown(c: ModelCardInput): string {
     .map((s, k) => {
       const o = s.config;
       const secs = c.stageSeconds?.[k];
-      return `| ${k + 1} | ${s.imageSize} px | ${s.crop ? `${Math.round(s.crop.probability * 100)} % zoomed (window ${s.crop.fraction} of the sides)` : 'whole frames'} | ${o.step.freezeEncoder ? `${s.freshDecoder ? 'a fresh ' : ''}decoder, encoder frozen` : 'everything'} | ${o.steps} | ${o.imagesPerStep} | ${o.step.objectsPerImage} × ${o.step.promptsPerObject ?? 1} | ${o.lr} → ${o.minLr} (warm-up ${o.warmupSteps}) | ${secs ? `${(secs / 60).toFixed(0)} min` : '—'} |`;
+      return `| ${k + 1} | ${s.imageSize} px | ${s.crop ? `${Math.round(s.crop.probability * 100)} % zoomed (window ${s.crop.fraction} of the sides)` : 'whole frames'} | ${o.step.freezeEncoder ? `${s.freshDecoder ? 'a fresh ' : ''}decoder, encoder frozen` : 'everything'} | ${o.steps} | ${o.imagesPerStep} | ${o.step.objectsPerImage} × ${o.step.promptsPerObject ?? 1} | ${o.step.boxProbability} / ${o.step.correctionProbability} / ${o.step.multimaskProbability ?? 1} | ${o.lr} → ${o.minLr} (warm-up ${o.warmupSteps}) | ${secs ? `${(secs / 60).toFixed(0)} min` : '—'} |`;
     })
     .join('\n');
   const perClass = Object.entries(c.result.perClass)
@@ -61,10 +61,10 @@ weights (\`--weights sam2.1_hiera_large.pt\`).
 - evaluation: ${c.evalData} (a different dataset seed: never seen in training)
 
 ## Training (\`pnpm bench train-sam2 --export packages/sam2/models/synthetic\`)
-SAM 2's losses (focal ×${s0.step.weights?.mask ?? 20} + Dice ×${s0.step.weights?.dice ?? 1} on the masks, best of three for single clicks decoded multimask (p = ${s0.step.multimaskProbability ?? 1}, else the single-mask token); IoU prediction
+SAM 2's losses (focal ×${s0.step.weights?.mask ?? 20} + Dice ×${s0.step.weights?.dice ?? 1} on the masks, best of three for single clicks decoded multimask (else the single-mask token); IoU prediction
 (${(s0.step.iouLoss ?? 'mse').toUpperCase()}) ×${s0.step.weights?.iou ?? 1}; object-score BCE ×${s0.step.weights?.objScore ?? 1}), on the low-resolution logits upsampled
-×${s0.step.lossUpsample ?? 4} (bilinear, as inference upsamples them) against soft targets; prompts: one click uniform in the object (or a jittered box, p = ${s0.step.boxProbability}), and with p = ${s0.step.correctionProbability} a
-correction click from the error region; ${objectsLine(c.stages)}. AdamW
+×${s0.step.lossUpsample ?? 4} (bilinear, as inference upsamples them) against soft targets; prompts: one click uniform in the object (or a jittered box), and at times a
+correction click from the error region (each stage's probabilities in the table); ${objectsLine(c.stages)}. AdamW
 (weight decay ${s0.weightDecay}), gradient clipping at ${s0.clipNorm}, seeded. From-scratch initialisation (PyTorch layer
 defaults, ViT-style trunk) except the mask decoder's cross-attentions, whose query and key
 projections start tied (2 × orthonormal rows: on one memorised frame the decoder then learnt to
@@ -72,12 +72,13 @@ follow clicks, mDSC 0.56 → 0.79 in 160 steps). Stages (table): everything trai
 (the encoder learns the instruments, the decoder learns masks that ignore the click), then a fresh
 decoder on that encoder, frozen — the setting in which masks began to follow the click — then
 everything together again (the encoder adapts to the click-selected masks), then the decoder at
-the shipped input. Progressive resizing: each stage starts from the earlier one's
+the shipped input, then everything and at last the decoder alone at the shipped input, prompted
+mostly as the model is judged (one click, multimask). Progressive resizing: each stage starts from the earlier one's
 weights (no parameter depends on the input size); zoomed crops at the small input show thin
 instruments at the shipped input's scale.
 
-| stage | input | frames | trains | steps | frames/step | objects × prompts | lr | time |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| stage | input | frames | trains | steps | frames/step | objects × prompts | p(box) / p(correction) / p(multimask) | lr | time |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${stageRows}
 
 Adapter: ${c.adapter}. Rerun the command to continue an interrupted run (checkpoints every
