@@ -1,10 +1,10 @@
 /** The default model's training data (synthetic frames, mosaics) and its model card. */
 import { describe, expect, it } from 'vitest';
 import { presetConfig, DEFAULT_RECIPE } from '@rpsam2/sam2';
-import { SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
+import { ClassFocusTrainSource, SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
 import { modelCardMarkdown } from '../src/sam2-training/model-card.js';
 import { parseTrainSam2Args } from '../src/sam2-training/command.js';
-import { objectMask } from '../src/synthetic/index.js';
+import { objectMask, syntheticFrameOptions } from '../src/synthetic/index.js';
 
 const small = { width: 96, height: 64 };
 
@@ -21,6 +21,31 @@ describe('SyntheticTrainSource', () => {
     expect(src.sample(3).image.data).toEqual(s.image.data);
     src.sample(4);
     expect(s.image.data).toEqual(f.rgb);
+  });
+});
+
+describe('ClassFocusTrainSource', () => {
+  it('swaps a share of the samples for frames showing the class, from beyond the stream, deterministically', () => {
+    const inner = new SyntheticTrainSource({ seed: 5, ...small, minInstruments: 2, maxInstruments: 4 });
+    const src = new ClassFocusTrainSource(inner, { classKey: 'LI', probability: 0.3, seed: 11 });
+    expect(src.description).toBe(`${inner.description}; 30% of steps on a frame showing LI (focus seed 11)`);
+    const frames = Array.from({ length: 400 }, (_, i) => src.frameIndex(i));
+    const focused = frames.filter((g, i) => g !== i);
+    // Binomial(400, 0.3): mean 120, std 9.2.
+    expect(focused.length).toBeGreaterThan(90);
+    expect(focused.length).toBeLessThan(150);
+    for (const g of focused) {
+      expect(g).toBeGreaterThanOrEqual(1_000_000);
+      expect(syntheticFrameOptions(inner.options, g).classes).toContain('LI');
+    }
+    // Unfocused samples keep their own frame, whatever it shows; focused frames differ per index.
+    expect(new Set(focused).size).toBe(focused.length);
+    expect(frames.map((_, i) => src.frameIndex(i))).toEqual(frames);
+    const i = frames.findIndex((g, k) => g !== k);
+    expect(src.sample(i).image.data).toEqual(inner.sample(frames[i]).image.data);
+    expect(inner.frame(frames[i]).objects.some((o) => o.classKey === 'LI')).toBe(true);
+    expect(() => new ClassFocusTrainSource(inner, { classKey: 'XX', probability: 0.3, seed: 1 })).toThrow("unknown class 'XX'");
+    expect(() => new ClassFocusTrainSource(inner, { classKey: 'LI', probability: 1.5, seed: 1 })).toThrow('probability must be in [0, 1], got 1.5');
   });
 });
 
@@ -47,6 +72,7 @@ describe('modelCardMarkdown', () => {
     expect(md).toContain(`| 4 | 512 px | whole frames | decoder, encoder frozen | ${DEFAULT_RECIPE[3].config.steps} | 1 | 4 × 6 | 0.35 / 0.35 / 0.5 | 0.0003 → 0.00002 (warm-up 20) |`);
     expect(md).toContain(`| 5 | 512 px | whole frames | everything | ${DEFAULT_RECIPE[4].config.steps} | 1 | 4 × 6 | 0.1 / 0.1 / 1 | 0.0001 → 0.00002 (warm-up 10) |`);
     expect(md).toContain(`| 6 | 512 px | whole frames | decoder, encoder frozen | ${DEFAULT_RECIPE[5].config.steps} | 1 | 4 × 6 | 0.1 / 0.1 / 1 | 0.0001 → 0.00002 (warm-up 10) |`);
+    expect(md).toContain(`| 7 | 512 px | whole frames, 30 % showing LI | everything | ${DEFAULT_RECIPE[6].config.steps} | 1 | 4 × 6 | 0.1 / 0.1 / 1 | 0.00005 → 0.00002 (warm-up 10) |`);
     expect(md).toContain('| 10 min |');
     expect(md).toMatch(/\| CF \| 0\.9000 \| 2 \|\n\| SK \| 0\.7000 \| 3 \|/);
   });
@@ -102,14 +128,15 @@ describe('parseTrainSam2Args', () => {
   it("carries each stage of the recipe whole (crops, fresh decoder, frozen encoder) and sets only what flags name", () => {
     const a = parseTrainSam2Args([]) as unknown as { stages: typeof DEFAULT_RECIPE };
     expect(a.stages).toEqual(DEFAULT_RECIPE);
-    const b = parseTrainSam2Args(['--stage-steps', '5,6,7,8,9,10']) as unknown as { stages: typeof DEFAULT_RECIPE };
-    expect(b.stages.map((s) => s.config.steps)).toEqual([5, 6, 7, 8, 9, 10]);
+    const b = parseTrainSam2Args(['--stage-steps', '5,6,7,8,9,10,11']) as unknown as { stages: typeof DEFAULT_RECIPE };
+    expect(b.stages.map((s) => s.config.steps)).toEqual([5, 6, 7, 8, 9, 10, 11]);
     expect(b.stages[1]).toMatchObject({ crop: DEFAULT_RECIPE[1].crop, freshDecoder: true });
     expect(b.stages[1].config.step.freezeEncoder).toBe(true);
     expect(b.stages[2].config.step.freezeEncoder).toBeFalsy();
     expect(b.stages[2].freshDecoder).toBeFalsy();
     expect(b.stages[4].config.step).toMatchObject({ freezeEncoder: false, multimaskProbability: 1 });
     expect(b.stages[5].config.step).toMatchObject({ freezeEncoder: true, multimaskProbability: 1 });
-    expect(() => parseTrainSam2Args(['--stage-steps', '5,6,7,8,9'])).toThrow(/--stage-steps needs 6 numbers/);
+    expect(b.stages[6].focus).toEqual({ classKey: 'LI', probability: 0.3, seed: 11 });
+    expect(() => parseTrainSam2Args(['--stage-steps', '5,6,7,8,9,10'])).toThrow(/--stage-steps needs 7 numbers/);
   });
 });

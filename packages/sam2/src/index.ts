@@ -122,7 +122,7 @@ export { CropTrainSource, cropSample, type CropOptions } from './train/crop-sour
 export { initTrainingWeights, initRule, isEncoderParam, reinitialiseDecoder } from './train/init.js';
 export { learningRateAt, type LrSchedule } from './train/schedule.js';
 export { trainStep, type StepOptions, type StepStats } from './train/step.js';
-export { Sam2Trainer, DEFAULT_TRAIN_CONFIG, DEFAULT_RECIPE, type TrainStage, type Sam2TrainConfig, type TrainLogEntry, type TrainerHooks } from './train/trainer.js';
+export { Sam2Trainer, DEFAULT_TRAIN_CONFIG, DEFAULT_RECIPE, type TrainStage, type ClassFocusOptions, type Sam2TrainConfig, type TrainLogEntry, type TrainerHooks } from './train/trainer.js';
 
 // Mask geometry shared with the benchmark and the studio: exact distance transform, tight boxes.
 export { squaredDistanceTransform, type DistanceTransformOptions } from './image/distance-transform.js';

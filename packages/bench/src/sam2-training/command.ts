@@ -12,7 +12,7 @@ import { saveTensors, type Tensor } from '@rpsam2/tensor';
 import { initNode, writeFileAtomic } from '@rpsam2/tensor/node';
 import { ProgressLine, formatDuration } from '@rpsam2/rpsam2';
 import { nonNegativeIntFlag, type CommandArgs } from '../args.js';
-import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
+import { ClassFocusTrainSource, SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
 import { evaluateSingleClick } from './single-click-eval.js';
 import { modelCardMarkdown } from './model-card.js';
 import { adapterLine, captureEnvironment } from '../runs/environment.js';
@@ -110,8 +110,10 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
         if (stage.freshDecoder) reinitialiseDecoder(m, stage.config.seed);
       }
       await m.promptEncoder.prepare();
-      // A stage with crops reads the same frames, zoomed in for a share of its steps.
-      const stageSource = stage.crop ? new CropTrainSource(source, stage.crop) : source;
+      // A stage with crops reads the same frames, zoomed in for a share of its steps; a stage with
+      // a class focus swaps a share of them for frames that show the class.
+      const frames = stage.focus ? new ClassFocusTrainSource(source, stage.focus) : source;
+      const stageSource = stage.crop ? new CropTrainSource(frames, stage.crop) : frames;
       trainer = await Sam2Trainer.open(m, stageSource, stage.config, dir);
       if (trainer.step >= stage.config.steps) {
         say(`stage ${k + 1}/${args.stages.length} (${stage.imageSize}px): done earlier (${trainer.step} steps)`);

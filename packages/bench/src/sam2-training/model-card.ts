@@ -35,7 +35,7 @@ export function modelCardMarkdown(c: ModelCardInput): string {
     .map((s, k) => {
       const o = s.config;
       const secs = c.stageSeconds?.[k];
-      return `| ${k + 1} | ${s.imageSize} px | ${s.crop ? `${Math.round(s.crop.probability * 100)} % zoomed (window ${s.crop.fraction} of the sides)` : 'whole frames'} | ${o.step.freezeEncoder ? `${s.freshDecoder ? 'a fresh ' : ''}decoder, encoder frozen` : 'everything'} | ${o.steps} | ${o.imagesPerStep} | ${o.step.objectsPerImage} × ${o.step.promptsPerObject ?? 1} | ${o.step.boxProbability} / ${o.step.correctionProbability} / ${o.step.multimaskProbability ?? 1} | ${o.lr} → ${o.minLr} (warm-up ${o.warmupSteps}) | ${secs ? `${(secs / 60).toFixed(0)} min` : '—'} |`;
+      return `| ${k + 1} | ${s.imageSize} px | ${s.crop ? `${Math.round(s.crop.probability * 100)} % zoomed (window ${s.crop.fraction} of the sides)` : 'whole frames'}${s.focus ? `, ${Math.round(s.focus.probability * 100)} % showing ${s.focus.classKey}` : ''} | ${o.step.freezeEncoder ? `${s.freshDecoder ? 'a fresh ' : ''}decoder, encoder frozen` : 'everything'} | ${o.steps} | ${o.imagesPerStep} | ${o.step.objectsPerImage} × ${o.step.promptsPerObject ?? 1} | ${o.step.boxProbability} / ${o.step.correctionProbability} / ${o.step.multimaskProbability ?? 1} | ${o.lr} → ${o.minLr} (warm-up ${o.warmupSteps}) | ${secs ? `${(secs / 60).toFixed(0)} min` : '—'} |`;
     })
     .join('\n');
   const perClass = Object.entries(c.result.perClass)
@@ -72,8 +72,9 @@ follow clicks, mDSC 0.56 → 0.79 in 160 steps). Stages (table): everything trai
 (the encoder learns the instruments, the decoder learns masks that ignore the click), then a fresh
 decoder on that encoder, frozen — the setting in which masks began to follow the click — then
 everything together again (the encoder adapts to the click-selected masks), then the decoder at
-the shipped input, then everything and at last the decoder alone at the shipped input, prompted
-mostly as the model is judged (one click, multimask). Progressive resizing: each stage starts from the earlier one's
+the shipped input, then everything and then the decoder alone at the shipped input, prompted
+mostly as the model is judged (one click, multimask), and at last everything again with a share
+of the steps on the class the model missed most (\`focus\`). Progressive resizing: each stage starts from the earlier one's
 weights (no parameter depends on the input size); zoomed crops at the small input show thin
 instruments at the shipped input's scale.
 

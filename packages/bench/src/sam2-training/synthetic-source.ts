@@ -4,8 +4,9 @@
  * in memory (no files). Training and evaluation use different dataset seeds, so evaluation
  * frames are never seen in training.
  */
-import type { TrainSample, TrainSource } from '@rpsam2/sam2';
-import { SyntheticRenderer, objectMask, syntheticFrameOptions, type SyntheticDatasetOptions, type SyntheticFrame } from '../synthetic/index.js';
+import type { ClassFocusOptions, TrainSample, TrainSource } from '@rpsam2/sam2';
+import { SYNTHETIC_CLASSES, SyntheticRenderer, objectMask, syntheticFrameOptions, type SyntheticDatasetOptions, type SyntheticFrame } from '../synthetic/index.js';
+import { Rng } from '../protocol/rng.js';
 
 /** Dataset seed of the default model's training frames. */
 export const SAM2_TRAIN_DATA_SEED = 1001;
@@ -42,3 +43,39 @@ export class SyntheticTrainSource implements TrainSource {
     };
   }
 }
+
+/**
+ * Synthetic frames with a share of the steps on frames that show one class: a rare or hard class
+ * gets more of the training. Focused steps take a frame showing the class from far beyond the
+ * stream's other frames (block `FOCUS_BLOCK_OFFSET + index` of the dataset's class cycle, in which
+ * every class is a frame's first instrument once), so they are frames no other step saw.
+ * Deterministic per index, so resumed runs continue exactly.
+ */
+export class ClassFocusTrainSource implements TrainSource {
+  readonly description: string;
+
+  constructor(
+    readonly inner: SyntheticTrainSource,
+    readonly focus: ClassFocusOptions,
+  ) {
+    if (!SYNTHETIC_CLASSES.includes(focus.classKey)) throw new Error(`ClassFocusTrainSource: unknown class '${focus.classKey}' (classes: ${SYNTHETIC_CLASSES.join(', ')})`);
+    if (!(focus.probability >= 0 && focus.probability <= 1)) throw new RangeError(`ClassFocusTrainSource: probability must be in [0, 1], got ${focus.probability}`);
+    this.description = `${inner.description}; ${Math.round(focus.probability * 100)}% of steps on a frame showing ${focus.classKey} (focus seed ${focus.seed})`;
+  }
+
+  /** The frame index that sample `index` shows. */
+  frameIndex(index: number): number {
+    if (!Rng.derive(this.focus.seed, 'focus', index).chance(this.focus.probability)) return index;
+    const n = SYNTHETIC_CLASSES.length;
+    const first = (FOCUS_BLOCK_OFFSET + index) * n;
+    for (let g = first; g < first + n; g++) if (syntheticFrameOptions(this.inner.options, g).classes.includes(this.focus.classKey)) return g;
+    throw new Error(`ClassFocusTrainSource: no frame shows ${this.focus.classKey} in frames ${first}–${first + n - 1}`);
+  }
+
+  sample(index: number): TrainSample {
+    return this.inner.sample(this.frameIndex(index));
+  }
+}
+
+/** Where focused steps take their frames from, in blocks of the class cycle. */
+const FOCUS_BLOCK_OFFSET = 100_000;
