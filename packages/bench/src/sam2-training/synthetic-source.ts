@@ -68,7 +68,8 @@ export class ClassFocusTrainSource implements TrainSource {
     if (!Rng.derive(this.focus.seed, 'focus', index).chance(this.focus.probability)) return index;
     const n = SYNTHETIC_CLASSES.length;
     const first = (FOCUS_BLOCK_OFFSET + index) * n;
-    for (let g = first; g < first + n; g++) if (syntheticFrameOptions(this.inner.options, g).classes.includes(this.focus.classKey)) return g;
+    // The frame whose first instrument is the class: the renderer always places the first one.
+    for (let g = first; g < first + n; g++) if (syntheticFrameOptions(this.inner.options, g).classes[0] === this.focus.classKey) return g;
     throw new Error(`ClassFocusTrainSource: no frame shows ${this.focus.classKey} in frames ${first}–${first + n - 1}`);
   }
 
