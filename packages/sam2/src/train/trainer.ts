@@ -77,7 +77,10 @@ export interface ClassFocusOptions {
 
 const RECIPE_CROPS: CropOptions = { probability: 0.5, fraction: 0.5, seed: 7 };
 const FROZEN_ENCODER = { ...DEFAULT_TRAIN_CONFIG.step, freezeEncoder: true };
-/** Every parameter, prompted mostly as the predictor is used and judged: one click, multimask. */
+/**
+ * Stages 5–7's prompts, mostly as the predictor is used and judged: one click, multimask.
+ * `freezeEncoder: false` is written out because a checkpoint's config is compared as written.
+ */
 const SINGLE_CLICK_PROMPTS = { ...DEFAULT_TRAIN_CONFIG.step, freezeEncoder: false, multimaskProbability: 1, boxProbability: 0.1, correctionProbability: 0.1 };
 
 /**
