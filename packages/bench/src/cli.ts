@@ -10,6 +10,7 @@ import { parseTrainStepArgs, trainStepCommand } from './train-step-bench.js';
 import { PROFILE_SAM2_TRAIN_USAGE, parseProfileSam2TrainArgs, profileSam2TrainCommand } from './profile-sam2-train.js';
 import { PROBE_SAM2_CLICKS_USAGE, parseProbeSam2ClicksArgs, probeSam2ClicksCommand } from './sam2-training/click-probe.js';
 import { GENERATE_USAGE, generateCommand, parseGenerateArgs } from './synthetic/command.js';
+import { TRAIN_RPSAM2_USAGE, parseTrainRpsam2Args, trainRpsam2Command } from './rpsam2-training/command.js';
 import { TRAIN_SAM2_USAGE, parseTrainSam2Args, trainSam2Command } from './sam2-training/command.js';
 import { parseTable1Args, table1Command } from './runs/run-command.js';
 import { RUN_FLAGS, UsageError } from './runs/run-args.js';
@@ -66,6 +67,12 @@ const COMMANDS: Record<string, Command> = {
     summary: 'train the embedded default SAM 2 model from scratch on synthetic surgical frames (resumable; --export writes the weights and the held-out single-click Dice)',
     run: trainSam2Command,
     parse: parseTrainSam2Args,
+  },
+  'train-rpsam2': {
+    usage: TRAIN_RPSAM2_USAGE,
+    summary: 'train the default shift block for the embedded default SAM 2 on its own synthetic set (train split; best checkpoint on val; test numbers), resumable; --export writes the block, its config and model card',
+    run: trainRpsam2Command,
+    parse: parseTrainRpsam2Args,
   },
   table1: {
     usage: 'table1 [run flags]   (`pnpm bench` with no command runs it with no flags: the default run)',

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_NAME } from '@rpsam2/sam2';
-import { BRIEF_TRAINING, DEFAULT_GENERATE, defaultRunConfig, methodNames } from '../src/runs/experiment-config.js';
+import { BRIEF_TRAINING, DEFAULT_GENERATE, DEFAULT_SHIFT_BLOCK, defaultRunConfig, methodNames } from '../src/runs/experiment-config.js';
 import { parseRunArgs } from '../src/runs/run-args.js';
 import { executeRun } from '../src/runs/run-command.js';
 import { memoryIO } from '../src/runs/run-io.js';
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('default run', () => {
-  it('no flags: generated synthetic data, the default SAM 2, RP-SAM2 trained briefly, the full protocol', () => {
+  it('no flags: generated synthetic data, the default SAM 2 with its shipped shift block, the full protocol', () => {
     const a = parseRunArgs([], 'table1');
     expect(a.resume).toBeUndefined();
     const c = a.config!;
@@ -32,7 +32,8 @@ describe('default run', () => {
     expect(c.data.generate).toEqual(DEFAULT_GENERATE);
     expect(c.data.dataset).toBe('synthetic');
     expect(c.sam2.weights).toBe(''); // the embedded default model
-    expect(c.rpsam2.shiftBlock).toBe(''); // trained in the run
+    expect(c.rpsam2.shiftBlock).toBe(DEFAULT_SHIFT_BLOCK); // the shipped block, nothing trained
+    expect(c.data.generate!.framesPerCase).toBe(30); // ~45 test objects
     expect(c.training.base).toEqual(BRIEF_TRAINING);
     // The brief schedule starts the shift block at the identity (see BRIEF_TRAINING's comment).
     expect(c.training.base).toMatchObject({ maxSteps: 30, lr: 3e-4, zeroInitHead: true });
@@ -44,6 +45,16 @@ describe('default run', () => {
     expect(real.data.root).toBe('/data/cataract-1k');
     expect(real.sam2).toEqual({ weights: '/w/sam2.1_hiera_l.pt', config: '', dtype: 'f32' });
     expect(real.training.base.maxSteps).toBeUndefined();
+    expect(real.rpsam2.shiftBlock).toBe(''); // trained in the run
+    // A training flag, or SAM 2 weights of one's own, train in the run instead of the shipped block.
+    expect(parseRunArgs(['--steps', '5'], 'table1').config!.rpsam2.shiftBlock).toBe('');
+    expect(parseRunArgs(['--set', 'lr=1e-3'], 'table1').config!.rpsam2.shiftBlock).toBe('');
+    expect(parseRunArgs(['--weights', '/w/sam2.1_hiera_t.pt'], 'table1').config!.rpsam2.shiftBlock).toBe('');
+    expect(parseRunArgs(['--shift-block', 'default'], 'table1').config!.rpsam2.shiftBlock).toBe(DEFAULT_SHIFT_BLOCK);
+    // The shipped block with other SAM 2 weights: refused, naming the fix.
+    expect(() => parseRunArgs(['--weights', '/w/sam2.1_hiera_t.pt', '--shift-block', 'default'], 'table1')).toThrow(/fits only the embedded default model.*Train one/);
+    // The ablations train their variants.
+    expect(defaultRunConfig('ablate-loss').rpsam2.shiftBlock).toBe('');
   });
 
   it('runs in miniature with the default model and says so', async () => {

@@ -31,6 +31,12 @@ describe('per-object statistics', () => {
     expect(chooseHeatmapObjects(samples, 0)).toEqual([]);
   });
 
+  it('draws the requested classes first (absent classes are skipped)', () => {
+    expect(chooseHeatmapObjects(samples, 2, ['CC']).map((p) => `${p.image}#${p.object}`)).toEqual(['a#0', 'c#0']);
+    expect(chooseHeatmapObjects(samples, 1, ['LI', 'CC']).map((p) => `${p.image}#${p.object}`)).toEqual(['a#0']);
+    expect(chooseHeatmapObjects(samples, 3, ['CC', 'CC']).map((p) => `${p.image}#${p.object}`)).toEqual(['a#0', 'c#0', 'b#1']);
+  });
+
   it('refuses a repeated seed of one object', () => {
     expect(() => perObjectStats([s('a', 0, 'CC', 0, 0.2), s('a', 0, 'CC', 0, 0.3)])).toThrow(/two samples of seed 0/);
   });

@@ -133,6 +133,16 @@ export {
   type OpenedCheckpoint,
   type TrainState,
 } from './checkpoint/checkpoint.js';
+export {
+  defaultShiftBlockPaths,
+  defaultShiftBlockWeights,
+  defaultShiftBlockNotice,
+  shiftBlockNeededError,
+  DefaultShiftBlockMissingError,
+  DEFAULT_SHIFT_BLOCK_FILES,
+  DEFAULT_SHIFT_BLOCK_SAM2,
+  type DefaultShiftBlockPaths,
+} from './predictor/default-shift-block.js';
 export { RpSam2Predictor, RPSAM2Predictor, type Click, type RefinedPrediction, type LoadRpSam2Options } from './predictor/rp-sam2-predictor.js';
 // Opening a checkpoint or plain shift-block file from bytes (browsers: a picked File via blobSource).
 export { openCheckpointSource, CheckpointFileError, type OpenCheckpointSourceOptions } from './checkpoint/checkpoint-source.js';

@@ -120,8 +120,7 @@ describe('rpsam2 CLI', () => {
       [['train', '--config', writeConfig('set.json', { out: join(root, 'x'), sam2: { weights: SAM2_WEIGHTS } }), '--set', 'loss.nope=1'], /unknown key 'loss\.nope'/],
       [['predict', '--out', join(root, 'p'), '--point', '1,2'], /--image is required/],
       [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '1;2'], /--point '1;2': expected x,y/],
-      [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '1,2'], /--shift-block is required/],
-      [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '1,2', '--sam2-weights', SAM2_WEIGHTS], /--shift-block is required/],
+      [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '1,2', '--sam2-weights', SAM2_WEIGHTS], /no shift block given for SAM 2 weights .*fits only the embedded default model 'sam2\.1-synthetic'\. Train one/],
       [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '1,2', '--sam2-weights', SAM2_WEIGHTS, '--shift-block', join(root, 'no-run')], /--shift-block .*no-run: not found/],
       [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '500,2', '--sam2-weights', SAM2_WEIGHTS, '--shift-block', SAM2_WEIGHTS], /--point 500,2 lies outside the 400×300 image/],
       [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '5,2', '--sam2-weights', SAM2_WEIGHTS, '--shift-block', SAM2_WEIGHTS, '--sam2-config', 'huge'], /SAM 2 config 'huge'/],
@@ -140,6 +139,18 @@ describe('rpsam2 CLI', () => {
     expect(existsSync(join(root, 'p'))).toBe(false);
     expect(existsSync(join(root, 'c'))).toBe(false);
     expect(existsSync(join(root, 'x'))).toBe(false);
+  });
+
+  it('predict with neither SAM 2 weights nor a shift block: the default pair, and it says so', async () => {
+    const dir = join(root, 'default-pair');
+    const r = await cli(['predict', '--image', SAM2_DIR + 'image.png', '--point', '120,202', '--out', dir]);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/using the embedded default model 'sam2\.1-synthetic'/);
+    expect(r.err).toMatch(/no shift block given: using the default shift block trained by this project for 'sam2\.1-synthetic'.*MODEL_CARD\.md/);
+    const json = JSON.parse(readFileSync(join(dir, 'refined.json'), 'utf8'));
+    expect(json.shiftBlock).toMatch(/models[/\\]synthetic[/\\]weights\.safetensors$/);
+    expect(json.clicks[0].click).toEqual([120, 202]);
+    expect(json.clicks[0].refined.every((v: number) => Number.isFinite(v))).toBe(true);
   });
 
   it('a shift block that does not fit the SAM 2 model is an error, not a crash', async () => {

@@ -25,13 +25,21 @@ export interface HeatmapPick {
  * The `count` objects with the largest Dice spread over seeds in `samples` (the baseline's), one
  * per class first (the most spread object of each class, most spread classes first), then the
  * next most spread objects; ties keep the samples' order. Objects without a spread (one seed) come last.
+ * Classes in `firstClasses` (present in the samples) are picked before all others, in that order.
  */
-export function chooseHeatmapObjects(samples: readonly ObjectSample[], count: number): HeatmapPick[] {
+export function chooseHeatmapObjects(samples: readonly ObjectSample[], count: number, firstClasses: readonly string[] = []): HeatmapPick[] {
   if (count <= 0) return [];
   const objs = perObjectStats(samples).map((o, i) => ({ o, i, s: Number.isFinite(o.diceStd) ? o.diceStd : -1 }));
   objs.sort((a, b) => b.s - a.s || a.i - b.i);
   const picked: typeof objs = [];
   const classes = new Set<string>();
+  for (const k of firstClasses) {
+    const x = objs.find((y) => y.o.class === k);
+    if (x && picked.length < count && !classes.has(k)) {
+      classes.add(k);
+      picked.push(x);
+    }
+  }
   for (const x of objs) {
     if (picked.length >= count) break;
     if (!classes.has(x.o.class)) {

@@ -16,7 +16,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadShiftBlockFrom, openCheckpoint, ProgressLine, formatDuration, type FeatureCache, type ShiftBlock, type Trainer } from '@rpsam2/rpsam2';
+import { defaultShiftBlockNotice, defaultShiftBlockPaths, defaultShiftBlockWeights, loadShiftBlockFrom, openCheckpoint, ProgressLine, formatDuration, type FeatureCache, type ShiftBlock, type Trainer } from '@rpsam2/rpsam2';
 import { Sam2ImagePredictor } from '@rpsam2/sam2';
 import { initNode } from '@rpsam2/tensor/node';
 import { openCadis } from '../datasets/cadis.js';
@@ -30,7 +30,7 @@ import { SampleLog } from '../evaluation/samples.js';
 import { formatP } from '../evaluation/significance.js';
 import { summarizeEvaluation, type EvaluationSummary } from '../evaluation/summarize.js';
 import { adapterLine, captureEnvironment, type RunEnvironment } from './environment.js';
-import { methodNames, TABLE1_VARIANT, type ExperimentConfig, type VariantSpec } from './experiment-config.js';
+import { DEFAULT_SHIFT_BLOCK, methodNames, TABLE1_VARIANT, type ExperimentConfig, type VariantSpec } from './experiment-config.js';
 import { cacheDir, ensureFeatureCache } from './feature-caches.js';
 import { writeHeatmaps } from './heatmap-figures.js';
 import { buildResults, headlineOf, TESTS_NOTE, type DatasetInfo, type MethodInfo } from './results.js';
@@ -146,9 +146,11 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
     cleanup.push(() => columns.forEach((col) => col.block.dispose()));
     let trainFrameCount: number | null = null;
     if (c.rpsam2.shiftBlock) {
-      const ck = await openCheckpoint(c.rpsam2.shiftBlock, { prefer: 'best', heads: c.rpsam2.heads });
+      const shipped = c.rpsam2.shiftBlock === DEFAULT_SHIFT_BLOCK;
+      const ck = await openCheckpoint(shipped ? await defaultShiftBlockWeights() : c.rpsam2.shiftBlock, { prefer: 'best', heads: c.rpsam2.heads });
       const block = await loadShiftBlockFrom(ck);
       columns.push({ spec: TABLE1_VARIANT, block, checkpoint: ck.path, steps: ck.meta?.state.globalStep ?? null });
+      if (shipped) io.out(`RP-SAM2: ${defaultShiftBlockNotice((await defaultShiftBlockPaths()).card)}`);
       io.out(`RP-SAM2: shift block ${ck.path} (${block.paramCount().toLocaleString('en-US')} parameters${ck.meta ? `, ${ck.meta.state.globalStep} training steps` : ', plain weights file'})`);
     } else {
       const trainFrames = limit(ds.framesIn(c.data.trainSplit), c.data.limitTrainImages);
@@ -294,6 +296,7 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
             setImage: mainGroup.setImage,
             releaseImage: mainGroup.releaseImage!,
             count: c.figures.heatmapObjects,
+            classes: c.figures.heatmapClasses,
             targetClicks: c.figures.heatmapClicks,
             clickOffset: c.protocol.clickOffset,
             io,

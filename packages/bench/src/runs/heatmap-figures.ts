@@ -25,11 +25,13 @@ export async function writeHeatmaps(options: {
   setImage(frame: FrameRef): Promise<void>;
   releaseImage(): void;
   count: number;
+  /** Classes drawn first (e.g. the lens injector), each by its most click-sensitive object. */
+  classes?: readonly string[];
   targetClicks: number;
   clickOffset: number;
   io: RunIO;
 }): Promise<string[]> {
-  const picks = chooseHeatmapObjects(options.baselineSamples, options.count);
+  const picks = chooseHeatmapObjects(options.baselineSamples, options.count, options.classes);
   const byId = new Map(options.frames.map((f) => [f.id, f]));
   const written: string[] = [];
   try {

@@ -10,7 +10,7 @@ import { parseOverride } from '@rpsam2/rpsam2';
 import { isSam2ConfigPath } from '@rpsam2/sam2';
 import type { CommandArgs } from '../args.js';
 import { SPLIT_NAMES, type SplitName } from '../datasets/types.js';
-import { defaultRunConfig, realRunConfig, seedRange, validateExperimentConfig, type ExperimentConfig, type ExperimentKind, type ExtraModelSpec } from './experiment-config.js';
+import { DEFAULT_SHIFT_BLOCK, defaultRunConfig, realRunConfig, seedRange, validateExperimentConfig, type ExperimentConfig, type ExperimentKind, type ExtraModelSpec } from './experiment-config.js';
 
 /** A bad invocation (printed with the usage, exit status 2). */
 export class UsageError extends Error {
@@ -46,10 +46,11 @@ export const RUN_FLAGS = `  data (default: a small synthetic set generated into 
     --config <cfg>            its config: a size (t, s, b+, l) or a .yaml/.json file; default: inferred
     --dtype f32|f16           weight storage on the GPU
     --extra name=path[:cfg]   another SAM 2-architecture checkpoint as an extra row (repeatable)
-  RP-SAM2 (default: trained in the run on the training split):
-    --shift-block <ckpt|dir>  evaluate this trained shift block instead (table1 only)
+  RP-SAM2 (default: the shift block shipped for the default SAM 2; with --data or --weights, or
+  any training flag below: trained in the run on the training split):
+    --shift-block <ckpt|dir|default>  evaluate this trained shift block (table1 only; default: the shipped one)
     --heads N                 heads of a plain shift-block file (default 8)
-    --steps N                 training steps (default run: 30; with --data: the paper's 1500 epochs)
+    --steps N                 train in the run for N steps (synthetic: 30 by default; with --data: the paper's 1500 epochs)
     --train-config <json>     training settings (rpsam2 train's keys); --set key=value overrides one
     --grid-step N             candidate grid step of the training cache (px)
   protocol and output:
@@ -170,10 +171,13 @@ export function parseRunArgs(argv: readonly string[], kind: ExperimentKind): Run
   }
   if (flags.has('--dtype')) c.sam2.dtype = oneOf('--dtype', get('--dtype'), ['f32', 'f16'] as const);
   c.extras = (flags.get('--extra') ?? []).map(parseExtra);
+  // The shipped block fits only the default SAM 2; other weights, or any training flag, train in the run.
+  const trainingFlags = ['--steps', '--train-config', '--set', '--grid-step', '--train-limit'];
+  if (c.rpsam2.shiftBlock === DEFAULT_SHIFT_BLOCK && (flags.has('--weights') || trainingFlags.some((f) => flags.has(f)))) c.rpsam2.shiftBlock = '';
   if (flags.has('--shift-block')) {
     if (kind !== 'table1') throw new UsageError(`${kind} trains its own variants; --shift-block applies to table1 only`);
     c.rpsam2.shiftBlock = str('--shift-block', get('--shift-block'));
-    for (const f of ['--steps', '--train-config', '--set', '--grid-step', '--train-limit']) if (flags.has(f)) throw new UsageError(`${f} configures training; with --shift-block nothing is trained`);
+    for (const f of trainingFlags) if (flags.has(f)) throw new UsageError(`${f} configures training; with --shift-block nothing is trained`);
   }
   if (flags.has('--heads')) c.rpsam2.heads = int('--heads', get('--heads'), 1);
   if (flags.has('--train-config')) {
@@ -226,6 +230,6 @@ function absolutePaths(c: ExperimentConfig): void {
     e.weights = abs(e.weights);
     if (isSam2ConfigPath(e.config)) e.config = abs(e.config);
   }
-  c.rpsam2.shiftBlock = abs(c.rpsam2.shiftBlock);
+  if (c.rpsam2.shiftBlock !== DEFAULT_SHIFT_BLOCK) c.rpsam2.shiftBlock = abs(c.rpsam2.shiftBlock);
   c.cache.dir = abs(c.cache.dir);
 }

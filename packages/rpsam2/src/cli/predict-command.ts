@@ -12,10 +12,11 @@ import { initNode } from '@rpsam2/tensor/node';
 import { decodeImage, encodeGreyPng } from '@rpsam2/sam2';
 import { RpSam2Predictor, type Click } from '../predictor/rp-sam2-predictor.js';
 import { joinPath, writeAtomic } from '../checkpoint/node-io.js';
+import { defaultShiftBlockNotice, defaultShiftBlockPaths, defaultShiftBlockWeights, shiftBlockNeededError } from '../predictor/default-shift-block.js';
 import { parsePoint, requireFile, requirePath, resolveSam2Source, UsageError, type CliIO } from './common.js';
 
 export const PREDICT_USAGE = `usage: rpsam2 predict --image <png|jpg> --point x,y [--point x,y]... [--sam2-weights <.pt|.safetensors>]
-                     --shift-block <checkpoint|run dir|shift_block.safetensors> --out <dir>
+                     [--shift-block <checkpoint|run dir|shift_block.safetensors>] --out <dir>
                      [--sam2-config <t|s|b+|l|config.yaml|config.json>] [--dtype f32|f16] [--heads N]
 
   --image         the image
@@ -23,6 +24,7 @@ export const PREDICT_USAGE = `usage: rpsam2 predict --image <png|jpg> --point x,
   --sam2-weights  SAM 2 weights (official .pt or safetensors; default: the embedded default model)
   --sam2-config   size name or .yaml/.json config (default: inferred from the weights)
   --shift-block   a training checkpoint, a run directory (best, else last) or a plain shift-block file
+                  (default, with the default SAM 2 only: the shift block shipped for it)
   --heads         attention heads of a plain shift-block file (default 8)
   --out           output folder: mask_<i>.png (0/255) and refined.json`;
 
@@ -62,12 +64,14 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
   if (!values.point?.length) throw new UsageError(`predict: give at least one --point x,y\n${PREDICT_USAGE}`);
   const clicks = values.point.map(parsePoint);
   const imagePath = await requireFile(values.image, '--image');
-  const shift = await requirePath(values['shift-block'], '--shift-block', 'a checkpoint from rpsam2 train');
+  if (values['sam2-weights'] && !values['shift-block']) throw new UsageError(shiftBlockNeededError(values['sam2-weights']).message);
   const dtype = values.dtype;
   if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`--dtype '${dtype}': expected f32 or f16`);
   const heads = values.heads === undefined ? undefined : Number(values.heads);
   if (heads !== undefined && (!Number.isInteger(heads) || heads < 1)) throw new UsageError(`--heads '${values.heads}': expected a positive integer`);
   const { weights, config: sam2Config } = await resolveSam2Source(values['sam2-weights'], values['sam2-config'], '--sam2-weights', io);
+  const shift = values['shift-block'] ? await requirePath(values['shift-block'], '--shift-block', 'a checkpoint from rpsam2 train') : await defaultShiftBlockWeights();
+  if (!values['shift-block']) io.err(defaultShiftBlockNotice((await defaultShiftBlockPaths()).card));
   const image = decodeImage(new Uint8Array(await readFile(imagePath)), imagePath);
   for (const [x, y] of clicks) {
     if (x < 0 || y < 0 || x >= image.width || y >= image.height) throw new UsageError(`--point ${x},${y} lies outside the ${image.width}×${image.height} image`);

@@ -10,6 +10,7 @@
  */
 import { greater, interpolate, noGrad, reshape, tensor, tidy, type ByteSource, type Tensor } from '@rpsam2/tensor';
 import {
+  loadDefaultSam2,
   loadSam2,
   Sam2ImagePredictor,
   type DecodeResult,
@@ -28,6 +29,7 @@ import { selectByIou } from '../pipeline/select-mask.js';
 import { openCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadShiftBlockFrom, openCheckpointSource } from '../checkpoint/checkpoint-source.js';
 import type { OpenedCheckpoint } from '../checkpoint/format.js';
+import { defaultShiftBlockWeights, shiftBlockNeededError } from './default-shift-block.js';
 
 /** A click [x, y] in original-image pixels. */
 export type Click = [number, number];
@@ -52,9 +54,15 @@ export interface RefinedPrediction {
   height: number;
 }
 
+/**
+ * What {@link RpSam2Predictor.load} loads. Everything is optional: with no SAM 2 weights it loads
+ * the embedded default SAM 2 and — with no shift block — the default shift block trained for it
+ * (Node; both ship inside the packages). SAM 2 weights of your own need a shift block trained for
+ * them: the default block fits the default model only, and `load` says so.
+ */
 export interface LoadRpSam2Options {
-  /** SAM 2 weights: a path (Node), a ByteSource or an open WeightSource. */
-  sam2Weights: WeightsInput;
+  /** SAM 2 weights: a path (Node), a ByteSource or an open WeightSource; default: the embedded default model. */
+  sam2Weights?: WeightsInput;
   /** A SAM 2 config, or a size name (t, s, b+, l); default: inferred from the weights. */
   sam2Config?: Sam2Config | string;
   dtype?: WeightDType;
@@ -63,13 +71,13 @@ export interface LoadRpSam2Options {
    * shift-block safetensors file), the bytes of such a file (a ByteSource, e.g. `blobSource(file)`
    * in a browser), or a checkpoint already opened by `openCheckpoint` / `openCheckpointSource`.
    */
-  shiftBlock: string | ByteSource | OpenedCheckpoint;
+  shiftBlock?: string | ByteSource | OpenedCheckpoint;
   /** Heads of a plain shift-block file (not in its shapes; default 8); unused for an opened checkpoint. */
   heads?: number;
 }
 
 /** The shift block of {@link LoadRpSam2Options} opened, whichever form it came in. */
-function openShiftBlock(input: LoadRpSam2Options['shiftBlock'], heads: number | undefined): Promise<OpenedCheckpoint> {
+function openShiftBlock(input: NonNullable<LoadRpSam2Options['shiftBlock']>, heads: number | undefined): Promise<OpenedCheckpoint> {
   if (typeof input === 'string') return openCheckpoint(input, { prefer: 'best', heads });
   // An opened checkpoint has its parsed file; a ByteSource only read/size.
   if ('file' in input && 'shiftBlock' in input) return Promise.resolve(input);
@@ -99,15 +107,21 @@ export class RpSam2Predictor {
    * Loads SAM 2 and a shift block (see {@link LoadRpSam2Options}); the predictor owns both and
    * frees them in `dispose`.
    */
-  static async load(options: LoadRpSam2Options): Promise<RpSam2Predictor> {
-    const ck = await openShiftBlock(options.shiftBlock, options.heads);
+  static async load(options: LoadRpSam2Options = {}): Promise<RpSam2Predictor> {
+    if (options.sam2Weights !== undefined && options.shiftBlock === undefined) {
+      throw shiftBlockNeededError(typeof options.sam2Weights === 'string' ? options.sam2Weights : 'given as bytes');
+    }
+    const ck = await openShiftBlock(options.shiftBlock ?? (await defaultShiftBlockWeights()), options.heads);
     const cfg = options.sam2Config;
-    const { model } = await loadSam2({
-      weights: options.sam2Weights,
-      config: typeof cfg === 'object' ? cfg : undefined,
-      size: typeof cfg === 'string' ? cfg : undefined,
-      dtype: options.dtype,
-    });
+    const { model } =
+      options.sam2Weights === undefined
+        ? await loadDefaultSam2({ dtype: options.dtype })
+        : await loadSam2({
+            weights: options.sam2Weights,
+            config: typeof cfg === 'object' ? cfg : undefined,
+            size: typeof cfg === 'string' ? cfg : undefined,
+            dtype: options.dtype,
+          });
     let block: ShiftBlock | null = null;
     try {
       block = await loadShiftBlockFrom(ck);

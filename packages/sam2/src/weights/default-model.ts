@@ -13,7 +13,7 @@ import { bytesSource, type ByteSource } from '@rpsam2/tensor';
 import { parseOfficialConfig, type Sam2Config } from '../config.js';
 import type { Sam2Model } from '../model/sam2-model.js';
 import { loadSam2, type Sam2LoadReport, type WeightDType } from './load.js';
-import { importNode } from './node-import.js';
+import { importNode, packageRootOf } from './node-import.js';
 
 /** Name of the default model (also its folder under `models/`). */
 export const DEFAULT_MODEL_NAME = 'sam2.1-synthetic';
@@ -41,25 +41,10 @@ export class DefaultModelMissingError extends Error {
   }
 }
 
-/** Finds the package root (the folder with this package's package.json) above this module (Node). */
-async function packageRoot(): Promise<string> {
-  const path = await importNode<typeof import('node:path')>('node:path');
-  const fs = await importNode<typeof import('node:fs')>('node:fs');
-  const url = await importNode<typeof import('node:url')>('node:url');
-  let dir = path.dirname(url.fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = path.join(dir, 'package.json');
-    if (fs.existsSync(pj) && JSON.parse(fs.readFileSync(pj, 'utf8')).name === '@rpsam2/sam2') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`@rpsam2/sam2: cannot find the package root above ${url.fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
-
 /** Absolute paths of the default model's files (Node); they need not exist. */
 export async function defaultModelPaths(): Promise<DefaultModelPaths> {
   const path = await importNode<typeof import('node:path')>('node:path');
-  const root = await packageRoot();
+  const root = await packageRootOf('@rpsam2/sam2', import.meta.url);
   return {
     dir: path.join(root, 'models/synthetic'),
     config: path.join(root, DEFAULT_MODEL_FILES.config),

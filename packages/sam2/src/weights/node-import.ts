@@ -13,3 +13,22 @@ export async function importNode<T>(specifier: string): Promise<T> {
     );
   }
 }
+
+/**
+ * The root folder of the installed package `name` (the first folder above the module at
+ * `moduleUrl` whose package.json has that name), for finding files shipped inside it (Node).
+ */
+export async function packageRootOf(name: string, moduleUrl: string): Promise<string> {
+  const path = await importNode<typeof import('node:path')>('node:path');
+  const fs = await importNode<typeof import('node:fs')>('node:fs');
+  const url = await importNode<typeof import('node:url')>('node:url');
+  const start = url.fileURLToPath(moduleUrl);
+  let dir = path.dirname(start);
+  for (;;) {
+    const pj = path.join(dir, 'package.json');
+    if (fs.existsSync(pj) && JSON.parse(fs.readFileSync(pj, 'utf8')).name === name) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`${name}: cannot find the package root above ${start}`);
+    dir = up;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * `bench train-rpsam2`: trains the default shift block for the embedded default SAM 2 with the
+ * recipe of {@link rpsam2TrainingRunConfig} — a Table 1 run on the block's own synthetic set that
+ * trains on the train split, keeps the checkpoint that validates best and reports the test split.
+ * Seeded and resumable: rerunning the same command continues the run directory. `--export <dir>`
+ * then writes the chosen block, its config and its model card (see export.ts).
+ */
+import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
+import { parseOverride } from '@rpsam2/rpsam2';
+import { nonNegativeIntFlag, type CommandArgs } from '../args.js';
+import { deepMerge, UsageError } from '../runs/run-args.js';
+import { executeRun, handleInterrupts } from '../runs/run-command.js';
+import { pathExists, readJson } from '../runs/run-dir.js';
+import { processIO } from '../runs/run-io.js';
+import { StopSignal } from '../runs/stop-signal.js';
+import { validateExperimentConfig, type ExperimentConfig } from '../runs/experiment-config.js';
+import { exportShiftBlock } from './export.js';
+import { rpsam2TrainingRunConfig } from './recipe.js';
+
+export const TRAIN_RPSAM2_USAGE = 'train-rpsam2 [--out runs/rpsam2-synthetic] [--epochs N] [--set key=value]... [--export <dir>]';
+
+interface TrainRpsam2Args extends CommandArgs {
+  out: string;
+  config: ExperimentConfig;
+  exportDir?: string;
+}
+
+/** Parses the flags of `train-rpsam2` into the run's config (the recipe with the overrides). */
+export function parseTrainRpsam2Args(argv: string[]): CommandArgs {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      out: { type: 'string', default: 'runs/rpsam2-synthetic' },
+      epochs: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      export: { type: 'string' },
+    },
+  });
+  const config = rpsam2TrainingRunConfig();
+  if (values.epochs !== undefined) {
+    const n = nonNegativeIntFlag('epochs', values.epochs);
+    if (n < 1) throw new UsageError('--epochs needs at least 1');
+    config.training.base = { ...config.training.base, epochs: n };
+  }
+  for (const s of values.set ?? []) {
+    try {
+      config.training.base = deepMerge(config.training.base, parseOverride(s));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  validateExperimentConfig(config);
+  const args: TrainRpsam2Args = { json: false, quick: false, rest: positionals, out: values.out!, config, exportDir: values.export };
+  return args;
+}
+
+/** Runs `bench train-rpsam2`: a new run, or the continuation of the one in --out; then the export. */
+export async function trainRpsam2Command(commandArgs: CommandArgs): Promise<number> {
+  const args = commandArgs as TrainRpsam2Args;
+  const dir = resolve(args.out);
+  const stop = new StopSignal();
+  const off = handleInterrupts(stop, processIO);
+  try {
+    let resume = false;
+    if (await pathExists(join(dir, 'config.json'))) {
+      const have = await readJson<ExperimentConfig>(join(dir, 'config.json'));
+      if (JSON.stringify(have) !== JSON.stringify(args.config)) {
+        throw new UsageError(`${args.out} holds a run with other settings (its config.json differs from this command's); continue it with \`bench table1 --resume ${args.out}\`, or choose another --out`);
+      }
+      resume = true;
+      processIO.out(`continuing the run in ${dir}`);
+    }
+    const status = await executeRun({ kind: 'table1', json: false, quick: false, rest: [], config: args.config, out: dir, resume: resume ? dir : undefined }, processIO, stop);
+    if (status !== 0 || !args.exportDir) return status;
+    await exportShiftBlock({ runDir: dir, out: resolve(args.exportDir), io: processIO });
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      processIO.err(`bench train-rpsam2: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    off();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The shipped default shift block (packages/rpsam2/models/synthetic) with the default SAM 2, the
+ * way a new user meets it: `RpSam2Predictor.load()` with no arguments segments an instrument of a
+ * generated frame from one click (the refined click stays on the instrument and the mask has
+ * Dice ≥ 0.7); SAM 2 weights of one's own without a shift block are refused with the fix.
+ */
+import { describe, expect, it } from 'vitest';
+import { RpSam2Predictor, DEFAULT_SHIFT_BLOCK_SAM2 } from '@rpsam2/rpsam2';
+import { RPSAM2_DATA_SEED } from '../src/rpsam2-training/recipe.js';
+import { SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
+import { objectMask } from '../src/synthetic/index.js';
+import { sampleClicks } from '../src/protocol/clicks.js';
+import { Rng } from '../src/protocol/rng.js';
+import { dice } from '../src/metrics/dice.js';
+
+/** A frame of the shift block's data seed beyond its 150 generated frames (never trained on). */
+const FRAME = 400;
+
+describe('the shipped default shift block', () => {
+  it('RpSam2Predictor.load() with no arguments: default SAM 2 + default block, one click → the instrument', async () => {
+    const predictor = await RpSam2Predictor.load();
+    try {
+      expect(predictor.model.cfg.name).toBe(DEFAULT_SHIFT_BLOCK_SAM2);
+      const f = new SyntheticTrainSource({ seed: RPSAM2_DATA_SEED }).frame(FRAME);
+      const instruments = f.objects.filter((o) => o.kind === 'instrument').sort((a, b) => b.area - a.area);
+      expect(instruments.length).toBeGreaterThan(0);
+      const gt = objectMask(f, instruments[0]);
+      const [click] = sampleClicks(gt, 1, Rng.derive(0, 'default-shift-block-test'));
+      await predictor.setImage({ width: f.width, height: f.height, data: f.rgb, channels: 3 });
+      const p = await predictor.predict([click.x, click.y]);
+      const [rx, ry] = p.refined.map(Math.round);
+      expect(gt.data[ry * f.width + rx], `refined click ${p.refined} off the instrument`).toBe(1);
+      const d = dice({ width: f.width, height: f.height, data: p.mask }, gt);
+      expect(d, `Dice of the one-click mask: ${d.toFixed(4)}`).toBeGreaterThanOrEqual(0.7);
+    } finally {
+      predictor.dispose();
+    }
+  });
+
+  it('SAM 2 weights of your own without a shift block: a clear error naming the fix', async () => {
+    await expect(RpSam2Predictor.load({ sam2Weights: '/models/sam2.1_hiera_large.pt' })).rejects.toThrow(
+      /no shift block given for SAM 2 weights \/models\/sam2\.1_hiera_large\.pt: the shipped default shift block fits only the embedded default model 'sam2\.1-synthetic'\. Train one/,
+    );
+  });
+});
