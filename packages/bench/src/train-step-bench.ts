@@ -12,7 +12,10 @@
  *   pixels;
  * - paper: SAM 2.1 tiny ('t', 1024 px, d 256) with random weights and random features, and the
  *   paper-size shift block (d 256, 8 heads, FFN 2048, 6 layers, 64×64 image tokens: 10,522,628
- *   parameters) with random (seeded) weights. Timings do not depend on weight values.
+ *   parameters) with random (seeded) weights. Timings do not depend on weight values;
+ * - default: the embedded default SAM 2 (512 px, d 64) and the paper's shift block at its width
+ *   (the shipped block's architecture), random features, the paper's loss (Dice + Dist + Out);
+ * - default-recipe: the same with the shipped block's loss (Dist + Out: no decoder pass).
  *
  * With `--json` only a JSON array goes to stdout.
  */
@@ -26,9 +29,11 @@ export interface TrainStepBenchResult {
   size: string;
   sam2: string;
   imageSize: number;
-  sam2Weights: 'fixture' | 'random';
+  sam2Weights: 'fixture' | 'random' | 'default';
   shiftBlockWeights: 'fixture' | 'random';
   shiftBlockParameters: number;
+  /** The loss terms of the step. */
+  loss: string;
   objects: number;
   clicksPerObject: number;
   /** Clicks per decoder pass (whole objects). */
@@ -52,7 +57,7 @@ export interface TrainStepBenchArgs extends CommandArgs {
   sizes: string[];
 }
 
-const KNOWN = ['tiny256', 'paper'];
+const KNOWN = ['tiny256', 'paper', 'default', 'default-recipe'];
 const OBJECTS = 4;
 const CLICKS = 10;
 
@@ -104,7 +109,7 @@ async function benchSize(rp: Rp, sam2: Sam2, size: string, args: TrainStepBenchA
   const repeats = args.repeat ?? (args.quick ? 1 : size === 'paper' ? 3 : 5);
   let model: import('@rpsam2/sam2').Sam2Model;
   let block: import('@rpsam2/rpsam2').ShiftBlock;
-  let weights: { sam2: 'fixture' | 'random'; shift: 'fixture' | 'random' };
+  let weights: { sam2: 'fixture' | 'random' | 'default'; shift: 'fixture' | 'random' };
   const features: import('@rpsam2/sam2').ImageFeatures[] = [];
   let hw: [number, number];
   if (size === 'tiny256') {
@@ -122,9 +127,9 @@ async function benchSize(rp: Rp, sam2: Sam2, size: string, args: TrainStepBenchA
     }
     hw = meta.orig_hw;
   } else {
-    model = (await sam2.loadSam2({ size: 't', weights: { random: { seed: 0 } } })).model;
+    model = size === 'paper' ? (await sam2.loadSam2({ size: 't', weights: { random: { seed: 0 } } })).model : (await sam2.loadDefaultSam2()).model;
     block = new rp.ShiftBlock(rp.shiftBlockConfigFor('paper', model.dim, model.gridSize)).init(0);
-    weights = { sam2: 'random', shift: 'random' };
+    weights = { sam2: size === 'paper' ? 'random' : 'default', shift: 'random' };
     const g = model.gridSize;
     const c = model.dim;
     const rand = (shape: number[], seed: number) => {
@@ -143,6 +148,7 @@ async function benchSize(rp: Rp, sam2: Sam2, size: string, args: TrainStepBenchA
     hw = [512, 512];
   }
   const chunk = rp.autoDecodeChunk(model);
+  const loss = size === 'default-recipe' ? { useDice: false } : {};
   const base: TrainStepBenchResult = {
     id: `train-step-${size}`,
     size,
@@ -151,6 +157,7 @@ async function benchSize(rp: Rp, sam2: Sam2, size: string, args: TrainStepBenchA
     sam2Weights: weights.sam2,
     shiftBlockWeights: weights.shift,
     shiftBlockParameters: block.paramCount(),
+    loss: loss.useDice === false ? 'Dist+Out' : 'Dice+Dist+Out',
     objects: OBJECTS,
     clicksPerObject: CLICKS,
     decodeChunkClicks: Math.min(OBJECTS * CLICKS, Math.max(CLICKS, Math.floor(chunk / CLICKS) * CLICKS)),
@@ -164,14 +171,14 @@ async function benchSize(rp: Rp, sam2: Sam2, size: string, args: TrainStepBenchA
     return rp.makeTargets(model, f, hw, mask, cands);
   });
   try {
-    log(`${base.id}: SAM 2 ${base.sam2} (${base.imageSize} px, ${weights.sam2} weights), shift block ${base.shiftBlockParameters.toLocaleString('en-US')} parameters (${weights.shift}); ${OBJECTS} objects × ${CLICKS} clicks, decoder chunks of ${base.decodeChunkClicks} clicks`);
+    log(`${base.id}: SAM 2 ${base.sam2} (${base.imageSize} px, ${weights.sam2} weights), shift block ${base.shiftBlockParameters.toLocaleString('en-US')} parameters (${weights.shift}); ${OBJECTS} objects × ${CLICKS} clicks, loss ${base.loss}, decoder chunks of ${base.decodeChunkClicks} clicks`);
     const batch = (r: number) => targets.map((t, k) => ({ target: t, clicks: rp.objectClicks(t.mask, hw[0], hw[1], CLICKS, 100 * r + k) }));
     // A whole step without phase syncs (the number to compare), then one with them (the split).
     const step = async (r: number, timing: boolean) => {
       await backend.sync();
       const t0 = performance.now();
       opt.zeroGrad();
-      const res = await rp.forwardBackward(model, block, batch(r), { timing });
+      const res = await rp.forwardBackward(model, block, batch(r), { timing, loss });
       const t1 = performance.now();
       opt.step();
       await backend.sync();
@@ -243,7 +250,7 @@ export async function trainStepCommand(commandArgs: CommandArgs): Promise<number
       failed++;
       const msg = (e as Error).message.split('\n')[0];
       log(`failed train-step-${size}: ${msg}`);
-      results.push({ id: `train-step-${size}`, size, sam2: '', imageSize: 0, sam2Weights: size === 'tiny256' ? 'fixture' : 'random', shiftBlockWeights: size === 'tiny256' ? 'fixture' : 'random', shiftBlockParameters: 0, objects: OBJECTS, clicksPerObject: CLICKS, decodeChunkClicks: 0, adapter, skipped: `failed: ${msg}` });
+      results.push({ id: `train-step-${size}`, size, sam2: '', imageSize: 0, sam2Weights: size === 'tiny256' ? 'fixture' : 'random', shiftBlockWeights: size === 'tiny256' ? 'fixture' : 'random', shiftBlockParameters: 0, loss: '', objects: OBJECTS, clicksPerObject: CLICKS, decodeChunkClicks: 0, adapter, skipped: `failed: ${msg}` });
     }
   }
   if (args.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

@@ -11,6 +11,8 @@
  */
 import weightsUrl from '@rpsam2/sam2/models/synthetic/weights.safetensors?url';
 import defaultConfigJson from '@rpsam2/sam2/models/synthetic/config.json?raw';
+// The shift block shipped for the default model: loaded with it, so RP-SAM2 works at once.
+import shiftWeightsUrl from '@rpsam2/rpsam2/models/synthetic/weights.safetensors?url';
 import { encodeRle } from '../../bench/src/datasets/coco-rle.js';
 import { buildCoco } from './export/coco.js';
 import { buildDatasetZip, buildMasksZip, type DatasetFrame } from './export/dataset-zip.js';
@@ -45,7 +47,7 @@ import { ERROR_TITLES, Messages } from './view/messages.js';
 import { overlayPixels } from './view/overlay.js';
 import { classList, definitionList, el, frameRow, objectList, type FrameRow } from './view/panels.js';
 import { ModelClient, ModelError } from './worker/model-client.js';
-import type { Method, ModelInfo, ObjectPrompt, Progress, PromptBox, Request, ShiftBlockInfo, WeightDType } from './worker/protocol.js';
+import { defaultShiftBlockMismatch, type Method, type ModelInfo, type ObjectPrompt, type Progress, type PromptBox, type Request, type ShiftBlockInfo, type ShiftBlockSource, type WeightDType } from './worker/protocol.js';
 
 /** Per-frame page state (the labels live in their own map). */
 interface FrameStatus {
@@ -79,7 +81,7 @@ export class StudioApp {
   private client!: ModelClient;
   /** The model and shift block in use, to load them again after a lost device. */
   private modelRequest: LoadModelRequest | null = null;
-  private shiftFile: File | null = null;
+  private shiftSource: ShiftBlockSource | null = null;
   private restarts = 0;
   private restarting = false;
   private readonly view: CanvasView;
@@ -104,6 +106,8 @@ export class StudioApp {
   private model: ModelInfo | null = null;
   private modelLoading = false;
   private shift: ShiftBlockInfo | null = null;
+  /** Counts shift-block replacements: an RP-SAM2 answer of a replaced block is stale. */
+  private shiftGeneration = 0;
   private dtype: WeightDType = 'f32';
   private hover: { x: number; y: number } | null = null;
   private syntheticSeed = (Date.now() % 100000) | 0;
@@ -157,6 +161,11 @@ export class StudioApp {
       return;
     }
     await this.loadModel(this.modelRequest ?? { type: 'load-model', spec: { kind: 'default', weightsUrl: new URL(weightsUrl, location.href).href, configJson: defaultConfigJson }, dtype: this.dtype });
+    // The default model comes with the shift block shipped for it (after a lost device, recover()
+    // loads whichever block was in use instead).
+    if (this.model && this.modelRequest?.spec.kind === 'default' && !this.shiftSource) {
+      await this.loadShiftBlock({ kind: 'default', url: new URL(shiftWeightsUrl, location.href).href });
+    }
   }
 
   /**
@@ -189,7 +198,7 @@ export class StudioApp {
     try {
       this.connect();
       await this.start();
-      if (this.model && this.shiftFile) await this.loadShiftBlock(this.shiftFile, true);
+      if (this.model && this.shiftSource) await this.loadShiftBlock(this.shiftSource, true);
     } finally {
       this.restarting = false;
     }
@@ -230,9 +239,11 @@ export class StudioApp {
       this.encodes.clear();
       this.renderFrames();
       if (info.droppedShiftBlock) {
-        this.msg.banner('shift', 'warning', 'The shift block was unloaded', `${info.droppedShiftBlock} was trained for another SAM 2 model; load a shift block for ${info.label}.`);
+        const defaultFor = this.shift?.defaultFor;
+        if (defaultFor) this.msg.banner('shift', 'warning', 'The default shift block was unloaded: RP-SAM2 is off', defaultShiftBlockMismatch(defaultFor, info.label));
+        else this.msg.banner('shift', 'warning', 'The shift block was unloaded', `${info.droppedShiftBlock} was trained for another SAM 2 model; load a shift block for ${info.label}.`);
         this.shift = null;
-        this.shiftFile = null;
+        this.shiftSource = null;
         this.setMethod('sam2', false);
       }
       this.msg.status(`${info.label} ready (${(info.parameters / 1e6).toFixed(1)} M parameters, ${info.imageSize}², loaded in ${(info.ms / 1000).toFixed(1)} s)`, null);
@@ -262,19 +273,28 @@ export class StudioApp {
     await this.loadModel({ type: 'load-model', spec: { kind: 'file', weights, name: weights.name, configJson, configName: config?.name ?? null, size: null }, dtype: this.dtype });
   }
 
-  private async loadShiftBlock(file: File | undefined, quiet = false): Promise<void> {
-    if (!file) return;
+  /**
+   * Loads a shift block: the user's file (replacing the one in use; switches the current object to
+   * RP-SAM2) or the default one (RP-SAM2 for the next clicks). `quiet`: a reload after a lost
+   * device, which keeps the method.
+   */
+  private async loadShiftBlock(source: ShiftBlockSource, quiet = false): Promise<void> {
     if (!this.model) return void this.msg.notice('Load a SAM 2 model first.', 'warning');
-    this.msg.status(`loading shift block ${file.name}…`, 'busy');
+    const what = source.kind === 'default' ? 'the default shift block' : `shift block ${source.name}`;
+    this.msg.status(`loading ${what}…`, 'busy');
     try {
-      this.shift = await this.client.call({ type: 'load-shift-block', file, name: file.name });
-      this.shiftFile = file;
+      this.shift = await this.client.call({ type: 'load-shift-block', source }, (p) => this.onProgress(p));
+      this.shiftSource = source;
       this.msg.dismiss('shift');
-      if (!quiet) {
-        this.msg.notice(`Shift block ${file.name} loaded: RP-SAM2 is on (press r to compare with SAM 2).`);
+      if (!quiet) this.forgetRpSam2Answers();
+      if (!quiet && source.kind === 'file') {
+        this.msg.notice(`Shift block ${source.name} loaded: RP-SAM2 is on (press r to compare with SAM 2).`);
         this.setMethod('rpsam2', true);
+      } else if (!quiet) {
+        // SAM 2 was the method only for want of a block; objects already drawn keep theirs.
+        this.setMethod('rpsam2', false);
       }
-      this.msg.status(`shift block ${file.name} ready`, null);
+      this.msg.status(source.kind === 'default' ? `${this.model.label} ready with the default shift block: RP-SAM2 is on (r: SAM 2 alone)` : `shift block ${source.name} ready`, null);
     } catch (e) {
       if (this.lostDevice(e)) return;
       const err = e as ModelError;
@@ -282,6 +302,20 @@ export class StudioApp {
       this.msg.status('shift block not loaded', null);
     }
     this.renderAll();
+  }
+
+  /**
+   * Another shift block is in use (a user's replaces the default one): the old block's RP-SAM2
+   * answers are forgotten and the current object, if RP-SAM2, is segmented again. Accepted
+   * objects keep their masks.
+   */
+  private forgetRpSam2Answers(): void {
+    this.shiftGeneration++;
+    for (const [k, r] of this.memo) if (r.method === 'rpsam2') this.memo.delete(k);
+    const f = this.currentFrame();
+    const l = f ? this.labelsOf(f.id) : EMPTY_LABELS;
+    const d = l.draft;
+    if (f && d?.method === 'rpsam2' && d.result) this.setLabels(f.id, { ...l, draft: { ...d, result: null } });
   }
 
   private onProgress(p: Progress): void {
@@ -473,9 +507,16 @@ export class StudioApp {
     this.renderAll();
     const prompt = d.prompt;
     const method = d.method;
+    const generation = this.shiftGeneration;
+    let stale = false;
     (async () => {
       await this.ensureEncoded(frameId, 'now');
       const r = await this.client.call({ type: 'decode', frameId, prompt, method });
+      // Segmented by a shift block replaced meanwhile: asked again below, with the new one.
+      if (method === 'rpsam2' && generation !== this.shiftGeneration) {
+        stale = true;
+        return;
+      }
       const result: MaskResult = { method: r.method, width: r.width, height: r.height, mask: r.mask, iou: r.iou, refined: r.refined };
       this.memo.set(memoKey, result);
       if (this.memo.size > MEMO_LIMIT) this.memo.delete(this.memo.keys().next().value!);
@@ -490,6 +531,7 @@ export class StudioApp {
       })
       .finally(() => {
         this.decoding.delete(memoKey);
+        if (stale) this.ensureDecoded(frameId);
         this.renderAll();
       });
   }
@@ -844,7 +886,7 @@ export class StudioApp {
     for (const b of document.querySelectorAll<HTMLButtonElement>('[data-method]')) {
       b.classList.toggle('active', b.dataset.method === this.method);
       b.disabled = b.dataset.method === 'rpsam2' && !this.shift;
-      if (b.dataset.method === 'rpsam2') b.title = this.shift ? `RP-SAM2 with ${this.shift.label} (r)` : 'Load a shift block to use RP-SAM2';
+      if (b.dataset.method === 'rpsam2') b.title = this.shift ? `RP-SAM2 with the shift block ${this.shift.label} (r)` : 'Load a shift block to use RP-SAM2';
     }
     $('box-mode').classList.toggle('active', this.view.boxMode);
     ($('undo') as HTMLButtonElement).disabled = !this.history.canUndo;
@@ -881,7 +923,7 @@ export class StudioApp {
     definitionList($('model-info'), [
       ['SAM 2', m ? m.label : this.webgpu === 'missing' ? 'unavailable (no WebGPU)' : 'loading…'],
       ...(m ? ([['size', `${(m.parameters / 1e6).toFixed(2)} M params · ${m.imageSize}² · ${m.dtype}`]] as [string, string][]) : []),
-      ['shift block', this.shift ? `${this.shift.label} (${(this.shift.parameters / 1e6).toFixed(2)} M${this.shift.epoch !== null ? `, epoch ${this.shift.epoch}` : ''})` : 'none: RP-SAM2 off'],
+      ['shift block', this.shift ? `${this.shift.label} · ${(this.shift.parameters / 1e6).toFixed(2)} M params${this.shift.epoch !== null ? `, epoch ${this.shift.epoch}` : ''}` : 'none: RP-SAM2 off'],
     ]);
     this.renderStatusRight();
     this.renderStageOverlay();
@@ -924,7 +966,8 @@ export class StudioApp {
     });
     $('load-shift').addEventListener('click', () => shiftInput.click());
     shiftInput.addEventListener('change', () => {
-      void this.loadShiftBlock(shiftInput.files?.[0]);
+      const file = shiftInput.files?.[0];
+      if (file) void this.loadShiftBlock({ kind: 'file', file, name: file.name });
       shiftInput.value = '';
     });
     const dtype = $('dtype') as HTMLInputElement;

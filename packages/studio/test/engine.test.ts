@@ -1,17 +1,22 @@
 /**
  * The worker's engine on Dawn/lavapipe with the tiny256 SAM 2 fixture: its decodes equal the
  * libraries' own predictors, embeddings are cached and evicted, and wrong files are refused
- * with the right error codes.
+ * with the right error codes. With the shipped default model: the shipped default shift block
+ * loads with it, segments, and is dropped for any other model.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesSource, saveTensors, serializeSafetensors, type Tensor } from '@rpsam2/tensor';
 import { loadSam2, parseOfficialConfig, Sam2ImagePredictor, type RgbImage, type Sam2Model } from '@rpsam2/sam2';
-import { RpSam2Predictor, ShiftBlock } from '@rpsam2/rpsam2';
-import { classifyError, StudioEngine, StudioError } from '../src/worker/engine.js';
+import { DEFAULT_SHIFT_BLOCK_FILES, DEFAULT_SHIFT_BLOCK_SAM2, RpSam2Predictor, ShiftBlock } from '@rpsam2/rpsam2';
+import { classifyError, DEFAULT_SHIFT_BLOCK_LABEL, StudioEngine, StudioError } from '../src/worker/engine.js';
 
 const DIR = new URL('../../../../shared/fixtures/sam2/tiny256/', import.meta.url).pathname;
 const have = existsSync(`${DIR}weights.safetensors`);
+/** The shipped default model and the shift block shipped for it. */
+const DEFAULT_MODEL = new URL('../../sam2/models/synthetic/', import.meta.url).pathname;
+const DEFAULT_BLOCK = new URL(`../../rpsam2/${DEFAULT_SHIFT_BLOCK_FILES.weights}`, import.meta.url).pathname;
+const haveDefaults = existsSync(`${DEFAULT_MODEL}weights.safetensors`) && existsSync(DEFAULT_BLOCK);
 
 /** The fixture's config in the official layout (its top-level image size wins). */
 function configJson(): string {
@@ -189,5 +194,53 @@ describe.skipIf(!have)('StudioEngine (tiny256 fixture)', () => {
       small.forget(null);
       expect(small.cacheBytes).toBe(0);
     }, one * 2);
+  });
+});
+
+describe.skipIf(!haveDefaults)('StudioEngine with the shipped default model and shift block', () => {
+  const defaultWeights = (label = 'default weights.safetensors') => bytesSource(readFileSync(`${DEFAULT_MODEL}weights.safetensors`), label);
+  const defaultConfig = () => readFileSync(`${DEFAULT_MODEL}config.json`, 'utf8');
+  const defaultBlock = () => bytesSource(readFileSync(DEFAULT_BLOCK), 'default shift block weights.safetensors');
+  /** The default model's own weights, loaded as a user's file: the same shapes, yet not "the default model". */
+  const sameWeightsAsFile = () => ({ kind: 'file', weights: defaultWeights('my-sam2.safetensors'), label: 'my-sam2.safetensors', configJson: defaultConfig(), configName: 'config.json', size: null }) as const;
+
+  it('loads the default shift block with the default model only, segments with it, and drops it for any other model', async () => {
+    const engine = new StudioEngine();
+    let mine: ShiftBlock | null = null;
+    try {
+      await engine.init();
+      await engine.loadModel({ kind: 'default', weights: defaultWeights(), configJson: defaultConfig() });
+      const info = await engine.loadDefaultShiftBlock(defaultBlock());
+      expect(DEFAULT_SHIFT_BLOCK_LABEL).toBe(`default (rpsam2-synthetic, for ${DEFAULT_SHIFT_BLOCK_SAM2})`);
+      expect(info).toMatchObject({ label: DEFAULT_SHIFT_BLOCK_LABEL, defaultFor: DEFAULT_SHIFT_BLOCK_SAM2, kind: 'weights', epoch: null, dModel: engine.sam2Model!.dim });
+      await engine.encode('f1', image(64, 48));
+      const r = await engine.decode('f1', { points: [{ x: 30, y: 20, label: 1 }], box: null }, 'rpsam2');
+      expect(r.method).toBe('rpsam2');
+      expect(r.refined).toHaveLength(1);
+      expect(r.refined![0].every(Number.isFinite)).toBe(true);
+
+      // Another model with the very same shapes still drops it, and refuses it afterwards with the fix.
+      const swapped = await engine.loadModel(sameWeightsAsFile());
+      expect(swapped.droppedShiftBlock).toBe(DEFAULT_SHIFT_BLOCK_LABEL);
+      expect(engine.shiftBlockInfo).toBeNull();
+      const err = await engine.loadDefaultShiftBlock(defaultBlock()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StudioError);
+      expect((err as StudioError).code).toBe('shift-block-mismatch');
+      expect((err as Error).message).toMatch(/fits only the default SAM 2 model \(sam2\.1-synthetic\), not my-sam2\.safetensors/);
+      expect((err as Error).message).toContain('pnpm bench table1 --data <dir> --weights <ckpt>');
+
+      // A user's block replaces the default one, and is kept across models of its shapes.
+      await engine.loadModel({ kind: 'default', weights: defaultWeights(), configJson: defaultConfig() });
+      await engine.loadDefaultShiftBlock(defaultBlock());
+      const m = engine.sam2Model!;
+      mine = new ShiftBlock({ dModel: m.dim, heads: 2, ffn: 16, layers: 1, tokens: 2, imageTokens: m.gridSize * m.gridSize, scaleInit: 0.1 }).init(5);
+      const own = await engine.loadShiftBlock(bytesSource(await saveTensors(namedTensors(mine), { heads: '2' }), 'mine.safetensors'), 'mine.safetensors');
+      expect(own).toMatchObject({ label: 'mine.safetensors', defaultFor: null, layers: 1 });
+      expect((await engine.loadModel(sameWeightsAsFile())).droppedShiftBlock).toBeNull();
+      expect(engine.shiftBlockInfo?.label).toBe('mine.safetensors');
+    } finally {
+      engine.dispose();
+      mine?.dispose();
+    }
   });
 });

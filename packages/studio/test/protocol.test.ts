@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { promptProblem, requestProblem, transferablesOf, type RequestEnvelope, type ResponseEnvelope } from '../src/worker/protocol.js';
+import { defaultShiftBlockMismatch, promptProblem, requestProblem, transferablesOf, type RequestEnvelope, type ResponseEnvelope } from '../src/worker/protocol.js';
 import { ModelClient, ModelError, type MessagePort } from '../src/worker/model-client.js';
 
 const pixels = (w: number, h: number) => ({ width: w, height: h, data: new Uint8ClampedArray(w * h * 4) });
@@ -10,7 +10,8 @@ describe('requestProblem', () => {
       { id: 1, request: { type: 'init' } },
       { id: 2, request: { type: 'load-model', spec: { kind: 'default', weightsUrl: '/w', configJson: '{}' }, dtype: 'f32' } },
       { id: 3, request: { type: 'load-model', spec: { kind: 'file', weights: new Blob([]), name: 'w.pt', configJson: null, configName: null, size: null }, dtype: 'f16' } },
-      { id: 4, request: { type: 'load-shift-block', file: new Blob([]), name: 'best.safetensors' } },
+      { id: 4, request: { type: 'load-shift-block', source: { kind: 'file', file: new Blob([]), name: 'best.safetensors' } } },
+      { id: 4, request: { type: 'load-shift-block', source: { kind: 'default', url: 'http://localhost/assets/weights-abc.safetensors' } } },
       { id: 5, request: { type: 'encode', frameId: 'a.png', pixels: pixels(3, 2), priority: 'now' } },
       { id: 6, request: { type: 'decode', frameId: 'a.png', prompt: { points: [{ x: 1, y: 2, label: 1 }], box: null }, method: 'rpsam2' } },
       { id: 7, request: { type: 'decode', frameId: 'a.png', prompt: { points: [], box: { x0: 0, y0: 0, x1: 2, y1: 1 } }, method: 'sam2' } },
@@ -29,6 +30,26 @@ describe('requestProblem', () => {
     expect(requestProblem({ id: 1, request: { type: 'encode', frameId: '', pixels: pixels(1, 1), priority: 'now' } })).toMatch(/frameId/);
     expect(requestProblem({ id: 1, request: { type: 'decode', frameId: 'a', prompt: { points: [], box: null }, method: 'sam2' } })).toMatch(/at least one click or a box/);
     expect(requestProblem({ id: 1, request: { type: 'decode', frameId: 'a', prompt: { points: [], box: null }, method: 'sam3' } })).toMatch(/method/);
+  });
+
+  it('checks where a shift block comes from', () => {
+    const shift = (source: unknown) => requestProblem({ id: 1, request: { type: 'load-shift-block', source } });
+    expect(shift(undefined)).toMatch(/load-shift-block: source is missing/);
+    expect(shift({ kind: 'default' })).toMatch(/the default shift block needs its url/);
+    expect(shift({ kind: 'default', url: '' })).toMatch(/needs its url/);
+    expect(shift({ kind: 'file', file: 'best.safetensors', name: 'best.safetensors' })).toMatch(/a file \(Blob\) and its name are needed/);
+    expect(shift({ kind: 'file', file: new Blob([]) })).toMatch(/its name/);
+    expect(shift({ kind: 'url', url: '/x' })).toMatch(/unknown source kind "url"/);
+    // The old flat shape (file and name beside the type) is refused, not half-read.
+    expect(requestProblem({ id: 1, request: { type: 'load-shift-block', file: new Blob([]), name: 'b.safetensors' } })).toMatch(/source is missing/);
+  });
+
+  it('says what the shipped shift block fits and how to get one for other weights', () => {
+    const text = defaultShiftBlockMismatch('sam2.1-synthetic', 'sam2.1_hiera_tiny.pt');
+    expect(text).toMatch(/fits only the default SAM 2 model \(sam2\.1-synthetic\), not sam2\.1_hiera_tiny\.pt/);
+    expect(text).toContain('pnpm bench table1 --data <dir> --weights <ckpt>');
+    expect(text).toContain('rpsam2 train');
+    expect(text).toContain('Shift block…');
   });
 
   it('checks prompts point by point', () => {

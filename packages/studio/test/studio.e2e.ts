@@ -6,17 +6,23 @@
  * 1. Generates a synthetic surgical frame with one instrument (the bench's generator) and its
  *    ground-truth mask, picks the instrument's most interior pixel as the click, and computes in
  *    Node (lavapipe) what the libraries answer for it with the same default model: SAM 2 alone,
- *    and RP-SAM2 with a seeded random shift block saved as a training checkpoint.
- * 2. Opens the page, waits for WebGPU and the default model, opens the frame (and a corrupt
- *    one), waits for the frame's embedding, clicks inside the instrument and waits for the mask.
- * 3. Checks: the page's SAM 2 mask equals Node's (IoU ≥ 0.98); its Dice against the ground truth
- *    is ≥ DICE_BAR (printed; needs the trained default model); the class key works; the
- *    shift-block checkpoint loads from disk and the RP-SAM2 mask and refined click equal Node's;
+ *    RP-SAM2 with the shipped default shift block, and RP-SAM2 with a seeded random shift block
+ *    saved as a training checkpoint.
+ * 2. Opens the page, waits for WebGPU, the default model and the default shift block, opens the
+ *    frame (and a corrupt one), waits for the frame's embedding, clicks inside the instrument and
+ *    waits for the mask.
+ * 3. Checks: the page shows the default shift block and RP-SAM2 is on without loading a file;
+ *    the click's RP-SAM2 mask and refined click equal Node's; `r` gives SAM 2, whose mask equals
+ *    Node's (IoU ≥ 0.98) and whose Dice against the ground truth is ≥ DICE_BAR (printed; needs
+ *    the trained default model); the class key works; the shift-block checkpoint loads from disk,
+ *    replaces the default block, and the RP-SAM2 mask and refined click equal Node's;
  *    `r` toggles back; the COCO export decodes (bench reader) to exactly the page's mask; the
  *    dataset .zip opens with the bench's Cataract-1k loader (Supervisely and COCO) with the same
  *    mask and class, and its label PNG holds the class id; weights that do not fit and a corrupt
  *    frame give clear messages; box mode, negative clicks, undo and redo work; after the GPU
- *    process crashes the page recovers; a browser without WebGPU gets the no-WebGPU message.
+ *    process crashes the page recovers; other SAM 2 weights (the default model's, loaded as a
+ *    user's file) unload the default shift block with a message that says why and what makes one;
+ *    a browser without WebGPU gets the no-WebGPU message.
  *
  * Screenshots go to test-artifacts/studio/. Prints one line per check and `N passed, M failed`;
  * exits 1 on a failure, 2 on bad setup (no build, no Chromium, stale library builds).
@@ -35,7 +41,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { bytesSource, serializeSafetensors, ZipArchive } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
 import { decodeGreyPng, decodeImage, loadDefaultSam2, Sam2ImagePredictor, squaredDistanceTransform, type Sam2Model } from '@rpsam2/sam2';
-import { RpSam2Predictor, saveCheckpoint, ShiftBlock, type ShiftBlockConfig } from '@rpsam2/rpsam2';
+import { DEFAULT_SHIFT_BLOCK_SAM2, defaultShiftBlockWeights, loadShiftBlockFrom, openCheckpoint, RpSam2Predictor, saveCheckpoint, ShiftBlock, type ShiftBlockConfig } from '@rpsam2/rpsam2';
 import { objectMask, renderSyntheticFrame } from '../../bench/src/synthetic/frame.js';
 import { encodePng } from '../../bench/src/datasets/png.js';
 import { decodeRle } from '../../bench/src/datasets/coco-rle.js';
@@ -55,6 +61,8 @@ const REFINED_TOL_PX = 0.5;
 const FRAME = { width: 640, height: 480, seed: 20251127, classes: ['IA'] as string[] };
 const CLASS_KEY_PRESS = '4';
 const CLASS_TITLE = 'Irrigation-Aspiration';
+/** How the page names the shift block shipped for the default model. */
+const DEFAULT_SHIFT_LABEL = `default (rpsam2-synthetic, for ${DEFAULT_SHIFT_BLOCK_SAM2})`;
 /** A small shift block that fits the default model (d and image tokens are set from the model). */
 const SHIFT_BLOCK: Omit<ShiftBlockConfig, 'dModel' | 'imageTokens'> = { heads: 4, ffn: 128, layers: 2, tokens: 2, scaleInit: 0.1 };
 
@@ -268,7 +276,9 @@ async function main(): Promise<number> {
   const shiftPath = join(tmp, 'best.safetensors');
   const ref = await nodeReference(model, png, click, shiftPath);
   model.dispose();
-  console.log(`node reference (lavapipe): ${((performance.now() - t) / 1000).toFixed(1)} s; SAM 2 mask ${ref.sam2.reduce((a, b) => a + b, 0)} px, RP-SAM2 refined click (${ref.refined[0].toFixed(2)}, ${ref.refined[1].toFixed(2)})`);
+  console.log(
+    `node reference (lavapipe): ${((performance.now() - t) / 1000).toFixed(1)} s; SAM 2 mask ${ref.sam2.reduce((a, b) => a + b, 0)} px, RP-SAM2 refined click: default block (${ref.defaultRefined[0].toFixed(2)}, ${ref.defaultRefined[1].toFixed(2)}), seeded block (${ref.refined[0].toFixed(2)}, ${ref.refined[1].toFixed(2)})`,
+  );
   // Weights that cannot fit: one tensor of the right name and a wrong shape.
   const badWeights = join(tmp, 'not-this-model.safetensors');
   writeFileSync(badWeights, serializeSafetensors({ 'image_encoder.trunk.patch_embed.proj.weight': { dtype: 'F32', shape: [2, 3, 1, 1], data: new Float32Array(6) } }));
@@ -280,6 +290,7 @@ async function main(): Promise<number> {
   console.log(`chromium ${browser.version()}`);
   try {
     await runPage(browser, server.url, opts, { framePath, brokenPath, shiftPath, badWeights, configPath, click, gt, ref, tmp });
+    await checkDefaultBlockDropped(browser, server.url, opts.timeoutS, configPath);
   } finally {
     await browser.close();
   }
@@ -306,10 +317,11 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-/** What Node computes for the click: SAM 2's best-IoU multimask output, and RP-SAM2's with a seeded shift block. */
+/** What Node computes for the click: SAM 2's best-IoU multimask output, and RP-SAM2's with the default shift block and with a seeded one. */
 async function nodeReference(model: Sam2Model, png: Uint8Array, click: { x: number; y: number }, shiftPath: string) {
   const predictor = new Sam2ImagePredictor(model);
   const block = new ShiftBlock({ ...SHIFT_BLOCK, dModel: model.dim, imageTokens: model.gridSize * model.gridSize }).init(7);
+  const defaultBlock = await loadShiftBlockFrom(await openCheckpoint(await defaultShiftBlockWeights()));
   try {
     await predictor.setImage(decodeImage(png, 'frame'));
     const p = await predictor.predict({ points: [[click.x, click.y]], labels: [1], multimaskOutput: true });
@@ -324,11 +336,13 @@ async function nodeReference(model: Sam2Model, png: Uint8Array, click: { x: numb
       config: { note: 'studio e2e: seeded random shift block' },
       kind: 'best',
     });
+    const d = await new RpSam2Predictor(predictor, defaultBlock).predict([click.x, click.y]);
     const r = await new RpSam2Predictor(predictor, block).predict([click.x, click.y]);
-    return { sam2, rpsam2: r.mask, refined: r.refined };
+    return { sam2, defaultRpsam2: d.mask, defaultRefined: d.refined, rpsam2: r.mask, refined: r.refined };
   } finally {
     predictor.dispose();
     block.dispose();
+    defaultBlock.dispose();
   }
 }
 
@@ -340,7 +354,8 @@ interface PageInputs {
   configPath: string;
   click: { x: number; y: number };
   gt: Mask;
-  ref: { sam2: Uint8Array; rpsam2: Uint8Array; refined: [number, number] };
+  /** Node's answers: SAM 2; RP-SAM2 with the default shift block; RP-SAM2 with the seeded checkpoint. */
+  ref: { sam2: Uint8Array; defaultRpsam2: Uint8Array; defaultRefined: [number, number]; rpsam2: Uint8Array; refined: [number, number] };
   tmp: string;
 }
 
@@ -369,6 +384,17 @@ async function runPage(browser: Browser, url: string, opts: { timeoutS: number; 
     await shot(page, 'studio-failed.png');
     return;
   }
+  // The default shift block comes with the default model: RP-SAM2 without loading a file.
+  const shiftOk = await waitFor(page, 'the default shift block', (s) => s.ready().shiftBlock !== null || s.banners().some((b) => b.toLowerCase().includes('shift')), T);
+  const r0 = await api(page, (s) => ({ shift: s.ready().shiftBlock?.label ?? null, method: s.ready().method, banners: s.banners() }));
+  const info = (await page.textContent('#model-info')) ?? '';
+  const rpButton = page.locator('button[data-method="rpsam2"]');
+  const rpTitle = (await rpButton.getAttribute('title')) ?? '';
+  check(
+    'the default shift block loads with the default model, RP-SAM2 is on and the page says so',
+    shiftOk && r0.shift === DEFAULT_SHIFT_LABEL && r0.method === 'rpsam2' && info.includes(`shift block${DEFAULT_SHIFT_LABEL}`) && rpTitle.includes(DEFAULT_SHIFT_LABEL) && (await rpButton.isEnabled()),
+    `shift block ${r0.shift ?? 'none'}; method ${r0.method}; button title "${rpTitle}"${r0.shift ? '' : `; banners: ${r0.banners.join(' | ').slice(0, 200)}`}`,
+  );
   await shot(page, 'studio-empty.png');
 
   // Open the frame and the corrupt one.
@@ -388,17 +414,38 @@ async function runPage(browser: Browser, url: string, opts: { timeoutS: number; 
   const p = await api(page, (s, c: { x: number; y: number }) => s.clientPoint(c.x + 0.5, c.y + 0.5), inp.click);
   t = performance.now();
   await page.mouse.click(p.x, p.y);
-  const decoded = await waitFor(page, 'the SAM 2 mask', (s) => s.draft()?.done, T);
-  const d1 = await api(page, (s) => s.draft());
-  const clickOk = !!d1 && d1.prompt.points.length === 1 && d1.prompt.points[0].x === inp.click.x && d1.prompt.points[0].y === inp.click.y;
-  check('the click lands on the intended pixel', clickOk, d1 ? `page (${d1.prompt.points[0]?.x}, ${d1.prompt.points[0]?.y}), wanted (${inp.click.x}, ${inp.click.y})` : 'no object');
-  if (!decoded || !d1?.rle) {
+  const decoded = await waitFor(page, 'the first mask', (s) => s.draft()?.done, T);
+  const d0 = await api(page, (s) => s.draft());
+  const clickOk = !!d0 && d0.prompt.points.length === 1 && d0.prompt.points[0].x === inp.click.x && d0.prompt.points[0].y === inp.click.y;
+  check('the click lands on the intended pixel', clickOk, d0 ? `page (${d0.prompt.points[0]?.x}, ${d0.prompt.points[0]?.y}), wanted (${inp.click.x}, ${inp.click.y})` : 'no object');
+  if (!decoded || !d0?.rle) {
     check('the page answers the click with a mask', false, 'no mask');
     await shot(page, 'studio-failed.png');
     return;
   }
+  console.log(`  mask after ${((performance.now() - t) / 1000).toFixed(1)} s (predicted IoU ${d0.iou?.toFixed(3)})`);
+  // The first click is RP-SAM2 with the default shift block, its refined click drawn (the draft panel's 'shift' row).
+  const draftInfo = (await page.textContent('#draft-info')) ?? '';
+  const dRefined = d0.refined?.[0];
+  const dDist = dRefined ? Math.hypot(dRefined[0] - inp.ref.defaultRefined[0], dRefined[1] - inp.ref.defaultRefined[1]) : Infinity;
+  const dIou = iou(fromRle(d0.rle, d0.width, d0.height).data, inp.ref.defaultRpsam2);
+  check(
+    `a click gives RP-SAM2 with the default shift block, no file loaded: refined click and mask equal the Node pipeline's (within ${REFINED_TOL_PX} px, IoU ≥ ${NODE_IOU_BAR})`,
+    d0.method === 'rpsam2' && !!dRefined && draftInfo.includes('RP-SAM2') && /shift\(/.test(draftInfo) && dDist <= REFINED_TOL_PX && dIou >= NODE_IOU_BAR,
+    `method ${d0.method}; page (${dRefined?.[0].toFixed(2)}, ${dRefined?.[1].toFixed(2)}), node (${inp.ref.defaultRefined[0].toFixed(2)}, ${inp.ref.defaultRefined[1].toFixed(2)}); IoU ${dIou.toFixed(4)}`,
+  );
+  await shot(page, 'studio-default-rpsam2.png');
+
+  // r: SAM 2 alone on the same click.
+  await page.keyboard.press('r');
+  const sam2Ok = await waitFor(page, 'the SAM 2 mask', (s) => s.draft()?.method === 'sam2' && s.draft()?.done, T);
+  const d1 = await api(page, (s) => s.draft());
+  if (!sam2Ok || !d1?.rle) {
+    check('r gives the SAM 2 mask of the click', false, 'no SAM 2 mask');
+    await shot(page, 'studio-failed.png');
+    return;
+  }
   const pageSam2 = fromRle(d1.rle, d1.width, d1.height);
-  console.log(`  mask after ${((performance.now() - t) / 1000).toFixed(1)} s (predicted IoU ${d1.iou?.toFixed(3)})`);
   const iouNode = iou(pageSam2.data, inp.ref.sam2);
   check(`SAM 2 mask equals the Node pipeline's (IoU ≥ ${NODE_IOU_BAR})`, iouNode >= NODE_IOU_BAR, `IoU ${iouNode.toFixed(4)}; ${pageSam2.data.reduce((a, b) => a + b, 0)} px vs ${inp.ref.sam2.reduce((a, b) => a + b, 0)} px`);
   const dc = dice(pageSam2, inp.gt);
@@ -413,12 +460,14 @@ async function runPage(browser: Browser, url: string, opts: { timeoutS: number; 
   const d2 = await api(page, (s) => s.draft());
   check(`key ${CLASS_KEY_PRESS} labels the object ${cls?.key}`, !!cls && d2?.classId === cls.id, `class id ${d2?.classId}`);
 
-  // The shift block from disk: RP-SAM2 re-segments the object.
+  // A shift block from disk replaces the default one: RP-SAM2 re-segments the object with it
+  // (the default block's answer for the same click is not reused).
   await page.setInputFiles('#shift-input', inp.shiftPath);
   t = performance.now();
-  const rpOk = await waitFor(page, 'the RP-SAM2 mask', (s) => s.ready().shiftBlock !== null && s.draft()?.method === 'rpsam2' && s.draft()?.done, T);
+  const rpOk = await waitFor(page, 'the RP-SAM2 mask', (s) => s.ready().shiftBlock?.label === 'best.safetensors' && s.draft()?.method === 'rpsam2' && s.draft()?.done, T);
   const d3 = await api(page, (s) => s.draft());
-  if (check('a shift-block checkpoint loads from disk and RP-SAM2 re-segments', rpOk && !!d3?.rle, `${((performance.now() - t) / 1000).toFixed(1)} s`) && d3?.rle && d3.refined) {
+  const info3 = (await page.textContent('#model-info')) ?? '';
+  if (check('a shift-block checkpoint loads from disk, replaces the default one, and RP-SAM2 re-segments', rpOk && !!d3?.rle && info3.includes('shift blockbest.safetensors'), `${((performance.now() - t) / 1000).toFixed(1)} s`) && d3?.rle && d3.refined) {
     const pageRp = fromRle(d3.rle, d3.width, d3.height);
     const iouRp = iou(pageRp.data, inp.ref.rpsam2);
     check(`RP-SAM2 mask equals the Node pipeline's (IoU ≥ ${NODE_IOU_BAR})`, iouRp >= NODE_IOU_BAR, `IoU ${iouRp.toFixed(4)}`);
@@ -553,6 +602,34 @@ async function runPage(browser: Browser, url: string, opts: { timeoutS: number; 
   check('after a lost GPU device the page recovers and segments the same', back2 && kept >= 1 && d6?.method === 'rpsam2' && iouAgain >= NODE_IOU_BAR, `${((performance.now() - t) / 1000).toFixed(1)} s incl. re-encoding; ${kept} object(s) kept; RP-SAM2 IoU vs Node ${iouAgain.toFixed(4)}`);
   await shot(page, 'studio-recovered.png');
   await context.close();
+}
+
+/**
+ * A fresh page: SAM 2 weights of the user's own unload the default shift block (it fits the
+ * default model only), the banner says why and what makes one, and the page falls back to SAM 2.
+ * The default model's own weights loaded as a file are enough: same shapes, yet not the default model.
+ */
+async function checkDefaultBlockDropped(browser: Browser, url: string, timeoutS: number, configPath: string): Promise<void> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(url);
+    const loaded = await waitFor(page, 'the default shift block (fresh page)', (s) => s.ready().shiftBlock !== null, timeoutS);
+    const weightsPath = join(ROOT, 'packages/sam2/models/synthetic/weights.safetensors');
+    await page.setInputFiles('#weights-input', [weightsPath, configPath]);
+    const swapped = await waitFor(page, 'the user weights', (s) => s.ready().model?.label === 'weights.safetensors' && !s.ready().modelLoading, timeoutS);
+    const st = await api(page, (s) => ({ shift: s.ready().shiftBlock, method: s.ready().method, banners: s.banners() }));
+    const banner = st.banners.find((b) => b.includes('default shift block was unloaded')) ?? '';
+    const rpDisabled = await page.locator('button[data-method="rpsam2"]').isDisabled();
+    check(
+      'other SAM 2 weights unload the default shift block and the page says why and what makes one',
+      loaded && swapped && st.shift === null && st.method === 'sam2' && rpDisabled && banner.includes(`fits only the default SAM 2 model (${DEFAULT_SHIFT_BLOCK_SAM2})`) && banner.includes('pnpm bench table1 --data <dir> --weights <ckpt>') && banner.includes('rpsam2 train'),
+      banner.split('\n').slice(0, 2).join(' / ').slice(0, 200) || `no banner; shift block ${st.shift?.label ?? 'none'}, method ${st.method}`,
+    );
+    await shot(page, 'studio-default-block-dropped.png');
+  } finally {
+    await context.close();
+  }
 }
 
 main().then(

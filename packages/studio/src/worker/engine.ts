@@ -23,9 +23,12 @@ import {
   type Sam2LoadReport,
   type Sam2Model,
 } from '@rpsam2/sam2';
-import { CheckpointFileError, loadShiftBlockFrom, openCheckpointSource, RpSam2Predictor, type ShiftBlock } from '@rpsam2/rpsam2';
+import { CheckpointFileError, DEFAULT_SHIFT_BLOCK_SAM2, loadShiftBlockFrom, openCheckpointSource, RpSam2Predictor, type ShiftBlock } from '@rpsam2/rpsam2';
 import { EmbeddingCache } from './embedding-cache.js';
-import type { DecodeReply, EncodeReply, ErrorCode, InitReply, Method, ModelInfo, ObjectPrompt, ShiftBlockInfo, WeightDType } from './protocol.js';
+import { defaultShiftBlockMismatch, type DecodeReply, type EncodeReply, type ErrorCode, type InitReply, type Method, type ModelInfo, type ObjectPrompt, type ShiftBlockInfo, type WeightDType } from './protocol.js';
+
+/** How the page names the shift block shipped with `@rpsam2/rpsam2` (trained for the default model). */
+export const DEFAULT_SHIFT_BLOCK_LABEL = `default (rpsam2-synthetic, for ${DEFAULT_SHIFT_BLOCK_SAM2})`;
 
 /** An error with a protocol code (the page words its message by code). */
 export class StudioError extends Error {
@@ -83,6 +86,8 @@ export type ModelSource =
 export class StudioEngine {
   private model: Sam2Model | null = null;
   private info: ModelInfo | null = null;
+  /** Whether the loaded model is the embedded default one (the only one the default shift block fits). */
+  private defaultModel = false;
   private shift: { block: ShiftBlock; info: ShiftBlockInfo } | null = null;
   private readonly cache: EmbeddingCache<Sam2ImagePredictor>;
   /** Recent encoder times (ms) of this model, for progress estimates. */
@@ -156,7 +161,8 @@ export class StudioEngine {
   /**
    * Loads a SAM 2 model. The current model stays in use until the new one has loaded; then its
    * embeddings are dropped (they belong to the old weights), and a shift block that does not fit
-   * the new model is dropped too (reported in `droppedShiftBlock`).
+   * the new model is dropped too (reported in `droppedShiftBlock`): one of other shapes, and the
+   * default shift block with any model but the default one (its shapes may match by chance).
    */
   async loadModel(source: ModelSource, dtype: WeightDType = 'f32', onProgress?: (done: number, total: number) => void): Promise<ModelInfo> {
     const t0 = performance.now();
@@ -189,9 +195,10 @@ export class StudioEngine {
     this.cache.clear();
     this.model?.dispose();
     this.model = model;
+    this.defaultModel = source.kind === 'default';
     this.encodeTimes = [];
     let dropped: string | null = null;
-    if (this.shift && !this.shiftFits(this.shift.block)) {
+    if (this.shift && (!this.shiftFits(this.shift.block) || (this.shift.info.defaultFor !== null && !this.defaultModel))) {
       dropped = this.shift.info.label;
       this.shift.block.dispose();
       this.shift = null;
@@ -216,6 +223,20 @@ export class StudioEngine {
 
   /** Loads a shift block (training checkpoint or plain weights) for the current model. */
   async loadShiftBlock(source: ByteSource, label: string): Promise<ShiftBlockInfo> {
+    return this.openShiftBlock(source, label, null);
+  }
+
+  /**
+   * Loads the shift block shipped with `@rpsam2/rpsam2` (the bytes of its weights file); refused
+   * unless the default model is loaded, the only one it was trained for.
+   */
+  async loadDefaultShiftBlock(weights: ByteSource): Promise<ShiftBlockInfo> {
+    const m = this.requireModel();
+    if (!this.defaultModel) throw new StudioError('shift-block-mismatch', defaultShiftBlockMismatch(DEFAULT_SHIFT_BLOCK_SAM2, this.info?.label ?? m.cfg.name));
+    return this.openShiftBlock(weights, DEFAULT_SHIFT_BLOCK_LABEL, DEFAULT_SHIFT_BLOCK_SAM2);
+  }
+
+  private async openShiftBlock(source: ByteSource, label: string, defaultFor: string | null): Promise<ShiftBlockInfo> {
     const m = this.requireModel();
     const ck = await openCheckpointSource(source, { label });
     const c = ck.shiftBlock;
@@ -239,6 +260,7 @@ export class StudioEngine {
       dModel: c.dModel,
       kind: ck.meta?.kind ?? 'weights',
       epoch: ck.meta ? ck.meta.state.epoch : null,
+      defaultFor,
     };
     this.shift = { block, info };
     return info;
@@ -332,5 +354,6 @@ export class StudioEngine {
     this.model?.dispose();
     this.model = null;
     this.info = null;
+    this.defaultModel = false;
   }
 }

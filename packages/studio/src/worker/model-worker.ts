@@ -71,7 +71,14 @@ async function handle(id: number, request: Request): Promise<Replies[RequestType
         );
       });
     case 'load-shift-block':
-      return queue.push(PRIORITY.control, () => engine.loadShiftBlock(blobSource(request.file, request.name), request.name));
+      return queue.push(PRIORITY.control, async () => {
+        const s = request.source;
+        if (s.kind === 'default') {
+          const bytes = await download(id, s.url, 'the default shift block');
+          return engine.loadDefaultShiftBlock(bytesSource(bytes, 'default shift block weights.safetensors'));
+        }
+        return engine.loadShiftBlock(blobSource(s.file, s.name), s.name);
+      });
     case 'encode': {
       const { frameId, pixels } = request;
       const priority = request.priority === 'now' ? PRIORITY.encodeNow : PRIORITY.encodeBackground;

@@ -52,6 +52,13 @@ export type ModelSpec =
    */
   | { kind: 'file'; weights: Blob; name: string; configJson: string | null; configName: string | null; size: string | null };
 
+/** Where a shift block comes from. */
+export type ShiftBlockSource =
+  /** The shift block shipped with `@rpsam2/rpsam2` for the default model: its weights URL (a bundled asset). */
+  | { kind: 'default'; url: string }
+  /** A file chosen by the user: a training checkpoint or a plain shift-block safetensors file. */
+  | { kind: 'file'; file: Blob; name: string };
+
 /** Storage type of the weights on the GPU. */
 export type WeightDType = 'f32' | 'f16';
 
@@ -59,7 +66,7 @@ export type WeightDType = 'f32' | 'f16';
 export type Request =
   | { type: 'init' }
   | { type: 'load-model'; spec: ModelSpec; dtype: WeightDType }
-  | { type: 'load-shift-block'; file: Blob; name: string }
+  | { type: 'load-shift-block'; source: ShiftBlockSource }
   | { type: 'encode'; frameId: string; pixels: FramePixels; priority: 'now' | 'background' }
   | { type: 'decode'; frameId: string; prompt: ObjectPrompt; method: Method }
   | { type: 'forget'; frameId: string | null };
@@ -99,6 +106,11 @@ export interface ShiftBlockInfo {
   kind: string;
   /** Training epoch of a checkpoint, when known. */
   epoch: number | null;
+  /**
+   * The shipped default block: the only SAM 2 model it fits (the default model's name); it is
+   * dropped when another model is loaded, whatever its shapes. Null for a user's file (checked by shape).
+   */
+  defaultFor: string | null;
 }
 
 /** An encoded frame. */
@@ -206,8 +218,13 @@ export function requestProblem(msg: unknown): string | null {
       if (s.kind === 'file') return isBlob(s.weights) && typeof s.name === 'string' ? null : 'load-model: a weights file (Blob) and its name are needed';
       return `load-model: unknown spec kind ${JSON.stringify(s.kind)}`;
     }
-    case 'load-shift-block':
-      return isBlob(r.file) && typeof r.name === 'string' ? null : 'load-shift-block: a file (Blob) and its name are needed';
+    case 'load-shift-block': {
+      const s = r.source;
+      if (!isRecord(s)) return 'load-shift-block: source is missing';
+      if (s.kind === 'default') return typeof s.url === 'string' && s.url !== '' ? null : 'load-shift-block: the default shift block needs its url';
+      if (s.kind === 'file') return isBlob(s.file) && typeof s.name === 'string' ? null : 'load-shift-block: a file (Blob) and its name are needed';
+      return `load-shift-block: unknown source kind ${JSON.stringify(s.kind)}`;
+    }
     case 'encode': {
       if (typeof r.frameId !== 'string' || r.frameId === '') return 'encode: frameId must be a non-empty string';
       if (r.priority !== 'now' && r.priority !== 'background') return `encode: priority must be 'now' or 'background', got ${JSON.stringify(r.priority)}`;
@@ -253,6 +270,17 @@ export function promptProblem(p: unknown): string | null {
   }
   if (p.points.length === 0 && !b) return 'prompt: give at least one click or a box';
   return null;
+}
+
+/**
+ * Why the shipped default shift block cannot serve `model`, and how to get one that can (the
+ * engine's error and the page's banner when a model swap drops it).
+ */
+export function defaultShiftBlockMismatch(defaultFor: string, model: string): string {
+  return (
+    `The shipped shift block fits only the default SAM 2 model (${defaultFor}), not ${model}. ` +
+    `RP-SAM2 with ${model} needs a shift block trained for it: \`pnpm bench table1 --data <dir> --weights <ckpt>\` or \`rpsam2 train\` makes one; load it with “Shift block…”. SAM 2 alone works meanwhile.`
+  );
 }
 
 /** The buffers of a request that can be transferred instead of copied. */
