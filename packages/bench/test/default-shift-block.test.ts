@@ -5,7 +5,7 @@
  * Dice ≥ 0.7); SAM 2 weights of one's own without a shift block are refused with the fix.
  */
 import { describe, expect, it } from 'vitest';
-import { RpSam2Predictor, DEFAULT_SHIFT_BLOCK_SAM2 } from '@rpsam2/rpsam2';
+import { RpSam2Predictor, DEFAULT_SHIFT_BLOCK_SAM2, defaultShiftBlockPaths, openCheckpoint } from '@rpsam2/rpsam2';
 import { RPSAM2_DATA_SEED } from '../src/rpsam2-training/recipe.js';
 import { SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
 import { objectMask } from '../src/synthetic/index.js';
@@ -35,6 +35,13 @@ describe('the shipped default shift block', () => {
     } finally {
       predictor.dispose();
     }
+  });
+
+  it('its folder opens as a shift block (pnpm bench table1 --shift-block packages/rpsam2/models/synthetic)', async () => {
+    const p = await defaultShiftBlockPaths();
+    const ck = await openCheckpoint(p.dir);
+    expect(ck.path).toBe(p.weights);
+    expect(ck.shiftBlock).toMatchObject({ dModel: 64, heads: 8, layers: 6, imageTokens: 1024 });
   });
 
   it('SAM 2 weights of your own without a shift block: a clear error naming the fix', async () => {

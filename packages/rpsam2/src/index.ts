@@ -23,6 +23,7 @@ export {
   shiftBlockParamCount,
   type ShiftBlockConfig,
   type ShiftBlockOutput,
+  type ShiftBlockInitOptions,
 } from './shift-block/shift-block.js';
 export {
   compoundLoss,
@@ -97,6 +98,8 @@ export {
   parseOverride,
   shiftBlockConfigFor,
   newShiftBlockFor,
+  newShiftBlockForModel,
+  sam2TokenPositions,
   type TrainConfig,
 } from './train/config.js';
 export { Trainer, type TrainerParts, type TrainProgress, type TrainSummary, type ValMetrics } from './train/trainer.js';

@@ -74,6 +74,38 @@ describe('training config', () => {
     }
   });
 
+  it('newShiftBlockFor: SAM 2 token positions and the tied cross-attention when asked for', async () => {
+    const spec = { layers: 2, ffn: 16 };
+    const d = 16;
+    const positions = Float32Array.from({ length: 4 * d }, (_, i) => Math.sin(i));
+    const made = newShiftBlockFor({ shiftBlock: spec, initSeed: 4, zeroInitHead: true, positionInit: 'sam2', tieCrossAttention: 2 }, d, 2, positions);
+    const plain = newShiftBlockFor({ shiftBlock: spec, initSeed: 4, zeroInitHead: true }, d, 2);
+    try {
+      expect(await made.iPos.get('i_pos').data()).toEqual(positions);
+      for (const k of [0, 1]) {
+        const w = await made.layers[k].multiheadAttn.namedParams().find(([n]) => n === 'in_proj_weight')![1].get().data();
+        const w0 = await plain.layers[k].multiheadAttn.namedParams().find(([n]) => n === 'in_proj_weight')![1].get().data();
+        for (let i = 0; i < d * d; i++) {
+          expect(w[i]).toBeCloseTo(2 * w0[i], 6); // W_q scaled
+          expect(w[d * d + i]).toBe(w[i]); // W_k = W_q
+          expect(w[2 * d * d + i]).toBe(w0[2 * d * d + i]); // W_v as drawn
+        }
+        // Self-attention is left as drawn.
+        const s1 = await made.layers[k].selfAttn.namedParams().find(([n]) => n === 'in_proj_weight')![1].get().data();
+        const s0 = await plain.layers[k].selfAttn.namedParams().find(([n]) => n === 'in_proj_weight')![1].get().data();
+        expect(s1).toEqual(s0);
+      }
+    } finally {
+      made.dispose();
+      plain.dispose();
+    }
+    expect(() => newShiftBlockFor({ shiftBlock: spec, initSeed: 0, zeroInitHead: false, positionInit: 'sam2' }, d, 2)).toThrow(/positionInit 'sam2' needs SAM 2's token positions/);
+    expect(() => newShiftBlockFor({ shiftBlock: spec, initSeed: 0, zeroInitHead: false, positionInit: 'sam2' }, d, 2, new Float32Array(3))).toThrow(/positions hold 3 values, expected 4·16/);
+    expect(() => resolveTrainConfig({ positionInit: 'fourier' })).toThrow(/positionInit must be 'random' or 'sam2'/);
+    expect(() => resolveTrainConfig({ tieCrossAttention: -1 })).toThrow(/tieCrossAttention must be ≥ 0/);
+    expect(() => resolveTrainConfig({ clipGradNorm: -1 })).toThrow(/clipGradNorm must be ≥ 0/);
+  });
+
   it('splits images into training and validation by seed', () => {
     const s = splitImages(10, 0.2, 3);
     expect(s.val.length).toBe(2);

@@ -113,7 +113,7 @@ export {
   type DefaultModelPaths,
   type LoadDefaultOptions,
 } from './weights/default-model.js';
-export { importNode, packageRootOf } from './weights/node-import.js';
+export { importNode, packageRootOf, packagedPaths } from './weights/node-import.js';
 
 // Training SAM 2 (from scratch or fine-tuning): losses, simulated prompts, the trainer.
 export { sam2Loss, sam2MultiStepLoss, SAM2_TRAINING_LOSS, type Sam2LossWeights, type Sam2LossOptions, type Sam2StepOutputs, type Sam2LossResult } from './train/losses.js';

@@ -15,7 +15,7 @@ import {
   ProgressLine,
   resolveTrainConfig,
   type ShiftBlock,
-  newShiftBlockFor,
+  newShiftBlockForModel,
   Trainer,
   type FeatureCache,
   type TrainConfig,
@@ -89,7 +89,7 @@ export async function trainVariant(options: {
     io.out(`  ${name}: trained earlier, loading ${ck.path}`);
     return { block: await loadShiftBlockFrom(ck), checkpoint: ck.path, loaded: true, summary: null };
   }
-  const block = newShiftBlockFor(c, model.dim, model.gridSize);
+  const block = await newShiftBlockForModel(c, model);
   const sb = block.config;
   const train = new CachedSource(model, options.trainCache, entryIndices(options.trainCache, options.trainIds), c.gpuCacheImages, `training cache ${options.trainCache.dir}`);
   const val = options.valCache ? new CachedSource(model, options.valCache, entryIndices(options.valCache, options.valIds), c.gpuCacheImages, `validation cache ${options.valCache.dir}`) : null;

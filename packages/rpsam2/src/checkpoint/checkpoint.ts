@@ -77,7 +77,8 @@ export async function saveCheckpoint(
 
 /**
  * Opens a checkpoint file, or a directory holding `best.safetensors` / `last.safetensors` (or
- * `checkpoints/…`; `prefer` picks which first, default best), by path (Node only). The file is
+ * `checkpoints/…`; `prefer` picks which first, default best) or an exported block's
+ * `weights.safetensors`, by path (Node only). The file is
  * then read as {@link openCheckpointSource} reads bytes; errors name the path.
  */
 export async function openCheckpoint(pathOrDir: string, options: { prefer?: 'best' | 'last'; heads?: number } = {}): Promise<OpenedCheckpoint> {
@@ -101,5 +102,8 @@ async function resolveCheckpointPath(p: string, prefer: 'best' | 'last'): Promis
       if (await exists(f)) return f;
     }
   }
-  throw new Error(`shift block checkpoint ${p}: a directory without best.safetensors or last.safetensors (nor in checkpoints/)`);
+  // An exported block's folder (e.g. the shipped packages/rpsam2/models/synthetic).
+  const exported = joinPath(p, 'weights.safetensors');
+  if (await exists(exported)) return exported;
+  throw new Error(`shift block checkpoint ${p}: a directory without best.safetensors or last.safetensors (nor in checkpoints/) or an exported weights.safetensors`);
 }

@@ -14,7 +14,7 @@ import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { openCheckpoint } from '../checkpoint/checkpoint.js';
 import { exists, joinPath } from '../checkpoint/node-io.js';
 import { FeatureCache } from '../cache/feature-cache.js';
-import { newShiftBlockFor, resolveTrainConfig, type TrainConfig } from '../train/config.js';
+import { newShiftBlockForModel, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { openDataset } from '../train/open-dataset.js';
 import { CachedSource, OnTheFlySource, type TrainingSource } from '../train/sources.js';
 import { Trainer, type TrainProgress } from '../train/trainer.js';
@@ -120,7 +120,7 @@ export async function trainCommand(args: string[], io: CliIO): Promise<number> {
   let trainer: Trainer | null = null;
   try {
     sources = await makeSources(c, model);
-    block = newShiftBlockFor(c, model.dim, model.gridSize);
+    block = await newShiftBlockForModel(c, model);
     const sb = block.config;
     io.err(
       `shift block: d ${sb.dModel}, ${sb.heads} heads, FFN ${sb.ffn}, ${sb.layers} layers, ${sb.imageTokens} image tokens: ${block.paramCount().toLocaleString('en-US')} trainable parameters`,

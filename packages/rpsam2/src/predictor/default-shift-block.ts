@@ -8,7 +8,7 @@
  * fetch `@rpsam2/rpsam2/models/synthetic/weights.safetensors` (an `exports` entry) and pass the
  * bytes (`bytesSource`) as the `shiftBlock` of `RpSam2Predictor.load`.
  */
-import { DEFAULT_MODEL_NAME, importNode, packageRootOf } from '@rpsam2/sam2';
+import { DEFAULT_MODEL_NAME, importNode, packagedPaths } from '@rpsam2/sam2';
 
 /** Files of the default shift block, relative to the package root. */
 export const DEFAULT_SHIFT_BLOCK_FILES = {
@@ -38,14 +38,7 @@ export class DefaultShiftBlockMissingError extends Error {
 
 /** Absolute paths of the default shift block's files (Node); they need not exist. */
 export async function defaultShiftBlockPaths(): Promise<DefaultShiftBlockPaths> {
-  const path = await importNode<typeof import('node:path')>('node:path');
-  const root = await packageRootOf('@rpsam2/rpsam2', import.meta.url);
-  return {
-    dir: path.join(root, 'models/synthetic'),
-    weights: path.join(root, DEFAULT_SHIFT_BLOCK_FILES.weights),
-    config: path.join(root, DEFAULT_SHIFT_BLOCK_FILES.config),
-    card: path.join(root, DEFAULT_SHIFT_BLOCK_FILES.card),
-  };
+  return packagedPaths('@rpsam2/rpsam2', import.meta.url, 'models/synthetic', DEFAULT_SHIFT_BLOCK_FILES);
 }
 
 /** The default shift block's weights file (Node), checked to exist. */

@@ -78,6 +78,25 @@ export function shiftBlockParamCount(c: ShiftBlockConfig): number {
   return layers * layer + t * d + n * d + (2 * t * d + 2) + 2;
 }
 
+/** Options of {@link ShiftBlock.init}. */
+export interface ShiftBlockInitOptions {
+  requiresGrad?: boolean;
+  /** Start the output head at zero: the block starts as the identity (no shift). */
+  zeroHead?: boolean;
+  /**
+   * Initial image-token positions `i_pos`, token-major [imageTokens·d] (e.g. SAM 2's dense
+   * positional encoding, the Fourier basis its prompt encoder also uses for the click) instead of
+   * N(0, 0.02²) draws.
+   */
+  positions?: Float32Array;
+  /**
+   * Tie each cross-attention's key projection to its query projection (W_k = W_q, both scaled by
+   * this factor; 0: off), so that a click token first attends to image tokens whose positions
+   * match its own encoding.
+   */
+  tieCrossAttention?: number;
+}
+
 /** What {@link ShiftBlock.forward} returns (all owned by the caller / the enclosing tidy). */
 export interface ShiftBlockOutput {
   /** [B, 2] refined clicks P' = clamp(P + delta, 0, 1), normalised (x/W, y/H). */
@@ -125,9 +144,15 @@ export class ShiftBlock extends Module {
    *
    * With `zeroHead`, `head.weight` and `head.bias` start at zero instead, so that the block starts
    * as the identity (delta = 0: the refined click is the click) and training moves away from SAM 2's
-   * own behaviour rather than from a random shift of up to scaleInit. The other draws are unchanged.
+   * own behaviour rather than from a random shift of up to scaleInit. `positions` and
+   * `tieCrossAttention` start the cross-attention localised (see {@link ShiftBlockInitOptions}).
+   * The other draws are unchanged.
    */
-  init(seed = 0, options: { requiresGrad?: boolean; zeroHead?: boolean } = {}): this {
+  init(seed = 0, options: ShiftBlockInitOptions = {}): this {
+    const { dModel: d, imageTokens } = this.config;
+    if (options.positions && options.positions.length !== imageTokens * d) {
+      throw new RangeError(`ShiftBlock.init: positions hold ${options.positions.length} values, expected ${imageTokens}·${d} (token-major)`);
+    }
     const rng = new SeededRandom(seed);
     for (const [name, slot] of this.namedParams()) {
       const n = slot.shape.reduce((a, b) => a * b, 1);
@@ -146,6 +171,13 @@ export class ShiftBlock extends Module {
         data = uniformInit(rng, n, linearDefaultBound(weight ? weight[1].shape[1] : 0));
       } else throw new Error(`ShiftBlock.init: no rule for parameter '${name}'`);
       if (options.zeroHead && (name === 'head.weight' || name === 'head.bias')) data = new Float32Array(n);
+      if (options.positions && name === 'i_pos') data = Float32Array.from(options.positions);
+      const tie = options.tieCrossAttention ?? 0;
+      if (tie > 0 && /^layers\.\d+\.multihead_attn\.in_proj_weight$/.test(name)) {
+        // Rows [0, d) are W_q, [d, 2d) W_k: W_k = W_q, both scaled, so q·k starts as a scaled x·m.
+        for (let i = 0; i < d * d; i++) data[i] *= tie;
+        data.copyWithin(d * d, 0, d * d);
+      }
       slot.value?.dispose();
       slot.value = tensor(data, slot.shape, { name, requiresGrad: options.requiresGrad ?? false });
     }

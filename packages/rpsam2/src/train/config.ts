@@ -4,6 +4,7 @@
  * parsed as JSON when they parse, else taken as strings. Unknown keys and values of the wrong
  * type are errors that name the key.
  */
+import type { Sam2Model } from '@rpsam2/sam2';
 import { ShiftBlock, type ShiftBlockConfig } from '../shift-block/shift-block.js';
 
 export interface TrainConfig {
@@ -26,6 +27,13 @@ export interface TrainConfig {
   initSeed: number;
   /** Start the shift block's output head at zero, so that it starts as the identity (no shift). */
   zeroInitHead: boolean;
+  /**
+   * Initial image-token positions: 'random' (N(0, 0.02²), as the paper's module) or 'sam2' (SAM 2's
+   * dense positional encoding: the Fourier basis in which the prompt encoder also encodes the click).
+   */
+  positionInit: 'random' | 'sam2';
+  /** Tie each cross-attention's W_k to its W_q at init, scaled by this factor (0: off). */
+  tieCrossAttention: number;
   /** 'cached': features and candidates from a feature cache; 'on-the-fly': encoder per step with augmentation. */
   mode: 'cached' | 'on-the-fly';
   data: {
@@ -45,6 +53,11 @@ export interface TrainConfig {
   /** Random clicks per object per step. */
   clicksPerObject: number;
   lr: number;
+  /**
+   * Clip the shift block's gradient to this global L2 norm before each Adam step (0: off). The
+   * distance term grows as exp(θ·distance), so a few far clicks can dominate a batch's gradient.
+   */
+  clipGradNorm: number;
   /** Seed of the training stream (shuffling, clicks, augmentation). */
   seed: number;
   loss: { useDice: boolean; useDist: boolean; useOut: boolean; alpha: number; beta: number; gamma: number; theta: number };
@@ -74,12 +87,15 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   shiftBlock: 'paper',
   initSeed: 0,
   zeroInitHead: false,
+  positionInit: 'random',
+  tieCrossAttention: 0,
   mode: 'cached',
   data: { cache: '', dataset: '', valCache: '', valDataset: '', valFraction: 0.1 },
   epochs: 1500,
   batchSize: 4,
   clicksPerObject: 10,
   lr: 1e-4,
+  clipGradNorm: 0,
   seed: 0,
   loss: { useDice: true, useDist: true, useOut: true, alpha: 1, beta: 0.1, gamma: 1, theta: 15 },
   val: { clicksPerObject: 1, seed: 1234, every: 1 },
@@ -166,8 +182,11 @@ export function validateTrainConfig(c: TrainConfig): void {
   int(c.decodeChunkClicks, 'decodeChunkClicks', 0);
   int(c.candidates.gridStep, 'candidates.gridStep', 1);
   if (!(c.lr > 0)) throw new Error(`config: lr must be > 0, got ${c.lr}`);
+  if (!(c.clipGradNorm >= 0)) throw new Error(`config: clipGradNorm must be ≥ 0 (0: off), got ${c.clipGradNorm}`);
   if (!(c.data.valFraction >= 0 && c.data.valFraction < 1)) throw new Error(`config: data.valFraction must be in [0, 1), got ${c.data.valFraction}`);
   if (!(c.augment.brightness >= 0 && c.augment.brightness < 1)) throw new Error(`config: augment.brightness must be in [0, 1), got ${c.augment.brightness}`);
+  if (c.positionInit !== 'random' && c.positionInit !== 'sam2') throw new Error(`config: positionInit must be 'random' or 'sam2', got ${JSON.stringify(c.positionInit)}`);
+  if (!(c.tieCrossAttention >= 0)) throw new Error(`config: tieCrossAttention must be ≥ 0 (0: off), got ${c.tieCrossAttention}`);
   if (c.mode !== 'cached' && c.mode !== 'on-the-fly') throw new Error(`config: mode must be 'cached' or 'on-the-fly', got ${JSON.stringify(c.mode)}`);
   if (c.sam2.dtype !== 'f32' && c.sam2.dtype !== 'f16') throw new Error(`config: sam2.dtype must be 'f32' or 'f16', got ${JSON.stringify(c.sam2.dtype)}`);
   if (!c.loss.useDice && !c.loss.useDist && !c.loss.useOut) throw new Error('config: every loss term is switched off (loss.useDice, loss.useDist, loss.useOut)');
@@ -192,8 +211,35 @@ export function shiftBlockConfigFor(spec: TrainConfig['shiftBlock'], dim: number
 
 /**
  * The freshly initialised shift block a training config asks for, on a SAM 2 of width `dim` and
- * grid g×g: sizes from `shiftBlock`, draws from `initSeed`, the identity start from `zeroInitHead`.
+ * grid g×g: sizes from `shiftBlock`, draws from `initSeed`, the identity start from `zeroInitHead`,
+ * the tied cross-attention from `tieCrossAttention`; with `positionInit: 'sam2'` the image-token
+ * positions are `positions` (token-major, {@link sam2TokenPositions}), which must then be given.
  */
-export function newShiftBlockFor(c: Pick<TrainConfig, 'shiftBlock' | 'initSeed' | 'zeroInitHead'>, dim: number, grid: number): ShiftBlock {
-  return new ShiftBlock(shiftBlockConfigFor(c.shiftBlock, dim, grid)).init(c.initSeed, { zeroHead: c.zeroInitHead });
+export function newShiftBlockFor(
+  c: Pick<TrainConfig, 'shiftBlock' | 'initSeed' | 'zeroInitHead'> & Partial<Pick<TrainConfig, 'positionInit' | 'tieCrossAttention'>>,
+  dim: number,
+  grid: number,
+  positions?: Float32Array,
+): ShiftBlock {
+  if (c.positionInit === 'sam2' && !positions) throw new Error("newShiftBlockFor: positionInit 'sam2' needs SAM 2's token positions (sam2TokenPositions(model))");
+  return new ShiftBlock(shiftBlockConfigFor(c.shiftBlock, dim, grid)).init(c.initSeed, {
+    zeroHead: c.zeroInitHead,
+    positions: c.positionInit === 'sam2' ? positions : undefined,
+    tieCrossAttention: c.tieCrossAttention ?? 0,
+  });
+}
+
+/** SAM 2's dense positional encoding of its image tokens, token-major [g·g·d] (the shift block's `i_pos` layout). */
+export async function sam2TokenPositions(model: Sam2Model): Promise<Float32Array> {
+  const pe = model.promptEncoder.denseEncoding(); // [1, d, g, g]
+  const [, d, h, w] = pe.shape;
+  const src = await pe.data();
+  const out = new Float32Array(d * h * w);
+  for (let c = 0; c < d; c++) for (let t = 0; t < h * w; t++) out[t * d + c] = src[c * h * w + t];
+  return out;
+}
+
+/** {@link newShiftBlockFor} on a SAM 2 model (its width, grid and — when asked for — token positions). */
+export async function newShiftBlockForModel(c: Parameters<typeof newShiftBlockFor>[0], model: Sam2Model): Promise<ShiftBlock> {
+  return newShiftBlockFor(c, model.dim, model.gridSize, c.positionInit === 'sam2' ? await sam2TokenPositions(model) : undefined);
 }

@@ -15,7 +15,7 @@
  * - {@link Trainer.requestStop} (e.g. on SIGINT) lets the current step finish, saves, and
  *   returns.
  */
-import { Adam, SeededRandom, mixSeed, permutation } from '@rpsam2/tensor';
+import { Adam, SeededRandom, clipGradNorm, mixSeed, permutation } from '@rpsam2/tensor';
 import { loadWeights, type Sam2Model } from '@rpsam2/sam2';
 import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { saveCheckpoint, restoreOptimizer, type OpenedCheckpoint, type TrainState } from '../checkpoint/checkpoint.js';
@@ -168,6 +168,7 @@ export class Trainer {
         loss: c.loss,
         decodeChunkClicks: c.decodeChunkClicks || undefined,
       });
+      if (c.clipGradNorm > 0) clipGradNorm(this.parts.block.parameters(), c.clipGradNorm).dispose();
       this.optimizer.step();
       this.optimizer.zeroGrad();
       return r;

@@ -13,7 +13,7 @@ import { bytesSource, type ByteSource } from '@rpsam2/tensor';
 import { parseOfficialConfig, type Sam2Config } from '../config.js';
 import type { Sam2Model } from '../model/sam2-model.js';
 import { loadSam2, type Sam2LoadReport, type WeightDType } from './load.js';
-import { importNode, packageRootOf } from './node-import.js';
+import { importNode, packagedPaths } from './node-import.js';
 
 /** Name of the default model (also its folder under `models/`). */
 export const DEFAULT_MODEL_NAME = 'sam2.1-synthetic';
@@ -43,14 +43,7 @@ export class DefaultModelMissingError extends Error {
 
 /** Absolute paths of the default model's files (Node); they need not exist. */
 export async function defaultModelPaths(): Promise<DefaultModelPaths> {
-  const path = await importNode<typeof import('node:path')>('node:path');
-  const root = await packageRootOf('@rpsam2/sam2', import.meta.url);
-  return {
-    dir: path.join(root, 'models/synthetic'),
-    config: path.join(root, DEFAULT_MODEL_FILES.config),
-    weights: path.join(root, DEFAULT_MODEL_FILES.weights),
-    card: path.join(root, DEFAULT_MODEL_FILES.card),
-  };
+  return packagedPaths('@rpsam2/sam2', import.meta.url, 'models/synthetic', DEFAULT_MODEL_FILES);
 }
 
 /** The default model's configuration from its `config.json` text (official layout). */

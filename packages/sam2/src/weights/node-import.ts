@@ -32,3 +32,15 @@ export async function packageRootOf(name: string, moduleUrl: string): Promise<st
     dir = up;
   }
 }
+
+/**
+ * Absolute paths of files shipped inside the installed package `name` (Node): `dir` and each of
+ * `files` (paths relative to the package root) joined to the package root. They need not exist.
+ */
+export async function packagedPaths<K extends string>(name: string, moduleUrl: string, dir: string, files: Record<K, string>): Promise<{ dir: string } & Record<K, string>> {
+  const path = await importNode<typeof import('node:path')>('node:path');
+  const root = await packageRootOf(name, moduleUrl);
+  const out = { dir: path.join(root, dir) } as { dir: string } & Record<K, string>;
+  for (const [k, f] of Object.entries(files) as [K, string][]) (out as Record<K, string>)[k] = path.join(root, f);
+  return out;
+}
