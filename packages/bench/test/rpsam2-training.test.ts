@@ -9,6 +9,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCheckpoint, loadShiftBlockFrom } from '@rpsam2/rpsam2';
+import { decodeImage } from '@rpsam2/sam2';
 import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED } from '../src/sam2-training/synthetic-source.js';
 import { DEFAULT_GENERATE } from '../src/runs/experiment-config.js';
 import { RPSAM2_DATA, RPSAM2_DATA_SEED, RPSAM2_RECIPE, rpsam2TrainingRunConfig } from '../src/rpsam2-training/recipe.js';
@@ -37,8 +38,9 @@ describe('train-rpsam2 recipe and flags', () => {
     expect(c.data).toMatchObject({ trainSplit: 'train', valSplit: 'val', evalSplit: 'test', dataset: 'synthetic' });
     expect(c.rpsam2.shiftBlock).toBe(''); // trained in the run
     expect(c.training.base).toEqual(RPSAM2_RECIPE);
-    // The paper's batch, clicks and lr; the deviations are named in the recipe's comment.
-    expect(c.training.base).toMatchObject({ shiftBlock: 'paper', batchSize: 4, clicksPerObject: 10, lr: 1e-4 });
+    // The paper's architecture, batch and clicks; the deviations (lr, the localised identity start,
+    // no Dice term, clipping) are named in the recipe's comment and the model card.
+    expect(c.training.base).toMatchObject({ shiftBlock: 'paper', batchSize: 4, clicksPerObject: 10, zeroInitHead: true, positionInit: 'sam2' });
     expect(c.protocol.seeds.length).toBe(10);
   });
 
@@ -91,8 +93,16 @@ describe('train-rpsam2 --export', () => {
     expect(card).toContain('# rpsam2-synthetic: the default shift block');
     expect(card).toContain(RETRAIN_COMMAND);
     expect(card).toContain(`| instrument mDSC | ${results.headline.sam2InstrumentMdsc.mean.toFixed(3)} ±`);
-    expect(card).toMatch(/!\[figures\/heatmap-1-[A-Za-z-]+\.png\]\(figures\/heatmap-1-[A-Za-z-]+\.png\)/);
+    expect(card).toMatch(/!\[figures\/heatmap-1-[A-Za-z-]+\.jpg\]\(figures\/heatmap-1-[A-Za-z-]+\.jpg\)/);
     expect(card).toContain(KEPT_NOTES_MARKER);
+    // The heatmap ships as a JPEG of the run's PNG (same size, close pixels).
+    const fig = card.match(/figures\/(heatmap-1-[A-Za-z-]+)\.jpg/)![1];
+    const png = decodeImage(new Uint8Array(await readFile(join(run, 'figures', `${fig}.png`))));
+    const jpg = decodeImage(new Uint8Array(await readFile(join(out, 'figures', `${fig}.jpg`))));
+    expect([jpg.width, jpg.height]).toEqual([png.width, png.height]);
+    let err = 0;
+    for (let i = 0; i < png.data.length; i++) err += Math.abs(png.data[i] - jpg.data[i]);
+    expect(err / png.data.length).toBeLessThan(6);
 
     // Notes written by hand below the marker survive the next export.
     await writeFile(join(out, 'MODEL_CARD.md'), `${card}\n## What it still gets wrong\nHand-written.\n`);

@@ -80,6 +80,7 @@ export {
 } from './train/step.js';
 export {
   CachedSource,
+  reselectCandidates,
   OnTheFlySource,
   augment,
   drawAugmentation,

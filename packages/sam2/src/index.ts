@@ -59,7 +59,7 @@ export {
   IMAGENET_STD,
   type RgbImage,
 } from './predictor/transforms.js';
-export { decodeImage, encodeGreyPng, decodeGreyPng } from './image/codec.js';
+export { decodeImage, encodeGreyPng, decodeGreyPng, encodeJpeg } from './image/codec.js';
 
 // Weights: loading, checking, converting, random initialisation.
 export {

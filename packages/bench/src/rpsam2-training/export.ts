@@ -8,12 +8,13 @@
  *                         it came from (step, epoch, val Dice) and the command that retrains it
  *   MODEL_CARD.md         data, recipe, training time, val and test numbers per class, figures
  *                         (see model-card.ts); its hand-written notes are kept across exports
- *   figures/*.png         the run's click heatmaps (SAM 2 next to RP-SAM2)
+ *   figures/*.jpg         the run's click heatmaps (SAM 2 next to RP-SAM2), as JPEG
  *
  * The written weights are read back and checked against the checkpoint before anything else is
  * written; every file is replaced atomically.
  */
-import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { decodeImage, encodeJpeg } from '@rpsam2/sam2';
 import { join } from 'node:path';
 import { loadShiftBlockFrom, openCheckpoint, type ShiftBlock } from '@rpsam2/rpsam2';
 import { saveTensors, type Tensor } from '@rpsam2/tensor';
@@ -92,9 +93,11 @@ export async function exportShiftBlock(options: { runDir: string; out: string; i
     const figures: string[] = [];
     const figDir = join(runDir, 'figures');
     if (await pathExists(figDir)) {
+      // JPEG: the heatmaps show a frame, ~1.7 MB each as PNG, ~0.2 MB as JPEG (they ship in the package).
       for (const f of (await readdir(figDir)).filter((x) => x.startsWith('heatmap-') && x.endsWith('.png')).sort()) {
-        await copyFile(join(figDir, f), join(out, 'figures', f));
-        figures.push(`figures/${f}`);
+        const jpg = f.replace(/\.png$/, '.jpg');
+        await writeFileAtomic(join(out, 'figures', jpg), encodeJpeg(decodeImage(new Uint8Array(await readFile(join(figDir, f))), f), 85));
+        figures.push(`figures/${jpg}`);
       }
     }
     const trainStage = timings.stages.find((s) => s.name === `train ${TABLE1_VARIANT.label}`);

@@ -54,6 +54,7 @@ export interface ShiftBlockCardInput {
 }
 
 const f3 = (x: number | null | undefined) => (x !== null && x !== undefined && Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+const f4 = (x: number | null | undefined) => (x !== null && x !== undefined && Number.isFinite(x) ? x.toFixed(4) : 'n/a');
 const f1 = (x: number | null | undefined) => (x !== null && x !== undefined && Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const signed = (x: number, d = 3) => `${x >= 0 ? '+' : ''}${x.toFixed(d)}`;
 const pText = (p: number) => (p < 1e-4 ? p.toExponential(1) : p.toFixed(4));
@@ -89,7 +90,7 @@ export function shiftBlockCardMarkdown(c: ShiftBlockCardInput): string {
     })
     .filter(Boolean)
     .join('\n');
-  const valRows = c.val.map((v) => `| ${v.epoch} | ${v.step} | ${v.dice.toFixed(4)} | ${v.rawDice.toFixed(4)} | ${(100 * v.inCandidate).toFixed(1)} % | ${(100 * v.rawInCandidate).toFixed(1)} % |${v.best ? ' best so far' : ''}`).join('\n');
+  const valRows = c.val.map((v) => `| ${v.epoch} | ${v.step} | ${v.dice.toFixed(4)} | ${v.rawDice.toFixed(4)} | ${(100 * v.inCandidate).toFixed(1)} % | ${(100 * v.rawInCandidate).toFixed(1)} % | ${v.best ? 'yes' : ''} |`).join('\n');
   const bestVal = c.val.find((v) => v.step === c.checkpoint.globalStep) ?? c.val.filter((v) => v.best).at(-1);
   const figures = c.figures.map((f) => `![${f}](${f})`).join('\n\n');
   return `# rpsam2-synthetic: the default shift block
@@ -130,8 +131,9 @@ ${c.config.training.gridStep} px, ε ${c.config.training.epsilon}.
 | schedule | ${base.epochs} epochs (${c.checkpoint.globalStep} steps to the chosen checkpoint, epoch ${c.checkpoint.epoch}) | 1500 epochs |
 | seeds | init ${base.initSeed}, stream ${base.seed}, val clicks ${(base.val as Record<string, unknown> | undefined)?.seed} | — |
 
-Training time: ${minutes(c.trainSeconds)} of training (median step ${Math.round(median(c.stepMs))} ms, ${c.stepMs.length} steps logged) after
-${minutes(c.cacheSeconds)} of caching features and candidates (2-core machine, lavapipe).
+Training time: ${minutes(c.trainSeconds)} of training (median step ${Math.round(median(c.stepMs))} ms, ${c.stepMs.length} steps logged; 2-core
+machine, lavapipe); caching features and candidates: ${minutes(c.cacheSeconds)} in this run directory's timings (a cache built
+before is reused, not rebuilt).
 
 Retrain (seeded; rerun to continue from the last checkpoint):
 
@@ -140,11 +142,11 @@ ${c.retrain}
 \`\`\`
 
 ## Validation (val split; Dice of SAM 2's best-IoU mask from the refined click vs the raw click)
-| epoch | step | val Dice (refined) | raw clicks | refined in candidates | raw in candidates |
-| --- | --- | --- | --- | --- | --- |
+| epoch | step | val Dice (refined) | raw clicks | refined in candidates | raw in candidates | best so far |
+| --- | --- | --- | --- | --- | --- | --- |
 ${valRows}
 
-Chosen: step ${c.checkpoint.globalStep} (epoch ${c.checkpoint.epoch}), val Dice ${f3(bestVal?.dice)} vs ${f3(bestVal?.rawDice)} for the raw clicks.
+Chosen: step ${c.checkpoint.globalStep} (epoch ${c.checkpoint.epoch}), val Dice ${f4(bestVal?.dice)} vs ${f4(bestVal?.rawDice)} for the raw clicks.
 
 ## Test (test split, the bench protocol: ${c.config.protocol.seeds.length} seeds of one uniform click per instrument, multimask, best predicted IoU)
 | | SAM 2 | RP-SAM2 |

@@ -36,7 +36,12 @@ export const RPSAM2_DATA: GenerateSpec = { seed: RPSAM2_DATA_SEED, cases: 15, fr
  *   is within ε of its best;
  * - gradients clipped to norm 1 (`clipGradNorm`): the distance term grows as exp(θ·d), so one far
  *   click can dominate a batch; lr 3e-4 for a schedule ~40× shorter than the paper's;
- * - validation every 5 epochs on 3 fixed clicks per val object.
+ * - 5 epochs (215 steps): a run of this recipe validated 0.8053 after 5 epochs and 0.8052 after
+ *   10 (raw clicks 0.8045), so longer schedules of it buy nothing here; validation every 5 epochs
+ *   on 3 fixed clicks per val object.
+ *
+ * What this recipe does NOT do yet is the paper's effect: the block it makes is within 0.001 of
+ * SAM 2 on val (see the model card for what was tried and why the distance term misleads here).
  */
 export const RPSAM2_RECIPE: Record<string, unknown> = {
   shiftBlock: 'paper',
@@ -45,7 +50,7 @@ export const RPSAM2_RECIPE: Record<string, unknown> = {
   tieCrossAttention: 2,
   initSeed: 0,
   seed: 0,
-  epochs: 80,
+  epochs: 5,
   batchSize: 4,
   clicksPerObject: 10,
   lr: 3e-4,

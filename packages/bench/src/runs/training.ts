@@ -91,8 +91,8 @@ export async function trainVariant(options: {
   }
   const block = await newShiftBlockForModel(c, model);
   const sb = block.config;
-  const train = new CachedSource(model, options.trainCache, entryIndices(options.trainCache, options.trainIds), c.gpuCacheImages, `training cache ${options.trainCache.dir}`);
-  const val = options.valCache ? new CachedSource(model, options.valCache, entryIndices(options.valCache, options.valIds), c.gpuCacheImages, `validation cache ${options.valCache.dir}`) : null;
+  const train = new CachedSource(model, options.trainCache, entryIndices(options.trainCache, options.trainIds), c.gpuCacheImages, `training cache ${options.trainCache.dir}`, c.candidateEpsilon);
+  const val = options.valCache ? new CachedSource(model, options.valCache, entryIndices(options.valCache, options.valIds), c.gpuCacheImages, `validation cache ${options.valCache.dir}`, c.candidateEpsilon) : null;
   const bar = new ProgressLine(io.progress);
   let trainer: Trainer | null = null;
   // Disposed on failure unless it was handed out (or already freed).

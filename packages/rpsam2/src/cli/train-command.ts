@@ -47,12 +47,12 @@ async function makeSources(c: TrainConfig, model: Sam2Model): Promise<{ train: T
     if (c.data.valCache) {
       await requirePath(c.data.valCache, 'data.valCache');
       const vc = await FeatureCache.open(c.data.valCache);
-      return { train: new CachedSource(model, cache, undefined, c.gpuCacheImages), val: new CachedSource(model, vc, undefined, c.gpuCacheImages), note: `validation: ${c.data.valCache}` };
+      return { train: new CachedSource(model, cache, undefined, c.gpuCacheImages, undefined, c.candidateEpsilon), val: new CachedSource(model, vc, undefined, c.gpuCacheImages, undefined, c.candidateEpsilon), note: `validation: ${c.data.valCache}` };
     }
     const { train, val } = splitImages(cache.entries.length, c.data.valFraction, c.seed);
-    const tr = new CachedSource(model, cache, train, c.gpuCacheImages);
+    const tr = new CachedSource(model, cache, train, c.gpuCacheImages, undefined, c.candidateEpsilon);
     if (!val.length) return { train: tr, val: tr, note: 'validation: the training objects (no split)' };
-    return { train: tr, val: new CachedSource(model, cache, val, c.gpuCacheImages, `cache ${c.data.cache} (validation split)`), note: `validation: ${val.length} of ${cache.entries.length} images held out` };
+    return { train: tr, val: new CachedSource(model, cache, val, c.gpuCacheImages, `cache ${c.data.cache} (validation split)`, c.candidateEpsilon), note: `validation: ${val.length} of ${cache.entries.length} images held out` };
   }
   const ds = await openDataset(c.data.dataset);
   const opts = { augment: c.augment, gridStep: c.candidates.gridStep, epsilon: c.candidates.epsilon };

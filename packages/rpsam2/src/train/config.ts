@@ -71,6 +71,12 @@ export interface TrainConfig {
   augment: { hflip: boolean; vflip: boolean; brightness: number };
   /** Candidate settings of on-the-fly mode (the cache stores its own). */
   candidates: { gridStep: number; epsilon: number };
+  /**
+   * Cached mode: re-select each object's candidates from the cache's per-grid Dice with this
+   * tolerance ε (0: the cache's own candidates). A larger ε makes the distance term's targets
+   * regions (where one click gives SAM 2 nearly its best mask) rather than a few points.
+   */
+  candidateEpsilon: number;
   /** Stop after this many optimizer steps in total (0: no limit; for smoke runs). */
   maxSteps: number;
   /** Also write the last checkpoint every this many steps (0: only at epoch ends and on stop). */
@@ -101,6 +107,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   val: { clicksPerObject: 1, seed: 1234, every: 1 },
   augment: { hflip: true, vflip: false, brightness: 0.2 },
   candidates: { gridStep: 8, epsilon: 0.005 },
+  candidateEpsilon: 0,
   maxSteps: 0,
   checkpointEvery: 0,
   gpuCacheImages: 64,
@@ -182,6 +189,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   int(c.decodeChunkClicks, 'decodeChunkClicks', 0);
   int(c.candidates.gridStep, 'candidates.gridStep', 1);
   if (!(c.lr > 0)) throw new Error(`config: lr must be > 0, got ${c.lr}`);
+  if (!(c.candidateEpsilon >= 0 && c.candidateEpsilon < 1)) throw new Error(`config: candidateEpsilon must be in [0, 1) (0: the cache's candidates), got ${c.candidateEpsilon}`);
   if (!(c.clipGradNorm >= 0)) throw new Error(`config: clipGradNorm must be ≥ 0 (0: off), got ${c.clipGradNorm}`);
   if (!(c.data.valFraction >= 0 && c.data.valFraction < 1)) throw new Error(`config: data.valFraction must be in [0, 1), got ${c.data.valFraction}`);
   if (!(c.augment.brightness >= 0 && c.augment.brightness < 1)) throw new Error(`config: augment.brightness must be in [0, 1), got ${c.augment.brightness}`);

@@ -6,7 +6,8 @@
  */
 import { noGrad, reshape, tidy, type SeededRandom } from '@rpsam2/tensor';
 import { preprocess, Sam2ImagePredictor, type ImageFeatures, type RgbImage, type Sam2Model } from '@rpsam2/sam2';
-import type { FeatureCache } from '../cache/feature-cache.js';
+import type { CachedObject, FeatureCache } from '../cache/feature-cache.js';
+import { selectCandidates } from '../candidates/candidates.js';
 import { candidatesOf } from '../cache/feature-cache.js';
 import type { Dataset } from './dataset.js';
 import { maskArea } from './dataset.js';
@@ -88,6 +89,20 @@ class Lru {
   }
 }
 
+/**
+ * An object's candidates re-selected with tolerance `epsilon` from its cached grid Dice: the grid
+ * points within ε of the best, normalised (x/W, y/H).
+ */
+export function reselectCandidates(o: Pick<CachedObject, 'gridPx' | 'dice'>, origHW: [number, number], epsilon: number): { isCandidate: Uint8Array; candidates: Float32Array } {
+  const isCandidate = selectCandidates(o.dice, epsilon);
+  const [h, w] = origHW;
+  const out: number[] = [];
+  isCandidate.forEach((c, i) => {
+    if (c) out.push(o.gridPx[2 * i] / w, o.gridPx[2 * i + 1] / h);
+  });
+  return { isCandidate, candidates: Float32Array.from(out) };
+}
+
 /** Objects of a feature cache's images (`images`: entry indices; default all). */
 export class CachedSource implements TrainingSource {
   readonly objects: ObjectRef[] = [];
@@ -100,6 +115,11 @@ export class CachedSource implements TrainingSource {
     images?: readonly number[],
     capacity = 64,
     readonly name = `cache ${cache.dir}`,
+    /**
+     * Candidate tolerance ε to re-select the candidates with from each object's cached per-grid Dice
+     * (no decoding); undefined or 0: the cache's own candidates.
+     */
+    private readonly epsilon = 0,
   ) {
     const s = cache.settings.sam2;
     if (s.imageSize !== model.cfg.imageSize || s.dim !== model.dim) {
@@ -123,11 +143,14 @@ export class CachedSource implements TrainingSource {
         const img = await this.cache.load(this.images[r.image]);
         l = {
           features: img.features,
-          objects: img.objects.map((o) => ({
-            target: makeTargets(this.model, img.features, img.origHW, o.mask, o.candidates),
-            candidates: { gridPx: o.gridPx, isCandidate: o.isCandidate, gridStep: o.gridStep },
-            className: o.className,
-          })),
+          objects: img.objects.map((o) => {
+            const c = this.epsilon > 0 ? reselectCandidates(o, img.origHW, this.epsilon) : o;
+            return {
+              target: makeTargets(this.model, img.features, img.origHW, o.mask, c.candidates),
+              candidates: { gridPx: o.gridPx, isCandidate: c.isCandidate, gridStep: o.gridStep },
+              className: o.className,
+            };
+          }),
         };
         this.lru.set(r.image, l, pinned);
       }

@@ -68,3 +68,19 @@ export function decodeGreyPng(bytes: Uint8Array, label = 'mask'): { width: numbe
   for (let i = 0; i < out.length; i++) out[i] = img.data[i * 3];
   return { width: img.width, height: img.height, data: out };
 }
+
+/** An 8-bit RGB image as baseline JPEG bytes (`quality` 1–100; figures and screenshots for docs). */
+export function encodeJpeg(image: RgbImage, quality = 85): Uint8Array {
+  const { width, height, data } = image;
+  if (data.length !== width * height * 3) throw new Error(`encodeJpeg: ${data.length} bytes for ${width}×${height} RGB`);
+  if (!(quality >= 1 && quality <= 100)) throw new RangeError(`encodeJpeg: quality must be in [1, 100], got ${quality}`);
+  // jpeg-js reads RGBA.
+  const rgba = new Uint8Array(width * height * 4);
+  for (let i = 0, j = 0; i < data.length; i += 3, j += 4) {
+    rgba[j] = data[i];
+    rgba[j + 1] = data[i + 1];
+    rgba[j + 2] = data[i + 2];
+    rgba[j + 3] = 255;
+  }
+  return new Uint8Array(jpeg.encode({ width, height, data: rgba }, quality).data);
+}
