@@ -42,6 +42,7 @@ export {
   clickDice,
   gridPoints,
   selectCandidates,
+  candidatesFromDice,
   type CandidateOptions,
   type CandidateSet,
 } from './candidates/candidates.js';
@@ -80,7 +81,6 @@ export {
 } from './train/step.js';
 export {
   CachedSource,
-  reselectCandidates,
   OnTheFlySource,
   augment,
   drawAugmentation,
@@ -139,7 +139,7 @@ export {
 } from './checkpoint/checkpoint.js';
 export {
   defaultShiftBlockPaths,
-  defaultShiftBlockWeights,
+  defaultShiftBlockSpec,
   defaultShiftBlockNotice,
   shiftBlockNeededError,
   DefaultShiftBlockMissingError,

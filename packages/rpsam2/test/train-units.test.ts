@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SeededRandom, mixSeed, permutation } from '@rpsam2/tensor';
 import { encodeGreyPng } from '@rpsam2/sam2';
-import { reselectCandidates } from '../src/train/sources.js';
+import { candidatesFromDice } from '../src/candidates/candidates.js';
 import { DEFAULT_TRAIN_CONFIG, newShiftBlockFor, parseOverride, resolveTrainConfig, shiftBlockConfigFor } from '../src/train/config.js';
 import { InMemoryDataset, maskArea, subset } from '../src/train/dataset.js';
 import { openDataset } from '../src/train/open-dataset.js';
@@ -108,13 +108,13 @@ describe('training config', () => {
     expect(() => resolveTrainConfig({ candidateEpsilon: 1 })).toThrow(/candidateEpsilon must be in \[0, 1\)/);
   });
 
-  it('reselectCandidates: the grid points within ε of the best cached Dice, normalised', () => {
+  it('candidatesFromDice: the grid points within ε of the best cached Dice, normalised', () => {
     const gridPx = Float32Array.from([10, 20, 30, 40, 50, 60, 70, 80]);
     const dice = Float32Array.from([0.9, 0.7, 0.88, 0.895]);
-    const tight = reselectCandidates({ gridPx, dice }, [100, 200], 0.005);
+    const tight = candidatesFromDice({ gridPx, dice }, [100, 200], 0.005);
     expect(Array.from(tight.isCandidate)).toEqual([1, 0, 0, 1]);
     expect(Array.from(tight.candidates)).toEqual([10 / 200, 20 / 100, 70 / 200, 80 / 100].map(Math.fround));
-    const wide = reselectCandidates({ gridPx, dice }, [100, 200], 0.05);
+    const wide = candidatesFromDice({ gridPx, dice }, [100, 200], 0.05);
     expect(Array.from(wide.isCandidate)).toEqual([1, 0, 1, 1]);
     expect(wide.candidates.length).toBe(6);
   });

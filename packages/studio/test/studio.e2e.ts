@@ -41,7 +41,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { bytesSource, serializeSafetensors, ZipArchive } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
 import { decodeGreyPng, decodeImage, loadDefaultSam2, Sam2ImagePredictor, squaredDistanceTransform, type Sam2Model } from '@rpsam2/sam2';
-import { DEFAULT_SHIFT_BLOCK_SAM2, defaultShiftBlockWeights, loadShiftBlockFrom, openCheckpoint, RpSam2Predictor, saveCheckpoint, ShiftBlock, type ShiftBlockConfig } from '@rpsam2/rpsam2';
+import { DEFAULT_SHIFT_BLOCK_SAM2, defaultShiftBlockSpec, loadShiftBlockFrom, openCheckpoint, RpSam2Predictor, saveCheckpoint, ShiftBlock, type ShiftBlockConfig } from '@rpsam2/rpsam2';
 import { objectMask, renderSyntheticFrame } from '../../bench/src/synthetic/frame.js';
 import { encodePng } from '../../bench/src/datasets/png.js';
 import { decodeRle } from '../../bench/src/datasets/coco-rle.js';
@@ -321,7 +321,7 @@ async function main(): Promise<number> {
 async function nodeReference(model: Sam2Model, png: Uint8Array, click: { x: number; y: number }, shiftPath: string) {
   const predictor = new Sam2ImagePredictor(model);
   const block = new ShiftBlock({ ...SHIFT_BLOCK, dModel: model.dim, imageTokens: model.gridSize * model.gridSize }).init(7);
-  const defaultBlock = await loadShiftBlockFrom(await openCheckpoint(await defaultShiftBlockWeights()));
+  const defaultBlock = await loadShiftBlockFrom(await openCheckpoint((await defaultShiftBlockSpec()).weights));
   try {
     await predictor.setImage(decodeImage(png, 'frame'));
     const p = await predictor.predict({ points: [[click.x, click.y]], labels: [1], multimaskOutput: true });

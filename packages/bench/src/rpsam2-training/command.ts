@@ -10,10 +10,9 @@ import { join, resolve } from 'node:path';
 import { parseOverride } from '@rpsam2/rpsam2';
 import { nonNegativeIntFlag, type CommandArgs } from '../args.js';
 import { deepMerge, UsageError } from '../runs/run-args.js';
-import { executeRun, handleInterrupts } from '../runs/run-command.js';
+import { runFromCli } from '../runs/run-command.js';
 import { pathExists, readJson } from '../runs/run-dir.js';
 import { processIO } from '../runs/run-io.js';
-import { StopSignal } from '../runs/stop-signal.js';
 import { validateExperimentConfig, type ExperimentConfig } from '../runs/experiment-config.js';
 import { exportShiftBlock } from './export.js';
 import { rpsam2TrainingRunConfig } from './recipe.js';
@@ -60,29 +59,18 @@ export function parseTrainRpsam2Args(argv: string[]): CommandArgs {
 export async function trainRpsam2Command(commandArgs: CommandArgs): Promise<number> {
   const args = commandArgs as TrainRpsam2Args;
   const dir = resolve(args.out);
-  const stop = new StopSignal();
-  const off = handleInterrupts(stop, processIO);
-  try {
-    let resume = false;
-    if (await pathExists(join(dir, 'config.json'))) {
-      const have = await readJson<ExperimentConfig>(join(dir, 'config.json'));
-      if (JSON.stringify(have) !== JSON.stringify(args.config)) {
-        throw new UsageError(`${args.out} holds a run with other settings (its config.json differs from this command's); continue it with \`bench table1 --resume ${args.out}\`, or choose another --out`);
-      }
-      resume = true;
-      processIO.out(`continuing the run in ${dir}`);
-    }
-    const status = await executeRun({ kind: 'table1', json: false, quick: false, rest: [], config: args.config, out: dir, resume: resume ? dir : undefined }, processIO, stop);
-    if (status !== 0 || !args.exportDir) return status;
-    await exportShiftBlock({ runDir: dir, out: resolve(args.exportDir), io: processIO });
-    return 0;
-  } catch (e) {
-    if (e instanceof UsageError) {
-      processIO.err(`bench train-rpsam2: ${e.message}`);
+  let resume = false;
+  if (await pathExists(join(dir, 'config.json'))) {
+    const have = await readJson<ExperimentConfig>(join(dir, 'config.json'));
+    if (JSON.stringify(have) !== JSON.stringify(args.config)) {
+      processIO.err(`bench train-rpsam2: ${args.out} holds a run with other settings (its config.json differs from this command's); continue it with \`bench table1 --resume ${args.out}\`, or choose another --out`);
       return 2;
     }
-    throw e;
-  } finally {
-    off();
+    resume = true;
+    processIO.out(`continuing the run in ${dir}`);
   }
+  const status = await runFromCli({ kind: 'table1', json: false, quick: false, rest: [], config: args.config, out: dir, resume: resume ? dir : undefined });
+  if (status !== 0 || !args.exportDir) return status;
+  await exportShiftBlock({ runDir: dir, out: resolve(args.exportDir), io: processIO });
+  return 0;
 }

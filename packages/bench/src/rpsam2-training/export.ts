@@ -19,11 +19,10 @@ import { join } from 'node:path';
 import { loadShiftBlockFrom, openCheckpoint, type ShiftBlock } from '@rpsam2/rpsam2';
 import { saveTensors, type Tensor } from '@rpsam2/tensor';
 import { writeFileAtomic } from '@rpsam2/tensor/node';
-import type { ExperimentConfig } from '../runs/experiment-config.js';
 import { pathExists, readJson, slug, toJson } from '../runs/run-dir.js';
 import type { RunIO } from '../runs/run-io.js';
 import type { StageTimings } from '../runs/stage-timer.js';
-import { TABLE1_VARIANT } from '../runs/experiment-config.js';
+import { TABLE1_VARIANT, type ExperimentConfig } from '../runs/experiment-config.js';
 import { KEPT_NOTES_MARKER, shiftBlockCardMarkdown, type CardResults, type ValPoint } from './model-card.js';
 
 /** Format tag of the shipped block's metadata and config.json. */

@@ -16,7 +16,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { defaultShiftBlockNotice, defaultShiftBlockPaths, defaultShiftBlockWeights, loadShiftBlockFrom, openCheckpoint, ProgressLine, formatDuration, type FeatureCache, type ShiftBlock, type Trainer } from '@rpsam2/rpsam2';
+import { defaultShiftBlockNotice, defaultShiftBlockSpec, loadShiftBlockFrom, openCheckpoint, ProgressLine, formatDuration, type FeatureCache, type ShiftBlock, type Trainer } from '@rpsam2/rpsam2';
 import { Sam2ImagePredictor } from '@rpsam2/sam2';
 import { initNode } from '@rpsam2/tensor/node';
 import { openCadis } from '../datasets/cadis.js';
@@ -146,11 +146,11 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
     cleanup.push(() => columns.forEach((col) => col.block.dispose()));
     let trainFrameCount: number | null = null;
     if (c.rpsam2.shiftBlock) {
-      const shipped = c.rpsam2.shiftBlock === DEFAULT_SHIFT_BLOCK;
-      const ck = await openCheckpoint(shipped ? await defaultShiftBlockWeights() : c.rpsam2.shiftBlock, { prefer: 'best', heads: c.rpsam2.heads });
+      const shipped = c.rpsam2.shiftBlock === DEFAULT_SHIFT_BLOCK ? await defaultShiftBlockSpec() : null;
+      const ck = await openCheckpoint(shipped ? shipped.weights : c.rpsam2.shiftBlock, { prefer: 'best', heads: c.rpsam2.heads });
       const block = await loadShiftBlockFrom(ck);
       columns.push({ spec: TABLE1_VARIANT, block, checkpoint: ck.path, steps: ck.meta?.state.globalStep ?? null });
-      if (shipped) io.out(`RP-SAM2: ${defaultShiftBlockNotice((await defaultShiftBlockPaths()).card)}`);
+      if (shipped) io.out(`RP-SAM2: ${defaultShiftBlockNotice(shipped.card)}`);
       io.out(`RP-SAM2: shift block ${ck.path} (${block.paramCount().toLocaleString('en-US')} parameters${ck.meta ? `, ${ck.meta.state.globalStep} training steps` : ', plain weights file'})`);
     } else {
       const trainFrames = limit(ds.framesIn(c.data.trainSplit), c.data.limitTrainImages);

@@ -145,8 +145,21 @@ export async function computeCandidates(predictor: Sam2ImagePredictor, mask: Arr
     return { gridPx, dice: new Float32Array(0), isCandidate: new Uint8Array(0), norm: new Float32Array(0), gridCount: 0, count: 0 };
   }
   const dice = await clickDice(predictor, gridPx, mask, { batchSize: options.batchSize, imageIndex });
-  const isCandidate = selectCandidates(dice, options.epsilon ?? 0.005);
-  const norm: number[] = [];
-  for (let i = 0; i < gridCount; i++) if (isCandidate[i]) norm.push(gridPx[2 * i] / w, gridPx[2 * i + 1] / h);
-  return { gridPx, dice, isCandidate, norm: Float32Array.from(norm), gridCount, count: norm.length / 2 };
+  const { isCandidate, candidates } = candidatesFromDice({ gridPx, dice }, [h, w], options.epsilon ?? 0.005);
+  return { gridPx, dice, isCandidate, norm: candidates, gridCount, count: candidates.length / 2 };
+}
+
+/**
+ * The candidates among grid points `gridPx` ([G·2] pixels) with click Dice `dice` ([G]): those
+ * within `epsilon` of the best, flagged and normalised (x/W, y/H) for an image of `origHW` [H, W].
+ * Also re-selects a feature cache's candidates with another ε from its stored per-grid Dice.
+ */
+export function candidatesFromDice(o: { gridPx: Float32Array; dice: ArrayLike<number> }, origHW: [number, number], epsilon: number): { isCandidate: Uint8Array; candidates: Float32Array } {
+  const isCandidate = selectCandidates(o.dice, epsilon);
+  const [h, w] = origHW;
+  const out: number[] = [];
+  isCandidate.forEach((c, i) => {
+    if (c) out.push(o.gridPx[2 * i] / w, o.gridPx[2 * i + 1] / h);
+  });
+  return { isCandidate, candidates: Float32Array.from(out) };
 }

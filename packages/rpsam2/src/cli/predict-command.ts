@@ -12,7 +12,7 @@ import { initNode } from '@rpsam2/tensor/node';
 import { decodeImage, encodeGreyPng } from '@rpsam2/sam2';
 import { RpSam2Predictor, type Click } from '../predictor/rp-sam2-predictor.js';
 import { joinPath, writeAtomic } from '../checkpoint/node-io.js';
-import { defaultShiftBlockNotice, defaultShiftBlockPaths, defaultShiftBlockWeights, shiftBlockNeededError } from '../predictor/default-shift-block.js';
+import { defaultShiftBlockNotice, defaultShiftBlockSpec, shiftBlockNeededError } from '../predictor/default-shift-block.js';
 import { parsePoint, requireFile, requirePath, resolveSam2Source, UsageError, type CliIO } from './common.js';
 
 export const PREDICT_USAGE = `usage: rpsam2 predict --image <png|jpg> --point x,y [--point x,y]... [--sam2-weights <.pt|.safetensors>]
@@ -70,8 +70,13 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
   const heads = values.heads === undefined ? undefined : Number(values.heads);
   if (heads !== undefined && (!Number.isInteger(heads) || heads < 1)) throw new UsageError(`--heads '${values.heads}': expected a positive integer`);
   const { weights, config: sam2Config } = await resolveSam2Source(values['sam2-weights'], values['sam2-config'], '--sam2-weights', io);
-  const shift = values['shift-block'] ? await requirePath(values['shift-block'], '--shift-block', 'a checkpoint from rpsam2 train') : await defaultShiftBlockWeights();
-  if (!values['shift-block']) io.err(defaultShiftBlockNotice((await defaultShiftBlockPaths()).card));
+  let shift: string;
+  if (values['shift-block']) shift = await requirePath(values['shift-block'], '--shift-block', 'a checkpoint from rpsam2 train');
+  else {
+    const d = await defaultShiftBlockSpec();
+    io.err(defaultShiftBlockNotice(d.card));
+    shift = d.weights;
+  }
   const image = decodeImage(new Uint8Array(await readFile(imagePath)), imagePath);
   for (const [x, y] of clicks) {
     if (x < 0 || y < 0 || x >= image.width || y >= image.height) throw new UsageError(`--point ${x},${y} lies outside the ${image.width}×${image.height} image`);

@@ -41,12 +41,12 @@ export async function defaultShiftBlockPaths(): Promise<DefaultShiftBlockPaths> 
   return packagedPaths('@rpsam2/rpsam2', import.meta.url, 'models/synthetic', DEFAULT_SHIFT_BLOCK_FILES);
 }
 
-/** The default shift block's weights file (Node), checked to exist. */
-export async function defaultShiftBlockWeights(): Promise<string> {
+/** The default shift block's file paths (Node), its weights checked to exist. */
+export async function defaultShiftBlockSpec(): Promise<DefaultShiftBlockPaths> {
   const fs = await importNode<typeof import('node:fs')>('node:fs');
   const p = await defaultShiftBlockPaths();
   if (!fs.existsSync(p.weights)) throw new DefaultShiftBlockMissingError(p.weights);
-  return p.weights;
+  return p;
 }
 
 /** The line CLIs print when they fall back to the default shift block. */

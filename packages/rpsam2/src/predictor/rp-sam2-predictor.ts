@@ -29,7 +29,7 @@ import { selectByIou } from '../pipeline/select-mask.js';
 import { openCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadShiftBlockFrom, openCheckpointSource } from '../checkpoint/checkpoint-source.js';
 import type { OpenedCheckpoint } from '../checkpoint/format.js';
-import { defaultShiftBlockWeights, shiftBlockNeededError } from './default-shift-block.js';
+import { defaultShiftBlockSpec, shiftBlockNeededError } from './default-shift-block.js';
 
 /** A click [x, y] in original-image pixels. */
 export type Click = [number, number];
@@ -111,7 +111,7 @@ export class RpSam2Predictor {
     if (options.sam2Weights !== undefined && options.shiftBlock === undefined) {
       throw shiftBlockNeededError(typeof options.sam2Weights === 'string' ? options.sam2Weights : 'given as bytes');
     }
-    const ck = await openShiftBlock(options.shiftBlock ?? (await defaultShiftBlockWeights()), options.heads);
+    const ck = await openShiftBlock(options.shiftBlock ?? (await defaultShiftBlockSpec()).weights, options.heads);
     const cfg = options.sam2Config;
     const { model } =
       options.sam2Weights === undefined

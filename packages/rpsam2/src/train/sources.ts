@@ -6,8 +6,8 @@
  */
 import { noGrad, reshape, tidy, type SeededRandom } from '@rpsam2/tensor';
 import { preprocess, Sam2ImagePredictor, type ImageFeatures, type RgbImage, type Sam2Model } from '@rpsam2/sam2';
-import type { CachedObject, FeatureCache } from '../cache/feature-cache.js';
-import { selectCandidates } from '../candidates/candidates.js';
+import type { FeatureCache } from '../cache/feature-cache.js';
+import { candidatesFromDice } from '../candidates/candidates.js';
 import { candidatesOf } from '../cache/feature-cache.js';
 import type { Dataset } from './dataset.js';
 import { maskArea } from './dataset.js';
@@ -89,20 +89,6 @@ class Lru {
   }
 }
 
-/**
- * An object's candidates re-selected with tolerance `epsilon` from its cached grid Dice: the grid
- * points within ε of the best, normalised (x/W, y/H).
- */
-export function reselectCandidates(o: Pick<CachedObject, 'gridPx' | 'dice'>, origHW: [number, number], epsilon: number): { isCandidate: Uint8Array; candidates: Float32Array } {
-  const isCandidate = selectCandidates(o.dice, epsilon);
-  const [h, w] = origHW;
-  const out: number[] = [];
-  isCandidate.forEach((c, i) => {
-    if (c) out.push(o.gridPx[2 * i] / w, o.gridPx[2 * i + 1] / h);
-  });
-  return { isCandidate, candidates: Float32Array.from(out) };
-}
-
 /** Objects of a feature cache's images (`images`: entry indices; default all). */
 export class CachedSource implements TrainingSource {
   readonly objects: ObjectRef[] = [];
@@ -144,7 +130,7 @@ export class CachedSource implements TrainingSource {
         l = {
           features: img.features,
           objects: img.objects.map((o) => {
-            const c = this.epsilon > 0 ? reselectCandidates(o, img.origHW, this.epsilon) : o;
+            const c = this.epsilon > 0 ? candidatesFromDice(o, img.origHW, this.epsilon) : o;
             return {
               target: makeTargets(this.model, img.features, img.origHW, o.mask, c.candidates),
               candidates: { gridPx: o.gridPx, isCandidate: c.isCandidate, gridStep: o.gridStep },
