@@ -156,6 +156,37 @@ describe('compound loss: the distance term', () => {
   });
 });
 
+describe('compound loss: the distance term with one candidate set per click', () => {
+  const sets = [[0.6, 0.5], [0.25, 0.85, 0.45, 0.55], [0.7, 0.25, 0.66, 0.1, 0.9, 0.9]];
+  const p3 = [0.41, 0.57, 0.13, 0.88, 0.7, 0.2];
+  // The reference: each click against its own set only.
+  const ref = (x: number[]) => sets.reduce((a, c, i) => a + distRef(x.slice(2 * i, 2 * i + 2), c), 0) / sets.length;
+
+  it('averages each click against its own set (value and central differences)', async () => {
+    const cs = sets.map((c) => tensor(c, [c.length / 2, 2]));
+    try {
+      const { value, grad } = await valueAndGrad(p3, [3, 2], (p) => distTerm(p, cs, 15));
+      expect(value).toBeCloseTo(ref(p3), 5);
+      // Differs from the shared set's value: click 0 would otherwise take a nearer point of set 1.
+      expect(Math.abs(ref(p3) - distRef(p3, sets.flat()))).toBeGreaterThan(0.01);
+      expect(relL2Error(grad, centralDiff(ref, p3))).toBeLessThan(1e-4);
+    } finally {
+      for (const c of cs) c.dispose();
+    }
+  });
+
+  it('refuses a set count that is not the click count', () => {
+    const c = tensor([0.5, 0.5], [1, 2]);
+    const p = tensor(p3, [3, 2]);
+    try {
+      expect(() => distTerm(p, [c, c], 15)).toThrow(/2 candidate sets for 3 clicks/);
+    } finally {
+      c.dispose();
+      p.dispose();
+    }
+  });
+});
+
 describe('compound loss: the outside-the-mask term', () => {
   // Pixel centres ((x + 0.5)/W, (y + 0.5)/H) read one pixel; (3.75, 2) pixels is a quarter inside.
   const points = [

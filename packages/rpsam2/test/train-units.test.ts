@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SeededRandom, mixSeed, permutation } from '@rpsam2/tensor';
 import { encodeGreyPng } from '@rpsam2/sam2';
-import { candidatesFromDice } from '../src/candidates/candidates.js';
+import { candidatesFromDice, normaliseGrid, reachableCandidates } from '../src/candidates/candidates.js';
 import { DEFAULT_TRAIN_CONFIG, newShiftBlockFor, parseOverride, resolveTrainConfig, shiftBlockConfigFor } from '../src/train/config.js';
 import { InMemoryDataset, maskArea, subset } from '../src/train/dataset.js';
 import { openDataset } from '../src/train/open-dataset.js';
@@ -117,6 +117,20 @@ describe('training config', () => {
     const wide = candidatesFromDice({ gridPx, dice }, [100, 200], 0.05);
     expect(Array.from(wide.isCandidate)).toEqual([1, 0, 1, 1]);
     expect(wide.candidates.length).toBe(6);
+  });
+
+  it('reachableCandidates: the best grid points within the reach box, within ε of the best in reach', () => {
+    // Normalised grid: the global best (0.95) is far from the click; in reach 0.8 and 0.797 tie within ε.
+    const grid = { norm: Float32Array.from([0.5, 0.5, 0.55, 0.45, 0.58, 0.5, 0.9, 0.9, 0.5, 0.62]), dice: Float32Array.from([0.7, 0.8, 0.797, 0.95, 0.99]) };
+    const c = reachableCandidates(grid, [0.5, 0.5], 0.1, 0.005)!;
+    expect(Array.from(c)).toEqual([0.55, 0.45, 0.58, 0.5].map(Math.fround));
+    // The box is per axis (|dx| ≤ r and |dy| ≤ r): (0.5, 0.62) is 0.12 away in y: in reach at 0.13.
+    expect(Array.from(reachableCandidates(grid, [0.5, 0.5], 0.13, 0.005)!)).toEqual([0.5, 0.62].map(Math.fround));
+    // A reach that covers the grid gives the paper's (global) candidates.
+    expect(Array.from(reachableCandidates(grid, [0.5, 0.5], 1, 0.005)!)).toEqual(Array.from(candidatesFromDice({ gridPx: grid.norm, dice: grid.dice }, [1, 1], 0.005).candidates));
+    expect(reachableCandidates(grid, [0.1, 0.1], 0.1, 0.005)).toBeNull();
+    expect(Array.from(normaliseGrid(Float32Array.from([10, 20, 30, 40]), [100, 200]))).toEqual([0.05, 0.2, 0.15, 0.4].map(Math.fround));
+    expect(() => resolveTrainConfig({ candidateReach: 1.5 })).toThrow(/candidateReach must be in \[0, 1\]/);
   });
 
   it('splits images into training and validation by seed', () => {

@@ -163,3 +163,34 @@ export function candidatesFromDice(o: { gridPx: Float32Array; dice: ArrayLike<nu
   });
   return { isCandidate, candidates: Float32Array.from(out) };
 }
+
+/** An object's candidate grid on the host: grid points normalised (x/W, y/H) [G·2] and their click Dice [G]. */
+export interface CandidateGrid {
+  norm: Float32Array;
+  dice: Float32Array;
+}
+
+/** The grid points of `gridPx` ([G·2] pixels) normalised by an image of `origHW` [H, W]. */
+export function normaliseGrid(gridPx: Float32Array, origHW: [number, number]): Float32Array {
+  const [h, w] = origHW;
+  return Float32Array.from(gridPx, (v, i) => (i % 2 === 0 ? v / w : v / h));
+}
+
+/**
+ * The candidates a click can reach: among the grid points within `reach` of the click on both
+ * axes (normalised units, the shift block's per-axis bound), those whose Dice is within `epsilon`
+ * of the best Dice in reach — normalised [C·2]. The paper's candidates are the object's global
+ * best; on long instruments they often lie beyond the bound, and pulling a click towards them
+ * leaves it between good spots, off the instrument. When no grid point is in reach, null (the
+ * caller falls back to the global candidates).
+ */
+export function reachableCandidates(grid: CandidateGrid, click: readonly [number, number], reach: number, epsilon: number): Float32Array | null {
+  const g = grid.dice.length;
+  let best = -Infinity;
+  const near = (i: number) => Math.abs(grid.norm[2 * i] - click[0]) <= reach && Math.abs(grid.norm[2 * i + 1] - click[1]) <= reach;
+  for (let i = 0; i < g; i++) if (near(i) && grid.dice[i] > best) best = grid.dice[i];
+  if (best === -Infinity) return null;
+  const out: number[] = [];
+  for (let i = 0; i < g; i++) if (near(i) && grid.dice[i] >= best - epsilon) out.push(grid.norm[2 * i], grid.norm[2 * i + 1]);
+  return Float32Array.from(out);
+}

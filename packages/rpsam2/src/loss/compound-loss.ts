@@ -17,6 +17,7 @@
 import {
   add,
   affine,
+  cat,
   clamp,
   expand,
   greaterEqual,
@@ -28,6 +29,7 @@ import {
   reshape,
   rpsam2DistanceLoss,
   samplePoints,
+  slice,
   softDiceLoss,
   type Tensor,
 } from '@rpsam2/tensor';
@@ -85,9 +87,16 @@ export function diceTerm(logits: Tensor, target: Tensor, smooth = 1): Tensor {
   return softDiceLoss(logits, t, { smooth, perSample: true });
 }
 
-/** Mean over clicks of the exponential distance to the nearest candidate: refined [B, 2], candidates [G, 2]. */
-export function distTerm(refined: Tensor, candidates: Tensor, theta = 15): Tensor {
-  return mean(rpsam2DistanceLoss(refined, candidates, theta));
+/**
+ * Mean over clicks of the exponential distance to the nearest candidate: refined [B, 2],
+ * candidates [G, 2] shared by the clicks, or one [G_i, 2] per click (reachable candidates).
+ */
+export function distTerm(refined: Tensor, candidates: Tensor | readonly Tensor[], theta = 15): Tensor {
+  if (!Array.isArray(candidates)) return mean(rpsam2DistanceLoss(refined, candidates as Tensor, theta));
+  const b = refined.shape[0];
+  if (candidates.length !== b) throw new RangeError(`distTerm: ${candidates.length} candidate sets for ${b} clicks`);
+  const perClick = candidates.map((c, i) => rpsam2DistanceLoss(slice(refined, [{ start: i, end: i + 1 }]), c, theta));
+  return mean(cat(perClick, 0));
 }
 
 /**
@@ -121,8 +130,8 @@ export interface CompoundLossInputs {
   selectedLogits?: Tensor;
   /** [B or 1, 1, h, w] ground truth on the low-res grid (Dice term). */
   targetLowRes?: Tensor;
-  /** [G, 2] candidate points, normalised (distance term). */
-  candidates?: Tensor;
+  /** [G, 2] candidate points, normalised, or one [G_i, 2] set per click (distance term). */
+  candidates?: Tensor | readonly Tensor[];
   /** [B or 1, 1, H, W] full-resolution ground truth, 0/1 (out term). */
   gt?: Tensor;
 }
@@ -139,7 +148,7 @@ export interface CompoundLossOutput {
 /** L = α·L_dice + β·L_dist + γ·L_out over the enabled terms (see the module comment). */
 export function compoundLoss(inputs: CompoundLossInputs, config: Partial<CompoundLossConfig> = {}): CompoundLossOutput {
   const c = { ...PAPER_LOSS, ...config };
-  const need = (v: Tensor | undefined, what: string, term: string): Tensor => {
+  const need = <T>(v: T | undefined, what: string, term: string): T => {
     if (!v) throw new Error(`compoundLoss: the ${term} term needs ${what} (or switch it off)`);
     return v;
   };

@@ -77,6 +77,12 @@ export interface TrainConfig {
    * regions (where one click gives SAM 2 nearly its best mask) rather than a few points.
    */
   candidateEpsilon: number;
+  /**
+   * Distance term against the candidates a click can reach: grid points within this per-axis
+   * distance (normalised units; the shift bound, 0.1, is the natural value) whose Dice is within
+   * the candidate tolerance of the best in reach. 0: the object's global candidates (the paper's).
+   */
+  candidateReach: number;
   /** Stop after this many optimizer steps in total (0: no limit; for smoke runs). */
   maxSteps: number;
   /** Also write the last checkpoint every this many steps (0: only at epoch ends and on stop). */
@@ -108,6 +114,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   augment: { hflip: true, vflip: false, brightness: 0.2 },
   candidates: { gridStep: 8, epsilon: 0.005 },
   candidateEpsilon: 0,
+  candidateReach: 0,
   maxSteps: 0,
   checkpointEvery: 0,
   gpuCacheImages: 64,
@@ -189,6 +196,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   int(c.decodeChunkClicks, 'decodeChunkClicks', 0);
   int(c.candidates.gridStep, 'candidates.gridStep', 1);
   if (!(c.lr > 0)) throw new Error(`config: lr must be > 0, got ${c.lr}`);
+  if (!(c.candidateReach >= 0 && c.candidateReach <= 1)) throw new Error(`config: candidateReach must be in [0, 1] (0: the global candidates), got ${c.candidateReach}`);
   if (!(c.candidateEpsilon >= 0 && c.candidateEpsilon < 1)) throw new Error(`config: candidateEpsilon must be in [0, 1) (0: the cache's candidates), got ${c.candidateEpsilon}`);
   if (!(c.clipGradNorm >= 0)) throw new Error(`config: clipGradNorm must be ≥ 0 (0: off), got ${c.clipGradNorm}`);
   if (!(c.data.valFraction >= 0 && c.data.valFraction < 1)) throw new Error(`config: data.valFraction must be in [0, 1), got ${c.data.valFraction}`);

@@ -7,7 +7,7 @@
 import { noGrad, reshape, tidy, type SeededRandom } from '@rpsam2/tensor';
 import { preprocess, Sam2ImagePredictor, type ImageFeatures, type RgbImage, type Sam2Model } from '@rpsam2/sam2';
 import type { FeatureCache } from '../cache/feature-cache.js';
-import { candidatesFromDice } from '../candidates/candidates.js';
+import { candidatesFromDice, normaliseGrid } from '../candidates/candidates.js';
 import { candidatesOf } from '../cache/feature-cache.js';
 import type { Dataset } from './dataset.js';
 import { maskArea } from './dataset.js';
@@ -132,7 +132,7 @@ export class CachedSource implements TrainingSource {
           objects: img.objects.map((o) => {
             const c = this.epsilon > 0 ? candidatesFromDice(o, img.origHW, this.epsilon) : o;
             return {
-              target: makeTargets(this.model, img.features, img.origHW, o.mask, c.candidates),
+              target: makeTargets(this.model, img.features, img.origHW, o.mask, c.candidates, { norm: normaliseGrid(o.gridPx, img.origHW), dice: o.dice }),
               candidates: { gridPx: o.gridPx, isCandidate: c.isCandidate, gridStep: o.gridStep },
               className: o.className,
             };
@@ -247,7 +247,7 @@ export class OnTheFlySource implements TrainingSource {
         }
         const { set, step } = await candidatesOf(this.predictor, m[k], this.options.gridStep, this.options.epsilon);
         objects.push({
-          target: makeTargets(this.model, features, hw, m[k], set.norm),
+          target: makeTargets(this.model, features, hw, m[k], set.norm, { norm: normaliseGrid(set.gridPx, hw), dice: set.dice }),
           candidates: { gridPx: set.gridPx, isCandidate: set.isCandidate, gridStep: step },
           className: item.objects[this.kept[i][k]].className,
         });

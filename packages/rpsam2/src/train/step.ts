@@ -48,6 +48,7 @@ import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { compoundLoss, PAPER_LOSS, type CompoundLossConfig } from '../loss/compound-loss.js';
 import { selectByIou } from '../pipeline/select-mask.js';
 import { sampleClicks } from '../candidates/clicks.js';
+import { reachableCandidates, type CandidateGrid } from '../candidates/candidates.js';
 
 /** One object's training targets, resident on the GPU. */
 export interface ObjectTargets {
@@ -63,6 +64,8 @@ export interface ObjectTargets {
   candidates: Tensor | null;
   /** Host copy of the mask (click sampling). */
   mask: Uint8Array;
+  /** The candidate grid with its per-point Dice (reachable candidates); null when not kept. */
+  grid: CandidateGrid | null;
 }
 
 /** An object of a batch and its clicks, normalised [k·2] (x/W, y/H). */
@@ -76,6 +79,13 @@ export interface StepOptions {
   loss?: Partial<CompoundLossConfig>;
   /** Clicks per decoder pass (default: as many whole objects as fit the binding limit). */
   decodeChunkClicks?: number;
+  /**
+   * Distance term against the candidates each click can reach (see `reachableCandidates`): the
+   * per-axis reach in normalised units (0: the object's global candidates, the paper's), with
+   * tolerance `reachEpsilon` (default 0.005). Needs the objects' `grid`.
+   */
+  candidateReach?: number;
+  reachEpsilon?: number;
   /** Sync the GPU between phases and report their times (slower; for benchmarks). */
   timing?: boolean;
 }
@@ -117,7 +127,7 @@ export function objectClicks(mask: Uint8Array, h: number, w: number, k: number, 
 }
 
 /** Uploads one object's targets (the caller owns the tensors: {@link disposeTargets}). */
-export function makeTargets(model: Sam2Model, features: ImageFeatures, origHW: [number, number], mask: Uint8Array, candidatesNorm: Float32Array): ObjectTargets {
+export function makeTargets(model: Sam2Model, features: ImageFeatures, origHW: [number, number], mask: Uint8Array, candidatesNorm: Float32Array, grid: CandidateGrid | null = null): ObjectTargets {
   const [h, w] = origHW;
   if (mask.length !== h * w) throw new RangeError(`makeTargets: mask has ${mask.length} values for ${h}×${w}`);
   return noGrad(() => {
@@ -126,7 +136,7 @@ export function makeTargets(model: Sam2Model, features: ImageFeatures, origHW: [
     const targetLowRes = interpolate(gt, { size: [low, low], mode: 'bilinear', alignCorners: false });
     const c = candidatesNorm.length / 2;
     const candidates = c > 0 ? tensor(candidatesNorm, [c, 2]) : null;
-    return { features, origHW, gt, targetLowRes, candidates, mask };
+    return { features, origHW, gt, targetLowRes, candidates, mask, grid };
   });
 }
 
@@ -211,6 +221,16 @@ export function decodeClicks(model: Sam2Model, clicks: Tensor, features: ImageFe
   return { selected: logits, iou, oneHot };
 }
 
+/** One reachable-candidate tensor per click of an object (its global candidates where none is in reach). */
+function perClickCandidates(t: ObjectTargets, clicks: Float32Array, reach: number, epsilon: number): Tensor[] {
+  const out: Tensor[] = [];
+  for (let i = 0; i < clicks.length / 2; i++) {
+    const c = reachableCandidates(t.grid!, [clicks[2 * i], clicks[2 * i + 1]], reach, epsilon);
+    out.push(c && c.length ? tensor(c, [c.length / 2, 2]) : t.candidates!);
+  }
+  return out;
+}
+
 /**
  * Clicks per decoder pass that keep the decoder's largest activation, [clicks, C/8, 4g, 4g] f32,
  * within half the binding limit (chunks are whole objects, at least one, so an object's k clicks
@@ -247,6 +267,8 @@ export async function forwardBackward(model: Sam2Model, block: ShiftBlock, batch
     throw new RangeError(`forwardBackward: every object needs the same number of clicks (got ${batch.map((o) => o.clicks.length / 2).join(', ')})`);
   }
   const loss = { ...PAPER_LOSS, ...options.loss };
+  const reach = options.candidateReach ?? 0;
+  if (reach > 0 && batch.some((x) => !x.target.grid)) throw new Error('forwardBackward: candidateReach needs each object\'s candidate grid (makeTargets(…, grid))');
   const o = batch.length;
   const b = o * k;
   const timing = options.timing ?? false;
@@ -285,12 +307,13 @@ export async function forwardBackward(model: Sam2Model, block: ShiftBlock, batch
         objs.forEach((t, j) => {
           const rows = { start: j * k, end: (j + 1) * k };
           const useDist = loss.useDist && t.candidates !== null;
+          const objClicks = batch[s + j].clicks;
           const l = compoundLoss(
             {
               refined: slice(rc, [rows]),
               selectedLogits: dec ? slice(dec.selected, [rows]) : undefined,
               targetLowRes: t.targetLowRes,
-              candidates: t.candidates ?? undefined,
+              candidates: useDist && reach > 0 ? perClickCandidates(t, objClicks, reach, options.reachEpsilon ?? 0.005) : t.candidates ?? undefined,
               gt: t.gt,
             },
             { ...loss, useDist },

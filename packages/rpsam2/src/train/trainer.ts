@@ -167,6 +167,8 @@ export class Trainer {
       const r = await forwardBackward(this.parts.model, this.parts.block, objs, {
         loss: c.loss,
         decodeChunkClicks: c.decodeChunkClicks || undefined,
+        candidateReach: c.candidateReach,
+        reachEpsilon: c.candidateEpsilon || c.candidates.epsilon,
       });
       if (c.clipGradNorm > 0) clipGradNorm(this.parts.block.parameters(), c.clipGradNorm).dispose();
       this.optimizer.step();
