@@ -43,9 +43,13 @@ export {
   gridPoints,
   selectCandidates,
   candidatesFromDice,
+  reachableCandidates,
+  normaliseGrid,
+  type CandidateGrid,
   type CandidateOptions,
   type CandidateSet,
 } from './candidates/candidates.js';
+export { objectHeadroom, meanHeadroom, type HeadroomInput, type ObjectHeadroom } from './candidates/headroom.js';
 export { sampleClicks, normalizeClicks } from './candidates/clicks.js';
 export { selectByIou, oneHotToIndices, type Selection } from './pipeline/select-mask.js';
 export { RpSam2, targetLowRes, type RefinedDecode, type RpSam2Output, type RpSam2Targets } from './pipeline/rpsam2.js';
