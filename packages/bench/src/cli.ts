@@ -5,6 +5,7 @@
  */
 import { parseArgs, type CommandArgs } from './args.js';
 import { kernelsCommand } from './kernels/command.js';
+import { PEERS_USAGE, parsePeersArgs, peersCommand } from './peers/command.js';
 import { parseSam2BenchArgs, sam2Command } from './sam2-bench.js';
 import { parseTrainStepArgs, trainStepCommand } from './train-step-bench.js';
 import { PROFILE_SAM2_TRAIN_USAGE, parseProfileSam2TrainArgs, profileSam2TrainCommand } from './profile-sam2-train.js';
@@ -13,7 +14,10 @@ import { GENERATE_USAGE, generateCommand, parseGenerateArgs } from './synthetic/
 import { TRAIN_RPSAM2_USAGE, parseTrainRpsam2Args, trainRpsam2Command } from './rpsam2-training/command.js';
 import { TRAIN_SAM2_USAGE, parseTrainSam2Args, trainSam2Command } from './sam2-training/command.js';
 import { parseTable1Args, table1Command } from './runs/run-command.js';
+import { HEADROOM_USAGE, headroomCommand, parseHeadroomArgs } from './headroom.js';
 import { RUN_FLAGS, UsageError } from './runs/run-args.js';
+import { ADAPTER_USAGE, adapterCommand, parseAdapterArgs } from './gpu-report/adapter.js';
+import { GPU_REPORT_USAGE, gpuReportCommand, parseGpuReportArgs } from './gpu-report/command.js';
 import { ABLATE_CLICKS_USAGE, ABLATE_LOSS_USAGE, ablateClicksCommand, ablateLossCommand, parseAblateClicksArgs, parseAblateLossArgs } from './ablations/command.js';
 
 interface Command {
@@ -30,6 +34,13 @@ const COMMANDS: Record<string, Command> = {
     summary: 'median time and GFLOP/s of matmul (vs a baseline kernel), attention, conv2d and layer norm at SAM 2 shapes',
     run: kernelsCommand,
   },
+  peers: {
+    usage: PEERS_USAGE,
+    summary:
+      'ours vs onnxruntime-node (CPU, 2 threads; dev dependency) on the same work, round-robin: tiny1024 encoder (fixture weights), SAM 2.1 prompt encoder + mask decoder (d = 256), 1024³ matmul; medians, mins, ratio ours ÷ onnxruntime, outputs compared',
+    run: peersCommand,
+    parse: parsePeersArgs,
+  },
   sam2: {
     usage: 'sam2 [--json] [--sizes tiny1024,t,s,b+,l] [--dtype f32|f16] [--quick] [--repeat N]',
     summary: 'SAM 2 image path per size: encoder ms per image, decoder ms per prompt (medians), peak pool bytes (random weights; tiny1024 uses the fixture weights)',
@@ -41,6 +52,24 @@ const COMMANDS: Record<string, Command> = {
     summary: 'RP-SAM2 training step (4 objects × 10 clicks, cached features): ms per step and its split (shift block fwd/bwd, decoder fwd/bwd, Adam); tiny256 with fixture weights, paper-size shift block on SAM 2.1-t with random weights',
     run: trainStepCommand,
     parse: parseTrainStepArgs,
+  },
+  adapter: {
+    usage: ADAPTER_USAGE,
+    summary: "what Dawn's requestAdapter returns (vendor, architecture, description, software or not, every limit and feature) and the library's device; --require-gpu exits 3 on a software adapter",
+    run: adapterCommand,
+    parse: parseAdapterArgs,
+  },
+  'gpu-report': {
+    usage: GPU_REPORT_USAGE,
+    summary: 'combine the parts written by `bash scripts/gpu-report.sh run` (adapter, op vectors, kernels, sam2, train-step) into gpu-report.json and gpu-report.md',
+    run: gpuReportCommand,
+    parse: parseGpuReportArgs,
+  },
+  headroom: {
+    usage: HEADROOM_USAGE,
+    summary: "what a better single click could gain on a feature cache's objects, per class: a uniform click's Dice, the best click, the best within the shift bound's reach, and moving towards the centroid (no training)",
+    run: headroomCommand,
+    parse: parseHeadroomArgs,
   },
   'profile-sam2-train': {
     usage: PROFILE_SAM2_TRAIN_USAGE,

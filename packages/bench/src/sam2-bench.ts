@@ -78,8 +78,8 @@ export function parseSam2BenchArgs(argv: readonly string[]): Sam2BenchArgs {
   return { ...parseCommonArgs(rest), sizes, dtype };
 }
 
-/** The shared fixtures (next to the repository), or $SAM2_FIXTURES. */
-function fixtureDir(name: string): string {
+/** A SAM 2 fixture's folder in the shared fixtures (next to the repository), or in $SAM2_FIXTURES. */
+export function fixtureDir(name: string): string {
   const root = process.env.SAM2_FIXTURES ?? new URL('../../../../shared/fixtures/sam2/', import.meta.url).pathname;
   return `${root.replace(/\/?$/, '/')}${name}/`;
 }
@@ -94,15 +94,17 @@ const round = (x: number) => Math.round(x * 10) / 10;
 
 type Sam2Module = typeof import('@rpsam2/sam2');
 
+/** The model config of a SAM 2 fixture (`tiny1024`, `tiny256`): its meta.json, at its image size. */
+export function fixtureConfig(sam2: Sam2Module, size: string): Sam2Config {
+  const meta = JSON.parse(readFileSync(fixtureDir(size) + 'meta.json', 'utf8'));
+  return sam2.parseOfficialConfig({ ...meta.model_config, image_size: meta.image_size ?? meta.model_config.image_size }, size);
+}
+
 async function benchSize(sam2: Sam2Module, size: string, args: Sam2BenchArgs, adapter: string, log: (s: string) => void): Promise<Sam2BenchResult> {
-  const { loadSam2, parseOfficialConfig, presetConfig, randomPixels, Sam2ImagePredictor } = sam2;
+  const { loadSam2, presetConfig, randomPixels, Sam2ImagePredictor } = sam2;
   const backend = getBackend();
   const fixture = size.startsWith('tiny');
-  let cfg: Sam2Config;
-  if (fixture) {
-    const meta = JSON.parse(readFileSync(fixtureDir(size) + 'meta.json', 'utf8'));
-    cfg = parseOfficialConfig({ ...meta.model_config, image_size: meta.image_size ?? meta.model_config.image_size }, size);
-  } else cfg = presetConfig(size);
+  const cfg: Sam2Config = fixture ? fixtureConfig(sam2, size) : presetConfig(size);
   const base: Sam2BenchResult = { id: `sam2-${size}`, size, config: cfg.name, imageSize: cfg.imageSize, weights: fixture ? 'fixture' : 'random', dtype: args.dtype, adapter };
   const repeats = args.repeat ?? (args.quick ? 1 : 3);
   const t0 = performance.now();

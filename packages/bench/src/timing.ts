@@ -1,6 +1,8 @@
 /**
  * Timing GPU work from the host: every measured run is bracketed by `backend.sync()` (which
- * submits and waits for the queue to drain), so a run's time covers exactly its own dispatches.
+ * submits and waits for the queue to drain), or ends when its outputs are read back, so a run's
+ * time covers exactly its own dispatches. Other runs that time themselves (a peer runtime on the
+ * CPU) go round-robin through the same loop.
  */
 import { getBackend, tidy, type Tensor } from '@rpsam2/tensor';
 
@@ -23,19 +25,45 @@ export interface Timing {
   firstMs: number;
 }
 
-/** One timed run of `fn`: sync, run, sync; the tensors it returns are disposed. */
-async function timeOnce(fn: () => Tensor | Tensor[]): Promise<number> {
-  const backend = getBackend();
-  await backend.sync();
-  const t0 = performance.now();
-  const out = tidy(fn);
-  await backend.sync();
-  const ms = performance.now() - t0;
-  for (const t of Array.isArray(out) ? out : [out]) t.dispose();
-  return ms;
+/**
+ * One measured run, measuring itself: it does its work, waits until the work is done and returns
+ * its wall time in ms (so GPU work and a peer runtime's async calls are timed by one loop).
+ */
+export type TimedRun = () => Promise<number>;
+
+/**
+ * A timed run of GPU work: sync, run `fn`, then wait for it — by reading back every tensor it
+ * returns when `readBack` is given (the time then includes the copy to the host; `readBack`
+ * gets the data, after the clock stops), else by `backend.sync()`. The tensors are disposed.
+ */
+export function gpuRun(fn: () => Tensor | Tensor[], readBack?: (data: Float32Array[]) => void): TimedRun {
+  return async () => {
+    const backend = getBackend();
+    await backend.sync();
+    const t0 = performance.now();
+    const out = tidy(fn);
+    const outs = Array.isArray(out) ? out : [out];
+    let data: Float32Array[] = [];
+    if (readBack) data = await Promise.all(outs.map((t) => t.data()));
+    else await backend.sync();
+    const ms = performance.now() - t0;
+    for (const t of outs) t.dispose();
+    readBack?.(data);
+    return ms;
+  };
 }
 
-function summarise(runsMs: number[], firstMs: number): Timing {
+/** A timed run of async work (e.g. a CPU runtime's inference): the wall time until `fn` resolves. */
+export function asyncRun(fn: () => Promise<unknown>): TimedRun {
+  return async () => {
+    const t0 = performance.now();
+    await fn();
+    return performance.now() - t0;
+  };
+}
+
+/** The median and min of measured runs (`firstMs`: the first warm-up run). */
+export function summarise(runsMs: number[], firstMs: number): Timing {
   const sorted = [...runsMs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
@@ -52,22 +80,30 @@ export async function timeGpu(fn: () => Tensor | Tensor[], options: TimingOption
  * affects all of them alike — for ratios between them (e.g. library vs baseline kernel).
  */
 export async function timeGpuInterleaved(fns: readonly (() => Tensor | Tensor[])[], options: TimingOptions): Promise<Timing[]> {
+  return timeInterleaved(
+    fns.map((fn) => gpuRun(fn)),
+    options,
+  );
+}
+
+/** Like `timeGpuInterleaved`, for runs that time themselves (GPU work with readback, a peer runtime). */
+export async function timeInterleaved(runs: readonly TimedRun[], options: TimingOptions): Promise<Timing[]> {
   const first: number[] = [];
-  for (const fn of fns) {
+  for (const run of runs) {
     for (let i = 0; i < Math.max(1, options.warmup); i++) {
-      const ms = await timeOnce(fn);
+      const ms = await run();
       if (i === 0) first.push(ms);
     }
   }
-  const runs: number[][] = fns.map(() => []);
+  const measured: number[][] = runs.map(() => []);
   let spent = 0;
   for (let i = 0; i < Math.max(1, options.repeats); i++) {
-    for (let j = 0; j < fns.length; j++) {
-      const ms = await timeOnce(fns[j]);
-      runs[j].push(ms);
+    for (let j = 0; j < runs.length; j++) {
+      const ms = await runs[j]();
+      measured[j].push(ms);
       spent += ms;
     }
-    if (options.budgetMs !== undefined && spent > options.budgetMs * fns.length) break;
+    if (options.budgetMs !== undefined && spent > options.budgetMs * runs.length) break;
   }
-  return runs.map((r, j) => summarise(r, first[j]));
+  return measured.map((r, j) => summarise(r, first[j]));
 }

@@ -30,7 +30,7 @@ export { Params } from './kernels/params.js';
 export * from './ops/index.js';
 export { SafetensorsFile, toF32, type SafetensorsEntry, type SafetensorsDType } from './io/safetensors.js';
 export { bytesSource, blobSource, type ByteSource } from './io/byte-source.js';
-export { parseOpCases, runOpCase, formatCaseResult, type CaseResult } from './testing/op-vectors.js';
+export { parseOpCases, runOpCase, formatCaseResult, type CaseResult, type OpVectorsRun } from './testing/op-vectors.js';
 export * from './testing/tolerance.js';
 export { OP_ADAPTERS, type OpAdapter, type OpCase } from './testing/adapters/index.js';
 export * from './optim/index.js';

@@ -34,7 +34,7 @@ function libraryOp<F extends AnyFn>(name: string): F | undefined {
 }
 
 /** Deterministic uniform values in [-1, 1) (xorshift), so runs are comparable. */
-function randomData(n: number, seed: number): Float32Array {
+export function randomData(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
- * `pnpm check-ops <dir> [--filter <op|key|substring>]`: runs every case of an op-vector folder
- * (ops.json + ops.safetensors) forward and backward, prints one line per case and
- * `N passed, M failed`; exits 1 if any case fails, 2 on bad usage or unreadable input.
+ * `pnpm check-ops <dir> [--filter <op|key|substring>] [--json]`: runs every case of an op-vector
+ * folder (ops.json + ops.safetensors) forward and backward, prints one line per case and
+ * `N passed, M failed`; exits 1 if any case fails, 2 on bad usage or unreadable input. With
+ * `--json` the lines go to stderr and stdout gets one JSON object (`OpVectorsRun`), for the
+ * GPU report.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initNode, fileSource } from '../node.js';
 import { SafetensorsFile } from '../io/safetensors.js';
-import { parseOpCases, runOpCase, formatCaseResult } from '../testing/op-vectors.js';
+import { parseOpCases, runOpCase, formatCaseResult, type CaseResult, type OpVectorsRun } from '../testing/op-vectors.js';
 import { getBackend, shutdown } from '../runtime.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -19,11 +21,16 @@ async function main(argv: string[]): Promise<number> {
     filter = args[fi + 1];
     args.splice(fi, 2);
   }
+  const ji = args.indexOf('--json');
+  const json = ji >= 0;
+  if (json) args.splice(ji, 1);
   const dir = args[0];
   if (!dir || args.includes('--help') || args.includes('-h')) {
-    console.error('usage: check-ops <dir> [--filter <op|key|substring>]\n  <dir> holds ops.json and ops.safetensors');
+    console.error('usage: check-ops <dir> [--filter <op|key|substring>] [--json]\n  <dir> holds ops.json and ops.safetensors');
     return 2;
   }
+  // With --json, stdout carries only the JSON object.
+  const log = (s: string) => (json ? process.stderr : process.stdout).write(`${s}\n`);
   let cases;
   let file;
   try {
@@ -35,18 +42,23 @@ async function main(argv: string[]): Promise<number> {
   }
   if (filter) cases = cases.filter((c) => c.op === filter || c.key === filter || c.name.includes(filter!));
   const backend = await initNode();
-  console.log(`adapter: ${backend.info.adapter.description || backend.info.adapter.device || backend.info.adapter.vendor || 'unknown'}; ${cases.length} cases from ${dir}`);
-  let passed = 0;
-  let failed = 0;
+  const adapter = backend.info.adapter.description || backend.info.adapter.device || backend.info.adapter.vendor || 'unknown';
+  log(`adapter: ${adapter}; ${cases.length} cases from ${dir}`);
+  const results: CaseResult[] = [];
   for (const c of cases) {
     const r = await runOpCase(c, file);
-    console.log(formatCaseResult(r));
-    if (r.passed) passed++;
-    else failed++;
+    log(formatCaseResult(r));
+    results.push(r);
   }
+  const passed = results.filter((r) => r.passed).length;
+  const failed = results.length - passed;
   const live = getBackend().stats().liveBytes;
-  if (live !== 0) console.log(`warning: ${live} bytes of GPU memory still live after the run`);
-  console.log(`${passed} passed, ${failed} failed`);
+  if (live !== 0) log(`warning: ${live} bytes of GPU memory still live after the run`);
+  log(`${passed} passed, ${failed} failed`);
+  if (json) {
+    const run: OpVectorsRun = { adapter, dir, ...(filter ? { filter } : {}), passed, failed, liveBytes: live, cases: results };
+    process.stdout.write(`${JSON.stringify(run)}\n`);
+  }
   return failed ? 1 : 0;
 }
 

@@ -27,6 +27,20 @@ export interface CaseResult {
   ms: number;
 }
 
+/** What `check-ops --json` prints: the adapter, the counts and every case's result. */
+export interface OpVectorsRun {
+  adapter: string;
+  /** The op-vector folder that was run. */
+  dir: string;
+  /** The `--filter` in effect, if any. */
+  filter?: string;
+  passed: number;
+  failed: number;
+  /** GPU bytes still allocated after the run (0 when nothing leaked). */
+  liveBytes: number;
+  cases: CaseResult[];
+}
+
 /** Parses and validates an `ops.json` document. */
 export function parseOpCases(json: unknown, label = 'ops.json'): OpCase[] {
   const cases = (json as { cases?: unknown })?.cases;
