@@ -3,7 +3,12 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: ['src/index.ts', 'src/node.ts', 'src/cli/check-ops.ts'],
   format: ['esm'],
-  dts: { entry: ['src/index.ts', 'src/node.ts'] },
+  dts: {
+    entry: ['src/index.ts', 'src/node.ts'],
+    // The declarations name WebGPU's types (GPUDevice, GPUBuffer…), globals from @webgpu/types (a
+    // dependency): the reference brings them into a consumer's program without `types` settings.
+    banner: '/// <reference types="@webgpu/types" />',
+  },
   sourcemap: true,
   clean: true,
   target: 'es2022',

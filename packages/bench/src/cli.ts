@@ -3,6 +3,7 @@
  * `bench <command> [flags]` — the project's benchmarks. Commands live in one table so new ones
  * are one entry each. `bench` with no command (`pnpm bench`) is the default Table 1 run.
  */
+import { errorText, withoutDebugFlag } from '@rpsam2/tensor/node';
 import { parseArgs, type CommandArgs } from './args.js';
 import { kernelsCommand } from './kernels/command.js';
 import { PEERS_USAGE, parsePeersArgs, peersCommand } from './peers/command.js';
@@ -152,9 +153,9 @@ async function main(argv: string[]): Promise<number> {
   return command.run(args);
 }
 
-main(process.argv.slice(2))
+main(withoutDebugFlag(process.argv.slice(2)))
   .then((code) => process.exit(code))
   .catch((e) => {
-    console.error(`bench: ${(e as Error).stack ?? e}`);
+    console.error(`bench: ${errorText(e)}`);
     process.exit(1);
   });

@@ -60,4 +60,23 @@ describe.skipIf(!existsSync(BIN))('rpsam2 train under SIGINT (built CLI, child p
     expect(lines.at(-1)).toMatchObject({ type: 'event', event: 'stopped', step: ck.meta!.state.globalStep });
     expect(JSON.parse(readFileSync(join(out, 'checkpoints', 'last.json'), 'utf8')).state.globalStep).toBe(ck.meta!.state.globalStep);
   }, 300_000);
+
+  it('Ctrl-C then SIGTERM (a wrapper escalating the second Ctrl-C) exits 130, not 143', async () => {
+    const out = join(root, 'run-term');
+    const cfg = join(root, 'cfg-term.json');
+    writeFileSync(cfg, JSON.stringify({ out, sam2: { weights: SAM2_WEIGHTS, config: SAM2_DIR + 'meta.json' }, shiftBlock: 'tiny', data: { cache: join(root, 'cache'), valFraction: 0 }, epochs: 1000, batchSize: 1, clicksPerObject: 2 }));
+    const log = join(out, 'log.jsonl');
+    const r = await run(['train', '--config', cfg], (child) => {
+      const timer = setInterval(() => {
+        if (existsSync(log) && readFileSync(log, 'utf8').includes('"type":"train"')) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+          setTimeout(() => child.kill('SIGTERM'), 50);
+        }
+      }, 100);
+      child.on('exit', () => clearInterval(timer));
+    });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(130);
+  }, 300_000);
 });

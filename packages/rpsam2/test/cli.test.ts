@@ -122,7 +122,7 @@ describe('rpsam2 CLI', () => {
       [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '1;2'], /--point '1;2': expected x,y/],
       [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '1,2', '--sam2-weights', SAM2_WEIGHTS], /no shift block given for SAM 2 weights .*fits only the embedded default model 'sam2\.1-synthetic'\. Train one/],
       [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '1,2', '--sam2-weights', SAM2_WEIGHTS, '--shift-block', join(root, 'no-run')], /--shift-block .*no-run: not found/],
-      [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '500,2', '--sam2-weights', SAM2_WEIGHTS, '--shift-block', SAM2_WEIGHTS], /--point 500,2 lies outside the 400×300 image/],
+      [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '500,2', '--sam2-weights', SAM2_WEIGHTS, '--shift-block', SAM2_WEIGHTS], /--point 500,2: click 500,2 lies outside the 400×300 image/],
       [['predict', '--image', SAM2_DIR + 'image.png', '--out', join(root, 'p'), '--point', '5,2', '--sam2-weights', SAM2_WEIGHTS, '--shift-block', SAM2_WEIGHTS, '--sam2-config', 'huge'], /SAM 2 config 'huge'/],
       [['candidates', '--out', join(root, 'c')], /--data is required/],
       [['candidates', '--data', 'synthetic:2', '--out', join(root, 'c'), '--sam2-config', 'huge'], /SAM 2 config 'huge'/],
@@ -158,5 +158,42 @@ describe('rpsam2 CLI', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/not a shift block file \(no 'p_pos'\)/);
     expect(existsSync(join(root, 'p2'))).toBe(false);
+  });
+});
+
+/** Issue #22's faults found by hand: each fails (or hangs, caught by the timeout) on the old code. */
+describe('rpsam2 CLI reliability', () => {
+  it('an --out (or out=) under /proc fails at once with exit 2, before loading; no hang', async () => {
+    // (400, 300) is the 400×300 image's bottom-right edge: accepted, so the --out check is what fails.
+    const p = await cli(['predict', '--image', SAM2_DIR + 'image.png', '--point', '400,300', '--out', '/proc/rpsam2-test/p', '--sam2-weights', SAM2_WEIGHTS, '--sam2-config', META, '--shift-block', SAM2_WEIGHTS]);
+    expect(p.code, p.err).toBe(2);
+    expect(p.err).toMatch(/\/proc\/rpsam2-test\/p: cannot use as an output folder \(cannot create \/proc\/rpsam2-test: ENOENT\)/);
+    const cfg = writeConfig('proc.json', { out: join(root, 'unused'), sam2: { weights: SAM2_WEIGHTS, config: META }, shiftBlock: 'tiny', data: { dataset: 'synthetic:2' }, mode: 'on-the-fly' });
+    const t = await cli(['train', '--config', cfg, '--set', 'out=/proc/rpsam2-test/run']);
+    expect(t.code, t.err).toBe(2);
+    expect(t.err).toMatch(/\/proc\/rpsam2-test\/run: cannot use as an output folder/);
+    const c = await cli(['candidates', '--data', 'synthetic:2', '--out', '/proc/rpsam2-test/c', '--sam2-weights', SAM2_WEIGHTS, '--sam2-config', META]);
+    expect(c.code, c.err).toBe(2);
+    expect(c.err).toMatch(/cannot use as an output folder/);
+  }, 20_000);
+
+  it('NaN and infinite clicks are usage errors', async () => {
+    for (const bad of ['NaN,2', '3,-Infinity']) {
+      const r = await cli(['predict', '--image', SAM2_DIR + 'image.png', '--point', bad, '--out', join(root, 'nan')]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/--point '.*': expected x,y in pixels/);
+    }
+  });
+
+  it('a failure prints the message only; the stack with --debug', async () => {
+    const bad = join(root, 'bad.png');
+    writeFileSync(bad, 'not an image');
+    const args = ['predict', '--image', bad, '--point', '1,1', '--out', join(root, 'bad-out'), '--sam2-weights', SAM2_WEIGHTS, '--sam2-config', META, '--shift-block', SAM2_WEIGHTS];
+    const plain = await cli(args);
+    expect(plain.code).toBe(1);
+    expect(plain.err).toMatch(/bad\.png: not a PNG or JPEG file/);
+    expect(plain.err).not.toMatch(/\n\s+at /);
+    const debug = await cli([...args, '--debug']);
+    expect(debug.err).toMatch(/\n\s+at /);
   });
 });

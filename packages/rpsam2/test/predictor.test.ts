@@ -124,4 +124,15 @@ describe('RpSam2Predictor (tiny256 SAM 2 + the fixture shift block)', () => {
     await expect(predictor.refine([[1, 2], [3] as unknown as Click])).rejects.toThrow(/click 1 must be \[x, y\]/);
     await expect(RpSam2Predictor.load({ sam2Weights: SAM2_WEIGHTS, shiftBlock: join(root, 'nothing-here') })).rejects.toThrow(/no such file or directory/);
   });
+
+  it('refuses NaN and infinite clicks with a message (both predictors), accepts the image edge', async () => {
+    const [h, w] = hw;
+    await expect(predictor.predict([Number.NaN, 2])).rejects.toThrow(/click 0 must be \[x, y\] in pixels \(finite numbers\), got \[NaN, 2\]/);
+    await expect(predictor.refine([[1, 2], [3, Number.POSITIVE_INFINITY]])).rejects.toThrow(/click 1 must be .*got \[3, Infinity\]/);
+    await expect(predictor.predictSam2({ points: [[Number.NaN, 1]], labels: [1] })).rejects.toThrow(/predict: click NaN,1 is not a pair of finite numbers/);
+    await expect(predictor.predictSam2({ box: [0, 0, Number.POSITIVE_INFINITY, 4] })).rejects.toThrow(/box \[0,0,Infinity,4\]: the corners must be finite/);
+    // (W, H) is the bottom-right corner of the image, not outside it.
+    const edge = await predictor.refine([w, h]);
+    expect(edge.every(Number.isFinite)).toBe(true);
+  });
 });

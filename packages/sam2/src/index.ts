@@ -55,11 +55,12 @@ export {
   postprocessMasks,
   imageToTensor,
   validateImage,
+  clickProblem,
   IMAGENET_MEAN,
   IMAGENET_STD,
   type RgbImage,
 } from './predictor/transforms.js';
-export { decodeImage, encodeGreyPng, decodeGreyPng, encodeJpeg } from './image/codec.js';
+export { decodeImage, encodeGreyPng, decodeGreyPng, encodeJpeg, imageSizeProblem, MAX_IMAGE_PIXELS } from './image/codec.js';
 
 // Weights: loading, checking, converting, random initialisation.
 export {

@@ -8,7 +8,7 @@ import { fileSource } from '@rpsam2/tensor/node';
 import { runSam2 } from '../src/cli/run.js';
 import { parseBox, parsePoint } from '../src/cli/args.js';
 import jpeg from 'jpeg-js';
-import { decodeGreyPng, decodeImage } from '../src/image/codec.js';
+import { decodeGreyPng, decodeImage, encodeJpeg } from '../src/image/codec.js';
 import type { PredictSummary } from '../src/cli/predict.js';
 import type { InfoResult } from '../src/cli/info.js';
 import { fixtureDir, fixtureMeta } from './support.js';
@@ -218,5 +218,85 @@ describe('sam2 info', () => {
     r = await run('info', '--config', join(work, 'cfg.yaml'));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--config: SAM 2 config .*cfg\.yaml: cannot read \(ENOENT\)/);
+  });
+});
+
+/** Issue #22's faults found by hand: each case fails (or hangs, caught by the timeout) on the old code. */
+describe('sam2 CLI reliability', () => {
+  /** A PNG whose header claims `w` × `h` (with an empty IDAT): the size check must come first. */
+  function claimingPng(w: number, h: number): Uint8Array {
+    const chunk = (type: string, data: number[]) => {
+      const len = [data.length >>> 24, (data.length >>> 16) & 255, (data.length >>> 8) & 255, data.length & 255];
+      return [...len, ...[...type].map((c) => c.charCodeAt(0)), ...data, 0, 0, 0, 0];
+    };
+    const be = (v: number) => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+    return Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...chunk('IHDR', [...be(w), ...be(h), 8, 2, 0, 0, 0]), ...chunk('IDAT', []), ...chunk('IEND', [])]);
+  }
+
+  it('--out under /proc fails at once (exit 2, naming the path), before loading; no hang', async () => {
+    // The click at (400, 300) is the image's bottom-right edge: accepted, so the --out check is what fails.
+    const r = await run('predict', ...base, '--point', '400,300', '--out', '/proc/rpsam2-test/out');
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toMatch(/\/proc\/rpsam2-test\/out: cannot use as an output folder \(cannot create \/proc\/rpsam2-test: ENOENT\); choose a folder you can write to/);
+    expect(r.err).not.toMatch(/loaded/);
+  }, 10_000);
+
+  it('clicks: one rule (x in [0, W], y in [0, H]); outside is a usage error', async () => {
+    const r = await run('predict', ...base, '--point', '400.5,10', '--out', join(work, 'never'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--point 400\.5,10: click 400\.5,10 lies outside the 400×300 image \(x must be in \[0, 400\], y in \[0, 300\]\)/);
+    expect(existsSync(join(work, 'never'))).toBe(false);
+    for (const bad of ['NaN,1', '1,Infinity']) {
+      const n = await run('predict', ...base, '--point', bad, '--out', join(work, 'never'));
+      expect(n.code).toBe(2);
+      expect(n.err).toMatch(/--point '.*': expected numbers separated by commas/);
+    }
+  });
+
+  it('an image claiming 100000² pixels: "image too large", not a typed-array error', async () => {
+    const png = join(work, 'huge.png');
+    writeFileSync(png, claimingPng(100_000, 100_000));
+    const r = await run('predict', '--image', png, '--point', '1,1', '--out', join(work, 'huge-out'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/huge\.png: image too large \(100000×100000 = 10000 megapixels; limit 100 megapixels\)/);
+    expect(() => decodeImage(claimingPng(20_000, 20_000), 'x')).toThrow(/x: image too large \(20000×20000 = 400 megapixels/);
+    // Under the limit but with no data to fill it: refused before the decoder allocates 75 MB.
+    expect(() => decodeImage(claimingPng(5000, 5000), 'x')).toThrow('x: cannot decode PNG (truncated or corrupt: 0 bytes of image data cannot hold 5000×5000 pixels)');
+    const jpg = encodeJpeg({ width: 8, height: 8, channels: 3, data: new Uint8Array(192) });
+    let sof = 2;
+    while (jpg[sof + 1] !== 0xc0) sof += 2 + ((jpg[sof + 2] << 8) | jpg[sof + 3]);
+    jpg.set([9000 >> 8, 9000 & 255, 10000 >> 8, 10000 & 255], sof + 5);
+    // Refused at once; it took jpeg-js 10 s and 2.7 GB to fail on such a file.
+    expect(() => decodeImage(jpg, 'y')).toThrow(`y: cannot decode JPEG (truncated or corrupt: ${jpg.length} bytes cannot hold 10000×9000 pixels)`);
+  });
+
+  it('the same malformed weights file exits 1 from info, predict and convert; a missing one 2', async () => {
+    const bad = join(work, 'bad.safetensors');
+    writeFileSync(bad, 'garbage');
+    for (const args of [['info', '--weights', bad], ['predict', '--image', dir + 'image.png', '--weights', bad, '--config', dir + 'meta.json', '--point', '1,1', '--out', join(work, 'o')], ['convert', bad, join(work, 'o.safetensors')]]) {
+      const r = await run(...args);
+      expect(r.code, `${args[0]}: ${r.err}`).toBe(1);
+      expect(r.err).toMatch(/bad\.safetensors: not a safetensors file/);
+    }
+    const r = await run('info', '--weights', join(work, 'missing.safetensors'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--weights .*missing\.safetensors: cannot read \(ENOENT\)/);
+  });
+
+  it('convert: an unwritable output names the path once, without "ENOENT: ENOENT:"', async () => {
+    const r = await run('convert', dir + 'weights.pt', '/proc/rpsam2-test/o.safetensors');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\/proc\/rpsam2-test: cannot use as an output folder/);
+    expect(r.err).not.toMatch(/ENOENT: ENOENT/);
+  }, 10_000);
+
+  it('prints the message only; the stack with --debug', async () => {
+    const bad = join(work, 'bad2.safetensors');
+    writeFileSync(bad, 'garbage');
+    const plain = await run('info', '--weights', bad);
+    expect(plain.err).not.toMatch(/\n\s+at /);
+    const debug = await run('info', '--weights', bad, '--debug');
+    expect(debug.code).toBe(1);
+    expect(debug.err).toMatch(/\n\s+at /);
   });
 });

@@ -2,16 +2,40 @@
  * Node entry: Dawn's WebGPU (the `webgpu` package) and file access. Import from
  * `@rpsam2/tensor/node`; the core (`@rpsam2/tensor`) never imports Node modules.
  */
-import { create, globals } from 'webgpu';
 import { init } from './runtime.js';
 import type { Backend } from './backend/backend.js';
 import type { DeviceOptions } from './device/gpu-device.js';
 
+/** The install command named when Dawn's binding is missing. */
+const INSTALL_WEBGPU = 'npm install webgpu';
+
+/**
+ * Dawn's binding, loaded when this module is (top-level await keeps `createNodeGPU` synchronous).
+ * `webgpu` is an optional peer dependency, so that browser bundles never pull Dawn: a failed
+ * load is kept and reported by `createNodeGPU`, not at import, since this entry's file helpers
+ * work without it.
+ */
+const dawn: typeof import('webgpu') | Error = await import('webgpu').catch((e: unknown) => {
+  const err = e as NodeJS.ErrnoException;
+  const missing = err?.code === 'ERR_MODULE_NOT_FOUND' && /'webgpu'/.test(err.message);
+  return new Error(
+    missing
+      ? `@rpsam2/tensor/node needs Dawn's WebGPU binding, the 'webgpu' package, which is not installed: ${INSTALL_WEBGPU}`
+      : `@rpsam2/tensor/node: Dawn's WebGPU binding (the 'webgpu' package) failed to load (${err?.message ?? String(e)}); reinstall it: ${INSTALL_WEBGPU}`,
+    { cause: e },
+  );
+});
+
 let gpu: GPU | null = null;
 
-/** Dawn's GPU object (created once; installs the WebGPU globals such as GPUBufferUsage). */
+/**
+ * Dawn's GPU object (created once; installs the WebGPU globals such as GPUBufferUsage). Throws,
+ * naming the install command, when the optional peer dependency `webgpu` is missing.
+ */
 export function createNodeGPU(): GPU {
   if (!gpu) {
+    if (dawn instanceof Error) throw dawn;
+    const { create, globals } = dawn;
     Object.assign(globalThis, globals);
     // Full-resolution timestamps for the dispatch profiler (Dawn rounds them to ~65 µs by default,
     // a fingerprinting guard that matters in browsers, not here).
@@ -65,3 +89,4 @@ export async function saveSafetensorsFile(
 ): Promise<void> {
   await writeFileAtomic(path, await saveTensors(tensors, metadata, options));
 }
+export * from './io/cli-errors.js';

@@ -125,7 +125,9 @@ export class Cataract1kDataset implements SegmentationDataset {
       let any = false;
       for (let i = 0; i < mask.data.length && !any; i++) any = mask.data[i] !== 0;
       if (!any) {
-        this.issueList.push({ severity: 'warning', file: frame.annotationPath, message: `object ${o.index} ('${o.classTitle}') covers no pixel centre; skipped` });
+        // Once per object, however often its frame is loaded (the counts go into results.json).
+        const message = `object ${o.index} ('${o.classTitle}') covers no pixel centre; skipped`;
+        if (!this.issueList.some((i) => i.file === frame.annotationPath && i.message === message)) this.issueList.push({ severity: 'warning', file: frame.annotationPath, message });
         continue;
       }
       out.push({ index: o.index, classKey: o.classKey, className: o.className, kind: o.kind, mask, sourceId: o.sourceId });

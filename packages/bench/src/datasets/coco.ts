@@ -4,6 +4,7 @@
  * Category ids differ from case to case, so categories are mapped by name. Segmentations may be
  * polygon lists (flat [x0, y0, x1, y1, …] arrays, their union is the object) or RLE.
  */
+import { imageSizeProblem } from '@rpsam2/sam2';
 import { resolveCataract1kClass, type ClassInfo } from './cataract1k-classes.js';
 import type { CocoRle } from './coco-rle.js';
 import type { Ring } from './polygon.js';
@@ -38,6 +39,12 @@ export function parseCocoInstances(text: string, file: string, log: IssueLog, un
   json.images.forEach((im: unknown, i: number) => {
     if (!isObject(im) || !isId(im.id) || typeof im.file_name !== 'string' || !isPositiveInt(im.width) || !isPositiveInt(im.height)) {
       log.error(file, `images[${i}] needs id, file_name, width and height (got ${JSON.stringify(im)?.slice(0, 120)})`);
+      return;
+    }
+    // Masks are allocated at the claimed size: refuse absurd ones before anything is allocated.
+    const tooLarge = imageSizeProblem(im.width as number, im.height as number);
+    if (tooLarge) {
+      log.error(file, `images[${i}]: ${tooLarge}`);
       return;
     }
     if (images.has(im.id)) {

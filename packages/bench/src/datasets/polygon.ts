@@ -89,3 +89,30 @@ export function ringProblem(ring: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** Whether (x, y) lies inside `ring` (even-odd) or on one of its edges. */
+export function pointInOrOnRing(x: number, y: number, ring: Ring): boolean {
+  let inside = false;
+  const n = ring.length;
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    // On the edge: collinear and within its bounding box.
+    if ((x - xi) * (yj - yi) === (y - yi) * (xj - xi) && Math.min(xi, xj) <= x && x <= Math.max(xi, xj) && Math.min(yi, yj) <= y && y <= Math.max(yi, yj)) return true;
+    if (yi > y !== yj > y && x < xi + ((y - yi) * (xj - xi)) / (yj - yi)) inside = !inside;
+  }
+  return inside;
+}
+
+/**
+ * Why a hole does not fit its exterior, or undefined when every vertex of the hole lies inside
+ * the exterior or on its edges. Under the even-odd rule a hole outside its exterior would add
+ * pixels instead of removing them (a ground-truth object the annotator never drew).
+ */
+export function holeProblem(exterior: Ring, hole: Ring): string | undefined {
+  for (let i = 0; i < hole.length; i++) {
+    const [x, y] = hole[i];
+    if (!pointInOrOnRing(x, y, exterior)) return `point ${i} (${x}, ${y}) lies outside the exterior polygon`;
+  }
+  return undefined;
+}

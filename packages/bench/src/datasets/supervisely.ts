@@ -5,7 +5,8 @@
  * accepted; every problem is reported with the file and the object's position.
  */
 import { resolveCataract1kClass } from './cataract1k-classes.js';
-import { ringProblem, type Ring } from './polygon.js';
+import { imageSizeProblem } from '@rpsam2/sam2';
+import { holeProblem, ringProblem, type Ring } from './polygon.js';
 import type { AnnotatedObject, IssueLog } from './types.js';
 
 /** A parsed annotation file. */
@@ -40,6 +41,12 @@ export function parseSuperviselyAnnotation(
   const size = json.size;
   if (!isObject(size) || !isPositiveInt(size.width) || !isPositiveInt(size.height)) {
     log.error(file, `no valid 'size' {height, width} (got ${JSON.stringify(size)})`);
+    return undefined;
+  }
+  // Masks are allocated at the claimed size: refuse absurd ones before anything is allocated.
+  const tooLarge = imageSizeProblem(size.width as number, size.height as number);
+  if (tooLarge) {
+    log.error(file, `'size': ${tooLarge}`);
     return undefined;
   }
   if (!Array.isArray(json.objects)) {
@@ -89,6 +96,11 @@ export function parseSuperviselyAnnotation(
       const p = ringProblem(interior[h]);
       if (p) {
         log.error(file, `${where} ('${title}'): interior ring ${h} ${p}`);
+        return;
+      }
+      const outside = holeProblem(points.exterior as Ring, interior[h] as Ring);
+      if (outside) {
+        log.warn(file, `${where} ('${title}'): interior ring ${h} (a hole): ${outside}; object skipped (fix the annotation)`);
         return;
       }
       rings.push(interior[h] as Ring);

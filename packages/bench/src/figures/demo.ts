@@ -4,7 +4,8 @@
  * invented (a smooth function of how deep inside the object a click lies, plus seeded noise),
  * not measured.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { ensureOutputDir } from '@rpsam2/tensor/node';
 import { join } from 'node:path';
 import { squaredDistanceTransform } from '@rpsam2/sam2';
 import { CATARACT1K_INSTRUMENTS } from '../datasets/cataract1k-classes.js';
@@ -22,7 +23,7 @@ import { renderLinePlot, renderTrainingCurve } from './line-plot.js';
  * `training-curve.png` into `dir` (created if needed); returns their paths.
  */
 export async function writeDemoFigures(dir: string, seed = 7): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
+  await ensureOutputDir(dir);
   const rng = new Rng(seed);
   const out: [string, Uint8Array][] = [];
 

@@ -5,7 +5,8 @@
  * the parts' outcomes (they are in the report); 2 when the folder holds no parts.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { ensureOutputDir } from '@rpsam2/tensor/node';
 import { join } from 'node:path';
 import type { CommandArgs } from '../args.js';
 import { buildGpuReport, formatGpuReportMarkdown, parsePartStatus, parseSystemText, type PartInput } from './report.js';
@@ -58,7 +59,7 @@ export async function gpuReportCommand(commandArgs: CommandArgs): Promise<number
   const systemFile = join(args.partsDir, 'system.txt');
   const report = buildGpuReport(parts, existsSync(systemFile) ? parseSystemText(readFileSync(systemFile, 'utf8')) : {});
   const md = formatGpuReportMarkdown(report);
-  await mkdir(args.out, { recursive: true });
+  await ensureOutputDir(args.out);
   await writeFile(join(args.out, 'gpu-report.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(args.out, 'gpu-report.md'), md);
   process.stdout.write(md);

@@ -21,7 +21,7 @@ import { Sam2ImagePredictor } from '@rpsam2/sam2';
 import { initNode } from '@rpsam2/tensor/node';
 import { openCadis } from '../datasets/cadis.js';
 import { openCataract1k } from '../datasets/cataract1k.js';
-import type { SegmentationDataset } from '../datasets/types.js';
+import { formatIssues, type SegmentationDataset } from '../datasets/types.js';
 import { frameCacheId } from '../evaluation/dataset-adapter.js';
 import { evaluate, listObjects, type EvalGroup, type EvaluationTimings } from '../evaluation/evaluate.js';
 import { rpsam2Method, sam2Method, type EvalMethod } from '../evaluation/methods.js';
@@ -118,9 +118,10 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
     }
     const ds = await timer.run('open data', () => openData(c, root));
     const evalFramesAll = limit(ds.framesIn(c.data.evalSplit), c.data.limitImages);
-    const issues = { errors: ds.issues.filter((i) => i.severity === 'error').length, warnings: ds.issues.filter((i) => i.severity === 'warning').length };
-    if (issues.warnings) io.err(`  ${ds.name}: ${issues.warnings} warning(s) while reading (first: ${ds.issues.find((i) => i.severity === 'warning')?.message})`);
     const listingAll = await timer.run('open data', () => listObjects(ds, evalFramesAll));
+    // Counted after listing: rasterising the objects adds warnings (an object covering no pixel is dropped).
+    const issues = { errors: ds.issues.filter((i) => i.severity === 'error').length, warnings: ds.issues.filter((i) => i.severity === 'warning').length };
+    if (issues.warnings) for (const line of formatIssues(ds.name, ds.issues, 10).split('\n')) io.err(`  ${line}`);
     // Only frames with an instrument are evaluated (and encoded).
     const keep = evalFramesAll.map((_, i) => listingAll[i].length > 0);
     const evalFrames = evalFramesAll.filter((_, i) => keep[i]);

@@ -38,6 +38,8 @@ export async function executeRun(args: RunArgs, io: RunIO, stop: StopSignal, rep
     if (config.kind !== args.kind) throw new UsageError(`--resume ${args.resume}: that is a ${config.kind} run; continue it with \`bench ${commandOf(config)} --resume ${args.resume}\``);
   } else {
     config = args.config!;
+    // A missing dataset folder is a usage error (exit 2), found before a run folder is made.
+    if (!config.data.generate && !(await pathExists(config.data.root))) throw new UsageError(`--data ${config.data.root}: not found (give the dataset's root folder)`);
     dir = await createRunDir({ parent: args.runsDir, name: config.name, exact: args.out });
     await writeJson(join(dir, 'config.json'), config);
   }
@@ -66,8 +68,14 @@ export function handleInterrupts(stop: StopSignal, io: RunIO): () => void {
       stop.request();
     } else process.exit(130);
   };
+  // Wrappers (pnpm's runners among them) escalate a second Ctrl-C to SIGTERM: after a first one, exit 130 too.
+  const onSigterm = () => process.exit(count > 0 ? 130 : 143);
   process.on('SIGINT', onSigint);
-  return () => process.off('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  return () => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+  };
 }
 
 /** Parses `table1`'s flags. */
@@ -87,8 +95,9 @@ export async function runFromCli(args: RunArgs, report?: (ctx: ReportContext) =>
   try {
     return await executeRun(args, processIO, stop, report);
   } catch (e) {
-    if (e instanceof UsageError) {
-      processIO.err(`bench: ${e.message}`);
+    // An unusable --out (ensureOutputDir's ERR_OUTPUT_DIR) is a usage error too.
+    if (e instanceof UsageError || (e as { code?: string }).code === 'ERR_OUTPUT_DIR') {
+      processIO.err(`bench: ${(e as Error).message}`);
       return 2;
     }
     throw e;

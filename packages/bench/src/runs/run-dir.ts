@@ -3,9 +3,9 @@
  * holding everything a run made — config, environment, data it generated, caches, checkpoints,
  * samples, tables, figures — and JSON files written atomically (a crash never leaves half a file).
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '@rpsam2/tensor/node';
+import { ensureOutputDir, writeFileAtomic } from '@rpsam2/tensor/node';
 
 /** The default parent of run directories (relative to the working directory). */
 export const DEFAULT_RUNS_DIR = 'runs';
@@ -40,7 +40,7 @@ export async function createRunDir(options: { parent?: string; name: string; exa
   if (options.exact) {
     const dir = resolve(options.exact);
     if (await exists(join(dir, 'config.json'))) throw new Error(`${dir} already holds a run (config.json): continue it with --resume ${options.exact}, or choose another --out`);
-    await mkdir(dir, { recursive: true });
+    await ensureOutputDir(dir);
     return dir;
   }
   const parent = resolve(options.parent ?? DEFAULT_RUNS_DIR);
@@ -48,7 +48,7 @@ export async function createRunDir(options: { parent?: string; name: string; exa
   for (let k = 1; ; k++) {
     const dir = k === 1 ? base : `${base}-${k}`;
     if (await exists(dir)) continue;
-    await mkdir(dir, { recursive: true });
+    await ensureOutputDir(dir);
     return dir;
   }
 }

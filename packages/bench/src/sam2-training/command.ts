@@ -5,11 +5,11 @@
  * exits (130). `--export <dir>` writes the final weights (official key names) and a summary.
  */
 import { parseArgs } from 'node:util';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CropTrainSource, DEFAULT_RECIPE, Sam2Model, Sam2Trainer, defaultModelPaths, initTrainingWeights, parseDefaultModelConfig, reinitialiseDecoder, type TrainStage } from '@rpsam2/sam2';
 import { saveTensors, type Tensor } from '@rpsam2/tensor';
-import { initNode, writeFileAtomic } from '@rpsam2/tensor/node';
+import { ensureOutputDir, initNode, writeFileAtomic } from '@rpsam2/tensor/node';
 import { ProgressLine, formatDuration } from '@rpsam2/rpsam2';
 import { nonNegativeIntFlag, type CommandArgs } from '../args.js';
 import { ClassFocusTrainSource, SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
@@ -74,6 +74,9 @@ export function parseTrainSam2Args(argv: string[]): CommandArgs {
 export async function trainSam2Command(commandArgs: CommandArgs): Promise<number> {
   const args = commandArgs as TrainSam2Args;
   const say = (s: string) => process.stdout.write(`${s}\n`);
+  // The run and export folders are checked before hours of training (not only when first written).
+  await ensureOutputDir(args.out);
+  if (args.exportDir) await ensureOutputDir(args.exportDir);
   await initNode();
   const paths = await defaultModelPaths();
   const shipped = parseDefaultModelConfig(readFileSync(paths.config, 'utf8'));
@@ -155,7 +158,6 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
     say(`train-sam2: all stages done in ${formatDuration(performance.now() - t0)} (this run); checkpoints in ${args.out}`);
     if (args.exportDir && model) {
       const m = model;
-      mkdirSync(args.exportDir, { recursive: true });
       const tensors: Record<string, Tensor> = {};
       for (const [n, s] of m.namedParams()) tensors[n] = s.get();
       const meta = { name: shipped.name, recipe: JSON.stringify(args.stages), data: source.description };

@@ -2,6 +2,7 @@
  * `bench generate <out-dir> [flags]`: writes a synthetic dataset in Cataract-1k's layout (see
  * `synthetic/dataset.ts`), prints one progress line per case and a summary.
  */
+import { errorText } from '@rpsam2/tensor/node';
 import type { CommandArgs } from '../args.js';
 import { generateSyntheticDataset, type SyntheticDatasetOptions } from './dataset.js';
 
@@ -103,8 +104,8 @@ export async function generateCommand(commandArgs: CommandArgs): Promise<number>
       },
     });
   } catch (e) {
-    console.error(`bench generate: ${(e as Error).message.replace('pass overwrite', 'pass --force')}`);
-    return 1;
+    console.error(`bench generate: ${errorText(e).replace('pass overwrite', 'pass --force')}`);
+    return (e as { code?: string }).code === 'ERR_OUTPUT_DIR' ? 2 : 1;
   }
   if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {

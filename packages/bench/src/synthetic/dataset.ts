@@ -21,6 +21,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensureOutputDir } from '@rpsam2/tensor/node';
 import { CATARACT1K_ANATOMY, CATARACT1K_INSTRUMENTS } from '../datasets/cataract1k-classes.js';
 import { encodeRle } from '../datasets/coco-rle.js';
 import { isDir } from '../datasets/fs-util.js';
@@ -80,6 +81,8 @@ export interface SyntheticDatasetSummary {
 export async function generateSyntheticDataset(out: string, options: SyntheticDatasetOptions = {}): Promise<SyntheticDatasetSummary> {
   const o = resolveOptions(options);
   const t0 = performance.now();
+  // Creates `out` step by step and checks it is writable (a recursive mkdir under /proc spins forever).
+  await ensureOutputDir(out);
   const marker = join(out, 'synthetic.json');
   const annRoot = join(out, 'Annotations');
   if (await isDir(annRoot)) {

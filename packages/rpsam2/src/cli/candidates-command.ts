@@ -6,7 +6,7 @@
  * written stays valid).
  */
 import { parseArgs } from 'node:util';
-import { initNode } from '@rpsam2/tensor/node';
+import { ensureOutputDir, initNode } from '@rpsam2/tensor/node';
 import { loadSam2, Sam2ImagePredictor } from '@rpsam2/sam2';
 import { buildFeatureCache } from '../cache/feature-cache.js';
 import { openDataset } from '../train/open-dataset.js';
@@ -66,6 +66,7 @@ export async function candidatesCommand(args: string[], io: CliIO): Promise<numb
   } catch (e) {
     throw new UsageError(`--data: ${(e as Error).message}`);
   }
+  await ensureOutputDir(values.out);
 
   await initNode();
   const { model, report } = await loadSam2({ weights, config: sam2Config, dtype });

@@ -6,10 +6,10 @@
  * atomically; inputs are checked before anything loads.
  */
 import { parseArgs } from 'node:util';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { initNode } from '@rpsam2/tensor/node';
-import { decodeImage, encodeGreyPng } from '@rpsam2/sam2';
+import { initNode, withOutputDir } from '@rpsam2/tensor/node';
+import { clickProblem, decodeImage, encodeGreyPng } from '@rpsam2/sam2';
 import { RpSam2Predictor, type Click } from '../predictor/rp-sam2-predictor.js';
 import { joinPath, writeAtomic } from '../checkpoint/node-io.js';
 import { defaultShiftBlockNotice, defaultShiftBlockSpec, shiftBlockNeededError } from '../predictor/default-shift-block.js';
@@ -79,45 +79,48 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
   }
   const image = decodeImage(new Uint8Array(await readFile(imagePath)), imagePath);
   for (const [x, y] of clicks) {
-    if (x < 0 || y < 0 || x >= image.width || y >= image.height) throw new UsageError(`--point ${x},${y} lies outside the ${image.width}×${image.height} image`);
+    const bad = clickProblem(x, y, image.width, image.height);
+    if (bad) throw new UsageError(`--point ${x},${y}: ${bad}`);
   }
-
-  await initNode();
-  const t0 = performance.now();
-  const predictor = await RpSam2Predictor.load({ sam2Weights: weights, sam2Config, dtype, shiftBlock: shift, heads });
-  try {
-    const loadMs = performance.now() - t0;
-    const t1 = performance.now();
-    await predictor.setImage(image);
-    const encodeMs = performance.now() - t1;
-    const t2 = performance.now();
-    const preds = await predictor.predict(clicks);
-    const predictMs = performance.now() - t2;
-    await mkdir(values.out, { recursive: true });
-    const out: PredictOutput = {
-      image: resolve(imagePath),
-      width: image.width,
-      height: image.height,
-      sam2Weights: resolve(weights),
-      shiftBlock: resolve(shift),
-      clicks: [],
-      timings: { loadMs: Math.round(loadMs), encodeMs: Math.round(encodeMs), predictMs: Math.round(predictMs) },
-    };
-    for (const [i, p] of preds.entries()) {
-      const file = `mask_${i}.png`;
-      const bytes = new Uint8Array(p.mask.length);
-      let area = 0;
-      for (let j = 0; j < p.mask.length; j++) if (p.mask[j]) (bytes[j] = 255), area++;
-      await writeAtomic(joinPath(values.out, file), encodeGreyPng(bytes, p.width, p.height));
-      out.clicks.push({ click: p.click, refined: [round3(p.refined[0]), round3(p.refined[1])], mask: file, score: p.score, maskIndex: p.maskIndex, iou: Array.from(p.iou), area });
-      io.out(`click ${p.click[0]},${p.click[1]} → ${p.refined[0].toFixed(1)},${p.refined[1].toFixed(1)}  ${joinPath(values.out, file)}  iou ${p.score.toFixed(4)}  area ${area}`);
+  // Before loading and encoding, so a bad --out fails at once (and is removed again if the work fails).
+  const outDir = values.out;
+  return withOutputDir(outDir, async () => {
+    await initNode();
+    const t0 = performance.now();
+    const predictor = await RpSam2Predictor.load({ sam2Weights: weights, sam2Config, dtype, shiftBlock: shift, heads });
+    try {
+      const loadMs = performance.now() - t0;
+      const t1 = performance.now();
+      await predictor.setImage(image);
+      const encodeMs = performance.now() - t1;
+      const t2 = performance.now();
+      const preds = await predictor.predict(clicks);
+      const predictMs = performance.now() - t2;
+      const out: PredictOutput = {
+        image: resolve(imagePath),
+        width: image.width,
+        height: image.height,
+        sam2Weights: resolve(weights),
+        shiftBlock: resolve(shift),
+        clicks: [],
+        timings: { loadMs: Math.round(loadMs), encodeMs: Math.round(encodeMs), predictMs: Math.round(predictMs) },
+      };
+      for (const [i, p] of preds.entries()) {
+        const file = `mask_${i}.png`;
+        const bytes = new Uint8Array(p.mask.length);
+        let area = 0;
+        for (let j = 0; j < p.mask.length; j++) if (p.mask[j]) (bytes[j] = 255), area++;
+        await writeAtomic(joinPath(outDir, file), encodeGreyPng(bytes, p.width, p.height));
+        out.clicks.push({ click: p.click, refined: [round3(p.refined[0]), round3(p.refined[1])], mask: file, score: p.score, maskIndex: p.maskIndex, iou: Array.from(p.iou), area });
+        io.out(`click ${p.click[0]},${p.click[1]} → ${p.refined[0].toFixed(1)},${p.refined[1].toFixed(1)}  ${joinPath(outDir, file)}  iou ${p.score.toFixed(4)}  area ${area}`);
+      }
+      await writeAtomic(joinPath(outDir, 'refined.json'), JSON.stringify(out, null, 2) + '\n');
+      io.out(`${joinPath(outDir, 'refined.json')}; encode ${Math.round(encodeMs)} ms, predict ${Math.round(predictMs)} ms`);
+      return 0;
+    } finally {
+      predictor.dispose();
     }
-    await writeAtomic(joinPath(values.out, 'refined.json'), JSON.stringify(out, null, 2) + '\n');
-    io.out(`${joinPath(values.out, 'refined.json')}; encode ${Math.round(encodeMs)} ms, predict ${Math.round(predictMs)} ms`);
-    return 0;
-  } finally {
-    predictor.dispose();
-  }
+  });
 }
 
 const round3 = (v: number) => Math.round(v * 1000) / 1000;

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CheckTally, SafetensorsFile, getBackend, shutdown } from '@rpsam2/tensor';
-import { initNode, fileSource } from '@rpsam2/tensor/node';
+import { initNode, fileSource, errorText } from '@rpsam2/tensor/node';
 import { verifyRpsam2Fixture, type Rpsam2FixtureInputs } from '../verify/fixture-verifier.js';
 
 const USAGE = `usage: rpsam2-verify <rpsam2-dir> [<sam2-dir>]
@@ -64,7 +64,7 @@ main(process.argv)
     process.exit(code);
   })
   .catch((e) => {
-    console.error(`rpsam2-verify: ${(e as Error).stack ?? e}`);
+    console.error(`rpsam2-verify: ${errorText(e)}`);
     shutdown();
     process.exit(2);
   });

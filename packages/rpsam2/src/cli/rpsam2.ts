@@ -5,6 +5,7 @@
  * written atomically, so nothing on disk is left half-written.
  */
 import { shutdown } from '@rpsam2/tensor';
+import { errorText } from '@rpsam2/tensor/node';
 import { runCli } from './run.js';
 import type { CliIO } from './common.js';
 
@@ -17,6 +18,12 @@ process.on('SIGINT', () => {
     process.stderr.write('\ninterrupted\n');
     process.exit(130);
   }
+});
+// Wrappers (pnpm's runners among them) escalate a second Ctrl-C to SIGTERM: after a first
+// interrupt, that is the second one, so it too exits 130.
+process.on('SIGTERM', () => {
+  if (interrupts > 0) process.stderr.write('\ninterrupted\n');
+  process.exit(interrupts > 0 ? 130 : 143);
 });
 const io: CliIO = {
   out: (l) => process.stdout.write(l + '\n'),
@@ -32,7 +39,7 @@ runCli(process.argv.slice(2), io)
     process.exit(code);
   })
   .catch((e) => {
-    process.stderr.write(`rpsam2: ${(e as Error).stack ?? e}\n`);
+    process.stderr.write(`rpsam2: ${errorText(e)}\n`);
     shutdown();
     process.exit(1);
   });

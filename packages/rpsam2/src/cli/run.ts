@@ -5,13 +5,15 @@
  *   rpsam2 predict --image f --point x,y --sam2-weights f --shift-block ckpt --out dir
  *   rpsam2 candidates --data … --out cache --sam2-weights f
  *
- * Exit status: 0 success, 1 failure, 2 bad invocation or missing input, 130 interrupted (after
+ * Exit status (the README's convention): 0 success, 1 failure, 2 bad invocation, missing input or
+ * an unusable output folder, 130 interrupted (after
  * saving). The first Ctrl-C asks the running command to stop cleanly; a second one quits at once
  * (files are written atomically, so nothing on disk is left half-written).
  */
 import { candidatesCommand, CANDIDATES_USAGE } from './candidates-command.js';
 import { predictCommand, PREDICT_USAGE } from './predict-command.js';
 import { trainCommand, TRAIN_USAGE } from './train-command.js';
+import { debugRequested, errorText, withoutDebugFlag } from '@rpsam2/tensor/node';
 import { UsageError, type CliIO } from './common.js';
 
 const COMMANDS: Record<string, { run: (args: string[], io: CliIO) => Promise<number>; usage: string }> = {
@@ -28,7 +30,8 @@ export const USAGE = `usage: rpsam2 <command> [options]   (rpsam2 <command> --he
 
 /** Runs one command line (without `node rpsam2`); returns the exit status. */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
-  const [name, ...rest] = argv;
+  const debug = debugRequested(argv);
+  const [name, ...rest] = withoutDebugFlag(argv);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     (name ? io.out : io.err)(USAGE);
     return name ? 0 : 2;
@@ -42,12 +45,12 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     return await cmd.run(rest, io);
   } catch (e) {
     const err = e as Error & { code?: string };
-    // node:util parseArgs errors are usage errors too.
-    if (e instanceof UsageError || (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS'))) {
+    // node:util parseArgs errors and an unusable output folder (ensureOutputDir) count too.
+    if (e instanceof UsageError || (typeof err.code === 'string' && (err.code.startsWith('ERR_PARSE_ARGS') || err.code === 'ERR_OUTPUT_DIR'))) {
       io.err(`rpsam2 ${name}: ${err.message}`);
       return 2;
     }
-    io.err(`rpsam2 ${name}: ${process.env.RPSAM2_DEBUG ? (err.stack ?? err.message) : err.message}`);
+    io.err(`rpsam2 ${name}: ${errorText(e, debug)}`);
     return 1;
   }
 }

@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { mixSeed, permutation } from '@rpsam2/tensor';
-import { initNode } from '@rpsam2/tensor/node';
+import { ensureOutputDir, initNode } from '@rpsam2/tensor/node';
 import { loadSam2, type Sam2Model } from '@rpsam2/sam2';
 import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { openCheckpoint } from '../checkpoint/checkpoint.js';
@@ -111,6 +111,8 @@ export async function trainCommand(args: string[], io: CliIO): Promise<number> {
   if (!values.resume && hasRun) throw new UsageError(`${c.out} already holds a run (${last}): continue it with --resume, or set another out (--set out=…)`);
   if (c.mode === 'on-the-fly' && !c.data.dataset) throw new UsageError(`mode 'on-the-fly' needs data.dataset (synthetic:<count>[:<seed>] or a manifest JSON)`);
   if (c.mode === 'cached' && !c.data.cache) throw new UsageError(`mode 'cached' needs data.cache (a feature cache from rpsam2 candidates)`);
+  // Before loading SAM 2 and the data, so a bad out fails at once.
+  await ensureOutputDir(c.out);
 
   await initNode();
   const { model, report } = await loadSam2({ weights: sam2Weights, config: sam2Config, dtype: c.sam2.dtype });

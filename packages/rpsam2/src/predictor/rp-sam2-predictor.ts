@@ -10,6 +10,7 @@
  */
 import { greater, interpolate, noGrad, reshape, tensor, tidy, type ByteSource, type Tensor } from '@rpsam2/tensor';
 import {
+  clickProblem,
   loadDefaultSam2,
   loadSam2,
   Sam2ImagePredictor,
@@ -84,6 +85,19 @@ function openShiftBlock(input: NonNullable<LoadRpSam2Options['shiftBlock']>, hea
   return openCheckpointSource(input, { heads });
 }
 
+/**
+ * RP-SAM2 at inference: SAM 2's image predictor plus a trained shift block. `predict(click)`
+ * refines the click, then segments from the refined click (multimask output, the mask with the
+ * highest predicted IoU); `refine` returns only the refined click. `load()` with no arguments
+ * loads the embedded default SAM 2 and the shift block shipped for it (Node). `dispose()` (or
+ * `using`) frees the image features and what `load` created.
+ *
+ * @example
+ * await initNode();
+ * using rp = await RpSam2Predictor.load();
+ * await rp.setImage({ width, height, data: rgb, channels: 3 });
+ * const { mask, refined, score } = await rp.predict([412, 300]);
+ */
 export class RpSam2Predictor {
   private readonly rp: RpSam2;
   private owned: { model: Sam2Model; block: ShiftBlock } | null = null;
@@ -191,8 +205,8 @@ export class RpSam2Predictor {
     const [h, w] = this.size(imageIndex);
     const data = new Float32Array(clicks.length * 2);
     clicks.forEach((c, i) => {
-      if (!Array.isArray(c) || c.length !== 2 || !Number.isFinite(c[0]) || !Number.isFinite(c[1])) {
-        throw new TypeError(`RpSam2Predictor: click ${i} must be [x, y] in pixels, got ${JSON.stringify(c)}`);
+      if (!Array.isArray(c) || c.length !== 2 || clickProblem(c[0], c[1])) {
+        throw new TypeError(`RpSam2Predictor: click ${i} must be [x, y] in pixels (finite numbers), got ${Array.isArray(c) ? `[${c.join(', ')}]` : String(c)}`);
       }
       data[2 * i] = c[0] / w;
       data[2 * i + 1] = c[1] / h;
@@ -297,5 +311,11 @@ export class RpSam2Predictor {
   }
 }
 
-/** The paper's name for the same class. */
-export { RpSam2Predictor as RPSAM2Predictor };
+/**
+ * The paper's name for the same class.
+ *
+ * @deprecated Use {@link RpSam2Predictor} (the same class); this alias stays for existing code.
+ */
+export const RPSAM2Predictor = RpSam2Predictor;
+/** @deprecated Use {@link RpSam2Predictor}. */
+export type RPSAM2Predictor = RpSam2Predictor;

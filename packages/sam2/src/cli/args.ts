@@ -2,6 +2,7 @@
  * Shared pieces of the `sam2` CLI: output streams (so commands run as functions in tests),
  * usage errors, and the parsers for points, boxes and `--config`.
  */
+import { stat } from 'node:fs/promises';
 import type { Sam2Config } from '../config.js';
 import { readSam2ConfigArg } from '../config-file.js';
 
@@ -74,3 +75,14 @@ export function parseIntOption(text: string | undefined, name: string, fallback:
 
 /** ms with one decimal. */
 export const ms = (t: number) => Math.round(t * 10) / 10;
+
+/** Throws a UsageError (exit status 2) unless `path` is an existing file; `what` names the option. */
+export async function requireInputFile(path: string, what: string): Promise<void> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new UsageError(`${what} ${path}: not a file`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${what} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}

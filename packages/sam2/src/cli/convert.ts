@@ -3,11 +3,12 @@
  * safetensors file) to safetensors, written atomically; `--verify` reads the output back and
  * compares every tensor with the input.
  */
-import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ensureOutputDir } from '@rpsam2/tensor/node';
 import { parseArgs } from 'node:util';
 import { convertWeightsFile, verifyConversion } from '../weights/convert-file.js';
 import { formatBytes } from '../memory/estimate.js';
-import { ms, UsageError, type CliIO } from './args.js';
+import { ms, requireInputFile, UsageError, type CliIO } from './args.js';
 
 export const CONVERT_USAGE = `usage: sam2 convert <in.pt|in.safetensors> <out.safetensors> [--f16] [--image-only] [--verify]
 
@@ -34,12 +35,9 @@ export async function convertCommand(args: string[], io: CliIO): Promise<number>
   }
   if (positionals.length !== 2) throw new UsageError(`convert: expected an input and an output path, got ${positionals.length} argument(s)\n${CONVERT_USAGE}`);
   const [input, output] = positionals;
-  try {
-    if (!(await stat(input)).isFile()) throw new UsageError(`convert: ${input} is not a file`);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`convert: ${input}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  await requireInputFile(input, 'convert:');
+  // The output's folder is created (and checked writable) before the long conversion.
+  await ensureOutputDir(dirname(resolve(output)));
   const dtype = values.f16 ? 'f16' : 'f32';
   const options = { dtype, imageOnly: values['image-only'] } as const;
   const r = await convertWeightsFile(input, output, options);

@@ -12,7 +12,7 @@ import { measureEncoder, type EncoderMeasurement } from '../memory/measure.js';
 import { checkWeights } from '../weights/load.js';
 import { detectPrefix, inferSize, openWeights } from '../weights/source.js';
 import { presetConfig } from '../config.js';
-import { ms, parseIntOption, resolveConfigArg, UsageError, type CliIO } from './args.js';
+import { ms, parseIntOption, requireInputFile, resolveConfigArg, UsageError, type CliIO } from './args.js';
 
 export const INFO_USAGE = `usage: sam2 info [--config <t|s|b+|l|config.yaml|config.json>] [--weights <file>] [--image-size N]
                  [--measure [--dtype f32|f16] [--repeats N]] [--json]
@@ -75,12 +75,9 @@ export async function infoCommand(args: string[], io: CliIO): Promise<number> {
   let cfg: Sam2Config | null = values.config ? await resolveConfigArg(values.config) : null;
   const result: Partial<InfoResult> = {};
   if (values.weights) {
-    let opened;
-    try {
-      opened = await openWeights(values.weights);
-    } catch (e) {
-      throw new UsageError(`--weights: ${(e as Error).message}`);
-    }
+    // A missing path is a usage error (2); a file that is there but malformed fails (1), as in predict and convert.
+    await requireInputFile(values.weights, '--weights');
+    const opened = await openWeights(values.weights);
     const keys = opened.source.keys();
     const prefix = detectPrefix(keys) ?? '';
     const inferred = inferSize(opened.source, prefix);

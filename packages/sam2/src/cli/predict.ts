@@ -2,15 +2,16 @@
  * `sam2 predict`: one image, clicks and/or a box → mask PNGs (0/255, one per returned mask) and
  * `scores.json` (predicted IoU per mask, object score, the prompts, timings).
  */
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initNode } from '@rpsam2/tensor/node';
+import { initNode, withOutputDir } from '@rpsam2/tensor/node';
 import { decodeImage, encodeGreyPng } from '../image/codec.js';
 import { Sam2ImagePredictor } from '../predictor/image-predictor.js';
+import { clickProblem } from '../predictor/transforms.js';
 import { loadSam2, type WeightDType } from '../weights/load.js';
 import { defaultModelNotice, defaultModelSpec } from '../weights/default-model.js';
-import { ms, parseBox, parsePoint, resolveConfigArg, UsageError, type CliIO } from './args.js';
+import { ms, parseBox, parsePoint, requireInputFile, resolveConfigArg, UsageError, type CliIO } from './args.js';
 
 export const PREDICT_USAGE = `usage: sam2 predict --image <png|jpg> [--weights <.pt|.safetensors>] --out <dir>
                     [--point x,y[,label]]... [--box x0,y0,x1,y1] [--multimask]
@@ -86,85 +87,76 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
   const imagePath = values.image!;
   const image = decodeImage(await readInput(imagePath, '--image'), imagePath);
   for (const p of points) {
-    if (p.x < 0 || p.y < 0 || p.x > image.width || p.y > image.height) {
-      io.err(`warning: point ${p.x},${p.y} lies outside the ${image.width}×${image.height} image`);
-    }
+    const bad = clickProblem(p.x, p.y, image.width, image.height);
+    if (bad) throw new UsageError(`--point ${p.x},${p.y}: ${bad}`);
   }
-  // A missing weights file is a usage error, not a crash.
-  if (values.weights) await readInputExists(values.weights);
-  const fallback = values.weights ? null : await defaultModelSpec();
-  if (fallback) io.err(defaultModelNotice(fallback.card));
+  // Before loading and encoding, so a bad --out fails at once (and is removed again if the work fails).
+  return withOutputDir(values.out!, async () => {
+    // A missing weights file is a usage error, not a crash.
+    if (values.weights) await requireInputFile(values.weights, '--weights');
+    const fallback = values.weights ? null : await defaultModelSpec();
+    if (fallback) io.err(defaultModelNotice(fallback.card));
 
-  await initNode();
-  const tLoad = performance.now();
-  const { model, report } = await loadSam2({ config: config ?? fallback?.config, weights: values.weights ?? fallback!.weights, dtype });
-  const predictor = new Sam2ImagePredictor(model);
-  try {
-    const loadMs = performance.now() - tLoad;
-    io.err(`loaded ${report.config} (${report.configFrom}) from ${report.source}: ${report.loaded} tensors, ${report.skippedVideoKeys.length} video-path keys skipped, ${report.dtype}`);
-    const tEnc = performance.now();
-    await predictor.setImage(image);
-    const encodeMs = performance.now() - tEnc;
-    const tDec = performance.now();
-    const pred = await predictor.predict({
-      points: points.length ? points.map((p) => [p.x, p.y]) : undefined,
-      labels: points.length ? points.map((p) => p.label) : undefined,
-      box: box ?? undefined,
-      multimaskOutput: values.multimask,
-    });
-    const decodeMs = performance.now() - tDec;
+    await initNode();
+    const tLoad = performance.now();
+    const { model, report } = await loadSam2({ config: config ?? fallback?.config, weights: values.weights ?? fallback!.weights, dtype });
+    const predictor = new Sam2ImagePredictor(model);
+    try {
+      const loadMs = performance.now() - tLoad;
+      io.err(`loaded ${report.config} (${report.configFrom}) from ${report.source}: ${report.loaded} tensors, ${report.skippedVideoKeys.length} video-path keys skipped, ${report.dtype}`);
+      const tEnc = performance.now();
+      await predictor.setImage(image);
+      const encodeMs = performance.now() - tEnc;
+      const tDec = performance.now();
+      const pred = await predictor.predict({
+        points: points.length ? points.map((p) => [p.x, p.y]) : undefined,
+        labels: points.length ? points.map((p) => p.label) : undefined,
+        box: box ?? undefined,
+        multimaskOutput: values.multimask,
+      });
+      const decodeMs = performance.now() - tDec;
 
-    const tWrite = performance.now();
-    const outDir = values.out!;
-    await mkdir(outDir, { recursive: true });
-    const { masks: k, height: h, width: w } = pred.shape;
-    const plane = h * w;
-    const masks: PredictSummary['masks'] = [];
-    for (let i = 0; i < k; i++) {
-      const bytes = new Uint8Array(plane);
-      let area = 0;
-      for (let j = 0; j < plane; j++) {
-        if (pred.masks[i * plane + j] > 0) {
-          bytes[j] = 255;
-          area++;
+      const tWrite = performance.now();
+      const outDir = values.out!;
+      const { masks: k, height: h, width: w } = pred.shape;
+      const plane = h * w;
+      const masks: PredictSummary['masks'] = [];
+      for (let i = 0; i < k; i++) {
+        const bytes = new Uint8Array(plane);
+        let area = 0;
+        for (let j = 0; j < plane; j++) {
+          if (pred.masks[i * plane + j] > 0) {
+            bytes[j] = 255;
+            area++;
+          }
         }
+        const file = `mask_${i}.png`;
+        await writeFile(join(outDir, file), encodeGreyPng(bytes, w, h));
+        masks.push({ file, iou: pred.iou[i], area });
       }
-      const file = `mask_${i}.png`;
-      await writeFile(join(outDir, file), encodeGreyPng(bytes, w, h));
-      masks.push({ file, iou: pred.iou[i], area });
+      const best = masks.reduce((b, m, i) => (m.iou > masks[b].iou ? i : b), 0);
+      const writeMs = performance.now() - tWrite;
+      const summary: PredictSummary = {
+        image: resolve(imagePath),
+        width: w,
+        height: h,
+        config: report.config,
+        weights: report.source,
+        dtype,
+        prompts: { points: points.map((p) => [p.x, p.y]), labels: points.map((p) => p.label), box },
+        multimask: values.multimask!,
+        masks,
+        best,
+        objectScore: pred.objectScore[0],
+        timings: { loadMs: ms(loadMs), encodeMs: ms(encodeMs), decodeMs: ms(decodeMs), writeMs: ms(writeMs), totalMs: ms(performance.now() - t0) },
+      };
+      await writeFile(join(outDir, 'scores.json'), JSON.stringify(summary, null, 2) + '\n');
+      for (const m of masks) io.out(`${join(outDir, m.file)}  iou ${m.iou.toFixed(4)}  area ${m.area}${masks.length > 1 && m === masks[best] ? '  (best)' : ''}`);
+      io.out(`object score ${summary.objectScore.toFixed(3)}; encode ${ms(encodeMs)} ms, decode ${ms(decodeMs)} ms; ${join(outDir, 'scores.json')}`);
+      return 0;
+    } finally {
+      predictor.dispose();
+      model.dispose();
     }
-    const best = masks.reduce((b, m, i) => (m.iou > masks[b].iou ? i : b), 0);
-    const writeMs = performance.now() - tWrite;
-    const summary: PredictSummary = {
-      image: resolve(imagePath),
-      width: w,
-      height: h,
-      config: report.config,
-      weights: report.source,
-      dtype,
-      prompts: { points: points.map((p) => [p.x, p.y]), labels: points.map((p) => p.label), box },
-      multimask: values.multimask!,
-      masks,
-      best,
-      objectScore: pred.objectScore[0],
-      timings: { loadMs: ms(loadMs), encodeMs: ms(encodeMs), decodeMs: ms(decodeMs), writeMs: ms(writeMs), totalMs: ms(performance.now() - t0) },
-    };
-    await writeFile(join(outDir, 'scores.json'), JSON.stringify(summary, null, 2) + '\n');
-    for (const m of masks) io.out(`${join(outDir, m.file)}  iou ${m.iou.toFixed(4)}  area ${m.area}${masks.length > 1 && m === masks[best] ? '  (best)' : ''}`);
-    io.out(`object score ${summary.objectScore.toFixed(3)}; encode ${ms(encodeMs)} ms, decode ${ms(decodeMs)} ms; ${join(outDir, 'scores.json')}`);
-    return 0;
-  } finally {
-    predictor.dispose();
-    model.dispose();
-  }
-}
-
-async function readInputExists(path: string): Promise<void> {
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new UsageError(`--weights ${path}: not a file`);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`--weights ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  });
 }

@@ -1,8 +1,10 @@
 /**
  * The `sam2` command line as a function: `runSam2(args, io)` dispatches a subcommand and returns
  * its exit status (0 ok, 1 failure: bad file contents, weights that do not match, a failed
- * check; 2 usage error: bad options, unreadable input paths), so tests call it directly.
+ * check; 2 usage error: bad options, unreadable input paths, an unusable output folder; the
+ * convention every CLI follows, see the README), so tests call it directly.
  */
+import { debugRequested, errorText, withoutDebugFlag } from '@rpsam2/tensor/node';
 import { consoleIO, UsageError, type CliIO } from './args.js';
 import { predictCommand } from './predict.js';
 import { convertCommand } from './convert.js';
@@ -25,7 +27,8 @@ const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> =
 
 /** Runs `sam2 <args>`; errors are printed to `io.err`, never thrown. */
 export async function runSam2(args: string[], io: CliIO = consoleIO): Promise<number> {
-  const [cmd, ...rest] = args;
+  const debug = debugRequested(args);
+  const [cmd, ...rest] = withoutDebugFlag(args);
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     (cmd ? io.out : io.err)(USAGE);
     return cmd ? 0 : 2;
@@ -40,9 +43,11 @@ export async function runSam2(args: string[], io: CliIO = consoleIO): Promise<nu
   } catch (e) {
     const err = e as Error & { code?: string };
     // Library messages may already name the command ("convert: …").
-    const message = err.message.startsWith(`${cmd}: `) ? err.message.slice(cmd.length + 2) : err.message;
+    const text = errorText(e, debug);
+    const message = text.startsWith(`${cmd}: `) ? text.slice(cmd.length + 2) : text;
     io.err(`sam2 ${cmd}: ${message}`);
     // parseArgs reports unknown or malformed options with ERR_PARSE_ARGS_* codes.
-    return e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+    // …and an unusable output folder (ensureOutputDir) with ERR_OUTPUT_DIR.
+    return e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS') || err.code === 'ERR_OUTPUT_DIR' ? 2 : 1;
   }
 }

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckTally, SafetensorsFile, getBackend, shutdown } from '@rpsam2/tensor';
-import { initNode, fileSource } from '@rpsam2/tensor/node';
+import { initNode, fileSource, errorText } from '@rpsam2/tensor/node';
 import { verifyFixture } from '../verify/fixture-verifier.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -45,6 +45,6 @@ main(process.argv)
     process.exit(code);
   })
   .catch((e) => {
-    console.error(`sam2-verify: ${(e as Error).stack ?? e}`);
+    console.error(`sam2-verify: ${errorText(e)}`);
     process.exit(2);
   });

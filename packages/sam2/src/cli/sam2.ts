@@ -3,6 +3,7 @@
  * `sam2` (`pnpm sam2 …`): predict, convert, info. See `sam2 --help`.
  */
 import { shutdown } from '@rpsam2/tensor';
+import { errorText } from '@rpsam2/tensor/node';
 import { runSam2 } from './run.js';
 
 runSam2(process.argv.slice(2))
@@ -11,6 +12,7 @@ runSam2(process.argv.slice(2))
     process.exit(code);
   })
   .catch((e) => {
-    console.error(`sam2: ${(e as Error).stack ?? e}`);
-    process.exit(2);
+    console.error(`sam2: ${errorText(e)}`);
+    shutdown();
+    process.exit(1);
   });

@@ -7,14 +7,90 @@ import { decode as decodePng, encode as encodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
 import type { RgbImage } from '../predictor/transforms.js';
 
+/**
+ * The largest image decoded, in pixels (100 megapixels: 300 MB as RGB, more while decoding). The
+ * size a header claims is checked before anything is allocated, so a small file claiming a huge
+ * image is refused with a clear message instead of failing deep inside the decoder.
+ */
+export const MAX_IMAGE_PIXELS = 100_000_000;
+
 /** Sniffs PNG/JPEG from the magic bytes and decodes to 8-bit RGB. */
 export function decodeImage(bytes: Uint8Array, label = 'image'): RgbImage {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return decodePngRgb(bytes, label);
+  if (isPngBytes(bytes)) return decodePngRgb(bytes, label);
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return decodeJpegRgb(bytes, label);
   throw new Error(`${label}: not a PNG or JPEG file (unrecognised signature)`);
 }
 
+function isPngBytes(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+}
+
+/**
+ * Why an image of `width` × `height` pixels is refused ("image too large (…; limit …)"), or
+ * undefined. Shared by the decoders and by annotation loaders, which allocate masks of the size
+ * a file claims.
+ */
+export function imageSizeProblem(width: number, height: number): string | undefined {
+  if (width * height <= MAX_IMAGE_PIXELS) return undefined;
+  const mp = (n: number) => `${+(n / 1e6).toPrecision(3)} megapixels`;
+  return `image too large (${width}×${height} = ${mp(width * height)}; limit ${mp(MAX_IMAGE_PIXELS)})`;
+}
+
+function checkImageSize(width: number, height: number, label: string): void {
+  const problem = imageSizeProblem(width, height);
+  if (problem) throw new Error(`${label}: ${problem}; downscale it first`);
+}
+
+/** Width and height from a PNG's IHDR chunk (bytes 16–23), or null when there is none. */
+function pngHeaderSize(bytes: Uint8Array): [number, number] | null {
+  if (bytes.length < 24 || String.fromCharCode(bytes[12], bytes[13], bytes[14], bytes[15]) !== 'IHDR') return null;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return [v.getUint32(16), v.getUint32(20)];
+}
+
+/** Samples per pixel of each PNG colour type (grey, RGB, palette, grey + alpha, RGBA). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * Refuses a PNG whose image data cannot hold the pixels its header claims: deflate expands at
+ * most 1032:1, so fewer compressed bytes than (filtered rows) / 1032 mean a truncated or corrupt
+ * file. Checked before decoding, which would otherwise allocate the claimed size (up to
+ * gigabytes from a few hundred bytes) and fill it with zeros.
+ */
+function checkPngDataLength(bytes: Uint8Array, width: number, height: number, label: string): void {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const depth = bytes[24];
+  const channels = PNG_CHANNELS[bytes[25]] ?? 1;
+  let idat = 0;
+  for (let at = 8; at + 8 <= bytes.length; ) {
+    const len = v.getUint32(at);
+    const type = String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]);
+    if (type === 'IDAT') idat += Math.min(len, bytes.length - at - 8);
+    if (type === 'IEND') break;
+    at += 12 + len;
+  }
+  const raw = height * (1 + Math.ceil((width * channels * depth) / 8));
+  if (idat * 1032 + 1032 < raw) throw new Error(`${label}: cannot decode PNG (truncated or corrupt: ${idat} bytes of image data cannot hold ${width}×${height} pixels)`);
+}
+
+/** Width and height from a JPEG's first SOF marker, or null when none is found. */
+function jpegHeaderSize(bytes: Uint8Array): [number, number] | null {
+  let i = 2;
+  while (i + 9 <= bytes.length && bytes[i] === 0xff) {
+    const m = bytes[i + 1];
+    // SOF0–SOF15, except DHT (C4), JPG (C8) and DAC (CC), carry the frame size.
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return [(bytes[i + 7] << 8) | bytes[i + 8], (bytes[i + 5] << 8) | bytes[i + 6]];
+    i += 2 + ((bytes[i + 2] << 8) | bytes[i + 3]);
+  }
+  return null;
+}
+
 function decodePngRgb(bytes: Uint8Array, label: string): RgbImage {
+  const size = pngHeaderSize(bytes);
+  if (size) {
+    checkImageSize(size[0], size[1], label);
+    checkPngDataLength(bytes, size[0], size[1], label);
+  }
   let png;
   try {
     png = decodePng(bytes);
@@ -46,9 +122,19 @@ function decodePngRgb(bytes: Uint8Array, label: string): RgbImage {
 }
 
 function decodeJpegRgb(bytes: Uint8Array, label: string): RgbImage {
+  const size = jpegHeaderSize(bytes);
+  if (size) {
+    checkImageSize(size[0], size[1], label);
+    // Every MCU (at most 32×32 pixels) costs at least one bit of entropy-coded data, so a file
+    // under w·h / 8192 bytes is truncated; refused before the decoder allocates the claimed size
+    // (a 700-byte file claiming 10000×9000 took 10 s and 2.7 GB to fail).
+    if (bytes.length * 8192 < size[0] * size[1]) {
+      throw new Error(`${label}: cannot decode JPEG (truncated or corrupt: ${bytes.length} bytes cannot hold ${size[0]}×${size[1]} pixels)`);
+    }
+  }
   let img;
   try {
-    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 2048 });
+    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 2048, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 });
   } catch (e) {
     throw new Error(`${label}: cannot decode JPEG (${(e as Error).message})`);
   }

@@ -54,6 +54,13 @@ export interface EncoderTaps {
   fpn?: (ts: Tensor[]) => void;
 }
 
+/**
+ * The SAM 2.1 image model (Hiera trunk + FPN neck, prompt encoder, mask decoder) with the
+ * official state-dict names. Build it with `loadSam2` (official `.pt` / safetensors weights, or
+ * random ones) or `loadDefaultSam2` (the embedded default model); use it through
+ * {@link Sam2ImagePredictor}, or at tensor level (`forwardImage`, then the prompt encoder and mask
+ * decoder). `dispose()` frees its weights.
+ */
 export class Sam2Model extends Module {
   readonly imageEncoder: ImageEncoder;
   readonly noMemEmbed: ParamSlot;

@@ -7,7 +7,7 @@
 import { cat, clamp, greater, mul, noGrad, tensor, tidy, keep, type Tensor } from '@rpsam2/tensor';
 import type { Sam2Model, ImageFeatures } from '../model/sam2-model.js';
 import type { DecoderOutput } from '../model/mask-decoder.js';
-import { postprocessMasks, preprocess, type RgbImage } from './transforms.js';
+import { clickProblem, postprocessMasks, preprocess, type RgbImage } from './transforms.js';
 
 /** Prompts for one or several objects (batched: the outer arrays index objects). */
 export interface Prompt {
@@ -50,6 +50,18 @@ export interface DecodeResult {
   iou: Tensor;
 }
 
+/**
+ * SAM 2's image predictor, like the official `SAM2ImagePredictor`: `setImage` runs the encoder
+ * once and keeps the features, `predict` decodes prompts (clicks, boxes, a previous mask) into
+ * masks at the original size. Official `set_image` / `predict(point_coords, point_labels,
+ * multimask_output)` map to `setImage(image)` / `predict({ points, labels, multimaskOutput })`.
+ * `dispose()` frees the features; the model stays the caller's to dispose.
+ *
+ * @example
+ * const predictor = new Sam2ImagePredictor((await loadSam2({ weights: 'sam2.1_hiera_large.pt' })).model);
+ * await predictor.setImage({ width, height, data: rgb, channels: 3 });
+ * const { masks, iou } = await predictor.predict({ points: [[500, 375]], labels: [1], multimaskOutput: true });
+ */
 export class Sam2ImagePredictor {
   private features: ImageFeatures[] = [];
   private origSizes: [number, number][] = [];
@@ -124,7 +136,10 @@ export class Sam2ImagePredictor {
     let labels: number[][] | null = null;
     const boxes = p.box === undefined ? null : (Array.isArray(p.box[0]) ? (p.box as number[][]) : [p.box as number[]]);
     if (boxes) {
-      for (const b of boxes) if (b.length !== 4) throw new Error(`predict: a box must be [x0, y0, x1, y1], got [${b}]`);
+      for (const b of boxes) {
+        if (b.length !== 4) throw new Error(`predict: a box must be [x0, y0, x1, y1], got [${b}]`);
+        if (!b.every(Number.isFinite)) throw new Error(`predict: box [${b}]: the corners must be finite numbers in pixels`);
+      }
       parts.push(tensor(boxes.flatMap((b) => [b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy]), [boxes.length, 2, 2]));
       labels = boxes.map(() => [2, 3]);
     }
@@ -142,6 +157,11 @@ export class Sam2ImagePredictor {
         const objs = (batched ? arr : [arr]) as number[][][];
         const n = objs[0]?.length ?? 0;
         if (objs.some((o) => o.length !== n || o.some((q) => q.length !== 2))) throw new Error('predict: every object needs the same number of [x, y] points');
+        // NaN or ±Infinity would pass through the encoder silently and give a meaningless mask.
+        for (const q of objs.flat()) {
+          const bad = clickProblem(q[0], q[1]);
+          if (bad) throw new Error(`predict: ${bad}; give [x, y] in pixels`);
+        }
         pts = tensor(objs.flatMap((o) => o.flatMap(([x, y]) => [x * sx, y * sy])), [objs.length, n, 2]);
         lab = toBatch(p.labels, objs.length, n);
       }

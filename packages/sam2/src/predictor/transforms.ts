@@ -30,6 +30,21 @@ export function validateImage(img: RgbImage, what = 'image'): void {
   }
 }
 
+/**
+ * The one rule for clicks in image pixels, shared by the `sam2` and `rpsam2` predictors and CLIs:
+ * a click must be finite, and the CLIs also refuse one outside [0, width] × [0, height]. The
+ * edges are inside: pixel i spans [i, i + 1), so x = width is the image's right edge. Returns
+ * why the click breaks the rule, or null. (The library APIs accept clicks off the image, as SAM 2
+ * does, and refuse only non-finite ones.)
+ */
+export function clickProblem(x: number, y: number, width?: number, height?: number): string | null {
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return `click ${x},${y} is not a pair of finite numbers`;
+  if (width !== undefined && height !== undefined && (x < 0 || y < 0 || x > width || y > height)) {
+    return `click ${x},${y} lies outside the ${width}×${height} image (x must be in [0, ${width}], y in [0, ${height}])`;
+  }
+  return null;
+}
+
 /** [1, 3, H, W] float in [0, 1] from 8-bit pixels (alpha dropped). */
 export function imageToTensor(img: RgbImage): Tensor {
   validateImage(img);

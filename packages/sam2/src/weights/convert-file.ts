@@ -59,7 +59,8 @@ export async function convertWeightsFile(input: WeightsInput, output: string, op
     await fh?.close().catch(() => undefined);
     await fs.unlink(tmp).catch(() => undefined);
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`convert: ${output}: not written (${code ? `${code}: ` : ''}${(e as Error).message})`, { cause: e });
+    // Node's errno message repeats the code and names the temporary file; the code alone is clearer.
+    throw new Error(`convert: ${output}: not written (${code ?? (e as Error).message})`, { cause: e });
   }
   return {
     input: opened.label,

@@ -2,19 +2,20 @@
 /**
  * `pnpm check-ops <dir> [--filter <op|key|substring>] [--json]`: runs every case of an op-vector
  * folder (ops.json + ops.safetensors) forward and backward, prints one line per case and
- * `N passed, M failed`; exits 1 if any case fails, 2 on bad usage or unreadable input. With
+ * `N passed, M failed`; exits 1 if any case fails or the run fails (e.g. no WebGPU adapter), 2 on
+ * bad usage or unreadable input; errors print without a stack unless `--debug` or DEBUG=1. With
  * `--json` the lines go to stderr and stdout gets one JSON object (`OpVectorsRun`), for the
  * GPU report.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { initNode, fileSource } from '../node.js';
+import { initNode, fileSource, errorText, withoutDebugFlag } from '../node.js';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { parseOpCases, runOpCase, formatCaseResult, type CaseResult, type OpVectorsRun } from '../testing/op-vectors.js';
 import { getBackend, shutdown } from '../runtime.js';
 
 async function main(argv: string[]): Promise<number> {
-  const args = argv.slice(2);
+  const args = withoutDebugFlag(argv.slice(2));
   let filter: string | undefined;
   const fi = args.indexOf('--filter');
   if (fi >= 0) {
@@ -34,10 +35,20 @@ async function main(argv: string[]): Promise<number> {
   let cases;
   let file;
   try {
-    cases = parseOpCases(JSON.parse(await readFile(join(dir, 'ops.json'), 'utf8')), join(dir, 'ops.json'));
+    const opsJson = join(dir, 'ops.json');
+    const text = await readFile(opsJson, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new Error(`${opsJson}: cannot read (${e.code ?? e.message}); give a folder holding ops.json and ops.safetensors`);
+    });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${opsJson}: not valid JSON (${(e as Error).message})`);
+    }
+    cases = parseOpCases(parsed, opsJson);
     file = await SafetensorsFile.open(fileSource(join(dir, 'ops.safetensors')));
   } catch (e) {
-    console.error(`check-ops: ${(e as Error).message}`);
+    console.error(`check-ops: ${errorText(e)}`);
     return 2;
   }
   if (filter) cases = cases.filter((c) => c.op === filter || c.key === filter || c.name.includes(filter!));
@@ -68,6 +79,7 @@ main(process.argv)
     process.exit(code);
   })
   .catch((e) => {
-    console.error(`check-ops: ${(e as Error).stack ?? e}`);
-    process.exit(2);
+    console.error(`check-ops: ${errorText(e)}`);
+    shutdown();
+    process.exit(1);
   });

@@ -30,6 +30,14 @@ export class Storage {
 
 let nextId = 1;
 
+/**
+ * An n-dimensional array on the GPU: a shape, a dtype and contiguous row-major storage. Make one
+ * with `tensor(data, shape)` (or `zeros`, `ones`, `full`, …) after `init()` / `initNode()`; ops return
+ * new tensors and record gradients for leaves made with `requiresGrad`. GPU memory is not
+ * garbage-collected: call `dispose()` (or `using`), or create tensors inside `tidy(fn)`, which
+ * frees all but the ones it returns. Read values back with `await data()` (Float32Array),
+ * `intData()`, `item()` or `toArray()`.
+ */
 export class Tensor {
   /** Lets scope helpers recognise tensors without importing the class. */
   readonly isTensor = true;

@@ -21,6 +21,7 @@ import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from './chromium.js';
 
 /** One case of each op family; every fixture case of these ops runs (when implemented). */
 const DEFAULT_OPS = [
@@ -34,23 +35,6 @@ const DEFAULT_OPS = [
   'conv2d',
   'interpolate',
   'scaled_dot_product_attention',
-];
-
-/**
- * Chromium flags for WebGPU on Linux without a GPU: WebGPU is behind --enable-unsafe-webgpu on
- * Linux, and Vulkan + ANGLE-on-Vulkan give Dawn a (SwiftShader) Vulkan device. Containers often
- * have a tiny /dev/shm, hence --disable-dev-shm-usage; the rest keep a headless run quiet and
- * offline.
- */
-const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-angle=vulkan',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
 ];
 
 /** What page.js leaves in `window.__report`. */
