@@ -16,6 +16,7 @@ import { TRAIN_RPSAM2_USAGE, parseTrainRpsam2Args, trainRpsam2Command } from './
 import { TRAIN_SAM2_USAGE, parseTrainSam2Args, trainSam2Command } from './sam2-training/command.js';
 import { parseTable1Args, table1Command } from './runs/run-command.js';
 import { HEADROOM_USAGE, headroomCommand, parseHeadroomArgs } from './headroom.js';
+import { SOAK_USAGE, parseSoakArgs, soakCommand } from './soak.js';
 import { RUN_FLAGS, UsageError } from './runs/run-args.js';
 import { ADAPTER_USAGE, adapterCommand, parseAdapterArgs } from './gpu-report/adapter.js';
 import { GPU_REPORT_USAGE, gpuReportCommand, parseGpuReportArgs } from './gpu-report/command.js';
@@ -71,6 +72,13 @@ const COMMANDS: Record<string, Command> = {
     summary: "what a better single click could gain on a feature cache's objects, per class: a uniform click's Dice, the best click, the best within the shift bound's reach, and moving towards the centroid (no training)",
     run: headroomCommand,
     parse: parseHeadroomArgs,
+  },
+  soak: {
+    usage: SOAK_USAGE,
+    summary:
+      'reliability soak (not a test): predictions round-robin over synthetic frames, prompts and both predictors (embedded default SAM 2 + shipped shift block), then a training run with checkpoints; pool live bytes and Node heap over time; exit 1 if either grows past its bound (pool: 0 bytes, heap: 64 MiB) or the pool does not return to its start (--quick: 100 predictions, 10 steps)',
+    run: soakCommand,
+    parse: parseSoakArgs,
   },
   'profile-sam2-train': {
     usage: PROFILE_SAM2_TRAIN_USAGE,

@@ -62,12 +62,17 @@ export function asyncRun(fn: () => Promise<unknown>): TimedRun {
   };
 }
 
+/** The median of `xs` (the mean of the middle two for an even count; NaN when empty). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** The median and min of measured runs (`firstMs`: the first warm-up run). */
 export function summarise(runsMs: number[], firstMs: number): Timing {
-  const sorted = [...runsMs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { medianMs, minMs: sorted[0], runsMs, firstMs };
+  return { medianMs: median(runsMs), minMs: Math.min(...runsMs), runsMs, firstMs };
 }
 
 /** Runs `fn` (which returns the tensors it made, all disposed after each run) and times it. */

@@ -91,6 +91,77 @@ describe('RpSam2Predictor (tiny256 SAM 2 + the fixture shift block)', () => {
     expect(RPSAM2Predictor).toBe(RpSam2Predictor);
   });
 
+  it('results as mask views: per object, each with its score, and the best one (both predictors)', async () => {
+    const [h, w] = hw;
+    const raw = await predictor.predictSam2({ points: [[120, 202.5], [60, 40]], labels: [1, 0], multimaskOutput: true });
+    const { batch, masks: k } = raw.shape;
+    expect(raw.objects.length).toBe(batch);
+    const o = raw.objects[0];
+    expect(o.masks.map((m) => m.score)).toEqual(Array.from(raw.iou.slice(0, k)));
+    expect(o.objectScore).toBe(raw.objectScore[0]);
+    o.masks.forEach((m, j) => {
+      expect([m.width, m.height, m.index]).toEqual([w, h, j]);
+      // The view is the flat [B, K, H, W] array's plane, as 0/1 bytes.
+      expect(Array.from(m.data)).toEqual(Array.from(raw.masks.subarray(j * h * w, (j + 1) * h * w)));
+      expect(m.area).toBe(m.data.reduce((s, v) => s + v, 0));
+    });
+    const top = Array.from(raw.iou.slice(0, k)).indexOf(Math.max(...raw.iou.slice(0, k)));
+    expect(raw.best).toBe(o.masks[top]);
+    expect(o.best).toBe(raw.best);
+    // Logits threshold to the same masks.
+    const logits = await predictor.predictSam2({ points: [[120, 202.5], [60, 40]], labels: [1, 0], multimaskOutput: true, returnLogits: true });
+    expect(logits.best.data).toEqual(raw.best.data);
+
+    const rp = await predictor.predict(clicksPx[0]);
+    expect(rp.best.data).toBe(rp.mask);
+    expect([rp.best.score, rp.best.index, rp.best.width, rp.best.height]).toEqual([rp.score, rp.maskIndex, w, h]);
+  });
+
+  it('dispose: the same rule for both predictors (features freed, models passed in stay the caller\'s, later calls say "disposed")', async () => {
+    const img = await fixtureImage(model);
+    const copy = (t: Tensor) => noGrad(() => mulScalar(t, 1));
+    const sam2 = new Sam2ImagePredictor(model);
+    sam2.setFeatures({ imageEmbed: copy(img.features.imageEmbed), highRes: [copy(img.features.highRes[0]), copy(img.features.highRes[1])] }, hw);
+    const rp = new RpSam2Predictor(sam2, block);
+    expect(rp.isDisposed).toBe(false);
+    rp[Symbol.dispose]();
+    rp.dispose(); // idempotent
+    // The wrapped SAM 2 predictor (it held the features) is disposed with it.
+    expect([rp.isDisposed, sam2.isDisposed, sam2.hasImage]).toEqual([true, true, false]);
+    await expect(rp.predict(clicksPx[0])).rejects.toThrow(/^RpSam2Predictor: disposed/);
+    await expect(rp.refine(clicksPx[0])).rejects.toThrow(/^RpSam2Predictor: disposed/);
+    expect(() => rp.setFeatures(img.features, hw)).toThrow(/^RpSam2Predictor: disposed/);
+    await expect(sam2.predict({ points: [[1, 2]], labels: [1] })).rejects.toThrow(/^Sam2ImagePredictor: disposed/);
+    await expect(sam2.setImage({ width: 2, height: 2, channels: 3, data: new Uint8Array(12) })).rejects.toThrow(/^Sam2ImagePredictor: disposed/);
+    expect(() => sam2.getFeatures()).toThrow(/^Sam2ImagePredictor: disposed/);
+    expect(() => sam2.resetImage()).toThrow(/^Sam2ImagePredictor: disposed/);
+
+    // The model and the shift block were passed in: still usable by another predictor.
+    using again = new RpSam2Predictor(new Sam2ImagePredictor(model), block);
+    again.setFeatures(img.features, hw);
+    expect((await again.predict(clicksPx[0])).mask).toEqual((await predictor.predict(clicksPx[0])).mask);
+  });
+
+  it('dispose: a predictor made by load owns its model and frees it (both predictors)', async () => {
+    const img = await fixtureImage(model);
+    const copy = (t: Tensor) => noGrad(() => mulScalar(t, 1));
+    const sam2Config = parseOfficialConfig({ ...SAM2_META.model_config, image_size: SAM2_META.image_size }, 'tiny256');
+    const owned = await Sam2ImagePredictor.load({ weights: SAM2_WEIGHTS, config: sam2Config });
+    owned.setFeatures({ imageEmbed: copy(img.features.imageEmbed), highRes: [copy(img.features.highRes[0]), copy(img.features.highRes[1])] }, hw);
+    const want = await predictor.predictSam2({ points: [[120, 202.5]], labels: [1] });
+    expect((await owned.predict({ points: [[120, 202.5]], labels: [1] })).best.data).toEqual(want.best.data);
+    const weight = owned.model.imageEncoder.trunk.patchEmbed.weight;
+    owned.dispose();
+    expect(weight.value).toBeNull();
+    await expect(Sam2ImagePredictor.load({ config: sam2Config })).rejects.toThrow(/a config or size needs weights/);
+
+    const rp = await RpSam2Predictor.load({ sam2Weights: SAM2_WEIGHTS, sam2Config, shiftBlock: RP_DIR + 'shift_block.safetensors' });
+    const rpWeight = rp.model.imageEncoder.trunk.patchEmbed.weight;
+    rp.dispose();
+    expect(rpWeight.value).toBeNull();
+    disposeFeatures(img.features);
+  });
+
   it('loads from a training checkpoint and from a plain shift-block file, with the same answers', async () => {
     const ckPath = join(root, 'run', 'checkpoints', 'best.safetensors');
     await saveCheckpoint(ckPath, { block, state: { epoch: 1, stepInEpoch: 0, globalStep: 5, rngState: 1, bestValDice: 0.5, bestEpoch: 1 }, config: {}, kind: 'best' });

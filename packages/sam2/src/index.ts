@@ -49,7 +49,9 @@ export { Module, ParamSlot, loadWeights, type WeightSource, type LoadOptions, ty
 export { Linear, LayerNorm, LayerNorm2d, Conv2d, ConvTranspose2d, Embedding, MLP, type Activation, type Conv2dOptions } from './nn/layers.js';
 
 // Prediction.
-export { Sam2ImagePredictor, type Prompt, type Prediction, type DecodeResult } from './predictor/image-predictor.js';
+export { Sam2ImagePredictor, type Prompt, type Prediction, type ObjectMasks, type DecodeResult } from './predictor/image-predictor.js';
+// One mask as an object (score, area, RGBA/ImageData, PNG, COCO RLE, polygons).
+export { MaskView, bestMask, type Rgba } from './predictor/mask-view.js';
 export {
   preprocess,
   postprocessMasks,
@@ -61,6 +63,8 @@ export {
   type RgbImage,
 } from './predictor/transforms.js';
 export { decodeImage, encodeGreyPng, decodeGreyPng, encodeJpeg, imageSizeProblem, MAX_IMAGE_PIXELS } from './image/codec.js';
+export { decodeRle, encodeRle, type CocoRle } from './image/coco-rle.js';
+export { maskPolygons, type MaskPolygon } from './image/mask-contours.js';
 
 // Weights: loading, checking, converting, random initialisation.
 export {

@@ -13,7 +13,7 @@ import weightsUrl from '@rpsam2/sam2/models/synthetic/weights.safetensors?url';
 import defaultConfigJson from '@rpsam2/sam2/models/synthetic/config.json?raw';
 // The shift block shipped for the default model: loaded with it, so RP-SAM2 works at once.
 import shiftWeightsUrl from '@rpsam2/rpsam2/models/synthetic/weights.safetensors?url';
-import { encodeRle } from '../../bench/src/datasets/coco-rle.js';
+import { encodeRle } from '../../sam2/src/image/coco-rle.js';
 import { buildCoco } from './export/coco.js';
 import { buildDatasetZip, buildMasksZip, type DatasetFrame } from './export/dataset-zip.js';
 import { download, stamp } from './export/download.js';

@@ -44,7 +44,7 @@ import { decodeGreyPng, decodeImage, loadDefaultSam2, Sam2ImagePredictor, square
 import { DEFAULT_SHIFT_BLOCK_SAM2, defaultShiftBlockSpec, loadShiftBlockFrom, openCheckpoint, RpSam2Predictor, saveCheckpoint, ShiftBlock, type ShiftBlockConfig } from '@rpsam2/rpsam2';
 import { objectMask, renderSyntheticFrame } from '../../bench/src/synthetic/frame.js';
 import { encodePng } from '../../bench/src/datasets/png.js';
-import { decodeRle } from '../../bench/src/datasets/coco-rle.js';
+import { decodeRle } from '../../sam2/src/image/coco-rle.js';
 import { parseCocoInstances } from '../../bench/src/datasets/coco.js';
 import { rasterizeShape } from '../../bench/src/datasets/rasterize.js';
 import { IssueLog } from '../../bench/src/datasets/types.js';

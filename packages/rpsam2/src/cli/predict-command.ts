@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { initNode, withOutputDir } from '@rpsam2/tensor/node';
-import { clickProblem, decodeImage, encodeGreyPng } from '@rpsam2/sam2';
+import { clickProblem, decodeImage } from '@rpsam2/sam2';
 import { RpSam2Predictor, type Click } from '../predictor/rp-sam2-predictor.js';
 import { joinPath, writeAtomic } from '../checkpoint/node-io.js';
 import { defaultShiftBlockNotice, defaultShiftBlockSpec, shiftBlockNeededError } from '../predictor/default-shift-block.js';
@@ -107,10 +107,8 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
       };
       for (const [i, p] of preds.entries()) {
         const file = `mask_${i}.png`;
-        const bytes = new Uint8Array(p.mask.length);
-        let area = 0;
-        for (let j = 0; j < p.mask.length; j++) if (p.mask[j]) (bytes[j] = 255), area++;
-        await writeAtomic(joinPath(outDir, file), encodeGreyPng(bytes, p.width, p.height));
+        const area = p.best.area;
+        await writeAtomic(joinPath(outDir, file), p.best.toPng());
         out.clicks.push({ click: p.click, refined: [round3(p.refined[0]), round3(p.refined[1])], mask: file, score: p.score, maskIndex: p.maskIndex, iou: Array.from(p.iou), area });
         io.out(`click ${p.click[0]},${p.click[1]} → ${p.refined[0].toFixed(1)},${p.refined[1].toFixed(1)}  ${joinPath(outDir, file)}  iou ${p.score.toFixed(4)}  area ${area}`);
       }

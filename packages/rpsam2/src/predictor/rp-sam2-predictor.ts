@@ -13,6 +13,7 @@ import {
   clickProblem,
   loadDefaultSam2,
   loadSam2,
+  MaskView,
   Sam2ImagePredictor,
   type DecodeResult,
   type ImageFeatures,
@@ -43,6 +44,8 @@ export interface RefinedPrediction {
   refined: Click;
   /** H×W 0/1 mask: SAM 2's best-IoU multimask output for the refined click. */
   mask: Uint8Array;
+  /** The same mask as a view (its `data` is `mask`) with `score`: area, RGBA, PNG, COCO RLE, polygons. */
+  best: MaskView;
   /** Its predicted IoU. */
   score: number;
   /** Which of the three multimask outputs it is (0–2). */
@@ -89,18 +92,25 @@ function openShiftBlock(input: NonNullable<LoadRpSam2Options['shiftBlock']>, hea
  * RP-SAM2 at inference: SAM 2's image predictor plus a trained shift block. `predict(click)`
  * refines the click, then segments from the refined click (multimask output, the mask with the
  * highest predicted IoU); `refine` returns only the refined click. `load()` with no arguments
- * loads the embedded default SAM 2 and the shift block shipped for it (Node). `dispose()` (or
- * `using`) frees the image features and what `load` created.
+ * loads the embedded default SAM 2 and the shift block shipped for it (Node).
+ *
+ * Disposal follows the same rule as {@link Sam2ImagePredictor}: `dispose()` (or `using`) frees
+ * the image features (held by the wrapped `sam2` predictor, which is disposed with it) and what
+ * the predictor created itself — the model and shift block that `load` loaded. A model and shift
+ * block passed to the constructor stay the caller's. After `dispose()` every method throws
+ * "…: disposed"; disposing again does nothing.
  *
  * @example
  * await initNode();
  * using rp = await RpSam2Predictor.load();
  * await rp.setImage({ width, height, data: rgb, channels: 3 });
- * const { mask, refined, score } = await rp.predict([412, 300]);
+ * const { best, refined } = await rp.predict([412, 300]);
+ * console.log(best.score, best.area, best.toRle());
  */
 export class RpSam2Predictor {
   private readonly rp: RpSam2;
   private owned: { model: Sam2Model; block: ShiftBlock } | null = null;
+  private disposed = false;
 
   constructor(
     /** The SAM 2 predictor (its API is available as is). */
@@ -149,6 +159,16 @@ export class RpSam2Predictor {
     }
   }
 
+  /** Throws once the predictor is disposed (instead of a misleading "call setImage first"). */
+  private live(): void {
+    if (this.disposed) throw new Error('RpSam2Predictor: disposed (create or load a new predictor)');
+  }
+
+  /** Whether `dispose()` was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   /** The SAM 2 model. */
   get model(): Sam2Model {
     return this.sam2.model;
@@ -164,38 +184,46 @@ export class RpSam2Predictor {
 
   /** Encodes an image (SAM 2's encoder) for the clicks that follow. */
   setImage(image: RgbImage): Promise<void> {
+    this.live();
     return this.sam2.setImage(image);
   }
 
   /** Encodes several images; address them with `imageIndex`. */
   setImageBatch(images: RgbImage[]): Promise<void> {
+    this.live();
     return this.sam2.setImageBatch(images);
   }
 
   /** Uses precomputed features (e.g. from a feature cache); the predictor takes them over. */
   setFeatures(features: ImageFeatures, origHW: [number, number]): void {
+    this.live();
     this.sam2.setFeatures(features, origHW);
   }
 
   getFeatures(imageIndex = 0): ImageFeatures {
+    this.live();
     return this.sam2.getFeatures(imageIndex);
   }
 
   resetImage(): void {
+    this.live();
     this.sam2.resetImage();
   }
 
   /** SAM 2 alone on a prompt (no refinement): `Sam2ImagePredictor.predict`. */
   predictSam2(prompt: Prompt & { returnLogits?: boolean }, imageIndex = 0): Promise<Prediction> {
+    this.live();
     return this.sam2.predict(prompt, imageIndex);
   }
 
   /** SAM 2's tensor-level decode (no refinement): `Sam2ImagePredictor.decode`. Call inside tidy. */
   decode(prompt: Prompt, imageIndex = 0): DecodeResult {
+    this.live();
     return this.sam2.decode(prompt, imageIndex);
   }
 
   private size(imageIndex: number): [number, number] {
+    this.live();
     const hw = this.sam2.originalSizes[imageIndex];
     if (!hw) throw new Error(`RpSam2Predictor: no image ${imageIndex} is set (call setImage first)`);
     return hw;
@@ -219,6 +247,7 @@ export class RpSam2Predictor {
    * The caller owns the result.
    */
   refineNormalized(clicks: Tensor, imageIndex = 0): Tensor {
+    this.live();
     return noGrad(() => tidy(() => this.rp.refine(clicks, imageIndex).refined));
   }
 
@@ -226,6 +255,7 @@ export class RpSam2Predictor {
   refine(click: Click, imageIndex?: number): Promise<Click>;
   refine(clicks: Click[], imageIndex?: number): Promise<Click[]>;
   async refine(c: Click | Click[], imageIndex = 0): Promise<Click | Click[]> {
+    this.live();
     if (c.length === 0) return [];
     const single = !Array.isArray(c[0]);
     const clicks = (single ? [c] : c) as Click[];
@@ -250,6 +280,7 @@ export class RpSam2Predictor {
   predict(click: Click, imageIndex?: number): Promise<RefinedPrediction>;
   predict(clicks: Click[], imageIndex?: number): Promise<RefinedPrediction[]>;
   async predict(c: Click | Click[], imageIndex = 0): Promise<RefinedPrediction | RefinedPrediction[]> {
+    this.live();
     if (c.length === 0) return [];
     const single = !Array.isArray(c[0]);
     const clicks = (single ? [c] : c) as Click[];
@@ -278,11 +309,13 @@ export class RpSam2Predictor {
         for (let j = 0; j < k; j++) if (oh[i * k + j] > 0.5) idx = j;
         const mask = new Uint8Array(h * w);
         for (let p = 0; p < h * w; p++) mask[p] = full[i * h * w + p] > 0.5 ? 1 : 0;
+        const score = iou[i * k + idx];
         return {
           click: [click[0], click[1]],
           refined: [rd[2 * i] * w, rd[2 * i + 1] * h],
           mask,
-          score: iou[i * k + idx],
+          best: new MaskView(mask, w, h, score, idx),
+          score,
           maskIndex: idx,
           iou: iou.slice(i * k, (i + 1) * k),
           lowResLogits: low.slice(i * g, (i + 1) * g),
@@ -296,8 +329,10 @@ export class RpSam2Predictor {
     }
   }
 
-  /** Frees the image features (and the model and shift block when `load` created them). */
+  /** Frees the image features, and the model and shift block when `load` created them. Idempotent. */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.sam2.dispose();
     if (this.owned) {
       this.owned.block.dispose();

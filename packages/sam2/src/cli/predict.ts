@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initNode, withOutputDir } from '@rpsam2/tensor/node';
-import { decodeImage, encodeGreyPng } from '../image/codec.js';
+import { decodeImage } from '../image/codec.js';
 import { Sam2ImagePredictor } from '../predictor/image-predictor.js';
 import { clickProblem } from '../predictor/transforms.js';
 import { loadSam2, type WeightDType } from '../weights/load.js';
@@ -118,23 +118,14 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
 
       const tWrite = performance.now();
       const outDir = values.out!;
-      const { masks: k, height: h, width: w } = pred.shape;
-      const plane = h * w;
+      const { height: h, width: w } = pred.shape;
       const masks: PredictSummary['masks'] = [];
-      for (let i = 0; i < k; i++) {
-        const bytes = new Uint8Array(plane);
-        let area = 0;
-        for (let j = 0; j < plane; j++) {
-          if (pred.masks[i * plane + j] > 0) {
-            bytes[j] = 255;
-            area++;
-          }
-        }
-        const file = `mask_${i}.png`;
-        await writeFile(join(outDir, file), encodeGreyPng(bytes, w, h));
-        masks.push({ file, iou: pred.iou[i], area });
+      for (const m of pred.objects[0].masks) {
+        const file = `mask_${m.index}.png`;
+        await writeFile(join(outDir, file), m.toPng());
+        masks.push({ file, iou: m.score, area: m.area });
       }
-      const best = masks.reduce((b, m, i) => (m.iou > masks[b].iou ? i : b), 0);
+      const best = pred.best.index;
       const writeMs = performance.now() - tWrite;
       const summary: PredictSummary = {
         image: resolve(imagePath),

@@ -8,6 +8,9 @@ import { cat, clamp, greater, mul, noGrad, tensor, tidy, keep, type Tensor } fro
 import type { Sam2Model, ImageFeatures } from '../model/sam2-model.js';
 import type { DecoderOutput } from '../model/mask-decoder.js';
 import { clickProblem, postprocessMasks, preprocess, type RgbImage } from './transforms.js';
+import { bestMask, MaskView } from './mask-view.js';
+import { loadSam2, type LoadSam2Options } from '../weights/load.js';
+import { loadDefaultSam2 } from '../weights/default-model.js';
 
 /** Prompts for one or several objects (batched: the outer arrays index objects). */
 export interface Prompt {
@@ -36,6 +39,20 @@ export interface Prediction {
   objectScore: Float32Array;
   /** [B, K, H, W, …] shapes of the arrays above. */
   shape: { batch: number; masks: number; height: number; width: number; lowRes: number };
+  /** Per object (B): its K masks as views, no slicing needed. */
+  objects: ObjectMasks[];
+  /** The first object's mask with the highest predicted IoU (the usual one-object case). */
+  best: MaskView;
+}
+
+/** One object's masks from {@link Sam2ImagePredictor.predict}. */
+export interface ObjectMasks {
+  /** The K masks (3 with multimask output, else 1), in the decoder's order, each with its predicted IoU. */
+  masks: MaskView[];
+  /** The mask with the highest predicted IoU. */
+  best: MaskView;
+  /** The object-score logit (> 0: the decoder sees an object). */
+  objectScore: number;
 }
 
 /** Tensor-level decoder output (all tensors owned by the caller). */
@@ -55,18 +72,50 @@ export interface DecodeResult {
  * once and keeps the features, `predict` decodes prompts (clicks, boxes, a previous mask) into
  * masks at the original size. Official `set_image` / `predict(point_coords, point_labels,
  * multimask_output)` map to `setImage(image)` / `predict({ points, labels, multimaskOutput })`.
- * `dispose()` frees the features; the model stays the caller's to dispose.
+ *
+ * Disposal (the same rule as `RpSam2Predictor`'s): `dispose()` (or `using`) frees the image
+ * features and what the predictor created itself — the model, when `load` loaded it. A model
+ * passed to the constructor stays the caller's to dispose. After `dispose()` every method throws
+ * "…: disposed"; disposing again does nothing.
  *
  * @example
  * const predictor = new Sam2ImagePredictor((await loadSam2({ weights: 'sam2.1_hiera_large.pt' })).model);
  * await predictor.setImage({ width, height, data: rgb, channels: 3 });
- * const { masks, iou } = await predictor.predict({ points: [[500, 375]], labels: [1], multimaskOutput: true });
+ * const { best } = await predictor.predict({ points: [[500, 375]], labels: [1], multimaskOutput: true });
+ * console.log(best.score, best.area, best.toRle());
  */
 export class Sam2ImagePredictor {
   private features: ImageFeatures[] = [];
   private origSizes: [number, number][] = [];
+  private disposed = false;
+  private ownsModel = false;
 
+  /** A predictor on a model you keep (and dispose yourself, after the predictor). */
   constructor(readonly model: Sam2Model) {}
+
+  /**
+   * Loads SAM 2 (`loadSam2` with these options; with no `weights`, the embedded default model)
+   * into a predictor that owns it: `dispose()` frees the model too.
+   */
+  static async load(options: Partial<LoadSam2Options> = {}): Promise<Sam2ImagePredictor> {
+    if (options.weights === undefined && (options.config !== undefined || options.size !== undefined)) {
+      throw new Error('Sam2ImagePredictor.load: a config or size needs weights (without weights it loads the embedded default model)');
+    }
+    const { model } = options.weights === undefined ? await loadDefaultSam2({ dtype: options.dtype }) : await loadSam2(options as LoadSam2Options);
+    const p = new Sam2ImagePredictor(model);
+    p.ownsModel = true;
+    return p;
+  }
+
+  /** Throws once the predictor is disposed (instead of a misleading "call setImage first"). */
+  private live(): void {
+    if (this.disposed) throw new Error('Sam2ImagePredictor: disposed (create a new predictor)');
+  }
+
+  /** Whether `dispose()` was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
 
   /** Whether an image is set. */
   get hasImage(): boolean {
@@ -80,6 +129,7 @@ export class Sam2ImagePredictor {
 
   /** The cached features of image `i` (owned by the predictor). */
   getFeatures(i = 0): ImageFeatures {
+    this.live();
     const f = this.features[i];
     if (!f) throw new Error(`predictor: no image ${i} is set (call setImage first)`);
     return f;
@@ -92,6 +142,7 @@ export class Sam2ImagePredictor {
 
   /** Encodes several images; `predict({...}, i)` then addresses image i. */
   async setImageBatch(images: RgbImage[]): Promise<void> {
+    this.live();
     await this.model.promptEncoder.prepare();
     this.resetImage();
     for (const img of images) {
@@ -109,6 +160,7 @@ export class Sam2ImagePredictor {
 
   /** Uses precomputed features (e.g. from a cache) for an image of the given original size. */
   setFeatures(features: ImageFeatures, origHW: [number, number]): void {
+    this.live();
     this.resetImage();
     this.features = [features];
     this.origSizes = [origHW];
@@ -116,6 +168,11 @@ export class Sam2ImagePredictor {
 
   /** Frees the cached features. */
   resetImage(): void {
+    this.live();
+    this.freeFeatures();
+  }
+
+  private freeFeatures(): void {
     for (const f of this.features) {
       f.imageEmbed.dispose();
       f.highRes[0].dispose();
@@ -203,6 +260,7 @@ export class Sam2ImagePredictor {
 
   /** Predicts masks for a prompt on image `imageIndex` and reads them back. */
   async predict(p: Prompt & { returnLogits?: boolean }, imageIndex = 0): Promise<Prediction> {
+    this.live();
     const [h, w] = this.origSizes[imageIndex] ?? [0, 0];
     const out = noGrad(() =>
       tidy(() => {
@@ -218,20 +276,25 @@ export class Sam2ImagePredictor {
     );
     try {
       const [b, k, g] = [out.lowRes.shape[0], out.lowRes.shape[1], out.lowRes.shape[2]];
-      return {
-        masks: await out.masks.data(),
-        iou: await out.iou.data(),
-        lowResLogits: await out.lowRes.data(),
-        objectScore: await out.obj.data(),
-        shape: { batch: b, masks: k, height: h, width: w, lowRes: g },
-      };
+      const [masks, iou, lowResLogits, objectScore] = [await out.masks.data(), await out.iou.data(), await out.lowRes.data(), await out.obj.data()];
+      const plane = h * w;
+      const objects = Array.from({ length: b }, (_, i): ObjectMasks => {
+        // Views over `masks` (no copy); they threshold at 0, so logits and 0/1 masks both work.
+        const views = Array.from({ length: k }, (_, j) => new MaskView(masks.subarray((i * k + j) * plane, (i * k + j + 1) * plane), w, h, iou[i * k + j], j));
+        return { masks: views, best: bestMask(views), objectScore: objectScore[i] };
+      });
+      return { masks, iou, lowResLogits, objectScore, shape: { batch: b, masks: k, height: h, width: w, lowRes: g }, objects, best: objects[0].best };
     } finally {
       for (const t of Object.values(out)) t.dispose();
     }
   }
 
+  /** Frees the image features, and the model when `load` created it. Idempotent. */
   dispose(): void {
-    this.resetImage();
+    if (this.disposed) return;
+    this.disposed = true;
+    this.freeFeatures();
+    if (this.ownsModel) this.model.dispose();
   }
 
   [Symbol.dispose](): void {
