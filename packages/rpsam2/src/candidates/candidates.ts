@@ -177,6 +177,21 @@ export function normaliseGrid(gridPx: Float32Array, origHW: [number, number]): F
 }
 
 /**
+ * Whether grid point `i` of `points` ([G·2], x/y) lies within `rx`, `ry` of (x, y) on each axis:
+ * the box a shift bounded per axis can reach. Units are the caller's (pixels or normalised).
+ */
+export function inReachBox(points: ArrayLike<number>, i: number, x: number, y: number, rx: number, ry: number): boolean {
+  return Math.abs(points[2 * i] - x) <= rx && Math.abs(points[2 * i + 1] - y) <= ry;
+}
+
+/** The best Dice among the grid points in the reach box of (x, y) ({@link inReachBox}); −∞ when none is. */
+export function bestInReach(points: ArrayLike<number>, dice: ArrayLike<number>, x: number, y: number, rx: number, ry: number): number {
+  let best = -Infinity;
+  for (let i = 0; i < dice.length; i++) if (dice[i] > best && inReachBox(points, i, x, y, rx, ry)) best = dice[i];
+  return best;
+}
+
+/**
  * The candidates a click can reach: among the grid points within `reach` of the click on both
  * axes (normalised units, the shift block's per-axis bound), those whose Dice is within `epsilon`
  * of the best Dice in reach — normalised [C·2]. The paper's candidates are the object's global
@@ -185,12 +200,12 @@ export function normaliseGrid(gridPx: Float32Array, origHW: [number, number]): F
  * caller falls back to the global candidates).
  */
 export function reachableCandidates(grid: CandidateGrid, click: readonly [number, number], reach: number, epsilon: number): Float32Array | null {
-  const g = grid.dice.length;
-  let best = -Infinity;
-  const near = (i: number) => Math.abs(grid.norm[2 * i] - click[0]) <= reach && Math.abs(grid.norm[2 * i + 1] - click[1]) <= reach;
-  for (let i = 0; i < g; i++) if (near(i) && grid.dice[i] > best) best = grid.dice[i];
+  const [x, y] = click;
+  const best = bestInReach(grid.norm, grid.dice, x, y, reach, reach);
   if (best === -Infinity) return null;
   const out: number[] = [];
-  for (let i = 0; i < g; i++) if (near(i) && grid.dice[i] >= best - epsilon) out.push(grid.norm[2 * i], grid.norm[2 * i + 1]);
+  for (let i = 0; i < grid.dice.length; i++) {
+    if (grid.dice[i] >= best - epsilon && inReachBox(grid.norm, i, x, y, reach, reach)) out.push(grid.norm[2 * i], grid.norm[2 * i + 1]);
+  }
   return Float32Array.from(out);
 }

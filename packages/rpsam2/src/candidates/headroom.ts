@@ -6,6 +6,7 @@
  * the mask's centroid, at most `reach` per axis — that needs no training. These bound what
  * training a shift block can gain on a dataset, and say whether the gain is in reach at all.
  */
+import { bestInReach } from './candidates.js';
 
 /** An object's candidate grid: grid points inside its mask (pixels, [G·2]) and their click Dice [G]. */
 export interface HeadroomInput {
@@ -83,11 +84,7 @@ export function objectHeadroom(o: HeadroomInput, origHW: [number, number], reach
     sum += d;
     sq += d * d;
     best = Math.max(best, d);
-    let inReach = -Infinity;
-    for (let j = 0; j < g; j++) {
-      if (Math.abs(o.gridPx[2 * j] - x) <= rx && Math.abs(o.gridPx[2 * j + 1] - y) <= ry) inReach = Math.max(inReach, o.dice[j]);
-    }
-    reachSum += inReach;
+    reachSum += bestInReach(o.gridPx, o.dice, x, y, rx, ry);
     centroidSum += nearest(x + clampTo(cx - x, rx), y + clampTo(cy - y, ry));
   }
   const mean = sum / g;
