@@ -16,6 +16,8 @@ import { readFileSync } from 'node:fs';
 // do not need @rpsam2/sam2 installed.
 import type { Sam2Config } from '@rpsam2/sam2';
 import { parseArgs as parseCommonArgs, type CommandArgs } from './args.js';
+import { median } from './stats.js';
+import { sharedFixtureDir } from './shared-fixtures.js';
 
 /** One size's result (the JSON output is an array of these). */
 export interface Sam2BenchResult {
@@ -80,14 +82,7 @@ export function parseSam2BenchArgs(argv: readonly string[]): Sam2BenchArgs {
 
 /** A SAM 2 fixture's folder in the shared fixtures (next to the repository), or in $SAM2_FIXTURES. */
 export function fixtureDir(name: string): string {
-  const root = process.env.SAM2_FIXTURES ?? new URL('../../../../shared/fixtures/sam2/', import.meta.url).pathname;
-  return `${root.replace(/\/?$/, '/')}${name}/`;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return `${sharedFixtureDir('sam2', 'SAM2_FIXTURES')}${name}/`;
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;

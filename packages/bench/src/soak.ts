@@ -19,7 +19,7 @@ import { nonNegativeIntFlag, positiveIntFlag, type CommandArgs } from './args.js
 import { UsageError } from './runs/run-args.js';
 import { processIO, type RunIO } from './runs/run-io.js';
 import { renderSyntheticFrame, SYNTHETIC_CLASSES, type SyntheticFrame } from './synthetic/index.js';
-import { median } from './timing.js';
+import { median } from './stats.js';
 
 export const SOAK_USAGE = 'soak [--predictions 1000] [--train-steps 40 (0: none)] [--quick] [--json]';
 

@@ -5,6 +5,7 @@
  * CPU) go round-robin through the same loop.
  */
 import { getBackend, tidy, type Tensor } from '@rpsam2/tensor';
+import { median } from './stats.js';
 
 export interface TimingOptions {
   /** Measured runs (after the warm-up runs). */
@@ -60,14 +61,6 @@ export function asyncRun(fn: () => Promise<unknown>): TimedRun {
     await fn();
     return performance.now() - t0;
   };
-}
-
-/** The median of `xs` (the mean of the middle two for an even count; NaN when empty). */
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** The median and min of measured runs (`firstMs`: the first warm-up run). */

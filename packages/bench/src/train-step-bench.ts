@@ -23,6 +23,8 @@ import { Adam, getBackend, noGrad, shutdown, tensor, tidy } from '@rpsam2/tensor
 import { initNode } from '@rpsam2/tensor/node';
 import { readFileSync } from 'node:fs';
 import { parseArgs as parseCommonArgs, type CommandArgs } from './args.js';
+import { median } from './stats.js';
+import { sharedFixtureDir } from './shared-fixtures.js';
 
 export interface TrainStepBenchResult {
   id: string;
@@ -77,15 +79,7 @@ export function parseTrainStepArgs(argv: readonly string[]): TrainStepBenchArgs 
 }
 
 function fixtures(kind: 'sam2' | 'rpsam2', name: string): string {
-  const env = kind === 'sam2' ? process.env.SAM2_FIXTURES : process.env.RPSAM2_FIXTURES;
-  const root = env ?? new URL(`../../../../shared/fixtures/${kind}/`, import.meta.url).pathname;
-  return `${root.replace(/\/?$/, '/')}${name}/`;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return `${sharedFixtureDir(kind, kind === 'sam2' ? 'SAM2_FIXTURES' : 'RPSAM2_FIXTURES')}${name}/`;
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;

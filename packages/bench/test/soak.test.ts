@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatSoakTable, formatVerdict, growthOf, mib, parseSoakArgs, SOAK_BOUNDS, SOAK_DEFAULTS, SOAK_QUICK, soakVerdict, type SoakSample } from '../src/soak.js';
 import { UsageError } from '../src/runs/run-args.js';
-import { median } from '../src/timing.js';
+import { median } from '../src/stats.js';
 
 const MiB = 2 ** 20;
 const series = (phase: SoakSample['phase'], live: number[], heap: number[]): SoakSample[] => live.map((l, i) => ({ phase, step: (i + 1) * 10, t: i, liveBytes: l, heapUsed: heap[i] }));

@@ -16,6 +16,7 @@ import type { AggregateResult } from '../metrics/aggregate.js';
 import { perObjectStats, type ObjectSample } from './object-stats.js';
 import { pairedTTest, type PairedTResult } from './paired-t.js';
 import { wilcoxonSignedRank, type WilcoxonResult } from './wilcoxon.js';
+import { median } from '../stats.js';
 
 /** The comparison of method `a` against method `b`. */
 export interface MethodComparison {
@@ -34,13 +35,6 @@ export interface MethodComparison {
   /** Objects paired. */
   objects: number;
   seeds: number[];
-}
-
-function median(xs: number[]): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /**

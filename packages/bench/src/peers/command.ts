@@ -15,6 +15,7 @@ import { parseArgs, type CommandArgs } from '../args.js';
 import { asyncRun, gpuRun, timeInterleaved, type Timing } from '../timing.js';
 import { peerCases, type PeerCase, type PeerCheck } from './cases.js';
 import { loadOnnxRuntime, ORT_SESSION_OPTIONS, ortVersion, PeerUnavailableError, type OrtModule, type OrtTensor } from './onnxruntime.js';
+import { sharedFixtureDir } from '../shared-fixtures.js';
 
 export const PEERS_USAGE = 'peers [--json] [--quick] [--repeat N] [--only <id>]';
 
@@ -97,8 +98,7 @@ export function formatPeersTable(results: readonly PeerResult[]): string {
 
 /** Where the ONNX exports are: `../shared/fixtures/peers` next to the repository, or $PEER_FIXTURES. */
 export function peersFixtureDir(): string {
-  const root = process.env.PEER_FIXTURES ?? new URL('../../../../shared/fixtures/peers/', import.meta.url).pathname;
-  return root.replace(/\/?$/, '/');
+  return sharedFixtureDir('peers', 'PEER_FIXTURES');
 }
 
 /** What the command can be given instead of the real thing (tests). */
