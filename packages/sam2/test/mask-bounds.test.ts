@@ -2,15 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '@rpsam2/tensor';
 import { maskBounds, unionBounds, type MaskBounds } from '../src/image/mask-bounds.js';
-
-/** A mask from rows of '#' (1) and '.' (0). */
-function maskOf(rows: string[]) {
-  const height = rows.length;
-  const width = rows[0].length;
-  const data = new Uint8Array(width * height);
-  rows.forEach((r, y) => [...r].forEach((c, x) => { data[y * width + x] = c === '#' ? 1 : 0; }));
-  return { width, height, data };
-}
+import { maskOf } from './support.js';
 
 describe('maskBounds', () => {
   it('is the inclusive tight box of the foreground', () => {

@@ -5,6 +5,7 @@ import { MaskView, bestMask } from '../src/predictor/mask-view.js';
 import { decodeRle, encodeRle } from '../src/image/coco-rle.js';
 import { decodeGreyPng } from '../src/image/codec.js';
 import { maskPolygons } from '../src/image/mask-contours.js';
+import { maskOf, randomMask } from './support.js';
 
 describe('MaskView', () => {
   // 3 wide, 2 high:  . # #
@@ -35,10 +36,7 @@ describe('MaskView', () => {
   it('round-trips random masks through RLE', () => {
     const rng = new SeededRandom(7);
     for (let t = 0; t < 20; t++) {
-      const w = 1 + Math.floor(rng.next() * 17);
-      const h = 1 + Math.floor(rng.next() * 13);
-      const density = rng.next();
-      const m = Uint8Array.from({ length: w * h }, () => (rng.next() < density ? 1 : 0));
+      const { width: w, height: h, data: m } = randomMask(rng, 17, 13);
       const back = decodeRle(new MaskView(m, w, h, 0).toRle());
       expect([back.width, back.height]).toEqual([w, h]);
       expect(back.data).toEqual(m);
@@ -69,15 +67,6 @@ describe('MaskView', () => {
     expect(() => bestMask([])).toThrow(/no masks/);
   });
 });
-
-/** A mask from rows of '#' (1) and '.' (0). */
-function maskOf(rows: string[]) {
-  const height = rows.length;
-  const width = rows[0].length;
-  const data = new Uint8Array(width * height);
-  rows.forEach((r, y) => [...r].forEach((c, x) => { data[y * width + x] = c === '#' ? 1 : 0; }));
-  return { width, height, data };
-}
 
 /** Even-odd fill of rings at pixel centres. */
 function fill(rings: { points: number[] }[], width: number, height: number): Uint8Array {
@@ -116,10 +105,7 @@ describe('maskPolygons / MaskView.toPolygons', () => {
   it('fills back to the mask (even-odd at pixel centres), random masks', () => {
     const rng = new SeededRandom(11);
     for (let t = 0; t < 30; t++) {
-      const w = 1 + Math.floor(rng.next() * 12);
-      const h = 1 + Math.floor(rng.next() * 12);
-      const density = rng.next();
-      const m = Uint8Array.from({ length: w * h }, () => (rng.next() < density ? 1 : 0));
+      const { width: w, height: h, data: m } = randomMask(rng, 12, 12);
       const rings = new MaskView(m, w, h, 0).toPolygons();
       expect(fill(rings, w, h)).toEqual(m);
       for (const r of rings) expect(r.points.every(Number.isInteger)).toBe(true);

@@ -8,6 +8,7 @@ import {
   type PromptMask,
   type PromptRng,
 } from '../src/train/prompt-sampler.js';
+import { maskOf } from './support.js';
 
 /** mulberry32, seeded. */
 function rngOf(seed: number): PromptRng {
@@ -21,15 +22,6 @@ function rngOf(seed: number): PromptRng {
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     },
   };
-}
-
-/** A mask from rows of '#' (1) and '.' (0). */
-function maskOf(rows: string[]): PromptMask {
-  const height = rows.length;
-  const width = rows[0].length;
-  const data = new Uint8Array(width * height);
-  rows.forEach((r, y) => [...r].forEach((ch, x) => (data[y * width + x] = ch === '#' ? 1 : 0)));
-  return { width, height, data };
 }
 
 /** Pearson's χ² of observed counts against equal expected counts. */

@@ -210,3 +210,20 @@ trainer:
   model:
     image_size: \${scratch.resolution}
 `;
+
+/** A mask from rows of '#' (1) and '.' (0): width, height and row-major 0/1 data. */
+export function maskOf(rows: string[]): { width: number; height: number; data: Uint8Array } {
+  const height = rows.length;
+  const width = rows[0].length;
+  const data = new Uint8Array(width * height);
+  rows.forEach((r, y) => [...r].forEach((c, x) => (data[y * width + x] = c === '#' ? 1 : 0)));
+  return { width, height, data };
+}
+
+/** A seeded random mask up to `maxW`×`maxH` (at least 1×1) with a random fill density. */
+export function randomMask(rng: { next(): number }, maxW: number, maxH: number): { width: number; height: number; data: Uint8Array } {
+  const width = 1 + Math.floor(rng.next() * maxW);
+  const height = 1 + Math.floor(rng.next() * maxH);
+  const density = rng.next();
+  return { width, height, data: Uint8Array.from({ length: width * height }, () => (rng.next() < density ? 1 : 0)) };
+}
