@@ -50,7 +50,7 @@ export {
   type CandidateSet,
 } from './candidates/candidates.js';
 export { objectHeadroom, meanHeadroom, type HeadroomInput, type ObjectHeadroom } from './candidates/headroom.js';
-export { sampleClicks, normalizeClicks } from './candidates/clicks.js';
+export { sampleClicks, normalizeClicks, maskCentroid } from './candidates/clicks.js';
 export { selectByIou, oneHotToIndices, type Selection } from './pipeline/select-mask.js';
 export { RpSam2, targetLowRes, type RefinedDecode, type RpSam2Output, type RpSam2Targets } from './pipeline/rpsam2.js';
 export { verifyRpsam2Fixture, type CheckResult, type Rpsam2FixtureInputs } from './verify/fixture-verifier.js';
@@ -71,6 +71,8 @@ export {
   clickTokens,
   stackEmbeds,
   makeTargets,
+  centroidTargets,
+  type DistTarget,
   disposeTargets,
   objectClicks,
   inCandidateRegion,

@@ -11,7 +11,8 @@ import { openDataset } from '../src/train/open-dataset.js';
 import { syntheticShapes } from '../src/train/synthetic.js';
 import { augment, drawAugmentation } from '../src/train/sources.js';
 import { ProgressLine, formatDuration } from '../src/train/progress.js';
-import { chunkObjects, inCandidateRegion, objectClicks } from '../src/train/step.js';
+import { centroidTargets, chunkObjects, inCandidateRegion, objectClicks } from '../src/train/step.js';
+import { maskCentroid } from '../src/candidates/clicks.js';
 import { PAPER_SHIFT_BLOCK, ShiftBlock, shiftBlockParamCount } from '../src/shift-block/shift-block.js';
 import { splitImages } from '../src/cli/train-command.js';
 
@@ -131,6 +132,20 @@ describe('training config', () => {
     expect(reachableCandidates(grid, [0.1, 0.1], 0.1, 0.005)).toBeNull();
     expect(Array.from(normaliseGrid(Float32Array.from([10, 20, 30, 40]), [100, 200]))).toEqual([0.05, 0.2, 0.15, 0.4].map(Math.fround));
     expect(() => resolveTrainConfig({ candidateReach: 1.5 })).toThrow(/candidateReach must be in \[0, 1\]/);
+  });
+
+  it('centroid target: the step of at most the reach per axis towards the mask centroid', () => {
+    // A 4×8 mask filled in columns 4..7 of rows 1..2: centroid (5.5/8, 1.5/4).
+    const mask = new Uint8Array(32);
+    for (const y of [1, 2]) for (let x = 4; x < 8; x++) mask[y * 8 + x] = 1;
+    expect(maskCentroid(mask, 4, 8)).toEqual([5.5 / 8, 1.5 / 4]);
+    expect(maskCentroid(new Uint8Array(32), 4, 8)).toEqual([0.5, 0.5]);
+    // Far in x (clamped to 0.1), near in y (reaches the centroid); a click on it stays.
+    const t = centroidTargets(Float32Array.from([0.1, 0.4, 5.5 / 8, 1.5 / 4]), [5.5 / 8, 1.5 / 4], 0.1);
+    expect(Array.from(t)).toEqual([0.1 + 0.1, 1.5 / 4, 5.5 / 8, 1.5 / 4].map(Math.fround));
+    expect(() => resolveTrainConfig({ distTarget: 'centroid' })).toThrow(/needs candidateReach > 0/);
+    expect(() => resolveTrainConfig({ distTarget: 'middle' as never })).toThrow(/distTarget must be 'candidates' or 'centroid'/);
+    expect(resolveTrainConfig({ distTarget: 'centroid', candidateReach: 0.1 }).distTarget).toBe('centroid');
   });
 
   it('splits images into training and validation by seed', () => {

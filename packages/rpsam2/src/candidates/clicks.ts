@@ -34,3 +34,19 @@ export function normalizeClicks(px: ArrayLike<number>, height: number, width: nu
   }
   return out;
 }
+
+/** The centroid of a mask (H×W, nonzero inside), normalised [x/W, y/H]; the centre for an empty one. */
+export function maskCentroid(mask: ArrayLike<number>, h: number, w: number): [number, number] {
+  let sx = 0;
+  let sy = 0;
+  let n = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (!mask[y * w + x]) continue;
+      sx += x;
+      sy += y;
+      n++;
+    }
+  }
+  return n ? [sx / n / w, sy / n / h] : [0.5, 0.5];
+}

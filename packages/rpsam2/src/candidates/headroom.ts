@@ -7,6 +7,7 @@
  * training a shift block can gain on a dataset, and say whether the gain is in reach at all.
  */
 import { bestInReach } from './candidates.js';
+import { maskCentroid } from './clicks.js';
 
 /** An object's candidate grid: grid points inside its mask (pixels, [G·2]) and their click Dice [G]. */
 export interface HeadroomInput {
@@ -46,19 +47,9 @@ export function objectHeadroom(o: HeadroomInput, origHW: [number, number], reach
   if (g === 0) return null;
   const rx = reach * w;
   const ry = reach * h;
-  let cx = 0;
-  let cy = 0;
-  let area = 0;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (!o.mask[y * w + x]) continue;
-      cx += x;
-      cy += y;
-      area++;
-    }
-  }
-  cx /= area;
-  cy /= area;
+  const [ncx, ncy] = maskCentroid(o.mask, h, w);
+  const cx = ncx * w;
+  const cy = ncy * h;
   const nearest = (x: number, y: number): number => {
     let best = 0;
     let bd = Infinity;

@@ -6,6 +6,7 @@
  */
 import type { Sam2Model } from '@rpsam2/sam2';
 import { ShiftBlock, type ShiftBlockConfig } from '../shift-block/shift-block.js';
+import type { DistTarget } from './step.js';
 
 export interface TrainConfig {
   /** Output directory: checkpoints/{last,best}.safetensors (+ .json), log.jsonl, config.json. */
@@ -83,6 +84,12 @@ export interface TrainConfig {
    * the candidate tolerance of the best in reach. 0: the object's global candidates (the paper's).
    */
   candidateReach: number;
+  /**
+   * The distance term's target: 'candidates' (the grid's; see `candidateReach`) or 'centroid'
+   * (the point `candidateReach` towards the object's mask centroid per axis; needs
+   * candidateReach > 0).
+   */
+  distTarget: DistTarget;
   /** Stop after this many optimizer steps in total (0: no limit; for smoke runs). */
   maxSteps: number;
   /** Also write the last checkpoint every this many steps (0: only at epoch ends and on stop). */
@@ -115,6 +122,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   candidates: { gridStep: 8, epsilon: 0.005 },
   candidateEpsilon: 0,
   candidateReach: 0,
+  distTarget: 'candidates',
   maxSteps: 0,
   checkpointEvery: 0,
   gpuCacheImages: 64,
@@ -197,6 +205,8 @@ export function validateTrainConfig(c: TrainConfig): void {
   int(c.candidates.gridStep, 'candidates.gridStep', 1);
   if (!(c.lr > 0)) throw new Error(`config: lr must be > 0, got ${c.lr}`);
   if (!(c.candidateReach >= 0 && c.candidateReach <= 1)) throw new Error(`config: candidateReach must be in [0, 1] (0: the global candidates), got ${c.candidateReach}`);
+  if (c.distTarget !== 'candidates' && c.distTarget !== 'centroid') throw new Error(`config: distTarget must be 'candidates' or 'centroid', got ${JSON.stringify(c.distTarget)}`);
+  if (c.distTarget === 'centroid' && !(c.candidateReach > 0)) throw new Error('config: distTarget \'centroid\' needs candidateReach > 0 (how far a click may move towards the centroid; the shift bound, 0.1, is natural)');
   if (!(c.candidateEpsilon >= 0 && c.candidateEpsilon < 1)) throw new Error(`config: candidateEpsilon must be in [0, 1) (0: the cache's candidates), got ${c.candidateEpsilon}`);
   if (!(c.clipGradNorm >= 0)) throw new Error(`config: clipGradNorm must be ≥ 0 (0: off), got ${c.clipGradNorm}`);
   if (!(c.data.valFraction >= 0 && c.data.valFraction < 1)) throw new Error(`config: data.valFraction must be in [0, 1), got ${c.data.valFraction}`);

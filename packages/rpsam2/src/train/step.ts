@@ -47,7 +47,7 @@ import type { ImageFeatures, Sam2Model } from '@rpsam2/sam2';
 import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { compoundLoss, PAPER_LOSS, type CompoundLossConfig } from '../loss/compound-loss.js';
 import { selectByIou } from '../pipeline/select-mask.js';
-import { sampleClicks } from '../candidates/clicks.js';
+import { maskCentroid, sampleClicks } from '../candidates/clicks.js';
 import { reachableCandidates, type CandidateGrid } from '../candidates/candidates.js';
 
 /** One object's training targets, resident on the GPU. */
@@ -66,7 +66,12 @@ export interface ObjectTargets {
   mask: Uint8Array;
   /** The candidate grid with its per-point Dice (reachable candidates); null when not kept. */
   grid: CandidateGrid | null;
+  /** The mask's centroid, normalised [x, y] (the distance term's 'centroid' target). */
+  centroid: [number, number];
 }
+
+/** The distance term's target: the grid's candidates or the step towards the mask centroid. */
+export type DistTarget = 'candidates' | 'centroid';
 
 /** An object of a batch and its clicks, normalised [k·2] (x/W, y/H). */
 export interface StepObject {
@@ -86,6 +91,13 @@ export interface StepOptions {
    */
   candidateReach?: number;
   reachEpsilon?: number;
+  /**
+   * What the distance term pulls a click towards: 'candidates' (the grid's, see
+   * `candidateReach`) or 'centroid' — the point `candidateReach` towards the object's mask
+   * centroid on each axis (the click itself when it is closer). The centroid target needs no
+   * candidate grid and changes smoothly with the click.
+   */
+  distTarget?: DistTarget;
   /** Sync the GPU between phases and report their times (slower; for benchmarks). */
   timing?: boolean;
 }
@@ -136,8 +148,17 @@ export function makeTargets(model: Sam2Model, features: ImageFeatures, origHW: [
     const targetLowRes = interpolate(gt, { size: [low, low], mode: 'bilinear', alignCorners: false });
     const c = candidatesNorm.length / 2;
     const candidates = c > 0 ? tensor(candidatesNorm, [c, 2]) : null;
-    return { features, origHW, gt, targetLowRes, candidates, mask, grid };
+    return { features, origHW, gt, targetLowRes, candidates, mask, grid, centroid: maskCentroid(mask, h, w) };
   });
+}
+
+/**
+ * The point at most `reach` (per axis, normalised) from each click towards `centroid`: the
+ * 'centroid' distance target, [k·2] for clicks [k·2].
+ */
+export function centroidTargets(clicks: Float32Array, centroid: [number, number], reach: number): Float32Array {
+  const step = (d: number) => Math.max(-reach, Math.min(reach, d));
+  return Float32Array.from(clicks, (v, i) => v + step(centroid[i % 2] - v));
 }
 
 /** Frees the tensors of {@link makeTargets} (not the shared features). */
@@ -221,6 +242,12 @@ export function decodeClicks(model: Sam2Model, clicks: Tensor, features: ImageFe
   return { selected: logits, iou, oneHot };
 }
 
+/** One single-point target per click: the step towards the object's centroid. */
+function centroidCandidates(t: ObjectTargets, clicks: Float32Array, reach: number): Tensor[] {
+  const c = centroidTargets(clicks, t.centroid, reach);
+  return Array.from({ length: clicks.length / 2 }, (_, i) => tensor(c.subarray(2 * i, 2 * i + 2), [1, 2]));
+}
+
 /** One reachable-candidate tensor per click of an object (its global candidates where none is in reach). */
 function perClickCandidates(t: ObjectTargets, clicks: Float32Array, reach: number, epsilon: number): Tensor[] {
   const out: Tensor[] = [];
@@ -268,7 +295,9 @@ export async function forwardBackward(model: Sam2Model, block: ShiftBlock, batch
   }
   const loss = { ...PAPER_LOSS, ...options.loss };
   const reach = options.candidateReach ?? 0;
-  if (reach > 0 && batch.some((x) => !x.target.grid)) throw new Error('forwardBackward: candidateReach needs each object\'s candidate grid (makeTargets(…, grid))');
+  const toCentroid = options.distTarget === 'centroid';
+  if (toCentroid && !(reach > 0)) throw new Error('forwardBackward: the centroid target needs candidateReach > 0 (how far a click may move towards the centroid)');
+  if (!toCentroid && reach > 0 && batch.some((x) => !x.target.grid)) throw new Error('forwardBackward: candidateReach needs each object\'s candidate grid (makeTargets(…, grid))');
   const o = batch.length;
   const b = o * k;
   const timing = options.timing ?? false;
@@ -306,14 +335,14 @@ export async function forwardBackward(model: Sam2Model, block: ShiftBlock, batch
         const terms = { total: [] as Tensor[], dice: [] as Tensor[], dist: [] as Tensor[], out: [] as Tensor[] };
         objs.forEach((t, j) => {
           const rows = { start: j * k, end: (j + 1) * k };
-          const useDist = loss.useDist && t.candidates !== null;
+          const useDist = loss.useDist && (toCentroid || t.candidates !== null);
           const objClicks = batch[s + j].clicks;
           const l = compoundLoss(
             {
               refined: slice(rc, [rows]),
               selectedLogits: dec ? slice(dec.selected, [rows]) : undefined,
               targetLowRes: t.targetLowRes,
-              candidates: useDist && reach > 0 ? perClickCandidates(t, objClicks, reach, options.reachEpsilon ?? 0.005) : t.candidates ?? undefined,
+              candidates: toCentroid ? centroidCandidates(t, objClicks, reach) : useDist && reach > 0 ? perClickCandidates(t, objClicks, reach, options.reachEpsilon ?? 0.005) : t.candidates ?? undefined,
               gt: t.gt,
             },
             { ...loss, useDist },

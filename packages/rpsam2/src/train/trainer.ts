@@ -168,6 +168,7 @@ export class Trainer {
         loss: c.loss,
         decodeChunkClicks: c.decodeChunkClicks || undefined,
         candidateReach: c.candidateReach,
+        distTarget: c.distTarget,
         reachEpsilon: c.candidateEpsilon || c.candidates.epsilon,
       });
       if (c.clipGradNorm > 0) clipGradNorm(this.parts.block.parameters(), c.clipGradNorm).dispose();
