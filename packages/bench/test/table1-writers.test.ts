@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { summarizeEvaluation } from '../src/evaluation/summarize.js';
 import type { SampleRecord } from '../src/evaluation/samples.js';
 import { buildTable1, type Table1 } from '../src/runs/table1.js';
-import { cellText, table1Csv, table1Json, table1Markdown } from '../src/runs/table-writers.js';
+import { cellText, paramsText, table1Caption, table1Csv, table1Json, table1Markdown } from '../src/runs/table-writers.js';
 
 /** A sample with only the fields the aggregation reads set meaningfully. */
 function rec(method: string, seed: number, image: string, cls: string, dice: number, hd95: number): SampleRecord {
@@ -89,7 +89,18 @@ describe('Table 1 writers', () => {
       seeds: 1,
       columns: ['A'],
       clickSpread: null,
+      trainableParams: null,
       rows: [{ class: 'S', name: 'Spatula', cells: { A: { text: '0.500 / 3.0', mDSC: { mean: 0.5, std: null }, mHD95: { mean: 3, std: null }, samples: 1, emptyPred: 0 } } }],
     });
+  });
+
+  it("gives each method's trainable parameters in the header, as the paper does", () => {
+    const t = { ...table(), trainableParams: [0, 12_100_000] };
+    expect(table1Markdown(t).split('\n')[0]).toBe('| Class | SAM 2 (0) | RP-SAM2 (12.1 M) |');
+    expect(table1Caption(t)).toMatch(/\(n\) after a method = its trainable parameters\.$/);
+    expect((table1Json(t) as { trainableParams: unknown }).trainableParams).toEqual({ 'SAM 2': 0, 'RP-SAM2': 12_100_000 });
+    // The CSV keeps plain method names (scripts key on them).
+    expect(table1Csv(t).split('\n')[0]).toMatch(/^class,name,SAM 2 mDSC,/);
+    expect([paramsText(177_152), paramsText(5_090_000), paramsText(1234), paramsText(null)]).toEqual(['0.18 M', '5.1 M', '0.0012 M', '?']);
   });
 });

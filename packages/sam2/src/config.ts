@@ -49,6 +49,19 @@ export interface Sam2Config {
   dynamicMultimaskViaStability: boolean;
   dynamicMultimaskStabilityDelta: number;
   dynamicMultimaskStabilityThresh: number;
+  /**
+   * The mask decoder's kind: 'sam2' (SAM 2's `MaskDecoder`) or 'hq' (HQ-SAM2's `MaskDecoderHQ`,
+   * SysCV/sam-hq `sam-hq2/`: an extra HQ output token; `_target_` `…SAM2HQBase` in the config).
+   */
+  maskDecoder: MaskDecoderKind;
+}
+
+/** Which mask decoder a model has (see {@link Sam2Config.maskDecoder}). */
+export type MaskDecoderKind = 'sam2' | 'hq';
+
+/** Whether an official config's `_target_` names HQ-SAM2's model class. */
+export function isHqTarget(target: unknown): boolean {
+  return typeof target === 'string' && /(^|\.)SAM2HQBase$/.test(target);
 }
 
 const COMMON = {
@@ -62,6 +75,7 @@ const COMMON = {
   dynamicMultimaskViaStability: true,
   dynamicMultimaskStabilityDelta: 0.05,
   dynamicMultimaskStabilityThresh: 0.98,
+  maskDecoder: 'sam2' as MaskDecoderKind,
 };
 
 const HIERA_DEFAULTS = { qPool: 3, qStride: [2, 2] as [number, number], mlpRatio: 4, dimMul: 2, headMul: 2 };
@@ -150,6 +164,7 @@ export function parseOfficialConfig(json: Json, name = 'custom'): Sam2Config {
     dynamicMultimaskViaStability: extra.dynamic_multimask_via_stability ?? true,
     dynamicMultimaskStabilityDelta: extra.dynamic_multimask_stability_delta ?? 0.05,
     dynamicMultimaskStabilityThresh: extra.dynamic_multimask_stability_thresh ?? 0.98,
+    maskDecoder: isHqTarget(model._target_) ? 'hq' : 'sam2',
   };
   validateConfig(cfg);
   return cfg;
@@ -172,5 +187,7 @@ export function validateConfig(c: Sam2Config): void {
   if (c.imageSize % 32 !== 0) fail(`image_size ${c.imageSize} must be a multiple of 32`);
   const nBlocks = t.stages.reduce((a, b) => a + b, 0);
   if (t.globalAttBlocks.some((b) => b < 0 || b >= nBlocks)) fail(`global_att_blocks [${t.globalAttBlocks}] outside 0..${nBlocks - 1}`);
+  if (c.maskDecoder !== 'sam2' && c.maskDecoder !== 'hq') fail(`maskDecoder must be 'sam2' or 'hq' (got '${c.maskDecoder}')`);
+  if (c.maskDecoder === 'hq' && !c.predObjScores) fail('the HQ mask decoder needs pred_obj_scores (upstream adds the HQ token only beside the object-score token)');
   if (c.scalp !== 1) fail(`scalp ${c.scalp} is not supported (every official config uses 1)`);
 }

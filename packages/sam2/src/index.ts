@@ -37,13 +37,17 @@ export {
   type HieraConfig,
   type NeckConfig,
   type Sam2Size,
+  type MaskDecoderKind,
+  isHqTarget,
 } from './config.js';
 // Config files: official Hydra YAML or JSON text, and a CLI argument (size name or path; Node only).
 export { parseSam2ConfigText, readSam2ConfigArg, isSam2ConfigPath, type Sam2ConfigTextOptions } from './config-file.js';
 
 // The model and its building blocks.
 export { Sam2Model, isVideoOnlyKey, VIDEO_ONLY_PREFIXES, type ImageFeatures, type EncoderTaps } from './model/sam2-model.js';
-export type { DecoderOutput } from './model/mask-decoder.js';
+export { MaskDecoder, type DecoderOutput, type SelectOptions } from './model/mask-decoder.js';
+// HQ-SAM2's mask decoder (SysCV/sam-hq `sam-hq2/`), picked by the config or the checkpoint's keys.
+export { MaskDecoderHQ } from './model/mask-decoder-hq.js';
 export { Module, ParamSlot, loadWeights, type WeightSource, type LoadOptions, type LoadReport } from './nn/module.js';
 // Layers with PyTorch's parameter names, reused by @rpsam2/rpsam2's shift block.
 export { Linear, LayerNorm, LayerNorm2d, Conv2d, ConvTranspose2d, Embedding, MLP, type Activation, type Conv2dOptions } from './nn/layers.js';
@@ -76,7 +80,7 @@ export {
   type WeightDType,
   type RandomWeightsSpec,
 } from './weights/load.js';
-export { openWeights, detectPrefix, inferSize, ANCHOR_KEY, type WeightsInput, type OpenedWeights } from './weights/source.js';
+export { openWeights, detectPrefix, inferSize, hasHqDecoder, ANCHOR_KEY, HQ_ANCHOR_KEY, type WeightsInput, type OpenedWeights } from './weights/source.js';
 export {
   planConversion,
   conversionChunks,
@@ -125,7 +129,7 @@ export { sam2Loss, sam2MultiStepLoss, SAM2_TRAINING_LOSS, type Sam2LossWeights, 
 export { firstClick, correctionClick, noisyBox, tightBox, type PromptMask, type PromptRng, type SampledClick, type CorrectionMode } from './train/prompt-sampler.js';
 export { maskCoverage, type TrainObject, type TrainSample, type TrainSource } from './train/data.js';
 export { CropTrainSource, cropSample, type CropOptions } from './train/crop-source.js';
-export { initTrainingWeights, initRule, isEncoderParam, reinitialiseDecoder } from './train/init.js';
+export { initTrainingWeights, initRule, isEncoderParam, isPromptEncoderParam, reinitialiseDecoder } from './train/init.js';
 export { learningRateAt, type LrSchedule } from './train/schedule.js';
 export { trainStep, type StepOptions, type StepStats } from './train/step.js';
 export { Sam2Trainer, DEFAULT_TRAIN_CONFIG, DEFAULT_RECIPE, type TrainStage, type ClassFocusOptions, type Sam2TrainConfig, type TrainLogEntry, type TrainerHooks } from './train/trainer.js';

@@ -4,10 +4,11 @@ import { SafetensorsFile } from '@rpsam2/tensor';
 import { fileSource } from '@rpsam2/tensor/node';
 import { verifyFixture, type CheckResult } from '../src/verify/fixture-verifier.js';
 
-const fixture = (name: string) => new URL(`../../../../shared/fixtures/sam2/${name}/`, import.meta.url).pathname;
+const fixture = (name: string) => new URL(`../../../../shared/fixtures/${name.startsWith('hq') ? 'hq-sam2' : 'sam2'}/${name}/`, import.meta.url).pathname;
 
 describe('SAM 2 port vs the official PyTorch goldens', () => {
-  it.each(['tiny256', 'tiny1024'])('%s: every golden tensor matches', async (name) => {
+  // hq256: HQ-SAM2's decoder, with hq_token_only cases and the gradient through the HQ token.
+  it.each(['tiny256', 'tiny1024', 'hq256'])('%s: every golden tensor matches', async (name) => {
     const dir = fixture(name);
     const meta = JSON.parse(readFileSync(dir + 'meta.json', 'utf8'));
     const weights = await SafetensorsFile.open(fileSource(dir + 'weights.safetensors'));
@@ -18,5 +19,9 @@ describe('SAM 2 port vs the official PyTorch goldens', () => {
     console.log(results.map((r) => `${r.passed ? 'PASS' : 'FAIL'} ${r.name} ${r.err.toExponential(2)}`).join('\n'));
     expect(failed).toEqual([]);
     expect(results.length).toBeGreaterThanOrEqual(55);
+    if (name === 'hq256') {
+      const names = results.map((r) => r.name);
+      for (const n of ['h1_point_multimask_hq_only.masks', 'h3_batched_boxes_hq_only.low_res', 'grad_hq.d_hf_token', 'grad_single.d_hf_token']) expect(names).toContain(n);
+    }
   }, 900_000);
 });

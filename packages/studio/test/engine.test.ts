@@ -244,3 +244,35 @@ describe.skipIf(!haveDefaults)('StudioEngine with the shipped default model and 
     }
   });
 });
+
+const HQ_DIR = new URL('../../../../shared/fixtures/hq-sam2/hq256/', import.meta.url).pathname;
+
+describe.skipIf(!existsSync(`${HQ_DIR}weights.safetensors`))('StudioEngine with HQ-SAM2 weights (hq256 fixture)', () => {
+  it("loads them under SAM 2's config (HQ decoder from the keys) and decodes as HQ-SAM2's predictor", async () => {
+    const meta = JSON.parse(readFileSync(`${HQ_DIR}meta.json`, 'utf8'));
+    const hqConfig = { ...meta.model_config, image_size: meta.image_size };
+    const asSam2 = JSON.stringify({ ...hqConfig, _target_: 'sam2.modeling.sam2_base.SAM2Base' });
+    const hqWeights = () => bytesSource(readFileSync(`${HQ_DIR}weights.safetensors`), 'sam2.1_hq_tiny.safetensors');
+    const img = image(64, 48);
+    const engine = new StudioEngine();
+    const ref = (await loadSam2({ weights: hqWeights(), config: parseOfficialConfig(hqConfig, 'ref-hq') })).model;
+    const predictor = new Sam2ImagePredictor(ref);
+    try {
+      expect(ref.cfg.maskDecoder).toBe('hq');
+      await engine.init();
+      const info = await engine.loadModel({ kind: 'file', weights: hqWeights(), label: 'sam2.1_hq_tiny.safetensors', configJson: asSam2, configName: 'sam2.1_hiera_t.json', size: null });
+      expect(info).toMatchObject({ label: 'sam2.1_hq_tiny.safetensors', imageSize: 256, parameters: ref.paramCount() });
+      await engine.encode('f1', img);
+      await predictor.setImage(img);
+      const got = await engine.decode('f1', { points: [{ x: 30, y: 20, label: 1 }], box: null }, 'sam2');
+      const p = await predictor.predict({ points: [[30, 20]], labels: [1], multimaskOutput: true });
+      const best = [0, 1, 2].reduce((b, k) => (p.iou[k] > p.iou[b] ? k : b), 0);
+      expect(got.maskIndex).toBe(best);
+      expect(Array.from(got.mask)).toEqual(Array.from(p.masks.subarray(best * 64 * 48, (best + 1) * 64 * 48), (v) => (v > 0.5 ? 1 : 0)));
+    } finally {
+      engine.dispose();
+      predictor.dispose();
+      ref.dispose();
+    }
+  });
+});

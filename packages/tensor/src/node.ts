@@ -90,3 +90,4 @@ export async function saveSafetensorsFile(
   await writeFileAtomic(path, await saveTensors(tensors, metadata, options));
 }
 export * from './io/cli-errors.js';
+export * from './io/dir-lock.js';

@@ -6,13 +6,19 @@ import { acquireDevice, type DeviceOptions } from './device/gpu-device.js';
 
 let current: Backend | null = null;
 let pending: Promise<Backend> | null = null;
+/** The options of the last init(), so that a call without any (e.g. a predictor's `recover()`) gets the same kind of device. */
+let lastOptions: DeviceOptions = {};
 
 /**
  * Acquires a WebGPU device and makes it the library's backend. Calling it again returns the same
- * backend until {@link shutdown}.
+ * backend until {@link shutdown} — or until its device is lost (`backend.isLost`): then it
+ * acquires a new device (with the previous call's options when given none) and makes that the
+ * backend. Tensors made on the lost device stay unusable (dispose them); load again what you need.
  */
 export async function init(options: DeviceOptions = {}): Promise<Backend> {
-  if (current && !current.isDestroyed) return current;
+  if (current && !current.isDestroyed && !current.isLost) return current;
+  if (Object.keys(options).length) lastOptions = options;
+  else options = lastOptions;
   pending ??= acquireDevice(options).then(({ device, info }) => {
     current = new Backend(device, info);
     return current;

@@ -11,6 +11,7 @@
  * batch and only its missing samples are written. So an interrupted run, resumed, writes exactly
  * the file an uninterrupted run writes.
  */
+import { formatDuration } from '@rpsam2/rpsam2';
 import type { FrameRef, SegmentationDataset } from '../datasets/types.js';
 import { maskMetrics } from '../metrics/mask-metrics.js';
 import type { EvalMethod } from './methods.js';
@@ -40,6 +41,11 @@ export interface EvalProgress {
   /** Mean wall time per computed sample so far (decode + metrics + feature loads), ms. */
   msPerSample: number;
   etaMs: number;
+}
+
+/** A progress line of the evaluation ("evaluate <group>: done/total samples (…%), ms/sample, eta"). */
+export function evalProgressText(p: EvalProgress): string {
+  return `  evaluate ${p.group}: ${p.done}/${p.total} samples (${((100 * p.done) / p.total).toFixed(0)}%), ${p.msPerSample.toFixed(0)} ms/sample, eta ${formatDuration(p.etaMs)}`;
 }
 
 /** What the loop needs. */

@@ -1,7 +1,8 @@
 /**
  * Loading the SAM 2 models an evaluation compares: the main model (the embedded default model
  * when no weights are given, else a checkpoint with its config or an inferred official size) and
- * the extra rows (any SAM 2-architecture checkpoint, e.g. MedSAM2's or Surgical SAM 2's). Each
+ * the extra rows (any SAM 2-architecture checkpoint, e.g. MedSAM2's or Surgical SAM 2's, or
+ * HQ-SAM2's, whose decoder the loader recognises by its keys). Each
  * gets a label with a content hash of its weights, which names its feature caches and is
  * recorded in env.json, so a cache is never reused for other weights.
  */
@@ -97,7 +98,7 @@ export async function loadSam2Spec(spec: Sam2Spec): Promise<LoadedSam2> {
     weightsHash: hash,
     label: `${basename(spec.weights)} ${hash}`,
     slug: `${cfg.name.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${hash.slice(7, 15)}`,
-    description: `${basename(spec.weights)} as ${cfg.name} (${how}; ${cfg.imageSize} px, ${report.parameters.toLocaleString('en-US')} parameters, ${report.dtype})`,
+    description: `${basename(spec.weights)} as ${cfg.name} (${how}; ${report.maskDecoder === 'hq' ? "HQ-SAM2's mask decoder; " : ''}${cfg.imageSize} px, ${report.parameters.toLocaleString('en-US')} parameters, ${report.dtype})`,
     report,
   };
 }

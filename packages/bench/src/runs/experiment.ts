@@ -16,16 +16,17 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { defaultShiftBlockNotice, defaultShiftBlockSpec, loadShiftBlockFrom, openCheckpoint, ProgressLine, formatDuration, type FeatureCache, type ShiftBlock, type Trainer } from '@rpsam2/rpsam2';
+import { defaultShiftBlockNotice, defaultShiftBlockSpec, loadShiftBlockFrom, openCheckpoint, ProgressLine, formatDuration, type FeatureCache, type ShiftBlock } from '@rpsam2/rpsam2';
 import { Sam2ImagePredictor } from '@rpsam2/sam2';
 import { initNode } from '@rpsam2/tensor/node';
 import { openCadis } from '../datasets/cadis.js';
 import { openCataract1k } from '../datasets/cataract1k.js';
 import { formatIssues, type SegmentationDataset } from '../datasets/types.js';
 import { frameCacheId } from '../evaluation/dataset-adapter.js';
-import { evaluate, listObjects, type EvalGroup, type EvaluationTimings } from '../evaluation/evaluate.js';
+import { evaluate, evalProgressText, listObjects, type EvalGroup, type EvalProgress, type EvaluationTimings } from '../evaluation/evaluate.js';
 import { rpsam2Method, sam2Method, type EvalMethod } from '../evaluation/methods.js';
 import { loadSam2Spec, type LoadedSam2 } from '../evaluation/sam2-models.js';
+import { extraTrainableParameters } from '../evaluation/trainable-params.js';
 import { SampleLog } from '../evaluation/samples.js';
 import { formatP } from '../evaluation/significance.js';
 import { summarizeEvaluation, type EvaluationSummary } from '../evaluation/summarize.js';
@@ -33,7 +34,7 @@ import { adapterLine, captureEnvironment, type RunEnvironment } from './environm
 import { DEFAULT_SHIFT_BLOCK, methodNames, TABLE1_VARIANT, type ExperimentConfig, type VariantSpec } from './experiment-config.js';
 import { cacheDir, ensureFeatureCache } from './feature-caches.js';
 import { writeHeatmaps } from './heatmap-figures.js';
-import { buildResults, headlineOf, TESTS_NOTE, type DatasetInfo, type MethodInfo } from './results.js';
+import { buildResults, headlineOf, TESTS_NOTE, type DatasetInfo, type MethodInfo, type ModelInfo } from './results.js';
 import { pathExists, readJson, slug, writeFileSafe, writeJson } from './run-dir.js';
 import type { RunIO } from './run-io.js';
 import { StageTimer } from './stage-timer.js';
@@ -97,6 +98,15 @@ async function recordEnvironment(dir: string, env: RunEnvironment): Promise<void
   await writeJson(path, { ...sessions[0], sessions });
 }
 
+/** Starts a session of a run: the GPU, env.json, and the run's first lines (directory, adapter). */
+export async function startRun(dir: string, io: RunIO, resumed: boolean): Promise<void> {
+  await initNode();
+  const env = await captureEnvironment();
+  await recordEnvironment(dir, env);
+  io.out(`run: ${dir}${resumed ? ' (resumed)' : ''}`);
+  io.out(`adapter: ${adapterLine(env)}; node ${env.node}; ${env.os.cpus} CPU cores`);
+}
+
 /** Runs (or continues) the experiment `c` in `dir` (see the module comment). */
 export async function runExperiment(c: ExperimentConfig, dir: string, options: RunOptions): Promise<ExperimentOutcome> {
   const { io, stop } = options;
@@ -104,11 +114,7 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
   const cleanup: (() => void | Promise<void>)[] = [];
   const interrupted = (stage: string): ExperimentOutcome => ({ status: 'interrupted', dir, stoppedIn: stage });
   try {
-    await initNode();
-    const env = await captureEnvironment();
-    await recordEnvironment(dir, env);
-    io.out(`run: ${dir}${options.resumed ? ' (resumed)' : ''}`);
-    io.out(`adapter: ${adapterLine(env)}; node ${env.node}; ${env.os.cpus} CPU cores`);
+    await startRun(dir, io, options.resumed);
 
     // 1. Data.
     const root = c.data.generate ? join(dir, 'data') : resolve(c.data.root);
@@ -176,7 +182,6 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
       }
       for (const v of c.rpsam2.variants) {
         const cfg = variantTrainConfig(c, v, { out: join(dir, 'train', slug(v.label)), cache: trainDir, valCache: valDir }, main.label);
-        let unhook = () => {};
         const t = await timer.run(`train ${v.label}`, () =>
           trainVariant({
             name: v.name,
@@ -187,10 +192,7 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
             valCache,
             valIds: valFrames.map((f) => frameCacheId(f.id)),
             io,
-            onTrainer: (tr: Trainer | null) => {
-              unhook();
-              unhook = tr ? stop.onRequest(() => tr.requestStop()) : () => {};
-            },
+            onTrainer: stop.forwarder(),
           }),
         );
         if (!t.block) return interrupted(`train ${v.label}`);
@@ -230,8 +232,7 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
       Object.assign(evalTimings.methods, t.methods);
     };
     const bar = new ProgressLine(io.progress);
-    const onProgress = (p: { done: number; total: number; msPerSample: number; etaMs: number; group: string }) =>
-      bar.update(`  evaluate ${p.group}: ${p.done}/${p.total} samples (${((100 * p.done) / p.total).toFixed(0)}%), ${p.msPerSample.toFixed(0)} ms/sample, eta ${formatDuration(p.etaMs)}`);
+    const onProgress = (p: EvalProgress) => bar.update(evalProgressText(p));
     const seeds = c.protocol.seeds;
     const evalMain = await timer.run('evaluate', () => evaluate({ dataset: ds, frames: evalFrames, groups: [mainGroup], seeds, clickOffset: c.protocol.clickOffset, log, shouldStop: () => stop.requested, onProgress }, listing));
     bar.done();
@@ -239,8 +240,9 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
     if (evalMain.stopped) return interrupted('evaluate');
     io.out(`  evaluated ${methods.map((m) => m.name).join(', ')}: ${evalMain.total} samples (${evalMain.computed} now, ${evalMain.resumed} earlier) in ${formatDuration(evalMain.timings.total)}`);
 
-    const models: { name: string; description: string; label: string; imageSize: number; parameters: number }[] = [
-      { name: 'SAM 2', description: main.description, label: main.label, imageSize: main.config.imageSize, parameters: main.report.parameters },
+    // The released SAM 2 is frozen: it trains nothing.
+    const models: ModelInfo[] = [
+      { name: 'SAM 2', description: main.description, label: main.label, imageSize: main.config.imageSize, parameters: main.report.parameters, trainableParameters: 0 },
     ];
     for (const extra of c.extras) {
       const stage = `extra ${extra.name}`;
@@ -249,7 +251,7 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
         const pred = new Sam2ImagePredictor(m.model);
         try {
           io.out(`${extra.name}: ${m.description}`);
-          models.push({ name: extra.name, description: m.description, label: m.label, imageSize: m.config.imageSize, parameters: m.report.parameters });
+          models.push({ name: extra.name, description: m.description, label: m.label, imageSize: m.config.imageSize, parameters: m.report.parameters, trainableParameters: extraTrainableParameters(m.model) });
           const cache = await ensureFeatureCache({ what: `${extra.name} ${c.data.evalSplit} features`, ds, frames: evalFrames, model: m, dir: cacheDir(cacheRoot, m, `eval-${c.data.evalSplit}`), dtype: c.cache.dtype, candidates: null, io, stop });
           if (!cache) return 'stopped';
           const group: EvalGroup = {
@@ -277,6 +279,8 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
     const { summary, table } = await timer.run('report', async () => {
       const summary = summarizeEvaluation(log.records, methodNames(c), 'SAM 2', ds.instrumentKeys);
       const table = buildTable1(summary.methods, ds.instrumentKeys, classNames);
+      const trainable = new Map<string, number>([...models.map((m): [string, number] => [m.name, m.trainableParameters]), ...columns.map((col): [string, number] => [col.spec.name, col.block.paramCount()])]);
+      table.trainableParams = table.methods.map((name) => trainable.get(name) ?? null);
       await writeFileSafe(join(dir, 'table1.md'), table1Report(c, table, summary, main));
       await writeFileSafe(join(dir, 'table1.csv'), table1Csv(table));
       await writeJson(join(dir, 'table1.json'), table1Json(table));

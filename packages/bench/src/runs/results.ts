@@ -10,6 +10,18 @@ import type { MethodComparison } from '../evaluation/significance.js';
 import type { ExperimentConfig } from './experiment-config.js';
 import type { StageTimings } from './stage-timer.js';
 
+/** One loaded SAM 2 model of a run (results.json `models`). */
+export interface ModelInfo {
+  name: string;
+  description: string;
+  label: string;
+  imageSize: number;
+  /** Image-path parameter elements. */
+  parameters: number;
+  /** What the method trains (Table 1's header; see evaluation/trainable-params.ts). */
+  trainableParameters: number;
+}
+
 /** A method as the results describe it. */
 export interface MethodInfo {
   name: string;
@@ -83,7 +95,7 @@ export function buildResults(input: {
   timings: StageTimings;
   evaluation: EvaluationTimings;
   figures: string[];
-  models: { name: string; description: string; label: string; imageSize: number; parameters: number }[];
+  models: ModelInfo[];
 }): unknown {
   const { summary: s } = input;
   const results = Object.fromEntries(

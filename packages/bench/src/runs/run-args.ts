@@ -45,7 +45,8 @@ export const RUN_FLAGS = `  data (default: a small synthetic set generated into 
     --weights <ckpt>          SAM 2 weights (.pt or .safetensors)
     --config <cfg>            its config: a size (t, s, b+, l) or a .yaml/.json file; default: inferred
     --dtype f32|f16           weight storage on the GPU
-    --extra name=path[:cfg]   another SAM 2-architecture checkpoint as an extra row (repeatable)
+    --extra name=path[:cfg]   another checkpoint as an extra row (repeatable): SAM 2-architecture
+                              (MedSAM2, Surgical SAM 2) or HQ-SAM2 (decoder recognised by its keys)
   RP-SAM2 (default: the shift block shipped for the default SAM 2; with --data or --weights, or
   any training flag below: trained in the run on the training split):
     --shift-block <ckpt|dir|default>  evaluate this trained shift block (table1 only; default: the shipped one)
@@ -61,19 +62,22 @@ export const RUN_FLAGS = `  data (default: a small synthetic set generated into 
     --name <name>             run name; --out <dir> exact run directory; --runs <dir> parent (default ./runs)
     --resume <dir>            continue an interrupted run (no other flag)`;
 
-function int(flag: string, v: string | undefined, min: number): number {
+/** An integer flag value ≥ `min`; the error names the flag. */
+export function int(flag: string, v: string | undefined, min: number): number {
   if (v === undefined) throw new UsageError(`${flag} needs a value`);
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} needs an integer ≥ ${min}, got '${v}'`);
   return n;
 }
 
-function str(flag: string, v: string | undefined): string {
+/** A non-empty flag value; the error names the flag. */
+export function str(flag: string, v: string | undefined): string {
   if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
   return v;
 }
 
-function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
+/** A flag value from `allowed`; the error names the flag. */
+export function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
   const s = str(flag, v);
   if (!allowed.includes(s as T)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${s}'`);
   return s as T;

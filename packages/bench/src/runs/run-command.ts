@@ -5,9 +5,10 @@
  * with the command that resumes); a second Ctrl-C quits at once.
  */
 import { join, resolve } from 'node:path';
+import { lockFolder } from '@rpsam2/tensor/node';
 import type { CommandArgs } from '../args.js';
 import { validateExperimentConfig, type ExperimentConfig } from './experiment-config.js';
-import { runExperiment, type ReportContext } from './experiment.js';
+import { runExperiment, type ExperimentOutcome, type ReportContext } from './experiment.js';
 import { parseRunArgs, UsageError, type RunArgs } from './run-args.js';
 import { createRunDir, pathExists, readJson, writeJson } from './run-dir.js';
 import { processIO, type RunIO } from './run-io.js';
@@ -26,15 +27,7 @@ export async function executeRun(args: RunArgs, io: RunIO, stop: StopSignal, rep
   let config: ExperimentConfig;
   let dir: string;
   if (args.resume) {
-    dir = resolve(args.resume);
-    const path = join(dir, 'config.json');
-    if (!(await pathExists(path))) throw new UsageError(`--resume ${args.resume}: no config.json there (not a run directory)`);
-    config = await readJson<ExperimentConfig>(path);
-    try {
-      validateExperimentConfig(config);
-    } catch (e) {
-      throw new UsageError(`--resume ${args.resume}: ${(e as Error).message}`);
-    }
+    ({ dir, config } = await readRunConfig<ExperimentConfig>(args.resume, validateExperimentConfig));
     if (config.kind !== args.kind) throw new UsageError(`--resume ${args.resume}: that is a ${config.kind} run; continue it with \`bench ${commandOf(config)} --resume ${args.resume}\``);
   } else {
     config = args.config!;
@@ -43,15 +36,41 @@ export async function executeRun(args: RunArgs, io: RunIO, stop: StopSignal, rep
     dir = await createRunDir({ parent: args.runsDir, name: config.name, exact: args.out });
     await writeJson(join(dir, 'config.json'), config);
   }
+  return finishRun(commandOf(config), dir, io, () => runExperiment(config, dir, { io, stop, resumed: Boolean(args.resume), report }));
+}
+
+/** The config.json of the run directory `--resume` names, validated (a UsageError otherwise). */
+export async function readRunConfig<T>(resume: string, validate: (c: T) => void): Promise<{ dir: string; config: T }> {
+  const dir = resolve(resume);
+  const path = join(dir, 'config.json');
+  if (!(await pathExists(path))) throw new UsageError(`--resume ${resume}: no config.json there (not a run directory)`);
+  const config = await readJson<T>(path);
+  try {
+    validate(config);
+  } catch (e) {
+    throw new UsageError(`--resume ${resume}: ${(e as Error).message}`);
+  }
+  return { dir, config };
+}
+
+/**
+ * Runs a run's stages and ends it as every run command does: `report: <dir>` (0), or the stage it
+ * was interrupted in and the command that continues it (130); a failure names the same command.
+ */
+export async function finishRun(command: string, dir: string, io: RunIO, stages: () => Promise<ExperimentOutcome>): Promise<number> {
+  // One writer per run directory: a second `--resume` of it (or the same --out) is refused, naming the holder.
+  const lock = await lockFolder(dir, `bench ${command}`, (l) => io.err(l));
   let outcome;
   try {
-    outcome = await runExperiment(config, dir, { io, stop, resumed: Boolean(args.resume), report });
+    outcome = await stages();
   } catch (e) {
-    io.err(`the run failed; ${dir} keeps what was done. After fixing the cause, continue with: pnpm bench ${commandOf(config)} --resume ${dir}`);
+    io.err(`the run failed; ${dir} keeps what was done. After fixing the cause, continue with: pnpm bench ${command} --resume ${dir}`);
     throw e;
+  } finally {
+    await lock.release();
   }
   if (outcome.status === 'interrupted') {
-    io.out(`interrupted during '${outcome.stoppedIn}'; everything written is kept. Continue with: pnpm bench ${commandOf(config)} --resume ${dir}`);
+    io.out(`interrupted during '${outcome.stoppedIn}'; everything written is kept. Continue with: pnpm bench ${command} --resume ${dir}`);
     return 130;
   }
   io.out(`report: ${dir}`);
@@ -90,14 +109,22 @@ export async function table1Command(args: CommandArgs): Promise<number> {
 
 /** Runs parsed run flags with the process's streams and Ctrl-C handling (shared with the ablations). */
 export async function runFromCli(args: RunArgs, report?: (ctx: ReportContext) => Promise<string[]>): Promise<number> {
+  return withCliInterrupts('bench', (stop) => executeRun(args, processIO, stop, report));
+}
+
+/**
+ * Runs `execute` with the process's Ctrl-C handling; a usage error (or an unusable --out) is
+ * printed after `prefix` and gives exit status 2.
+ */
+export async function withCliInterrupts(prefix: string, execute: (stop: StopSignal) => Promise<number>): Promise<number> {
   const stop = new StopSignal();
   const off = handleInterrupts(stop, processIO);
   try {
-    return await executeRun(args, processIO, stop, report);
+    return await execute(stop);
   } catch (e) {
-    // An unusable --out (ensureOutputDir's ERR_OUTPUT_DIR) is a usage error too.
-    if (e instanceof UsageError || (e as { code?: string }).code === 'ERR_OUTPUT_DIR') {
-      processIO.err(`bench: ${(e as Error).message}`);
+    // An unusable --out (ensureOutputDir's ERR_OUTPUT_DIR) or one another process holds is a usage error too.
+    if (e instanceof UsageError || ['ERR_OUTPUT_DIR', 'ERR_FOLDER_LOCKED'].includes((e as { code?: string }).code ?? '')) {
+      processIO.err(`${prefix}: ${(e as Error).message}`);
       return 2;
     }
     throw e;

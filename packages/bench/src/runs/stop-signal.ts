@@ -19,6 +19,18 @@ export class StopSignal {
     for (const h of this.hooks) h();
   }
 
+  /**
+   * An `onTrainer`-style callback: given a stoppable worker (a trainer) it forwards stop requests
+   * to it, given null it stops forwarding.
+   */
+  forwarder(): (worker: { requestStop(): void } | null) => void {
+    let unhook = () => {};
+    return (worker) => {
+      unhook();
+      unhook = worker ? this.onRequest(() => worker.requestStop()) : () => {};
+    };
+  }
+
   /** Calls `hook` on a stop request (at once if one is pending); returns the unregister function. */
   onRequest(hook: () => void): () => void {
     if (this.flag) hook();

@@ -15,7 +15,8 @@ export interface TableFormat {
   hdDigits?: number;
 }
 
-function meanStdText(m: MeanStd, digits: number): string {
+/** "mean ± std" with `digits` decimals (the mean alone when the std does not exist; 'n/a' without a mean). */
+export function meanStdText(m: MeanStd, digits: number): string {
   if (!Number.isFinite(m.mean)) return 'n/a';
   return Number.isFinite(m.std) ? `${m.mean.toFixed(digits)} ± ${m.std.toFixed(digits)}` : m.mean.toFixed(digits);
 }
@@ -37,7 +38,20 @@ export const SPREAD_ROW = 'Click spread';
 /** The caption the writers use: what a cell holds and over how many seeds. */
 export function table1Caption(t: Table1): string {
   const spread = t.clickSpread ? ` ${SPREAD_ROW} = std of DSC over the ${t.seeds} clicks of an object, averaged over the objects.` : '';
-  return `Cells: mDSC ± std / mHD95 ± std (pixels, original resolution); mean and sample standard deviation over ${t.seeds} seed${t.seeds === 1 ? '' : 's'} of one click per object. Avg. = macro average over the classes.${spread}`;
+  const params = t.trainableParams ? ' (n) after a method = its trainable parameters.' : '';
+  return `Cells: mDSC ± std / mHD95 ± std (pixels, original resolution); mean and sample standard deviation over ${t.seeds} seed${t.seeds === 1 ? '' : 's'} of one click per object. Avg. = macro average over the classes.${spread}${params}`;
+}
+
+/** A parameter count as the paper's header gives it: '0', '12.1 M', '0.18 M'. */
+export function paramsText(n: number | null): string {
+  if (n === null || !Number.isFinite(n)) return '?';
+  if (n === 0) return '0';
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : `${Number((n / 1e6).toPrecision(2))} M`;
+}
+
+/** A column header: the method's name, with its trainable parameters when the table has them. */
+function headerText(t: Table1, i: number): string {
+  return t.trainableParams ? `${t.methods[i]} (${paramsText(t.trainableParams[i] ?? null)})` : t.methods[i];
 }
 
 function spreadText(x: number, digits: number): string {
@@ -46,18 +60,19 @@ function spreadText(x: number, digits: number): string {
 
 /** The Markdown table (header, alignment row, one line per row, the click spread last; ends with a newline). */
 export function table1Markdown(t: Table1, format: TableFormat = {}): string {
-  const lines = [`| Class | ${t.methods.map(md).join(' | ')} |`, `| :-- |${t.methods.map(() => ' :-: |').join('')}`];
+  const lines = [`| Class | ${t.methods.map((_, i) => md(headerText(t, i))).join(' | ')} |`, `| :-- |${t.methods.map(() => ' :-: |').join('')}`];
   for (const r of t.rows) lines.push(`| ${md(r.key)} | ${r.cells.map((c) => md(cellText(c, format))).join(' | ')} |`);
   if (t.clickSpread) lines.push(`| ${SPREAD_ROW} | ${t.clickSpread.map((x) => spreadText(x, format.diceDigits ?? 3)).join(' | ')} |`);
   return lines.join('\n') + '\n';
 }
 
 /** A CSV field, quoted when it holds a comma, quote or line break (RFC 4180). */
-function csvField(s: string): string {
+export function csvField(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function csvNumber(x: number): string {
+/** A CSV number: the shortest round-trip form, empty when not finite. */
+export function csvNumber(x: number): string {
   return Number.isFinite(x) ? String(x) : '';
 }
 
@@ -88,6 +103,7 @@ export function table1Json(t: Table1, format: TableFormat = {}): unknown {
     seeds: t.seeds,
     columns: t.methods,
     clickSpread: t.clickSpread ? Object.fromEntries(t.methods.map((m, i) => [m, num(t.clickSpread![i])])) : null,
+    trainableParams: t.trainableParams ? Object.fromEntries(t.methods.map((m, i) => [m, t.trainableParams![i] ?? null])) : null,
     rows: t.rows.map((r) => ({
       class: r.key,
       name: r.name,

@@ -38,6 +38,11 @@ export interface Table1 {
    * object, averaged over the objects (absent: not shown).
    */
   clickSpread?: number[];
+  /**
+   * Per method (column order), its trainable parameters, shown in the header as the paper does
+   * (null: unknown; absent: not shown). See `trainableParameters` in evaluation/trainable-params.ts.
+   */
+  trainableParams?: (number | null)[];
 }
 
 /** The key of the average row. */

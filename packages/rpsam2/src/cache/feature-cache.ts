@@ -27,7 +27,7 @@ import { noGrad, serializeSafetensors, SafetensorsFile, tensor, tidy, type Named
 import type { ImageFeatures, Sam2ImagePredictor } from '@rpsam2/sam2';
 import { computeCandidates, type CandidateSet } from '../candidates/candidates.js';
 import { maskArea, validateItem, type Dataset } from '../train/dataset.js';
-import { exists, fileByteSource, joinPath, nodeFs, writeAtomic } from '../checkpoint/node-io.js';
+import { exists, fileByteSource, joinPath, lockFolder, nodeFs, writeAtomic } from '../checkpoint/node-io.js';
 
 export const CACHE_FORMAT = 'rpsam2-feature-cache';
 export const CACHE_VERSION = 1;
@@ -277,14 +277,25 @@ async function reconcile(dir: string, idx: CacheIndex): Promise<{ index: CacheIn
 /**
  * Computes and stores the features and candidate sets of every image of `dataset` that is not in
  * the cache yet (see the module comment). Resumable: rerun with the same settings and it skips
- * what is on disk. Settings that differ from an existing cache's are an error naming them.
+ * what is on disk. Settings that differ from an existing cache's are an error naming them. The
+ * folder is locked while building: a second process building into it is refused
+ * (`FolderLockedError`, naming the holder's pid) instead of interleaving index rewrites.
  */
 export async function buildFeatureCache(options: BuildCacheOptions): Promise<BuildCacheReport> {
+  const fs = await nodeFs();
+  await fs.mkdir(joinPath(options.dir, 'images'), { recursive: true });
+  const lock = await lockFolder(options.dir, 'building a feature cache', options.onWarning);
+  try {
+    return await buildLocked(options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function buildLocked(options: BuildCacheOptions): Promise<BuildCacheReport> {
   const t0 = performance.now();
   const settings = settingsOf(options);
   const { dataset, predictor, dir } = options;
-  const fs = await nodeFs();
-  await fs.mkdir(joinPath(dir, 'images'), { recursive: true });
   let index: CacheIndex;
   const existing = await readIndex(dir);
   if (existing) {

@@ -38,6 +38,12 @@ export async function writeAtomic(path: string, bytes: Uint8Array | string): Pro
   await m.writeFileAtomic(path, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
 }
 
+/** Locks a folder for this process: `lockFolder` of @rpsam2/tensor/node (a second writer is refused). */
+export async function lockFolder(dir: string, purpose: string, notice?: (line: string) => void): Promise<{ release(): Promise<void> }> {
+  const m = await importNode<typeof import('@rpsam2/tensor/node')>('@rpsam2/tensor/node');
+  return m.lockFolder(dir, purpose, notice);
+}
+
 /** Whether `path` exists (any kind of entry). */
 export async function exists(path: string): Promise<boolean> {
   const fs = await nodeFs();

@@ -5,8 +5,9 @@
  *   rpsam2 predict --image f --point x,y --sam2-weights f --shift-block ckpt --out dir
  *   rpsam2 candidates --data … --out cache --sam2-weights f
  *
- * Exit status (the README's convention): 0 success, 1 failure, 2 bad invocation, missing input or
- * an unusable output folder, 130 interrupted (after
+ * Exit status (the README's convention): 0 success, 1 failure (a lost GPU device the command could
+ * not recover from too), 2 bad invocation, missing input, an unusable output folder or one locked
+ * by another process, 130 interrupted (after
  * saving). The first Ctrl-C asks the running command to stop cleanly; a second one quits at once
  * (files are written atomically, so nothing on disk is left half-written).
  */
@@ -45,8 +46,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     return await cmd.run(rest, io);
   } catch (e) {
     const err = e as Error & { code?: string };
-    // node:util parseArgs errors and an unusable output folder (ensureOutputDir) count too.
-    if (e instanceof UsageError || (typeof err.code === 'string' && (err.code.startsWith('ERR_PARSE_ARGS') || err.code === 'ERR_OUTPUT_DIR'))) {
+    // node:util parseArgs errors, an unusable output folder (ensureOutputDir) and one locked by another process count too.
+    if (e instanceof UsageError || (typeof err.code === 'string' && (err.code.startsWith('ERR_PARSE_ARGS') || err.code === 'ERR_OUTPUT_DIR' || err.code === 'ERR_FOLDER_LOCKED'))) {
       io.err(`rpsam2 ${name}: ${err.message}`);
       return 2;
     }

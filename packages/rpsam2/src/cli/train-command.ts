@@ -4,11 +4,15 @@
  * overrides. Writes `<out>/checkpoints/{last,best}.safetensors` (+ .json), `<out>/log.jsonl`
  * and `<out>/config.json`. An existing run in `<out>` is never overwritten: continue it with
  * `--resume` or choose another `out`. Ctrl-C finishes the current step, saves and exits (130).
+ * The out folder is locked while training (a second process writing it is refused). A lost GPU
+ * device is recovered from up to {@link DEVICE_LOSS_RETRIES} times: a new device, SAM 2 and the
+ * data loaded again, and the run resumed from `checkpoints/last`; otherwise (no checkpoint yet,
+ * or lost too often) it stops with exit status 1 and says how to continue.
  */
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
-import { mixSeed, permutation } from '@rpsam2/tensor';
-import { ensureOutputDir, initNode } from '@rpsam2/tensor/node';
+import { isDeviceLost, mixSeed, permutation, type DeviceLostError } from '@rpsam2/tensor';
+import { ensureOutputDir, initNode, withFolderLock } from '@rpsam2/tensor/node';
 import { loadSam2, type Sam2Model } from '@rpsam2/sam2';
 import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { openCheckpoint } from '../checkpoint/checkpoint.js';
@@ -28,7 +32,12 @@ export const TRAIN_USAGE = `usage: rpsam2 train --config <cfg.json> [--set key=v
   --resume   continue the run in <out> from checkpoints/last.safetensors (weights,
              optimizer state, epoch/step, RNG): the result equals an uninterrupted run
 
-  Ctrl-C finishes the current step, saves checkpoints/last and exits with status 130.`;
+  Ctrl-C finishes the current step, saves checkpoints/last and exits with status 130.
+  A lost GPU device: a new one is made and the run resumes from checkpoints/last (twice at
+  most); without a checkpoint it stops (status 1): rerun, with --resume once one exists.`;
+
+/** How often one `rpsam2 train` re-creates a lost GPU device and resumes before it gives up. */
+export const DEVICE_LOSS_RETRIES = 2;
 
 /** Training/validation image split of `n` images (validation: ⌈fraction·n⌉, at least 1 when n ≥ 2). */
 export function splitImages(n: number, fraction: number, seed: number): { train: number[]; val: number[] } {
@@ -113,7 +122,29 @@ export async function trainCommand(args: string[], io: CliIO): Promise<number> {
   if (c.mode === 'cached' && !c.data.cache) throw new UsageError(`mode 'cached' needs data.cache (a feature cache from rpsam2 candidates)`);
   // Before loading SAM 2 and the data, so a bad out fails at once.
   await ensureOutputDir(c.out);
+  return withFolderLock(c.out, 'rpsam2 train', async () => {
+    for (let losses = 0; ; losses++) {
+      try {
+        return await trainOnce(c, { resume: values.resume || losses > 0, sam2Weights, sam2Config, last }, io);
+      } catch (e) {
+        if (!isDeviceLost(e)) throw e;
+        // Checkpoints are written atomically after a full read-back, so `last` is whole.
+        const hasLast = await exists(last);
+        const how = hasLast ? `continue from ${last} with: rpsam2 train --config ${cfgPath} --resume (and the same --set options)` : `no checkpoint was saved yet: rerun the command (set checkpointEvery to save during an epoch)`;
+        if (!hasLast || losses >= DEVICE_LOSS_RETRIES) {
+          throw new Error(`${e.message}\ntraining stopped (the GPU device was lost${losses ? ` ${losses + 1} times` : ''}); ${how}`, { cause: e });
+        }
+        io.err(`the GPU device was lost (${(e as DeviceLostError).reason}: ${(e as DeviceLostError).detail}); re-creating it and resuming from ${last}`);
+      }
+    }
+  }, (l) => io.err(l));
+}
 
+type Sam2Source = Awaited<ReturnType<typeof resolveSam2Source>>;
+
+/** One training attempt on a (new) device: loads SAM 2 and the data, trains, frees everything. */
+async function trainOnce(c: TrainConfig, run: { resume: boolean; last: string; sam2Weights: Sam2Source['weights']; sam2Config: Sam2Source['config'] }, io: CliIO): Promise<number> {
+  const { sam2Weights, sam2Config, last } = run;
   await initNode();
   const { model, report } = await loadSam2({ weights: sam2Weights, config: sam2Config, dtype: c.sam2.dtype });
   io.err(`SAM 2 ${report.config} (${report.configFrom}) from ${report.source}, ${report.dtype}, frozen`);
@@ -139,7 +170,7 @@ export async function trainCommand(args: string[], io: CliIO): Promise<number> {
       onProgress: (p) => bar.update(progressText(p)),
       onMessage: (m) => bar.log(m),
     });
-    if (values.resume) await trainer.resumeFrom(await openCheckpoint(last, { prefer: 'last' }));
+    if (run.resume) await trainer.resumeFrom(await openCheckpoint(last, { prefer: 'last' }));
     const t = trainer;
     io.onInterruptible?.(() => {
       if (!t.stopping) bar.log('stopping: finishing the current step, then saving (Ctrl-C again to quit at once)');

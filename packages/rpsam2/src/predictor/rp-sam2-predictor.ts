@@ -11,8 +11,6 @@
 import { greater, interpolate, noGrad, reshape, tensor, tidy, type ByteSource, type Tensor } from '@rpsam2/tensor';
 import {
   clickProblem,
-  loadDefaultSam2,
-  loadSam2,
   MaskView,
   Sam2ImagePredictor,
   type DecodeResult,
@@ -100,6 +98,10 @@ function openShiftBlock(input: NonNullable<LoadRpSam2Options['shiftBlock']>, hea
  * block passed to the constructor stay the caller's. After `dispose()` every method throws
  * "…: disposed"; disposing again does nothing.
  *
+ * A lost GPU device: calls reject with `DeviceLostError` (never hang); `await rp.recover()` makes a
+ * new device, loads SAM 2 and the shift block again and encodes the set images again (predictors
+ * from `load`; see {@link RpSam2Predictor.recover}).
+ *
  * @example
  * await initNode();
  * using rp = await RpSam2Predictor.load();
@@ -108,15 +110,18 @@ function openShiftBlock(input: NonNullable<LoadRpSam2Options['shiftBlock']>, hea
  * console.log(best.score, best.area, best.toRle());
  */
 export class RpSam2Predictor {
-  private readonly rp: RpSam2;
-  private owned: { model: Sam2Model; block: ShiftBlock } | null = null;
+  private rp: RpSam2;
+  /** The shift block `load` loaded (the SAM 2 model is owned by `sam2`, from `Sam2ImagePredictor.load`). */
+  private owned: { block: ShiftBlock; reload: () => Promise<ShiftBlock> } | null = null;
   private disposed = false;
+  private block: ShiftBlock;
 
   constructor(
     /** The SAM 2 predictor (its API is available as is). */
     readonly sam2: Sam2ImagePredictor,
-    readonly shiftBlock: ShiftBlock,
+    shiftBlock: ShiftBlock,
   ) {
+    this.block = shiftBlock;
     const m = sam2.model;
     const c = shiftBlock.config;
     if (c.dModel !== m.dim || c.imageTokens !== m.gridSize * m.gridSize) {
@@ -137,26 +142,51 @@ export class RpSam2Predictor {
     }
     const ck = await openShiftBlock(options.shiftBlock ?? (await defaultShiftBlockSpec()).weights, options.heads);
     const cfg = options.sam2Config;
-    const { model } =
+    // Sam2ImagePredictor.load owns the model and can load it again in recover().
+    const sam2 = await Sam2ImagePredictor.load(
       options.sam2Weights === undefined
-        ? await loadDefaultSam2({ dtype: options.dtype })
-        : await loadSam2({
-            weights: options.sam2Weights,
-            config: typeof cfg === 'object' ? cfg : undefined,
-            size: typeof cfg === 'string' ? cfg : undefined,
-            dtype: options.dtype,
-          });
+        ? { dtype: options.dtype }
+        : { weights: options.sam2Weights, config: typeof cfg === 'object' ? cfg : undefined, size: typeof cfg === 'string' ? cfg : undefined, dtype: options.dtype },
+    );
     let block: ShiftBlock | null = null;
     try {
-      block = await loadShiftBlockFrom(ck);
-      const p = new RpSam2Predictor(new Sam2ImagePredictor(model), block);
-      p.owned = { model, block };
+      const reload = () => loadShiftBlockFrom(ck);
+      block = await reload();
+      const p = new RpSam2Predictor(sam2, block);
+      p.owned = { block, reload };
       return p;
     } catch (e) {
       block?.dispose();
-      model.dispose();
+      sam2.dispose();
       throw e;
     }
+  }
+
+  /**
+   * Recovers from a lost GPU device (after a `DeviceLostError`): `sam2.recover()` (a new device,
+   * SAM 2 loaded again, the set images encoded again), then the shift block loaded again from
+   * where `load` found it. Does nothing while the device is alive. A predictor built with the
+   * constructor (the caller's model and shift block) cannot reload them and throws: load them
+   * again and create a new predictor.
+   */
+  async recover(): Promise<void> {
+    this.live();
+    const lost = this.sam2.model.imageEncoder.trunk.patchEmbed.weight.get().store.backend.isLost;
+    if (!lost && !this.block.parameters()[0]?.store.backend.isLost) return;
+    if (!this.owned) {
+      throw new Error(
+        'RpSam2Predictor.recover: the model and shift block were passed to the constructor, so this predictor cannot load them again: dispose it, load them again (after `await initNode()`) and create a new predictor — or use RpSam2Predictor.load, whose predictors recover themselves',
+      );
+    }
+    await this.sam2.recover();
+    this.owned.block.dispose();
+    this.block = this.owned.block = await this.owned.reload();
+    this.rp = new RpSam2(this.sam2, this.block);
+  }
+
+  /** The shift block (a new one after `recover()`). */
+  get shiftBlock(): ShiftBlock {
+    return this.block;
   }
 
   /** Throws once the predictor is disposed (instead of a misleading "call setImage first"). */
@@ -336,7 +366,6 @@ export class RpSam2Predictor {
     this.sam2.dispose();
     if (this.owned) {
       this.owned.block.dispose();
-      this.owned.model.dispose();
       this.owned = null;
     }
   }

@@ -125,7 +125,7 @@ function printInfo(r: InfoResult, io: CliIO): void {
   const e = r.estimate;
   io.out(`config ${c.name}: image ${c.imageSize}×${c.imageSize}`);
   io.out(`  trunk (Hiera): embed ${t.embedDim}, heads ${t.numHeads}, stages [${t.stages}], global blocks [${t.globalAttBlocks}], windows [${t.windowSpec}]`);
-  io.out(`  neck: d_model ${c.neck.dModel}, top-down levels [${c.neck.fpnTopDownLevels}]; decoder: high-res features ${c.useHighResFeaturesInSam}, object scores ${c.predObjScores}`);
+  io.out(`  neck: d_model ${c.neck.dModel}, top-down levels [${c.neck.fpnTopDownLevels}]; decoder: ${c.maskDecoder === 'hq' ? "HQ-SAM2's (HQ token), " : ''}high-res features ${c.useHighResFeaturesInSam}, object scores ${c.predObjScores}`);
   io.out(`parameters (image path): ${e.parameters.toLocaleString('en-US')} (${M(e.parameters)})`);
   for (const m of e.modules) io.out(`  ${m.name.padEnd(22)} ${M(m.parameters).padStart(10)}`);
   io.out(`memory estimate at ${e.imageSize}×${e.imageSize} (bytes in the GPU buffer pool):`);

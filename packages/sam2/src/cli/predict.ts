@@ -14,16 +14,18 @@ import { defaultModelNotice, defaultModelSpec } from '../weights/default-model.j
 import { ms, parseBox, parsePoint, requireInputFile, resolveConfigArg, UsageError, type CliIO } from './args.js';
 
 export const PREDICT_USAGE = `usage: sam2 predict --image <png|jpg> [--weights <.pt|.safetensors>] --out <dir>
-                    [--point x,y[,label]]... [--box x0,y0,x1,y1] [--multimask]
+                    [--point x,y[,label]]... [--box x0,y0,x1,y1] [--multimask] [--hq-token-only]
                     [--config <t|s|b+|l|config.yaml|config.json>] [--dtype f32|f16]
 
   --image       the image (PNG or JPEG)
-  --weights     SAM 2.1 weights: official .pt checkpoint or safetensors (default: the embedded
-                default model trained on synthetic surgical frames)
+  --weights     SAM 2.1 weights: official .pt checkpoint or safetensors, HQ-SAM2's too (its
+                decoder is recognised by its keys) (default: the embedded default model
+                trained on synthetic surgical frames)
   --config      size name or .yaml/.json config (default: inferred from the weights' shapes)
   --point       a click in image pixels; label 1 = positive (default), 0 = negative; repeatable
   --box         a box in image pixels
   --multimask   return 3 masks (default: 1, with SAM 2's stability fallback)
+  --hq-token-only  HQ-SAM2 weights only: the HQ mask alone, not HQ + SAM 2 mask (one mask)
   --dtype       weight storage on the GPU (default f32; f16 halves weight memory)
   --out         output folder: mask_0.png … (0/255) and scores.json`;
 
@@ -37,6 +39,8 @@ export interface PredictSummary {
   dtype: WeightDType;
   prompts: { points: [number, number][]; labels: number[]; box: [number, number, number, number] | null };
   multimask: boolean;
+  /** HQ-SAM2's HQ mask alone (`--hq-token-only`). */
+  hqTokenOnly: boolean;
   masks: { file: string; iou: number; area: number }[];
   /** Index of the mask with the highest predicted IoU. */
   best: number;
@@ -65,6 +69,7 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
       point: { type: 'string', multiple: true },
       box: { type: 'string' },
       multimask: { type: 'boolean', default: false },
+      'hq-token-only': { type: 'boolean', default: false },
       dtype: { type: 'string', default: 'f32' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -102,8 +107,11 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
     const { model, report } = await loadSam2({ config: config ?? fallback?.config, weights: values.weights ?? fallback!.weights, dtype });
     const predictor = new Sam2ImagePredictor(model);
     try {
+      if (values['hq-token-only'] && model.cfg.maskDecoder !== 'hq') {
+        throw new UsageError(`--hq-token-only needs HQ-SAM2 weights (${report.source} has SAM 2's mask decoder, no sam_mask_decoder.hf_token)`);
+      }
       const loadMs = performance.now() - tLoad;
-      io.err(`loaded ${report.config} (${report.configFrom}) from ${report.source}: ${report.loaded} tensors, ${report.skippedVideoKeys.length} video-path keys skipped, ${report.dtype}`);
+      io.err(`loaded ${report.config} (${report.configFrom}${report.maskDecoder === 'hq' ? ', HQ-SAM2 mask decoder' : ''}) from ${report.source}: ${report.loaded} tensors, ${report.skippedVideoKeys.length} video-path keys skipped, ${report.dtype}`);
       const tEnc = performance.now();
       await predictor.setImage(image);
       const encodeMs = performance.now() - tEnc;
@@ -113,6 +121,7 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
         labels: points.length ? points.map((p) => p.label) : undefined,
         box: box ?? undefined,
         multimaskOutput: values.multimask,
+        hqTokenOnly: values['hq-token-only'],
       });
       const decodeMs = performance.now() - tDec;
 
@@ -136,6 +145,7 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
         dtype,
         prompts: { points: points.map((p) => [p.x, p.y]), labels: points.map((p) => p.label), box },
         multimask: values.multimask!,
+        hqTokenOnly: values['hq-token-only']!,
         masks,
         best,
         objectScore: pred.objectScore[0],

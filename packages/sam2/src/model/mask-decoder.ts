@@ -33,7 +33,10 @@ import { TwoWayTransformer } from './two-way-transformer.js';
 
 /** Raw decoder outputs for every mask token. */
 export interface DecoderOutput {
-  /** [B, 4, 4g, 4g] mask logits (token 0 = single-mask output, 1..3 = multimask). */
+  /**
+   * [B, T, 4g, 4g] mask logits: token 0 = single-mask output, 1..3 = multimask; with the HQ
+   * decoder (T = 5) token 4 is the HQ mask.
+   */
   masks: Tensor;
   /** [B, 4] predicted IoU. */
   iou: Tensor;
@@ -41,6 +44,19 @@ export interface DecoderOutput {
   objectScore: Tensor;
 }
 
+/** How {@link MaskDecoder.selectMasks} picks the returned masks beyond multimask or not. */
+export interface SelectOptions {
+  /**
+   * HQ-SAM2 only: return the HQ mask alone instead of HQ mask + SAM 2's mask(s) (upstream's
+   * `hq_token_only`). Default false.
+   */
+  hqTokenOnly?: boolean;
+}
+
+/**
+ * SAM 2's mask decoder (`sam_mask_decoder` in the official state dict). Subclasses add output
+ * tokens after SAM 2's and masks after its four (see `MaskDecoderHQ`).
+ */
 export class MaskDecoder extends Module {
   readonly transformer: TwoWayTransformer;
   readonly iouToken: Embedding;
@@ -86,7 +102,7 @@ export class MaskDecoder extends Module {
   predictMasks(image: Tensor, imagePe: Tensor, sparse: Tensor, dense: Tensor, highRes: [Tensor, Tensor] | null): DecoderOutput {
     const b = sparse.shape[0];
     const c = this.dim;
-    const parts = [this.iouToken.weight.get(), this.maskTokens.weight.get()];
+    const parts = [this.iouToken.weight.get(), this.maskTokens.weight.get(), ...this.extraTokens()];
     if (this.objScoreToken) parts.unshift(this.objScoreToken.weight.get());
     const s = this.objScoreToken ? 1 : 0;
     const outTokens = cat(parts, 0);
@@ -110,11 +126,26 @@ export class MaskDecoder extends Module {
       1,
     );
     const [, cu, hu, wu] = up.shape;
-    const masks = reshape(matmul(hyper, reshape(up, [b, cu, hu * wu])), [b, this.numMaskTokens, hu, wu]);
+    const samMasks = reshape(matmul(hyper, reshape(up, [b, cu, hu * wu])), [b, this.numMaskTokens, hu, wu]);
+    const extra = this.extraMasks(hs, up, s + 1 + this.numMaskTokens);
+    const masks = extra ? cat([samMasks, extra], 1) : samMasks;
     const iou = this.iouHead.forward(iouTokenOut);
     // Without an object-score head the official code returns a constant logit of 10.
     const objectScore = this.objScoreHead ? this.objScoreHead.forward(slice(hs, [null, 0])) : full([b, 1], 10);
     return { masks, iou, objectScore };
+  }
+
+  /** Output tokens after the mask tokens (none for SAM 2). */
+  protected extraTokens(): Tensor[] {
+    return [];
+  }
+
+  /**
+   * Masks after SAM 2's four, from the transformer's token outputs `hs` (the first extra token at
+   * index `first`) and the upscaled embedding; null for SAM 2.
+   */
+  protected extraMasks(_hs: Tensor, _upscaled: Tensor, _first: number): Tensor | null {
+    return null;
   }
 
   /**
@@ -122,7 +153,8 @@ export class MaskDecoder extends Module {
    * the best multimask output when its stability score is below the threshold (when enabled).
    * Runs on the GPU (no readback).
    */
-  selectMasks(out: DecoderOutput, multimask: boolean): { masks: Tensor; iou: Tensor } {
+  selectMasks(out: DecoderOutput, multimask: boolean, options: SelectOptions = {}): { masks: Tensor; iou: Tensor } {
+    if (options.hqTokenOnly) throw new Error('hqTokenOnly needs an HQ-SAM2 model (this mask decoder has no HQ token)');
     if (multimask) return { masks: slice(out.masks, [null, { start: 1 }]), iou: slice(out.iou, [null, { start: 1 }]) };
     const single = slice(out.masks, [null, { start: 0, end: 1 }]);
     const singleIou = slice(out.iou, [null, { start: 0, end: 1 }]);

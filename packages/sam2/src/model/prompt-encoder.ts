@@ -82,8 +82,11 @@ export class PromptEncoder extends Module {
 
   /** Builds the dense positional encoding (once after load; the Gaussian matrix is a fixed buffer). */
   async prepare(): Promise<void> {
+    // Swap only after the await: predictors sharing the model keep decoding meanwhile (setImage
+    // calls this), and must never see a disposed encoding.
+    const pe = denseFourierEncoding(await this.gaussian.get().data(), this.embedDim / 2, this.gridSize, this.gridSize);
     this.densePe?.dispose();
-    this.densePe = denseFourierEncoding(await this.gaussian.get().data(), this.embedDim / 2, this.gridSize, this.gridSize);
+    this.densePe = pe;
   }
 
   /** The dense positional encoding [1, C, g, g]. */

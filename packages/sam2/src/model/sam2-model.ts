@@ -10,6 +10,7 @@ import { Hiera } from './hiera.js';
 import { FpnNeck } from './fpn-neck.js';
 import { PromptEncoder } from './prompt-encoder.js';
 import { MaskDecoder } from './mask-decoder.js';
+import { MaskDecoderHQ } from './mask-decoder-hq.js';
 
 /** State-dict key prefixes of the video path (present in official checkpoints, unused here). */
 export const VIDEO_ONLY_PREFIXES = [
@@ -56,7 +57,7 @@ export interface EncoderTaps {
 
 /**
  * The SAM 2.1 image model (Hiera trunk + FPN neck, prompt encoder, mask decoder) with the
- * official state-dict names. Build it with `loadSam2` (official `.pt` / safetensors weights, or
+ * official state-dict names; with `cfg.maskDecoder` 'hq', HQ-SAM2's ({@link MaskDecoderHQ}). Build it with `loadSam2` (official `.pt` / safetensors weights, or
  * random ones) or `loadDefaultSam2` (the embedded default model); use it through
  * {@link Sam2ImagePredictor}, or at tensor level (`forwardImage`, then the prompt encoder and mask
  * decoder). `dispose()` frees its weights.
@@ -78,7 +79,8 @@ export class Sam2Model extends Module {
     this.imageEncoder = this.child('image_encoder', new ImageEncoder(cfg));
     this.noMemEmbed = this.param('no_mem_embed', [1, 1, this.dim]);
     this.promptEncoder = this.child('sam_prompt_encoder', new PromptEncoder(this.dim, this.gridSize, cfg.imageSize));
-    this.maskDecoder = this.child('sam_mask_decoder', new MaskDecoder(this.dim, cfg));
+    // HQ-SAM2 differs from SAM 2 only in its mask decoder (upstream's SAM2HQBase).
+    this.maskDecoder = this.child('sam_mask_decoder', cfg.maskDecoder === 'hq' ? new MaskDecoderHQ(this.dim, cfg) : new MaskDecoder(this.dim, cfg));
   }
 
   /** Normalised pixels [B, 3, S, S] → image features (call under noGrad for inference). */

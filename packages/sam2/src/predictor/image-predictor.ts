@@ -4,7 +4,7 @@
  * masks. `decode` is the tensor-level path, usable under autodiff from the prompt onwards (the
  * encoder always runs under noGrad).
  */
-import { cat, clamp, greater, mul, noGrad, tensor, tidy, keep, type Tensor } from '@rpsam2/tensor';
+import { cat, clamp, greater, init, mul, noGrad, tensor, tidy, keep, type Tensor } from '@rpsam2/tensor';
 import type { Sam2Model, ImageFeatures } from '../model/sam2-model.js';
 import type { DecoderOutput } from '../model/mask-decoder.js';
 import { clickProblem, postprocessMasks, preprocess, type RgbImage } from './transforms.js';
@@ -26,12 +26,18 @@ export interface Prompt {
   multimaskOutput?: boolean;
   /** Coordinates are original-image pixels (true, default) or normalised to [0, 1] (false). */
   normalizeCoords?: boolean;
+  /**
+   * HQ-SAM2 models only: the HQ mask alone instead of HQ mask + SAM 2's mask(s) (upstream's
+   * `hq_token_only`). Default false, as upstream. Then there is one mask per object even with
+   * multimask output; `iou` keeps SAM 2's three predictions and the mask's score is their maximum.
+   */
+  hqTokenOnly?: boolean;
 }
 
 export interface Prediction {
   /** [B, K, H, W] at the original size: 0/1 masks, or logits with `returnLogits`. */
   masks: Float32Array;
-  /** [B, K] predicted IoU. */
+  /** [B, K] predicted IoU ([B, 3] for HQ-only multimask output, whose K is 1). */
   iou: Float32Array;
   /** [B, K, 4g, 4g] mask logits clamped to ±32 (feed back as `maskInput`). */
   lowResLogits: Float32Array;
@@ -78,6 +84,11 @@ export interface DecodeResult {
  * passed to the constructor stays the caller's to dispose. After `dispose()` every method throws
  * "…: disposed"; disposing again does nothing.
  *
+ * A lost GPU device (driver reset, `device.destroy()`): the call running then, and every call
+ * after, rejects with `DeviceLostError` (never hangs). `await predictor.recover()` makes a new
+ * device and, for a predictor from `load`, loads the model again and encodes the set images again;
+ * then calls work as before, with the same masks.
+ *
  * @example
  * const predictor = new Sam2ImagePredictor((await loadSam2({ weights: 'sam2.1_hiera_large.pt' })).model);
  * await predictor.setImage({ width, height, data: rgb, channels: 3 });
@@ -89,9 +100,21 @@ export class Sam2ImagePredictor {
   private origSizes: [number, number][] = [];
   private disposed = false;
   private ownsModel = false;
+  private current: Sam2Model;
+  /** How `load` loaded the model, to load it again in `recover()` (null: the caller's model). */
+  private reload: (() => Promise<Sam2Model>) | null = null;
+  /** The images given to `setImage`/`setImageBatch` (references), to encode again in `recover()`. */
+  private images: RgbImage[] | null = null;
 
   /** A predictor on a model you keep (and dispose yourself, after the predictor). */
-  constructor(readonly model: Sam2Model) {}
+  constructor(model: Sam2Model) {
+    this.current = model;
+  }
+
+  /** The SAM 2 model (a new one after `recover()` for a predictor from `load`). */
+  get model(): Sam2Model {
+    return this.current;
+  }
 
   /**
    * Loads SAM 2 (`loadSam2` with these options; with no `weights`, the embedded default model)
@@ -101,10 +124,42 @@ export class Sam2ImagePredictor {
     if (options.weights === undefined && (options.config !== undefined || options.size !== undefined)) {
       throw new Error('Sam2ImagePredictor.load: a config or size needs weights (without weights it loads the embedded default model)');
     }
-    const { model } = options.weights === undefined ? await loadDefaultSam2({ dtype: options.dtype }) : await loadSam2(options as LoadSam2Options);
-    const p = new Sam2ImagePredictor(model);
+    const loadModel = async () => (options.weights === undefined ? await loadDefaultSam2({ dtype: options.dtype }) : await loadSam2(options as LoadSam2Options)).model;
+    const p = new Sam2ImagePredictor(await loadModel());
     p.ownsModel = true;
+    p.reload = loadModel;
     return p;
+  }
+
+  /**
+   * Recovers from a lost GPU device (after a `DeviceLostError`): acquires a new device (`init()`,
+   * with the options of the first `init()`/`initNode()`), loads the model again the way `load`
+   * did, and encodes the images of the last `setImage`/`setImageBatch` again (the predictor keeps
+   * references to them: do not change their pixels in between). Features given with
+   * `setFeatures` cannot be recomputed: set them again. Does nothing while the device is alive,
+   * so several predictors may all call it. A predictor on a model passed to the constructor
+   * cannot reload it and throws: load the model again and create a new predictor.
+   */
+  async recover(): Promise<void> {
+    this.live();
+    if (!this.modelBackend().isLost) return;
+    if (!this.reload) {
+      throw new Error(
+        'Sam2ImagePredictor.recover: the model was passed to the constructor, so this predictor cannot load it again: dispose it, load the model again (after `await initNode()`) and create a new predictor — or use Sam2ImagePredictor.load, whose predictors recover themselves',
+      );
+    }
+    await init();
+    const images = this.images;
+    // Old-device tensors: disposing them only counts them off the lost pool.
+    this.freeFeatures();
+    this.current.dispose();
+    this.current = await this.reload();
+    if (images) await this.setImageBatch(images);
+  }
+
+  /** The backend the model's weights live on. */
+  private modelBackend() {
+    return this.model.imageEncoder.trunk.patchEmbed.weight.get().store.backend;
   }
 
   /** Throws once the predictor is disposed (instead of a misleading "call setImage first"). */
@@ -154,8 +209,9 @@ export class Sam2ImagePredictor {
       );
       this.features.push(f);
       this.origSizes.push([img.height, img.width]);
-      await this.model.imageEncoder.trunk.patchEmbed.weight.get().store.backend.sync();
+      await this.modelBackend().sync();
     }
+    this.images = images.slice();
   }
 
   /** Uses precomputed features (e.g. from a cache) for an image of the given original size. */
@@ -180,6 +236,7 @@ export class Sam2ImagePredictor {
     }
     this.features = [];
     this.origSizes = [];
+    this.images = null;
   }
 
   /** Prompt coordinates → model-frame points [B, N, 2] and labels (boxes first, then clicks, then the padding point). */
@@ -254,7 +311,7 @@ export class Sam2ImagePredictor {
     } else dense = pe.noMaskDense(b);
     const batchedImage = f.imageEmbed;
     const raw = this.model.maskDecoder.predictMasks(batchedImage, pe.denseEncoding(), sparse, dense, f.highRes);
-    const { masks, iou } = this.model.maskDecoder.selectMasks(raw, p.multimaskOutput ?? true);
+    const { masks, iou } = this.model.maskDecoder.selectMasks(raw, p.multimaskOutput ?? true, { hqTokenOnly: p.hqTokenOnly ?? false });
     return { sparse, dense, raw, lowRes: masks, iou };
   }
 
@@ -278,9 +335,12 @@ export class Sam2ImagePredictor {
       const [b, k, g] = [out.lowRes.shape[0], out.lowRes.shape[1], out.lowRes.shape[2]];
       const [masks, iou, lowResLogits, objectScore] = [await out.masks.data(), await out.iou.data(), await out.lowRes.data(), await out.obj.data()];
       const plane = h * w;
+      // HQ-only output has one mask but SAM 2's IoU per multimask token: score it by their best.
+      const ki = out.iou.shape[1];
+      const score = (i: number, j: number) => (ki === k ? iou[i * ki + j] : Math.max(...iou.subarray(i * ki, (i + 1) * ki)));
       const objects = Array.from({ length: b }, (_, i): ObjectMasks => {
         // Views over `masks` (no copy); they threshold at 0, so logits and 0/1 masks both work.
-        const views = Array.from({ length: k }, (_, j) => new MaskView(masks.subarray((i * k + j) * plane, (i * k + j + 1) * plane), w, h, iou[i * k + j], j));
+        const views = Array.from({ length: k }, (_, j) => new MaskView(masks.subarray((i * k + j) * plane, (i * k + j + 1) * plane), w, h, score(i, j), j));
         return { masks: views, best: bestMask(views), objectScore: objectScore[i] };
       });
       return { masks, iou, lowResLogits, objectScore, shape: { batch: b, masks: k, height: h, width: w, lowRes: g }, objects, best: objects[0].best };

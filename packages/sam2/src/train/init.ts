@@ -131,6 +131,11 @@ export function isEncoderParam(name: string): boolean {
   return /^(image_encoder\.|no_mem_embed$|sam_mask_decoder\.conv_s[01]\.)/.test(name);
 }
 
+/** Whether a parameter belongs to the prompt encoder (frozen with `freezePromptEncoder`). */
+export function isPromptEncoderParam(name: string): boolean {
+  return name.startsWith('sam_prompt_encoder.');
+}
+
 /**
  * Gives the prompt encoder and the mask decoder fresh from-scratch weights (the values
  * `initTrainingWeights(model, seed)` gives them), keeping the encoder path ({@link isEncoderParam})

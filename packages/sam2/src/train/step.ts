@@ -75,6 +75,11 @@ export interface StepOptions {
    * they are). The trainer leaves the frozen parameters out of the optimizer.
    */
   freezeEncoder?: boolean;
+  /**
+   * Keep the prompt encoder out of the optimizer too (default false): with `freezeEncoder`, only
+   * the mask decoder learns (fine-tuning a trained SAM 2's decoder on new masks).
+   */
+  freezePromptEncoder?: boolean;
 }
 
 /** What a step measured (host numbers; loss terms unweighted, summed over rounds). */

@@ -14,7 +14,7 @@ import type { Sam2Model } from '../model/sam2-model.js';
 import { importNode } from '../weights/node-import.js';
 import type { TrainSource } from './data.js';
 import type { CropOptions } from './crop-source.js';
-import { isEncoderParam } from './init.js';
+import { isEncoderParam, isPromptEncoderParam } from './init.js';
 import { learningRateAt } from './schedule.js';
 import { trainStep, type StepOptions, type StepStats } from './step.js';
 
@@ -145,7 +145,7 @@ export class Sam2Trainer {
     /** Whether the run continued from a checkpoint. */
     readonly resumed: boolean,
   ) {
-    const named = model.namedParams().filter(([n]) => !FIXED.test(n) && !(config.step.freezeEncoder && isEncoderParam(n)));
+    const named = model.namedParams().filter(([n]) => !FIXED.test(n) && !(config.step.freezeEncoder && isEncoderParam(n)) && !(config.step.freezePromptEncoder && isPromptEncoderParam(n)));
     for (const [n, slot] of named) {
       const v = slot.get(n);
       if (v.dtype !== 'f32') throw new Error(`Sam2Trainer: parameter ${n} is ${v.dtype}; training needs f32 weights (load with dtype 'f32')`);

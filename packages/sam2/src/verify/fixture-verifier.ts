@@ -3,7 +3,9 @@
  * `sam2/tiny256`: meta.json, weights.safetensors, golden.safetensors) and compares: encoder
  * intermediates, prompt encodings, each prompt case's outputs, and the gradient cases (a soft
  * Dice loss on low-res logits, differentiated w.r.t. the click, the sparse embedding and three
- * decoder parameters).
+ * decoder parameters). HQ-SAM2 fixtures (`hq-sam2/hq256`) are read the same way: the config's
+ * `_target_` selects the HQ decoder, cases may set `hq_token_only`, and the gradient cases add
+ * the HQ mask (`grad_hq`) and the HQ token's gradient (`d_hf_token`).
  */
 import {
   backward,
@@ -23,6 +25,7 @@ import { parseOfficialConfig } from '../config.js';
 import { loadWeights, type WeightSource } from '../nn/module.js';
 import { Sam2Model, isVideoOnlyKey, type ImageFeatures } from '../model/sam2-model.js';
 import { sinePositionEncoding } from '../model/position-encoding.js';
+import { MaskDecoderHQ } from '../model/mask-decoder-hq.js';
 import { Sam2ImagePredictor, type Prompt } from '../predictor/image-predictor.js';
 import { preprocess, type RgbImage } from '../predictor/transforms.js';
 
@@ -52,7 +55,7 @@ export async function loadFixtureModel(inputs: FixtureInputs): Promise<Sam2Model
 
 /** The prompt of a fixture case in the predictor's terms. */
 function casePrompt(c: any): Prompt {
-  const p: Prompt = { multimaskOutput: Boolean(c.multimask), normalizeCoords: true };
+  const p: Prompt = { multimaskOutput: Boolean(c.multimask), normalizeCoords: true, hqTokenOnly: Boolean(c.hq_token_only) };
   if (c.points) {
     p.points = c.points;
     p.labels = c.labels;
@@ -153,16 +156,18 @@ export async function verifyFixture(inputs: FixtureInputs, report: CheckReport):
 
     // Gradient cases: soft Dice on the raw low-res logits of one mask token.
     const p1 = meta.cases?.p1_point_multimask;
-    for (const [gname, token] of [['grad_single', 0], ['grad_multi1', 1]] as const) {
+    // Token 4 of the raw masks is HQ-SAM2's HQ mask.
+    for (const [gname, token] of [['grad_single', 0], ['grad_multi1', 1], ['grad_hq', 4]] as const) {
       if (!golden.has(`${gname}.loss`) || !p1) continue;
       const target = await targetLowRes(golden, h0, w0, model.gridSize * 4);
       owned.push(target);
       await check.forward(`${gname}.target_low`, target);
       const dec = model.maskDecoder;
-      const params = {
+      const params: Record<string, Tensor> = {
         d_upscale0_weight: dec.upConv0.weight.get(),
         d_tok2img_q_weight: dec.transformer.layers[0].crossTokenToImage.qProj.weight.get(),
         d_iou_token: dec.iouToken.weight.get(),
+        ...(dec instanceof MaskDecoderHQ ? { d_hf_token: dec.hfToken.weight.get() } : {}),
       };
       for (const t of Object.values(params)) t.requiresGrad = true;
       const click = tensor(p1.points.flat(), [1, p1.points.length, 2], { requiresGrad: true });

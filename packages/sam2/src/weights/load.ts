@@ -1,13 +1,13 @@
 /**
  * Building a ready-to-use SAM 2 image model from weights: open (`.pt` or safetensors, sniffed),
  * find the key prefix, pick the config (given, by size name, or inferred from the trunk's
- * shapes), check every key and shape before reading any data, load (f32 or f16), prepare.
+ * shapes; the mask decoder, SAM 2's or HQ-SAM2's, from the keys), check every key and shape before reading any data, load (f32 or f16), prepare.
  */
 import { getBackend } from '@rpsam2/tensor';
 import { presetConfig, type Sam2Config } from '../config.js';
 import { loadWeights, type WeightSource } from '../nn/module.js';
 import { Sam2Model, isVideoOnlyKey } from '../model/sam2-model.js';
-import { detectPrefix, inferSize, openWeights, type WeightsInput } from './source.js';
+import { detectPrefix, hasHqDecoder, inferSize, openWeights, type WeightsInput } from './source.js';
 import { initRandomWeights } from './random.js';
 
 /** Storage type of the weights on the GPU (compute is always f32). */
@@ -48,6 +48,8 @@ export interface Sam2LoadReport {
   prefix: string;
   /** Config name and where it came from. */
   config: string;
+  /** The mask decoder: SAM 2's, or HQ-SAM2's (from the config or the checkpoint's keys). */
+  maskDecoder: Sam2Config['maskDecoder'];
   configFrom: 'given' | 'size' | 'inferred';
   dtype: WeightDType;
   /** Tensors loaded. */
@@ -121,6 +123,17 @@ export function checkWeights(
 }
 
 function resolveConfig(options: LoadSam2Options, source: WeightSource | null, prefix: string): { cfg: Sam2Config; from: Sam2LoadReport['configFrom'] } {
+  const r = resolveArchitecture(options, source, prefix);
+  // The HQ decoder's keys decide the decoder: HQ-SAM2 checkpoints are often paired with SAM 2's
+  // own yaml or a size name, which say nothing about it.
+  if (source && hasHqDecoder(source, prefix) && r.cfg.maskDecoder !== 'hq') {
+    const name = r.from === 'given' ? r.cfg.name : r.cfg.name.replace(/^sam2(\.1)?_hiera/, (m) => m.replace('hiera', 'hq_hiera'));
+    return { cfg: { ...r.cfg, maskDecoder: 'hq', name }, from: r.from };
+  }
+  return r;
+}
+
+function resolveArchitecture(options: LoadSam2Options, source: WeightSource | null, prefix: string): { cfg: Sam2Config; from: Sam2LoadReport['configFrom'] } {
   if (options.config) return { cfg: options.config, from: 'given' };
   if (options.size) return { cfg: presetConfig(options.size), from: 'size' };
   const inferred = source ? inferSize(source, prefix) : null;
@@ -203,6 +216,7 @@ export async function loadSam2(options: LoadSam2Options): Promise<{ model: Sam2M
       format,
       prefix,
       config: cfg.name,
+      maskDecoder: cfg.maskDecoder,
       configFrom: from,
       dtype,
       loaded,

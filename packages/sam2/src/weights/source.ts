@@ -3,7 +3,7 @@
  * (zip) and safetensors are told apart by their first bytes, not the file name. Also finds the
  * key prefix (official checkpoints keep the state dict under `model`, which the checkpoint reader
  * strips; exports such as `sam2.` or `model.` prefixes are found by an anchor key) and infers the
- * preset size from the trunk's shapes.
+ * preset size from the trunk's shapes, and HQ-SAM2's decoder from its keys.
  */
 import { openTensorFile, SafetensorsFile, TorchCheckpoint, type ByteSource } from '@rpsam2/tensor';
 import type { WeightSource } from '../nn/module.js';
@@ -61,6 +61,14 @@ export function detectPrefix(keys: readonly string[]): string | null {
   if (keys.includes(ANCHOR_KEY)) return '';
   const hits = keys.filter((k) => k.endsWith('.' + ANCHOR_KEY)).map((k) => k.slice(0, k.length - ANCHOR_KEY.length));
   return hits.length === 1 ? hits[0] : null;
+}
+
+/** A key only HQ-SAM2 checkpoints have (its HQ output token). */
+export const HQ_ANCHOR_KEY = 'sam_mask_decoder.hf_token.weight';
+
+/** Whether the weights hold HQ-SAM2's mask decoder (they have {@link HQ_ANCHOR_KEY} after the prefix). */
+export function hasHqDecoder(source: WeightSource, prefix = ''): boolean {
+  return source.keys().includes(prefix + HQ_ANCHOR_KEY);
 }
 
 /**

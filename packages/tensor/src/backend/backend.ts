@@ -15,11 +15,16 @@
  *
  * Profiling (`startProfile` … `stopProfile`) times each dispatch (see `dispatch-profiler.ts`);
  * when it is off, the only cost is a null check per dispatch and transfer.
+ *
+ * A lost device (see `device/device-lost.ts`): the backend watches `device.lost`; from then on
+ * every call throws {@link DeviceLostError}, readbacks and syncs already waiting reject with it
+ * (never hang), and the pool forgets its buffers. `init()` then makes a new backend.
  */
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { DispatchProfiler } from './dispatch-profiler.js';
 import type { ProfileReport } from '../profile/report.js';
 import type { DeviceInfo } from '../device/gpu-device.js';
+import { DeviceLostError } from '../device/device-lost.js';
 
 /** A storage-buffer range used by one binding. */
 export interface BufferRange {
@@ -69,6 +74,11 @@ export class Backend {
   private readonly uniformAlign: number;
   private readonly errors: string[] = [];
   private destroyed = false;
+  private lostError: DeviceLostError | null = null;
+  /** Rejecters of the readbacks and syncs in flight, failed at once when the device is lost. */
+  private readonly waiting = new Set<(e: DeviceLostError) => void>();
+  /** Settles when the loss has been handled (awaited only on a failure path). */
+  private readonly lostHandled: Promise<void>;
   private activeProfiler: DispatchProfiler | null = null;
 
   constructor(
@@ -78,8 +88,8 @@ export class Backend {
     this.pool = new BufferPool(device, info.limits.maxBufferSize);
     this.arena = device.createBuffer({ size: ARENA_BYTES, usage: UNIFORM_USAGE });
     this.uniformAlign = Math.max(16, info.limits.minUniformBufferOffsetAlignment);
-    device.lost?.then((e) => {
-      if (!this.destroyed) this.errors.push(`device lost: ${e.message}`);
+    this.lostHandled = (device.lost ?? new Promise<never>(() => undefined)).then((e) => {
+      if (!this.destroyed) this.markLost(new DeviceLostError(e.reason ?? 'unknown', e.message));
     });
     device.addEventListener?.('uncapturederror', (ev: Event) => {
       this.errors.push((ev as GPUUncapturedErrorEvent).error.message);
@@ -120,7 +130,7 @@ export class Backend {
     if (!p) throw new Error('stopProfile: no profile is running (call startProfile first)');
     this.flush();
     this.activeProfiler = null;
-    const report = await p.finish();
+    const report = await this.untilLost(p.finish());
     this.throwErrors();
     return report;
   }
@@ -195,8 +205,12 @@ export class Backend {
     }
   }
 
-  /** Submits everything recorded so far. */
+  /** Submits everything recorded so far (after a device loss: drops it). */
   flush(): void {
+    if (this.lostError) {
+      this.pass = this.encoder = null;
+      return;
+    }
     this.endPass();
     if (!this.encoder) return;
     const timed = this.activeProfiler?.resolve(this.encoder);
@@ -218,7 +232,12 @@ export class Backend {
     try {
       this.encodeCopy(src, srcOffset, staging, 0, size);
       this.flush();
-      await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+      try {
+        await this.untilLost(staging.mapAsync(0x0001 /* GPUMapMode.READ */));
+      } catch (e) {
+        // Dawn aborts the mapping a moment before it reports the loss: report the loss.
+        throw (await this.lostWithin(1000)) ?? e;
+      }
       this.throwErrors();
       return staging.getMappedRange(0, size).slice(0, bytes);
     } finally {
@@ -228,8 +247,9 @@ export class Backend {
 
   /** Waits until the GPU has finished all submitted work; reports any GPU error. */
   async sync(): Promise<void> {
+    if (this.lostError) throw this.lostError;
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.untilLost(this.device.queue.onSubmittedWorkDone());
     this.throwErrors();
   }
 
@@ -248,7 +268,47 @@ export class Backend {
     return this.destroyed;
   }
 
+  /** Whether the device was lost (every call throws {@link DeviceLostError}; `init()` makes a new backend). */
+  get isLost(): boolean {
+    return this.lostError !== null;
+  }
+
+  /** The device is gone: fail what waits, forget the pool's buffers, refuse everything after. */
+  private markLost(e: DeviceLostError): void {
+    if (this.lostError) return;
+    this.lostError = e;
+    this.activeProfiler = null;
+    this.pass = this.encoder = null;
+    this.pool.markLost(e);
+    for (const reject of this.waiting) reject(e);
+    this.waiting.clear();
+  }
+
+  /** `p`, or a rejection with the {@link DeviceLostError} as soon as the device is lost. */
+  private untilLost<T>(p: Promise<T>): Promise<T> {
+    if (this.lostError) return Promise.reject(this.lostError);
+    // A set entry per call, removed when it settles (a reaction on `device.lost` per readback would pile up).
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.add(reject);
+      void p.then(resolve, reject).finally(() => this.waiting.delete(reject));
+    });
+  }
+
+  /** The loss error if the device is (or within `ms` turns out to be) lost, else null. */
+  private async lostWithin(ms: number): Promise<DeviceLostError | null> {
+    if (!this.lostError) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.lostHandled, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+      clearTimeout(timer);
+    }
+    return this.lostError;
+  }
+
   private throwErrors(): void {
+    if (this.lostError) {
+      this.errors.length = 0;
+      throw this.lostError;
+    }
     if (this.errors.length) {
       const msg = this.errors.splice(0).join('\n');
       throw new Error(`WebGPU error: ${msg}`);
@@ -256,6 +316,7 @@ export class Backend {
   }
 
   private assertAlive(): void {
+    if (this.lostError) throw this.lostError;
     if (this.destroyed) throw new Error('the WebGPU backend was destroyed (call init() again)');
   }
 

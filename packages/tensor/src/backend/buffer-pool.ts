@@ -38,6 +38,8 @@ export class BufferPool {
   private pending: GPUBuffer[] = [];
   private readonly sizes = new WeakMap<GPUBuffer, number>();
   private stats: PoolStats = { liveBytes: 0, peakBytes: 0, pooledBytes: 0, liveBuffers: 0, allocatedBytes: 0 };
+  /** Set when the device is lost: nothing is handed out, released buffers are just counted off. */
+  private lost: Error | null = null;
 
   constructor(
     private readonly device: GPUDevice,
@@ -46,6 +48,7 @@ export class BufferPool {
 
   /** A buffer of at least `bytes` bytes (its size is the bucket size). */
   acquire(bytes: number): GPUBuffer {
+    if (this.lost) throw this.lost;
     const size = bucketSize(Math.max(bytes, 4));
     if (size > this.maxBufferSize) {
       throw new RangeError(`buffer of ${bytes} bytes exceeds the device's maxBufferSize (${this.maxBufferSize})`);
@@ -70,8 +73,24 @@ export class BufferPool {
     const size = this.sizes.get(buffer)!;
     this.stats.liveBytes -= size;
     this.stats.liveBuffers--;
+    if (this.lost) {
+      // The buffer died with its device: nothing to keep or reuse.
+      this.stats.allocatedBytes -= size;
+      return;
+    }
     this.pending.push(buffer);
     this.stats.pooledBytes += size;
+  }
+
+  /**
+   * The device is lost: idle buffers are dropped, later `acquire` calls throw `error`, and
+   * buffers still held by tensors are counted off as they are released (so `liveBytes` returns
+   * to 0 once the old tensors are disposed).
+   */
+  markLost(error: Error): void {
+    this.lost = error;
+    this.onSubmit();
+    this.trim();
   }
 
   /** Called by the backend right after it submits the encoder that may use pending buffers. */
