@@ -14,42 +14,13 @@ import { executeRun } from '../src/runs/run-command.js';
 import { memoryIO } from '../src/runs/run-io.js';
 import { StopSignal } from '../src/runs/stop-signal.js';
 import { paramsText } from '../src/runs/table-writers.js';
-import { tempDir } from './helpers/fixtures.js';
+import { tempDir, tinyModelYaml } from './helpers/fixtures.js';
 
 const FIX = new URL('../../../../shared/fixtures/', import.meta.url).pathname;
 const TINY = join(FIX, 'sam2/tiny256/');
 const HQ = join(FIX, 'hq-sam2/hq256/');
 const SHIFT = join(FIX, 'rpsam2/tiny256/shift_block.safetensors');
 const SMALL = ['--cases', '2', '--frames', '1', '--size', '96x72', '--instruments', '2', '--seeds', '2', '--heatmaps', '0'];
-
-/** The tiny256 model in the official YAML layout at 512 px (as MedSAM2 ships a 512-px tiny config). */
-const MED512_YAML = `# @package _global_
-model:
-  _target_: sam2.modeling.sam2_base.SAM2Base
-  image_encoder:
-    _target_: sam2.modeling.backbones.image_encoder.ImageEncoder
-    scalp: 1
-    trunk:
-      _target_: sam2.modeling.backbones.hieradet.Hiera
-      embed_dim: 16
-      num_heads: 1
-      stages: [1, 2, 3, 1]
-      global_att_blocks: [4]
-      window_pos_embed_bkg_spatial_size: [7, 7]
-      window_spec: [8, 4, 14, 7]
-    neck:
-      _target_: sam2.modeling.backbones.image_encoder.FpnNeck
-      d_model: 32
-      backbone_channel_list: [128, 64, 32, 16]
-      fpn_top_down_levels: [2, 3]
-      fpn_interp_model: nearest
-  image_size: 512
-  directly_add_no_mem_embed: true
-  use_high_res_features_in_sam: true
-  iou_prediction_use_sigmoid: true
-  pred_obj_scores: true
-  pred_obj_scores_mlp: true
-`;
 
 /** Elements of the tensors of a safetensors file whose names pass `keep`. */
 async function elementsOf(path: string, keep: (k: string) => boolean): Promise<number> {
@@ -71,7 +42,7 @@ afterAll(async () => {
 describe('bench table1 --extra (HQ-SAM2, a 512-px SAM 2-architecture model)', () => {
   it('writes a table with both rows and the trainable parameters in the header', async () => {
     const medYaml = join(tmp.dir, 'med_hiera_t512.yaml');
-    await writeFile(medYaml, MED512_YAML);
+    await writeFile(medYaml, tinyModelYaml(512));
     const dir = join(tmp.dir, 'run');
     const io = memoryIO();
     const args = [

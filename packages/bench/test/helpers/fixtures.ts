@@ -84,3 +84,42 @@ export function compressCounts(counts: number[]): string {
   }
   return s;
 }
+
+/**
+ * The tiny256 fixture's model in the layout of the official sam2.1 YAML (image part only), at
+ * `imageSize` (256 is the fixture's own; 512 is how MedSAM2 ships its tiny config).
+ */
+export function tinyModelYaml(imageSize: number): string {
+  return `# @package _global_
+model:
+  _target_: sam2.modeling.sam2_base.SAM2Base
+  image_encoder:
+    _target_: sam2.modeling.backbones.image_encoder.ImageEncoder
+    scalp: 1
+    trunk:
+      _target_: sam2.modeling.backbones.hieradet.Hiera
+      embed_dim: 16
+      num_heads: 1
+      stages: [1, 2, 3, 1]
+      global_att_blocks: [4]
+      window_pos_embed_bkg_spatial_size: [7, 7]
+      window_spec: [8, 4, 14, 7]
+    neck:
+      _target_: sam2.modeling.backbones.image_encoder.FpnNeck
+      d_model: 32
+      backbone_channel_list: [128, 64, 32, 16]
+      fpn_top_down_levels: [2, 3]  # levels 0 and 1 use the backbone features directly
+      fpn_interp_model: nearest
+  image_size: ${imageSize}
+  directly_add_no_mem_embed: true
+  use_high_res_features_in_sam: true
+  iou_prediction_use_sigmoid: True
+  pred_obj_scores: true
+  pred_obj_scores_mlp: true
+  sam_mask_decoder_extra_args:
+    dynamic_multimask_via_stability: true
+    dynamic_multimask_stability_delta: 0.05
+    dynamic_multimask_stability_thresh: 0.98
+  compile_image_encoder: False
+`;
+}
