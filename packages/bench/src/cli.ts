@@ -20,6 +20,7 @@ import { SOAK_USAGE, parseSoakArgs, soakCommand } from './soak.js';
 import { RUN_FLAGS, UsageError } from './runs/run-args.js';
 import { ADAPTER_USAGE, adapterCommand, parseAdapterArgs } from './gpu-report/adapter.js';
 import { GPU_REPORT_USAGE, gpuReportCommand, parseGpuReportArgs } from './gpu-report/command.js';
+import { OOD_FLAGS, OOD_USAGE, oodCommand, parseOodArgs } from './ood/command.js';
 import { ABLATE_CLICKS_USAGE, ABLATE_LOSS_USAGE, ablateClicksCommand, ablateLossCommand, parseAblateClicksArgs, parseAblateLossArgs } from './ablations/command.js';
 
 interface Command {
@@ -96,7 +97,7 @@ const COMMANDS: Record<string, Command> = {
   },
   generate: {
     usage: GENERATE_USAGE,
-    summary: 'write a synthetic dataset in the Cataract-1k layout (PNG frames, Supervisely + COCO polygons, splits.json); deterministic by seed',
+    summary: 'write a synthetic dataset in the Cataract-1k layout (PNG frames, Supervisely + COCO polygons, splits.json), or with --domain cadis another microscope in the CaDIS layout; deterministic by seed',
     run: generateCommand,
     parse: parseGenerateArgs,
   },
@@ -119,6 +120,13 @@ const COMMANDS: Record<string, Command> = {
     run: table1Command,
     parse: parseTable1Args,
   },
+  ood: {
+    usage: OOD_USAGE,
+    summary:
+      "the paper's Fig. 3a, out-of-distribution data: SAM 2 and RP-SAM2 zero-shot, the shift block fine-tuned on stratified shares of the OOD training split, and SAM2-FT (SAM 2's mask decoder fine-tuned on pseudo masks from one click per instrument, by SAM 2 and by RP-SAM2); results.json, ood.csv, figures/ood-mdsc.png in runs/<timestamp>-<name>/",
+    run: oodCommand,
+    parse: parseOodArgs,
+  },
   'ablate-loss': {
     usage: `${ABLATE_LOSS_USAGE}`,
     summary: 'trains and evaluates RP-SAM2 with each loss combination (Dice; Dice+Dist; Dice+Dist+Out); ablation.md/.csv and bar plots',
@@ -135,7 +143,7 @@ const COMMANDS: Record<string, Command> = {
 
 function usage(): string {
   const lines = Object.values(COMMANDS).map((c) => `  bench ${c.usage}\n      ${c.summary}`);
-  return `usage:\n${lines.join('\n')}\n\nflags:\n  --json        print only a JSON array on stdout (progress on stderr)\n  --quick       fewer repeats\n  --repeat N    measured runs per case (after one warm-up run)\n  --only <id>   only the cases whose id or name contains <id>\n\nrun flags (table1, ablate-loss, ablate-clicks):\n${RUN_FLAGS}`;
+  return `usage:\n${lines.join('\n')}\n\nflags:\n  --json        print only a JSON array on stdout (progress on stderr)\n  --quick       fewer repeats\n  --repeat N    measured runs per case (after one warm-up run)\n  --only <id>   only the cases whose id or name contains <id>\n\nrun flags (table1, ablate-loss, ablate-clicks):\n${RUN_FLAGS}\n\nood flags:\n${OOD_FLAGS}`;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -45,8 +45,9 @@ export interface ExtraModelSpec {
   config: string;
 }
 
-/** Synthetic data generated into the run directory. */
-export type GenerateSpec = Required<Pick<SyntheticDatasetOptions, 'seed' | 'cases' | 'framesPerCase' | 'width' | 'height' | 'minInstruments' | 'maxInstruments'>>;
+/** Synthetic data generated into the run directory (the domain and the val/test cases: the generator's defaults when absent). */
+export type GenerateSpec = Required<Pick<SyntheticDatasetOptions, 'seed' | 'cases' | 'framesPerCase' | 'width' | 'height' | 'minInstruments' | 'maxInstruments'>> &
+  Pick<SyntheticDatasetOptions, 'domain' | 'valCases' | 'testCases'>;
 
 /** The whole run configuration (config.json). */
 export interface ExperimentConfig {

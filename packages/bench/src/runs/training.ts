@@ -28,7 +28,7 @@ import { pathExists, writeJson } from './run-dir.js';
 import type { RunIO } from './run-io.js';
 
 /** The variant's resolved training config (rpsam2's defaults ← the run's base ← the variant's overrides). */
-export function variantTrainConfig(c: ExperimentConfig, v: VariantSpec, paths: { out: string; cache: string; valCache: string }, weightsLabel: string): TrainConfig {
+export function variantTrainConfig(c: Pick<ExperimentConfig, 'training' | 'sam2'>, v: VariantSpec, paths: { out: string; cache: string; valCache: string }, weightsLabel: string): TrainConfig {
   const base = c.training.base;
   const data = { ...((base.data as Record<string, unknown> | undefined) ?? {}), cache: paths.cache, valCache: paths.valCache, valFraction: 0 };
   const sam2 = { weights: weightsLabel, config: '', dtype: c.sam2.dtype };
@@ -80,6 +80,8 @@ export async function trainVariant(options: {
   valIds: readonly string[];
   io: RunIO;
   onTrainer?: (t: Trainer | null) => void;
+  /** Start from this trained shift block (fine-tuning; `heads` for a plain weights file) instead of a fresh one. */
+  init?: { checkpoint: string; heads: number };
 }): Promise<TrainedVariant> {
   const { name, model, config: c, io } = options;
   const prefer = options.valCache ? 'best' : 'last';
@@ -89,7 +91,7 @@ export async function trainVariant(options: {
     io.out(`  ${name}: trained earlier, loading ${ck.path}`);
     return { block: await loadShiftBlockFrom(ck), checkpoint: ck.path, loaded: true, summary: null };
   }
-  const block = await newShiftBlockForModel(c, model);
+  const block = options.init ? await loadShiftBlockFrom(await openCheckpoint(options.init.checkpoint, { prefer: 'best', heads: options.init.heads })) : await newShiftBlockForModel(c, model);
   const sb = block.config;
   const train = new CachedSource(model, options.trainCache, entryIndices(options.trainCache, options.trainIds), c.gpuCacheImages, `training cache ${options.trainCache.dir}`, c.candidateEpsilon);
   const val = options.valCache ? new CachedSource(model, options.valCache, entryIndices(options.valCache, options.valIds), c.gpuCacheImages, `validation cache ${options.valCache.dir}`, c.candidateEpsilon) : null;

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { affine, noGrad, tidy, type Tensor } from '@rpsam2/tensor';
+import { noGrad, tidy } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
 import {
   CropTrainSource,
@@ -45,6 +45,9 @@ import {
 import { nonNegativeIntFlag, positiveIntFlag, probabilityFlag, type CommandArgs } from '../args.js';
 import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
 import { evaluateSingleClick } from './single-click-eval.js';
+import { FrozenEncoder } from './frozen-encoder.js';
+
+export { FrozenEncoder };
 
 export const PROBE_SAM2_CLICKS_USAGE =
   'probe-sam2-clicks [--frames 1] [--steps 160] [--eval-every 80] [--size 256] [--encoder <train-sam2 checkpoint>] [--boxes 0] [--corrections 0] [--multimask P] [--anatomy 0] [--json]';
@@ -177,46 +180,5 @@ export async function probeSam2ClicksCommand(commandArgs: CommandArgs): Promise<
     for (const f of cache) [f.imageEmbed, ...f.highRes].forEach((t) => t.dispose());
     model.dispose();
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * Serves cached image features to the trainer in place of the encoder (decoder-only mode): the
- * trainer's step calls `model.forwardImage` on the frame the source handed out last, so the
- * source tells this which frame that is. Without a cache it changes nothing.
- */
-export class FrozenEncoder {
-  private current = 0;
-
-  constructor(
-    private readonly model: Sam2Model,
-    private readonly cache: readonly ImageFeatures[],
-  ) {
-    if (cache.length > 0) {
-      // The trainer disposes the features it gets, so each call hands out copies.
-      const copy = (t: Tensor) => affine(t, 1, 0);
-      model.forwardImage = () => {
-        const f = this.cache[this.current];
-        return { imageEmbed: copy(f.imageEmbed), highRes: [copy(f.highRes[0]), copy(f.highRes[1])] };
-      };
-    }
-  }
-
-  /** Notes that frame `index` is the one being trained on. */
-  select(index: number, sample: TrainSample): TrainSample {
-    this.current = index;
-    return sample;
-  }
-
-  /** Runs `fn` with the real encoder (evaluation on frames that are not cached). */
-  async live<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.cache.length === 0) return fn();
-    const cached = this.model.forwardImage;
-    this.model.forwardImage = Sam2Model.prototype.forwardImage.bind(this.model);
-    try {
-      return await fn();
-    } finally {
-      this.model.forwardImage = cached;
-    }
   }
 }

@@ -1,6 +1,7 @@
 /**
- * `bench generate <out-dir> [flags]`: writes a synthetic dataset in Cataract-1k's layout (see
- * `synthetic/dataset.ts`), prints one progress line per case and a summary.
+ * `bench generate <out-dir> [flags]`: writes a synthetic dataset in Cataract-1k's layout, or with
+ * `--domain cadis` another microscope's frames in CaDIS's layout (see `synthetic/dataset.ts`),
+ * prints one progress line per case and a summary.
  */
 import { errorText } from '@rpsam2/tensor/node';
 import type { CommandArgs } from '../args.js';
@@ -13,7 +14,7 @@ export interface GenerateArgs extends CommandArgs {
 }
 
 export const GENERATE_USAGE =
-  'generate <out-dir> [--seed N] [--cases N] [--frames N] [--size WxH] [--instruments MIN-MAX] [--occlusion P] [--val N] [--test N] [--no-coco] [--force]';
+  'generate <out-dir> [--domain cataract1k|cadis] [--seed N] [--cases N] [--frames N] [--size WxH] [--instruments MIN-MAX] [--occlusion P] [--val N] [--test N] [--no-coco] [--force]';
 
 /** Parses `generate`'s flags; throws on a bad one. */
 export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
@@ -32,6 +33,12 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
       case '--seed':
         options.seed = num(a, argv[++i]);
         break;
+      case '--domain': {
+        const v = argv[++i];
+        if (v !== 'cataract1k' && v !== 'cadis') throw new Error(`--domain must be cataract1k or cadis, got '${v}'`);
+        options.domain = v;
+        break;
+      }
       case '--cases':
         options.cases = num(a, argv[++i]);
         break;

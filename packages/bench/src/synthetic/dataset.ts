@@ -11,6 +11,10 @@
  * <out>/synthetic.json     the generator's options, version and per-class counts
  * ```
  *
+ * With `domain: 'cadis'` it writes another microscope's frames ({@link CADIS_LOOK}; 960×540 by
+ * default) in CaDIS's layout instead (`cadis-layout.ts`: `Video<NN>/Images|Labels`, the CaDIS
+ * instrument classes, videos numbered by the official split), read by `openCadis`.
+ *
  * Deterministic by seed: frame g (in case-major order) is drawn from `Rng.derive(seed, 'frame', g)`
  * and its primary instrument from a shuffled cycle of the 10 classes per block of 10 frames, so
  * every 10 consecutive frames show every class at least once. Polygons are traced from the
@@ -28,21 +32,28 @@ import { isDir } from '../datasets/fs-util.js';
 import { encodePng } from '../datasets/png.js';
 import { rasterizeRings } from '../datasets/polygon.js';
 import { Rng } from '../protocol/rng.js';
+import { cadisClassOf, cadisVideoName, cadisVideoNumbers, writeCadisFrame } from './cadis-layout.js';
 import { SYNTHETIC_CLASSES, SyntheticRenderer, type FrameOptions, type SyntheticFrame } from './frame.js';
+import { CADIS_LOOK, DEFAULT_LOOK } from './look.js';
 import { traceMask, type TracedPolygon } from './trace.js';
 
 /** The generator's version, written into `synthetic.json` (bump when frames change). */
 export const SYNTHETIC_VERSION = 1;
 
+/** The synthetic domains: the default one (Cataract-1k layout) and another microscope in CaDIS's layout. */
+export type SyntheticDomain = 'cataract1k' | 'cadis';
+
 /** Options of {@link generateSyntheticDataset}. */
 export interface SyntheticDatasetOptions {
   /** Default 0. */
   seed?: number;
+  /** The domain (default 'cataract1k'); 'cadis' changes the look, the default size and the layout. */
+  domain?: SyntheticDomain;
   /** Number of cases (videos); default 6. */
   cases?: number;
   /** Frames per case; default 10. */
   framesPerCase?: number;
-  /** Frame size; default 1024×768. */
+  /** Frame size; default 1024×768 (domain 'cadis': 960×540, CaDIS's frame size). */
   width?: number;
   height?: number;
   /** Instruments per frame, inclusive range; default 1–3. */
@@ -85,51 +96,54 @@ export async function generateSyntheticDataset(out: string, options: SyntheticDa
   await ensureOutputDir(out);
   const marker = join(out, 'synthetic.json');
   const annRoot = join(out, 'Annotations');
-  if (await isDir(annRoot)) {
-    const ours = await readFile(marker, 'utf8').then(
-      (t) => (JSON.parse(t) as { generator?: string }).generator === 'rpsam2-synthetic',
-      () => false,
-    );
-    if (!o.overwrite) throw new Error(`generateSyntheticDataset: ${annRoot} exists (pass overwrite to replace a synthetic dataset)`);
-    if (!ours) throw new Error(`generateSyntheticDataset: ${annRoot} exists and is not a synthetic dataset (no synthetic.json from this generator); not touching it`);
-    await rm(annRoot, { recursive: true, force: true });
-  }
+  if (await isDir(annRoot)) await refuseOrClear(annRoot, marker, o.overwrite);
+  const cadis = o.domain === 'cadis';
   const supRoot = join(annRoot, 'Images-and-Supervisely-Annotations');
   const cocoRoot = join(annRoot, 'Coco-Annotations');
-  await mkdir(supRoot, { recursive: true });
-  await writeFile(join(supRoot, 'meta.json'), JSON.stringify(projectMeta(), null, 1));
+  const videos = cadis ? cadisVideoNumbers(o.cases - o.valCases - o.testCases, o.valCases, o.testCases) : [];
+  if (cadis) {
+    for (const v of videos) if (await isDir(join(out, cadisVideoName(v)))) await refuseOrClear(join(out, cadisVideoName(v)), marker, o.overwrite);
+  } else {
+    await mkdir(supRoot, { recursive: true });
+    await writeFile(join(supRoot, 'meta.json'), JSON.stringify(projectMeta(), null, 1));
+  }
 
   const renderer = new SyntheticRenderer();
   const cases: string[] = [];
-  const instruments: Record<string, number> = Object.fromEntries(SYNTHETIC_CLASSES.map((k) => [k, 0]));
+  const instruments: Record<string, number> = Object.fromEntries(SYNTHETIC_CLASSES.map((k) => [cadis ? cadisClassOf(k) : k, 0]));
   let occluded = 0;
   const total = o.cases * o.framesPerCase;
   for (let c = 0; c < o.cases; c++) {
     const num = o.firstCase + c;
-    const caseName = `case_${num}`;
+    const caseName = cadis ? cadisVideoName(videos[c]) : `case_${num}`;
     cases.push(caseName);
     const imgDir = join(supRoot, caseName, 'img');
     const annDir = join(supRoot, caseName, 'ann');
-    await mkdir(imgDir, { recursive: true });
-    await mkdir(annDir, { recursive: true });
+    if (!cadis) {
+      await mkdir(imgDir, { recursive: true });
+      await mkdir(annDir, { recursive: true });
+    }
     const coco = cocoBuilder(Rng.derive(o.seed, 'coco-categories', num));
     for (let f = 0; f < o.framesPerCase; f++) {
       const t1 = performance.now();
       const g = c * o.framesPerCase + f;
       const frame = renderer.render(syntheticFrameOptions(o, g));
-      const fileName = `case${num}_${String(f + 1).padStart(2, '0')}.png`;
-      const objects = annotate(frame);
-      await writeFile(join(imgDir, fileName), encodePng({ width: frame.width, height: frame.height, channels: 3, data: frame.rgb }));
-      await writeFile(join(annDir, `${fileName}.json`), JSON.stringify(superviselyJson(frame, objects, o.seed)));
-      if (o.coco) coco.addImage(fileName, frame, objects);
+      const fileName = cadis ? `${caseName}_frame${String(f + 1).padStart(3, '0')}.png` : `case${num}_${String(f + 1).padStart(2, '0')}.png`;
+      if (cadis) await writeCadisFrame(out, caseName, fileName, frame);
+      else {
+        const objects = annotate(frame);
+        await writeFile(join(imgDir, fileName), encodePng({ width: frame.width, height: frame.height, channels: 3, data: frame.rgb }));
+        await writeFile(join(annDir, `${fileName}.json`), JSON.stringify(superviselyJson(frame, objects, o.seed)));
+        if (o.coco) coco.addImage(fileName, frame, objects);
+      }
       for (const ob of frame.objects) {
         if (ob.kind !== 'instrument') continue;
-        instruments[ob.classKey]++;
+        instruments[cadis ? cadisClassOf(ob.classKey) : ob.classKey]++;
         if (ob.occludedPixels > 0) occluded++;
       }
       o.onFrame?.({ index: g, total, id: `${caseName}/${fileName}`, ms: performance.now() - t1 });
     }
-    if (o.coco) {
+    if (o.coco && !cadis) {
       const dir = join(cocoRoot, caseName, 'annotations');
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'instances.json'), JSON.stringify(coco.json()));
@@ -145,16 +159,29 @@ export async function generateSyntheticDataset(out: string, options: SyntheticDa
   return summary;
 }
 
+/** Removes a folder of an earlier synthetic set (with `overwrite`); refuses anything else. */
+async function refuseOrClear(dir: string, marker: string, overwrite: boolean): Promise<void> {
+  const ours = await readFile(marker, 'utf8').then(
+    (t) => (JSON.parse(t) as { generator?: string }).generator === 'rpsam2-synthetic',
+    () => false,
+  );
+  if (!overwrite) throw new Error(`generateSyntheticDataset: ${dir} exists (pass overwrite to replace a synthetic dataset)`);
+  if (!ours) throw new Error(`generateSyntheticDataset: ${dir} exists and is not a synthetic dataset (no synthetic.json from this generator); not touching it`);
+  await rm(dir, { recursive: true, force: true });
+}
+
 type Resolved = Required<Omit<SyntheticDatasetOptions, 'onFrame'>> & Pick<SyntheticDatasetOptions, 'onFrame'>;
 
 function resolveOptions(options: SyntheticDatasetOptions): Resolved {
   const cases = options.cases ?? 6;
+  const cadis = options.domain === 'cadis';
   const o: Resolved = {
     seed: options.seed ?? 0,
+    domain: options.domain ?? 'cataract1k',
     cases,
     framesPerCase: options.framesPerCase ?? 10,
-    width: options.width ?? 1024,
-    height: options.height ?? 768,
+    width: options.width ?? (cadis ? 960 : 1024),
+    height: options.height ?? (cadis ? 540 : 768),
     minInstruments: options.minInstruments ?? 1,
     maxInstruments: options.maxInstruments ?? 3,
     occlusion: options.occlusion ?? 0.35,
@@ -181,6 +208,7 @@ function resolveOptions(options: SyntheticDatasetOptions): Resolved {
   int('firstCase', 0);
   if (o.maxInstruments < o.minInstruments || o.maxInstruments > 4) throw new Error(`generateSyntheticDataset: instruments per frame must satisfy 1 ≤ min ≤ max ≤ 4, got ${o.minInstruments}–${o.maxInstruments}`);
   if (o.valCases + o.testCases > o.cases) throw new Error(`generateSyntheticDataset: ${o.valCases} val + ${o.testCases} test cases exceed the ${o.cases} cases`);
+  if (o.domain !== 'cataract1k' && o.domain !== 'cadis') throw new Error(`generateSyntheticDataset: domain must be cataract1k or cadis, got ${JSON.stringify(o.domain)}`);
   if (!(o.occlusion >= 0 && o.occlusion <= 1)) throw new Error(`generateSyntheticDataset: occlusion must be in [0, 1], got ${o.occlusion}`);
   return o;
 }
@@ -188,7 +216,8 @@ function resolveOptions(options: SyntheticDatasetOptions): Resolved {
 /** What frame g (case-major order) of a dataset with these options is rendered from. */
 export function syntheticFrameOptions(options: SyntheticDatasetOptions, g: number): FrameOptions {
   const o = resolveOptions(options);
-  return { width: o.width, height: o.height, seed: Rng.derive(o.seed, 'frame', g).u32(), classes: frameClasses(o, g), occlusion: o.occlusion };
+  const look = o.domain === 'cadis' ? CADIS_LOOK : DEFAULT_LOOK;
+  return { width: o.width, height: o.height, seed: Rng.derive(o.seed, 'frame', g).u32(), classes: frameClasses(o, g), occlusion: o.occlusion, look };
 }
 
 /** The classes of frame g: the primary from the balanced cycle, then distinct secondaries. */

@@ -4,6 +4,7 @@
  * vignetting of the microscope field and the corneal reflections of its lamp are rendered only.
  */
 import type { Rng } from '../protocol/rng.js';
+import { DEFAULT_LOOK, type FrameLook } from './look.js';
 import type { Part } from './shapes.js';
 
 /** The eye's geometry and colours for one frame. */
@@ -30,8 +31,8 @@ export interface EyeParams {
   highlights: { x: number; y: number; rx: number; ry: number; strength: number }[];
 }
 
-/** Draws an eye for a width × height frame at microscope zoom `scale`. */
-export function randomEye(rng: Rng, width: number, height: number, scale: number): EyeParams {
+/** Draws an eye for a width × height frame at microscope zoom `scale` (reflections as the look has them). */
+export function randomEye(rng: Rng, width: number, height: number, scale: number, look: FrameLook = DEFAULT_LOOK): EyeParams {
   const rc = rng.uniform(0.33, 0.44) * height * (scale / (height / 768));
   const cx = width / 2 + rng.uniform(-0.08, 0.08) * width;
   const cy = height / 2 + rng.uniform(-0.08, 0.08) * height;
@@ -70,11 +71,11 @@ export function randomEye(rng: Rng, width: number, height: number, scale: number
   }
 
   const highlights: EyeParams['highlights'] = [];
-  const nh = rng.intIn(1, 4);
+  const nh = rng.intIn(look.highlights.count[0], look.highlights.count[1]);
   for (let h = 0; h < nh; h++) {
     const a = rng.uniform(0, 2 * Math.PI);
     const d = rng.uniform(0, 0.6) * rc;
-    const size = rng.uniform(4, 14) * (height / 768);
+    const size = rng.uniform(look.highlights.size[0], look.highlights.size[1]) * (height / 768);
     highlights.push({ x: cx + Math.cos(a) * d, y: cy + Math.sin(a) * d, rx: size * rng.uniform(0.7, 1.6), ry: size * rng.uniform(0.7, 1.6), strength: rng.uniform(0.6, 1) });
   }
 
@@ -109,7 +110,7 @@ function smooth(a: number, b: number, t: number): number {
  * Paints the eye into `rgb` (float, 3 values per pixel, row-major) and writes the anatomy
  * masks (1 inside) for the cornea and the pupil.
  */
-export function paintEye(e: EyeParams, width: number, height: number, rgb: Float32Array, cornea: Uint8Array, pupil: Uint8Array): void {
+export function paintEye(e: EyeParams, width: number, height: number, rgb: Float32Array, cornea: Uint8Array, pupil: Uint8Array, vignette = DEFAULT_LOOK.vignette): void {
   const invDiag = 1 / Math.sqrt(width * width + height * height);
   const irisOuter = 0.93;
   const pupilEdge = e.rpx / e.rcx;
@@ -161,7 +162,7 @@ export function paintEye(e: EyeParams, width: number, height: number, rgb: Float
       if (rho < 1) cornea[i] = 1;
       // Microscope field: dark corners.
       const vx = fx - width / 2;
-      const vig = 1 - 0.75 * smooth(0.32, 0.62, Math.sqrt(vx * vx + vy * vy) * invDiag);
+      const vig = 1 - vignette * smooth(0.32, 0.62, Math.sqrt(vx * vx + vy * vy) * invDiag);
       rgb[3 * i] = r * vig;
       rgb[3 * i + 1] = g * vig;
       rgb[3 * i + 2] = b * vig;

@@ -15,6 +15,7 @@ import { CATARACT1K_INSTRUMENTS, cataract1kClassByKey } from '../datasets/catara
 import type { BinaryMask } from '../metrics/mask.js';
 import { Rng } from '../protocol/rng.js';
 import { paintEye, paintHighlights, randomEye, type EyeParams } from './eye.js';
+import { DEFAULT_LOOK, type FrameLook } from './look.js';
 import { INSTRUMENT_BUILDERS, type InstrumentPose } from './instruments.js';
 import { rasterizeParts, type PartRaster } from './raster.js';
 import { Scratch } from './scratch.js';
@@ -31,6 +32,8 @@ export interface FrameOptions {
   classes: readonly string[];
   /** Probability that a secondary instrument's tip is put over another's (default 0.35). */
   occlusion?: number;
+  /** The domain's microscope look (default: {@link DEFAULT_LOOK}). */
+  look?: FrameLook;
 }
 
 /** An annotated object of a synthetic frame: its visible region, stored over its bounding box. */
@@ -80,18 +83,19 @@ export class SyntheticRenderer {
     const sc = this.scratch;
     const rng = new Rng(options.seed);
     const scale = (H / 768) * rng.uniform(0.88, 1.15);
-    const eye = randomEye(rng, W, H, scale);
+    const look = options.look ?? DEFAULT_LOOK;
+    const eye = randomEye(rng, W, H, scale, look);
     const layout = placeInstruments(rng, eye, options.classes, W, H, scale, options.occlusion ?? 0.35, sc);
 
     const rgb = sc.f32('rgb', W * H * 3);
     const cornea = sc.u8('cornea', W * H).fill(0);
     const pupil = sc.u8('pupil', W * H).fill(0);
-    paintEye(eye, W, H, rgb, cornea, pupil);
+    paintEye(eye, W, H, rgb, cornea, pupil, look.vignette);
     const vessels = rasterizeParts(eye.vessels, W, H, 1.5, sc, 'vessels');
     if (vessels) composite(rgb, W, vessels);
     paintHighlights(eye, W, H, rgb);
     for (const k of layout.order) composite(rgb, W, layout.rasters[k]);
-    finish(rng, rgb, W, H, sc.f32('tmp', W * H * 3));
+    finish(rng, look, rgb, W, H, sc.f32('tmp', W * H * 3));
     // Rounds half to even and clamps to 0–255 natively.
     const out = sc.u8('out', W * H * 3);
     new Uint8ClampedArray(out.buffer, out.byteOffset, out.length).set(rgb);
@@ -324,20 +328,24 @@ function shade(m: Material, along: number, across: number, out: [number, number,
   return alpha;
 }
 
-/** Colour cast, defocus blur and sensor noise, in place. */
-function finish(rng: Rng, rgb: Float32Array, W: number, H: number, tmp: Float32Array): void {
-  const cast = [rng.uniform(0.93, 1.07), rng.uniform(0.95, 1.05), rng.uniform(0.9, 1.08)];
-  const gain = rng.uniform(0.9, 1.1);
+/** Desaturation, colour cast, lamp gradient, defocus blur and sensor noise (as `look` has them), in place. */
+function finish(rng: Rng, look: FrameLook, rgb: Float32Array, W: number, H: number, tmp: Float32Array): void {
+  const cast = look.cast.map(([lo, hi]) => rng.uniform(lo, hi));
+  const gain = rng.uniform(look.gain[0], look.gain[1]);
+  // The sensor's colour response first, then the white balance (so the cast is not washed out).
+  if (look.saturation !== 1) desaturate(rgb, look.saturation);
   for (let i = 0; i < rgb.length; i += 3) {
     rgb[i] *= cast[0] * gain;
     rgb[i + 1] *= cast[1] * gain;
     rgb[i + 2] *= cast[2] * gain;
   }
-  const passes = rng.intIn(1, 2);
+  // Only looks that have them draw a gradient direction (default frames stay as they were).
+  if (look.illumination > 0) lampGradient(rgb, W, H, look.illumination, rng.uniform(0, 2 * Math.PI));
+  const passes = rng.intIn(look.blurPasses[0], look.blurPasses[1]);
   for (let p = 0; p < passes; p++) boxBlur3(rgb, tmp, W, H);
   // Gaussian noise: a fixed table of normal quantiles indexed by 16-bit halves of a xorshift
   // stream seeded from the frame (fast, deterministic).
-  const sigma = rng.uniform(1.5, 5);
+  const sigma = rng.uniform(look.noise[0], look.noise[1]);
   const table = normalTable();
   let s = rng.u32() | 1;
   for (let i = 0; i + 1 < rgb.length; i += 2) {
@@ -346,6 +354,32 @@ function finish(rng: Rng, rgb: Float32Array, W: number, H: number, tmp: Float32A
     rgb[i + 1] += sigma * table[(s >>> 16) & 0xffff];
   }
   if (rgb.length % 2) rgb[rgb.length - 1] += sigma * table[(s >>> 3) & 0xffff];
+}
+
+/** Brightness falling off linearly along direction `angle` (±strength/2 about the centre): an off-axis lamp. */
+function lampGradient(rgb: Float32Array, W: number, H: number, strength: number, angle: number): void {
+  const [cx, cy] = [Math.cos(angle), Math.sin(angle)];
+  const half = Math.hypot(W, H) / 2;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const t = ((x - W / 2) * cx + (y - H / 2) * cy) / half; // −1 … 1
+      const k = 1 + 0.5 * strength * t;
+      const i = 3 * (y * W + x);
+      rgb[i] *= k;
+      rgb[i + 1] *= k;
+      rgb[i + 2] *= k;
+    }
+  }
+}
+
+/** Mixes each pixel towards its grey value (Rec. 601 luma) by 1 − `saturation`. */
+function desaturate(rgb: Float32Array, saturation: number): void {
+  for (let i = 0; i < rgb.length; i += 3) {
+    const l = 0.299 * rgb[i] + 0.587 * rgb[i + 1] + 0.114 * rgb[i + 2];
+    rgb[i] = l + (rgb[i] - l) * saturation;
+    rgb[i + 1] = l + (rgb[i + 1] - l) * saturation;
+    rgb[i + 2] = l + (rgb[i + 2] - l) * saturation;
+  }
 }
 
 let NORMAL_TABLE: Float32Array | undefined;
