@@ -59,7 +59,7 @@ export { verifyRpsam2Fixture, type CheckResult, type Rpsam2FixtureInputs } from 
 // refined predictor. File paths work in Node only (node modules are imported lazily).
 export { InMemoryDataset, maskArea, subset, validateItem, type Dataset, type DatasetItem, type DatasetObject } from './train/dataset.js';
 export { syntheticShapes, syntheticShapesItem, type SyntheticShapesOptions } from './train/synthetic.js';
-export { openDataset, openManifestDataset, registerDatasetLoader } from './train/open-dataset.js';
+export { openDataset, openManifestDataset, registerDatasetLoader, type DatasetLoader } from './train/open-dataset.js';
 // The seeded generator and its helpers live in @rpsam2/tensor; re-exported for this API's users.
 export { SeededRandom, permutation, mixSeed } from '@rpsam2/tensor';
 export {
@@ -156,3 +156,4 @@ export {
 export { RpSam2Predictor, RPSAM2Predictor, type Click, type RefinedPrediction, type LoadRpSam2Options } from './predictor/rp-sam2-predictor.js';
 // Opening a checkpoint or plain shift-block file from bytes (browsers: a picked File via blobSource).
 export { openCheckpointSource, CheckpointFileError, type OpenCheckpointSourceOptions } from './checkpoint/checkpoint-source.js';
+export { SHIFT_PREFIX } from './checkpoint/format.js';

@@ -113,7 +113,8 @@ export function presetConfig(size: string): Sam2Config {
   return structuredClone(c);
 }
 
-type Json = Record<string, any>;
+/** A parsed JSON/YAML object (the official config's nodes). */
+export type Json = Record<string, any>;
 
 function need<T>(obj: Json | undefined, key: string, where: string): T {
   if (!obj || obj[key] === undefined) throw new Error(`SAM 2 config: missing '${where}.${key}'`);

@@ -38,13 +38,18 @@ export {
   type NeckConfig,
   type Sam2Size,
   type MaskDecoderKind,
+  type Json,
   isHqTarget,
 } from './config.js';
 // Config files: official Hydra YAML or JSON text, and a CLI argument (size name or path; Node only).
 export { parseSam2ConfigText, readSam2ConfigArg, isSam2ConfigPath, type Sam2ConfigTextOptions } from './config-file.js';
 
 // The model and its building blocks.
-export { Sam2Model, isVideoOnlyKey, VIDEO_ONLY_PREFIXES, type ImageFeatures, type EncoderTaps } from './model/sam2-model.js';
+export { Sam2Model, isVideoOnlyKey, VIDEO_ONLY_PREFIXES, type ImageEncoder, type ImageFeatures, type EncoderTaps } from './model/sam2-model.js';
+export type { PromptEncoder } from './model/prompt-encoder.js';
+export type { TwoWayTransformer, TwoWayAttentionBlock, Attention } from './model/two-way-transformer.js';
+export type { Hiera, MultiScaleBlock, MultiScaleAttention, PatchEmbed } from './model/hiera.js';
+export type { FpnNeck, Lateral } from './model/fpn-neck.js';
 export { MaskDecoder, type DecoderOutput, type SelectOptions } from './model/mask-decoder.js';
 // HQ-SAM2's mask decoder (SysCV/sam-hq `sam-hq2/`), picked by the config or the checkpoint's keys.
 export { MaskDecoderHQ } from './model/mask-decoder-hq.js';
@@ -125,7 +130,7 @@ export {
 export { importNode, packageRootOf, packagedPaths } from './weights/node-import.js';
 
 // Training SAM 2 (from scratch or fine-tuning): losses, simulated prompts, the trainer.
-export { sam2Loss, sam2MultiStepLoss, SAM2_TRAINING_LOSS, type Sam2LossWeights, type Sam2LossOptions, type Sam2StepOutputs, type Sam2LossResult } from './train/losses.js';
+export { sam2Loss, sam2MultiStepLoss, SAM2_TRAINING_LOSS, type Sam2LossWeights, type Sam2LossOptions, type Sam2StepOutputs, type Sam2LossResult, type Sam2StepLossResult, type Sam2MultiStepLossResult } from './train/losses.js';
 export { firstClick, correctionClick, noisyBox, tightBox, type PromptMask, type PromptRng, type SampledClick, type CorrectionMode } from './train/prompt-sampler.js';
 export { maskCoverage, type TrainObject, type TrainSample, type TrainSource } from './train/data.js';
 export { CropTrainSource, cropSample, type CropOptions } from './train/crop-source.js';

@@ -7,6 +7,9 @@ export { init, getBackend, shutdown } from './runtime.js';
 export { acquireDevice, NoAdapterError, type DeviceInfo, type DeviceOptions } from './device/gpu-device.js';
 export { DeviceLostError, isDeviceLost } from './device/device-lost.js';
 export { Backend, type Dispatch, type Kernel, type BufferRange } from './backend/backend.js';
+export type { DispatchProfiler, TimedBatch } from './backend/dispatch-profiler.js';
+export type { GradNode, BackwardRule, GradTarget } from './autograd/grad-node.js';
+export type { MatmulTile, RegisterTile, SubgroupTile } from './kernels/matmul-tiled.js';
 export { BufferPool, bucketSize, type PoolStats } from './backend/buffer-pool.js';
 export { startProfile, stopProfile, profile, profileScope, isProfiling } from './profile/profile.js';
 export {

@@ -20,11 +20,12 @@ import { validateItem } from './dataset.js';
 import { syntheticShapes } from './synthetic.js';
 import { joinPath, nodeFs } from '../checkpoint/node-io.js';
 
-type Loader = (arg: string) => Promise<Dataset>;
-const LOADERS = new Map<string, Loader>();
+/** Opens a dataset from the text after its prefix (see {@link registerDatasetLoader}). */
+export type DatasetLoader = (arg: string) => Promise<Dataset>;
+const LOADERS = new Map<string, DatasetLoader>();
 
 /** Makes `<prefix>:<arg>` open a dataset with `loader(arg)`. */
-export function registerDatasetLoader(prefix: string, loader: Loader): void {
+export function registerDatasetLoader(prefix: string, loader: DatasetLoader): void {
   if (!/^[a-z][a-z0-9-]*$/.test(prefix)) throw new Error(`registerDatasetLoader: prefix '${prefix}' must be lowercase letters, digits and '-'`);
   LOADERS.set(prefix, loader);
 }

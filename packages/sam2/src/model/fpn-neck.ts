@@ -8,7 +8,7 @@ import type { NeckConfig } from '../config.js';
 import { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/layers.js';
 
-class Lateral extends Module {
+export class Lateral extends Module {
   readonly conv: Conv2d;
   constructor(inC: number, outC: number) {
     super();

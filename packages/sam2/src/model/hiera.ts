@@ -30,7 +30,7 @@ function poolNHWC(x: Tensor, stride: [number, number]): Tensor {
   return permute(p, [0, 2, 3, 1]);
 }
 
-class PatchEmbed extends Module {
+export class PatchEmbed extends Module {
   readonly weight: ParamSlot;
   readonly bias: ParamSlot;
   constructor(embedDim: number) {
@@ -44,7 +44,7 @@ class PatchEmbed extends Module {
   }
 }
 
-class MultiScaleAttention extends Module {
+export class MultiScaleAttention extends Module {
   readonly qkv: Linear;
   readonly proj: Linear;
   constructor(
@@ -76,7 +76,7 @@ class MultiScaleAttention extends Module {
   }
 }
 
-class MultiScaleBlock extends Module {
+export class MultiScaleBlock extends Module {
   readonly norm1: LayerNorm;
   readonly attn: MultiScaleAttention;
   readonly norm2: LayerNorm;

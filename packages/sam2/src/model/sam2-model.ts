@@ -29,7 +29,7 @@ export function isVideoOnlyKey(key: string): boolean {
   return VIDEO_ONLY_PREFIXES.some((p) => key.startsWith(p));
 }
 
-class ImageEncoder extends Module {
+export class ImageEncoder extends Module {
   readonly trunk: Hiera;
   readonly neck: FpnNeck;
   constructor(cfg: Sam2Config) {

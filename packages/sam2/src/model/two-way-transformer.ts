@@ -40,7 +40,7 @@ export class Attention extends Module {
   }
 }
 
-class TwoWayAttentionBlock extends Module {
+export class TwoWayAttentionBlock extends Module {
   readonly selfAttn: Attention;
   readonly norm1: LayerNorm;
   readonly crossTokenToImage: Attention;
