@@ -7,6 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureConfigBeside } from '@rpsam2/sam2';
 import { loadSam2Spec } from '../src/evaluation/sam2-models.js';
 import { parseExtra, parseRunArgs } from '../src/runs/run-args.js';
 import { tempDir, tinyModelYaml } from './helpers/fixtures.js';
@@ -39,6 +40,19 @@ describe('SAM 2 model configs in runs', () => {
     expect(c.extras.map((e) => e.config)).toEqual([resolve('m.yml'), 's']);
     const sized = parseRunArgs(['--data', '/data/cataract-1k', '--weights', '/w/sam2.1_hiera_b+.pt', '--config', 'b+'], 'table1').config!;
     expect(sized.sam2.config).toBe('b+');
+  });
+
+  it("a fixture folder's meta.json beside the weights is their config; other folders have none", async () => {
+    expect(await fixtureConfigBeside(join(TINY, 'weights.safetensors'))).toBe(join(TINY, 'meta.json'));
+    expect(await fixtureConfigBeside(join(tmp.dir, 'weights.safetensors'))).toBeNull();
+    await writeFile(join(tmp.dir, 'meta.json'), JSON.stringify({ note: 'no model_config here' }));
+    expect(await fixtureConfigBeside(join(tmp.dir, 'weights.safetensors'))).toBeNull();
+    const m = await loadSam2Spec({ weights: join(TINY, 'weights.safetensors'), config: '', dtype: 'f32' });
+    try {
+      expect(m.description).toMatch(/config .*meta\.json beside the weights/);
+    } finally {
+      m.model.dispose();
+    }
   });
 
   it('loads a checkpoint with an official-layout YAML config, named after the file', async () => {

@@ -47,12 +47,13 @@ describe('bench table1 --extra (HQ-SAM2, a 512-px SAM 2-architecture model)', ()
     const io = memoryIO();
     const args = [
       ...['--weights', TINY + 'weights.safetensors', '--config', TINY + 'meta.json', '--shift-block', SHIFT],
-      ...['--extra', `HQ-SAM2=${HQ}weights.safetensors:${HQ}meta.json`, '--extra', `Med=${TINY}weights.safetensors:${medYaml}`],
+      // HQ-SAM2 without a config: the fixture folder's meta.json beside the weights gives it.
+      ...['--extra', `HQ-SAM2=${HQ}weights.safetensors`, '--extra', `Med=${TINY}weights.safetensors:${medYaml}`],
       ...SMALL,
       ...['--out', dir],
     ];
     expect(await executeRun(parseRunArgs(args, 'table1'), io, new StopSignal())).toBe(0);
-    expect(io.lines.some((l) => /^HQ-SAM2: .*HQ-SAM2's mask decoder/.test(l))).toBe(true);
+    expect(io.lines.some((l) => /^HQ-SAM2: .*config .*meta\.json beside the weights; HQ-SAM2's mask decoder/.test(l))).toBe(true);
     expect(io.lines.some((l) => /^Med: .* as med_hiera_t512 \(config .*; 512 px/.test(l))).toBe(true);
 
     const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8'));

@@ -119,6 +119,25 @@ export function parseSam2ConfigText(text: string, options: Sam2ConfigTextOptions
 }
 
 /**
+ * The config of a fixture folder (Node only): `meta.json` beside the weights file when it holds a
+ * `model_config` (the layout of the official-code exports that `sam2-verify` reads), else null.
+ * Lets a folder's weights load without `--config` where the shapes alone cannot say the
+ * architecture (window sizes, global-attention blocks and heads are not in the shapes).
+ */
+export async function fixtureConfigBeside(weightsPath: string): Promise<string | null> {
+  const fs = await importNode<typeof import('node:fs/promises')>('node:fs/promises');
+  const path = await importNode<typeof import('node:path')>('node:path');
+  const meta = path.join(path.dirname(weightsPath), 'meta.json');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await fs.readFile(meta, 'utf8'));
+  } catch {
+    return null;
+  }
+  return doc !== null && typeof doc === 'object' && 'model_config' in doc ? meta : null;
+}
+
+/**
  * Whether a config argument names a file rather than an official size: it has a directory part
  * or a .json / .yaml / .yml extension.
  */

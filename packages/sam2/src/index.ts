@@ -42,7 +42,7 @@ export {
   isHqTarget,
 } from './config.js';
 // Config files: official Hydra YAML or JSON text, and a CLI argument (size name or path; Node only).
-export { parseSam2ConfigText, readSam2ConfigArg, isSam2ConfigPath, type Sam2ConfigTextOptions } from './config-file.js';
+export { parseSam2ConfigText, readSam2ConfigArg, isSam2ConfigPath, fixtureConfigBeside, type Sam2ConfigTextOptions } from './config-file.js';
 
 // The model and its building blocks.
 export { Sam2Model, isVideoOnlyKey, VIDEO_ONLY_PREFIXES, type ImageEncoder, type ImageFeatures, type EncoderTaps } from './model/sam2-model.js';

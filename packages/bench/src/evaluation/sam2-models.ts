@@ -16,6 +16,7 @@ import {
   loadDefaultSam2,
   loadSam2,
   readSam2ConfigArg,
+  fixtureConfigBeside,
   type Sam2Config,
   type Sam2LoadReport,
   type Sam2Model,
@@ -82,14 +83,16 @@ export async function loadSam2Spec(spec: Sam2Spec): Promise<LoadedSam2> {
   }
   let config: Sam2Config | undefined;
   let size: string | undefined;
-  if (spec.config) {
-    if (isSam2ConfigPath(spec.config)) config = await readSam2ConfigArg(spec.config);
-    else size = spec.config;
+  // No config given: a fixture folder's meta.json beside the weights says the architecture.
+  const configArg = spec.config || ((await fixtureConfigBeside(spec.weights)) ?? '');
+  if (configArg) {
+    if (isSam2ConfigPath(configArg)) config = await readSam2ConfigArg(configArg);
+    else size = configArg;
   }
   const hash = await fileHash(spec.weights);
   const { model, report } = await loadSam2({ weights: spec.weights, config, size, dtype: spec.dtype });
   const cfg = model.cfg;
-  const how = report.configFrom === 'inferred' ? 'size inferred from the weights' : report.configFrom === 'size' ? `size ${spec.config}` : `config ${spec.config}`;
+  const how = report.configFrom === 'inferred' ? 'size inferred from the weights' : report.configFrom === 'size' ? `size ${spec.config}` : spec.config ? `config ${spec.config}` : `config ${configArg} beside the weights`;
   return {
     model,
     config: cfg,
