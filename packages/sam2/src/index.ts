@@ -71,7 +71,20 @@ export {
   IMAGENET_STD,
   type RgbImage,
 } from './predictor/transforms.js';
-export { decodeImage, encodeGreyPng, decodeGreyPng, encodeJpeg, imageSizeProblem, MAX_IMAGE_PIXELS } from './image/codec.js';
+export {
+  decodeImage,
+  encodeGreyPng,
+  decodeGreyPng,
+  encodeJpeg,
+  encodePng,
+  readPngInfo,
+  isPng,
+  imageSizeProblem,
+  MAX_IMAGE_PIXELS,
+  type PngImage,
+  type PngInfo,
+  type EncodePngOptions,
+} from './image/codec.js';
 export { decodeRle, encodeRle, type CocoRle } from './image/coco-rle.js';
 export { maskPolygons, type MaskPolygon } from './image/mask-contours.js';
 

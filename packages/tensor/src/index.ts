@@ -32,7 +32,7 @@ export { backward, type BackwardOptions } from './autograd/backward.js';
 export { record } from './autograd/record.js';
 export { Params } from './kernels/params.js';
 export * from './ops/index.js';
-export { SafetensorsFile, toF32, type SafetensorsEntry, type SafetensorsDType } from './io/safetensors.js';
+export { SafetensorsFile, toF32, DTYPE_BYTES, type SafetensorsEntry, type SafetensorsDType } from './io/safetensors.js';
 export { bytesSource, blobSource, type ByteSource } from './io/byte-source.js';
 export { parseOpCases, runOpCase, formatCaseResult, type CaseResult, type OpVectorsRun } from './testing/op-vectors.js';
 export * from './testing/tolerance.js';
@@ -41,12 +41,16 @@ export * from './optim/index.js';
 export {
   serializeSafetensors,
   saveTensors,
+  safetensorsLayout,
   f32ToBf16Bits,
   bf16BitsToF32,
   type SafetensorsWriteDType,
   type SafetensorsTensorData,
   type NamedSafetensorsTensor,
   type SaveTensorsOptions,
+  type SafetensorsLayout,
+  type SafetensorsLayoutEntry,
+  type SafetensorsLayoutSpec,
 } from './io/safetensors-write.js';
 export { TorchCheckpoint, openTensorFile, type TorchTensorEntry, type TensorFileReader, type TorchCheckpointOptions } from './io/torch-checkpoint.js';
 export { ZipArchive, crc32, type ZipEntry } from './io/zip.js';

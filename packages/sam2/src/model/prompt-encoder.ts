@@ -23,6 +23,8 @@ export class PromptEncoder extends Module {
   readonly maskNorm4: LayerNorm2d;
   readonly maskConv6: Conv2d;
   private densePe: Tensor | null = null;
+  /** The Gaussian matrix `densePe` was built from (loading weights puts a new tensor in the slot). */
+  private densePeFrom: Tensor | null = null;
 
   constructor(
     readonly embedDim: number,
@@ -82,11 +84,23 @@ export class PromptEncoder extends Module {
 
   /** Builds the dense positional encoding (once after load; the Gaussian matrix is a fixed buffer). */
   async prepare(): Promise<void> {
+    const gaussian = this.gaussian.get();
     // Swap only after the await: predictors sharing the model keep decoding meanwhile (setImage
     // calls this), and must never see a disposed encoding.
-    const pe = denseFourierEncoding(await this.gaussian.get().data(), this.embedDim / 2, this.gridSize, this.gridSize);
+    const pe = denseFourierEncoding(await gaussian.data(), this.embedDim / 2, this.gridSize, this.gridSize);
     this.densePe?.dispose();
     this.densePe = pe;
+    this.densePeFrom = gaussian;
+  }
+
+  /**
+   * {@link prepare}, unless the dense encoding is already built from the Gaussian matrix now in
+   * the slot: saves a GPU read-back per `setImage`. Every weight load puts a new tensor in the
+   * slot, so reloaded weights are picked up; code that writes the matrix in place calls `prepare()`.
+   */
+  async ensurePrepared(): Promise<void> {
+    if (this.densePe && this.densePeFrom === this.gaussian.value) return;
+    await this.prepare();
   }
 
   /** The dense positional encoding [1, C, g, g]. */
@@ -116,6 +130,7 @@ export class PromptEncoder extends Module {
     super.dispose();
     this.densePe?.dispose();
     this.densePe = null;
+    this.densePeFrom = null;
   }
 }
 

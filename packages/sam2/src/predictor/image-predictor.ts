@@ -4,7 +4,7 @@
  * masks. `decode` is the tensor-level path, usable under autodiff from the prompt onwards (the
  * encoder always runs under noGrad).
  */
-import { cat, clamp, greater, init, mul, noGrad, tensor, tidy, keep, type Tensor } from '@rpsam2/tensor';
+import { cat, clamp, getBackend, greater, init, mul, noGrad, tensor, tidy, keep, type Tensor } from '@rpsam2/tensor';
 import type { Sam2Model, ImageFeatures } from '../model/sam2-model.js';
 import type { DecoderOutput } from '../model/mask-decoder.js';
 import { clickProblem, postprocessMasks, preprocess, type RgbImage } from './transforms.js';
@@ -198,7 +198,10 @@ export class Sam2ImagePredictor {
   /** Encodes several images; `predict({...}, i)` then addresses image i. */
   async setImageBatch(images: RgbImage[]): Promise<void> {
     this.live();
-    await this.model.promptEncoder.prepare();
+    // A lost device rejects here, before the current images are dropped, so that recover() can
+    // still encode them again (a cheap check now that the Gaussian matrix is not read back each time).
+    await getBackend().sync();
+    await this.model.promptEncoder.ensurePrepared();
     this.resetImage();
     for (const img of images) {
       const f = noGrad(() =>
@@ -209,7 +212,8 @@ export class Sam2ImagePredictor {
       );
       this.features.push(f);
       this.origSizes.push([img.height, img.width]);
-      await this.modelBackend().sync();
+      // The current backend holds the weights: recover() reloads the model after a new init().
+      await getBackend().sync();
     }
     this.images = images.slice();
   }

@@ -1,11 +1,12 @@
 /**
  * Converting a weights file (an official `.pt` checkpoint, or safetensors) into safetensors,
  * optionally with f16 floats. The output is produced as a stream of chunks (the header, then one
- * tensor at a time), so a 900 MB checkpoint never sits in memory whole; the layout is the one of
- * `serializeSafetensors` (header padded with spaces to 8 bytes, tensors ordered by element size,
- * then name), so the same tensors give the same bytes.
+ * tensor at a time), so a 900 MB checkpoint never sits in memory whole; the layout is
+ * `@rpsam2/tensor`'s `safetensorsLayout`, the one `serializeSafetensors` writes (header padded with
+ * spaces to 8 bytes, tensors ordered by element size, then name), so the same tensors give the
+ * same bytes.
  */
-import { f32ToF16Bits, type SafetensorsDType } from '@rpsam2/tensor';
+import { DTYPE_BYTES, f32ToF16Bits, safetensorsLayout, type SafetensorsDType } from '@rpsam2/tensor';
 import type { WeightSource } from '../nn/module.js';
 import { isVideoOnlyKey } from '../model/sam2-model.js';
 import { detectPrefix } from './source.js';
@@ -40,20 +41,7 @@ export interface ConversionPlan {
   totalBytes: number;
 }
 
-const BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, U8: 1, I64: 8, F64: 8, I8: 1, I16: 2, U16: 2, BOOL: 1 };
 const FLOAT = new Set<SafetensorsDType>(['F32', 'F16', 'BF16', 'F64']);
-
-function compareCodePoints(a: string, b: string): number {
-  const ia = a[Symbol.iterator]();
-  const ib = b[Symbol.iterator]();
-  for (;;) {
-    const x = ia.next();
-    const y = ib.next();
-    if (x.done || y.done) return x.done ? (y.done ? 0 : -1) : 1;
-    const d = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
-    if (d !== 0) return d;
-  }
-}
 
 /** Plans the output: which tensors, their output dtypes and offsets, and the header bytes. */
 export function planConversion(source: WeightSource, options: ConvertOptions = {}): ConversionPlan {
@@ -68,27 +56,13 @@ export function planConversion(source: WeightSource, options: ConvertOptions = {
     .map((name) => {
       const e = source.entry(name);
       const from = e.dtype as SafetensorsDType;
-      if (!(from in BYTES)) throw new Error(`convert: ${source.label}: tensor '${name}' has unsupported dtype ${e.dtype}`);
+      if (!(from in DTYPE_BYTES)) throw new Error(`convert: ${source.label}: tensor '${name}' has unsupported dtype ${e.dtype}`);
       return { name, from, dtype: FLOAT.has(from) ? target : from, shape: [...e.shape] };
     });
-  const order = specs.sort((a, b) => BYTES[b.dtype] - BYTES[a.dtype] || compareCodePoints(a.name, b.name));
-  let offset = 0;
-  const tensors: PlannedTensor[] = order.map((s) => {
-    const begin = offset;
-    offset += s.shape.reduce((a, d) => a * d, 1) * BYTES[s.dtype];
-    return { ...s, begin, end: offset };
-  });
   const metadata: Record<string, string> = { format: 'pt', ...options.metadata };
-  // Built by hand: a JS object would move integer-like keys ("0", "1") to the front.
-  const parts = tensors.map((t) => `${JSON.stringify(t.name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end] })}`);
-  parts.push(`"__metadata__":{${Object.entries(metadata).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(String(v))}`).join(',')}}`);
-  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
-  const headerLen = Math.ceil(json.byteLength / 8) * 8;
-  const header = new Uint8Array(8 + headerLen);
-  new DataView(header.buffer).setBigUint64(0, BigInt(headerLen), true);
-  header.set(json, 8);
-  header.fill(0x20, 8 + json.byteLength);
-  return { header, tensors, totalBytes: header.byteLength + offset };
+  // The tensor package's layout, so the streamed file is byte-identical to `serializeSafetensors`.
+  const layout = safetensorsLayout(specs, Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, String(v)])));
+  return { header: layout.header, tensors: layout.tensors, totalBytes: layout.header.byteLength + layout.dataBytes };
 }
 
 /** The output bytes of one planned tensor. */

@@ -8,6 +8,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { fmtShape, sizeOf } from '../tensor/shape.js';
 import { f16BitsToF32, f32ToF16Bits } from '../tensor/half.js';
+import { DTYPE_BYTES, type SafetensorsDType } from './safetensors.js';
 
 /** Element types this writer produces. */
 export type SafetensorsWriteDType = 'F32' | 'F16' | 'BF16' | 'I32' | 'U8';
@@ -61,12 +62,56 @@ function compareCodePoints(a: string, b: string): number {
   }
 }
 
-interface PlannedTensor {
+/** What {@link safetensorsLayout} needs of a tensor: its name, dtype and shape. */
+export interface SafetensorsLayoutSpec {
   name: string;
-  dtype: SafetensorsWriteDType;
+  dtype: SafetensorsDType;
   shape: readonly number[];
-  begin: number;
-  end: number;
+}
+
+/** A tensor placed in the file: its spec (shape copied) and its byte range in the data section. */
+export type SafetensorsLayoutEntry<T extends SafetensorsLayoutSpec = SafetensorsLayoutSpec> = T & { shape: number[]; begin: number; end: number };
+
+/** The layout of a safetensors file, as {@link safetensorsLayout} plans it. */
+export interface SafetensorsLayout<T extends SafetensorsLayoutSpec = SafetensorsLayoutSpec> {
+  /** The 8-byte header length followed by the JSON header, padded with spaces to 8 bytes. */
+  header: Uint8Array;
+  /** The tensors in file order (by element size, largest first, then name), with data offsets. */
+  tensors: SafetensorsLayoutEntry<T>[];
+  /** Size of the data section; the file is `header.byteLength + dataBytes` bytes. */
+  dataBytes: number;
+}
+
+/**
+ * The byte layout of a safetensors file holding `specs`: the one place that decides tensor order,
+ * data offsets and the header bytes, so that every writer (in-memory or streamed, e.g. the SAM 2
+ * weight converter) gives the same bytes for the same tensors. `metadata`, when given, is written
+ * as `__metadata__` after the tensors. Specs are not validated beyond their dtype (callers check
+ * names and shapes with their own messages); extra properties of a spec are kept on its entry.
+ */
+export function safetensorsLayout<T extends SafetensorsLayoutSpec>(specs: readonly T[], metadata?: Record<string, string>): SafetensorsLayout<T> {
+  for (const s of specs) {
+    if (!(s.dtype in DTYPE_BYTES)) throw new TypeError(`safetensorsLayout: tensor '${s.name}' has unknown dtype ${String(s.dtype)}`);
+  }
+  const order = [...specs].sort((a, b) => DTYPE_BYTES[b.dtype] - DTYPE_BYTES[a.dtype] || compareCodePoints(a.name, b.name));
+  let offset = 0;
+  const tensors = order.map((s) => {
+    const begin = offset;
+    offset += sizeOf(s.shape) * DTYPE_BYTES[s.dtype];
+    return { ...s, shape: [...s.shape], begin, end: offset };
+  });
+  // Built by hand: a JS object would move integer-like keys ("0", "1") to the front.
+  const parts = tensors.map((t) => `${JSON.stringify(t.name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end] })}`);
+  if (metadata !== undefined) {
+    parts.push(`"__metadata__":{${Object.entries(metadata).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
+  }
+  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
+  const headerLen = Math.ceil(json.byteLength / 8) * 8;
+  const header = new Uint8Array(8 + headerLen);
+  new DataView(header.buffer).setBigUint64(0, BigInt(headerLen), true);
+  header.set(json, 8);
+  header.fill(0x20, 8 + json.byteLength);
+  return { header, tensors, dataBytes: offset };
 }
 
 /** Header bytes and data offsets of a file holding `specs` (validated). */
@@ -88,25 +133,10 @@ function plan(specs: { name: string; dtype: SafetensorsWriteDType; shape: readon
       if (typeof v !== 'string') throw new TypeError(`serializeSafetensors: metadata '${k}' must be a string, got ${typeof v}`);
     }
   }
-  const order = [...specs].sort((a, b) => ELEMENT_BYTES[b.dtype] - ELEMENT_BYTES[a.dtype] || compareCodePoints(a.name, b.name));
-  let offset = 0;
-  const planned: PlannedTensor[] = order.map((s) => {
-    const begin = offset;
-    offset += sizeOf(s.shape) * ELEMENT_BYTES[s.dtype];
-    return { name: s.name, dtype: s.dtype, shape: [...s.shape], begin, end: offset };
-  });
-  // Built by hand: a JS object would move integer-like keys ("0", "1") to the front.
-  const parts = planned.map((t) => `${JSON.stringify(t.name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end] })}`);
-  if (metadata !== undefined) {
-    parts.push(`"__metadata__":{${Object.entries(metadata).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
-  }
-  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
-  const headerLen = Math.ceil(json.byteLength / 8) * 8;
-  const out = new Uint8Array(8 + headerLen + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLen), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.byteLength, 8 + headerLen);
-  return { out, dataStart: 8 + headerLen, planned: new Map(planned.map((t) => [t.name, t])) };
+  const layout = safetensorsLayout(specs.map((s) => ({ name: s.name, dtype: s.dtype, shape: s.shape })), metadata);
+  const out = new Uint8Array(layout.header.byteLength + layout.dataBytes);
+  out.set(layout.header);
+  return { out, dataStart: layout.header.byteLength, planned: new Map(layout.tensors.map((t) => [t.name, t])) };
 }
 
 /** Writes `data` as `dtype` little-endian into `dst` (exactly `n` elements). */
