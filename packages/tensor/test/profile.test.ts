@@ -40,7 +40,10 @@ describe('dispatch profiler', () => {
     const live0 = backend.stats().liveBytes;
     const a = tensor(randn(1000), [1000]);
     const b = tensor(randn(1000), [1000]);
-    const m = tensor(randn(256 * 256), [256, 256]);
+    // Large enough that the matmul's time dwarfs scheduling noise on a loaded machine (a 256³
+    // matmul once measured below a 1000-element add's noise under load).
+    const n = 768;
+    const m = tensor(randn(n * n), [n, n]);
     const plain = ops(a, b, m);
     const want = await Promise.all(plain.map((t) => t.data()));
     await backend.sync();
@@ -67,14 +70,14 @@ describe('dispatch profiler', () => {
     }
     expect(report.kernelMs).toBeCloseTo(report.entries.reduce((s, e) => s + e.totalMs, 0), 6);
     expect(report.wallMs).toBeGreaterThan(0);
-    // A 256³ matmul takes longer than adding 1000 numbers.
+    // A 768³ matmul takes longer than adding 1000 numbers: times go to the right kernels.
     const mean = (k: (e: { kernel: string }) => boolean) => {
       const rows = report.entries.filter(k);
       return rows.reduce((s, e) => s + e.totalMs, 0) / rows.reduce((s, e) => s + e.calls, 0);
     };
     expect(mean((e) => e.kernel.includes('matmul'))).toBeGreaterThan(mean((e) => e.kernel === 'map:add:same:2:0:v4'));
     // The three reads of the last run's outputs; nothing uploaded.
-    expect(report.readbacks).toEqual({ count: 3, bytes: 4 * (1000 + 1000 + 256 * 256) });
+    expect(report.readbacks).toEqual({ count: 3, bytes: 4 * (1000 + 1000 + n * n) });
     expect(report.uploads).toEqual({ count: 0, bytes: 0 });
     // Same kernels, same inputs: the same bits.
     got.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(want[i])));
