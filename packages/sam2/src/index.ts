@@ -77,6 +77,7 @@ export {
   decodeGreyPng,
   encodeJpeg,
   encodePng,
+  zlibRleDeflate,
   readPngInfo,
   isPng,
   imageSizeProblem,

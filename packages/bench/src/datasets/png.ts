@@ -4,12 +4,14 @@
  * modules and their importers keep this path. The encoder gets Node's zlib explicitly: sam2 finds
  * it through `process.getBuiltinModule`, which Node 20 has only from 20.16.
  */
-import { constants, deflateSync } from 'node:zlib';
-import { encodePng as encodePngWith, type EncodePngOptions, type PngImage } from '@rpsam2/sam2';
+import * as zlib from 'node:zlib';
+import { encodePng as encodePngWith, zlibRleDeflate, type EncodePngOptions, type PngImage } from '@rpsam2/sam2';
 
 export { readPngInfo, isPng, type PngImage, type PngInfo } from '@rpsam2/sam2';
 
-/** sam2's `encodePng` with Node's zlib (run-length strategy, as sam2's default). */
+const deflate = zlibRleDeflate(zlib);
+
+/** sam2's `encodePng` with Node's zlib handed over (the same run-length deflate as sam2's default). */
 export function encodePng(image: PngImage, options: EncodePngOptions = {}): Uint8Array {
-  return encodePngWith(image, { deflate: (raw, level) => deflateSync(raw, { level, strategy: constants.Z_RLE }), ...options });
+  return encodePngWith(image, { deflate, ...options });
 }

@@ -251,12 +251,16 @@ export interface EncodePngOptions {
   deflate?: (raw: Uint8Array, level: number) => Uint8Array;
 }
 
+/** The encoder's default deflate over a given zlib: `deflateSync` with the run-length strategy. */
+export function zlibRleDeflate(zlib: Pick<typeof import('node:zlib'), 'deflateSync' | 'constants'>): (raw: Uint8Array, level: number) => Uint8Array {
+  return (raw, level) => zlib.deflateSync(raw, { level, strategy: zlib.constants.Z_RLE });
+}
+
 /** Node's zlib with `Z_RLE`, or undefined outside Node. */
 function nodeRleDeflate(): ((raw: Uint8Array, level: number) => Uint8Array) | undefined {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   const zlib = proc?.getBuiltinModule?.('node:zlib') as typeof import('node:zlib') | undefined;
-  if (!zlib) return undefined;
-  return (raw, level) => zlib.deflateSync(raw, { level, strategy: zlib.constants.Z_RLE });
+  return zlib ? zlibRleDeflate(zlib) : undefined;
 }
 
 /**
