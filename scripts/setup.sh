@@ -5,7 +5,8 @@
 #   2. installs Mesa's software Vulkan driver (lavapipe) so that WebGPU works without a GPU
 #      (scripts/install-lavapipe.sh; harmless next to a real GPU driver);
 #   3. installs the DejaVu fonts (figure labels) and Debian's chromium for the browser test (never a
-#      downloaded browser);
+#      downloaded browser), and Debian's redis-server (the job queue of `bench embed --queue`; its
+#      test starts a private one);
 #   4. installs pnpm at the version pinned in package.json's "packageManager";
 #   5. installs the node dependencies exactly as locked (pnpm install --frozen-lockfile);
 #   6. builds every package (pnpm build);
@@ -75,7 +76,7 @@ fi
 done_step
 
 # ---------------------------------------------------------------------------------------------
-step "3/7 fonts for the benchmark figures, Chromium for the browser test"
+step "3/7 fonts for the benchmark figures, Chromium for the browser test, redis-server for the job queue"
 # The figures (resvg) draw their labels with DejaVu Sans from the system's font folders.
 if [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; then
   note "found DejaVu Sans"
@@ -98,6 +99,18 @@ elif can_apt; then
 else
   die "no Chromium at $CHROMIUM and no apt (or no root/sudo) to install it. Install Chromium and set CHROMIUM_PATH,
   or rerun with RPSAM2_SKIP_BROWSER=1 to set up without the browser test."
+fi
+# The distributed mode (`bench embed --queue`, `bench worker`) queues its jobs in Redis (BullMQ);
+# its test starts a private redis-server on a loopback port, so only the binary is needed (Debian's
+# package also registers a system service, which nothing here starts or uses).
+if command -v redis-server >/dev/null; then
+  note "found $(redis-server --version | cut -d' ' -f1-3)"
+elif can_apt; then
+  apt_install redis-server || die "apt-get could not install redis-server (the job queue's test needs it)."
+  note "installed $(redis-server --version | cut -d' ' -f1-3)"
+else
+  die "no redis-server and no apt (or no root/sudo) to install it. Install Redis (>= 6.2) so that redis-server is on PATH
+  (or set REDIS_SERVER to its binary): the job queue's test (packages/bench/test/queue-embed.test.ts) starts one."
 fi
 done_step
 

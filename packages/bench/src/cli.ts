@@ -21,6 +21,10 @@ import { RUN_FLAGS, UsageError } from './runs/run-args.js';
 import { ADAPTER_USAGE, adapterCommand, parseAdapterArgs } from './gpu-report/adapter.js';
 import { GPU_REPORT_USAGE, gpuReportCommand, parseGpuReportArgs } from './gpu-report/command.js';
 import { OOD_FLAGS, OOD_USAGE, oodCommand, parseOodArgs } from './ood/command.js';
+import { EMBED_USAGE, embedCommand, parseEmbedArgs } from './queue/embed-command.js';
+import { WORKER_USAGE, parseWorkerArgs, workerCommand } from './queue/worker-command.js';
+import { LABEL_USAGE, labelCommand, parseLabelArgs } from './queue/label-command.js';
+import { QUEUE_THROUGHPUT_USAGE, parseThroughputArgs, queueThroughputCommand } from './queue/throughput-command.js';
 import { ABLATE_CLICKS_USAGE, ABLATE_LOSS_USAGE, ablateClicksCommand, ablateLossCommand, parseAblateClicksArgs, parseAblateLossArgs } from './ablations/command.js';
 
 interface Command {
@@ -126,6 +130,31 @@ const COMMANDS: Record<string, Command> = {
       "the paper's Fig. 3a, out-of-distribution data: SAM 2 and RP-SAM2 zero-shot, the shift block fine-tuned on stratified shares of the OOD training split, and SAM2-FT (SAM 2's mask decoder fine-tuned on pseudo masks from one click per instrument, by SAM 2 and by RP-SAM2); results.json, ood.csv, figures/ood-mdsc.png in runs/<timestamp>-<name>/",
     run: oodCommand,
     parse: parseOodArgs,
+  },
+  embed: {
+    usage: EMBED_USAGE,
+    summary:
+      "SAM 2's image features of video frames into a feature cache (rpsam2's format), in this process or with --queue redis://… by any number of `bench worker` processes (BullMQ; retries, stalled-worker recovery, idempotent); the same files either way",
+    run: embedCommand,
+    parse: parseEmbedArgs,
+  },
+  label: {
+    usage: LABEL_USAGE,
+    summary: 'pseudo-labels of frames from one click per object (RP-SAM2, or SAM 2 alone with --shift-block none), one JSON per frame (COCO RLE masks); features from a `bench embed` cache where it has them; in this process or with --queue by `bench worker` processes, the same bytes either way',
+    run: labelCommand,
+    parse: parseLabelArgs,
+  },
+  worker: {
+    usage: WORKER_USAGE,
+    summary: "a queue worker on this machine's WebGPU device: runs the jobs that `bench embed --queue`, `bench label --queue` and `bench table1 --queue` add, one at a time, until SIGINT/SIGTERM",
+    run: workerCommand,
+    parse: parseWorkerArgs,
+  },
+  'queue-throughput': {
+    usage: QUEUE_THROUGHPUT_USAGE,
+    summary: 'frames/s of `bench embed --queue` with 1, 2, 4 local `bench worker` processes (warm-up round, then measured; a private redis-server unless --queue)',
+    run: queueThroughputCommand,
+    parse: parseThroughputArgs,
   },
   'ablate-loss': {
     usage: `${ABLATE_LOSS_USAGE}`,

@@ -25,7 +25,7 @@ import { formatIssues, type SegmentationDataset } from '../datasets/types.js';
 import { frameCacheId } from '../evaluation/dataset-adapter.js';
 import { evaluate, evalProgressText, listObjects, type EvalGroup, type EvalProgress, type EvaluationTimings } from '../evaluation/evaluate.js';
 import { rpsam2Method, sam2Method, type EvalMethod } from '../evaluation/methods.js';
-import { loadSam2Spec, type LoadedSam2 } from '../evaluation/sam2-models.js';
+import { loadSam2Spec, type LoadedSam2, type Sam2Spec } from '../evaluation/sam2-models.js';
 import { extraTrainableParameters } from '../evaluation/trainable-params.js';
 import { SampleLog } from '../evaluation/samples.js';
 import { formatP } from '../evaluation/significance.js';
@@ -43,6 +43,8 @@ import { buildTable1, type Table1 } from './table1.js';
 import { table1Caption, table1Csv, table1Json, table1Markdown } from './table-writers.js';
 import { ensureSyntheticData } from './synthetic-data.js';
 import { trainVariant, variantTrainConfig } from './training.js';
+import { absoluteSpec, evaluateWithQueue, type EvaluationQueue } from '../queue/table1-shards.js';
+import type { ShardMethodSpec } from '../queue/jobs.js';
 
 /** An RP-SAM2 column: its variant and shift block. */
 export interface TrainedColumn {
@@ -70,6 +72,8 @@ export interface RunOptions {
   resumed: boolean;
   /** Extra outputs after Table 1 (returns the files written, relative to the run directory). */
   report?: (ctx: ReportContext) => Promise<string[]>;
+  /** Shard the evaluation over `bench worker` processes through this queue (the same samples as in-process). */
+  queue?: EvaluationQueue;
 }
 
 /** The outcome of a run. */
@@ -234,7 +238,18 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
     const bar = new ProgressLine(io.progress);
     const onProgress = (p: EvalProgress) => bar.update(evalProgressText(p));
     const seeds = c.protocol.seeds;
-    const evalMain = await timer.run('evaluate', () => evaluate({ dataset: ds, frames: evalFrames, groups: [mainGroup], seeds, clickOffset: c.protocol.clickOffset, log, shouldStop: () => stop.requested, onProgress }, listing));
+    // With --queue the workers compute the samples (the same records, merged in the same order).
+    const queued = (name: string, sam2: Sam2Spec, methods: ShardMethodSpec[], evalDir: string) =>
+      evaluateWithQueue({ queue: options.queue!, runDir: resolve(dir), dataRoot: resolve(root), split: c.data.evalSplit, evalDir: resolve(evalDir), group: { name, sam2: absoluteSpec(sam2), methods }, dataset: ds, frames: evalFrames, listing, seeds, clickOffset: c.protocol.clickOffset, log, stop, io, onProgress });
+    const mainMethods: ShardMethodSpec[] = [
+      { kind: 'sam2', name: 'SAM 2' },
+      ...columns.map((col): ShardMethodSpec => ({ kind: 'rpsam2', name: col.spec.name, checkpoint: c.rpsam2.shiftBlock === DEFAULT_SHIFT_BLOCK ? '' : resolve(col.checkpoint), heads: c.rpsam2.heads })),
+    ];
+    const evalMain = await timer.run('evaluate', () =>
+      options.queue
+        ? queued(mainGroup.name, c.sam2, mainMethods, evalDir)
+        : evaluate({ dataset: ds, frames: evalFrames, groups: [mainGroup], seeds, clickOffset: c.protocol.clickOffset, log, shouldStop: () => stop.requested, onProgress }, listing),
+    );
     bar.done();
     addTimings(evalMain.timings);
     if (evalMain.stopped) return interrupted('evaluate');
@@ -263,7 +278,9 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
             },
             releaseImage: () => pred.resetImage(),
           };
-          const r = await evaluate({ dataset: ds, frames: evalFrames, groups: [group], seeds, clickOffset: c.protocol.clickOffset, log, shouldStop: () => stop.requested, onProgress }, listing);
+          const r = options.queue
+            ? await queued(extra.name, { weights: extra.weights, config: extra.config, dtype: c.sam2.dtype }, [{ kind: 'sam2', name: extra.name }], cacheDir(cacheRoot, m, `eval-${c.data.evalSplit}`))
+            : await evaluate({ dataset: ds, frames: evalFrames, groups: [group], seeds, clickOffset: c.protocol.clickOffset, log, shouldStop: () => stop.requested, onProgress }, listing);
           bar.done();
           addTimings(r.timings);
           return r.stopped ? 'stopped' : 'done';

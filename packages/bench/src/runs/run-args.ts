@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { parseOverride } from '@rpsam2/rpsam2';
 import { isSam2ConfigPath } from '@rpsam2/sam2';
 import type { CommandArgs } from '../args.js';
+import type { EvaluationQueue } from '../queue/table1-shards.js';
 import { SPLIT_NAMES, type SplitName } from '../datasets/types.js';
 import { DEFAULT_SHIFT_BLOCK, defaultRunConfig, realRunConfig, seedRange, validateExperimentConfig, type ExperimentConfig, type ExperimentKind, type ExtraModelSpec } from './experiment-config.js';
 
@@ -31,6 +32,8 @@ export interface RunArgs extends CommandArgs {
   out?: string;
   /** Parent of the timestamped run directory (--runs; default ./runs). */
   runsDir?: string;
+  /** --queue/--queue-name (table1): the evaluation is sharded over `bench worker` processes (not part of config.json). */
+  queue?: EvaluationQueue;
 }
 
 /** The flag text of the usage. */
@@ -60,7 +63,9 @@ export const RUN_FLAGS = `  data (default: a small synthetic set generated into 
     --heatmaps N              objects with a click-position heatmap (default 2); --heatmap-clicks N
     --cache <dir>             share feature caches between runs; --cache-dtype f32|f16
     --name <name>             run name; --out <dir> exact run directory; --runs <dir> parent (default ./runs)
-    --resume <dir>            continue an interrupted run (no other flag)`;
+    --resume <dir>            continue an interrupted run (no other flag but --queue)
+    --queue redis://host:port (table1) shard the evaluation over \`bench worker\` processes (BullMQ; the same
+                              samples.jsonl and results); --queue-name <name> (default rpsam2)`;
 
 /** An integer flag value ≥ `min`; the error names the flag. */
 export function int(flag: string, v: string | undefined, min: number): number {

@@ -10,6 +10,7 @@ import type { CommandArgs } from '../args.js';
 import { validateExperimentConfig, type ExperimentConfig } from './experiment-config.js';
 import { runExperiment, type ExperimentOutcome, type ReportContext } from './experiment.js';
 import { parseRunArgs, UsageError, type RunArgs } from './run-args.js';
+import { splitQueueFlags } from '../queue/table1-shards.js';
 import { createRunDir, pathExists, readJson, writeJson } from './run-dir.js';
 import { processIO, type RunIO } from './run-io.js';
 import { StopSignal } from './stop-signal.js';
@@ -36,7 +37,7 @@ export async function executeRun(args: RunArgs, io: RunIO, stop: StopSignal, rep
     dir = await createRunDir({ parent: args.runsDir, name: config.name, exact: args.out });
     await writeJson(join(dir, 'config.json'), config);
   }
-  return finishRun(commandOf(config), dir, io, () => runExperiment(config, dir, { io, stop, resumed: Boolean(args.resume), report }));
+  return finishRun(commandOf(config), dir, io, () => runExperiment(config, dir, { io, stop, resumed: Boolean(args.resume), report, queue: args.queue }));
 }
 
 /** The config.json of the run directory `--resume` names, validated (a UsageError otherwise). */
@@ -99,7 +100,14 @@ export function handleInterrupts(stop: StopSignal, io: RunIO): () => void {
 
 /** Parses `table1`'s flags. */
 export function parseTable1Args(argv: string[]): CommandArgs {
-  return parseRunArgs(argv, 'table1');
+  let split;
+  try {
+    split = splitQueueFlags(argv);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const args: RunArgs = { ...parseRunArgs(split.argv, 'table1'), queue: split.queue };
+  return args;
 }
 
 /** Runs `bench table1` (or the default run) from parsed flags. */

@@ -1,0 +1,147 @@
+/**
+ * The producer side of `bench embed --queue`: one `embed` job per frame into a BullMQ queue, then
+ * waiting for the workers (`bench worker`) while printing progress, then the cache's index merged
+ * from the jobs' results. The cache folder is locked for the whole run (a second build into it is
+ * refused), and jobs have deterministic ids, so an interrupted producer, rerun, joins the jobs
+ * still queued; frames already in the cache cost a worker one file check.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { formatDuration, ProgressLine, settingsDiff, type CacheEntry, type CacheSettings } from '@rpsam2/rpsam2';
+import { lockFolder } from '@rpsam2/tensor/node';
+import type { Sam2Spec } from '../evaluation/sam2-models.js';
+import type { RunIO } from '../runs/run-io.js';
+import type { StopSignal } from '../runs/stop-signal.js';
+import { mergeCacheIndex } from './cache-index.js';
+import { readIndexFile } from './cache-entry.js';
+import type { FrameFile } from './frames.js';
+import { embedJobId, type EmbedJobData, type EmbedJobResult, type JobPolicy } from './jobs.js';
+import { runJobs } from './job-runner.js';
+import { bullmqClient, checkRedis, closeClient, type RedisTarget } from './redis-connection.js';
+
+/** What `bench embed --queue` needs. */
+export interface EmbedQueueOptions {
+  target: RedisTarget;
+  queueName: string;
+  frames: readonly FrameFile[];
+  /** Absolute path of the cache folder. */
+  cacheDir: string;
+  datasetName: string;
+  model: Sam2Spec;
+  featureDtype: 'f32' | 'f16';
+  gridStep: number;
+  epsilon: number;
+  policy: JobPolicy;
+  io: RunIO;
+  stop: StopSignal;
+  /** How often job states are polled (ms, default 250). */
+  pollMs?: number;
+}
+
+/** The outcome of a queued build. */
+export interface EmbedQueueReport {
+  total: number;
+  /** Frames encoded by a worker in this run. */
+  computed: number;
+  /** Frames whose file was in the cache already (the job was a no-op). */
+  cached: number;
+  failed: { id: string; reason: string }[];
+  /** Jobs that were started more than once (a stalled or killed worker's, or a retried one). */
+  redelivered: number;
+  /** Completed jobs per worker name. */
+  workers: Record<string, number>;
+  /** True when a stop request (Ctrl-C) ended the wait early (the jobs stay queued). */
+  stopped: boolean;
+  /** From the first job added to the last one finished, ms. */
+  ms: number;
+  /** The merged index's entry count (null when nothing was merged). */
+  indexed: number | null;
+}
+
+/** The job data of each frame. */
+export function embedJobs(o: Pick<EmbedQueueOptions, 'frames' | 'cacheDir' | 'datasetName' | 'model' | 'featureDtype' | 'gridStep' | 'epsilon'>): EmbedJobData[] {
+  return o.frames.map((f) => ({
+    cacheDir: o.cacheDir,
+    datasetName: o.datasetName,
+    model: o.model,
+    featureDtype: o.featureDtype,
+    gridStep: o.gridStep,
+    epsilon: o.epsilon,
+    frame: { id: f.id, path: f.path },
+  }));
+}
+
+/** Runs the producer (see the module comment). */
+export async function embedWithQueue(o: EmbedQueueOptions): Promise<EmbedQueueReport> {
+  const { io } = o;
+  await checkRedis(o.target);
+  await mkdir(join(o.cacheDir, 'images'), { recursive: true });
+  const old = await readIndexFile(o.cacheDir);
+  if (old) {
+    // The model part of the settings is checked by the workers, which load it.
+    const diff = settingsDiff(old, { ...old, dtype: o.featureDtype, gridStep: o.gridStep, epsilon: o.epsilon });
+    if (diff.length) throw new Error(`feature cache ${o.cacheDir} was built with other settings:\n  ${diff.join('\n  ')}\nuse another cache folder (or delete this one)`);
+  }
+  const lock = await lockFolder(o.cacheDir, 'bench embed --queue', (l) => io.err(l));
+  const client = bullmqClient(o.target, 'rpsam2-producer');
+  client.on('error', () => undefined);
+  const queue = new Queue(o.queueName, { connection: client });
+  queue.on('error', () => undefined);
+  const report: EmbedQueueReport = { total: o.frames.length, computed: 0, cached: 0, failed: [], redelivered: 0, workers: {}, stopped: false, ms: 0, indexed: null };
+  const results = new Map<string, EmbedJobResult>();
+  const bar = new ProgressLine(io.progress);
+  try {
+    const jobs = embedJobs(o);
+    io.err(`queueing ${jobs.length} embed jobs on ${o.target.display} (queue '${o.queueName}'); the workers: \`bench worker --queue ${o.target.display}${o.queueName === 'rpsam2' ? '' : ` --queue-name ${o.queueName}`}\``);
+    const t0 = performance.now();
+    const run = await runJobs<EmbedJobData, EmbedJobResult>(
+      queue,
+      jobs.map((data) => ({ id: embedJobId(data), name: 'embed', data })),
+      {
+        target: o.target,
+        queueName: o.queueName,
+        policy: o.policy,
+        stop: o.stop,
+        note: (l) => bar.log(l),
+        pollMs: o.pollMs,
+        onOutcome: (out) => {
+          const id = jobs[out.index].frame.id;
+          if (out.redelivered) report.redelivered++;
+          if (!out.result) {
+            report.failed.push({ id, reason: out.failedReason! });
+            bar.log(`  failed: ${id}: ${out.failedReason}`);
+            return;
+          }
+          results.set(id, out.result);
+          if (out.result.outcome === 'computed') report.computed++;
+          else report.cached++;
+          report.workers[out.result.worker] = (report.workers[out.result.worker] ?? 0) + 1;
+        },
+        onRound: (done, total) => {
+          const rate = done / ((performance.now() - t0) / 1000);
+          bar.update(`  embed: ${done}/${total} frames (${report.computed} computed, ${report.cached} cached, ${report.failed.length} failed), ${rate.toFixed(2)} frames/s${done && done < total ? `, eta ${formatDuration(((total - done) / rate) * 1000)}` : ''}`);
+        },
+      },
+    );
+    report.ms = run.ms;
+    report.stopped = run.stopped;
+    bar.done();
+    const entries: CacheEntry[] = [];
+    let settings: CacheSettings | null = null;
+    for (const f of o.frames) {
+      const r = results.get(f.id);
+      if (!r) continue;
+      if (settings && settingsDiff(settings, r.settings).length) throw new Error(`workers returned different cache settings (${settingsDiff(settings, r.settings).join('; ')}): are they running different builds or reading different weights files?`);
+      settings ??= r.settings;
+      entries.push(r.entry);
+    }
+    if (settings) report.indexed = (await mergeCacheIndex(o.cacheDir, settings, o.datasetName, entries)).entries.length;
+    return report;
+  } finally {
+    bar.done();
+    await queue.close().catch(() => undefined);
+    await closeClient(client);
+    await lock.release();
+  }
+}
