@@ -30,13 +30,11 @@ export { SeededRandom, permutation, mixSeed, splitmix32, xorshift32 } from './ra
 export { noGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { backward, type BackwardOptions } from './autograd/backward.js';
 export { record } from './autograd/record.js';
+export { GRADIENT_OPS } from './autograd/gradient-ops.js';
 export { Params } from './kernels/params.js';
 export * from './ops/index.js';
 export { SafetensorsFile, toF32, DTYPE_BYTES, type SafetensorsEntry, type SafetensorsDType } from './io/safetensors.js';
 export { bytesSource, blobSource, type ByteSource } from './io/byte-source.js';
-export { parseOpCases, runOpCase, formatCaseResult, type CaseResult, type OpVectorsRun } from './testing/op-vectors.js';
-export * from './testing/tolerance.js';
-export { OP_ADAPTERS, type OpAdapter, type OpCase } from './testing/adapters/index.js';
 export * from './optim/index.js';
 export {
   serializeSafetensors,
@@ -55,4 +53,17 @@ export {
 export { TorchCheckpoint, openTensorFile, type TorchTensorEntry, type TensorFileReader, type TorchCheckpointOptions } from './io/torch-checkpoint.js';
 export { ZipArchive, crc32, type ZipEntry } from './io/zip.js';
 export { unpickle, UnpicklingError, PickleGlobal, isPickleTuple, type UnpickleOptions, type PickleGlobalHandler } from './io/pickle.js';
-export * from './testing/golden-checker.js';
+/**
+ * The verification harness lives in `@rpsam2/tensor/testing`; these names stay here for the
+ * packages that import them from the root.
+ * @deprecated import them from `@rpsam2/tensor/testing`.
+ */
+export {
+  GoldenChecker,
+  CheckTally,
+  maxAbsError,
+  relL2Error,
+  type CheckResult,
+  type CheckReport,
+  type OpVectorsRun,
+} from './testing.js';

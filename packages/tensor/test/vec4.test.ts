@@ -21,7 +21,7 @@ import {
   unary,
   type Tensor,
 } from '../src/index.js';
-import { vec4Ranges } from '../src/kernels/vec4.js';
+import { vec4Ranges } from '../src/ops/run.js';
 import { Rng } from './support/rng.js';
 
 const rng = new Rng(11);

@@ -2,13 +2,16 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { GradNode, type BackwardRule, type GradTarget } from './grad-node.js';
 import { isGradEnabled } from './grad-mode.js';
+import { assertGradientOp } from './gradient-ops.js';
 
 /**
- * Attaches a backward rule to `out`. `save` lists the tensors the rule reads; they are retained
+ * Attaches a backward rule to `out`; `op` names it (the library's own ops are listed in
+ * GRADIENT_OPS, autograd/gradient-ops.ts). `save` lists the tensors the rule reads; they are retained
  * (shared storage, not copied) and handed to the rule in the same order.
  */
 export function record(op: string, inputs: readonly Tensor[], out: Tensor, rule: BackwardRule, save: readonly Tensor[] = []): Tensor {
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
+  assertGradientOp(op);
   const targets: GradTarget[] = inputs.map((t) => (t.requiresGrad ? (t.node ?? t) : null));
   const saved = save.map((t) => t.view(t.shape, false));
   out.node = new GradNode(

@@ -13,6 +13,7 @@ import { initNode, fileSource, errorText, withoutDebugFlag } from '../node.js';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { parseOpCases, runOpCase, formatCaseResult, type CaseResult, type OpVectorsRun } from '../testing/op-vectors.js';
 import { getBackend, shutdown } from '../runtime.js';
+import { setGradientOpsCheck } from '../autograd/gradient-ops.js';
 
 async function main(argv: string[]): Promise<number> {
   const args = withoutDebugFlag(argv.slice(2));
@@ -53,6 +54,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (filter) cases = cases.filter((c) => c.op === filter || c.key === filter || c.name.includes(filter!));
   const backend = await initNode();
+  // Prove key → WGSL source is a function for every kernel the cases run, and that every op
+  // recording a gradient is listed in GRADIENT_OPS.
+  backend.checkKernelKeys = true;
+  setGradientOpsCheck(true);
   const adapter = backend.info.adapter.description || backend.info.adapter.device || backend.info.adapter.vendor || 'unknown';
   log(`adapter: ${adapter}; ${cases.length} cases from ${dir}`);
   const results: CaseResult[] = [];

@@ -9,41 +9,29 @@
  * Both use the register blocking of the forward kernel (see attention-wgsl.ts); the gradient
  * buffers hold the accumulators.
  */
-import { attentionBindings, configKey, each, fold, grid2, type AttentionKernelConfig } from './attention-wgsl.js';
+import type { Kernel } from '../backend/backend.js';
+import { attentionBindings, attentionMain, configKey, fold, grid2, keyValueTileLoop, keyValueTiles, queryKeyScores, rowLoops, stageTile, type AttentionKernelConfig } from './attention-wgsl.js';
 
 /** Most rows of a staged tile (sizes the key pass's lse and Δ arrays). */
 export const MAX_TILE = 64;
 
-export function attentionBackwardQKey(c: AttentionKernelConfig): string {
-  return `attn:bwdq:${configKey(c)}`;
+export function attentionBackwardQKernel(c: AttentionKernelConfig): Kernel {
+  return { key: `attn:bwdq:${configKey(c)}`, wgsl: () => attentionBackwardQWgsl(c) };
 }
 
 /**
  * Query pass. Bindings (and offsets order): Q, K, V, O, G (= dO), LSE → DQ, DELTA.
  * Dispatch (ceil(Lq / (threads·rows)), heads).
  */
-export function attentionBackwardQWgsl(c: AttentionKernelConfig): string {
-  const { threads: T, rows: R, chunk: C, slots: S } = c;
-  const ts = (f: (t: number) => string, indent = '  ') => each(R, f, indent);
-  const cs = (f: (u: number) => string, indent = '          ') => each(C, f, indent);
+function attentionBackwardQWgsl(c: AttentionKernelConfig): string {
+  const { threads: T, rows: R, chunk: C } = c;
+  const { ts, cs } = rowLoops(c, '          ');
   return /* wgsl */ `
 ${attentionBindings(c, [['Q', 'd'], ['K', 'd'], ['V', 'dv'], ['O', 'dv'], ['G', 'dv'], ['LSE', 'scalar'], ['DQ', 'd'], ['DELTA', 'scalar']], 2)}
 
-var<workgroup> Ks: array<vec4<f32>, ${S}>;
-var<workgroup> Vs: array<vec4<f32>, ${S}>;
+${keyValueTiles(c)}
 
-@compute @workgroup_size(${T})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let h = wid.y;
-  let lq = params.lq;
-  let lk = params.lk;
-  let d = params.d;
-  let dv = params.dv;
-  let d4 = params.d4;
-  let v4 = params.v4;
-  let tile = params.tile;
-  let first = wid.x * ${T * R}u + lid;
-  let busy = first < lq;
+${attentionMain(c, 'lq')}
 ${ts((t) => `let row${t} = first + ${t * T}u;
   let ok${t} = row${t} < lq;
   let rc${t} = min(row${t}, lq - 1u);
@@ -61,29 +49,10 @@ ${ts((t) => `delta${t} += dot(ld_G(ge${t}, c), ld_O(oe${t}, c));`, '      ')}
 ${ts((t) => `if (ok${t}) { st_DQ(dqe${t}, c, vec4<f32>(0.0)); }`, '      ')}
     }
   }
-  let kb0 = params.off1 + h * lk * d;
-  let vb0 = params.off2 + h * lk * dv;
-  for (var k0 = 0u; k0 < lk; k0 += tile) {
-    let nk = min(tile, lk - k0);
-    workgroupBarrier();
-    for (var i = lid; i < tile * d4; i += ${T}u) {
-      let j = i / d4;
-      Ks[i] = ld_K(kb0 + min(k0 + j, lk - 1u) * d, i - j * d4);
-    }
-    for (var i = lid; i < tile * v4; i += ${T}u) {
-      let j = i / v4;
-      Vs[i] = ld_V(vb0 + min(k0 + j, lk - 1u) * dv, i - j * v4);
-    }
-    workgroupBarrier();
-    if (busy) {
-      for (var jb = 0u; jb < nk; jb += ${C}u) {
+${keyValueTileLoop(c)}
 ${cs((u) => `let kr${u} = (jb + ${u}u) * d4;\n        let vr${u} = (jb + ${u}u) * v4;`, '        ')}
 ${grid2(R, C, (t, u) => `var s${t}_${u} = 0.0;\n        var dp${t}_${u} = 0.0;`, '        ')}
-        for (var c = 0u; c < d4; c++) {
-${ts((t) => `let q${t} = ld_Q(qe${t}, c);`, '          ')}
-${cs((u) => `let k${u} = Ks[kr${u} + c];`)}
-${grid2(R, C, (t, u) => `s${t}_${u} += dot(q${t}, k${u});`, '          ')}
-        }
+${queryKeyScores(c)}
         for (var c = 0u; c < v4; c++) {
 ${ts((t) => `let g${t} = ld_G(ge${t}, c);`, '          ')}
 ${cs((u) => `let v${u} = Vs[vr${u} + c];`)}
@@ -102,18 +71,17 @@ ${ts((t) => `if (ok${t}) { DELTA[params.off7 + h * lq + row${t}] = delta${t}; }`
 }`;
 }
 
-export function attentionBackwardKVKey(c: AttentionKernelConfig): string {
-  return `attn:bwdkv:${configKey(c)}`;
+export function attentionBackwardKVKernel(c: AttentionKernelConfig): Kernel {
+  return { key: `attn:bwdkv:${configKey(c)}`, wgsl: () => attentionBackwardKVWgsl(c) };
 }
 
 /**
  * Key pass. Bindings (and offsets order): Q, K, V, G (= dO), LSE, DELTA → DK, DV.
  * Dispatch (ceil(Lk / (threads·rows)), heads).
  */
-export function attentionBackwardKVWgsl(c: AttentionKernelConfig): string {
+function attentionBackwardKVWgsl(c: AttentionKernelConfig): string {
   const { threads: T, rows: R, chunk: C, slots: S } = c;
-  const ts = (f: (t: number) => string, indent = '  ') => each(R, f, indent);
-  const cs = (f: (u: number) => string, indent = '          ') => each(C, f, indent);
+  const { ts, cs } = rowLoops(c, '          ');
   return /* wgsl */ `
 ${attentionBindings(c, [['Q', 'd'], ['K', 'd'], ['V', 'dv'], ['G', 'dv'], ['LSE', 'scalar'], ['DELTA', 'scalar'], ['DK', 'd'], ['DV', 'dv']], 2)}
 
@@ -122,18 +90,7 @@ var<workgroup> Gs: array<vec4<f32>, ${S}>;
 var<workgroup> Ls: array<f32, ${MAX_TILE}>;
 var<workgroup> Ds: array<f32, ${MAX_TILE}>;
 
-@compute @workgroup_size(${T})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let h = wid.y;
-  let lq = params.lq;
-  let lk = params.lk;
-  let d = params.d;
-  let dv = params.dv;
-  let d4 = params.d4;
-  let v4 = params.v4;
-  let tile = params.tile;
-  let first = wid.x * ${T * R}u + lid;
-  let busy = first < lk;
+${attentionMain(c, 'lk')}
 ${ts((t) => `let key${t} = first + ${t * T}u;
   let ok${t} = key${t} < lk;
   let kc${t} = min(key${t}, lk - 1u);
@@ -154,14 +111,8 @@ ${ts((t) => `if (ok${t}) { st_DV(dve${t}, c, vec4<f32>(0.0)); }`, '      ')}
   for (var i0 = 0u; i0 < lq; i0 += tile) {
     let nq = min(tile, lq - i0);
     workgroupBarrier();
-    for (var x = lid; x < tile * d4; x += ${T}u) {
-      let i = x / d4;
-      Qs[x] = ld_Q(qb0 + min(i0 + i, lq - 1u) * d, x - i * d4);
-    }
-    for (var x = lid; x < tile * v4; x += ${T}u) {
-      let i = x / v4;
-      Gs[x] = ld_G(gb0 + min(i0 + i, lq - 1u) * dv, x - i * v4);
-    }
+${stageTile('Qs', 'Q', { base: 'qb0', start: 'i0', count: 'lq', len: 'd', per: 'd4' }, T)}
+${stageTile('Gs', 'G', { base: 'gb0', start: 'i0', count: 'lq', len: 'dv', per: 'v4' }, T)}
     for (var i = lid; i < tile; i += ${T}u) {
       let r = h * lq + min(i0 + i, lq - 1u);
       Ls[i] = LSE[params.off4 + r];

@@ -161,3 +161,91 @@ export function fitChunk(slots: number, perRow: number, want: number): number {
   while (c > 1 && c * perRow > slots) c >>= 1;
   return c;
 }
+
+/**
+ * The entry point's head and prologue, shared by the three kernels: head `h`, the sizes from the
+ * uniforms, this thread's first owned row `first` (rows of `owner`: 'lq' for query rows, 'lk'
+ * for key rows) and `busy` (whether it owns any). Threads without a row skip the arithmetic but
+ * still help staging (barriers are uniform).
+ */
+export function attentionMain(c: AttentionKernelConfig, owner: 'lq' | 'lk'): string {
+  return `@compute @workgroup_size(${c.threads})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.y;
+  let lq = params.lq;
+  let lk = params.lk;
+  let d = params.d;
+  let dv = params.dv;
+  let d4 = params.d4;
+  let v4 = params.v4;
+  let tile = params.tile;
+  let first = wid.x * ${c.threads * c.rows}u + lid;
+  let busy = first < ${owner};`;
+}
+
+/**
+ * WGSL loop staging one tile of rows into the workgroup array `dst` (vec4 slots): slot `i` gets
+ * vec4 `i % per` of row `start + i / per` of the buffer read by `ld_<buf>`, rows being `len`
+ * floats from element `base` on and clamped to the last row `count − 1` (the tail of the last
+ * tile repeats it; the kernels mask those rows). The workgroup's `threads` threads share the work.
+ */
+export function stageTile(
+  dst: string,
+  buf: string,
+  t: { base: string; start: string; count: string; len: string; per: string },
+  threads: number,
+): string {
+  return `    for (var i = lid; i < tile * ${t.per}; i += ${threads}u) {
+      let j = i / ${t.per};
+      ${dst}[i] = ld_${buf}(${t.base} + min(${t.start} + j, ${t.count} - 1u) * ${t.len}, i - j * ${t.per});
+    }`;
+}
+
+/** The workgroup tiles `Ks` and `Vs` of the query-side kernels (forward and backward query pass). */
+export function keyValueTiles(c: AttentionKernelConfig): string {
+  return `var<workgroup> Ks: array<vec4<f32>, ${c.slots}>;
+var<workgroup> Vs: array<vec4<f32>, ${c.slots}>;`;
+}
+
+/**
+ * Loop helpers of a kernel body: `ts(f)` writes `f(t)` for each of the thread's rows t, `cs(f)`
+ * writes `f(u)` for each row u of a register block's chunk (default indent `chunkIndent`).
+ */
+export function rowLoops(c: AttentionKernelConfig, chunkIndent: string) {
+  return {
+    ts: (f: (t: number) => string, indent = '  ') => each(c.rows, f, indent),
+    cs: (f: (u: number) => string, indent = chunkIndent) => each(c.chunk, f, indent),
+  };
+}
+
+/**
+ * The key/value tile loop of the query-side kernels (forward and backward query pass), opened up
+ * to its register block: per tile of keys [k0, k0 + nk), K and V are staged into `Ks` and `Vs`
+ * (from the head's rows at `kb0`, `vb0`) between barriers, then threads that own rows walk the
+ * tile `chunk` keys (`jb`) at a time. The caller writes the block's body and closes three braces.
+ */
+export function keyValueTileLoop(c: AttentionKernelConfig): string {
+  return `  let kb0 = params.off1 + h * lk * d;
+  let vb0 = params.off2 + h * lk * dv;
+  for (var k0 = 0u; k0 < lk; k0 += tile) {
+    let nk = min(tile, lk - k0);
+    workgroupBarrier();
+${stageTile('Ks', 'K', { base: 'kb0', start: 'k0', count: 'lk', len: 'd', per: 'd4' }, c.threads)}
+${stageTile('Vs', 'V', { base: 'vb0', start: 'k0', count: 'lk', len: 'dv', per: 'v4' }, c.threads)}
+    workgroupBarrier();
+    if (busy) {
+      for (var jb = 0u; jb < nk; jb += ${c.chunk}u) {`;
+}
+
+/**
+ * Inside {@link keyValueTileLoop}: the rows×chunk block of raw scores `s<t>_<u>` += q·k over the
+ * head dim, reading the thread's query rows (`qe<t>`) and the staged keys at `kr<u>`.
+ */
+export function queryKeyScores(c: AttentionKernelConfig): string {
+  const { ts, cs } = rowLoops(c, '          ');
+  return `        for (var c = 0u; c < d4; c++) {
+${ts((t) => `let q${t} = ld_Q(qe${t}, c);`, '          ')}
+${cs((u) => `let k${u} = Ks[kr${u} + c];`)}
+${grid2(c.rows, c.chunk, (t, u) => `s${t}_${u} += dot(q${t}, k${u});`, '          ')}
+        }`;
+}

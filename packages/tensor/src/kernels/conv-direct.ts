@@ -1,7 +1,7 @@
 /**
  * The direct convolution kernels: G-shaped output from the sampled tensor S and the weight
  * (conv2d's forward, convTranspose2d's input gradient, and stride-1 transposed convs through a
- * flipped weight). See conv-geometry.ts for G, S, A, B.
+ * flipped weight). See conv-geometry.ts for G, S, A, B; `ops/conv-direct.ts` runs them.
  *
  * out[n, a, P] = Σ_{b, ky, kx} W[a, b, ky, kx] · S[n, group(a)·B + b, P·s − p + k·d] (+ bias[a])
  *
@@ -15,15 +15,17 @@
  * - vec4 input loads when the row segments line up with vec4s (width % 4 = 0, no x-dilation);
  * - 1×1 stride-1 convs run a matmul-shaped kernel (4 pixels × 8 channels, vec4 loads).
  * Measured on lavapipe: 4×4 tiles beat 8×4 or 4×8 (register spills) and 4×1 (more loads).
+ *
+ * Pure generators: each takes its configuration (with the uniform `params` whose struct it
+ * declares) and returns the kernel; no tensors, no dispatch.
  */
-import { Tensor } from '../tensor/tensor.js';
-import { getBackend } from '../runtime.js';
+import type { Kernel } from '../backend/backend.js';
 import { Params, bindings } from './wgsl.js';
-import { isPointwise, type ConvGeometry } from './conv-geometry.js';
-import { packConvWeight } from './conv-pack.js';
-import { runOverSamples } from './conv-batch.js';
+import { CONV_INDEX_WGSL } from './conv-geometry.js';
 
-const WG = 64;
+/** Threads per workgroup of the conv kernels (their grid-stride loops step by it). */
+export const CONV_WG = 64;
+const WG = CONV_WG;
 
 /** Channels per thread for a group of `c` channels. */
 export function channelBlock(c: number): number {
@@ -47,65 +49,49 @@ export function accumulators(at: number): { decl: string; fma: (v: string, w: (q
   };
 }
 
-/** Workgroups along x for a uniform grid-stride loop over `items` (capped at the dispatch limit). */
-function pixelGroups(items: number): number {
-  return Math.max(1, Math.min(Math.ceil(items / WG), getBackend().info.limits.maxComputeWorkgroupsPerDimension));
+/** Binding names of a conv kernel reading `x` and the packed weight, plus the bias when there is one. */
+export const convInputs = (x: string, bias: boolean) => (bias ? [x, 'W', 'BIAS'] : [x, 'W']);
+
+/**
+ * The configuration of the direct, pointwise and gather kernels: `block` channels per thread
+ * (vec4 accumulators or weights when ≥ 4), whether a bias is added, and the uniforms.
+ */
+export interface ConvBlockConfig {
+  block: number;
+  bias: boolean;
+  params: Params;
 }
 
 /**
- * Runs the direct conv: `s` [N, groups·B, Hs, Ws], `w` [A, B, kH, kW], optional `bias` [A];
- * returns G-shaped [N, A, Hg, Wg].
+ * The entry point and prologue of the two direct kernels: group `grp` and first channel `a0` of
+ * this workgroup's block of `at` channels, the packed weight's step `w_step` per tap, sample `n`
+ * and the first element `s_base` of the group's channels of S (planes of `plane`).
  */
-export function convDirect(s: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
-  const out = Tensor.empty([g.n, g.a, g.hg, g.wg]);
-  if (out.size === 0) return out;
-  if (g.b * g.kh * g.kw === 0) return fillBias(out, bias, g.a, g.hg * g.wg);
-  if (isPointwise(g) && (g.hg * g.wg) % 4 === 0) return pointwise(s, w, bias, g, 'direct', out);
-  const at = Math.min(4, channelBlock(g.aG));
+function directMain(at: number): string {
   const vec = at >= 4;
-  const packed = packConvWeight(w, g, 'direct', at);
-  const aPad = Math.ceil(g.aG / at) * at;
-  const aBlocks = aPad / at;
-  const span = (px: number) => (px - 1) * g.stride[1] + (g.kw - 1) * g.dilation[1] + 1;
-  const px = span(Math.min(4, g.wg)) <= MAX_SPAN ? Math.min(4, g.wg) : 1;
-  if (span(px) <= MAX_SPAN) {
-    directRows(s, packed, bias, g, at, px, aPad, out);
-    packed.dispose();
-    return out;
-  }
-  // Kernel rows too wide (dilated) to keep in registers: one pixel per thread, taps in loops.
-  const p = new Params()
-    .u32('hw', g.hg * g.wg)
-    .u32('wg', g.wg)
-    .u32('hs', g.hs)
-    .u32('ws', g.ws)
-    .u32('b', g.b)
-    .u32('a', g.a)
-    .u32('a_g', g.aG)
-    .u32('a_blocks', aBlocks)
-    .u32('a_pad', aPad)
-    .u32('groups', g.groups)
-    .u32('kh', g.kh)
-    .u32('kw', g.kw)
-    .i32('sy', g.stride[0])
-    .i32('sx', g.stride[1])
-    .i32('py', g.padding[0])
-    .i32('px', g.padding[1])
-    .i32('dy', g.dilation[0])
-    .i32('dx', g.dilation[1]);
-  const acc = accumulators(at);
-  const names = bias ? ['S', 'W', 'BIAS'] : ['S', 'W'];
-  const wLoad = (q: number) => `W[wi + ${q}u]`;
-  const wgsl = () => `${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32' })}
-${p.wgsl(names.length + 1)}
-@compute @workgroup_size(${WG})
+  return `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let grp = wid.y / params.a_blocks;
   let a0 = (wid.y % params.a_blocks) * ${at}u;
   let w_step = ${vec ? 'params.a_pad / 4u' : 'params.a_pad'};
   let n = wid.z;
   let plane = params.hs * params.ws;
-  let s_base = (n * params.groups + grp) * params.b * plane;
+  let s_base = s_chan0(n, grp) * plane;`;
+}
+
+/** The general direct kernel: one pixel per thread × `block` channels, taps in loops (any dilation). */
+export function convDirectKernel(c: ConvBlockConfig): Kernel {
+  return { key: `conv_direct:at${c.block}:${c.bias ? 'b' : 'nb'}`, wgsl: () => convDirectWgsl(c) };
+}
+
+function convDirectWgsl({ block: at, bias, params: p }: ConvBlockConfig): string {
+  const vec = at >= 4;
+  const acc = accumulators(at);
+  const names = convInputs('S', bias);
+  const wLoad = (q: number) => `W[wi + ${q}u]`;
+  return `${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32' })}
+${p.wgsl(names.length + 1)}${CONV_INDEX_WGSL}
+${directMain(at)}
   // The loops below have uniform bounds (padding is handled by masking the loaded value), so
   // the weight index stays uniform across the workgroup and loads once for all its threads.
   for (var base = wid.x * ${WG}u; base < params.hw; base += nwg.x * ${WG}u) {
@@ -120,11 +106,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let s_chan = s_base + b * plane;
       for (var ky = 0u; ky < params.kh; ky++) {
         let iy = iy0 + i32(ky) * params.dy;
-        let row_ok = iy >= 0 && iy < i32(params.hs);
+        let row_ok = s_row_in(iy);
         let s_row = s_chan + u32(clamp(iy, 0, i32(params.hs) - 1)) * params.ws;
         for (var kx = 0u; kx < params.kw; kx++) {
           let ix = ix0 + i32(kx) * params.dx;
-          let ok = row_ok && ix >= 0 && ix < i32(params.ws);
+          let ok = row_ok && s_col_in(ix);
           let v = select(0.0, S[s_row + u32(clamp(ix, 0, i32(params.ws) - 1))], ok);
           ${acc.fma('v', wLoad)}
           wi += w_step;
@@ -132,80 +118,54 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     }
     if (base + lid < params.hw) {
-      let o_base = (n * params.a + grp * params.a_g + a0) * params.hw + pix;
+      let o_base = (g_chan0(n, grp) + a0) * params.hw + pix;
 ${Array.from({ length: at }, (_, j) => `      if (a0 + ${j}u < params.a_g) { OUT[o_base + ${j}u * params.hw] = ${acc.value(j)}${bias ? ` + BIAS[grp * params.a_g + a0 + ${j}u]` : ''}; }`).join('\n')}
     }
   }
 }`;
-  runOverSamples(
-    'conv',
-    g.n,
-    { key: `conv_direct:at${at}:${bias ? 'b' : 'nb'}`, wgsl },
-    [{ perSample: s }, packed, ...(bias ? [bias] : [])],
-    [{ perSample: out }],
-    p.bytes(),
-    (count) => [pixelGroups(g.hg * g.wg), g.groups * aBlocks, count],
-  );
-  packed.dispose();
-  return out;
 }
 
-/** Longest input row segment a thread of {@link directRows} keeps in registers. */
-const MAX_SPAN = 40;
-
 /**
- * The direct conv specialised on the kernel width, x-stride and x-dilation: each thread computes
+ * The direct kernel specialised on the kernel width, x-stride and x-dilation: each thread computes
  * `px` adjacent output pixels of one row for `at` channels. Per (input channel, kernel row) it
  * loads the input row segment all its taps and pixels read (span = (px−1)·sx + (kW−1)·dx + 1
- * values, as vec4s when aligned) into registers once, then for each kx loads the block's weights
- * once (uniform across the workgroup) and uses them for all `px` pixels. For SAM 2's 7×7
- * stride-4 patch embedding that is 5 vec4 input loads and 7 vec4 weight loads per 112
- * multiply-adds, instead of 28 scalar input loads with one pixel per thread.
+ * values, as vec4s when `vecS`) into registers once, then for each kx loads the block's weights
+ * once (uniform across the workgroup) and uses them for all `px` pixels.
  */
-function directRows(s: Tensor, packed: Tensor, bias: Tensor | null, g: ConvGeometry, at: number, px: number, aPad: number, out: Tensor): void {
-  const [, sx] = g.stride;
-  const [, dx] = g.dilation;
-  const span = (px - 1) * sx + (g.kw - 1) * dx + 1;
+export interface ConvDirectRowsConfig {
+  at: number;
+  /** Output pixels per thread. */
+  px: number;
+  kw: number;
+  sx: number;
+  dx: number;
+  /** Whether S is read as vec4s; `ph` is then the lane offset of the padding inside a vec4. */
+  vecS: boolean;
+  ph: number;
+  bias: boolean;
+  params: Params;
+}
+
+/** Input values one thread of {@link convDirectRowsKernel} keeps per kernel row. */
+export const rowSpan = (px: number, kw: number, sx: number, dx: number) => (px - 1) * sx + (kw - 1) * dx + 1;
+
+export function convDirectRowsKernel(c: ConvDirectRowsConfig): Kernel {
+  const { at, px, kw, sx, dx, vecS, ph, bias } = c;
+  return { key: `conv_direct_rows:at${at}:px${px}:kw${kw}:sx${sx}:dx${dx}:${vecS ? `v${ph}` : 's'}:${bias ? 'b' : 'nb'}`, wgsl: () => convDirectRowsWgsl(c) };
+}
+
+function convDirectRowsWgsl({ at, px, kw, sx, dx, vecS, ph, bias, params: p }: ConvDirectRowsConfig): string {
+  const span = rowSpan(px, kw, sx, dx);
   const vec = at >= 4;
   const nv = vec ? at / 4 : at;
-  const aBlocks = aPad / at;
-  const wq = Math.ceil(g.wg / px);
-  // Rows whose segments start at a fixed offset inside a vec4 load as vec4s.
-  const vecS = dx === 1 && g.ws % 4 === 0 && (px * sx) % 4 === 0;
-  const ph = (4 - (g.padding[1] % 4)) % 4;
   const nb = Math.ceil((ph + span) / 4);
-  const p = new Params()
-    .u32('threads', g.hg * wq)
-    .u32('wq', wq)
-    .u32('hw', g.hg * g.wg)
-    .u32('wg', g.wg)
-    .u32('hs', g.hs)
-    .u32('ws', g.ws)
-    .u32('b', g.b)
-    .u32('a', g.a)
-    .u32('a_g', g.aG)
-    .u32('a_blocks', aBlocks)
-    .u32('a_pad', aPad)
-    .u32('groups', g.groups)
-    .u32('kh', g.kh)
-    .i32('sy', g.stride[0])
-    .i32('py', g.padding[0])
-    .i32('px', g.padding[1])
-    .i32('dy', g.dilation[0]);
   const r = (n: number) => [...Array(n).keys()];
-  const names = bias ? ['S', 'W', 'BIAS'] : ['S', 'W'];
+  const names = convInputs('S', bias);
   const zero = vec ? 'vec4<f32>(0.0)' : '0.0';
-  const wgsl = () => `${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32', S: vecS ? 'vec4<f32>' : 'f32' })}
-${p.wgsl(names.length + 1)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let grp = wid.y / params.a_blocks;
-  let a0 = (wid.y % params.a_blocks) * ${at}u;
-  let w_step = ${vec ? 'params.a_pad / 4u' : 'params.a_pad'};
-  let w_base = grp * params.b * params.kh * ${g.kw}u * w_step + ${vec ? 'a0 / 4u' : 'a0'};
-  let n = wid.z;
-  let plane = params.hs * params.ws;
-  let s_base = (n * params.groups + grp) * params.b * plane;
+  return `${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32', S: vecS ? 'vec4<f32>' : 'f32' })}
+${p.wgsl(names.length + 1)}${CONV_INDEX_WGSL}
+${directMain(at)}
+  let w_base = grp * params.b * params.kh * ${kw}u * w_step + ${vec ? 'a0 / 4u' : 'a0'};
   let hs = i32(params.hs);
   let ws = i32(params.ws);
   let ws4 = ws / 4;
@@ -220,7 +180,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 ${
   vecS
     ? r(nb).map((k) => `    let bk${k} = (ix0 - ${ph}) / 4 + ${k}; let ok${k} = bk${k} >= 0 && bk${k} < ws4; let c${k} = u32(clamp(bk${k}, 0, ws4 - 1));`).join('\n')
-    : r(span).map((e) => `    let ok${e} = ix0 + ${e} >= 0 && ix0 + ${e} < ws; let c${e} = u32(clamp(ix0 + ${e}, 0, ws - 1));`).join('\n')
+    : r(span).map((e) => `    let ok${e} = s_col_in(ix0 + ${e}); let c${e} = u32(clamp(ix0 + ${e}, 0, ws - 1));`).join('\n')
 }
 ${r(px).map((j) => r(nv).map((q) => `    var acc${j}_${q} = ${zero};`).join(' ')).join('\n')}
     var wi = w_base;
@@ -228,7 +188,7 @@ ${r(px).map((j) => r(nv).map((q) => `    var acc${j}_${q} = ${zero};`).join(' ')
       let s_chan = s_base + b * plane;
       for (var ky = 0u; ky < params.kh; ky++) {
         let iy = iy0 + i32(ky) * params.dy;
-        let rok = iy >= 0 && iy < hs;
+        let rok = s_row_in(iy);
         let s_row = (s_chan + u32(clamp(iy, 0, hs - 1)) * params.ws)${vecS ? ' / 4u' : ''};
 ${
   vecS
@@ -237,7 +197,7 @@ ${
       r(span).map((e) => `        let v${e} = q${Math.floor((ph + e) / 4)}[${(ph + e) % 4}];`).join('\n')
     : r(span).map((e) => `        let v${e} = select(0.0, S[s_row + c${e}], rok && ok${e});`).join('\n')
 }
-${r(g.kw)
+${r(kw)
   .map(
     (kx) =>
       `        {\n${r(nv).map((q) => `          let w${q} = W[wi + ${q}u];`).join('\n')}\n${r(px)
@@ -248,7 +208,7 @@ ${r(g.kw)
       }
     }
     if (base + lid < params.threads) {
-      let o_base = (n * params.a + grp * params.a_g + a0) * params.hw + oy * params.wg + ox0;
+      let o_base = (g_chan0(n, grp) + a0) * params.hw + oy * params.wg + ox0;
 ${r(px)
   .map(
     (j) =>
@@ -263,33 +223,21 @@ ${r(px)
     }
   }
 }`;
-  runOverSamples(
-    'conv',
-    g.n,
-    { key: `conv_direct_rows:at${at}:px${px}:kw${g.kw}:sx${sx}:dx${dx}:${vecS ? `v${ph}` : 's'}:${bias ? 'b' : 'nb'}`, wgsl },
-    [{ perSample: s }, packed, ...(bias ? [bias] : [])],
-    [{ perSample: out }],
-    p.bytes(),
-    (count) => [pixelGroups(g.hg * wq), g.groups * aBlocks, count],
-  );
 }
 
 /**
  * A 1×1 stride-1 conv as a per-sample matmul: out[n, j, p] = Σ_r M[r, j] · X[n, r, p] (+ bias[j]),
  * with M the weight packed so that j is contiguous. Each thread computes 4 pixels (one vec4 of
- * X) × 8 output channels. `layout` says which side of W is j: 'direct' (conv2d forward, j = a)
- * or 'gather' (its input gradient, j = b). Needs the pixel count to be a multiple of 4.
+ * X) × `block` (4 or 8) output channels.
  */
-export function pointwise(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, layout: 'direct' | 'gather', out: Tensor): Tensor {
-  const [rDim, jDim] = layout === 'direct' ? [g.b, g.a] : [g.a, g.b];
-  const at = channelBlock(jDim) >= 4 ? 8 : 4;
-  const packed = packConvWeight(w, g, layout, at);
-  const jPad = Math.ceil(jDim / at) * at;
-  const hw4 = (g.hg * g.wg) / 4;
-  const p = new Params().u32('hw4', hw4).u32('r', rDim).u32('j', jDim).u32('j_pad4', jPad / 4);
-  const names = bias ? ['X', 'W', 'BIAS'] : ['X', 'W'];
+export function convPointwiseKernel(c: ConvBlockConfig): Kernel {
+  return { key: `conv_pointwise:at${c.block}:${c.bias ? 'b' : 'nb'}`, wgsl: () => convPointwiseWgsl(c) };
+}
+
+function convPointwiseWgsl({ block: at, bias, params: p }: ConvBlockConfig): string {
+  const names = convInputs('X', bias);
   const nv = at / 4;
-  const wgsl = () => `${bindings(names, ['OUT'], { X: 'vec4<f32>', W: 'vec4<f32>', OUT: 'vec4<f32>' })}
+  return `${bindings(names, ['OUT'], { X: 'vec4<f32>', W: 'vec4<f32>', OUT: 'vec4<f32>' })}
 ${p.wgsl(names.length + 1)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -313,39 +261,17 @@ ${Array.from({ length: at }, (_, j) => `      if (j0 + ${j}u < params.j) { OUT[o
     }
   }
 }`;
-  runOverSamples(
-    'conv',
-    g.n,
-    { key: `conv_pointwise:at${at}:${bias ? 'b' : 'nb'}`, wgsl },
-    [{ perSample: x }, packed, ...(bias ? [bias] : [])],
-    [{ perSample: out }],
-    p.bytes(),
-    (count) => [pixelGroups(hw4), jPad / at, count],
-  );
-  packed.dispose();
-  return out;
 }
 
-/** Output of a conv with nothing to sum over: the bias broadcast (or zeros). */
-export function fillBias(out: Tensor, bias: Tensor | null, c: number, hw: number): Tensor {
-  const n = out.shape[0];
-  const params = (_n0: number, count: number) => new Params().u32('n', count * c * hw).u32('c', c).u32('hw', hw);
+/** Output of a conv with nothing to sum over: the bias broadcast over `params.hw` pixels (or zeros). */
+export function convFillBiasKernel(bias: boolean, params: Params): Kernel {
   const names = bias ? ['BIAS'] : [];
-  runOverSamples(
-    'conv',
-    n,
-    {
-      key: `conv_fill_bias:${bias ? 'b' : 'nb'}`,
-      wgsl: () => `${bindings(names, ['OUT'])}\n${params(0, 0).wgsl(names.length + 1)}
+  return {
+    key: `conv_fill_bias:${bias ? 'b' : 'nb'}`,
+    wgsl: () => `${bindings(names, ['OUT'])}\n${params.wgsl(names.length + 1)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   for (var i = gid.x; i < params.n; i += nwg.x * ${WG}u) { OUT[i] = ${bias ? 'BIAS[(i / params.hw) % params.c]' : '0.0'}; }
 }`,
-    },
-    bias ? [bias] : [],
-    [{ perSample: out }],
-    (n0, count) => params(n0, count).bytes(),
-    (count) => [pixelGroups(count * c * hw), 1, 1],
-  );
-  return out;
+  };
 }

@@ -12,6 +12,7 @@
  * convTranspose2d share them with the roles of their tensors swapped.
  */
 import { fmtShape } from '../tensor/shape.js';
+import type { Params } from './params.js';
 
 export type Pair = readonly [number, number];
 /** A per-axis size: one number for both axes, or [height, width]. */
@@ -61,3 +62,45 @@ export function isPointwise(g: ConvGeometry): boolean {
     g.kh === 1 && g.kw === 1 && g.groups === 1 && g.stride[0] === 1 && g.stride[1] === 1 && g.padding[0] === 0 && g.padding[1] === 0 && g.hg === g.hs && g.wg === g.ws
   );
 }
+
+/**
+ * Appends the geometry uniforms every conv kernel reads, written once for all of them: hg, wg,
+ * hs, ws, a, a_g, b, groups, kh, kw (u32) and sy, sx, py, px, dy, dx (i32).
+ */
+export function convGeometryParams(p: Params, g: ConvGeometry): Params {
+  return p
+    .u32('hg', g.hg)
+    .u32('wg', g.wg)
+    .u32('hs', g.hs)
+    .u32('ws', g.ws)
+    .u32('a', g.a)
+    .u32('a_g', g.aG)
+    .u32('b', g.b)
+    .u32('groups', g.groups)
+    .u32('kh', g.kh)
+    .u32('kw', g.kw)
+    .i32('sy', g.stride[0])
+    .i32('sx', g.stride[1])
+    .i32('py', g.padding[0])
+    .i32('px', g.padding[1])
+    .i32('dy', g.dilation[0])
+    .i32('dx', g.dilation[1]);
+}
+
+/**
+ * WGSL index math shared by the conv kernels, written once (it reads the uniforms of
+ * {@link convGeometryParams}): the first channel of group `grp` of sample `n` in G [N, A, ·] and
+ * in S [N, groups·B, ·], and whether a row `iy` / column `ix` of S lies inside it.
+ */
+export const CONV_INDEX_WGSL = `
+fn g_chan0(n: u32, grp: u32) -> u32 { return n * params.a + grp * params.a_g; }
+fn s_chan0(n: u32, grp: u32) -> u32 { return (n * params.groups + grp) * params.b; }
+fn s_row_in(iy: i32) -> bool { return iy >= 0 && iy < i32(params.hs); }
+fn s_col_in(ix: i32) -> bool { return ix >= 0 && ix < i32(params.ws); }`;
+
+/**
+ * WGSL: the flat index of element (group `grp`, channel `a` within the group, `b`, tap `kk`) of
+ * a weight W [A, B, k] (uniforms `a_g`, `b`, `k`), for the kernels that repack weights.
+ */
+export const WEIGHT_INDEX_WGSL = `
+fn w_index(grp: u32, a: u32, b: u32, kk: u32) -> u32 { return ((grp * params.a_g + a) * params.b + b) * params.k + kk; }`;

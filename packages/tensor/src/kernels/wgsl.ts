@@ -1,8 +1,8 @@
 /**
  * Helpers shared by kernel generators: binding declarations, the linear thread index over a 2-D
- * grid of workgroups (one dimension is capped at 65535 workgroups), and N-d index math.
+ * grid of workgroups (one dimension is capped at 65535 workgroups), and N-d index math. Pure: no
+ * tensors, no dispatch (the ops run kernels; see `ops/run.ts`).
  */
-import type { Backend, BufferRange, Kernel } from '../backend/backend.js';
 import { Params } from './params.js';
 
 /** Threads per workgroup of the simple (one element per thread) kernels. */
@@ -55,18 +55,6 @@ export function broadcastIndex(name: string, rank: number, shapeArr: string, str
       rem = rem / dim;
     }
   }`;
-}
-
-/** Runs a one-element-per-thread kernel over `n` elements. */
-export function runLinear(
-  backend: Backend,
-  kernel: Kernel,
-  inputs: BufferRange[],
-  outputs: BufferRange[],
-  params: Params,
-  n: number,
-): void {
-  backend.run({ kernel, inputs, outputs, params: params.bytes(), workgroups: grid(n, WG, backend.info.limits.maxComputeWorkgroupsPerDimension) });
 }
 
 export { Params };

@@ -4,9 +4,11 @@
  */
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { getBackend } from '../runtime.js';
-import { Params, bindings, linearMain, runLinear } from '../kernels/wgsl.js';
+import { Params } from '../kernels/wgsl.js';
+import { argmaxKernel as argmaxKernelOf } from '../kernels/argmax.js';
+import { runLinear } from './run.js';
 
-function argmaxKernel(x: Tensor, mode: 'index' | 'onehot', op: string): Tensor {
+function argmaxOp(x: Tensor, mode: 'index' | 'onehot', op: string): Tensor {
   assertTensor(x, op, 'x');
   assertDType(x, ['f32'], op, 'x');
   if (x.rank === 0 || x.shape[x.rank - 1] === 0) throw new RangeError(`${op}: ${x.describe()} needs a non-empty last axis`);
@@ -15,22 +17,9 @@ function argmaxKernel(x: Tensor, mode: 'index' | 'onehot', op: string): Tensor {
   const out = mode === 'index' ? Tensor.empty(x.shape.slice(0, -1), 'i32') : Tensor.empty(x.shape);
   if (rows === 0) return out;
   const p = new Params().u32('n', rows).u32('k', k);
-  const write =
-    mode === 'index'
-      ? '  Y[i] = i32(best);'
-      : '  for (var j = 0u; j < params.k; j++) { Y[i * params.k + j] = select(0.0, 1.0, j == best); }';
   runLinear(
     getBackend(),
-    {
-      key: `argmax:${mode}`,
-      wgsl: () => `${bindings(['X'], ['Y'], { Y: mode === 'index' ? 'i32' : 'f32' })}\n${p.wgsl(2)}
-${linearMain(`  let base = i * params.k;
-  var best = 0u;
-  var m = X[base];
-  // Strictly greater keeps the first maximum on ties; NaN never wins.
-  for (var j = 1u; j < params.k; j++) { let v = X[base + j]; if (v > m) { m = v; best = j; } }
-${write}`)}`,
-    },
+    argmaxKernelOf(mode, p),
     [x.range],
     [out.range],
     p,
@@ -41,10 +30,10 @@ ${write}`)}`,
 
 /** Index (i32) of the first maximum along the last axis: [..., K] → [...]. */
 export function argmax(x: Tensor): Tensor {
-  return argmaxKernel(x, 'index', 'argmax');
+  return argmaxOp(x, 'index', 'argmax');
 }
 
 /** One-hot (f32) of the first maximum along the last axis: [..., K] → [..., K]. */
 export function argmaxOneHot(x: Tensor): Tensor {
-  return argmaxKernel(x, 'onehot', 'argmaxOneHot');
+  return argmaxOp(x, 'onehot', 'argmaxOneHot');
 }

@@ -18,14 +18,8 @@ import { softmax } from './softmax.js';
 import { mulScalar } from './unary.js';
 import { transpose } from './permute.js';
 import type { Backend, BufferRange } from '../backend/backend.js';
-import { attentionForwardKey, attentionForwardWgsl } from '../kernels/attention-forward.js';
-import {
-  MAX_TILE,
-  attentionBackwardKVKey,
-  attentionBackwardKVWgsl,
-  attentionBackwardQKey,
-  attentionBackwardQWgsl,
-} from '../kernels/attention-backward.js';
+import { attentionForwardKernel } from '../kernels/attention-forward.js';
+import { MAX_TILE, attentionBackwardKVKernel, attentionBackwardQKernel } from '../kernels/attention-backward.js';
 import { attentionParams, fitChunk, tileRows, vec4s, type AttentionKernelConfig } from '../kernels/attention-wgsl.js';
 
 /** Options of {@link scaledDotProductAttention}. */
@@ -178,7 +172,7 @@ function forward(q: Tensor, k: Tensor, v: Tensor, dims: Dims): { out: Tensor; ls
   if (bh * lq === 0) return { out, lse };
   const backend = getBackend();
   const { cfg, tile } = variant(d, dv, 'fwd');
-  const kernel = { key: attentionForwardKey(cfg), wgsl: () => attentionForwardWgsl(cfg) };
+  const kernel = attentionForwardKernel(cfg);
   forEachChunk(backend, dims, (h0, nh) => {
     const sl = [headSlice(backend, q, h0, nh, lq * d), headSlice(backend, k, h0, nh, lk * d), headSlice(backend, v, h0, nh, lk * dv)];
     const outs = [headSlice(backend, out, h0, nh, lq * dv), headSlice(backend, lse, h0, nh, lq)];
@@ -209,8 +203,8 @@ function backwardPasses(g: Tensor, [q, k, v, o, lse]: Tensor[], dims: Dims): [Te
   const delta = Tensor.empty([bh, lq]);
   const qv = variant(d, dv, 'q');
   const kv = variant(d, dv, 'kv');
-  const qKernel = { key: attentionBackwardQKey(qv.cfg), wgsl: () => attentionBackwardQWgsl(qv.cfg) };
-  const kvKernel = { key: attentionBackwardKVKey(kv.cfg), wgsl: () => attentionBackwardKVWgsl(kv.cfg) };
+  const qKernel = attentionBackwardQKernel(qv.cfg);
+  const kvKernel = attentionBackwardKVKernel(kv.cfg);
   forEachChunk(backend, dims, (h0, nh) => {
     const slice = (t: Tensor, per: number) => headSlice(backend, t, h0, nh, per);
     const [sq, sk, sv, so, sg] = [slice(q, lq * d), slice(k, lk * d), slice(v, lk * dv), slice(o, lq * dv), slice(g, lq * dv)];

@@ -2,7 +2,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { assertTensor, assertDType } from '../tensor/tensor.js';
 import { record } from '../autograd/record.js';
-import { broadcastMap } from './broadcast-kernel.js';
+import { broadcastMap } from './broadcast-map.js';
 import { sumTo, reduceTo } from './reduce.js';
 
 function check(op: string, a: Tensor, b: Tensor): void {

@@ -6,7 +6,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { fmtShape, normAxis, stridesOf } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
-import { assertWordTensor, stridedCopy } from '../kernels/indexing.js';
+import { assertWordTensor, stridedCopy } from './indexing.js';
 import { sliceRanges, type DimRange } from './slice.js';
 
 function checkList(tensors: readonly Tensor[], op: string): void {

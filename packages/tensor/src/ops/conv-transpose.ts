@@ -7,9 +7,9 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
 import { pair, type ConvGeometry, type Size2 } from '../kernels/conv-geometry.js';
-import { convDirect } from '../kernels/conv-direct.js';
-import { convGather } from '../kernels/conv-gather.js';
-import { convWeightGrad } from '../kernels/conv-weight-grad.js';
+import { convDirect } from './conv-direct.js';
+import { convGather } from './conv-gather.js';
+import { convWeightGrad } from './conv-weight-grad.js';
 import { checkConvArgs, recordConv, type Conv2dOptions } from './conv.js';
 
 /** Options of {@link convTranspose2d}. */

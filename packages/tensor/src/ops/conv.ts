@@ -2,15 +2,15 @@
  * conv2d (NCHW, PyTorch semantics): forward by the direct kernels, input gradient by the gather
  * kernels, weight gradient by the split-reduction kernel, bias gradient by a per-channel sum.
  * The kernels are shared with convTranspose2d (see kernels/conv-geometry.ts); all of them split
- * batches whose tensors exceed one storage binding (kernels/conv-batch.ts).
+ * batches whose tensors exceed one storage binding (ops/conv-batch.ts).
  */
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { assertNCHW, convOutLen, pair, type ConvGeometry, type Size2 } from '../kernels/conv-geometry.js';
-import { convDirect } from '../kernels/conv-direct.js';
-import { convGather } from '../kernels/conv-gather.js';
-import { convBiasGrad, convWeightGrad } from '../kernels/conv-weight-grad.js';
+import { convDirect } from './conv-direct.js';
+import { convGather } from './conv-gather.js';
+import { convBiasGrad, convWeightGrad } from './conv-weight-grad.js';
 
 export type { Size2 } from '../kernels/conv-geometry.js';
 

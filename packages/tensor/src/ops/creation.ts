@@ -4,7 +4,9 @@ import type { DType } from '../tensor/dtype.js';
 import { assertShape, fmtShape, sizeOf, type Shape } from '../tensor/shape.js';
 import { f32ToF16Bits } from '../tensor/half.js';
 import { getBackend } from '../runtime.js';
-import { Params, bindings, linearMain, runLinear } from '../kernels/wgsl.js';
+import { Params } from '../kernels/wgsl.js';
+import { fillKernel } from '../kernels/fill.js';
+import { runLinear } from './run.js';
 
 /** Options for tensors made from host data. */
 export interface TensorOptions {
@@ -56,14 +58,7 @@ export function full(shape: Shape, value: number, dtype: DType = 'f32'): Tensor 
   if (dtype === 'i32') view.setInt32(0, value, true);
   else view.setFloat32(0, value, true);
   const p = new Params().u32('n', t.size).u32('bits', view.getUint32(0, true));
-  runLinear(
-    getBackend(),
-    { key: 'fill', wgsl: () => `${bindings([], ['out'], { out: 'u32' })}\n${p.wgsl(1)}\n${linearMain('  out[i] = params.bits;')}` },
-    [],
-    [t.range],
-    p,
-    t.size,
-  );
+  runLinear(getBackend(), fillKernel(p), [], [t.range], p, t.size);
   return t;
 }
 

@@ -2,7 +2,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { assertTensor } from '../tensor/tensor.js';
 import { record } from '../autograd/record.js';
-import { broadcastMap } from './broadcast-kernel.js';
+import { broadcastMap } from './broadcast-map.js';
 import { sumTo } from './reduce.js';
 
 /** `x` broadcast to `shape` (NumPy rules; -1 keeps a dim), copied to new storage. */

@@ -5,7 +5,7 @@ export * from './where.js';
 export * from './reduce.js';
 export * from './reshape.js';
 export * from './expand.js';
-export { broadcastMap } from './broadcast-kernel.js';
+export { broadcastMap } from './broadcast-map.js';
 export * from './softmax.js';
 export * from './norm.js';
 export * from './attention.js';

@@ -13,7 +13,8 @@ import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
-import { Params, bindings } from '../kernels/wgsl.js';
+import { Params } from '../kernels/wgsl.js';
+import { RESAMPLE_WG as WG_AXIS, resampleAxisKernel } from '../kernels/resample.js';
 import { tensor } from './creation.js';
 
 /** Resampling modes (PyTorch's names). */
@@ -180,43 +181,14 @@ function cachedMap(key: string, make: () => AxisMap): { fwd: AxisMap; bwd?: Axis
 }
 
 // ---------------------------------------------------------------------------------------------
-// The gather kernel: Y[a, d, b] = Σ_k w[k] · X[a, col[k], b] over the rows of one axis
+// The gather kernel (kernels/resample.ts): Y[a, d, b] = Σ_k w[k] · X[a, col[k], b] over one axis
 // ---------------------------------------------------------------------------------------------
 
-const WG_AXIS = 64;
 let bindingLimitOverride: number | null = null;
 
 /** @internal Test hook: pretend the device's binding limit is `bytes` (null restores it). */
 export function setResampleBindingLimitForTests(bytes: number | null): void {
   bindingLimitOverride = bytes;
-}
-
-function axisKernelWgsl(vec: boolean, p: Params): string {
-  const T = vec ? 'vec4<f32>' : 'f32';
-  return `${bindings(['X', 'M'], ['Y'], { X: T, M: 'i32', Y: T })}
-${p.wgsl(3)}
-@compute @workgroup_size(${WG_AXIS})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let a = wid.y + wid.z * nwg.y;
-  if (a >= params.outer) { return; }
-  let n = params.lout * params.inner;
-  let xrow = params.xoff + a * params.lin * params.inner;
-  let yrow = params.yoff + a * n;
-  // Grid-stride over the (output index, inner) pairs of this row.
-  for (var t = wid.x * ${WG_AXIS}u + lid; t < n; t += nwg.x * ${WG_AXIS}u) {
-    let d = t / params.inner;
-    let b = t - d * params.inner;
-    let start = u32(M[d]);
-    let end = u32(M[d + 1u]);
-    var acc = ${T}(0.0);
-    for (var k = start; k < end; k++) {
-      let e = params.base + 2u * k;
-      acc += bitcast<f32>(M[e + 1u]) * X[xrow + u32(M[e]) * params.inner + b];
-    }
-    Y[yrow + t] = acc;
-  }
-}`;
 }
 
 /** Packs a map as i32: rowPtr (out+1), then (col, weight bits) pairs. */
@@ -281,7 +253,7 @@ function applyAxis(x: Tensor, m: AxisMap, outer: number, inner: number, outShape
       const gy = Math.min(nRows, maxWg);
       const gz = Math.ceil(nRows / gy);
       backend.run({
-        kernel: { key: `resample_axis:${vec ? 'v4' : 's'}`, wgsl: () => axisKernelWgsl(vec, p) },
+        kernel: resampleAxisKernel(vec, p),
         inputs: [xr.range, table.range],
         outputs: [yr.range],
         params: p.bytes(),

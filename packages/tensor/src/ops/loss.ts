@@ -7,8 +7,9 @@ import { fmtShape, shapeEq } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { tidy } from '../scope.js';
 import { getBackend } from '../runtime.js';
-import { Params, bindings, grid, WG } from '../kernels/wgsl.js';
-import { broadcastMap } from './broadcast-kernel.js';
+import { Params, grid, WG } from '../kernels/wgsl.js';
+import { rpsam2DistGradCandidatesKernel, rpsam2DistGradPointsKernel, rpsam2DistKernel } from '../kernels/loss.js';
+import { broadcastMap } from './broadcast-map.js';
 import { reduceTo, sum, mean } from './reduce.js';
 import { sigmoid, affine, addScalar } from './unary.js';
 import { mul, add, div } from './binary.js';
@@ -137,25 +138,7 @@ export function rpsam2DistanceLoss(points: Tensor, candidates: Tensor, theta = 1
   const p = new Params().u32('n', np).u32('g', ng).f32('theta', theta);
   if (np > 0) {
     backend.run({
-      kernel: {
-        key: 'rpsam2_dist',
-        wgsl: () => `${bindings(['P', 'C'], ['Y', 'A'], { A: 'i32' })}\n${p.wgsl(4)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (i >= params.n) { return; }
-  let px = P[2u * i];
-  let py = P[2u * i + 1u];
-  var best = 3.402823e38;
-  var arg = 0i;
-  for (var j = 0u; j < params.g; j++) {
-    let d = 0.5 * (exp(params.theta * abs(px - C[2u * j])) + exp(params.theta * abs(py - C[2u * j + 1u])) - 2.0);
-    if (d < best) { best = d; arg = i32(j); }
-  }
-  Y[i] = best;
-  A[i] = arg;
-}`,
-      },
+      kernel: rpsam2DistKernel(p),
       inputs: [points.range, candidates.range],
       outputs: [out.range, arg.range],
       params: p.bytes(),
@@ -168,25 +151,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     out,
     (g, [sp, sc, sa]) => {
       const gp = new Params().u32('n', np).u32('g', ng).f32('theta', theta);
-      // dD/dp.x = 0.5·θ·exp(θ|dx|)·sign(dx) (sign(0) = 0, as PyTorch's abs).
-      const slope = `fn slope(d: f32) -> f32 { return 0.5 * params.theta * exp(params.theta * abs(d)) * sign(d); }`;
       let dPoints: Tensor | null = null;
       let dCands: Tensor | null = null;
       if (points.requiresGrad) dPoints = Tensor.empty([np, 2]);
       if (dPoints && np > 0) {
         backend.run({
-          kernel: {
-            key: 'rpsam2_dist_grad_points',
-            wgsl: () => `${bindings(['G', 'P', 'C', 'A'], ['DP'], { A: 'i32' })}\n${gp.wgsl(5)}\n${slope}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (i >= params.n) { return; }
-  let j = u32(A[i]);
-  DP[2u * i] = G[i] * slope(P[2u * i] - C[2u * j]);
-  DP[2u * i + 1u] = G[i] * slope(P[2u * i + 1u] - C[2u * j + 1u]);
-}`,
-          },
+          kernel: rpsam2DistGradPointsKernel(gp),
           inputs: [g.range, sp.range, sc.range, sa.range],
           outputs: [dPoints.range],
           params: gp.bytes(),
@@ -197,24 +167,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (dCands && ng > 0) {
         // Gather: each candidate sums over the points that chose it.
         backend.run({
-          kernel: {
-            key: 'rpsam2_dist_grad_cands',
-            wgsl: () => `${bindings(['G', 'P', 'C', 'A'], ['DC'], { A: 'i32' })}\n${gp.wgsl(5)}\n${slope}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let j = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (j >= params.g) { return; }
-  var gx = 0.0;
-  var gy = 0.0;
-  for (var i = 0u; i < params.n; i++) {
-    if (u32(A[i]) != j) { continue; }
-    gx -= G[i] * slope(P[2u * i] - C[2u * j]);
-    gy -= G[i] * slope(P[2u * i + 1u] - C[2u * j + 1u]);
-  }
-  DC[2u * j] = gx;
-  DC[2u * j + 1u] = gy;
-}`,
-          },
+          kernel: rpsam2DistGradCandidatesKernel(gp),
           inputs: [g.range, sp.range, sc.range, sa.range],
           outputs: [dCands.range],
           params: gp.bytes(),

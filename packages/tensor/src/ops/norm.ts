@@ -18,9 +18,9 @@ import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
-import { Params, bindings, grid } from '../kernels/wgsl.js';
+import { Params, grid } from '../kernels/wgsl.js';
+import { NORM_WG as WG, normBackwardXKernel, normFinalWBKernel, normForwardKernel, normPartialWBKernel } from '../kernels/norm.js';
 
-const WG = 64;
 const LONG_ROW = 256;
 /** Target number of threads of the dw/db partial-sum kernel. */
 const PARTIAL_THREADS = 8192;
@@ -38,87 +38,17 @@ function layoutParams(l: NormLayout): Params {
   return new Params().u32('rows', rowsOf(l)).u32('c', l.c).u32('inner', l.inner);
 }
 
-/**
- * The entry point of a row kernel. `body` runs once per row with `base` (offset of the row's first
- * element), `st` (stride between its elements), `row`, `valid` (whether the row exists; guard
- * stores with it) and `lead` (the one thread that stores per-row values). Inside it `RED(v)`
- * (v a name) is the sum of a per-thread partial over the row's threads and `for (ELEMS) { … k … }`
- * visits this thread's elements.
- */
-function rowMain(body: string, wide: boolean): string {
-  if (!wide) {
-    const b = body.replaceAll('ELEMS', 'var k = 0u; k < params.c; k++').replace(/RED\((\w+)\)/g, '$1');
-    return `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (row >= params.rows) { return; }
-  let valid = true;
-  let lead = true;
-  let o = row / params.inner;
-  let st = params.inner;
-  let base = o * params.c * st + (row - o * st);
-${b}
-}`;
-  }
-  const b = body.replaceAll('ELEMS', `var k = lid; k < params.c; k += ${WG}u`).replace(/RED\((\w+)\)/g, 'red_($1, lid)');
-  // Every thread takes part in the reductions (barriers need uniform control flow); a workgroup
-  // past the last row computes on row 0 and stores nothing.
-  return `
-var<workgroup> part: array<f32, ${WG}>;
-fn red_(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  part[lid] = v;
-  workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { part[lid] += part[lid + s]; }
-    workgroupBarrier();
-  }
-  return part[0];
-}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = wid.y * nwg.x + wid.x;
-  let valid = r < params.rows;
-  let lead = valid && lid == 0u;
-  let row = select(0u, r, valid);
-  let st = 1u;
-  let base = row * params.c;
-${b}
-}`;
-}
-
 function normForward(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, l: NormLayout) {
   const y = Tensor.empty(x.shape);
   const mean = Tensor.empty([rowsOf(l)]);
   const rstd = Tensor.empty([rowsOf(l)]);
   if (y.size === 0) return { y, mean, rstd };
   const wide = isWide(l);
-  const names = ['X', ...(w ? ['W'] : []), ...(b ? ['B'] : [])];
   const p = layoutParams(l).f32('eps', eps);
-  const affine = `${w ? ' * W[k]' : ''}${b ? ' + B[k]' : ''}`;
-  const body = `
-  var s = 0.0;
-  for (ELEMS) { s += X[base + k * st]; }
-  let ts = RED(s);
-  let mean = ts / f32(params.c);
-  var q = 0.0;
-  for (ELEMS) { let d = X[base + k * st] - mean; q += d * d; }
-  let tq = RED(q);
-  let rstd = inverseSqrt(tq / f32(params.c) + params.eps);
-  if (valid) {
-    for (ELEMS) { Y[base + k * st] = (X[base + k * st] - mean) * rstd${affine}; }
-  }
-  if (lead) { MEAN[row] = mean; RSTD[row] = rstd; }`;
   const backend = getBackend();
   const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
   backend.run({
-    kernel: {
-      key: `norm:fwd:${wide ? 'wg' : 'th'}:${w ? 'w' : ''}${b ? 'b' : ''}`,
-      wgsl: () => `${bindings(names, ['Y', 'MEAN', 'RSTD'])}\n${p.wgsl(names.length + 3)}\n${rowMain(body, wide)}`,
-    },
+    kernel: normForwardKernel({ wide, weight: w !== null, bias: b !== null, params: p }),
     inputs: [x, w, b].filter((t): t is Tensor => t !== null).map((t) => t.range),
     outputs: [y.range, mean.range, rstd.range],
     params: p.bytes(),
@@ -131,37 +61,11 @@ function normBackwardX(g: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, w: Tens
   const dx = Tensor.empty(x.shape);
   if (dx.size === 0) return dx;
   const wide = isWide(l);
-  const names = ['G', 'X', 'MEAN', 'RSTD', ...(w ? ['W'] : [])];
   const p = layoutParams(l);
-  const gw = w ? 'G[base + k * st] * W[k]' : 'G[base + k * st]';
-  const body = `
-  let mu = MEAN[row];
-  let rs = RSTD[row];
-  var a = 0.0;
-  var b = 0.0;
-  for (ELEMS) {
-    let gw = ${gw};
-    a += gw;
-    b += gw * (X[base + k * st] - mu);
-  }
-  let inv_c = 1.0 / f32(params.c);
-  let ta = RED(a);
-  let tb = RED(b);
-  let ma = ta * inv_c;
-  let mb = tb * inv_c * rs;
-  if (valid) {
-    for (ELEMS) {
-      let xh = (X[base + k * st] - mu) * rs;
-      DX[base + k * st] = rs * (${gw} - ma - xh * mb);
-    }
-  }`;
   const backend = getBackend();
   const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
   backend.run({
-    kernel: {
-      key: `norm:dx:${wide ? 'wg' : 'th'}:${w ? 'w' : ''}`,
-      wgsl: () => `${bindings(names, ['DX'])}\n${p.wgsl(names.length + 1)}\n${rowMain(body, wide)}`,
-    },
+    kernel: normBackwardXKernel({ wide, weight: w !== null, params: p }),
     inputs: [g, x, mean, rstd, ...(w ? [w] : [])].map((t) => t.range),
     outputs: [dx.range],
     params: p.bytes(),
@@ -187,32 +91,7 @@ function normBackwardWB(g: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, l: Nor
   const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
   const p1 = layoutParams(l).u32('per', per);
   backend.run({
-    kernel: {
-      key: 'norm:dwdb:partial',
-      wgsl: () => `${bindings(['G', 'X', 'MEAN', 'RSTD'], ['PART'])}\n${p1.wgsl(5)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c = wid.x * ${WG}u + lid;
-  if (c >= params.c) { return; }
-  let m0 = wid.y * params.per;
-  let m1 = min(params.rows, m0 + params.per);
-  // Walk rows m = o·inner + i of the chunk without dividing per element.
-  var o = m0 / params.inner;
-  var i = m0 - o * params.inner;
-  var sw = 0.0;
-  var sb = 0.0;
-  for (var m = m0; m < m1; m++) {
-    let idx = (o * params.c + c) * params.inner + i;
-    let gv = G[idx];
-    sw += gv * (X[idx] - MEAN[m]) * RSTD[m];
-    sb += gv;
-    i++;
-    if (i == params.inner) { i = 0u; o++; }
-  }
-  PART[(wid.y * 2u) * params.c + c] = sw;
-  PART[(wid.y * 2u + 1u) * params.c + c] = sb;
-}`,
-    },
+    kernel: normPartialWBKernel(p1),
     inputs: [g.range, x.range, mean.range, rstd.range],
     outputs: [part.range],
     params: p1.bytes(),
@@ -220,23 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   });
   const p2 = new Params().u32('c', l.c).u32('chunks', nChunks);
   backend.run({
-    kernel: {
-      key: 'norm:dwdb:final',
-      wgsl: () => `${bindings(['PART'], ['DW', 'DB'])}\n${p2.wgsl(3)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c = wid.x * ${WG}u + lid;
-  if (c >= params.c) { return; }
-  var sw = 0.0;
-  var sb = 0.0;
-  for (var k = 0u; k < params.chunks; k++) {
-    sw += PART[(k * 2u) * params.c + c];
-    sb += PART[(k * 2u + 1u) * params.c + c];
-  }
-  DW[c] = sw;
-  DB[c] = sb;
-}`,
-    },
+    kernel: normFinalWBKernel(p2),
     inputs: [part.range],
     outputs: [dw.range, db.range],
     params: p2.bytes(),

@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { fmtShape, stridesOf } from '../tensor/shape.js';
 import type { DType } from '../tensor/dtype.js';
 import { record } from '../autograd/record.js';
-import { assertWordTensor, gatherNew } from '../kernels/indexing.js';
+import { assertWordTensor, gatherNew } from './indexing.js';
 
 /** [left, right] per dim, from F.pad's flat list (pairs start at the last dim). */
 function padPairs(x: Tensor, pad: readonly number[]): [number, number][] {

@@ -2,7 +2,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { fmtShape, normAxis, stridesOf } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
-import { assertWordTensor, gatherNew } from '../kernels/indexing.js';
+import { assertWordTensor, gatherNew } from './indexing.js';
 
 /** Normalises `dims` (negative allowed) and checks that it is a permutation of the axes. */
 function checkPerm(dims: readonly number[], x: Tensor, op: string): number[] {

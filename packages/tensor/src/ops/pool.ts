@@ -8,8 +8,9 @@ import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
-import { Params, WG, bindings, grid, linearMain } from '../kernels/wgsl.js';
-import { runOverSamples } from '../kernels/conv-batch.js';
+import { Params, WG, grid } from '../kernels/wgsl.js';
+import { avgPoolGradKernel, avgPoolKernel, maxPoolGradKernel, maxPoolKernel } from '../kernels/pool.js';
+import { runOverSamples } from './conv-batch.js';
 import type { Kernel } from '../backend/backend.js';
 import { assertNCHW, pair, type Size2 } from '../kernels/conv-geometry.js';
 
@@ -80,33 +81,6 @@ function poolParams(g: PoolGeometry, n: number): Params {
     .i32('px', g.p[1]);
 }
 
-/** WGSL: output element i → plane nc and window origin (y0, x0), and the in-bounds tap ranges. */
-const WINDOW = `
-  let ox = i % params.wo;
-  let t = i / params.wo;
-  let oy = t % params.ho;
-  let nc = t / params.ho;
-  let y0 = i32(oy) * params.sy - params.py;
-  let x0 = i32(ox) * params.sx - params.px;
-  let y_lo = max(y0, 0); let y_hi = min(y0 + params.kh, i32(params.h));
-  let x_lo = max(x0, 0); let x_hi = min(x0 + params.kw, i32(params.w));
-  let plane = nc * params.h * params.w;`;
-
-/**
- * WGSL: input element i → plane nc, pixel (iy, ix), and the range of output windows containing
- * it: oy from ceil((iy + p − k + 1) / s) to floor((iy + p) / s), clamped to the output.
- */
-const WINDOWS_OF = `
-  let ix = i32(i % params.w);
-  let t = i / params.w;
-  let iy = i32(t % params.h);
-  let nc = t / params.h;
-  let oy_lo = max((iy + params.py - params.kh + params.sy) / params.sy, 0);
-  let oy_hi = min((iy + params.py) / params.sy, i32(params.ho) - 1);
-  let ox_lo = max((ix + params.px - params.kw + params.sx) / params.sx, 0);
-  let ox_hi = min((ix + params.px) / params.sx, i32(params.wo) - 1);
-  let oplane = nc * params.ho * params.wo;`;
-
 /**
  * Max pooling over kH×kW windows. The gradient goes to each window's first maximum (row-major
  * order, as PyTorch), whose index is kept in an i32 tensor between forward and backward.
@@ -124,23 +98,7 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
     op,
     x.shape[0],
     perOut,
-    {
-      key: 'max_pool2d',
-      wgsl: () => `${bindings(['X'], ['Y', 'IDX'], { IDX: 'i32' })}\n${p(0).wgsl(3)}
-${linearMain(`${WINDOW}
-  var m = -3.4028234663852886e38;
-  var arg = y_lo * i32(params.w) + x_lo;
-  var first = true;
-  for (var iy = y_lo; iy < y_hi; iy++) {
-    for (var ix = x_lo; ix < x_hi; ix++) {
-      let j = iy * i32(params.w) + ix;
-      let v = X[plane + u32(j)];
-      if (first || v > m || v != v) { m = v; arg = j; first = false; }
-    }
-  }
-  Y[i] = m;
-  IDX[i] = arg;`)}`,
-    },
+    maxPoolKernel(p(0)),
     [x],
     [y, idx],
     p,
@@ -157,20 +115,7 @@ ${linearMain(`${WINDOW}
         op,
         x.shape[0],
         perIn,
-        {
-          key: 'max_pool2d_grad',
-          wgsl: () => `${bindings(['DY', 'IDX'], ['DX'], { IDX: 'i32' })}\n${q(0).wgsl(3)}
-${linearMain(`${WINDOWS_OF}
-  let me = iy * i32(params.w) + ix;
-  var acc = 0.0;
-  for (var oy = oy_lo; oy <= oy_hi; oy++) {
-    for (var ox = ox_lo; ox <= ox_hi; ox++) {
-      let o = oplane + u32(oy) * params.wo + u32(ox);
-      if (IDX[o] == me) { acc += DY[o]; }
-    }
-  }
-  DX[i] = acc;`)}`,
-        },
+        maxPoolGradKernel(q(0)),
         [dy, sidx],
         [dx],
         q,
@@ -197,17 +142,7 @@ export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
     op,
     x.shape[0],
     perOut,
-    {
-      key: 'avg_pool2d',
-      wgsl: () => `${bindings(['X'], ['Y'])}\n${p(0).wgsl(2)}
-${linearMain(`${WINDOW}
-  var acc = 0.0;
-  for (var iy = y_lo; iy < y_hi; iy++) {
-    let row = plane + u32(iy) * params.w;
-    for (var ix = x_lo; ix < x_hi; ix++) { acc += X[row + u32(ix)]; }
-  }
-  Y[i] = acc * params.scale;`)}`,
-    },
+    avgPoolKernel(p(0)),
     [x],
     [y],
     p,
@@ -220,17 +155,7 @@ ${linearMain(`${WINDOW}
       op,
       x.shape[0],
       perIn,
-      {
-        key: 'avg_pool2d_grad',
-        wgsl: () => `${bindings(['DY'], ['DX'])}\n${q(0).wgsl(2)}
-${linearMain(`${WINDOWS_OF}
-  var acc = 0.0;
-  for (var oy = oy_lo; oy <= oy_hi; oy++) {
-    let row = oplane + u32(oy) * params.wo;
-    for (var ox = ox_lo; ox <= ox_hi; ox++) { acc += DY[row + u32(ox)]; }
-  }
-  DX[i] = acc * params.scale;`)}`,
-      },
+      avgPoolGradKernel(q(0)),
       [dy],
       [dx],
       q,

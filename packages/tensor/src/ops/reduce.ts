@@ -8,14 +8,13 @@ import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { broadcastAxes, normAxis, shapeEq, stridesOf, type Shape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
-import { Params, bindings, grid } from '../kernels/wgsl.js';
-import { broadcastMap } from './broadcast-kernel.js';
+import { Params, grid } from '../kernels/wgsl.js';
+import { REDUCE_WG, reductionKernel, type ReduceKind } from '../kernels/reduce.js';
+import { broadcastMap } from './broadcast-map.js';
 
-type ReduceKind = 'sum' | 'max';
 /** Axes to reduce: one axis, several, or null/undefined for all. */
 export type Axes = number | readonly number[] | null | undefined;
 
-const WG_REDUCE = 64;
 const LONG = 256;
 
 export function normAxes(axes: Axes, rank: number, op: string): number[] {
@@ -41,7 +40,7 @@ function coalesce(shape: Shape, reduced: Set<number>): { size: number; stride: n
   return runs;
 }
 
-function reduceKernel(kind: ReduceKind, x: Tensor, axes: number[]): Tensor {
+function runReduction(kind: ReduceKind, x: Tensor, axes: number[]): Tensor {
   const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const out = Tensor.empty(keptShape);
   if (out.size === 0) return out;
@@ -60,56 +59,15 @@ function reduceKernel(kind: ReduceKind, x: Tensor, axes: number[]): Tensor {
     .u32s('kstride', kept.map((q) => q.stride), cap(kr))
     .u32s('rshape', red.map((q) => q.size), cap(rr))
     .u32s('rstride', red.map((q) => q.stride), cap(rr));
-  const init = kind === 'sum' ? '0.0' : '-3.402823e38';
-  const combine = (a: string, b: string) => (kind === 'sum' ? `${a} + ${b}` : `max(${a}, ${b})`);
-  // Offset of the first element of output `o`, and of reduced element `j` relative to it.
-  const base = `fn base_of(o: u32) -> u32 {
-  var rem = o; var off = 0u;
-  for (var d = ${kr - 1}i; d >= 0; d--) { let s = kshape_at(u32(d)); off += (rem % s) * kstride_at(u32(d)); rem /= s; }
-  return off;
-}
-fn red_off(j: u32) -> u32 {
-  ${rr === 1 ? 'return j * rstride_at(0u);' : `var rem = j; var off = 0u;
-  for (var d = ${rr - 1}i; d >= 0; d--) { let s = rshape_at(u32(d)); off += (rem % s) * rstride_at(u32(d)); rem /= s; }
-  return off;`}
-}`;
-  const key = `reduce:${kind}:${long ? 'wg' : 'th'}:k${cap(kr)}:r${cap(rr)}:${kr}:${rr}`;
   const backend = getBackend();
   const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
-  if (long) {
-    const wgsl = () => `${bindings(['X'], ['Y'])}\n${p.wgsl(2)}\n${base}
-var<workgroup> acc: array<f32, ${WG_REDUCE}>;
-@compute @workgroup_size(${WG_REDUCE})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = wid.y * nwg.x + wid.x;
-  let valid = o < params.n;
-  var v = ${init};
-  if (valid) {
-    let b = base_of(o);
-    for (var j = lid; j < params.r; j += ${WG_REDUCE}u) { v = ${combine('v', 'X[b + red_off(j)]')}; }
-  }
-  acc[lid] = v;
-  workgroupBarrier();
-  for (var s = ${WG_REDUCE / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { acc[lid] = ${combine('acc[lid]', 'acc[lid + s]')}; }
-    workgroupBarrier();
-  }
-  if (valid && lid == 0u) { Y[o] = acc[0]; }
-}`;
-    backend.run({ kernel: { key, wgsl }, inputs: [x.range], outputs: [out.range], params: p.bytes(), workgroups: grid(out.size, 1, maxWg) });
-  } else {
-    const wgsl = () => `${bindings(['X'], ['Y'])}\n${p.wgsl(2)}\n${base}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = (wid.y * nwg.x + wid.x) * 64u + lid;
-  if (o >= params.n) { return; }
-  let b = base_of(o);
-  var v = ${init};
-  for (var j = 0u; j < params.r; j++) { v = ${combine('v', 'X[b + red_off(j)]')}; }
-  Y[o] = v;
-}`;
-    backend.run({ kernel: { key, wgsl }, inputs: [x.range], outputs: [out.range], params: p.bytes(), workgroups: grid(out.size, 64, maxWg) });
-  }
+  backend.run({
+    kernel: reductionKernel({ kind, long, kr, rr, params: p }),
+    inputs: [x.range],
+    outputs: [out.range],
+    params: p.bytes(),
+    workgroups: long ? grid(out.size, 1, maxWg) : grid(out.size, REDUCE_WG, maxWg),
+  });
   return out;
 }
 
@@ -125,7 +83,7 @@ export function sum(x: Tensor, axes: Axes = null, keepdim = false): Tensor {
   assertTensor(x, 'sum', 'x');
   assertDType(x, ['f32'], 'sum', 'x');
   const ax = normAxes(axes, x.rank, 'sum');
-  const y = finish(reduceKernel('sum', x, ax), x, ax, keepdim);
+  const y = finish(runReduction('sum', x, ax), x, ax, keepdim);
   return record('sum', [x], y, (g) => [expandTo(g, x.shape, ax)]);
 }
 
@@ -135,7 +93,7 @@ export function mean(x: Tensor, axes: Axes = null, keepdim = false): Tensor {
   assertDType(x, ['f32'], 'mean', 'x');
   const ax = normAxes(axes, x.rank, 'mean');
   const count = ax.reduce((n, a) => n * x.shape[a], 1);
-  const s = reduceKernel('sum', x, ax);
+  const s = runReduction('sum', x, ax);
   const m = broadcastMap('scale', 'a * p0', [s], [1 / count]);
   s.dispose();
   const y = finish(m, x, ax, keepdim);
@@ -152,7 +110,7 @@ export function amax(x: Tensor, axes: Axes = null, keepdim = false): Tensor {
   assertTensor(x, 'amax', 'x');
   assertDType(x, ['f32'], 'amax', 'x');
   const ax = normAxes(axes, x.rank, 'amax');
-  const yk = reduceKernel('max', x, ax);
+  const yk = runReduction('max', x, ax);
   const y = finish(yk.view(yk.shape), x, ax, keepdim);
   const out = record(
     'amax',
@@ -160,7 +118,7 @@ export function amax(x: Tensor, axes: Axes = null, keepdim = false): Tensor {
     y,
     (g, [sx, sy]) => {
       const mask = broadcastMap('eq', 'select(0.0, 1.0, a == b)', [sx, sy]);
-      const count = reduceKernel('sum', mask, ax);
+      const count = runReduction('sum', mask, ax);
       const gk = g.view(sy.shape, false);
       const share = broadcastMap('div', 'a / b', [gk, count]);
       const r = broadcastMap('mul', 'a * b', [mask, share]);
@@ -188,7 +146,7 @@ function expandTo(g: Tensor, shape: Shape, axes: number[]): Tensor {
 export function sumTo(g: Tensor, shape: Shape): Tensor {
   if (shapeEq(g.shape, shape)) return g.view(shape);
   const axes = broadcastAxes(shape, g.shape);
-  const y = axes.length ? reduceKernel('sum', g, axes) : g.view(g.shape);
+  const y = axes.length ? runReduction('sum', g, axes) : g.view(g.shape);
   const r = y.view(shape);
   y.dispose();
   return r;

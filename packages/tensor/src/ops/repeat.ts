@@ -6,7 +6,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { normAxis, stridesOf } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
-import { assertWordTensor, gatherNew } from '../kernels/indexing.js';
+import { assertWordTensor, gatherNew } from './indexing.js';
 import { sum } from './reduce.js';
 
 /**

@@ -6,7 +6,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { normAxis, stridesOf, type Shape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
-import { assertWordTensor, gatherNew } from '../kernels/indexing.js';
+import { assertWordTensor, gatherNew } from './indexing.js';
 
 /**
  * How one dim is indexed: a number selects one position and drops the dim (negative counts from

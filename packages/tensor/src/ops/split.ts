@@ -1,7 +1,7 @@
 /** split: consecutive pieces of a tensor along one dim, each its own recorded slice. */
 import type { Tensor } from '../tensor/tensor.js';
 import { normAxis } from '../tensor/shape.js';
-import { assertWordTensor } from '../kernels/indexing.js';
+import { assertWordTensor } from './indexing.js';
 import { sliceRanges, type DimRange } from './slice.js';
 
 /**

@@ -2,7 +2,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { assertTensor } from '../tensor/tensor.js';
 import { record } from '../autograd/record.js';
-import { broadcastMap } from './broadcast-kernel.js';
+import { broadcastMap } from './broadcast-map.js';
 import { reduceTo } from './reduce.js';
 
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {

@@ -15,14 +15,11 @@ import { zeros } from '../ops/creation.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { Params, grid } from '../kernels/wgsl.js';
 import type { Backend } from '../backend/backend.js';
-import { LANES_WGSL, VEC_MAIN_ARGS, vec4Loop, vec4Ranges } from '../kernels/vec4.js';
+import { SUMSQ_BLOCK as BLOCK, clipNormKernel, sumSquaresKernel } from '../kernels/clip.js';
+import { vec4Ranges } from '../ops/run.js';
 import { chunkElements, chunkRanges, runFusedUpdate, sliceRange } from './fused-update.js';
 import { packTensors, packable, packedElements, unpackTensors } from './multi-tensor.js';
 
-/** Threads per workgroup of the sum-of-squares kernel, and elements each thread adds. */
-const WG_SQ = 256;
-const ITEMS = 16;
-const BLOCK = WG_SQ * ITEMS;
 
 /** The live gradients of `params` (null grads skipped), checked. */
 function gradsOf(params: readonly Tensor[] | Tensor, op: string): Tensor[] {
@@ -45,37 +42,13 @@ function uniqueStorage(grads: Tensor[]): Tensor[] {
 }
 
 /** Sum-of-squares partials of one chunk: vec4 loads (lanes past the data masked) when the binding allows. */
-function sumSquaresKernel(backend: Backend, g: Tensor, start: number, count: number, partials: Tensor, base: number): number {
+function runSumSquares(backend: Backend, g: Tensor, start: number, count: number, partials: Tensor, base: number): number {
   const groups = Math.ceil(count / BLOCK);
   const p = new Params().u32('n', count).u32('base', base);
   const range = sliceRange(g, start, count);
   const vec = vec4Ranges(backend, [range], count);
-  const loop = vec
-    ? vec4Loop('      let v = select(vec4<f32>(0.0), G[i], lanes_(i));\n      s += dot(v, v);', WG_SQ, ITEMS / 4)
-    : `  for (var k = 0u; k < ${ITEMS}u; k++) {
-    let j = start + k * ${WG_SQ}u + lid;
-    if (j < params.n) { let v = G[j]; s += v * v; }
-  }`;
-  const wgsl = () => `@group(0) @binding(0) var<storage, read> G: array<${vec ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(1) var<storage, read_write> PART: array<f32>;
-${p.wgsl(2)}${vec ? LANES_WGSL : ''}
-var<workgroup> acc: array<f32, ${WG_SQ}>;
-@compute @workgroup_size(${WG_SQ})
-fn main(${VEC_MAIN_ARGS}) {
-  let block = wid.y * nwg.x + wid.x;
-  let start = block * ${BLOCK}u;
-  var s = 0.0;
-${loop}
-  acc[lid] = s;
-  workgroupBarrier();
-  for (var w = ${WG_SQ / 2}u; w > 0u; w >>= 1u) {
-    if (lid < w) { acc[lid] += acc[lid + w]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u && start < params.n) { PART[params.base + block] = acc[0]; }
-}`;
   backend.run({
-    kernel: { key: vec ? 'optim:sumsq:v4' : 'optim:sumsq', wgsl },
+    kernel: sumSquaresKernel(vec !== null, p),
     inputs: vec ?? [range],
     outputs: [partials.range],
     params: p.bytes(),
@@ -84,34 +57,10 @@ ${loop}
   return groups;
 }
 
-function normKernel(backend: Backend, partials: Tensor, count: number, maxNorm: number, norm: Tensor, scale: Tensor): void {
+function runClipNorm(backend: Backend, partials: Tensor, count: number, maxNorm: number, norm: Tensor, scale: Tensor): void {
   const p = new Params().u32('n', count).f32('max_norm', maxNorm);
-  const wgsl = () => `@group(0) @binding(0) var<storage, read> PART: array<f32>;
-@group(0) @binding(1) var<storage, read_write> NORM: array<f32>;
-@group(0) @binding(2) var<storage, read_write> SCALE: array<f32>;
-${p.wgsl(3)}
-var<workgroup> acc: array<f32, ${WG_SQ}>;
-@compute @workgroup_size(${WG_SQ})
-fn main(@builtin(local_invocation_index) lid: u32) {
-  var s = 0.0;
-  for (var j = lid; j < params.n; j += ${WG_SQ}u) { s += PART[j]; }
-  acc[lid] = s;
-  workgroupBarrier();
-  for (var w = ${WG_SQ / 2}u; w > 0u; w >>= 1u) {
-    if (lid < w) { acc[lid] += acc[lid + w]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
-    let norm = sqrt(acc[0]);
-    let c = params.max_norm / (norm + 1e-6);
-    // torch.clamp(c, max=1) keeps a NaN (the gradients then become NaN, as in PyTorch).
-    let is_nan = (bitcast<u32>(c) & 0x7fffffffu) > 0x7f800000u;
-    NORM[0] = norm;
-    SCALE[0] = select(min(c, 1.0), c, is_nan);
-  }
-}`;
   backend.run({
-    kernel: { key: 'optim:clipnorm', wgsl },
+    kernel: clipNormKernel(p),
     inputs: [partials.range],
     outputs: [norm.range, scale.range],
     params: p.bytes(),
@@ -167,8 +116,8 @@ export function clipGradNorm(params: readonly Tensor[] | Tensor, maxNorm: number
     const scale = Tensor.empty([]);
     try {
       let base = 0;
-      for (const q of pieces) base += sumSquaresKernel(backend, q.g, q.s, q.c, partials, base);
-      normKernel(backend, partials, total, maxNorm, norm, scale);
+      for (const q of pieces) base += runSumSquares(backend, q.g, q.s, q.c, partials, base);
+      runClipNorm(backend, partials, total, maxNorm, norm, scale);
       const scaled = uniqueStorage(alone);
       for (const g of pack ? [pack, ...scaled] : scaled) scaleKernel(backend, g, scale);
       if (pack) {

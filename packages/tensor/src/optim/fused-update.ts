@@ -13,13 +13,11 @@
  */
 import type { Backend, BufferRange } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Params, bindings, grid } from '../kernels/wgsl.js';
-import { vec4Grid, vec4Main, vec4Ranges } from '../kernels/vec4.js';
+import { Params, grid } from '../kernels/wgsl.js';
+import { FUSED_ITEMS as ITEMS, WG_UPDATE, fusedUpdateKernel } from '../kernels/fused-update.js';
+import { vec4Grid, vec4Ranges } from '../ops/run.js';
 
-/** Threads per workgroup of the update kernels. */
-export const WG_UPDATE = 64;
-/** Elements per thread (block-strided, so a workgroup's loads stay contiguous). */
-const ITEMS = 4;
+export { WG_UPDATE } from '../kernels/fused-update.js';
 
 /**
  * Elements per chunk: the largest count whose f32 binding fits `maxBinding` and whose byte size
@@ -82,23 +80,8 @@ export function runFusedUpdate(backend: Backend, u: FusedUpdate): void {
       if (!u.wholeInputs) inputs = vec.slice(0, inputs.length);
       outputs = vec.slice(-outputs.length);
     }
-    const types = Object.fromEntries([...(u.wholeInputs ? [] : inNames), ...outNames].map((name) => [name, vec ? 'vec4<f32>' : 'f32']));
-    const main = vec
-      ? vec4Main(u.body)
-      : `
-@compute @workgroup_size(${WG_UPDATE})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let base = (wid.y * nwg.x + wid.x) * ${WG_UPDATE * ITEMS}u + lid;
-  for (var k = 0u; k < ${ITEMS}u; k++) {
-    let i = base + k * ${WG_UPDATE}u;
-    if (i < params.n) {
-${u.body}
-    }
-  }
-}`;
     backend.run({
-      kernel: { key: `optim:${u.key}${vec ? ':v4' : ''}`, wgsl: () => `${bindings(inNames, outNames, types)}\n${p.wgsl(inNames.length + outNames.length)}${main}` },
+      kernel: fusedUpdateKernel({ key: u.key, inputs: inNames, outputs: outNames, body: u.body, vec: vec !== null, wholeInputs: Boolean(u.wholeInputs), params: p }),
       inputs,
       outputs,
       params: p.bytes(),

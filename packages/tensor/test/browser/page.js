@@ -13,13 +13,10 @@ import {
   getBackend,
   tensor,
   add,
-  parseOpCases,
-  runOpCase,
-  formatCaseResult,
-  OP_ADAPTERS,
   SafetensorsFile,
   bytesSource,
 } from '@rpsam2/tensor';
+import { parseOpCases, runOpCase, formatCaseResult, OP_ADAPTERS } from '@rpsam2/tensor/testing';
 
 const query = new URLSearchParams(location.search);
 const wanted = (query.get('ops') ?? '').split(',').filter(Boolean);

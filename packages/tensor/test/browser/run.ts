@@ -99,13 +99,13 @@ function browserEntry(pkgDir: string): string {
 }
 
 /**
- * The import map: the package itself, and each runtime dependency that the core may import
- * (webgpu is Node-only and never imported by dist/index.js). Dependencies are served from
- * /deps/<name>/.
+ * The import map: the package itself (its root and `/testing` entries), and each runtime
+ * dependency that the core may import (webgpu is Node-only and never imported by dist/index.js).
+ * Dependencies are served from /deps/<name>/.
  */
 function importMap(): { map: Record<string, string>; deps: Map<string, string> } {
   const pkg = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8'));
-  const map: Record<string, string> = { '@rpsam2/tensor': '/dist/index.js' };
+  const map: Record<string, string> = { '@rpsam2/tensor': '/dist/index.js', '@rpsam2/tensor/testing': '/dist/testing.js' };
   const deps = new Map<string, string>();
   for (const name of Object.keys(pkg.dependencies ?? {})) {
     if (name === 'webgpu') continue;
@@ -119,9 +119,9 @@ function importMap(): { map: Record<string, string>; deps: Map<string, string> }
 }
 
 /**
- * Bare imports that dist/index.js's static import graph reaches but the import map cannot serve
- * (Node built-ins such as fs/promises, or webgpu): the core must not have any. Reported before
- * the browser starts, with the file that imports each.
+ * Bare imports that the static import graphs of dist/index.js and dist/testing.js reach but the
+ * import map cannot serve (Node built-ins such as fs/promises, or webgpu): the core must not have
+ * any. Reported before the browser starts, with the file that imports each.
  */
 function unservableImports(map: Record<string, string>): string[] {
   const dist = join(PKG, 'dist');
@@ -141,6 +141,7 @@ function unservableImports(map: Record<string, string>): string[] {
     }
   };
   visit(join(dist, 'index.js'));
+  visit(join(dist, 'testing.js'));
   return [...found];
 }
 

@@ -5,11 +5,19 @@
 import { afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { initNode } from '../../src/node.js';
 import { getBackend } from '../../src/runtime.js';
+import { setGradientOpsCheck } from '../../src/autograd/gradient-ops.js';
 
 let liveBefore = 0;
 
 beforeAll(async () => {
-  await initNode();
+  const backend = await initNode();
+  // The tensor package's own tests prove kernel key → WGSL source is a function for every kernel
+  // they run (the check regenerates the source per dispatch: too slow for the model packages).
+  // The same files check that every op recording a gradient is listed in GRADIENT_OPS.
+  if (/[\\/]packages[\\/]tensor[\\/]/.test(expect.getState().testPath ?? '')) {
+    backend.checkKernelKeys = true;
+    setGradientOpsCheck(true);
+  }
 });
 
 beforeEach(() => {

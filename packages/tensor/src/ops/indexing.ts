@@ -1,5 +1,5 @@
 /**
- * The one data-movement kernel behind permute, slice, pad, cat, stack, repeat_interleave and their
+ * The one data-movement op behind permute, slice, pad, cat, stack, repeat_interleave and their
  * gradients: a strided copy described by a {@link CopyPlan}, one thread per run of up to 4
  * elements along the innermost dim.
  *
@@ -10,12 +10,13 @@
  * once per 4 elements; the innermost dim needs no division at all). A copy that turns out to be
  * one contiguous block becomes a `copyBufferToBuffer`.
  *
- * Elements are moved as raw 32-bit words, so f32 and i32 tensors share the kernels.
+ * Elements are moved as raw 32-bit words, so f32 and i32 tensors share the kernels (kernels/copy.ts).
  */
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import type { Shape } from '../tensor/shape.js';
 import { getBackend } from '../runtime.js';
-import { Params, grid } from './wgsl.js';
+import { Params, grid } from '../kernels/wgsl.js';
+import { COPY_PER_THREAD as PER_THREAD, COPY_WG as WG, copyKernel, type CopyMode as Mode } from '../kernels/copy.js';
 
 /** One dim of a copy, outer to inner. */
 export interface CopyDim {
@@ -49,8 +50,6 @@ export interface CopyPlan {
   fill?: number;
 }
 
-type Mode = 'plain' | 'window' | 'wstep';
-
 interface Dim {
   size: number;
   src: number;
@@ -60,9 +59,6 @@ interface Dim {
   lim: number;
 }
 
-const WG = 64;
-/** Elements per thread along the innermost dim. */
-const PER_THREAD = 4;
 /** WebGPU's largest allowed minStorageBufferOffsetAlignment: offsets aligned to it always bind. */
 const BIND_ALIGN_ELEMS = 256 / 4;
 
@@ -105,67 +101,6 @@ export function assertBindable(t: Tensor, op: string, role: string): void {
   }
 }
 
-function copyWgsl(rank: number, mode: Mode, scatter: boolean, p: Params): string {
-  const inner = rank - 1;
-  // Statements that move `src` (and `ok`, `dsti`) by coordinate `o` along dim `d`.
-  const step = (d: number, o: string, src: string, ok: string, dst: string, indent: string): string => {
-    const lines: string[] = [];
-    if (mode === 'plain') lines.push(`${src} += ${o} * sst_at(${d}u);`);
-    else {
-      lines.push(`{ let v = i32(${o}) - lo_at(${d}u);`);
-      if (mode === 'wstep') {
-        lines.push(`  let st = wstep_at(${d}u); let q = u32(v) / st;`);
-        lines.push(`  ${ok} = ${ok} && v >= 0 && q < lim_at(${d}u) && u32(v) == q * st;`);
-      } else {
-        lines.push(`  let q = u32(v); ${ok} = ${ok} && v >= 0 && q < lim_at(${d}u);`);
-      }
-      lines.push(`  ${src} += q * sst_at(${d}u); }`);
-    }
-    if (scatter) lines.push(`${dst} += ${o} * dst_at(${d}u);`);
-    return lines.map((l) => `${indent}${l}`).join('\n');
-  };
-  const outer: string[] = [];
-  if (inner > 0) {
-    outer.push('  var rem = row;');
-    for (let d = inner - 1; d >= 1; d--) {
-      outer.push(`  let o${d} = rem % shape_at(${d}u); rem = rem / shape_at(${d}u);`);
-      outer.push(step(d, `o${d}`, 'src', 'ok', 'dsti', '  '));
-    }
-    outer.push(step(0, 'rem', 'src', 'ok', 'dsti', '  '));
-  }
-  const load = mode === 'plain' ? '    let val = X[s];' : '    var val = params.fill;\n    if (okj) { val = X[s]; }';
-  const store = scatter
-    ? '    Y[dj] = val;'
-    : '    let e = row * inner + j;\n    if (e >= params.e0 && e < params.e1) { Y[e - params.e0] = val; }';
-  return `@group(0) @binding(0) var<storage, read> X: array<u32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<u32>;
-${p.wgsl(2)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let local = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (local >= params.n) { return; }
-  let t = params.t0 + local;
-  let inner = shape_at(${inner}u);
-  let chunks = (inner + ${PER_THREAD - 1}u) / ${PER_THREAD}u;
-  let row = t / chunks;
-  let j0 = (t - row * chunks) * ${PER_THREAD}u;
-  var src = params.sbase;
-  var dsti = params.dbase;
-  var ok = true;
-${outer.join('\n')}
-  let j1 = min(j0 + ${PER_THREAD}u, inner);
-  for (var j = j0; j < j1; j++) {
-    var s = src;
-    var okj = ok;
-    var dj = dsti;
-${step(inner, 'j', 's', 'okj', 'dj', '    ')}
-${load}
-${store}
-  }
-}`;
-}
-
 /**
  * Runs a strided copy from `x` into `out`. For gathers `out` must hold exactly the product of
  * the plan's sizes; a gather whose output exceeds the largest storage binding is split into
@@ -193,7 +128,6 @@ export function stridedCopy(op: string, x: Tensor, out: Tensor, plan: CopyPlan):
   const cap = Math.max(4, Math.ceil(rank / 4) * 4);
   const inner = dims[rank - 1].size;
   const chunks = Math.ceil(inner / PER_THREAD);
-  const key = `copy:r${rank}:${mode}:${scatter ? 'scatter' : 'gather'}`;
   const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
   const threadOf = (e: number) => Math.floor(e / inner) * chunks + Math.floor((e % inner) / PER_THREAD);
 
@@ -224,7 +158,7 @@ export function stridedCopy(op: string, x: Tensor, out: Tensor, plan: CopyPlan):
     }
     const output = scatter ? out.range : { buffer: out.store.buffer, offset: e0 * 4, size: (e1 - e0) * 4 };
     backend.run({
-      kernel: { key, wgsl: () => copyWgsl(rank, mode, scatter, p) },
+      kernel: copyKernel(rank, mode, scatter, p),
       inputs: [x.range],
       outputs: [output],
       params: p.bytes(),

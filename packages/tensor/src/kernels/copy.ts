@@ -1,0 +1,84 @@
+/**
+ * The strided-copy kernel behind permute, slice, pad, cat, stack, repeat_interleave and their
+ * gradients (planned and run by ops/indexing.ts): one thread per run of up to
+ * {@link COPY_PER_THREAD} elements along the innermost dim of a coalesced copy of rank `rank`.
+ * The outer coordinates are decoded once per run; the innermost dim needs no division. Elements
+ * are raw 32-bit words. Pure generator: no tensors, no dispatch.
+ */
+import type { Kernel } from '../backend/backend.js';
+import type { Params } from './params.js';
+
+/** 'plain': strides only; 'window': windows with an offset and limit; 'wstep': windows with a step too. */
+export type CopyMode = 'plain' | 'window' | 'wstep';
+
+export const COPY_WG = 64;
+/** Elements per thread along the innermost dim. */
+export const COPY_PER_THREAD = 4;
+const WG = COPY_WG;
+const PER_THREAD = COPY_PER_THREAD;
+
+/** The copy kernel; `p` declares n, t0, e0, e1, sbase, dbase, fill and the per-dim arrays its mode reads. */
+export function copyKernel(rank: number, mode: CopyMode, scatter: boolean, p: Params): Kernel {
+  return { key: `copy:r${rank}:${mode}:${scatter ? 'scatter' : 'gather'}`, wgsl: () => copyWgsl(rank, mode, scatter, p) };
+}
+
+function copyWgsl(rank: number, mode: CopyMode, scatter: boolean, p: Params): string {
+  const inner = rank - 1;
+  // Statements that move `src` (and `ok`, `dsti`) by coordinate `o` along dim `d`.
+  const step = (d: number, o: string, src: string, ok: string, dst: string, indent: string): string => {
+    const lines: string[] = [];
+    if (mode === 'plain') lines.push(`${src} += ${o} * sst_at(${d}u);`);
+    else {
+      lines.push(`{ let v = i32(${o}) - lo_at(${d}u);`);
+      if (mode === 'wstep') {
+        lines.push(`  let st = wstep_at(${d}u); let q = u32(v) / st;`);
+        lines.push(`  ${ok} = ${ok} && v >= 0 && q < lim_at(${d}u) && u32(v) == q * st;`);
+      } else {
+        lines.push(`  let q = u32(v); ${ok} = ${ok} && v >= 0 && q < lim_at(${d}u);`);
+      }
+      lines.push(`  ${src} += q * sst_at(${d}u); }`);
+    }
+    if (scatter) lines.push(`${dst} += ${o} * dst_at(${d}u);`);
+    return lines.map((l) => `${indent}${l}`).join('\n');
+  };
+  const outer: string[] = [];
+  if (inner > 0) {
+    outer.push('  var rem = row;');
+    for (let d = inner - 1; d >= 1; d--) {
+      outer.push(`  let o${d} = rem % shape_at(${d}u); rem = rem / shape_at(${d}u);`);
+      outer.push(step(d, `o${d}`, 'src', 'ok', 'dsti', '  '));
+    }
+    outer.push(step(0, 'rem', 'src', 'ok', 'dsti', '  '));
+  }
+  const load = mode === 'plain' ? '    let val = X[s];' : '    var val = params.fill;\n    if (okj) { val = X[s]; }';
+  const store = scatter
+    ? '    Y[dj] = val;'
+    : '    let e = row * inner + j;\n    if (e >= params.e0 && e < params.e1) { Y[e - params.e0] = val; }';
+  return `@group(0) @binding(0) var<storage, read> X: array<u32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<u32>;
+${p.wgsl(2)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let local = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
+  if (local >= params.n) { return; }
+  let t = params.t0 + local;
+  let inner = shape_at(${inner}u);
+  let chunks = (inner + ${PER_THREAD - 1}u) / ${PER_THREAD}u;
+  let row = t / chunks;
+  let j0 = (t - row * chunks) * ${PER_THREAD}u;
+  var src = params.sbase;
+  var dsti = params.dbase;
+  var ok = true;
+${outer.join('\n')}
+  let j1 = min(j0 + ${PER_THREAD}u, inner);
+  for (var j = j0; j < j1; j++) {
+    var s = src;
+    var okj = ok;
+    var dj = dsti;
+${step(inner, 'j', 's', 'okj', 'dj', '    ')}
+${load}
+${store}
+  }
+}`;
+}

@@ -1,0 +1,63 @@
+/**
+ * The elementwise map kernels over up to four inputs (run by ops/broadcast-map.ts): `expr` is a
+ * WGSL expression reading `a`, `b`, … for the inputs, `p0`, `p1`, … for the f32 scalar uniforms,
+ * and the helpers of math.wgsl.ts. Broadcast inputs are read through their strides (uniform
+ * arrays `shape`, `st0`, `st1`, … of rank `rank`); same-shape inputs are read directly, or by the
+ * vectorised kernel of vec4.ts. Pure generators: no tensors, no dispatch.
+ */
+import type { Kernel } from '../backend/backend.js';
+import { MATH_WGSL } from './math.wgsl.js';
+import { Params, bindings, broadcastIndex, linearMain } from './wgsl.js';
+import { vec4MapWgsl } from './vec4.js';
+
+const NAMES = ['A', 'B', 'C', 'D'];
+
+export interface MapConfig {
+  /** Names the expression (the kernel key is made of it and the shape of the call). */
+  name: string;
+  expr: string;
+  inputs: number;
+  scalars: number;
+  /** Whether every input has the output's shape (no index math); else the output's rank. */
+  same: boolean;
+  rank: number;
+  params: Params;
+}
+
+const mapKey = (c: MapConfig) => `map:${c.name}:${c.same ? 'same' : `r${c.rank}`}:${c.inputs}:${c.scalars}`;
+const scalarLets = (n: number) => Array.from({ length: n }, (_, k) => `let p${k} = params.p${k};`).join(' ');
+
+/** One thread per output element; bindings A, B, … → OUT. */
+export function mapKernel(c: MapConfig): Kernel {
+  return { key: mapKey(c), wgsl: () => mapWgsl(c) };
+}
+
+function mapWgsl({ expr, inputs, scalars, same, rank, params: p }: MapConfig): string {
+  const names = NAMES.slice(0, inputs);
+  const sc = scalarLets(scalars);
+  const loads = names
+    .map((n, k) => {
+      const v = n.toLowerCase();
+      if (same) return `  let ${v} = ${n}[i];`;
+      return `${broadcastIndex(`i${k}`, rank, 'shape', `st${k}`)}\n  let ${v} = ${n}[i${k}];`;
+    })
+    .join('\n');
+  return `${bindings(names, ['OUT'])}\n${p.wgsl(names.length + 1)}\n${MATH_WGSL}
+${linearMain(`${loads}\n  ${sc}\n  OUT[i] = ${expr};`)}`;
+}
+
+/**
+ * The scalar function `map_(a, b, …) -> f32` of a same-shape map, for the vectorised kernel
+ * (`vec4MapWgsl`), which applies it lane by lane.
+ */
+export function mapFunction(expr: string, inputs: number, scalars: number): string {
+  const args = NAMES.slice(0, inputs)
+    .map((n) => `${n.toLowerCase()}: f32`)
+    .join(', ');
+  return `${MATH_WGSL}\nfn map_(${args}) -> f32 { ${scalarLets(scalars)} return ${expr}; }`;
+}
+
+/** The vectorised same-shape map (bindings IN0, IN1, … → OUT as vec4s). */
+export function vec4MapKernel(c: MapConfig): Kernel {
+  return { key: `${mapKey(c)}:v4`, wgsl: () => vec4MapWgsl(c.inputs, mapFunction(c.expr, c.inputs, c.scalars), c.params) };
+}

@@ -1,0 +1,195 @@
+/**
+ * The layer-norm kernels (run by ops/norm.ts): rows of C elements of a tensor seen as
+ * [outer, C, inner] (`params.rows`, `params.c`, `params.inner`).
+ *
+ * Forward: one fused kernel (mean, then the centred variance, then the output; it also stores
+ * mean and rstd per row for backward). Backward: one fused kernel for dx,
+ *   dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),  ĝ = g·w,  x̂ = (x − mean)·rstd,
+ * and, for dw = Σ g·x̂ and db = Σ g over all rows, per-chunk partial sums followed by a kernel
+ * that adds the chunks (no float atomics). `wide` kernels give a row a workgroup with tree
+ * reductions (long contiguous rows); the others give it one thread. Pure generators: no tensors,
+ * no dispatch.
+ */
+import type { Kernel } from '../backend/backend.js';
+import { Params, bindings } from './wgsl.js';
+
+export const NORM_WG = 64;
+const WG = NORM_WG;
+
+/**
+ * The entry point of a row kernel. `body` runs once per row with `base` (offset of the row's first
+ * element), `st` (stride between its elements), `row`, `valid` (whether the row exists; guard
+ * stores with it) and `lead` (the one thread that stores per-row values). Inside it `RED(v)`
+ * (v a name) is the sum of a per-thread partial over the row's threads and `for (ELEMS) { … k … }`
+ * visits this thread's elements.
+ */
+function rowMain(body: string, wide: boolean): string {
+  if (!wide) {
+    const b = body.replaceAll('ELEMS', 'var k = 0u; k < params.c; k++').replace(/RED\((\w+)\)/g, '$1');
+    return `
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
+  if (row >= params.rows) { return; }
+  let valid = true;
+  let lead = true;
+  let o = row / params.inner;
+  let st = params.inner;
+  let base = o * params.c * st + (row - o * st);
+${b}
+}`;
+  }
+  const b = body.replaceAll('ELEMS', `var k = lid; k < params.c; k += ${WG}u`).replace(/RED\((\w+)\)/g, 'red_($1, lid)');
+  // Every thread takes part in the reductions (barriers need uniform control flow); a workgroup
+  // past the last row computes on row 0 and stores nothing.
+  return `
+var<workgroup> part: array<f32, ${WG}>;
+fn red_(v: f32, lid: u32) -> f32 {
+  workgroupBarrier();
+  part[lid] = v;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { part[lid] += part[lid + s]; }
+    workgroupBarrier();
+  }
+  return part[0];
+}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = wid.y * nwg.x + wid.x;
+  let valid = r < params.rows;
+  let lead = valid && lid == 0u;
+  let row = select(0u, r, valid);
+  let st = 1u;
+  let base = row * params.c;
+${b}
+}`;
+}
+
+export interface NormForwardConfig {
+  wide: boolean;
+  weight: boolean;
+  bias: boolean;
+  params: Params;
+}
+
+/** y = (x − mean)·rstd·w + b per row, storing MEAN and RSTD. Bindings X[, W][, B] → Y, MEAN, RSTD. */
+export function normForwardKernel(c: NormForwardConfig): Kernel {
+  const { wide, weight: w, bias: b } = c;
+  return { key: `norm:fwd:${wide ? 'wg' : 'th'}:${w ? 'w' : ''}${b ? 'b' : ''}`, wgsl: () => normForwardWgsl(c) };
+}
+
+function normForwardWgsl({ wide, weight: w, bias: b, params: p }: NormForwardConfig): string {
+  const names = ['X', ...(w ? ['W'] : []), ...(b ? ['B'] : [])];
+  const affine = `${w ? ' * W[k]' : ''}${b ? ' + B[k]' : ''}`;
+  const body = `
+  var s = 0.0;
+  for (ELEMS) { s += X[base + k * st]; }
+  let ts = RED(s);
+  let mean = ts / f32(params.c);
+  var q = 0.0;
+  for (ELEMS) { let d = X[base + k * st] - mean; q += d * d; }
+  let tq = RED(q);
+  let rstd = inverseSqrt(tq / f32(params.c) + params.eps);
+  if (valid) {
+    for (ELEMS) { Y[base + k * st] = (X[base + k * st] - mean) * rstd${affine}; }
+  }
+  if (lead) { MEAN[row] = mean; RSTD[row] = rstd; }`;
+  return `${bindings(names, ['Y', 'MEAN', 'RSTD'])}\n${p.wgsl(names.length + 3)}\n${rowMain(body, wide)}`;
+}
+
+export interface NormBackwardXConfig {
+  wide: boolean;
+  weight: boolean;
+  params: Params;
+}
+
+/** dx of a row. Bindings G, X, MEAN, RSTD[, W] → DX. */
+export function normBackwardXKernel(c: NormBackwardXConfig): Kernel {
+  return { key: `norm:dx:${c.wide ? 'wg' : 'th'}:${c.weight ? 'w' : ''}`, wgsl: () => normBackwardXWgsl(c) };
+}
+
+function normBackwardXWgsl({ wide, weight: w, params: p }: NormBackwardXConfig): string {
+  const names = ['G', 'X', 'MEAN', 'RSTD', ...(w ? ['W'] : [])];
+  const gw = w ? 'G[base + k * st] * W[k]' : 'G[base + k * st]';
+  const body = `
+  let mu = MEAN[row];
+  let rs = RSTD[row];
+  var a = 0.0;
+  var b = 0.0;
+  for (ELEMS) {
+    let gw = ${gw};
+    a += gw;
+    b += gw * (X[base + k * st] - mu);
+  }
+  let inv_c = 1.0 / f32(params.c);
+  let ta = RED(a);
+  let tb = RED(b);
+  let ma = ta * inv_c;
+  let mb = tb * inv_c * rs;
+  if (valid) {
+    for (ELEMS) {
+      let xh = (X[base + k * st] - mu) * rs;
+      DX[base + k * st] = rs * (${gw} - ma - xh * mb);
+    }
+  }`;
+  return `${bindings(names, ['DX'])}\n${p.wgsl(names.length + 1)}\n${rowMain(body, wide)}`;
+}
+
+/**
+ * First pass of dw = Σ g·x̂ and db = Σ g: thread (channel, chunk) sums its chunk of `params.per`
+ * rows into PART [chunks, 2, C]. Bindings G, X, MEAN, RSTD → PART.
+ */
+export function normPartialWBKernel(p1: Params): Kernel {
+  return { key: 'norm:dwdb:partial', wgsl: () => normPartialWBWgsl(p1) };
+}
+
+function normPartialWBWgsl(p1: Params): string {
+  return `${bindings(['G', 'X', 'MEAN', 'RSTD'], ['PART'])}\n${p1.wgsl(5)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wid.x * ${WG}u + lid;
+  if (c >= params.c) { return; }
+  let m0 = wid.y * params.per;
+  let m1 = min(params.rows, m0 + params.per);
+  // Walk rows m = o·inner + i of the chunk without dividing per element.
+  var o = m0 / params.inner;
+  var i = m0 - o * params.inner;
+  var sw = 0.0;
+  var sb = 0.0;
+  for (var m = m0; m < m1; m++) {
+    let idx = (o * params.c + c) * params.inner + i;
+    let gv = G[idx];
+    sw += gv * (X[idx] - MEAN[m]) * RSTD[m];
+    sb += gv;
+    i++;
+    if (i == params.inner) { i = 0u; o++; }
+  }
+  PART[(wid.y * 2u) * params.c + c] = sw;
+  PART[(wid.y * 2u + 1u) * params.c + c] = sb;
+}`;
+}
+
+/** Second pass: one thread per channel adds the chunks. Bindings PART → DW, DB. */
+export function normFinalWBKernel(p2: Params): Kernel {
+  return { key: 'norm:dwdb:final', wgsl: () => normFinalWBWgsl(p2) };
+}
+
+function normFinalWBWgsl(p2: Params): string {
+  return `${bindings(['PART'], ['DW', 'DB'])}\n${p2.wgsl(3)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wid.x * ${WG}u + lid;
+  if (c >= params.c) { return; }
+  var sw = 0.0;
+  var sb = 0.0;
+  for (var k = 0u; k < params.chunks; k++) {
+    sw += PART[(k * 2u) * params.c + c];
+    sb += PART[(k * 2u + 1u) * params.c + c];
+  }
+  DW[c] = sw;
+  DB[c] = sb;
+}`;
+}
