@@ -146,7 +146,7 @@ const COMMANDS: Record<string, Command> = {
   },
   worker: {
     usage: WORKER_USAGE,
-    summary: "a queue worker on this machine's WebGPU device: runs the jobs that `bench embed --queue`, `bench label --queue` and `bench table1 --queue` add, one at a time, until SIGINT/SIGTERM",
+    summary: "a queue worker on this machine's WebGPU device: runs the jobs that `bench embed --queue`, `bench label --queue`, `bench table1 --queue` and `bench ood --queue` add, one at a time, until SIGINT/SIGTERM",
     run: workerCommand,
     parse: parseWorkerArgs,
   },

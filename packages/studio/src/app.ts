@@ -46,8 +46,9 @@ import { CanvasView, isTyping, type Markers, type Modifiers } from './view/canva
 import { ERROR_TITLES, Messages } from './view/messages.js';
 import { overlayPixels } from './view/overlay.js';
 import { classList, definitionList, el, frameRow, objectList, type FrameRow } from './view/panels.js';
+import { cacheKeyOf, cacheRootOf, inCacheFolder, isCacheFilePath } from './worker/cache-paths.js';
 import { ModelClient, ModelError } from './worker/model-client.js';
-import { defaultShiftBlockMismatch, type Method, type ModelInfo, type ObjectPrompt, type Progress, type PromptBox, type Request, type ShiftBlockInfo, type ShiftBlockSource, type WeightDType } from './worker/protocol.js';
+import { defaultShiftBlockMismatch, type FeaturesInfo, type FeaturesSource, type Method, type ModelInfo, type ObjectPrompt, type Progress, type PromptBox, type Request, type ShiftBlockInfo, type ShiftBlockSource, type WeightDType } from './worker/protocol.js';
 
 /** Per-frame page state (the labels live in their own map). */
 interface FrameStatus {
@@ -109,6 +110,9 @@ export class StudioApp {
   /** Counts shift-block replacements: an RP-SAM2 answer of a replaced block is stale. */
   private shiftGeneration = 0;
   private dtype: WeightDType = 'f32';
+  /** Precomputed features (a `bench embed` cache) to use instead of the encoder where they fit: `?features=<url>`, or a cache folder dropped with the frames. */
+  private featuresSource: FeaturesSource | null = null;
+  private features: FeaturesInfo | null = null;
   private hover: { x: number; y: number } | null = null;
   private syntheticSeed = (Date.now() % 100000) | 0;
 
@@ -165,6 +169,34 @@ export class StudioApp {
     // loads whichever block was in use instead).
     if (this.model && this.modelRequest?.spec.kind === 'default' && !this.shiftSource) {
       await this.loadShiftBlock({ kind: 'default', url: new URL(shiftWeightsUrl, location.href).href });
+    }
+    // `?features=<url>`: a feature cache folder served next to the page or the frames (after a lost device: whichever is attached).
+    const fromUrl = new URLSearchParams(location.search).get('features');
+    this.featuresSource ??= fromUrl ? { kind: 'url', url: new URL(fromUrl, location.href).href } : null;
+    if (this.model && this.featuresSource) await this.attachFeatures(this.featuresSource);
+  }
+
+  /**
+   * Attaches precomputed features in the worker: frames they hold are set from them instead of
+   * being encoded. Features made by another SAM 2 are reported (and not used: frames are encoded).
+   */
+  private async attachFeatures(source: FeaturesSource): Promise<void> {
+    this.featuresSource = source;
+    try {
+      this.features = await this.client.call({ type: 'attach-features', source });
+    } catch (e) {
+      if (this.lostDevice(e)) return;
+      this.features = null;
+      this.featuresSource = null;
+      this.msg.banner('features', 'warning', 'Precomputed features could not be read', `${(e as Error).message}\n\nFrames are encoded by the image encoder.`);
+      return;
+    }
+    const f = this.features;
+    if (!f) return;
+    if (f.mismatch) this.msg.banner('features', 'warning', 'Precomputed features not used: another SAM 2 made them', f.mismatch);
+    else {
+      this.msg.dismiss('features');
+      this.msg.notice(`Precomputed features of ${f.frames} frame${f.frames === 1 ? '' : 's'} from ${f.label}: those frames skip the image encoder.`);
     }
   }
 
@@ -341,7 +373,18 @@ export class StudioApp {
   // ---------------------------------------------------------------- frames
 
   private async addFiles(incoming: IncomingFile[], errors: string[] = []): Promise<void> {
-    const { frames, added, skipped, duplicates } = addFrames(this.frames, incoming);
+    // A feature cache folder among the files (index.json + images/*.safetensors): attached, not listed as frames.
+    const root = cacheRootOf(incoming.map((f) => f.path));
+    if (root !== null) {
+      const cacheFiles = incoming.filter((f) => inCacheFolder(root, f.path));
+      incoming = incoming.filter((f) => !inCacheFolder(root, f.path));
+      const source: FeaturesSource = { kind: 'files', files: cacheFiles.map((f) => f.file), paths: cacheFiles.map((f) => f.path) };
+      // Before the worker is up, start() attaches it.
+      if (this.webgpu === 'ok') void this.attachFeatures(source);
+      else if (this.webgpu === 'pending') this.featuresSource = source;
+    }
+    const { frames, added, skipped: skippedAll, duplicates } = addFrames(this.frames, incoming);
+    const skipped = skippedAll.filter((p) => !isCacheFilePath(p));
     this.frames = frames;
     for (const f of added) {
       this.status.set(f.id, { decode: 'new', decodeError: null, width: 0, height: 0, thumb: null, embed: 'none', embedError: null, progress: null });
@@ -431,7 +474,8 @@ export class StudioApp {
       if (bitmap !== this.bitmap?.bitmap) bitmap.close();
       s.embed = 'queued';
       this.renderFrameRow(id);
-      const r = await this.client.call({ type: 'encode', frameId: id, pixels, priority }, (p) => this.onProgress(p));
+      const r = await this.client.call({ type: 'encode', frameId: id, pixels, priority, cacheKey: cacheKeyOf(f.path) }, (p) => this.onProgress(p));
+      if (r.featuresNote) this.msg.banner('features', 'warning', 'Precomputed features not used', r.featuresNote);
       s.embed = 'cached';
       s.progress = null;
       for (const gone of r.evicted) {
@@ -441,7 +485,10 @@ export class StudioApp {
         this.renderFrameRow(gone);
       }
       this.renderFrameRow(id);
-      if (id === this.currentFrame()?.id) this.msg.status(r.cached ? `${f.name}: embedding cached` : `${f.name} encoded in ${(r.ms / 1000).toFixed(1)} s: click an instrument`, null);
+      if (id === this.currentFrame()?.id) {
+        const how = r.cached ? `${f.name}: embedding cached` : r.source === 'precomputed' ? `${f.name}: precomputed features from ${this.features?.label ?? 'the feature cache'} (${(r.ms / 1000).toFixed(1)} s): click an instrument` : `${f.name} encoded in ${(r.ms / 1000).toFixed(1)} s: click an instrument`;
+        this.msg.status(how, null);
+      }
     };
     const p = run().catch((e: unknown) => {
       this.encodes.delete(id);

@@ -6,6 +6,8 @@
  * dataset folder is checked (every image and label map) before the run directory is made: a
  * malformed one is refused naming the file and the problem (exit 2). The run ends with
  * `report: <run dir>`; Ctrl-C stops after the current unit of work, `--resume <dir>` continues.
+ * With `--queue redis://… [--queue-name <name>]` the test-split evaluation of every share is
+ * sharded over `bench worker` processes, as `bench table1 --queue` does (the same samples.jsonl).
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +15,7 @@ import { isSam2ConfigPath } from '@rpsam2/sam2';
 import type { CommandArgs } from '../args.js';
 import { openCadis } from '../datasets/cadis.js';
 import { DatasetError } from '../datasets/types.js';
+import { splitQueueFlags, type EvaluationQueue } from '../queue/table1-shards.js';
 import { DEFAULT_SHIFT_BLOCK, seedRange } from '../runs/experiment-config.js';
 import { int, oneOf, str, UsageError } from '../runs/run-args.js';
 import { finishRun, readRunConfig, withCliInterrupts } from '../runs/run-command.js';
@@ -36,7 +39,9 @@ export const OOD_FLAGS = `  --data <dir> --dataset cadis   a CaDIS folder (Video
   --limit N --train-limit N  at most N test / training frames
   --cases N --frames N --size WxH --data-seed N   the generated domain
   --cache <dir> --cache-dtype f32|f16 --name <name> --out <dir> --runs <dir>
-  --resume <dir>             continue an interrupted run (no other flag)`;
+  --resume <dir>             continue an interrupted run (no other flag but --queue)
+  --queue redis://host:port [--queue-name <name>]   shard each share's test evaluation over \`bench worker\`
+                             processes (BullMQ; the same samples.jsonl and results; queue name default rpsam2)`;
 
 /** Parsed flags: a new run's config, or a run to resume. */
 export interface OodArgs extends CommandArgs {
@@ -44,6 +49,8 @@ export interface OodArgs extends CommandArgs {
   resume?: string;
   out?: string;
   runsDir?: string;
+  /** Shard the evaluation over `bench worker` processes through this queue (not part of config.json). */
+  queue?: EvaluationQueue;
 }
 
 const STRING_FLAGS = [
@@ -53,6 +60,16 @@ const STRING_FLAGS = [
 
 /** Parses `bench ood`'s flags (see {@link OOD_FLAGS}); throws a UsageError naming a bad one. */
 export function parseOodArgs(argv: string[]): OodArgs {
+  let split;
+  try {
+    split = splitQueueFlags(argv);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return { ...parseOodFlags(split.argv), queue: split.queue };
+}
+
+function parseOodFlags(argv: string[]): OodArgs {
   let values: Partial<Record<(typeof STRING_FLAGS)[number], string>>;
   try {
     values = parseArgs({ args: argv, allowPositionals: false, strict: true, options: Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' }])) }).values as typeof values;
@@ -162,7 +179,7 @@ export async function executeOod(args: OodArgs, io: RunIO, stop: StopSignal): Pr
     dir = await createRunDir({ parent: args.runsDir, name: config.name, exact: args.out });
     await writeJson(join(dir, 'config.json'), config);
   }
-  return finishRun('ood', dir, io, () => runOod(config, dir, { io, stop, resumed: Boolean(args.resume) }));
+  return finishRun('ood', dir, io, () => runOod(config, dir, { io, stop, resumed: Boolean(args.resume), queue: args.queue }));
 }
 
 /** Runs `bench ood` with the process's streams and Ctrl-C handling. */

@@ -19,6 +19,9 @@
  *        loaded back from its exported weights as a SAM 2 model;
  *  5. report: results.json, ood.csv, ood.md and figures/ood-mdsc.png.
  *
+ * With a queue (`--queue`), step d's groups are evaluated one after the other by `bench worker`
+ * processes (`evaluateWithQueue`, as `bench table1 --queue`): the same records in the same order.
+ *
  * Every stage is resumable: a stop request (Ctrl-C) ends the current unit of work, what was
  * written stays valid, and `--resume <dir>` continues where the run stopped (the samples, pseudo
  * masks and trainings already on disk are kept; trainings continue from their checkpoints).
@@ -30,9 +33,11 @@ import { defaultModelPaths, Sam2ImagePredictor } from '@rpsam2/sam2';
 import { openCadis } from '../datasets/cadis.js';
 import type { FrameRef } from '../datasets/types.js';
 import { frameCacheId } from '../evaluation/dataset-adapter.js';
-import { evalProgressText, evaluate, listObjects, type EvalGroup } from '../evaluation/evaluate.js';
+import { evalProgressText, evaluate, listObjects, type EvalGroup, type EvalProgress, type EvaluationReport } from '../evaluation/evaluate.js';
 import { rpsam2Method, sam2Method, type EvalMethod } from '../evaluation/methods.js';
-import { loadSam2Spec, type LoadedSam2 } from '../evaluation/sam2-models.js';
+import { loadSam2Spec, type LoadedSam2, type Sam2Spec } from '../evaluation/sam2-models.js';
+import type { ShardMethodSpec } from '../queue/jobs.js';
+import { absoluteSpec, evaluateWithQueue, type EvaluationQueue } from '../queue/table1-shards.js';
 import { SampleLog } from '../evaluation/samples.js';
 import { DEFAULT_SHIFT_BLOCK } from '../runs/experiment-config.js';
 import { startRun, type ExperimentOutcome } from '../runs/experiment.js';
@@ -54,6 +59,8 @@ export interface OodRunOptions {
   io: RunIO;
   stop: StopSignal;
   resumed: boolean;
+  /** Shard the evaluation over `bench worker` processes through this queue (the same samples as in-process). */
+  queue?: EvaluationQueue;
 }
 
 /** The fine-tuning schedule in words (the default run says that it is brief). */
@@ -249,12 +256,17 @@ export async function runOod(c: OodConfig, dir: string, options: OodRunOptions):
 
         // d. Evaluation on the test split.
         const groups: EvalGroup[] = [testGroup(`SAM 2 (${main.config.name})`, predictor, [...(si === 0 ? [sam2Method('SAM 2', predictor)] : []), rpMethod])];
+        // What a queue worker loads for each group (the same models and methods).
+        const blockSpec: ShardMethodSpec = { kind: 'rpsam2', name: names.rpsam2, checkpoint: block === zeroShot && c.shiftBlock.checkpoint === DEFAULT_SHIFT_BLOCK ? '' : resolve(checkpoint), heads: c.shiftBlock.heads };
+        const specs: { sam2: Sam2Spec; methods: ShardMethodSpec[] }[] = [{ sam2: c.sam2, methods: [...(si === 0 ? [{ kind: 'sam2' as const, name: 'SAM 2' }] : []), blockSpec] }];
         const loaded: LoadedSam2[] = [];
         for (const [src, name] of [
           ['sam2', names.ftSam2],
           ['rpsam2', names.ftRpsam2],
         ] as const) {
-          const m = await loadSam2Spec({ weights: ftWeights[src], config: ftConfigArg, dtype: c.sam2.dtype });
+          const spec: Sam2Spec = { weights: ftWeights[src], config: ftConfigArg, dtype: c.sam2.dtype };
+          specs.push({ sam2: spec, methods: [{ kind: 'sam2', name }] });
+          const m = await loadSam2Spec(spec);
           loaded.push(m);
           const p = new Sam2ImagePredictor(m.model);
           owned.push(() => {
@@ -263,21 +275,37 @@ export async function runOod(c: OodConfig, dir: string, options: OodRunOptions):
           });
           groups.push(testGroup(name, p, [sam2Method(name, p)]));
         }
-        const ev = await timer.run('evaluate', () =>
-          evaluate(
-            {
+        const onProgress = (p: EvalProgress) => bar.update(evalProgressText(p));
+        const ev = await timer.run('evaluate', async () => {
+          if (!options.queue) {
+            return evaluate({ dataset: ds, frames: testFrames, groups, seeds: c.protocol.seeds, clickOffset: c.protocol.clickOffset, log, shouldStop: () => stop.requested, onProgress }, testListing);
+          }
+          // Group by group, as `evaluate` orders the records.
+          const evalDir = resolve(cacheDir(cacheRoot, main, 'eval-test'));
+          const all: EvaluationReport[] = [];
+          for (const [gi, g] of groups.entries()) {
+            const r = await evaluateWithQueue({
+              queue: options.queue,
+              runDir: resolve(dir),
+              dataRoot: resolve(root),
+              split: 'test',
+              evalDir,
+              group: { name: g.name, sam2: absoluteSpec(specs[gi].sam2), methods: specs[gi].methods },
               dataset: ds,
               frames: testFrames,
-              groups,
+              listing: testListing,
               seeds: c.protocol.seeds,
               clickOffset: c.protocol.clickOffset,
               log,
-              shouldStop: () => stop.requested,
-              onProgress: (p) => bar.update(evalProgressText(p)),
-            },
-            testListing,
-          ),
-        );
+              stop,
+              io,
+              onProgress,
+            });
+            all.push(r);
+            if (r.stopped) break;
+          }
+          return { stopped: all.some((r) => r.stopped), total: all.reduce((n, r) => n + r.total, 0), computed: all.reduce((n, r) => n + r.computed, 0), resumed: all.reduce((n, r) => n + r.resumed, 0) };
+        });
         bar.done();
         if (ev.stopped) return interrupted(`evaluate ${at}`);
         io.out(`  evaluated ${groups.flatMap((g) => g.methods.map((m) => m.name)).join(', ')}: ${ev.total} samples (${ev.computed} now, ${ev.resumed} earlier)`);

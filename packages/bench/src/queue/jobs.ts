@@ -75,12 +75,13 @@ export interface LabelJobResult {
 export type ShardMethodSpec = { kind: 'sam2'; name: string } | { kind: 'rpsam2'; name: string; /** Checkpoint file (absolute), or '' for the shipped default block. */ checkpoint: string; heads: number };
 
 /**
- * A `table1-shard` job: the samples of a few evaluated frames of a Table 1 run, for one model
- * group (a SAM 2 and its methods), computed by the run's own evaluation loop into the shard's
- * samples file; the run merges the shards into samples.jsonl in frame order.
+ * A `table1-shard` job: the samples of a few evaluated frames of a Table 1 run (or of one share
+ * of a `bench ood` run: the same job, the run's config.json tells the worker how to open the
+ * data), for one model group (a SAM 2 and its methods), computed by the run's own evaluation loop
+ * into the shard's samples file; the run merges the shards into samples.jsonl in frame order.
  */
 export interface Table1ShardJobData {
-  /** The run directory (absolute; its config.json says how to open the data). */
+  /** The run directory (absolute; its config.json — a Table 1 or an OOD run's — says how to open the data). */
   runDir: string;
   /** The dataset root (absolute). */
   dataRoot: string;

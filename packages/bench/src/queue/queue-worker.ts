@@ -1,7 +1,7 @@
 /**
  * `bench worker`'s loop: a BullMQ worker on one WebGPU device that takes one job at a time from
  * the queue and runs it (`embed`: a frame into a feature cache; `label`: a frame's pseudo-labels;
- * `table1-shard`: a few frames of a Table 1 run's evaluation).
+ * `table1-shard`: a few frames of a Table 1 or `bench ood` run's evaluation).
  * BullMQ gives the reliability: a job whose worker dies (crash, SIGKILL, lost machine) loses its
  * lock after the stall timeout and goes back to the queue for another worker; a job that throws is
  * retried with back-off up to its attempts; the jobs' results stay in Redis for the producer. This loop adds a per-job

@@ -1,10 +1,13 @@
 /**
- * A `table1-shard` job on a worker: the samples of a few frames of a Table 1 run for one model
- * group, computed by the run's own evaluation loop (`evaluate`) with the methods rebuilt in the
- * run's column order and the features read from the run's feature cache — so every record is the
- * record the single-process run computes. The shard is written to a temporary file and renamed
- * into place when complete: a shard file that exists is complete, and a re-delivered job finds it
- * and does nothing (two workers on one shard never share a file).
+ * A `table1-shard` job on a worker: the samples of a few frames of a run's evaluation (a Table 1
+ * run, or the test-split evaluation of one share of a `bench ood` run) for one model group,
+ * computed by the run's own evaluation loop (`evaluate`) with the methods rebuilt in the run's
+ * column order and the features read from the run's feature cache — so every record is the
+ * record the single-process run computes. The run's config.json says how to open its data (its
+ * `format` tells a Table 1 run from an OOD run, whose data is a CaDIS folder). The shard is
+ * written to a temporary file and renamed into place when complete: a shard file that exists is
+ * complete, and a re-delivered job finds it and does nothing (two workers on one shard never
+ * share a file).
  *
  * The opened dataset, feature cache, SAM 2 and shift blocks stay loaded for the next shard of the
  * same run and group ({@link Table1ShardContext}).
@@ -23,6 +26,7 @@ import { evaluate, type EvalGroup } from '../evaluation/evaluate.js';
 import { rpsam2Method, sam2Method, type EvalMethod } from '../evaluation/methods.js';
 import { readSamples, SampleLog } from '../evaluation/samples.js';
 import { loadSam2Spec, type LoadedSam2 } from '../evaluation/sam2-models.js';
+import { OOD_CONFIG_FORMAT, validateOodConfig, type OodConfig } from '../ood/ood-config.js';
 import { validateExperimentConfig, type ExperimentConfig } from '../runs/experiment-config.js';
 import { pathExists, readJson } from '../runs/run-dir.js';
 import type { Table1ShardJobData, Table1ShardJobResult } from './jobs.js';
@@ -38,6 +42,17 @@ interface Loaded {
   methods: EvalMethod[];
 }
 
+/** The data of a run from its config.json: a Table 1 run's dataset, or an OOD run's CaDIS folder. */
+async function openRunData(c: ExperimentConfig | OodConfig, dataRoot: string): Promise<SegmentationDataset> {
+  if (c.format === OOD_CONFIG_FORMAT) {
+    validateOodConfig(c as OodConfig);
+    return openCadis(dataRoot);
+  }
+  const e = c as ExperimentConfig;
+  validateExperimentConfig(e);
+  return e.data.dataset === 'cadis' ? openCadis(dataRoot) : openCataract1k(dataRoot, { annotations: e.data.annotations });
+}
+
 /** What a worker keeps loaded for consecutive shards of one run and group. */
 export class Table1ShardContext {
   private current: Loaded | null = null;
@@ -49,9 +64,7 @@ export class Table1ShardContext {
     this.dispose();
     const configPath = join(d.runDir, 'config.json');
     if (!(await pathExists(configPath))) throw new UnrecoverableError(`${configPath}: not found (is the run folder shared with this worker at the same path?)`);
-    const c = await readJson<ExperimentConfig>(configPath);
-    validateExperimentConfig(c);
-    const ds = c.data.dataset === 'cadis' ? await openCadis(d.dataRoot) : await openCataract1k(d.dataRoot, { annotations: c.data.annotations });
+    const ds = await openRunData(await readJson<ExperimentConfig | OodConfig>(configPath), d.dataRoot);
     const frames = new Map(ds.framesIn(d.split as SplitName).map((f) => [f.id, f]));
     const cache = await FeatureCache.open(d.evalDir);
     const model = await loadSam2Spec(d.group.sam2);

@@ -1,5 +1,6 @@
 /**
- * A Table 1 run's evaluation through the queue (`bench table1 --queue redis://…`): the evaluated
+ * A run's evaluation through the queue (`bench table1 --queue redis://…`, and each share's
+ * test-split evaluation of `bench ood --queue redis://…`, group by group): the evaluated
  * frames of a model group are cut into shards (`table1-shard` jobs, one frame each by default),
  * `bench worker` processes compute them with the run's own evaluation loop, and the run appends
  * the shards' records to samples.jsonl in frame order, skipping what it already holds — so
@@ -22,7 +23,7 @@ import { runJobs } from './job-runner.js';
 import { DEFAULT_JOB_POLICY, DEFAULT_QUEUE_NAME, digest, type ShardMethodSpec, type Table1ShardJobData, type Table1ShardJobResult } from './jobs.js';
 import { bullmqClient, checkRedis, closeClient, parseRedisUrl, type RedisTarget } from './redis-connection.js';
 
-/** Where a run's evaluation is sent: `--queue` and `--queue-name` of `bench table1`. */
+/** Where a run's evaluation is sent: `--queue` and `--queue-name` of `bench table1` and `bench ood`. */
 export interface EvaluationQueue {
   target: RedisTarget;
   queueName: string;

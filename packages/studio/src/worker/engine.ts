@@ -4,6 +4,10 @@
  *
  * - `encode` runs SAM 2's image encoder once per frame (a `Sam2ImagePredictor` per frame owns
  *   the features); later clicks on that frame only run the prompt encoder and mask decoder.
+ *   With precomputed features attached (a `bench embed` feature cache, see
+ *   precomputed-features.ts) a frame they hold is set from them (`setFeatures`) instead — when
+ *   they were made by the loaded SAM 2 for a frame of this size; otherwise the reply says why
+ *   and the frame is encoded.
  * - `decode` segments one object from its prompt. A single click with no box takes SAM 2's
  *   multimask output and the mask with the highest predicted IoU (the paper's protocol; with
  *   RP-SAM2 exactly `RpSam2Predictor.predict`). More prompts take the single-mask output, the
@@ -11,7 +15,7 @@
  *   shift block first; negative clicks and boxes are used as given. The mask is a function of
  *   (frame, prompt, method) alone, so undo and method toggles reproduce it exactly.
  */
-import { getBackend, init, NoAdapterError, type ByteSource } from '@rpsam2/tensor';
+import { getBackend, init, noGrad, NoAdapterError, tensor, tidy, type ByteSource } from '@rpsam2/tensor';
 import {
   loadDefaultSam2,
   loadSam2,
@@ -21,11 +25,13 @@ import {
   type RgbImage,
   type Sam2Config,
   type Sam2LoadReport,
+  type ImageFeatures,
   type Sam2Model,
 } from '@rpsam2/sam2';
 import { CheckpointFileError, DEFAULT_SHIFT_BLOCK_SAM2, loadShiftBlockFrom, openCheckpointSource, RpSam2Predictor, type ShiftBlock } from '@rpsam2/rpsam2';
 import { EmbeddingCache } from './embedding-cache.js';
-import { defaultShiftBlockMismatch, type DecodeReply, type EncodeReply, type ErrorCode, type InitReply, type Method, type ModelInfo, type ObjectPrompt, type ShiftBlockInfo, type WeightDType } from './protocol.js';
+import { modelMismatch, PrecomputedFeatures, sourceHash, type CacheFiles, type PrecomputedFrame } from './precomputed-features.js';
+import { defaultShiftBlockMismatch, type DecodeReply, type EncodeReply, type ErrorCode, type FeaturesInfo, type InitReply, type Method, type ModelInfo, type ObjectPrompt, type ShiftBlockInfo, type WeightDType } from './protocol.js';
 
 /** How the page names the shift block shipped with `@rpsam2/rpsam2` (trained for the default model). */
 export const DEFAULT_SHIFT_BLOCK_LABEL = `default (rpsam2-synthetic, for ${DEFAULT_SHIFT_BLOCK_SAM2})`;
@@ -92,6 +98,10 @@ export class StudioEngine {
   private readonly cache: EmbeddingCache<Sam2ImagePredictor>;
   /** Recent encoder times (ms) of this model, for progress estimates. */
   private encodeTimes: number[] = [];
+  /** The loaded model's weights file (its hash identifies the model to a feature cache; computed once, on demand). */
+  private weights: { name: string; source: ByteSource; hash: Promise<string> | null } | null = null;
+  /** Attached precomputed features, and whether they fit the loaded model (null: fit; checked once per model). */
+  private features: { store: PrecomputedFeatures; mismatch: Promise<string | null> | null } | null = null;
 
   constructor(cacheBytes = DEFAULT_CACHE_BYTES) {
     this.cache = new EmbeddingCache(cacheBytes);
@@ -197,6 +207,8 @@ export class StudioEngine {
     this.model = model;
     this.defaultModel = source.kind === 'default';
     this.encodeTimes = [];
+    this.weights = { name: source.kind === 'default' ? 'weights.safetensors' : source.label, source: source.weights, hash: null };
+    if (this.features) this.features.mismatch = null;
     let dropped: string | null = null;
     if (this.shift && (!this.shiftFits(this.shift.block) || (this.shift.info.defaultFor !== null && !this.defaultModel))) {
       dropped = this.shift.info.label;
@@ -271,29 +283,104 @@ export class StudioEngine {
     return this.model;
   }
 
+  /**
+   * Attaches a feature cache (null detaches): its index is read and checked now; with a model
+   * loaded, the reply says whether its features fit that model (`mismatch`, a sentence, when not).
+   */
+  async attachFeatures(files: CacheFiles | null): Promise<FeaturesInfo | null> {
+    if (!files) {
+      this.features = null;
+      return null;
+    }
+    let store: PrecomputedFeatures;
+    try {
+      store = await PrecomputedFeatures.open(files);
+    } catch (e) {
+      throw new StudioError('bad-file', (e as Error).message);
+    }
+    this.features = { store, mismatch: null };
+    const s = store.settings.sam2;
+    return { label: files.label, frames: store.size, model: `${s.config} (${s.weights})`, mismatch: this.model ? await this.featuresMismatch() : null };
+  }
+
+  /** Why the attached features do not fit the loaded model (null: they fit, or none attached). */
+  private featuresMismatch(): Promise<string | null> {
+    const f = this.features;
+    const m = this.model;
+    const w = this.weights;
+    if (!f || !m || !w) return Promise.resolve(null);
+    f.mismatch ??= modelMismatch(
+      f.store.settings,
+      { config: m.cfg.name, imageSize: m.cfg.imageSize, dim: m.dim, weightsName: w.name, weightsHash: () => (w.hash ??= sourceHash(w.source)) },
+      f.store.files.label,
+    );
+    return f.mismatch;
+  }
+
+  /**
+   * The precomputed features of a frame as GPU tensors, or why there are none for it that fit
+   * (`note` null: the cache simply does not hold the frame).
+   */
+  private async precomputed(cacheKey: string, image: RgbImage): Promise<{ features: ImageFeatures; origHW: [number, number] } | { note: string | null }> {
+    const f = this.features;
+    const m = this.requireModel();
+    if (!f || !f.store.has(cacheKey)) return { note: null };
+    const mismatch = await this.featuresMismatch();
+    if (mismatch) return { note: mismatch };
+    let fr: PrecomputedFrame | null;
+    try {
+      fr = await f.store.read(cacheKey);
+    } catch (e) {
+      return { note: `precomputed features of ${cacheKey} could not be read (${(e as Error).message}); encoding it` };
+    }
+    if (!fr) return { note: `the precomputed features of ${cacheKey} are listed in ${f.store.files.label} but their file is missing; encoding it` };
+    const [h, w] = fr.origHW;
+    if (h !== image.height || w !== image.width) return { note: `the precomputed features of ${cacheKey} were made from a ${w}×${h} image, this frame is ${image.width}×${image.height}; encoding it` };
+    const g = m.gridSize;
+    const want = [
+      [1, m.dim, g, g],
+      [1, m.dim / 8, 4 * g, 4 * g],
+      [1, m.dim / 4, 2 * g, 2 * g],
+    ];
+    const got = [fr.imageEmbed.shape, fr.highRes[0].shape, fr.highRes[1].shape];
+    if (got.some((s, i) => s.join() !== want[i].join())) return { note: `the precomputed features of ${cacheKey} have shapes ${got.map((s) => `[${s}]`).join(', ')}, the loaded model needs ${want.map((s) => `[${s}]`).join(', ')}; encoding it` };
+    const features = noGrad(() =>
+      tidy(() => ({
+        imageEmbed: tensor(fr.imageEmbed.data, fr.imageEmbed.shape),
+        highRes: [tensor(fr.highRes[0].data, fr.highRes[0].shape), tensor(fr.highRes[1].data, fr.highRes[1].shape)] as [ReturnType<typeof tensor>, ReturnType<typeof tensor>],
+      })),
+    );
+    return { features, origHW: [h, w] };
+  }
+
   /** Whether the frame's embedding is cached. */
   has(frameId: string): boolean {
     return this.cache.has(frameId);
   }
 
-  /** Runs the image encoder on a frame (once: a cached frame returns at once). */
-  async encode(frameId: string, image: RgbImage): Promise<EncodeReply> {
+  /**
+   * Runs the image encoder on a frame (once: a cached frame returns at once) — or, when the
+   * attached feature cache holds `cacheKey` for the loaded model, sets its precomputed features.
+   */
+  async encode(frameId: string, image: RgbImage, cacheKey?: string): Promise<EncodeReply> {
     const model = this.requireModel();
-    if (this.cache.get(frameId)) return { frameId, ms: 0, cached: true, evicted: [], cacheBytes: this.cache.bytes };
+    if (this.cache.get(frameId)) return { frameId, ms: 0, cached: true, evicted: [], cacheBytes: this.cache.bytes, source: 'session', featuresNote: null };
     const t0 = performance.now();
+    const pre = cacheKey ? await this.precomputed(cacheKey, image) : { note: null };
     const predictor = new Sam2ImagePredictor(model);
     try {
-      await predictor.setImage(image);
+      if ('features' in pre) predictor.setFeatures(pre.features, pre.origHW);
+      else await predictor.setImage(image);
     } catch (e) {
       predictor.dispose();
       throw e;
     }
     const ms = performance.now() - t0;
-    this.encodeTimes = [...this.encodeTimes.slice(-4), ms];
+    if (!('features' in pre)) this.encodeTimes = [...this.encodeTimes.slice(-4), ms];
     const f = predictor.getFeatures();
     const bytes = [f.imageEmbed, f.highRes[0], f.highRes[1]].reduce((s, t) => s + 4 * t.shape.reduce((a, b) => a * b, 1), 0);
     const evicted = this.cache.set(frameId, predictor, bytes);
-    return { frameId, ms, cached: false, evicted, cacheBytes: this.cache.bytes };
+    return { frameId, ms, cached: false, evicted, cacheBytes: this.cache.bytes, source: 'features' in pre ? 'precomputed' : 'encoder', featuresNote: 'note' in pre ? pre.note : null };
   }
 
   /** Drops one frame's embedding, or all (null). */
@@ -355,5 +442,7 @@ export class StudioEngine {
     this.model = null;
     this.info = null;
     this.defaultModel = false;
+    this.weights = null;
+    this.features = null;
   }
 }

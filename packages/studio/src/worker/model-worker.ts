@@ -6,6 +6,7 @@
 import { blobSource, bytesSource } from '@rpsam2/tensor';
 import { classifyError, StudioEngine, StudioError } from './engine.js';
 import { JobQueue } from './job-queue.js';
+import { pickedCacheFiles, urlCacheFiles } from './precomputed-features.js';
 import { replyTransferables, requestProblem, type Progress, type Replies, type Request, type RequestEnvelope, type RequestType, type ResponseEnvelope } from './protocol.js';
 
 /** The worker global, typed just as far as used (the DOM lib has no worker scope types). */
@@ -79,11 +80,20 @@ async function handle(id: number, request: Request): Promise<Replies[RequestType
         }
         return engine.loadShiftBlock(blobSource(s.file, s.name), s.name);
       });
+    case 'attach-features':
+      return queue.push(PRIORITY.control, async () => {
+        const s = request.source;
+        if (s.kind === 'none') return engine.attachFeatures(null);
+        if (s.kind === 'url') return engine.attachFeatures(urlCacheFiles(s.url));
+        const files = pickedCacheFiles(s.files.map((file, i) => ({ file, path: s.paths[i] })));
+        if (!files) throw new StudioError('bad-file', `no feature cache among ${s.files.length} file(s): a cache folder made by \`bench embed\` holds index.json and images/*.safetensors`);
+        return engine.attachFeatures(files);
+      });
     case 'encode': {
-      const { frameId, pixels } = request;
+      const { frameId, pixels, cacheKey } = request;
       const priority = request.priority === 'now' ? PRIORITY.encodeNow : PRIORITY.encodeBackground;
       if (engine.has(frameId) && !queue.has(`encode:${frameId}`)) {
-        return queue.push(PRIORITY.decode, () => engine.encode(frameId, { width: pixels.width, height: pixels.height, channels: 4, data: pixels.data }));
+        return queue.push(PRIORITY.decode, () => engine.encode(frameId, { width: pixels.width, height: pixels.height, channels: 4, data: pixels.data }, cacheKey));
       }
       const ahead = queue.ahead(priority);
       if (ahead > 0) progress(id, { stage: 'queued', done: 0, total: 0, frameId, text: `waiting for ${ahead} job${ahead === 1 ? '' : 's'}` });
@@ -96,7 +106,7 @@ async function handle(id: number, request: Request): Promise<Replies[RequestType
           tick();
           const timer = setInterval(tick, 250);
           try {
-            return await engine.encode(frameId, { width: pixels.width, height: pixels.height, channels: 4, data: pixels.data });
+            return await engine.encode(frameId, { width: pixels.width, height: pixels.height, channels: 4, data: pixels.data }, cacheKey);
           } finally {
             clearInterval(timer);
           }

@@ -59,6 +59,24 @@ export type ShiftBlockSource =
   /** A file chosen by the user: a training checkpoint or a plain shift-block safetensors file. */
   | { kind: 'file'; file: Blob; name: string };
 
+/**
+ * Precomputed image features (a feature cache made by `bench embed`): a folder served over HTTP,
+ * the cache's files among dropped or picked files (with their relative paths), or none (detach).
+ */
+export type FeaturesSource = { kind: 'url'; url: string } | { kind: 'files'; files: Blob[]; paths: string[] } | { kind: 'none' };
+
+/** Attached precomputed features. */
+export interface FeaturesInfo {
+  /** Where they are (a URL or a folder path). */
+  label: string;
+  /** Frames in the cache's index. */
+  frames: number;
+  /** The SAM 2 that made them ('<config> (<weights label>)'). */
+  model: string;
+  /** Why they do not fit the loaded model (they are not used then), or null. */
+  mismatch: string | null;
+}
+
 /** Storage type of the weights on the GPU. */
 export type WeightDType = 'f32' | 'f16';
 
@@ -67,7 +85,9 @@ export type Request =
   | { type: 'init' }
   | { type: 'load-model'; spec: ModelSpec; dtype: WeightDType }
   | { type: 'load-shift-block'; source: ShiftBlockSource }
-  | { type: 'encode'; frameId: string; pixels: FramePixels; priority: 'now' | 'background' }
+  | { type: 'attach-features'; source: FeaturesSource }
+  /** `cacheKey`: the frame's key in the attached feature cache (its file name without extension). */
+  | { type: 'encode'; frameId: string; pixels: FramePixels; priority: 'now' | 'background'; cacheKey?: string }
   | { type: 'decode'; frameId: string; prompt: ObjectPrompt; method: Method }
   | { type: 'forget'; frameId: string | null };
 
@@ -123,6 +143,10 @@ export interface EncodeReply {
   evicted: string[];
   /** Bytes of all cached embeddings. */
   cacheBytes: number;
+  /** Where the embedding came from: the image encoder, the attached precomputed features, or this session's cache. */
+  source: 'encoder' | 'precomputed' | 'session';
+  /** Why the attached precomputed features were not used for this frame although they list it (null otherwise). */
+  featuresNote: string | null;
 }
 
 /** A decoded prompt. */
@@ -147,6 +171,7 @@ export interface Replies {
   init: InitReply;
   'load-model': ModelInfo;
   'load-shift-block': ShiftBlockInfo;
+  'attach-features': FeaturesInfo | null;
   encode: EncodeReply;
   decode: DecodeReply;
   forget: { cacheBytes: number };
@@ -197,7 +222,7 @@ export type ResponseEnvelope =
   | { id: number; kind: 'error'; error: WorkerError }
   | { id: 0; kind: 'event'; event: WorkerEvent };
 
-const REQUEST_TYPES: readonly RequestType[] = ['init', 'load-model', 'load-shift-block', 'encode', 'decode', 'forget'];
+const REQUEST_TYPES: readonly RequestType[] = ['init', 'load-model', 'load-shift-block', 'attach-features', 'encode', 'decode', 'forget'];
 
 /**
  * Why a message is not a valid request envelope, or null when it is. The worker checks every
@@ -225,8 +250,21 @@ export function requestProblem(msg: unknown): string | null {
       if (s.kind === 'file') return isBlob(s.file) && typeof s.name === 'string' ? null : 'load-shift-block: a file (Blob) and its name are needed';
       return `load-shift-block: unknown source kind ${JSON.stringify(s.kind)}`;
     }
+    case 'attach-features': {
+      const s = r.source;
+      if (!isRecord(s)) return 'attach-features: source is missing';
+      if (s.kind === 'none') return null;
+      if (s.kind === 'url') return typeof s.url === 'string' && s.url !== '' ? null : 'attach-features: a url is needed';
+      if (s.kind === 'files') {
+        return Array.isArray(s.files) && Array.isArray(s.paths) && s.files.length === s.paths.length && s.files.every(isBlob) && s.paths.every((x) => typeof x === 'string')
+          ? null
+          : 'attach-features: files (Blobs) and their paths, one each, are needed';
+      }
+      return `attach-features: unknown source kind ${JSON.stringify(s.kind)}`;
+    }
     case 'encode': {
       if (typeof r.frameId !== 'string' || r.frameId === '') return 'encode: frameId must be a non-empty string';
+      if (r.cacheKey !== undefined && typeof r.cacheKey !== 'string') return 'encode: cacheKey must be a string';
       if (r.priority !== 'now' && r.priority !== 'background') return `encode: priority must be 'now' or 'background', got ${JSON.stringify(r.priority)}`;
       return pixelsProblem(r.pixels);
     }
@@ -290,7 +328,7 @@ export function transferablesOf(request: Request): Transferable[] {
 
 /** The buffers of a reply that can be transferred. */
 export function replyTransferables(reply: Replies[RequestType]): Transferable[] {
-  return 'mask' in reply && reply.mask instanceof Uint8Array ? [reply.mask.buffer] : [];
+  return reply !== null && 'mask' in reply && reply.mask instanceof Uint8Array ? [reply.mask.buffer] : [];
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
