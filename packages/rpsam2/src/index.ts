@@ -19,6 +19,8 @@ export { TransformerDecoderLayer } from './shift-block/decoder-layer.js';
 export {
   ShiftBlock,
   PAPER_SHIFT_BLOCK,
+  POINTER_SIGMA_INIT,
+  type ShiftHead,
   shiftBlockConfigFromSpec,
   shiftBlockParamCount,
   type ShiftBlockConfig,
@@ -87,6 +89,7 @@ export {
 } from './train/step.js';
 export {
   CachedSource,
+  ConcatSource,
   OnTheFlySource,
   augment,
   drawAugmentation,

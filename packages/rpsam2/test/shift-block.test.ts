@@ -16,7 +16,14 @@ function randomParams(block: ShiftBlock, seed: number): Params {
     const n = slot.shape.reduce((a, b) => a * b, 1);
     const v = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      const r = /norm\d\.weight$/.test(name) ? 1 + rng.uniform(-0.2, 0.2) : name === 'scale' ? rng.uniform(-1, 1) : rng.uniform(-0.4, 0.4);
+      // The pointer head's σ near 0.3 so that the locality term matters on a 3×3 grid.
+      const r = /norm\d\.weight$/.test(name)
+        ? 1 + rng.uniform(-0.2, 0.2)
+        : name === 'scale'
+          ? rng.uniform(-1, 1)
+          : name === 'pointer_log_sigma'
+            ? Math.log(0.3) + rng.uniform(-0.2, 0.2)
+            : rng.uniform(-0.4, 0.4);
       v[i] = Math.fround(r);
     }
     p.set(name, v);
@@ -44,6 +51,30 @@ describe('ShiftBlock: configuration and parameters', () => {
     expect(n).toBeLessThanOrEqual(12.1e6);
     // 6 layers × 18 tensors + p_pos, i_pos, head.weight, head.bias, scale
     expect(block.namedParams().length).toBe(6 * 18 + 5);
+  });
+
+  it('the pointer head: closed-form count = module tree, no Linear head, and it starts as nearly no shift', async () => {
+    const cfg: ShiftBlockConfig = { dModel: 16, heads: 2, ffn: 8, layers: 1, tokens: 2, imageTokens: 32 * 32, scaleInit: 0.1, head: 'pointer' };
+    const block = new ShiftBlock(cfg).init(2, { zeroHead: true });
+    try {
+      expect(block.paramCount()).toBe(shiftBlockParamCount(cfg));
+      expect(shiftBlockParamCount(cfg) - shiftBlockParamCount({ ...cfg, head: 'linear' })).toBe(2 * (16 * 16 + 16) + 1 - (2 * 2 * 16 + 2));
+      const names = block.namedParams().map(([k]) => k);
+      expect(names).toContain('pointer_q.weight');
+      expect(names).toContain('pointer_log_sigma');
+      expect(names.some((k) => k.startsWith('head.'))).toBe(false);
+      // Zero query: the target is the σ-weighted mean of token centres around the click, which for
+      // an interior click is the click up to the grid's discretisation.
+      const rng = new SeededRandom(4);
+      const clicks = [0.31, 0.52, 0.7, 0.25];
+      const out = tidy(() => block.forward(tensor(f64(2 * 2 * 16, rng).map(Math.fround) as unknown as Float32Array, [2, 2, 16]), tensor(Float32Array.from(f64(16 * 1024, rng)), [1, 16, 32, 32]), tensor(clicks, [2, 2])).delta);
+      const delta = await out.data();
+      out.dispose();
+      for (const v of delta) expect(Math.abs(v)).toBeLessThan(0.004);
+      expect(() => new ShiftBlock({ ...cfg, imageTokens: 6 })).toThrow(/square token grid/);
+    } finally {
+      block.dispose();
+    }
   });
 
   it('names and shapes match the PyTorch state dict of the fixture', async () => {
@@ -129,11 +160,11 @@ describe('ShiftBlock: configuration and parameters', () => {
       backward(out.loss);
       for (const t of Object.values(out)) t.dispose();
       // d loss / d head.bias = 2·P·sigmoid(scale) per axis at delta = 0 (tanh'(0) = 1), summed over clicks.
-      const gb = await zero.head.bias!.get().grad!.data();
+      const gb = await zero.head!.bias!.get().grad!.data();
       const s = 0.1;
       expect(gb[0]).toBeCloseTo(2 * s * (0.2 + 0.5 + 0.9), 5);
       expect(gb[1]).toBeCloseTo(2 * s * (0.7 + 0.5 + 0.1), 5);
-      expect([...(await zero.head.weight.get().grad!.data())].some((v) => v !== 0)).toBe(true);
+      expect([...(await zero.head!.weight.get().grad!.data())].some((v) => v !== 0)).toBe(true);
     } finally {
       for (const t of [sparse, embed, clicks]) t.dispose();
       plain.dispose();
@@ -165,13 +196,17 @@ describe('ShiftBlock: configuration and parameters', () => {
 });
 
 describe('ShiftBlock vs a float64 CPU reference', () => {
-  const cfg: ShiftBlockConfig = { dModel: 8, heads: 2, ffn: 12, layers: 2, tokens: 2, imageTokens: 6, scaleInit: 0.5 };
+  const linearCfg: ShiftBlockConfig = { dModel: 8, heads: 2, ffn: 12, layers: 2, tokens: 2, imageTokens: 6, scaleInit: 0.5 };
+  const pointerCfg: ShiftBlockConfig = { ...linearCfg, imageTokens: 9, head: 'pointer' };
 
   it.each([
-    ['a shared image (memory batch 1)', 1],
-    ['one image per click (memory batch B)', 3],
-  ])('forward and every parameter gradient (central differences in float64): %s', async (_, embedBatch) => {
+    ['linear head, a shared image (memory batch 1)', 1, linearCfg],
+    ['linear head, one image per click (memory batch B)', 3, linearCfg],
+    ['pointer head, a shared image (memory batch 1)', 1, pointerCfg],
+    ['pointer head, one image per click (memory batch B)', 3, pointerCfg],
+  ])('forward and every parameter gradient (central differences in float64): %s', async (_, embedBatch, cfg) => {
     const b = 3;
+    const hw = cfg.imageTokens;
     const block = new ShiftBlock(cfg);
     const p = randomParams(block, 11 + embedBatch);
     setParams(block, p);
@@ -179,7 +214,7 @@ describe('ShiftBlock vs a float64 CPU reference', () => {
     // The second click sits at the border so that the clamp is active on some axis.
     const x: RefInputs = {
       sparse: f64(b * 2 * 8, rng),
-      embed: f64(embedBatch * 8 * 6, rng),
+      embed: f64(embedBatch * 8 * hw, rng),
       embedBatch,
       clicks: Float64Array.from([0.4, 0.6, 0, 1, 0.7, 0.2]),
       batch: b,
@@ -197,7 +232,7 @@ describe('ShiftBlock vs a float64 CPU reference', () => {
     };
     const want = shiftBlockRef(p, cfg, x);
     const T = (d: Float64Array, shape: number[]) => tensor(Float32Array.from(d), shape);
-    const inputs = [T(x.sparse, [b, 2, 8]), T(x.embed, [embedBatch, 8, 2, 3]), T(x.clicks, [b, 2]), T(uR, [b, 2]), T(uD, [b, 2]), T(uT, [b, 2, 8])];
+    const inputs = [T(x.sparse, [b, 2, 8]), T(x.embed, [embedBatch, 8, hw === 9 ? 3 : 2, 3]), T(x.clicks, [b, 2]), T(uR, [b, 2]), T(uD, [b, 2]), T(uT, [b, 2, 8])];
     const [sparse, embed, clicks, ur, ud, ut] = inputs;
     try {
       const out = tidy(() => {
@@ -209,8 +244,9 @@ describe('ShiftBlock vs a float64 CPU reference', () => {
         const e = maxAbsError(await out[k].data(), w);
         expect(e.err, `${k}: max abs error ${e.err}`).toBeLessThanOrEqual(1e-5 * Math.max(1, e.scale));
       }
-      // The clamp is active on the border click for at least one axis.
-      expect(want.refined.some((v, i) => v !== x.clicks[i] + want.delta[i])).toBe(true);
+      // Linear head: the clamp is active on the border click for at least one axis. Pointer head:
+      // the step never leaves the segment from the click to a target inside the grid, so never.
+      expect(want.refined.some((v, i) => v !== x.clicks[i] + want.delta[i])).toBe(cfg.head !== 'pointer');
       backward(out.loss);
       for (const t of Object.values(out)) t.dispose();
       const h = 1e-6;

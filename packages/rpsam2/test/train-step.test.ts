@@ -69,8 +69,9 @@ describe('training step on the tiny256 fixture', () => {
     }
   });
 
-  it('the grouped forward equals ShiftBlock.forward per object', async () => {
-    const block = new ShiftBlock(TINY_SHIFT).init(3);
+  it.each(['linear', 'pointer'] as const)('the grouped forward equals ShiftBlock.forward per object (%s head)', async (head) => {
+    // A random (not zero) query projection, so that the pointer head's content term is exercised.
+    const block = new ShiftBlock({ ...TINY_SHIFT, head }).init(3);
     const [h, w] = img.hw;
     const c1 = objectClicks(img.mask, h, w, 3, 1);
     const c2 = objectClicks(img.mask, h, w, 3, 2);

@@ -69,7 +69,7 @@ describe('training config', () => {
       for (const [name, slot] of made.namedParams()) {
         expect(await slot.get().data(), name).toEqual(await want.namedParams().find(([n]) => n === name)![1].get().data());
       }
-      expect([...(await made.head.weight.get().data())].every((v) => v === 0)).toBe(true);
+      expect([...(await made.head!.weight.get().data())].every((v) => v === 0)).toBe(true);
     } finally {
       made.dispose();
       want.dispose();

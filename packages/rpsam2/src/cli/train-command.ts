@@ -20,7 +20,7 @@ import { exists, joinPath } from '../checkpoint/node-io.js';
 import { FeatureCache } from '../cache/feature-cache.js';
 import { newShiftBlockForModel, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { openDataset } from '../train/open-dataset.js';
-import { CachedSource, OnTheFlySource, type TrainingSource } from '../train/sources.js';
+import { CachedSource, ConcatSource, OnTheFlySource, type TrainingSource } from '../train/sources.js';
 import { Trainer, type TrainProgress } from '../train/trainer.js';
 import { ProgressLine, formatDuration } from '../train/progress.js';
 import { requireFile, requirePath, resolveSam2Source, UsageError, type CliIO } from './common.js';
@@ -53,15 +53,21 @@ async function makeSources(c: TrainConfig, model: Sam2Model): Promise<{ train: T
     await requirePath(c.data.cache, 'data.cache', 'build the feature cache first: rpsam2 candidates --data … --out <cache>');
     if (!(await exists(joinPath(c.data.cache, 'index.json')))) throw new UsageError(`data.cache ${c.data.cache}: no index.json (build it with rpsam2 candidates)`);
     const cache = await FeatureCache.open(c.data.cache);
+    const extras: TrainingSource[] = [];
+    for (const [i, dir] of c.data.extraCaches.entries()) {
+      await requirePath(dir, `data.extraCaches[${i}]`, 'build the feature cache first: rpsam2 candidates --data … --out <cache>');
+      extras.push(new CachedSource(model, await FeatureCache.open(dir), undefined, c.gpuCacheImages, undefined, c.candidateEpsilon));
+    }
+    const withExtras = (s: TrainingSource): TrainingSource => (extras.length ? new ConcatSource([s, ...extras]) : s);
     if (c.data.valCache) {
       await requirePath(c.data.valCache, 'data.valCache');
       const vc = await FeatureCache.open(c.data.valCache);
-      return { train: new CachedSource(model, cache, undefined, c.gpuCacheImages, undefined, c.candidateEpsilon), val: new CachedSource(model, vc, undefined, c.gpuCacheImages, undefined, c.candidateEpsilon), note: `validation: ${c.data.valCache}` };
+      return { train: withExtras(new CachedSource(model, cache, undefined, c.gpuCacheImages, undefined, c.candidateEpsilon)), val: new CachedSource(model, vc, undefined, c.gpuCacheImages, undefined, c.candidateEpsilon), note: `validation: ${c.data.valCache}` };
     }
     const { train, val } = splitImages(cache.entries.length, c.data.valFraction, c.seed);
     const tr = new CachedSource(model, cache, train, c.gpuCacheImages, undefined, c.candidateEpsilon);
-    if (!val.length) return { train: tr, val: tr, note: 'validation: the training objects (no split)' };
-    return { train: tr, val: new CachedSource(model, cache, val, c.gpuCacheImages, `cache ${c.data.cache} (validation split)`, c.candidateEpsilon), note: `validation: ${val.length} of ${cache.entries.length} images held out` };
+    if (!val.length) return { train: withExtras(tr), val: tr, note: 'validation: the training objects (no split)' };
+    return { train: withExtras(tr), val: new CachedSource(model, cache, val, c.gpuCacheImages, `cache ${c.data.cache} (validation split)`, c.candidateEpsilon), note: `validation: ${val.length} of ${cache.entries.length} images held out` };
   }
   const ds = await openDataset(c.data.dataset);
   const opts = { augment: c.augment, gridStep: c.candidates.gridStep, epsilon: c.candidates.epsilon };

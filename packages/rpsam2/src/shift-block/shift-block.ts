@@ -9,10 +9,40 @@
  *   delta = tanh(head(flatten(x))) · sigmoid(scale)     (per axis, normalised units)
  *   P'    = clamp(P + delta, 0, 1)                       (P = (x/W, y/H))
  *
+ * With the pointer head (`head: 'pointer'`, ours, not the paper's) the shift points at a place in
+ * the image instead of being read off the tokens: the click token attends over the image tokens
+ * with a content term and a Gaussian locality term around the click, and the shift is the bounded
+ * step to the attention-weighted mean of the token centres:
+ *
+ *   a     = softmax(q(x₀)·k(mem)/√d − |t_j − P|² / (2σ²))   (t_j: token centres, normalised)
+ *   delta = tanh((Σ a_j t_j − P) / s) · s,  s = sigmoid(scale)
+ *
+ * A centroid of attended tokens is what the distance term's centroid target asks for, so the head
+ * holds that prior instead of having to learn it from a few thousand objects.
+ *
  * Parameter names follow the PyTorch module (`layers.K.self_attn.in_proj_weight`, `p_pos`,
  * `i_pos`, `head.weight`, `scale`, …) so that its state dict loads by key.
  */
-import { SeededRandom, add, clamp, mul, permute, reshape, sigmoid, tanh, tensor, type Tensor } from '@rpsam2/tensor';
+import {
+  SeededRandom,
+  add,
+  clamp,
+  div,
+  exp,
+  matmul,
+  mul,
+  mulScalar,
+  permute,
+  reshape,
+  sigmoid,
+  slice,
+  softmax,
+  sub,
+  tanh,
+  tensor,
+  transpose,
+  type Tensor,
+} from '@rpsam2/tensor';
 import { Linear, Module, type ParamSlot } from '@rpsam2/sam2';
 import { TransformerDecoderLayer } from './decoder-layer.js';
 import { linearDefaultBound, logit, truncNormalInit, uniformInit, xavierBound } from '../nn/init.js';
@@ -35,7 +65,18 @@ export interface ShiftBlockConfig {
   scaleInit: number;
   /** LayerNorm epsilon (default 1e-5, PyTorch's). */
   eps?: number;
+  /**
+   * Output head: 'linear' (the paper's, default: a Linear on the flattened tokens) or 'pointer'
+   * (the step to an attention-weighted mean of image-token centres; see the module comment).
+   */
+  head?: ShiftHead;
 }
+
+/** The shift block's output head (see {@link ShiftBlockConfig.head}). */
+export type ShiftHead = 'linear' | 'pointer';
+
+/** The pointer head's locality width σ at init (normalised units: about 1.6 tokens of a 32×32 grid). */
+export const POINTER_SIGMA_INIT = 0.05;
 
 /** The paper's shift block: d = 256, 8 heads, FFN 2048, 6 layers, 2 tokens, 64×64 image tokens, scale 0.1. */
 export const PAPER_SHIFT_BLOCK: Readonly<ShiftBlockConfig> = Object.freeze({
@@ -75,13 +116,19 @@ export function shiftBlockParamCount(c: ShiftBlockConfig): number {
   const { dModel: d, ffn: f, layers, tokens: t, imageTokens: n } = c;
   const attention = 3 * d * d + 3 * d + d * d + d;
   const layer = 2 * attention + (d * f + f) + (f * d + d) + 3 * 2 * d;
-  return layers * layer + t * d + n * d + (2 * t * d + 2) + 2;
+  // Pointer head: q and k projections (d² + d each) and log σ, instead of the Linear(T·d, 2).
+  const head = c.head === 'pointer' ? 2 * (d * d + d) + 1 : 2 * t * d + 2;
+  return layers * layer + t * d + n * d + head + 2;
 }
 
 /** Options of {@link ShiftBlock.init}. */
 export interface ShiftBlockInitOptions {
   requiresGrad?: boolean;
-  /** Start the output head at zero: the block starts as the identity (no shift). */
+  /**
+   * Start the output head at zero: the block starts as the identity (no shift). For the pointer
+   * head: the query projection at zero, so that it starts as the locality term alone (a step to the
+   * mean of the token centres near the click: nearly none).
+   */
   zeroHead?: boolean;
   /**
    * Initial image-token positions `i_pos`, token-major [imageTokens·d] (e.g. SAM 2's dense
@@ -111,13 +158,19 @@ export class ShiftBlock extends Module {
   readonly pPos: ParamSlot;
   readonly iPos: ParamSlot;
   readonly layers: TransformerDecoderLayer[];
-  readonly head: Linear;
+  /** The paper's output head (null with the pointer head). */
+  readonly head: Linear | null;
+  /** The pointer head's projections and log σ (null with the linear head). */
+  readonly pointer: { q: Linear; k: Linear; logSigma: ParamSlot } | null;
   readonly scale: ParamSlot;
   readonly config: Readonly<ShiftBlockConfig>;
 
   constructor(config: ShiftBlockConfig = PAPER_SHIFT_BLOCK) {
     super();
-    const c = { eps: 1e-5, ...config };
+    const c = { eps: 1e-5, head: 'linear' as ShiftHead, ...config };
+    if (c.head !== 'linear' && c.head !== 'pointer') throw new RangeError(`ShiftBlock: head must be 'linear' or 'pointer', got ${JSON.stringify(c.head)}`);
+    const grid = Math.round(Math.sqrt(c.imageTokens));
+    if (c.head === 'pointer' && grid * grid !== c.imageTokens) throw new RangeError(`ShiftBlock: the pointer head needs a square token grid, got ${c.imageTokens} image tokens`);
     for (const k of ['dModel', 'heads', 'ffn', 'layers', 'tokens', 'imageTokens'] as const) {
       if (!Number.isInteger(c[k]) || c[k] < 1) throw new RangeError(`ShiftBlock: ${k} must be a positive integer, got ${c[k]}`);
     }
@@ -130,7 +183,17 @@ export class ShiftBlock extends Module {
       'layers',
       Array.from({ length: c.layers }, () => new TransformerDecoderLayer(c.dModel, c.heads, c.ffn, c.eps)),
     );
-    this.head = this.child('head', new Linear(c.tokens * c.dModel, 2));
+    if (c.head === 'pointer') {
+      this.head = null;
+      this.pointer = {
+        q: this.child('pointer_q', new Linear(c.dModel, c.dModel)),
+        k: this.child('pointer_k', new Linear(c.dModel, c.dModel)),
+        logSigma: this.param('pointer_log_sigma', [1]),
+      };
+    } else {
+      this.head = this.child('head', new Linear(c.tokens * c.dModel, 2));
+      this.pointer = null;
+    }
     this.scale = this.param('scale', [2]);
   }
 
@@ -160,6 +223,7 @@ export class ShiftBlock extends Module {
       let data: Float32Array;
       if (name === 'p_pos' || name === 'i_pos') data = truncNormalInit(rng, n, 0.02);
       else if (name === 'scale') data = new Float32Array(n).fill(logit(this.config.scaleInit));
+      else if (name === 'pointer_log_sigma') data = new Float32Array(n).fill(Math.log(POINTER_SIGMA_INIT));
       else if (leaf === 'in_proj_weight') data = uniformInit(rng, n, xavierBound(slot.shape[1], slot.shape[0]));
       else if (leaf === 'in_proj_bias' || name.endsWith('out_proj.bias')) data = new Float32Array(n);
       else if (/norm\d\.weight$/.test(name)) data = new Float32Array(n).fill(1);
@@ -170,7 +234,7 @@ export class ShiftBlock extends Module {
         const weight = this.namedParams().find(([k]) => k === name.replace(/bias$/, 'weight'));
         data = uniformInit(rng, n, linearDefaultBound(weight ? weight[1].shape[1] : 0));
       } else throw new Error(`ShiftBlock.init: no rule for parameter '${name}'`);
-      if (options.zeroHead && (name === 'head.weight' || name === 'head.bias')) data = new Float32Array(n);
+      if (options.zeroHead && (name === 'head.weight' || name === 'head.bias' || name === 'pointer_q.weight' || name === 'pointer_q.bias')) data = new Float32Array(n);
       if (options.positions && name === 'i_pos') data = Float32Array.from(options.positions);
       const tie = options.tieCrossAttention ?? 0;
       if (tie > 0 && /^layers\.\d+\.multihead_attn\.in_proj_weight$/.test(name)) {
@@ -218,8 +282,55 @@ export class ShiftBlock extends Module {
     const memory = add(permute(reshape(imageEmbed, [bi, d, imageTokens]), [0, 2, 1]), this.iPos.get('i_pos'));
     let x = add(sparse, this.pPos.get('p_pos'));
     for (const layer of this.layers) x = layer.forward(x, memory);
-    const delta = mul(tanh(this.head.forward(reshape(x, [b, t * d]))), sigmoid(this.scale.get('scale')));
+    const delta = this.shift(x, memory, clicks);
     const refined = clamp(add(clicks, delta), 0, 1);
     return { refined, delta, tokens: x };
   }
+
+  /**
+   * The output head: tokens x [B, T, d] after the last layer, the memory [O, N, d] their clicks
+   * attended to (O = 1 or O objects of B/O consecutive clicks each), clicks [B, 2] → the shift
+   * [B, 2], bounded per axis by sigmoid(scale).
+   */
+  shift(x: Tensor, memory: Tensor, clicks: Tensor): Tensor {
+    const { dModel: d, tokens: t } = this.config;
+    const b = x.shape[0];
+    const bound = sigmoid(this.scale.get('scale'));
+    if (!this.pointer) return mul(tanh(this.head!.forward(reshape(x, [b, t * d]))), bound);
+    const [o, n] = memory.shape;
+    if (b % o !== 0) throw new RangeError(`ShiftBlock: ${b} clicks cannot be grouped over a memory batch of ${o}`);
+    const k = b / o;
+    // The click token (token 0) of each of an object's k clicks queries that object's image tokens.
+    const q = reshape(this.pointer.q.forward(reshape(slice(x, [null, { start: 0, end: 1 }]), [b, d])), [o, k, d]);
+    const content = mulScalar(matmul(q, transpose(this.pointer.k.forward(memory), 1, 2)), 1 / Math.sqrt(d)); // [o, k, n]
+    // −|t_j − P|²/(2σ²) up to a per-row constant (|P|², which softmax ignores): (t_j·P − |t_j|²/2)/σ².
+    const centres = tokenCentres(n);
+    const p = reshape(clicks, [o, k, 2]);
+    const near = sub(matmul(p, centres.transposed), centres.halfSquaredNorm); // [o, k, n]
+    const invVar = exp(mulScalar(this.pointer.logSigma.get('pointer_log_sigma'), -2));
+    const attention = softmax(add(content, mul(near, invVar)), -1);
+    const target = reshape(matmul(attention, centres.points), [b, 2]);
+    return mul(tanh(div(sub(target, clicks), bound)), bound);
+  }
+}
+
+/** Normalised centres (x, y) of an n = g×g token grid, row-major: [1, n, 2], its transpose [1, 2, n] and |t|²/2 [1, 1, n]. */
+function tokenCentres(n: number): { points: Tensor; transposed: Tensor; halfSquaredNorm: Tensor } {
+  const g = Math.round(Math.sqrt(n));
+  const pts = new Float32Array(2 * n);
+  const tr = new Float32Array(2 * n);
+  const half = new Float32Array(n);
+  for (let r = 0; r < g; r++) {
+    for (let c = 0; c < g; c++) {
+      const j = r * g + c;
+      const x = (c + 0.5) / g;
+      const y = (r + 0.5) / g;
+      pts[2 * j] = x;
+      pts[2 * j + 1] = y;
+      tr[j] = x;
+      tr[n + j] = y;
+      half[j] = (x * x + y * y) / 2;
+    }
+  }
+  return { points: tensor(pts, [1, n, 2]), transposed: tensor(tr, [1, 2, n]), halfSquaredNorm: tensor(half, [1, 1, n]) };
 }

@@ -5,7 +5,7 @@
  * type are errors that name the key.
  */
 import type { Sam2Model } from '@rpsam2/sam2';
-import { ShiftBlock, type ShiftBlockConfig } from '../shift-block/shift-block.js';
+import { ShiftBlock, type ShiftBlockConfig, type ShiftHead } from '../shift-block/shift-block.js';
 import type { DistTarget } from './step.js';
 
 export interface TrainConfig {
@@ -28,6 +28,8 @@ export interface TrainConfig {
   initSeed: number;
   /** Start the shift block's output head at zero, so that it starts as the identity (no shift). */
   zeroInitHead: boolean;
+  /** The shift block's output head: 'linear' (the paper's) or 'pointer' (ours; see ShiftBlockConfig.head). */
+  shiftHead: ShiftHead;
   /**
    * Initial image-token positions: 'random' (N(0, 0.02²), as the paper's module) or 'sam2' (SAM 2's
    * dense positional encoding: the Fourier basis in which the prompt encoder also encodes the click).
@@ -40,6 +42,11 @@ export interface TrainConfig {
   data: {
     /** Feature cache directory (cached mode; `rpsam2 candidates` builds it). */
     cache: string;
+    /**
+     * More feature caches of the same SAM 2 whose objects join the training set (cached mode; their
+     * images are never used for validation).
+     */
+    extraCaches: string[];
     /** Dataset (on-the-fly mode): 'synthetic:<count>[:<seed>]' or a manifest JSON (see datasets). */
     dataset: string;
     /** Validation cache / dataset (default: a split of the training data). */
@@ -106,10 +113,11 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   shiftBlock: 'paper',
   initSeed: 0,
   zeroInitHead: false,
+  shiftHead: 'linear',
   positionInit: 'random',
   tieCrossAttention: 0,
   mode: 'cached',
-  data: { cache: '', dataset: '', valCache: '', valDataset: '', valFraction: 0.1 },
+  data: { cache: '', extraCaches: [], dataset: '', valCache: '', valDataset: '', valFraction: 0.1 },
   epochs: 1500,
   batchSize: 4,
   clicksPerObject: 10,
@@ -211,8 +219,13 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(c.clipGradNorm >= 0)) throw new Error(`config: clipGradNorm must be ≥ 0 (0: off), got ${c.clipGradNorm}`);
   if (!(c.data.valFraction >= 0 && c.data.valFraction < 1)) throw new Error(`config: data.valFraction must be in [0, 1), got ${c.data.valFraction}`);
   if (!(c.augment.brightness >= 0 && c.augment.brightness < 1)) throw new Error(`config: augment.brightness must be in [0, 1), got ${c.augment.brightness}`);
+  if (c.shiftHead !== 'linear' && c.shiftHead !== 'pointer') throw new Error(`config: shiftHead must be 'linear' or 'pointer', got ${JSON.stringify(c.shiftHead)}`);
   if (c.positionInit !== 'random' && c.positionInit !== 'sam2') throw new Error(`config: positionInit must be 'random' or 'sam2', got ${JSON.stringify(c.positionInit)}`);
   if (!(c.tieCrossAttention >= 0)) throw new Error(`config: tieCrossAttention must be ≥ 0 (0: off), got ${c.tieCrossAttention}`);
+  if (!Array.isArray(c.data.extraCaches) || c.data.extraCaches.some((p) => typeof p !== 'string' || !p)) {
+    throw new Error(`config: data.extraCaches must be a list of feature-cache folders, got ${JSON.stringify(c.data.extraCaches)}`);
+  }
+  if (c.data.extraCaches.length && c.mode !== 'cached') throw new Error('config: data.extraCaches needs mode \'cached\' (on-the-fly mode encodes one dataset)');
   if (c.mode !== 'cached' && c.mode !== 'on-the-fly') throw new Error(`config: mode must be 'cached' or 'on-the-fly', got ${JSON.stringify(c.mode)}`);
   if (c.sam2.dtype !== 'f32' && c.sam2.dtype !== 'f16') throw new Error(`config: sam2.dtype must be 'f32' or 'f16', got ${JSON.stringify(c.sam2.dtype)}`);
   if (!c.loss.useDice && !c.loss.useDist && !c.loss.useOut) throw new Error('config: every loss term is switched off (loss.useDice, loss.useDist, loss.useOut)');
@@ -228,8 +241,8 @@ export function resolveTrainConfig(file: unknown = {}, overrides: readonly strin
 }
 
 /** The shift block config for a SAM 2 of width `dim` and grid g×g. */
-export function shiftBlockConfigFor(spec: TrainConfig['shiftBlock'], dim: number, grid: number): ShiftBlockConfig {
-  const base: ShiftBlockConfig = { dModel: dim, heads: 8, ffn: 2048, layers: 6, tokens: 2, imageTokens: grid * grid, scaleInit: 0.1 };
+export function shiftBlockConfigFor(spec: TrainConfig['shiftBlock'], dim: number, grid: number, head: ShiftHead = 'linear'): ShiftBlockConfig {
+  const base: ShiftBlockConfig = { dModel: dim, heads: 8, ffn: 2048, layers: 6, tokens: 2, imageTokens: grid * grid, scaleInit: 0.1, head };
   if (spec === 'paper') return base;
   if (spec === 'tiny') return { ...base, ffn: 64 };
   return { ...base, ...spec };
@@ -242,13 +255,13 @@ export function shiftBlockConfigFor(spec: TrainConfig['shiftBlock'], dim: number
  * positions are `positions` (token-major, {@link sam2TokenPositions}), which must then be given.
  */
 export function newShiftBlockFor(
-  c: Pick<TrainConfig, 'shiftBlock' | 'initSeed' | 'zeroInitHead'> & Partial<Pick<TrainConfig, 'positionInit' | 'tieCrossAttention'>>,
+  c: Pick<TrainConfig, 'shiftBlock' | 'initSeed' | 'zeroInitHead'> & Partial<Pick<TrainConfig, 'positionInit' | 'tieCrossAttention' | 'shiftHead'>>,
   dim: number,
   grid: number,
   positions?: Float32Array,
 ): ShiftBlock {
   if (c.positionInit === 'sam2' && !positions) throw new Error("newShiftBlockFor: positionInit 'sam2' needs SAM 2's token positions (sam2TokenPositions(model))");
-  return new ShiftBlock(shiftBlockConfigFor(c.shiftBlock, dim, grid)).init(c.initSeed, {
+  return new ShiftBlock(shiftBlockConfigFor(c.shiftBlock, dim, grid, c.shiftHead)).init(c.initSeed, {
     zeroHead: c.zeroInitHead,
     positions: c.positionInit === 'sam2' ? positions : undefined,
     tieCrossAttention: c.tieCrossAttention ?? 0,

@@ -152,6 +152,58 @@ export class CachedSource implements TrainingSource {
   }
 }
 
+/**
+ * Several sources as one: objects in order, image indices offset so that they stay distinct
+ * (several feature caches of the same SAM 2 train one block). Disposes its parts.
+ */
+export class ConcatSource implements TrainingSource {
+  readonly objects: ObjectRef[] = [];
+  readonly name: string;
+  /** First image index of each part in this source's numbering. */
+  private readonly offsets: number[] = [];
+
+  constructor(private readonly parts: readonly TrainingSource[]) {
+    if (parts.length === 0) throw new RangeError('ConcatSource: no sources to concatenate');
+    this.name = parts.map((p) => p.name).join(' + ');
+    let offset = 0;
+    for (const p of parts) {
+      this.offsets.push(offset);
+      for (const r of p.objects) this.objects.push({ image: r.image + offset, object: r.object });
+      offset += p.imageCount;
+    }
+  }
+
+  get imageCount(): number {
+    return this.parts.reduce((n, p) => n + p.imageCount, 0);
+  }
+
+  async prepare(refs: readonly ObjectRef[], rng: SeededRandom | null): Promise<PreparedBatch> {
+    // One prepare per part, in part order; the objects go back in the order asked for.
+    const byPart = new Map<number, { at: number; ref: ObjectRef }[]>();
+    refs.forEach((r, at) => {
+      let k = this.offsets.length - 1;
+      while (k > 0 && r.image < this.offsets[k]) k--;
+      if (r.image < 0 || r.image >= this.offsets[k] + this.parts[k].imageCount) throw new RangeError(`${this.name}: no image ${r.image}`);
+      const list = byPart.get(k) ?? [];
+      list.push({ at, ref: { image: r.image - this.offsets[k], object: r.object } });
+      byPart.set(k, list);
+    });
+    const out: PreparedObject[] = new Array(refs.length);
+    const releases: (() => void)[] = [];
+    for (const k of [...byPart.keys()].sort((a, b) => a - b)) {
+      const list = byPart.get(k)!;
+      const batch = await this.parts[k].prepare(list.map((e) => e.ref), rng);
+      releases.push(() => batch.release());
+      list.forEach((e, j) => (out[e.at] = batch.objects[j]));
+    }
+    return { objects: out, release: () => releases.forEach((r) => r()) };
+  }
+
+  dispose(): void {
+    for (const p of this.parts) p.dispose();
+  }
+}
+
 export interface OnTheFlyOptions {
   augment: { hflip: boolean; vflip: boolean; brightness: number };
   gridStep: number;

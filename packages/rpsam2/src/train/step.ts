@@ -204,7 +204,7 @@ export function shiftForwardGrouped(block: ShiftBlock, sparse: Tensor, embeds: T
     h = layer.norm2.forward(add(h, ca));
     x = layer.norm3.forward(add(h, layer.linear2.forward(relu(layer.linear1.forward(h)))));
   }
-  const delta = mul(tanh(block.head.forward(reshape(x, [b, t * d]))), sigmoid(block.scale.get('scale')));
+  const delta = block.shift(x, memory, clicks);
   return { refined: clamp(add(clicks, delta), 0, 1), delta };
 }
 

@@ -108,15 +108,50 @@ export function shiftBlockRef(p: Params, c: ShiftBlockConfig, x: RefInputs): { t
     const f = linearRef(h, p.get(`${pre}.linear1.weight`)!, p.get(`${pre}.linear1.bias`)!, b * t, d, ffn).map((v) => Math.max(v, 0));
     h = ln(3, addRef(h, linearRef(f, p.get(`${pre}.linear2.weight`)!, p.get(`${pre}.linear2.bias`)!, b * t, ffn, d)));
   }
-  const head = linearRef(h, p.get('head.weight')!, p.get('head.bias')!, b, t * d, 2);
   const scale = p.get('scale')!;
   const delta = new Float64Array(2 * b);
   const refined = new Float64Array(2 * b);
+  const head = c.head === 'pointer' ? null : linearRef(h, p.get('head.weight')!, p.get('head.bias')!, b, t * d, 2);
   for (let n = 0; n < b; n++) {
     for (let a = 0; a < 2; a++) {
-      delta[2 * n + a] = Math.tanh(head[2 * n + a]) / (1 + Math.exp(-scale[a]));
+      const bound = 1 / (1 + Math.exp(-scale[a]));
+      const raw = head ? head[2 * n + a] : (pointerTargetRef(p, c, h, mem, x, n)[a] - x.clicks[2 * n + a]) / bound;
+      delta[2 * n + a] = Math.tanh(raw) * bound;
       refined[2 * n + a] = Math.min(Math.max(x.clicks[2 * n + a] + delta[2 * n + a], 0), 1);
     }
   }
   return { tokens: h, delta, refined };
+}
+
+/**
+ * The pointer head's target for click n, written out directly: softmax over the image tokens of
+ * q·k/√d − |t_j − P|²/(2σ²) (the full squared distance), then Σ a_j t_j.
+ */
+function pointerTargetRef(p: Params, c: ShiftBlockConfig, h: Float64Array, mem: Float64Array, x: RefInputs, n: number): [number, number] {
+  const { dModel: d, tokens: t, imageTokens: hw } = c;
+  const g = Math.round(Math.sqrt(hw));
+  const o = x.embedBatch === 1 ? 0 : n;
+  const q = linearRef(h.slice(n * t * d, n * t * d + d), p.get('pointer_q.weight')!, p.get('pointer_q.bias')!, 1, d, d);
+  const k = linearRef(mem.slice(o * hw * d, (o + 1) * hw * d), p.get('pointer_k.weight')!, p.get('pointer_k.bias')!, hw, d, d);
+  const sigma = Math.exp(p.get('pointer_log_sigma')![0]);
+  const [px, py] = [x.clicks[2 * n], x.clicks[2 * n + 1]];
+  const logits = new Float64Array(hw);
+  for (let j = 0; j < hw; j++) {
+    let dot = 0;
+    for (let e = 0; e < d; e++) dot += q[e] * k[j * d + e];
+    const tx = ((j % g) + 0.5) / g;
+    const ty = (Math.floor(j / g) + 0.5) / g;
+    logits[j] = dot / Math.sqrt(d) - ((tx - px) ** 2 + (ty - py) ** 2) / (2 * sigma * sigma);
+  }
+  const m = Math.max(...logits);
+  let z = 0;
+  let cx = 0;
+  let cy = 0;
+  for (let j = 0; j < hw; j++) {
+    const w = Math.exp(logits[j] - m);
+    z += w;
+    cx += w * (((j % g) + 0.5) / g);
+    cy += w * ((Math.floor(j / g) + 0.5) / g);
+  }
+  return [cx / z, cy / z];
 }
