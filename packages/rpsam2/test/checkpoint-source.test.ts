@@ -169,6 +169,22 @@ describe('openCheckpointSource', () => {
     }
   });
 
+  it('a plain file of a pointer-head block loads as one (the head is read from the keys), weights intact', async () => {
+    const block = new ShiftBlock({ ...SMALL, head: 'pointer' }).init(6);
+    try {
+      const want = await weightsOf(block);
+      const tensors: Parameters<typeof serializeSafetensors>[0] = {};
+      for (const [k, v] of want) tensors[k] = { dtype: 'F32', shape: [...block.namedParams().find(([n]) => n === k)![1].shape], data: v };
+      const ck = await openCheckpointSource(bytesSource(serializeSafetensors(tensors), 'pointer.safetensors'));
+      expect(ck.shiftBlock).toEqual({ ...SMALL, scaleInit: 0.1, heads: 8, head: 'pointer' });
+      const got = await loadedWeights({ ...ck, shiftBlock: { ...ck.shiftBlock, heads: SMALL.heads } });
+      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+      for (const [k, v] of want) expect(Array.from(got.get(k)!), k).toEqual(Array.from(v));
+    } finally {
+      block.dispose();
+    }
+  });
+
   it('a plain file with the block under a prefix (a whole-model export) finds the prefix', async () => {
     const raw = await open(FIXTURE);
     const tensors: Parameters<typeof serializeSafetensors>[0] = { 'sam2.image_encoder.x': { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) } };

@@ -57,8 +57,8 @@ export function inferShiftBlockConfig(source: WeightSource & { metadata?: Record
     if (m) layers = Math.max(layers, Number(m[1]) + 1);
   }
   const h = Number(source.metadata?.heads ?? heads);
-  const head = keys.includes(prefix + 'pointer_q.weight') ? 'pointer' : 'linear';
-  return { dModel: pPos[2], tokens: pPos[1], imageTokens: iPos[1], ffn, layers, heads: h, scaleInit: 0.1, head };
+  const config: ShiftBlockConfig = { dModel: pPos[2], tokens: pPos[1], imageTokens: iPos[1], ffn, layers, heads: h, scaleInit: 0.1 };
+  return keys.includes(prefix + 'pointer_q.weight') ? { ...config, head: 'pointer' } : config;
 }
 
 /**

@@ -167,8 +167,9 @@ export class ShiftBlock extends Module {
 
   constructor(config: ShiftBlockConfig = PAPER_SHIFT_BLOCK) {
     super();
-    const c = { eps: 1e-5, head: 'linear' as ShiftHead, ...config };
-    if (c.head !== 'linear' && c.head !== 'pointer') throw new RangeError(`ShiftBlock: head must be 'linear' or 'pointer', got ${JSON.stringify(c.head)}`);
+    // `head` stays absent for the paper's head, so that configs written before it existed compare equal.
+    const c = { eps: 1e-5, ...config };
+    if (c.head !== undefined && c.head !== 'linear' && c.head !== 'pointer') throw new RangeError(`ShiftBlock: head must be 'linear' or 'pointer', got ${JSON.stringify(c.head)}`);
     const grid = Math.round(Math.sqrt(c.imageTokens));
     if (c.head === 'pointer' && grid * grid !== c.imageTokens) throw new RangeError(`ShiftBlock: the pointer head needs a square token grid, got ${c.imageTokens} image tokens`);
     for (const k of ['dModel', 'heads', 'ffn', 'layers', 'tokens', 'imageTokens'] as const) {

@@ -242,7 +242,7 @@ export function resolveTrainConfig(file: unknown = {}, overrides: readonly strin
 
 /** The shift block config for a SAM 2 of width `dim` and grid g×g. */
 export function shiftBlockConfigFor(spec: TrainConfig['shiftBlock'], dim: number, grid: number, head: ShiftHead = 'linear'): ShiftBlockConfig {
-  const base: ShiftBlockConfig = { dModel: dim, heads: 8, ffn: 2048, layers: 6, tokens: 2, imageTokens: grid * grid, scaleInit: 0.1, head };
+  const base: ShiftBlockConfig = { dModel: dim, heads: 8, ffn: 2048, layers: 6, tokens: 2, imageTokens: grid * grid, scaleInit: 0.1, ...(head === 'pointer' ? { head } : {}) };
   if (spec === 'paper') return base;
   if (spec === 'tiny') return { ...base, ffn: 64 };
   return { ...base, ...spec };
