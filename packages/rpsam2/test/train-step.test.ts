@@ -3,7 +3,7 @@ import { noGrad, relL2Error, tensor, tidy, type Tensor } from '@rpsam2/tensor';
 import { loadWeights, type ImageFeatures, type Sam2Model } from '@rpsam2/sam2';
 import { ShiftBlock } from '../src/shift-block/shift-block.js';
 import { RpSam2 } from '../src/pipeline/rpsam2.js';
-import { disposeTargets, forwardBackward, makeTargets, objectClicks, shiftForwardGrouped, clickTokens, stackEmbeds, type StepObject } from '../src/train/step.js';
+import { disposeTargets, forwardBackward, makeTargets, objectClicks, shiftForwardGrouped, clickTokens, stackEmbeds, tokenCover, type StepObject } from '../src/train/step.js';
 import { RP_DIR, TINY_SHIFT, disposeFeatures, fixtureImage, loadTinySam2, open } from './helpers/tiny-sam2.js';
 
 describe('training step on the tiny256 fixture', () => {
@@ -126,5 +126,71 @@ describe('training step on the tiny256 fixture', () => {
       targets.forEach(disposeTargets);
       block.dispose();
     }
+  });
+  it('the cover term: its value is the cross-entropy of the token cover against the pointer attention (float64 on the host), and its gradient adds to the distance term\'s (central differences)', async () => {
+    const block = new ShiftBlock({ ...TINY_SHIFT, head: 'pointer' }).init(8, { requiresGrad: true });
+    const [h, w] = img.hw;
+    const targets = [makeTargets(model, img.features, img.hw, img.mask, new Float32Array(0)), makeTargets(model, flipped, img.hw, img.mask, new Float32Array(0))];
+    const batch: StepObject[] = targets.map((t, i) => ({ target: t, clicks: objectClicks(img.mask, h, w, 3, 20 + i) }));
+    const opts = { loss: { useDice: false, useDist: true, useOut: false }, distTarget: 'centroid' as const, candidateReach: 0.1 };
+    const logSigma = () => block.pointer!.logSigma.get('pointer_log_sigma');
+    try {
+      const distOnly = await forwardBackward(model, block, batch, opts);
+      expect(distOnly.cover).toBeNull();
+      const gDist = await grads(block);
+      zero(block);
+      const both = await forwardBackward(model, block, batch, { ...opts, coverWeight: 0.5 });
+      const gBoth = await grads(block);
+      zero(block);
+      expect(Math.abs(both.total - distOnly.total - both.cover!)).toBeLessThan(1e-5);
+      // The value, from the attention read back and the cover computed here.
+      const att = noGrad(() => tidy(() => {
+        const clicks = tensor(Float32Array.from([...batch[0].clicks, ...batch[1].clicks]), [6, 2]);
+        return shiftForwardGrouped(block, clickTokens(model, clicks), stackEmbeds(batch.map((x) => x.target)), clicks, 3).attention!;
+      }));
+      const a = await att.data();
+      att.dispose();
+      const n = model.gridSize * model.gridSize;
+      let ce = 0;
+      for (let c = 0; c < 6; c++) {
+        const cover = targets[Math.floor(c / 3)].tokenCover;
+        for (let j = 0; j < n; j++) if (cover[j] > 0) ce -= cover[j] * Math.log(a[c * n + j] + 1e-9);
+      }
+      expect(both.cover!).toBeCloseTo((0.5 * ce) / 6, 4);
+      // d cover / d log σ: the gradient difference vs central differences of the cover value.
+      const analytic = gBoth.get('pointer_log_sigma')![0] - gDist.get('pointer_log_sigma')![0];
+      const base = (await logSigma().data())[0];
+      const coverAt = async (v: number) => {
+        const slot = block.pointer!.logSigma;
+        slot.value!.dispose();
+        slot.value = tensor([v], [1], { requiresGrad: true, name: 'pointer_log_sigma' });
+        const r = await forwardBackward(model, block, batch, { ...opts, coverWeight: 0.5 });
+        zero(block);
+        return r.cover!;
+      };
+      const eps = 1e-2;
+      const numeric = ((await coverAt(base + eps)) - (await coverAt(base - eps))) / (2 * eps);
+      await coverAt(base);
+      expect(Math.abs(analytic)).toBeGreaterThan(1e-3);
+      expect(Math.abs(analytic - numeric)).toBeLessThan(2e-2 * Math.abs(numeric) + 1e-3);
+      const linear = new ShiftBlock(TINY_SHIFT).init(1, { requiresGrad: true });
+      await expect(forwardBackward(model, linear, batch, { ...opts, coverWeight: 1 })).rejects.toThrow(/needs the pointer head/);
+      linear.dispose();
+    } finally {
+      targets.forEach(disposeTargets);
+      block.dispose();
+    }
+  });
+
+  it('tokenCover: the mask\'s share per cell of the image grid, summing to 1', () => {
+    // 4×6 image, 2×2 grid: cells are 2 rows × 3 columns.
+    const mask = Uint8Array.from([
+      1, 1, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 1,
+      0, 0, 0, 0, 0, 0,
+      1, 0, 0, 0, 0, 0,
+    ]);
+    expect(Array.from(tokenCover(mask, 4, 6, 2))).toEqual([0.5, 0.25, 0.25, 0]);
+    expect(Array.from(tokenCover(new Uint8Array(24), 4, 6, 2))).toEqual([0, 0, 0, 0]);
   });
 });

@@ -283,7 +283,7 @@ export class ShiftBlock extends Module {
     const memory = add(permute(reshape(imageEmbed, [bi, d, imageTokens]), [0, 2, 1]), this.iPos.get('i_pos'));
     let x = add(sparse, this.pPos.get('p_pos'));
     for (const layer of this.layers) x = layer.forward(x, memory);
-    const delta = this.shift(x, memory, clicks);
+    const { delta } = this.shift(x, memory, clicks);
     const refined = clamp(add(clicks, delta), 0, 1);
     return { refined, delta, tokens: x };
   }
@@ -291,13 +291,14 @@ export class ShiftBlock extends Module {
   /**
    * The output head: tokens x [B, T, d] after the last layer, the memory [O, N, d] their clicks
    * attended to (O = 1 or O objects of B/O consecutive clicks each), clicks [B, 2] → the shift
-   * [B, 2], bounded per axis by sigmoid(scale).
+   * [B, 2], bounded per axis by sigmoid(scale), and the pointer head's attention over the image
+   * tokens [B, N] (null for the linear head).
    */
-  shift(x: Tensor, memory: Tensor, clicks: Tensor): Tensor {
+  shift(x: Tensor, memory: Tensor, clicks: Tensor): { delta: Tensor; attention: Tensor | null } {
     const { dModel: d, tokens: t } = this.config;
     const b = x.shape[0];
     const bound = sigmoid(this.scale.get('scale'));
-    if (!this.pointer) return mul(tanh(this.head!.forward(reshape(x, [b, t * d]))), bound);
+    if (!this.pointer) return { delta: mul(tanh(this.head!.forward(reshape(x, [b, t * d]))), bound), attention: null };
     const [o, n] = memory.shape;
     if (b % o !== 0) throw new RangeError(`ShiftBlock: ${b} clicks cannot be grouped over a memory batch of ${o}`);
     const k = b / o;
@@ -311,7 +312,7 @@ export class ShiftBlock extends Module {
     const invVar = exp(mulScalar(this.pointer.logSigma.get('pointer_log_sigma'), -2));
     const attention = softmax(add(content, mul(near, invVar)), -1);
     const target = reshape(matmul(attention, centres.points), [b, 2]);
-    return mul(tanh(div(sub(target, clicks), bound)), bound);
+    return { delta: mul(tanh(div(sub(target, clicks), bound)), bound), attention: reshape(attention, [b, n]) };
   }
 }
 

@@ -30,6 +30,8 @@ export interface TrainConfig {
   zeroInitHead: boolean;
   /** The shift block's output head: 'linear' (the paper's) or 'pointer' (ours; see ShiftBlockConfig.head). */
   shiftHead: ShiftHead;
+  /** Weight of the cover term on the pointer's attention (0: off; see StepOptions.coverWeight). */
+  coverWeight: number;
   /**
    * Initial image-token positions: 'random' (N(0, 0.02²), as the paper's module) or 'sam2' (SAM 2's
    * dense positional encoding: the Fourier basis in which the prompt encoder also encodes the click).
@@ -114,6 +116,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   initSeed: 0,
   zeroInitHead: false,
   shiftHead: 'linear',
+  coverWeight: 0,
   positionInit: 'random',
   tieCrossAttention: 0,
   mode: 'cached',
@@ -220,6 +223,8 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(c.data.valFraction >= 0 && c.data.valFraction < 1)) throw new Error(`config: data.valFraction must be in [0, 1), got ${c.data.valFraction}`);
   if (!(c.augment.brightness >= 0 && c.augment.brightness < 1)) throw new Error(`config: augment.brightness must be in [0, 1), got ${c.augment.brightness}`);
   if (c.shiftHead !== 'linear' && c.shiftHead !== 'pointer') throw new Error(`config: shiftHead must be 'linear' or 'pointer', got ${JSON.stringify(c.shiftHead)}`);
+  if (!(c.coverWeight >= 0)) throw new Error(`config: coverWeight must be ≥ 0 (0: off), got ${c.coverWeight}`);
+  if (c.coverWeight > 0 && c.shiftHead !== 'pointer') throw new Error("config: coverWeight > 0 needs shiftHead 'pointer' (the cover term trains the pointer's attention)");
   if (c.positionInit !== 'random' && c.positionInit !== 'sam2') throw new Error(`config: positionInit must be 'random' or 'sam2', got ${JSON.stringify(c.positionInit)}`);
   if (!(c.tieCrossAttention >= 0)) throw new Error(`config: tieCrossAttention must be ≥ 0 (0: off), got ${c.tieCrossAttention}`);
   if (!Array.isArray(c.data.extraCaches) || c.data.extraCaches.some((p) => typeof p !== 'string' || !p)) {

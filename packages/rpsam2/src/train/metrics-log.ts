@@ -14,6 +14,8 @@ export interface TrainLogLine {
   dice: number | null;
   dist: number | null;
   out: number | null;
+  /** The cover term (weighted), when on. */
+  cover?: number;
   ms: number;
   clicksPerSec: number;
   lr: number;

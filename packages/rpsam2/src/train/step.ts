@@ -12,7 +12,8 @@
  *      activation, [clicks, C/8, 4g, 4g], stays within the adapter's binding limit), and each
  *      chunk's backward adds its part of dL/dr and frees its graph (only the Dice term needs the
  *      decoder: with it switched off, as in the ablations, the decoder does not run);
- *   4. one backward through the shift block with dL/dr as the seed.
+ *   4. one backward through the shift block with dL/dr as the seed (plus, with the pointer head
+ *      and `coverWeight`, the cover term on the block's attention: see {@link StepOptions}).
  *
  * Splitting at r gives the same gradient as one backward through the whole chain (the chain
  * rule) and keeps at most one chunk's decoder graph alive. The loss is the mean over objects of
@@ -20,6 +21,7 @@
  */
 import {
   add,
+  addScalar,
   backward,
   cat,
   clamp,
@@ -27,6 +29,7 @@ import {
   getBackend,
   greater,
   interpolate,
+  log,
   matmul,
   mul,
   mulScalar,
@@ -68,6 +71,8 @@ export interface ObjectTargets {
   grid: CandidateGrid | null;
   /** The mask's centroid, normalised [x, y] (the distance term's 'centroid' target). */
   centroid: [number, number];
+  /** The share of the mask in each of SAM 2's g×g image tokens (row-major, sums to 1): the cover term's target. */
+  tokenCover: Float32Array;
 }
 
 /** The distance term's target: the grid's candidates or the step towards the mask centroid. */
@@ -98,6 +103,14 @@ export interface StepOptions {
    * candidate grid and changes smoothly with the click.
    */
   distTarget?: DistTarget;
+  /**
+   * Weight of the cover term (0 or absent: off; needs the pointer head): the cross-entropy
+   * −Σ_j c_j log a_j between the object's token cover c (the share of its mask in each image
+   * token) and the pointer's attention a over the image tokens, averaged over clicks and objects.
+   * It tells the pointer which tokens belong to the clicked object, 1024 numbers per click
+   * instead of the distance term's two.
+   */
+  coverWeight?: number;
   /** Sync the GPU between phases and report their times (slower; for benchmarks). */
   timing?: boolean;
 }
@@ -116,6 +129,8 @@ export interface StepResult {
   dice: number | null;
   dist: number | null;
   out: number | null;
+  /** The cover term (weighted), null when off. */
+  cover: number | null;
   clicks: number;
   objects: number;
   timings?: StepTimings;
@@ -148,8 +163,27 @@ export function makeTargets(model: Sam2Model, features: ImageFeatures, origHW: [
     const targetLowRes = interpolate(gt, { size: [low, low], mode: 'bilinear', alignCorners: false });
     const c = candidatesNorm.length / 2;
     const candidates = c > 0 ? tensor(candidatesNorm, [c, 2]) : null;
-    return { features, origHW, gt, targetLowRes, candidates, mask, grid, centroid: maskCentroid(mask, h, w) };
+    return { features, origHW, gt, targetLowRes, candidates, mask, grid, centroid: maskCentroid(mask, h, w), tokenCover: tokenCover(mask, h, w, model.gridSize) };
   });
+}
+
+/**
+ * The share of an H×W mask's pixels in each cell of a g×g grid over the image (row-major; all
+ * zero for an empty mask): the pointer's attention target, in the token layout of SAM 2's
+ * square-resized image.
+ */
+export function tokenCover(mask: Uint8Array, h: number, w: number, g: number): Float32Array {
+  const counts = new Float64Array(g * g);
+  let total = 0;
+  for (let y = 0; y < h; y++) {
+    const row = Math.min(g - 1, Math.floor(((y + 0.5) * g) / h)) * g;
+    for (let x = 0; x < w; x++) {
+      if (!mask[y * w + x]) continue;
+      counts[row + Math.min(g - 1, Math.floor(((x + 0.5) * g) / w))]++;
+      total++;
+    }
+  }
+  return Float32Array.from(counts, (v) => (total ? v / total : 0));
 }
 
 /**
@@ -184,7 +218,7 @@ export function clickTokens(model: Sam2Model, clicks: Tensor): Tensor {
  * image), clicks [O·k, 2] normalised, grouped by object (rows o·k … o·k + k − 1). Returns the
  * refined clicks [O·k, 2] and the shift. Same result as `block.forward` per object.
  */
-export function shiftForwardGrouped(block: ShiftBlock, sparse: Tensor, embeds: Tensor, clicks: Tensor, k: number): { refined: Tensor; delta: Tensor } {
+export function shiftForwardGrouped(block: ShiftBlock, sparse: Tensor, embeds: Tensor, clicks: Tensor, k: number): { refined: Tensor; delta: Tensor; attention: Tensor | null } {
   const { dModel: d, tokens: t, imageTokens } = block.config;
   const o = embeds.shape[0];
   const b = sparse.shape[0];
@@ -204,8 +238,20 @@ export function shiftForwardGrouped(block: ShiftBlock, sparse: Tensor, embeds: T
     h = layer.norm2.forward(add(h, ca));
     x = layer.norm3.forward(add(h, layer.linear2.forward(relu(layer.linear1.forward(h)))));
   }
-  const delta = block.shift(x, memory, clicks);
-  return { refined: clamp(add(clicks, delta), 0, 1), delta };
+  const { delta, attention } = block.shift(x, memory, clicks);
+  return { refined: clamp(add(clicks, delta), 0, 1), delta, attention };
+}
+
+/** weight · mean over clicks of −Σ_j c_j log a_j (attention [O·k, N], each object's cover c repeated over its k clicks). */
+function coverLoss(attention: Tensor, batch: readonly StepObject[], k: number, weight: number): Tensor {
+  const n = attention.shape[1];
+  const cover = new Float32Array(batch.length * k * n);
+  batch.forEach((ob, i) => {
+    if (ob.target.tokenCover.length !== n) throw new RangeError(`cover term: the object's token cover has ${ob.target.tokenCover.length} cells, the attention ${n} image tokens`);
+    for (let j = 0; j < k; j++) cover.set(ob.target.tokenCover, (i * k + j) * n);
+  });
+  // log(a + 1e-9): the softmax's tail underflows to 0 in f32 where the cover is 0 anyway.
+  return mulScalar(sum(mul(tensor(cover, [batch.length * k, n]), log(addScalar(attention, 1e-9)))), -weight / (batch.length * k));
 }
 
 /** The image embeddings of a batch's objects stacked [O, C, g, g] (no copy for one object). */
@@ -296,6 +342,8 @@ export async function forwardBackward(model: Sam2Model, block: ShiftBlock, batch
   const loss = { ...PAPER_LOSS, ...options.loss };
   const reach = options.candidateReach ?? 0;
   const toCentroid = options.distTarget === 'centroid';
+  const coverWeight = options.coverWeight ?? 0;
+  if (coverWeight > 0 && !block.pointer) throw new Error("forwardBackward: the cover term (coverWeight > 0) needs the pointer head (shiftHead 'pointer')");
   if (toCentroid && !(reach > 0)) throw new Error('forwardBackward: the centroid target needs candidateReach > 0 (how far a click may move towards the centroid)');
   if (!toCentroid && reach > 0 && batch.some((x) => !x.target.grid)) throw new Error('forwardBackward: candidateReach needs each object\'s candidate grid (makeTargets(…, grid))');
   const o = batch.length;
@@ -315,8 +363,13 @@ export async function forwardBackward(model: Sam2Model, block: ShiftBlock, batch
     owned.push(sparse);
     const embeds = stackEmbeds(batch.map((x) => x.target));
     owned.push(embeds);
-    const refined = tidy(() => shiftForwardGrouped(block, sparse, embeds, clicks, k).refined);
+    const shifted = tidy(() => {
+      const f = shiftForwardGrouped(block, sparse, embeds, clicks, k);
+      return { refined: f.refined, cover: coverWeight > 0 ? coverLoss(f.attention!, batch, k, coverWeight) : null };
+    });
+    const refined = shifted.refined;
     owned.push(refined);
+    if (shifted.cover) owned.push(shifted.cover);
     // r: the refined clicks as a leaf; the decoder chunks accumulate dL/dr into r.grad.
     const r = noGrad(() => mulScalar(refined, 1));
     r.requiresGrad = true;
@@ -365,7 +418,13 @@ export async function forwardBackward(model: Sam2Model, block: ShiftBlock, batch
     }
     t0 = performance.now();
     if (!r.grad) throw new Error('forwardBackward: no gradient reached the refined clicks');
-    backward(refined, { grad: r.grad });
+    if (shifted.cover) {
+      // Σ refined·dL/dr + cover: its gradient is the chain rule's through r plus the cover term's.
+      const rGrad = r.grad;
+      const seed = tidy(() => add(sum(mul(refined, rGrad)), shifted.cover!));
+      owned.push(seed);
+      backward(seed);
+    } else backward(refined, { grad: r.grad });
     times.shiftBwd = await syncTime(timing, t0);
 
     const read = async (pick: (p: (typeof parts)[number]) => Tensor | null): Promise<number | null> => {
@@ -374,11 +433,13 @@ export async function forwardBackward(model: Sam2Model, block: ShiftBlock, batch
       const vs = await Promise.all(ts.map((t) => t.item()));
       return vs.reduce((a, v) => a + v, 0);
     };
+    const coverValue = shifted.cover ? await shifted.cover.item() : null;
     const result: StepResult = {
-      total: (await read((p) => p.total))!,
+      total: (await read((p) => p.total))! + (coverValue ?? 0),
       dice: loss.useDice ? await read((p) => p.dice) : null,
       dist: loss.useDist ? await read((p) => p.dist) : null,
       out: loss.useOut ? await read((p) => p.out) : null,
+      cover: coverValue,
       clicks: b,
       objects: o,
     };

@@ -169,6 +169,7 @@ export class Trainer {
         decodeChunkClicks: c.decodeChunkClicks || undefined,
         candidateReach: c.candidateReach,
         distTarget: c.distTarget,
+        coverWeight: c.coverWeight,
         reachEpsilon: c.candidateEpsilon || c.candidates.epsilon,
       });
       if (c.clipGradNorm > 0) clipGradNorm(this.parts.block.parameters(), c.clipGradNorm).dispose();
@@ -275,6 +276,7 @@ export class Trainer {
           dice: lastStep.dice,
           dist: lastStep.dist,
           out: lastStep.out,
+          ...(lastStep.cover !== null ? { cover: lastStep.cover } : {}),
           ms: Math.round(ms * 10) / 10,
           clicksPerSec: Math.round(clicksPerSec * 100) / 100,
           lr: this.optimizer.lr,
