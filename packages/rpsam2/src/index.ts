@@ -74,6 +74,7 @@ export {
   stackEmbeds,
   makeTargets,
   centroidTargets,
+  tokenCover,
   type DistTarget,
   disposeTargets,
   objectClicks,

@@ -4,6 +4,7 @@ import { loadWeights, type ImageFeatures, type Sam2Model } from '@rpsam2/sam2';
 import { ShiftBlock } from '../src/shift-block/shift-block.js';
 import { RpSam2 } from '../src/pipeline/rpsam2.js';
 import { disposeTargets, forwardBackward, makeTargets, objectClicks, shiftForwardGrouped, clickTokens, stackEmbeds, tokenCover, type StepObject } from '../src/train/step.js';
+import { maskToF32 } from '../src/candidates/clicks.js';
 import { RP_DIR, TINY_SHIFT, disposeFeatures, fixtureImage, loadTinySam2, open } from './helpers/tiny-sam2.js';
 
 describe('training step on the tiny256 fixture', () => {
@@ -192,5 +193,6 @@ describe('training step on the tiny256 fixture', () => {
     ]);
     expect(Array.from(tokenCover(mask, 4, 6, 2))).toEqual([0.5, 0.25, 0.25, 0]);
     expect(Array.from(tokenCover(new Uint8Array(24), 4, 6, 2))).toEqual([0, 0, 0, 0]);
+    expect(Array.from(maskToF32(Uint8Array.from([0, 3, 1, 255])))).toEqual([0, 1, 1, 1]);
   });
 });

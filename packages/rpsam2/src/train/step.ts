@@ -50,7 +50,7 @@ import type { ImageFeatures, Sam2Model } from '@rpsam2/sam2';
 import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { compoundLoss, PAPER_LOSS, type CompoundLossConfig } from '../loss/compound-loss.js';
 import { selectByIou } from '../pipeline/select-mask.js';
-import { maskCentroid, sampleClicks } from '../candidates/clicks.js';
+import { maskCentroid, maskToF32, sampleClicks } from '../candidates/clicks.js';
 import { reachableCandidates, type CandidateGrid } from '../candidates/candidates.js';
 
 /** One object's training targets, resident on the GPU. */
@@ -158,7 +158,7 @@ export function makeTargets(model: Sam2Model, features: ImageFeatures, origHW: [
   const [h, w] = origHW;
   if (mask.length !== h * w) throw new RangeError(`makeTargets: mask has ${mask.length} values for ${h}×${w}`);
   return noGrad(() => {
-    const gt = tensor(Float32Array.from(mask, (v) => (v ? 1 : 0)), [1, 1, h, w]);
+    const gt = tensor(maskToF32(mask), [1, 1, h, w]);
     const low = model.gridSize * 4;
     const targetLowRes = interpolate(gt, { size: [low, low], mode: 'bilinear', alignCorners: false });
     const c = candidatesNorm.length / 2;

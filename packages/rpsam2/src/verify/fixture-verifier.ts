@@ -17,7 +17,7 @@ import { Sam2ImagePredictor, loadFixtureModel, loadWeights, type FixtureInputs, 
 import { ShiftBlock, shiftBlockConfigFromSpec } from '../shift-block/shift-block.js';
 import { compoundLoss, lossConfigFromSpec } from '../loss/compound-loss.js';
 import { computeCandidates } from '../candidates/candidates.js';
-import { normalizeClicks } from '../candidates/clicks.js';
+import { maskToF32, normalizeClicks } from '../candidates/clicks.js';
 import { RpSam2, targetLowRes } from '../pipeline/rpsam2.js';
 import { oneHotToIndices } from '../pipeline/select-mask.js';
 
@@ -56,7 +56,7 @@ export async function verifyRpsam2Fixture(inputs: Rpsam2FixtureInputs, report: C
     // Ground truth: the SAM 2 fixture's target mask.
     const maskBytes = await inputs.sam2.golden.readBytes('input.target_mask');
     if (maskBytes.length !== h0 * w0) throw new Error(`rpsam2 verify: input.target_mask has ${maskBytes.length} values, orig_hw is ${h0}×${w0}`);
-    const gt = own(tensor(Float32Array.from(maskBytes, (v) => (v ? 1 : 0)), [1, 1, h0, w0]));
+    const gt = own(tensor(maskToF32(maskBytes), [1, 1, h0, w0]));
 
     // Candidates, recomputed from scratch.
     const cs = spec.candidates ?? {};
