@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeGreyPng } from '@rpsam2/sam2';
 import { runCli } from '../src/cli/run.js';
 import type { CliIO } from '../src/cli/common.js';
-import { openCheckpoint } from '../src/checkpoint/checkpoint.js';
+import { loadShiftBlockFrom, openCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { FeatureCache } from '../src/cache/feature-cache.js';
 import { SAM2_DIR, SAM2_WEIGHTS } from './helpers/tiny-sam2.js';
 
@@ -89,6 +89,16 @@ describe('rpsam2 CLI', () => {
     expect(best.meta!.kind).toBe('best');
     expect((best.meta!.config as { lr: number }).lr).toBe(0.001);
     expect(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').length).toBeGreaterThan(2);
+    // Fine-tuning (initFrom): the new run starts from the trained block's best weights.
+    const tuned = join(root, 'tuned');
+    const ft = await cli(['train', '--config', cfg, '--set', `out=${tuned}`, '--set', `initFrom=${out}`], { interrupt: true });
+    expect(ft.code).toBe(130);
+    expect(ft.err).toMatch(/shift block: from .*run \(its sizes and head/);
+    const [a, b] = [await loadShiftBlockFrom(best), await loadShiftBlockFrom(await openCheckpoint(tuned, { prefer: 'last' }))];
+    for (const [name, slot] of a.namedParams()) expect(Array.from(await b.namedParams().find(([n]) => n === name)![1].get(name).data()), name).toEqual(Array.from(await slot.get(name).data()));
+    a.dispose();
+    b.dispose();
+    expect((await cli(['train', '--config', cfg, '--set', `out=${join(root, 'tuned2')}`, '--set', `initFrom=${join(root, 'nothing')}`])).err).toMatch(/initFrom .*nothing/);
 
     const pred = join(root, 'pred');
     const p = await cli(['predict', '--image', SAM2_DIR + 'image.png', '--point', '120,202', '--point', '300,100', '--sam2-weights', SAM2_WEIGHTS, '--sam2-config', META, '--shift-block', out, '--out', pred]);

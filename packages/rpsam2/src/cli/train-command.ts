@@ -15,7 +15,7 @@ import { isDeviceLost, mixSeed, permutation, type DeviceLostError } from '@rpsam
 import { ensureOutputDir, initNode, withFolderLock } from '@rpsam2/tensor/node';
 import { loadSam2, type Sam2Model } from '@rpsam2/sam2';
 import type { ShiftBlock } from '../shift-block/shift-block.js';
-import { openCheckpoint } from '../checkpoint/checkpoint.js';
+import { loadShiftBlockFrom, openCheckpoint } from '../checkpoint/checkpoint.js';
 import { exists, joinPath } from '../checkpoint/node-io.js';
 import { FeatureCache } from '../cache/feature-cache.js';
 import { newShiftBlockForModel, resolveTrainConfig, type TrainConfig } from '../train/config.js';
@@ -159,7 +159,11 @@ async function trainOnce(c: TrainConfig, run: { resume: boolean; last: string; s
   let trainer: Trainer | null = null;
   try {
     sources = await makeSources(c, model);
-    block = await newShiftBlockForModel(c, model);
+    if (c.initFrom) {
+      await requirePath(c.initFrom, 'initFrom', 'give a run folder, a checkpoint or a plain shift-block .safetensors');
+      block = await loadShiftBlockFrom(await openCheckpoint(c.initFrom, { prefer: 'best' }));
+      io.err(`shift block: from ${c.initFrom} (its sizes and head; shiftBlock, shiftHead and the init settings are not used)`);
+    } else block = await newShiftBlockForModel(c, model);
     const sb = block.config;
     io.err(
       `shift block: d ${sb.dModel}, ${sb.heads} heads, FFN ${sb.ffn}, ${sb.layers} layers, ${sb.imageTokens} image tokens: ${block.paramCount().toLocaleString('en-US')} trainable parameters`,

@@ -33,6 +33,12 @@ export interface TrainConfig {
   /** Weight of the cover term on the pointer's attention (0: off; see StepOptions.coverWeight). */
   coverWeight: number;
   /**
+   * Start from this trained shift block (a run folder, whose best checkpoint is taken, or a
+   * checkpoint / plain safetensors file) instead of a fresh one: fine-tuning. Its own sizes and head
+   * replace `shiftBlock`, `shiftHead` and the init settings. '' (default): a fresh block.
+   */
+  initFrom: string;
+  /**
    * Initial image-token positions: 'random' (N(0, 0.02²), as the paper's module) or 'sam2' (SAM 2's
    * dense positional encoding: the Fourier basis in which the prompt encoder also encodes the click).
    */
@@ -117,6 +123,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   zeroInitHead: false,
   shiftHead: 'linear',
   coverWeight: 0,
+  initFrom: '',
   positionInit: 'random',
   tieCrossAttention: 0,
   mode: 'cached',
