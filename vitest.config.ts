@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^@rpsam2\/tensor$/, replacement: src('./packages/tensor/src/index.ts') },
       { find: /^@rpsam2\/sam2$/, replacement: src('./packages/sam2/src/index.ts') },
       { find: /^@rpsam2\/rpsam2$/, replacement: src('./packages/rpsam2/src/index.ts') },
+      { find: /^@rpsam2\/data$/, replacement: src('./packages/data/src/index.ts') },
     ],
   },
   test: {

@@ -22,6 +22,7 @@ export default defineConfig({
       { find: /^@rpsam2\/tensor$/, replacement: here('../tensor/src/index.ts') },
       { find: /^@rpsam2\/sam2$/, replacement: here('../sam2/src/index.ts') },
       { find: /^@rpsam2\/rpsam2$/, replacement: here('../rpsam2/src/index.ts') },
+      { find: /^@rpsam2\/data$/, replacement: here('../data/src/index.ts') },
     ],
   },
   worker: { format: 'es' },

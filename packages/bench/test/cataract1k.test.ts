@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rasterizeRings } from '@rpsam2/data';
 import { DatasetError, openCataract1k, resolveCataract1kClass, CATARACT1K_CSV_DIR, type Cataract1kDataset } from '../src/datasets/index.js';
-import { rasterizeRings } from '../src/datasets/polygon.js';
 import { compressCounts, put, rgbPng, svAnnotation, svObject, tempDir } from './helpers/fixtures.js';
 import { encodeRle } from '../src/datasets/coco-rle.js';
 

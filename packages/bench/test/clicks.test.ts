@@ -1,7 +1,7 @@
 /** The seeded RNG and the click sampler: uniform, seeded, inside the mask. */
 import { describe, expect, it } from 'vitest';
+import { Rng, hashKey } from '@rpsam2/data';
 import { sampleClicks } from '../src/protocol/clicks.js';
-import { Rng, hashKey } from '../src/protocol/rng.js';
 
 /** χ² statistic of observed counts against equal expected counts. */
 function chiSquare(counts: number[]): number {

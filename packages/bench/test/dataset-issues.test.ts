@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { holeProblem, pointInOrOnRing } from '@rpsam2/data';
 import { openCataract1k } from '../src/datasets/index.js';
-import { holeProblem, pointInOrOnRing } from '../src/datasets/polygon.js';
 import { parseRunArgs } from '../src/runs/run-args.js';
 import { executeRun } from '../src/runs/run-command.js';
 import { memoryIO } from '../src/runs/run-io.js';

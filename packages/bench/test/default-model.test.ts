@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Sam2ImagePredictor, loadDefaultSam2 } from '@rpsam2/sam2';
+import { Rng } from '@rpsam2/data';
 import { SAM2_EVAL_DATA_SEED, SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
 import { objectMask } from '../src/synthetic/index.js';
 import { sampleClicks } from '../src/protocol/clicks.js';
-import { Rng } from '../src/protocol/rng.js';
 import { dice } from '../src/metrics/dice.js';
 import { segmentWithSam2 } from '../src/evaluation/segment.js';
 

@@ -6,11 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RpSam2Predictor, DEFAULT_SHIFT_BLOCK_SAM2, defaultShiftBlockPaths, openCheckpoint } from '@rpsam2/rpsam2';
+import { Rng } from '@rpsam2/data';
 import { RPSAM2_DATA_SEED } from '../src/rpsam2-training/recipe.js';
 import { SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
 import { objectMask } from '../src/synthetic/index.js';
 import { sampleClicks } from '../src/protocol/clicks.js';
-import { Rng } from '../src/protocol/rng.js';
 import { dice } from '../src/metrics/dice.js';
 
 /** A frame of the shift block's data seed beyond its 150 generated frames (never trained on). */

@@ -1,7 +1,7 @@
 /** Grid clicks over hand-made masks. */
 import { describe, expect, it } from 'vitest';
+import type { BinaryMask } from '@rpsam2/data';
 import { clickGrid, clickGridWithSpacing, gridPositions } from '../src/figures/click-grid.js';
-import type { BinaryMask } from '../src/metrics/mask.js';
 
 /** A W×H mask whose foreground is where `inside(x, y)` holds. */
 function maskOf(w: number, h: number, inside: (x: number, y: number) => boolean): BinaryMask {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '@rpsam2/sam2';
+import type { BinaryMask } from '@rpsam2/data';
 import { barPlotSvg, renderBarPlot, type BarPlotOptions } from '../src/figures/bar-plot.js';
 import { clickGrid } from '../src/figures/click-grid.js';
 import { viridis, viridisHex } from '../src/figures/colormap.js';
@@ -12,7 +13,6 @@ import { clickHeatmapSvg, renderClickHeatmap, type ClickHeatmapOptions } from '.
 import { ema, linePlotSvg, renderLinePlot, renderTrainingCurve, trainingCurveSvg, type LinePlotOptions } from '../src/figures/line-plot.js';
 import { rasterizeSvg } from '../src/figures/rasterize.js';
 import { num, SvgBuilder } from '../src/figures/svg.js';
-import type { BinaryMask } from '../src/metrics/mask.js';
 
 /** Decodes a PNG and returns a pixel reader (RGB) plus the size. */
 function decode(png: Uint8Array) {

@@ -1,9 +1,9 @@
 /** The SVG builder, text metrics and the heatmap crop. */
 import { describe, expect, it } from 'vitest';
+import type { BinaryMask } from '@rpsam2/data';
 import { objectCrop } from '../src/figures/crop.js';
 import { escapeXml, num, pathData, SvgBuilder } from '../src/figures/svg.js';
 import { textWidth } from '../src/figures/text-metrics.js';
-import type { BinaryMask } from '../src/metrics/mask.js';
 
 describe('num', () => {
   it('writes at most 2 decimals, no trailing zeros, no −0', () => {

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { Rng } from '@rpsam2/data';
 import {
   dice,
   emptyMaskHd95,
@@ -15,7 +16,6 @@ import {
   type BinaryMask,
 } from '../src/metrics/index.js';
 import { checkMetricsFolder, formatCaseCheck } from '../src/metrics/fixture-check.js';
-import { Rng } from '../src/protocol/rng.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../../shared/fixtures/metrics/', import.meta.url));
 

@@ -4,8 +4,8 @@
  * by seed (another seed, other frames).
  */
 import { describe, expect, it } from 'vitest';
+import { Rng } from '@rpsam2/data';
 import { stratifiedSubset, type StratumFrame } from '../src/ood/stratified.js';
-import { Rng } from '../src/protocol/rng.js';
 
 const CLASSES = ['Cannula', 'Cap. Cystotome', 'Tissue Forceps', 'Primary Knife', 'Ph. Handpiece', 'Lens Injector', 'I/A Handpiece', 'Secondary Knife', 'Micromanipulator', 'Cap. Forceps'];
 

@@ -1,12 +1,10 @@
 /** Polygon rasterisation (pixel centres, even-odd, half-open), COCO RLE, PNG encoding, mask tracing. */
 import { describe, expect, it } from 'vitest';
 import { decodeGreyPng, decodeImage } from '@rpsam2/sam2';
+import { Rng, traceMask, rasterizeRings } from '@rpsam2/data';
 import { decodeRle, encodeRle } from '../src/datasets/coco-rle.js';
 import { decodeLabelPng } from '../src/datasets/image-io.js';
 import { encodePng, readPngInfo } from '../src/datasets/png.js';
-import { rasterizeRings } from '../src/datasets/polygon.js';
-import { Rng } from '../src/protocol/rng.js';
-import { traceMask } from '../src/synthetic/trace.js';
 import { compressCounts, palettePng } from './helpers/fixtures.js';
 
 const count = (a: Uint8Array) => a.reduce((s, v) => s + (v ? 1 : 0), 0);

@@ -4,10 +4,9 @@
  * frames stay exactly what they were (the default models were trained on them).
  */
 import { describe, expect, it } from 'vitest';
+import { CADIS_LOOK, DEFAULT_LOOK, CADIS_TASK2_CLASSES } from '@rpsam2/data';
 import { cadisClassOf, cadisLabelMap, SYNTHETIC_TO_CADIS_RAW } from '../src/synthetic/cadis-layout.js';
 import { renderSyntheticFrame, SYNTHETIC_CLASSES } from '../src/synthetic/index.js';
-import { CADIS_LOOK, DEFAULT_LOOK } from '../src/synthetic/look.js';
-import { CADIS_TASK2_CLASSES } from '../src/datasets/cadis-classes.js';
 
 /**
  * Mean B/R ratio, and the sharpness: the mean absolute difference between horizontally adjacent

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labelComponents4 } from '@rpsam2/data';
 import { openCataract1k, INSTRUMENT_KEYS, type Cataract1kDataset } from '../src/datasets/index.js';
 import { encodePng } from '../src/datasets/png.js';
 import { parseGenerateArgs } from '../src/synthetic/command.js';
@@ -17,7 +18,6 @@ import {
   type SyntheticDatasetOptions,
   type SyntheticDatasetSummary,
 } from '../src/synthetic/index.js';
-import { labelComponents4 } from '../src/synthetic/trace.js';
 import { put, tempDir } from './helpers/fixtures.js';
 
 describe('renderSyntheticFrame', () => {

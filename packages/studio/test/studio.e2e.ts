@@ -3,7 +3,7 @@
  * this script builds nothing) in Debian's Chromium through playwright-core, WebGPU on SwiftShader
  * (no GPU needed; never a downloaded browser).
  *
- * 1. Generates a synthetic surgical frame with one instrument (the bench's generator) and its
+ * 1. Generates a synthetic surgical frame with one instrument (`@rpsam2/data`'s generator) and its
  *    ground-truth mask, picks the instrument's most interior pixel as the click, and computes in
  *    Node (lavapipe) what the libraries answer for it with the same default model: SAM 2 alone,
  *    RP-SAM2 with the shipped default shift block, and RP-SAM2 with a seeded random shift block
@@ -16,9 +16,9 @@
  *    Node's (IoU ≥ 0.98) and whose Dice against the ground truth is ≥ DICE_BAR (printed; needs
  *    the trained default model); the class key works; the shift-block checkpoint loads from disk,
  *    replaces the default block, and the RP-SAM2 mask and refined click equal Node's;
- *    `r` toggles back; the COCO export decodes (bench reader) to exactly the page's mask; the
- *    dataset .zip opens with the bench's Cataract-1k loader (Supervisely and COCO) with the same
- *    mask and class, and its label PNG holds the class id; weights that do not fit and a corrupt
+ *    `r` toggles back; the COCO export decodes (`@rpsam2/data`'s reader) to exactly the page's
+ *    mask; the dataset .zip opens with the bench's Cataract-1k loader (Supervisely and COCO) with
+ *    the same mask and class, and its label PNG holds the class id; weights that do not fit and a corrupt
  *    frame give clear messages; box mode, negative clicks, undo and redo work; after the GPU
  *    process crashes the page recovers; other SAM 2 weights (the default model's, loaded as a
  *    user's file) unload the default shift block with a message that says why and what makes one;
@@ -40,14 +40,10 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { bytesSource, serializeSafetensors, ZipArchive } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
-import { decodeGreyPng, decodeImage, loadDefaultSam2, Sam2ImagePredictor, squaredDistanceTransform, type Sam2Model } from '@rpsam2/sam2';
+import { decodeGreyPng, decodeImage, decodeRle, loadDefaultSam2, Sam2ImagePredictor, squaredDistanceTransform, type Sam2Model } from '@rpsam2/sam2';
 import { DEFAULT_SHIFT_BLOCK_SAM2, defaultShiftBlockSpec, loadShiftBlockFrom, openCheckpoint, RpSam2Predictor, saveCheckpoint, ShiftBlock, type ShiftBlockConfig } from '@rpsam2/rpsam2';
-import { objectMask, renderSyntheticFrame } from '../../bench/src/synthetic/frame.js';
+import { IssueLog, objectMask, parseCocoInstances, rasterizeShape, renderSyntheticFrame } from '@rpsam2/data';
 import { encodePng } from '../../bench/src/datasets/png.js';
-import { decodeRle } from '../../sam2/src/image/coco-rle.js';
-import { parseCocoInstances } from '../../bench/src/datasets/coco.js';
-import { rasterizeShape } from '../../bench/src/datasets/rasterize.js';
-import { IssueLog } from '../../bench/src/datasets/types.js';
 import { openCataract1k } from '../../bench/src/datasets/cataract1k.js';
 import { dice } from '../../bench/src/metrics/dice.js';
 
@@ -210,7 +206,7 @@ function newest(dir: string): number {
 /** The Node reference runs the libraries' dist builds (the page bundles their sources): they must be current. */
 function staleBuilds(): string[] {
   const out: string[] = [];
-  for (const name of ['tensor', 'sam2', 'rpsam2']) {
+  for (const name of ['tensor', 'sam2', 'rpsam2', 'data']) {
     const dist = join(ROOT, 'packages', name, 'dist/index.js');
     if (!existsSync(dist)) out.push(`packages/${name}/dist is missing`);
     else if (newest(join(ROOT, 'packages', name, 'src')) > statSync(dist).mtimeMs) out.push(`packages/${name}/dist is older than its src`);
@@ -509,7 +505,7 @@ async function runPage(browser: Browser, url: string, opts: { timeoutS: number; 
   const cocoMask = obj ? rasterizeShape(obj.shape, images![0].width, images![0].height, 'coco') : null;
   const cocoDiff = cocoMask ? equalMasks(cocoMask.data, pageMask.data) : -1;
   check(
-    'COCO export decodes (bench reader) to exactly the page mask',
+    'COCO export decodes (@rpsam2/data reader) to exactly the page mask',
     log.errorCount === 0 && images?.length === 1 && images[0].objects.length === 1 && obj?.classKey === 'IA' && cocoDiff === 0,
     `${obj?.shape.type ?? 'no object'}, class ${obj?.classKey}, ${cocoDiff} pixels differ${log.errorCount ? `; ${log.issues[0].message}` : ''}`,
   );

@@ -2,9 +2,10 @@
  * CaDIS (Cataract Dataset for Image Segmentation): `VideoNN/Images/<frame>.png` (960×540 RGB)
  * with `VideoNN/Labels/<frame>.png` (8-bit label maps, raw ids 0–35), under the root.
  *
- * Classes: Task II by default (17 classes, rare classes → ignore 255; `cadis-classes.ts` cites
- * the table), or the raw 36 (`task: 'raw'`). An object of a frame is a whole class region (CaDIS
- * is a semantic-segmentation dataset: one mask per class present, ignore pixels excluded).
+ * Classes: Task II by default (17 classes, rare classes → ignore 255; `classes/cadis.ts` of
+ * `@rpsam2/data` cites the table), or the raw 36 (`task: 'raw'`). An object of a frame is a
+ * whole class region (CaDIS is a semantic-segmentation dataset: one mask per class present,
+ * ignore pixels excluded).
  *
  * Split: the official videos (train 1, 3, 4, 6, 8–11, 13–15, 17–21, 23–25; val 5, 7, 16; test
  * 2, 12, 22), or a split file of ours (`options.split`, groups are the video folder names).
@@ -17,8 +18,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CADIS_IGNORE, CADIS_OFFICIAL_SPLIT, CADIS_RAW_CLASSES, CADIS_TASK2_CLASSES, CADIS_TASK2_LUT } from './cadis-classes.js';
-import type { ClassInfo, ObjectKind } from './cataract1k-classes.js';
+import { CADIS_IGNORE, CADIS_OFFICIAL_SPLIT, CADIS_RAW_CLASSES, CADIS_TASK2_CLASSES, CADIS_TASK2_LUT, type ClassInfo, type ObjectKind } from '@rpsam2/data';
 import { isDir, listDir, mapLimit, readPngSize } from './fs-util.js';
 import { readLabelPng, readRgbImage, type LabelMap, type RgbFrame } from './image-io.js';
 import { applySplitLists, parseSplitJson } from './splits.js';

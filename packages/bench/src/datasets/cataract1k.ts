@@ -31,19 +31,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import {
-  CATARACT1K_ANATOMY,
-  CATARACT1K_INSTRUMENTS,
-  INSTRUMENT_KEYS,
-  type ClassInfo,
-  type ObjectKind,
-} from './cataract1k-classes.js';
-import { parseCocoInstances } from './coco.js';
+import { CATARACT1K_ANATOMY, CATARACT1K_INSTRUMENTS, INSTRUMENT_KEYS, type ClassInfo, type ObjectKind, parseCocoInstances, rasterizeShape, parseSuperviselyAnnotation } from '@rpsam2/data';
 import { isDir, isFile, listDir, mapLimit, naturalCompare, readPngSize } from './fs-util.js';
 import { readRgbImage, type RgbFrame } from './image-io.js';
-import { rasterizeShape } from './rasterize.js';
 import { applyCsvSplits, applySplitLists, parseSplitCsv, parseSplitJson, type CsvFrame } from './splits.js';
-import { parseSuperviselyAnnotation } from './supervisely.js';
 import {
   DatasetError,
   IssueLog,

@@ -5,22 +5,16 @@
  * resolution, and every problem found, naming the file.
  */
 export * from './types.js';
+// The class tables and the annotation readers live in `@rpsam2/data` (shared with the studio).
 export {
-  CATARACT1K_INSTRUMENTS,
-  CATARACT1K_ANATOMY,
-  INSTRUMENT_KEYS,
-  normalizeClassTitle,
-  resolveCataract1kClass,
-  cataract1kClassByKey,
-} from './cataract1k-classes.js';
+  CATARACT1K_INSTRUMENTS, CATARACT1K_ANATOMY, INSTRUMENT_KEYS, normalizeClassTitle, resolveCataract1kClass, cataract1kClassByKey,
+  CADIS_RAW_CLASSES, CADIS_TASK2_CLASSES, CADIS_TASK2_LUT, CADIS_IGNORE, CADIS_OFFICIAL_SPLIT,
+  rasterizeRings, ringArea2, ringProblem, rasterizeShape, parseSuperviselyAnnotation, parseCocoInstances,
+  type Ring, type SuperviselyAnnotation, type CocoImage,
+} from '@rpsam2/data';
 export { openCataract1k, Cataract1kDataset, CATARACT1K_CSV_DIR, type Cataract1kOptions, type Cataract1kFrame } from './cataract1k.js';
 export { openCadis, CadisDataset, CADIS_MAX_RAW_ID, type CadisOptions, type CadisFrame } from './cadis.js';
-export { CADIS_RAW_CLASSES, CADIS_TASK2_CLASSES, CADIS_TASK2_LUT, CADIS_IGNORE, CADIS_OFFICIAL_SPLIT } from './cadis-classes.js';
-export { rasterizeRings, ringArea2, ringProblem, type Ring } from './polygon.js';
-export { rasterizeShape } from './rasterize.js';
 export { decodeRle, encodeRle, type CocoRle } from './coco-rle.js';
-export { parseSuperviselyAnnotation, type SuperviselyAnnotation } from './supervisely.js';
-export { parseCocoInstances, type CocoImage } from './coco.js';
 export { parseSplitJson, parseSplitCsv, applySplitLists, applyCsvSplits, normalizeCaseName, type SplitLists, type CsvFrame } from './splits.js';
 export { readRgbImage, readLabelPng, decodeLabelPng, type RgbFrame, type LabelMap } from './image-io.js';
 export { encodePng, readPngInfo, isPng, type PngImage, type PngInfo } from './png.js';

@@ -18,13 +18,8 @@ export type SplitLists = Partial<Record<SplitName, string[]>>;
 
 /** Parses our JSON split file; logs and returns undefined when unusable. */
 export function parseSplitJson(text: string, file: string, log: IssueLog): SplitLists | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    log.error(file, `bad JSON (${(e as Error).message})`);
-    return undefined;
-  }
+  const json = log.parseJson(text, file);
+  if (json === undefined) return undefined;
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     log.error(file, 'a split file must be a JSON object {"train": [...], "val": [...], "test": [...]}');
     return undefined;

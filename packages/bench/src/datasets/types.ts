@@ -2,83 +2,16 @@
  * What every dataset loader hands the evaluation: frames with their split, the annotated objects
  * of a frame as binary masks at the frame's resolution, and the problems found while reading.
  */
-import type { BinaryMask } from '../metrics/mask.js';
-import type { ClassInfo, ObjectKind } from './cataract1k-classes.js';
-import type { CocoRle } from './coco-rle.js';
+import type { BinaryMask, ClassInfo, DatasetIssue, ObjectKind } from '@rpsam2/data';
 import type { RgbFrame } from './image-io.js';
-import type { Ring } from './polygon.js';
 
-export type { ClassInfo, ObjectKind } from './cataract1k-classes.js';
+export type { ClassInfo, ObjectKind } from '@rpsam2/data';
+// The issue log and the annotated objects live with the annotation readers in `@rpsam2/data`.
+export { DatasetError, formatIssues, IssueLog, type DatasetIssue, type ObjectShape, type AnnotatedObject } from '@rpsam2/data';
 
 /** The three splits. */
 export type SplitName = 'train' | 'val' | 'test';
 export const SPLIT_NAMES: readonly SplitName[] = ['train', 'val', 'test'];
-
-/** A problem found in a file. Errors make a strict loader throw; warnings never do. */
-export interface DatasetIssue {
-  severity: 'error' | 'warning';
-  /** The file at fault (absolute or as given). */
-  file: string;
-  /** What is wrong, in words. */
-  message: string;
-}
-
-/** Thrown by a strict loader; `issues` holds every error and warning found. */
-export class DatasetError extends Error {
-  constructor(
-    readonly dataset: string,
-    readonly issues: readonly DatasetIssue[],
-  ) {
-    super(formatIssues(dataset, issues));
-    this.name = 'DatasetError';
-  }
-}
-
-/** "<dataset>: N errors (M warnings)" and one line per issue, errors first (at most `max`). */
-export function formatIssues(dataset: string, issues: readonly DatasetIssue[], max = 25): string {
-  const errors = issues.filter((i) => i.severity === 'error');
-  const warnings = issues.filter((i) => i.severity === 'warning');
-  const shown = [...errors, ...warnings].slice(0, max);
-  const lines = shown.map((i) => `  ${i.severity}: ${i.file}: ${i.message}`);
-  if (errors.length + warnings.length > shown.length) lines.push(`  … and ${errors.length + warnings.length - shown.length} more`);
-  return `${dataset}: ${errors.length} error${errors.length === 1 ? '' : 's'}, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}\n${lines.join('\n')}`;
-}
-
-/** Collects issues while a loader reads. */
-export class IssueLog {
-  readonly issues: DatasetIssue[] = [];
-  error(file: string, message: string): void {
-    this.issues.push({ severity: 'error', file, message });
-  }
-  warn(file: string, message: string): void {
-    this.issues.push({ severity: 'warning', file, message });
-  }
-  get errorCount(): number {
-    return this.issues.filter((i) => i.severity === 'error').length;
-  }
-}
-
-/**
- * The geometry of an annotated object:
- * - `polygon`: one shape, even-odd over all its rings (a Supervisely exterior and its holes);
- * - `polygons`: the union of several polygons, each even-odd (a COCO polygon list);
- * - `rle`: a COCO run-length encoding.
- */
-export type ObjectShape = { type: 'polygon'; rings: Ring[] } | { type: 'polygons'; polygons: Ring[] } | { type: 'rle'; rle: CocoRle };
-
-/** An object as an annotation file describes it (rasterised on demand). */
-export interface AnnotatedObject {
-  /** Position in the file's object list. */
-  index: number;
-  /** The class title as written in the file. */
-  classTitle: string;
-  classKey: string;
-  className: string;
-  kind: ObjectKind;
-  shape: ObjectShape;
-  /** The file's own id for the object, when it has one. */
-  sourceId?: number | string;
-}
 
 /** One frame of a dataset. */
 export interface FrameRef {

@@ -3,7 +3,7 @@
  * one object, and for each method the Dice of the mask each click gives. Objects are chosen where
  * the click position matters most for the baseline: the largest Dice spread over the seeds' clicks.
  */
-import { countForeground, type BinaryMask } from '../metrics/mask.js';
+import { countForeground, type BinaryMask } from '@rpsam2/data';
 import { dice } from '../metrics/dice.js';
 import type { Click } from '../protocol/clicks.js';
 import type { EvalMethod } from './methods.js';

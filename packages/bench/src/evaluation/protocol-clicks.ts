@@ -4,9 +4,8 @@
  * object does not depend on which other images or objects are evaluated, and every method — and
  * every run, resumed or not — sees the same clicks.
  */
-import type { BinaryMask } from '../metrics/mask.js';
+import { type BinaryMask, Rng } from '@rpsam2/data';
 import { sampleClicks, type Click } from '../protocol/clicks.js';
-import { Rng } from '../protocol/rng.js';
 
 /** The name of the click stream (part of the derivation key; recorded in config.json). */
 export const CLICK_STREAM = 'table1-click';

@@ -3,7 +3,7 @@
  * point inside the mask is one simulated click).
  */
 import { maskBounds, type MaskBounds } from '@rpsam2/sam2';
-import { checkMask, type BinaryMask } from '../metrics/mask.js';
+import { checkMask, type BinaryMask } from '@rpsam2/data';
 import type { Click } from '../protocol/clicks.js';
 
 /** Below this many points the grid is refined (spacing halved). */

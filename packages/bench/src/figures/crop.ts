@@ -4,8 +4,8 @@
  * that crop as an embeddable PNG data URI.
  */
 import { maskBounds, unionBounds } from '@rpsam2/sam2';
+import type { BinaryMask } from '@rpsam2/data';
 import { encodePng } from '../datasets/png.js';
-import type { BinaryMask } from '../metrics/mask.js';
 
 /** A pixel rectangle of the frame: columns x0 … x0 + w − 1, rows y0 … y0 + h − 1. */
 export interface CropBox {

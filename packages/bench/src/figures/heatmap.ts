@@ -5,10 +5,9 @@
  * outline; RP-SAM2's panel can show where the shift block moved each click (arrows). A viridis
  * colour bar with the fixed range 0..1 serves all panels, so their colours compare directly.
  */
+import { checkMask, type BinaryMask, traceMask } from '@rpsam2/data';
 import { meanStd } from '../metrics/aggregate.js';
-import { checkMask, type BinaryMask } from '../metrics/mask.js';
 import type { Click } from '../protocol/clicks.js';
-import { traceMask } from '../synthetic/trace.js';
 import { viridisHex } from './colormap.js';
 import { cropDataUri, objectCrop, type CropBox } from './crop.js';
 import { rasterizeSvg } from './rasterize.js';

@@ -1,5 +1,5 @@
 /** Mask boundaries in the MONAI convention used for HD95. */
-import { checkMask, type BinaryMask } from './mask.js';
+import { checkMask, type BinaryMask } from '@rpsam2/data';
 
 /**
  * The boundary of a mask: `mask XOR erosion(mask)` with a 3×3 cross (4-connected) structuring

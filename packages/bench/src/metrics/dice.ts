@@ -1,5 +1,5 @@
 /** The Dice similarity coefficient of two binary masks. */
-import { checkSameSize, type BinaryMask } from './mask.js';
+import { checkSameSize, type BinaryMask } from '@rpsam2/data';
 
 /** Counts for Dice: |pred ∩ gt|, |pred|, |gt|. */
 export interface OverlapCounts {

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SafetensorsFile, bytesSource } from '@rpsam2/tensor';
-import type { BinaryMask } from './mask.js';
+import type { BinaryMask } from '@rpsam2/data';
 import { maskMetrics, type MaskMetrics } from './mask-metrics.js';
 
 /** Tolerances (absolute) of the acceptance criteria. */

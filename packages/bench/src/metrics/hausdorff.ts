@@ -4,8 +4,8 @@
  * `mask-metrics.ts`.
  */
 import { maskBounds, squaredDistanceTransform, unionBounds, type MaskBounds } from '@rpsam2/sam2';
+import { checkSameSize, type BinaryMask } from '@rpsam2/data';
 import { maskBoundary } from './boundary.js';
-import { checkSameSize, type BinaryMask } from './mask.js';
 import { percentileOfSorted } from './percentile.js';
 
 /** Both directed sets of boundary-to-boundary distances, each sorted ascending. */

@@ -23,7 +23,7 @@
  * sample standard deviation (ddof = 1) over seeds, per class; "Avg." is the per-seed mean of the
  * class means (macro), then mean ± std over seeds.
  */
-export { type BinaryMask, emptyMask, checkMask, checkSameSize, countForeground, masksEqual } from './mask.js';
+export { type BinaryMask, emptyMask, checkMask, checkSameSize, countForeground, masksEqual } from '@rpsam2/data';
 // The exact EDT lives in @rpsam2/sam2 (shared with its prompt sampler); re-exported unchanged.
 export { squaredDistanceTransform } from '@rpsam2/sam2';
 export { maskBoundary } from './boundary.js';

@@ -11,9 +11,9 @@
  * Every pair enters the means with these values (nothing is dropped), and aggregation counts the
  * pairs that used the policy so that reports can say how many there were.
  */
+import type { BinaryMask } from '@rpsam2/data';
 import { overlapCounts, diceFromCounts } from './dice.js';
 import { hd95FromDistances, surfaceDistances } from './hausdorff.js';
-import type { BinaryMask } from './mask.js';
 
 /** Which of the two masks were empty. */
 export type EmptyCase = 'none' | 'pred' | 'gt' | 'both';

@@ -12,11 +12,11 @@
 import { join } from 'node:path';
 import type { FeatureCache } from '@rpsam2/rpsam2';
 import type { Sam2ImagePredictor } from '@rpsam2/sam2';
+import { Rng } from '@rpsam2/data';
 import { decodeRle, encodeRle, type CocoRle } from '../datasets/coco-rle.js';
 import type { EvalMethod } from '../evaluation/methods.js';
 import { dice } from '../metrics/dice.js';
 import { sampleClicks } from '../protocol/clicks.js';
-import { Rng } from '../protocol/rng.js';
 import { pathExists, readJson, writeJson } from '../runs/run-dir.js';
 
 /** One pseudo-labelled object. */

@@ -10,7 +10,7 @@
  * the deviation. Within a signature the frames are taken in a seeded shuffled order, so the subset
  * is deterministic by seed and two seeds give different frames of the same class balance.
  */
-import { Rng } from '../protocol/rng.js';
+import { Rng } from '@rpsam2/data';
 
 /** A frame and the class of each of its instrument objects (repeats allowed). */
 export interface StratumFrame {

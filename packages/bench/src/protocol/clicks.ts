@@ -1,6 +1,5 @@
 /** Clicks drawn uniformly from a ground-truth mask (the protocol's simulated user). */
-import { checkMask, type BinaryMask } from '../metrics/mask.js';
-import type { Rng } from './rng.js';
+import { checkMask, type BinaryMask, type Rng } from '@rpsam2/data';
 
 /**
  * A click on pixel (x, y): x is the column, y the row, both integers. In continuous image

@@ -7,12 +7,12 @@
  * instrument's clicks, averaged over instruments.
  */
 import { Sam2ImagePredictor, type Sam2Model } from '@rpsam2/sam2';
+import { Rng } from '@rpsam2/data';
 import { dice } from '../metrics/dice.js';
 import { meanStd } from '../metrics/aggregate.js';
 import { segmentWithSam2 } from '../evaluation/segment.js';
 import { objectMask } from '../synthetic/index.js';
 import { sampleClicks } from '../protocol/clicks.js';
-import { Rng } from '../protocol/rng.js';
 import type { SyntheticTrainSource } from './synthetic-source.js';
 
 export interface SingleClickResult {

@@ -5,8 +5,8 @@
  * frames are never seen in training.
  */
 import type { ClassFocusOptions, TrainSample, TrainSource } from '@rpsam2/sam2';
+import { Rng } from '@rpsam2/data';
 import { SYNTHETIC_CLASSES, SyntheticRenderer, objectMask, syntheticFrameOptions, type SyntheticDatasetOptions, type SyntheticFrame } from '../synthetic/index.js';
-import { Rng } from '../protocol/rng.js';
 
 /** Dataset seed of the default model's training frames. */
 export const SAM2_TRAIN_DATA_SEED = 1001;

@@ -9,9 +9,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CADIS_OFFICIAL_SPLIT, CADIS_TASK2_CLASSES, CADIS_TASK2_LUT } from '../datasets/cadis-classes.js';
+import { CADIS_OFFICIAL_SPLIT, CADIS_TASK2_CLASSES, CADIS_TASK2_LUT, type SyntheticFrame } from '@rpsam2/data';
 import { encodePng } from '../datasets/png.js';
-import type { SyntheticFrame } from './frame.js';
 
 /** Generator shape key → the raw CaDIS id written for it (its Task II class in the comment). */
 export const SYNTHETIC_TO_CADIS_RAW: Readonly<Record<string, number>> = {

@@ -26,16 +26,11 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureOutputDir } from '@rpsam2/tensor/node';
-import { CATARACT1K_ANATOMY, CATARACT1K_INSTRUMENTS } from '../datasets/cataract1k-classes.js';
+import { CATARACT1K_ANATOMY, CATARACT1K_INSTRUMENTS, Rng, SYNTHETIC_CLASSES, SyntheticRenderer, type FrameOptions, type SyntheticFrame, CADIS_LOOK, DEFAULT_LOOK, traceMask, type TracedPolygon, rasterizeRings } from '@rpsam2/data';
 import { encodeRle } from '../datasets/coco-rle.js';
 import { isDir } from '../datasets/fs-util.js';
 import { encodePng } from '../datasets/png.js';
-import { rasterizeRings } from '../datasets/polygon.js';
-import { Rng } from '../protocol/rng.js';
 import { cadisClassOf, cadisVideoName, cadisVideoNumbers, writeCadisFrame } from './cadis-layout.js';
-import { SYNTHETIC_CLASSES, SyntheticRenderer, type FrameOptions, type SyntheticFrame } from './frame.js';
-import { CADIS_LOOK, DEFAULT_LOOK } from './look.js';
-import { traceMask, type TracedPolygon } from './trace.js';
 
 /** The generator's version, written into `synthetic.json` (bump when frames change). */
 export const SYNTHETIC_VERSION = 1;

@@ -9,7 +9,7 @@
  * the whole class list. Each annotation carries the prompt that made it in an `rpsam2` field
  * (other COCO readers ignore it).
  */
-import { encodeRle, type CocoRle } from '../../../sam2/src/image/coco-rle.js';
+import { encodeRle, type CocoRle } from '@rpsam2/sam2';
 import type { LabelClass } from '../state/classes.js';
 import { checkExportFrames, classOf, maskBbox, maskPolygons, type ExportFrame } from './frames.js';
 

@@ -1,11 +1,11 @@
 /**
  * What the export writers take: the labeled frames with their objects' masks, independent of
  * the page's state, plus the geometry helpers they share (bounding box, traced polygons) built
- * on the bench's exact mask tracer, so every written polygon rasterises back (bench rule: pixel
+ * on `@rpsam2/data`'s exact mask tracer, so every written polygon rasterises back (bench rule: pixel
  * centres, even-odd) to exactly the mask.
  */
 import { maskBounds } from '@rpsam2/sam2';
-import { traceMask, type TracedPolygon } from '../../../bench/src/synthetic/trace.js';
+import { traceMask, type TracedPolygon } from '@rpsam2/data';
 import type { LabelClass } from '../state/classes.js';
 import type { Method, ObjectPrompt } from '../worker/protocol.js';
 

@@ -1,9 +1,9 @@
 /**
- * A synthetic surgical frame to try the page without data: the bench's generator (pure
+ * A synthetic surgical frame to try the page without data: `@rpsam2/data`'s generator (pure
  * TypeScript, the frames the default model is trained on) rendered in the page and wrapped as a
  * PNG File, as if it had been dropped.
  */
-import { renderSyntheticFrame, SYNTHETIC_CLASSES } from '../../../bench/src/synthetic/frame.js';
+import { renderSyntheticFrame, SYNTHETIC_CLASSES } from '@rpsam2/data';
 
 /** Renders a frame with one to three instruments (random by `seed`) as a PNG file. */
 export async function syntheticFrameFile(seed: number, width = 1024, height = 768): Promise<File> {

@@ -1,10 +1,10 @@
 /**
  * The instrument class list of a labeling session: the 10 Cataract-1k instrument classes (the
- * bench's table, in the paper's Table 1 order, with its abbreviations) by default, editable
- * (rename, add, remove). Each class keeps a stable numeric id (objects refer to it) and a colour.
- * Keys 1–9 and 0 pick the first ten classes.
+ * table of `@rpsam2/data` that the bench's loaders use, in the paper's Table 1 order, with its
+ * abbreviations) by default, editable (rename, add, remove). Each class keeps a stable numeric id
+ * (objects refer to it) and a colour. Keys 1–9 and 0 pick the first ten classes.
  */
-import { CATARACT1K_INSTRUMENTS, resolveCataract1kClass } from '../../../bench/src/datasets/cataract1k-classes.js';
+import { CATARACT1K_INSTRUMENTS, resolveCataract1kClass } from '@rpsam2/data';
 
 /** One class of the session. */
 export interface LabelClass {

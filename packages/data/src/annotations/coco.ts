@@ -4,9 +4,8 @@
  * Category ids differ from case to case, so categories are mapped by name. Segmentations may be
  * polygon lists (flat [x0, y0, x1, y1, …] arrays, their union is the object) or RLE.
  */
-import { imageSizeProblem } from '@rpsam2/sam2';
-import { resolveCataract1kClass, type ClassInfo } from './cataract1k-classes.js';
-import type { CocoRle } from './coco-rle.js';
+import { imageSizeProblem, type CocoRle } from '@rpsam2/sam2';
+import { resolveCataract1kClass, type ClassInfo } from '../classes/cataract1k.js';
 import type { Ring } from './polygon.js';
 import type { AnnotatedObject, IssueLog } from './types.js';
 
@@ -24,13 +23,8 @@ export interface CocoImage {
  * the file is unusable; bad images, categories and annotations are logged and skipped.
  */
 export function parseCocoInstances(text: string, file: string, log: IssueLog, unknownClasses?: Map<string, number>): CocoImage[] | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    log.error(file, `bad JSON (${(e as Error).message})`);
-    return undefined;
-  }
+  const json = log.parseJson(text, file);
+  if (json === undefined) return undefined;
   if (!isObject(json) || !Array.isArray(json.images) || !Array.isArray(json.categories) || !Array.isArray(json.annotations)) {
     log.error(file, "not a COCO instances file (needs 'images', 'categories' and 'annotations' arrays)");
     return undefined;

@@ -11,9 +11,9 @@
  * instruments after repeated failures. The first class in the list is always kept.
  */
 import { xorshift32 } from '@rpsam2/tensor';
-import { CATARACT1K_INSTRUMENTS, cataract1kClassByKey } from '../datasets/cataract1k-classes.js';
-import type { BinaryMask } from '../metrics/mask.js';
-import { Rng } from '../protocol/rng.js';
+import { CATARACT1K_INSTRUMENTS, cataract1kClassByKey } from '../classes/cataract1k.js';
+import type { BinaryMask } from '../mask.js';
+import { Rng } from '../rng.js';
 import { paintEye, paintHighlights, randomEye, type EyeParams } from './eye.js';
 import { DEFAULT_LOOK, type FrameLook } from './look.js';
 import { INSTRUMENT_BUILDERS, type InstrumentPose } from './instruments.js';

@@ -1,6 +1,6 @@
-/** Annotated object geometry → binary mask, with the rules of `polygon.ts` and `coco-rle.ts`. */
-import type { BinaryMask } from '../metrics/mask.js';
-import { decodeRle } from './coco-rle.js';
+/** Annotated object geometry → binary mask, with the rules of `polygon.ts` and `@rpsam2/sam2`'s RLE codec. */
+import { decodeRle } from '@rpsam2/sam2';
+import type { BinaryMask } from '../mask.js';
 import { rasterizeRings } from './polygon.js';
 import type { ObjectShape } from './types.js';
 

@@ -9,7 +9,7 @@
  * github.com/RViMLab/MICCAI2021_Cataract_semantic_segmentation, `utils/defaults.py`
  * (`class_remapping_exp2`, `classes_exp2`, and `DATA_SPLITS` for the official split).
  */
-import type { ClassInfo } from './cataract1k-classes.js';
+import type { ClassInfo } from './cataract1k.js';
 
 /** The raw label ids 0–35 and their names. */
 export const CADIS_RAW_CLASSES: readonly string[] = [

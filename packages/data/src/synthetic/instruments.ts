@@ -19,7 +19,7 @@
  * Sizes are in pixels at 1024×768 and scale with the frame (`pose.scale`); no part is thinner
  * than 1 px in radius, so masks stay 4-connected at small sizes.
  */
-import type { Rng } from '../protocol/rng.js';
+import type { Rng } from '../rng.js';
 import { add, local, rotate, type Material, type Part, type Vec } from './shapes.js';
 
 /** Where an instrument is: its working tip, the unit direction from the tip out of the eye, zoom. */

@@ -4,8 +4,8 @@
  * points: {exterior: [[x, y], …], interior: [[[x, y], …], …]}}]}`. Only polygons are
  * accepted; every problem is reported with the file and the object's position.
  */
-import { resolveCataract1kClass } from './cataract1k-classes.js';
 import { imageSizeProblem } from '@rpsam2/sam2';
+import { resolveCataract1kClass } from '../classes/cataract1k.js';
 import { holeProblem, ringProblem, type Ring } from './polygon.js';
 import type { AnnotatedObject, IssueLog } from './types.js';
 
@@ -27,13 +27,8 @@ export function parseSuperviselyAnnotation(
   log: IssueLog,
   unknownClasses?: Map<string, number>,
 ): SuperviselyAnnotation | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    log.error(file, `bad JSON (${(e as Error).message})`);
-    return undefined;
-  }
+  const json = log.parseJson(text, file);
+  if (json === undefined) return undefined;
   if (!isObject(json)) {
     log.error(file, 'not a Supervisely annotation (the JSON is not an object)');
     return undefined;

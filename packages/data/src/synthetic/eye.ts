@@ -3,7 +3,7 @@
  * disk) and the pupil are annotated; the iris, sclera, vessels, the red reflex in the pupil,
  * vignetting of the microscope field and the corneal reflections of its lamp are rendered only.
  */
-import type { Rng } from '../protocol/rng.js';
+import type { Rng } from '../rng.js';
 import { DEFAULT_LOOK, type FrameLook } from './look.js';
 import type { Part } from './shapes.js';
 

@@ -1,6 +1,6 @@
 /**
  * Binary mask → polygons that rasterise back to exactly the same pixels under the benchmark's
- * rule (`datasets/polygon.ts`: pixel centres, even-odd). Boundaries follow pixel edges ("crack
+ * rule (`annotations/polygon.ts`: pixel centres, even-odd). Boundaries follow pixel edges ("crack
  * following"), so vertices are integer corner coordinates; a pixel's centre is inside the traced
  * rings exactly when the pixel is foreground.
  *
@@ -8,7 +8,7 @@
  * polygon with one exterior ring and one interior ring per hole. Where two foreground pixels
  * touch only at a corner, the trace keeps them apart (it turns around the pixel it came along).
  */
-import type { BinaryMask } from '../metrics/mask.js';
+import type { BinaryMask } from '../mask.js';
 import type { Scratch } from './scratch.js';
 
 /** A polygon with holes, as Supervisely stores it: [x, y] integer corner coordinates. */
