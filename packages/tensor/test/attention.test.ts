@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scaledDotProductAttention, tensor, tidy, backward, getBackend } from '../src/index.js';
+import { scaledDotProductAttention, tensor, tidy, backward, getBackend, attentionTuning, matmulKernelKind, profile } from '../src/index.js';
 import { refFrom } from './reference/ref.js';
 import { attentionRef } from './reference/nn.js';
 import { checkOp, maxAbsError, relL2Error } from './support/compare.js';
@@ -35,6 +35,31 @@ describe('scaledDotProductAttention', () => {
       }
     });
   }
+  it('small head dims: the register kernel where matmul takes subgroup tiles, and the generic kernel still right', async () => {
+    const shapes: [number, number, number, number][] = [
+      [70, 130, 16, 16],
+      [9, 33, 5, 7],
+      [40, 17, 32, 8],
+    ];
+    for (const [lq, lk, d, dv] of shapes) {
+      const inputs = [rand([1, 2, lq, d]), rand([1, 2, lk, d]), rand([1, 2, lk, dv])];
+      const [q, k, v] = inputs.map((a) => tensor(a.data, a.shape));
+      const { report } = await profile(async () => {
+        const y = scaledDotProductAttention(q, k, v, { impl: 'fused' });
+        await y.data();
+        y.dispose();
+      });
+      const reg = report.entries.some((e) => e.kernel.startsWith('attn:fwd:reg:'));
+      expect(reg, `d ${d}, dv ${dv}`).toBe(matmulKernelKind() === 'subgroup');
+      [q, k, v].forEach((t) => t.dispose());
+      attentionTuning.reg = false;
+      try {
+        await checkOp({ gpu: ([q, k, v]) => scaledDotProductAttention(q, k, v, { impl: 'fused' }), ref: attentionRef, inputs, args: {} });
+      } finally {
+        attentionTuning.reg = true;
+      }
+    }
+  });
   it('custom scale and peaked softmax', async () => {
     const inputs = [rand([1, 2, 9, 8]), rand([1, 2, 17, 8]), rand([1, 2, 17, 8])];
     for (const impl of ['fused', 'materialized'] as const) {

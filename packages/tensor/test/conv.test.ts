@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conv2d, convTranspose2d, getBackend, tensor, tidy, type Conv2dOptions, type ConvTranspose2dOptions } from '../src/index.js';
+import { conv2d, convTranspose2d, getBackend, setMatmulKernel, tensor, tidy, type Conv2dOptions, type ConvTranspose2dOptions } from '../src/index.js';
 import { refFrom, type Ref } from './reference/ref.js';
 import { conv2dRef, convTranspose2dRef, type ConvArgs, type ConvTransposeArgs } from './reference/conv.js';
 import { checkOp } from './support/compare.js';
@@ -54,6 +54,21 @@ describe('conv2d', () => {
       await checkOp({ gpu: gpuConv, ref: conv2dRef, inputs: inputs(c, c.w[0]), args: c.args });
     });
   }
+  it('the rows kernel without subgroups (what GPUs take; CPU adapters broadcast the weights across lanes)', async () => {
+    // A kernel row wider than 8 taps: two broadcast loads per row on CPU adapters.
+    const wide: Case<ConvArgs> = { name: '3×11', x: [1, 2, 6, 20], w: [5, 2, 3, 11], bias: true, args: { padding: [1, 5] } };
+    await checkOp({ gpu: gpuConv, ref: conv2dRef, inputs: inputs(wide, 5), args: wide.args });
+    setMatmulKernel('register');
+    try {
+      for (const c of [CONV_CASES[0], CONV_CASES[3], wide]) {
+        await checkOp({ gpu: gpuConv, ref: conv2dRef, inputs: inputs(c, c.w[0]), args: c.args });
+      }
+      const patch: Case<ConvArgs> = { name: 'patch embedding', x: [1, 3, 16, 16], w: [8, 3, 7, 7], bias: true, args: { stride: 4, padding: 3 } };
+      await checkOp({ gpu: gpuConv, ref: conv2dRef, inputs: inputs(patch, 8), args: patch.args });
+    } finally {
+      setMatmulKernel('auto');
+    }
+  });
   it('gradient of the weight only (input without grad, as for an image)', async () => {
     const c = CONV_CASES[11];
     await checkOp({ gpu: gpuConv, ref: conv2dRef, inputs: inputs(c, c.w[0]), args: c.args, grads: [1, 2] });

@@ -51,6 +51,10 @@ const PAIRS: [number[], number[]][] = [
   [[2, 1, 3, 1], [1, 5, 1, 4]],
   [[0, 3], [1, 3]],
   [[130, 1], [1, 67]],
+  // last dim a multiple of 4: the vec4 broadcast kernel (inner dim broadcast or not)
+  [[2, 8, 4], [8, 1]],
+  [[3, 1, 8], [5, 8]],
+  [[1, 6, 4, 4], [1, 6, 1, 1]],
 ];
 
 describe('binary ops with broadcasting', () => {

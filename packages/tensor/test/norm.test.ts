@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { layerNorm, layerNorm2d } from '../src/index.js';
+import { layerNorm, layerNorm2d, normTuning } from '../src/index.js';
 import { refFrom, type Ref } from './reference/ref.js';
 import { layerNormRef, type LayerNormArgs } from './reference/nn.js';
 import { checkOp } from './support/compare.js';
@@ -41,6 +41,18 @@ describe('layerNorm (last dim)', () => {
       }
     });
   }
+  it('long rows on the workgroup-row kernels (what GPUs take; CPU adapters take a thread per row)', async () => {
+    normTuning.wideOnCpu = true;
+    try {
+      for (const shape of [[9, 256], [4, 300], [2, 3, 1029]]) {
+        const c = shape[shape.length - 1];
+        const args: LayerNormArgs = { eps: 1e-5, over: 'last', weight: true, bias: true };
+        await checkOp({ gpu: (t) => layerNorm(t[0], t[1], t[2], 1e-5), ref: layerNormRef, inputs: inputs(shape, c, args), args });
+      }
+    } finally {
+      normTuning.wideOnCpu = false;
+    }
+  });
   it('reference vjp vs finite differences', () => {
     const args: LayerNormArgs = { eps: 1e-5, over: 'last', weight: true, bias: true };
     checkVjpByFiniteDifferences(layerNormRef, inputs([3, 7], 7, args), args);

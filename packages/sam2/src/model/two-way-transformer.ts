@@ -3,7 +3,7 @@
  * to the tokens. Post-norm (LayerNorm eps 1e-5); the first layer's token self-attention adds no
  * positional term and no residual; cross-attention runs at half width.
  */
-import { add, permute, reshape, scaledDotProductAttention, transpose, type Tensor } from '@rpsam2/tensor';
+import { add, isGradEnabled, linear, matmulT, mulScalar, permute, reshape, scaledDotProductAttention, softmax, transpose, type Tensor } from '@rpsam2/tensor';
 import { Module } from '../nn/module.js';
 import { LayerNorm, Linear, MLP } from '../nn/layers.js';
 
@@ -34,9 +34,99 @@ export class Attention extends Module {
   }
 
   forward(q: Tensor, k: Tensor, v: Tensor): Tensor {
+    // With few tokens on one side (the decoder's cross-attentions: ~8 tokens against 4096 image
+    // tokens), the attention is folded into the projections of the long side, which halves its
+    // multiply-adds (see the two methods). Same maths, another summation order.
+    const [nq, nk] = [q.shape[1], k.shape[1]];
+    if (this.numHeads * nk < Math.min(this.internalDim, q.shape[2]) && nq > 4 * nk) return this.fewKeys(q, k, v);
+    if (this.numHeads * nq < Math.min(this.internalDim, k.shape[2]) && nk > 4 * nq) return this.fewQueries(q, k, v);
+    return this.plain(q, k, v);
+  }
+
+  /** The textbook form: project q, k and v, attend per head, project the output. */
+  plain(q: Tensor, k: Tensor, v: Tensor): Tensor {
     const o = scaledDotProductAttention(this.heads(this.qProj.forward(q)), this.heads(this.kProj.forward(k)), this.heads(this.vProj.forward(v)));
     const [b, , n] = o.shape;
     return this.outProj.forward(reshape(transpose(o, 1, 2), [b, n, this.internalDim]));
+  }
+
+  /** A weight [H·dh, C] (a projection into the heads) as [H, dh, C]; `fn` gets it and the bias as [H, dh, 1]. */
+  private withHeads<T>(proj: Linear, fn: (w: Tensor, bias: Tensor | null) => T): T {
+    const w = proj.weight.f32();
+    try {
+      const c = w.shape[1];
+      const bias = proj.bias?.get() ?? null;
+      const dh = this.internalDim / this.numHeads;
+      return fn(reshape(w, [this.numHeads, dh, c]), bias ? reshape(bias, [this.numHeads, dh, 1]) : null);
+    } finally {
+      proj.weight.release(w);
+    }
+  }
+
+  /**
+   * Many queries, few keys (nk): per head h the scores are x·(Wq_hᵀ k_h) + bq_h·k_h, so the query
+   * projection becomes one [C, H·nk] matrix, and the output Σ_h P_h v_h Wo_hᵀ one [H·nk, C]
+   * matrix; the long side costs 2·C·H·nk instead of 2·C·internalDim multiply-adds per row.
+   */
+  private fewKeys(q: Tensor, k: Tensor, v: Tensor): Tensor {
+    const [b, nq, c] = q.shape;
+    const nk = k.shape[1];
+    const h = this.numHeads;
+    const dh = this.internalDim / h;
+    const kh = this.heads(this.kProj.forward(k)); // [B, H, nk, dh]
+    const vh = this.heads(this.vProj.forward(v));
+    // m [B, H, nk, C] = k_h · Wq_h; bias term [B, H, nk, 1] = k_h · bq_h
+    const scale = 1 / Math.sqrt(dh);
+    const [m, mb] = this.withHeads(this.qProj, (wq, bq) => [mulScalar(matmulT(kh, wq), scale), bq ? mulScalar(matmulT(kh, bq), scale) : null] as const);
+    // One sample: a linear layer adds the bias in the product's kernel (a broadcast add over the
+    // long side would cost about as much as the product).
+    const s =
+      b === 1
+        ? linear(q, reshape(m, [h * nk, c]), mb ? reshape(mb, [h * nk]) : null) // [1, nq, H·nk]
+        : mb
+          ? add(matmulT(q, reshape(m, [b, h * nk, c]), { transB: true }), reshape(mb, [b, 1, h * nk]))
+          : matmulT(q, reshape(m, [b, h * nk, c]), { transB: true });
+    const p = reshape(softmax(reshape(s, [b, nq, h, nk]), -1), [b, nq, h * nk]);
+    // n [B, H, nk, C] = v_h · Wo_hᵀ, Wo_h = Wo[:, h·dh : (h+1)·dh]. Each head's probabilities sum
+    // to 1, so adding bo/H to every row of n adds bo to the output.
+    const wo = this.outProj.weight.f32();
+    try {
+      const woh = permute(reshape(wo, [c, h, dh]), [1, 2, 0]); // [H, dh, C]
+      let n = reshape(matmulT(vh, woh), [b, h * nk, c]);
+      const bo = this.outProj.bias?.get();
+      if (bo) n = add(n, mulScalar(bo, 1 / h));
+      return matmulT(p, n);
+    } finally {
+      this.outProj.weight.release(wo);
+    }
+  }
+
+  /**
+   * Few queries (nq), many keys: per head h the scores are (q_h·Wk_h)·k + q_h·bk_h and the output
+   * (Σ_i P_h,i v_i)·Wv_hᵀ + bv_h, so the key and value projections of the long side become two
+   * products with [H·nq, C] matrices.
+   */
+  private fewQueries(q: Tensor, k: Tensor, v: Tensor): Tensor {
+    const [b, nq] = q.shape;
+    const [, nk, c] = k.shape;
+    const h = this.numHeads;
+    const dh = this.internalDim / h;
+    const qh = this.heads(this.qProj.forward(q)); // [B, H, nq, dh]
+    // m [B, H, nq, C] = q_h · Wk_h. The key bias adds q_h·bk_h to a whole row of scores, which
+    // the softmax cancels: it is left out, except when it is trained, where adding it keeps its
+    // (zero) gradient as the textbook form has one.
+    const scale = 1 / Math.sqrt(dh);
+    const [m, mb] = this.withHeads(this.kProj, (wk, bk) => [matmulT(qh, wk), bk && isGradEnabled() && bk.requiresGrad ? matmulT(qh, bk) : null] as const);
+    let s = matmulT(reshape(m, [b, h * nq, c]), k, { transB: true, alpha: scale }); // [B, H·nq, nk]
+    if (mb) s = add(s, mulScalar(reshape(mb, [b, h * nq, 1]), scale));
+    const p = softmax(s, -1);
+    const r = reshape(matmulT(p, v), [b, h, nq, c]); // Σ_i P v_i, [B, H, nq, C]
+    // o_h = r_h · Wv_hᵀ + bv_h  → [B, H, nq, dh]
+    const o = this.withHeads(this.vProj, (wv, bv) => {
+      const y = matmulT(r, wv, { transB: true });
+      return bv ? add(y, reshape(bv, [h, 1, dh])) : y;
+    });
+    return this.outProj.forward(reshape(transpose(o, 1, 2), [b, nq, this.internalDim]));
   }
 }
 

@@ -67,10 +67,10 @@ export interface ConvBlockConfig {
  * this workgroup's block of `at` channels, the packed weight's step `w_step` per tap, sample `n`
  * and the first element `s_base` of the group's channels of S (planes of `plane`).
  */
-function directMain(at: number): string {
+function directMain(at: number, sub = false): string {
   const vec = at >= 4;
   return `@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>${sub ? ', @builtin(subgroup_invocation_id) sgid: u32' : ''}) {
   let grp = wid.y / params.a_blocks;
   let a0 = (wid.y % params.a_blocks) * ${at}u;
   let w_step = ${vec ? 'params.a_pad / 4u' : 'params.a_pad'};
@@ -143,6 +143,12 @@ export interface ConvDirectRowsConfig {
   vecS: boolean;
   ph: number;
   bias: boolean;
+  /**
+   * Needs subgroups of ≥ 8 lanes: per (input channel, kernel row), lane l of each 8 loads the
+   * weights of tap kx = l (and l + 8, …) and `subgroupBroadcast` hands them out, one load for
+   * 8 taps instead of one per tap (on lavapipe every load is a loop over the lanes).
+   */
+  sub?: boolean;
   params: Params;
 }
 
@@ -150,11 +156,14 @@ export interface ConvDirectRowsConfig {
 export const rowSpan = (px: number, kw: number, sx: number, dx: number) => (px - 1) * sx + (kw - 1) * dx + 1;
 
 export function convDirectRowsKernel(c: ConvDirectRowsConfig): Kernel {
-  const { at, px, kw, sx, dx, vecS, ph, bias } = c;
-  return { key: `conv_direct_rows:at${at}:px${px}:kw${kw}:sx${sx}:dx${dx}:${vecS ? `v${ph}` : 's'}:${bias ? 'b' : 'nb'}`, wgsl: () => convDirectRowsWgsl(c) };
+  const { at, px, kw, sx, dx, vecS, ph, bias, sub } = c;
+  return {
+    key: `conv_direct_rows:at${at}:px${px}:kw${kw}:sx${sx}:dx${dx}:${vecS ? `v${ph}` : 's'}:${bias ? 'b' : 'nb'}${sub ? ':sg' : ''}`,
+    wgsl: () => convDirectRowsWgsl(c),
+  };
 }
 
-function convDirectRowsWgsl({ at, px, kw, sx, dx, vecS, ph, bias, params: p }: ConvDirectRowsConfig): string {
+function convDirectRowsWgsl({ at, px, kw, sx, dx, vecS, ph, bias, sub = false, params: p }: ConvDirectRowsConfig): string {
   const span = rowSpan(px, kw, sx, dx);
   const vec = at >= 4;
   const nv = vec ? at / 4 : at;
@@ -162,9 +171,9 @@ function convDirectRowsWgsl({ at, px, kw, sx, dx, vecS, ph, bias, params: p }: C
   const r = (n: number) => [...Array(n).keys()];
   const names = convInputs('S', bias);
   const zero = vec ? 'vec4<f32>(0.0)' : '0.0';
-  return `${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32', S: vecS ? 'vec4<f32>' : 'f32' })}
+  return `${sub ? 'enable subgroups;\n' : ''}${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32', S: vecS ? 'vec4<f32>' : 'f32' })}
 ${p.wgsl(names.length + 1)}${CONV_INDEX_WGSL}
-${directMain(at)}
+${directMain(at, sub)}${sub ? '\n  let lane = sgid & 7u;' : ''}
   let w_base = grp * params.b * params.kh * ${kw}u * w_step + ${vec ? 'a0 / 4u' : 'a0'};
   let hs = i32(params.hs);
   let ws = i32(params.ws);
@@ -197,14 +206,24 @@ ${
       r(span).map((e) => `        let v${e} = q${Math.floor((ph + e) / 4)}[${(ph + e) % 4}];`).join('\n')
     : r(span).map((e) => `        let v${e} = select(0.0, S[s_row + c${e}], rok && ok${e});`).join('\n')
 }
+${
+  sub
+    ? r(Math.ceil(kw / 8))
+        .map((i) => r(nv).map((q) => `        let wl${i}_${q} = W[wi + min(${8 * i}u + lane, ${kw - 1}u) * w_step + ${q}u];`).join('\n'))
+        .join('\n')
+    : ''
+}
 ${r(kw)
   .map(
     (kx) =>
-      `        {\n${r(nv).map((q) => `          let w${q} = W[wi + ${q}u];`).join('\n')}\n${r(px)
+      `        {\n${r(nv)
+        .map((q) => (sub ? `          let w${q} = subgroupBroadcast(wl${kx >> 3}_${q}, ${kx & 7}u);` : `          let w${q} = W[wi + ${kx}u * w_step + ${q}u];`))
+        .join('\n')}\n${r(px)
         .map((j) => r(nv).map((q) => `          acc${j}_${q} += v${j * sx + kx * dx} * w${q};`).join(' '))
-        .join('\n')}\n          wi += w_step;\n        }`,
+        .join('\n')}\n        }`,
   )
   .join('\n')}
+        wi += ${kw}u * w_step;
       }
     }
     if (base + lid < params.threads) {

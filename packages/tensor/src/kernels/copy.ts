@@ -17,12 +17,18 @@ export const COPY_PER_THREAD = 4;
 const WG = COPY_WG;
 const PER_THREAD = COPY_PER_THREAD;
 
-/** The copy kernel; `p` declares n, t0, e0, e1, sbase, dbase, fill and the per-dim arrays its mode reads. */
-export function copyKernel(rank: number, mode: CopyMode, scatter: boolean, p: Params): Kernel {
-  return { key: `copy:r${rank}:${mode}:${scatter ? 'scatter' : 'gather'}`, wgsl: () => copyWgsl(rank, mode, scatter, p) };
+/**
+ * The copy kernel; `p` declares n, t0, e0, e1, sbase, dbase, fill and the per-dim arrays its mode
+ * reads. `vec4` (gathers whose innermost size and destination range [e0, e1) are multiples of 4,
+ * the output bound as vec4s): every thread has exactly 4 elements, unrolled, and stores them as
+ * one vec4 with no range checks (on lavapipe each store is a loop over the lanes).
+ */
+export function copyKernel(rank: number, mode: CopyMode, scatter: boolean, p: Params, vec4 = false): Kernel {
+  if (vec4 && scatter) throw new RangeError('copy kernel: vec4 stores are for gathers only');
+  return { key: `copy:r${rank}:${mode}:${scatter ? 'scatter' : 'gather'}${vec4 ? ':v4' : ''}`, wgsl: () => copyWgsl(rank, mode, scatter, p, vec4) };
 }
 
-function copyWgsl(rank: number, mode: CopyMode, scatter: boolean, p: Params): string {
+function copyWgsl(rank: number, mode: CopyMode, scatter: boolean, p: Params, vec4 = false): string {
   const inner = rank - 1;
   // Statements that move `src` (and `ok`, `dsti`) by coordinate `o` along dim `d`.
   const step = (d: number, o: string, src: string, ok: string, dst: string, indent: string): string => {
@@ -54,8 +60,33 @@ function copyWgsl(rank: number, mode: CopyMode, scatter: boolean, p: Params): st
   const store = scatter
     ? '    Y[dj] = val;'
     : '    let e = row * inner + j;\n    if (e >= params.e0 && e < params.e1) { Y[e - params.e0] = val; }';
+  const body = vec4
+    ? `${[0, 1, 2, 3]
+        .map(
+          (c) => `  var v${c} = 0u;
+  {
+    let j = j0 + ${c}u;
+    var s = src;
+    var okj = ok;
+    var dj = dsti;
+${step(inner, 'j', 's', 'okj', 'dj', '    ')}
+${load}
+    v${c} = val;
+  }`,
+        )
+        .join('\n')}
+  Y[(row * inner + j0 - params.e0) / 4u] = vec4<u32>(v0, v1, v2, v3);`
+    : `  let j1 = min(j0 + ${PER_THREAD}u, inner);
+  for (var j = j0; j < j1; j++) {
+    var s = src;
+    var okj = ok;
+    var dj = dsti;
+${step(inner, 'j', 's', 'okj', 'dj', '    ')}
+${load}
+${store}
+  }`;
   return `@group(0) @binding(0) var<storage, read> X: array<u32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<u32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<${vec4 ? 'vec4<u32>' : 'u32'}>;
 ${p.wgsl(2)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
@@ -71,14 +102,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var dsti = params.dbase;
   var ok = true;
 ${outer.join('\n')}
-  let j1 = min(j0 + ${PER_THREAD}u, inner);
-  for (var j = j0; j < j1; j++) {
-    var s = src;
-    var okj = ok;
-    var dj = dsti;
-${step(inner, 'j', 's', 'okj', 'dj', '    ')}
-${load}
-${store}
-  }
+${body}
 }`;
 }

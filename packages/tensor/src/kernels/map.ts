@@ -8,7 +8,7 @@
 import type { Kernel } from '../backend/backend.js';
 import { MATH_WGSL } from './math.wgsl.js';
 import { Params, bindings, broadcastIndex, linearMain } from './wgsl.js';
-import { vec4MapWgsl } from './vec4.js';
+import { vec4Main, vec4MapWgsl } from './vec4.js';
 
 const NAMES = ['A', 'B', 'C', 'D'];
 
@@ -60,4 +60,34 @@ export function mapFunction(expr: string, inputs: number, scalars: number): stri
 /** The vectorised same-shape map (bindings IN0, IN1, … → OUT as vec4s). */
 export function vec4MapKernel(c: MapConfig): Kernel {
   return { key: `${mapKey(c)}:v4`, wgsl: () => vec4MapWgsl(c.inputs, mapFunction(c.expr, c.inputs, c.scalars), c.params) };
+}
+
+/**
+ * The broadcast map for outputs whose last dim is a multiple of 4 (bindings A, B, … as f32 →
+ * OUT as vec4s; dispatch as the vectorised map, `vec4Grid`): each thread takes 4 vec4s of the
+ * output, decodes the inputs' broadcast indices once per vec4 instead of once per element, and
+ * reads each input's 4 elements along its innermost stride (1, or 0 when broadcast along the last
+ * dim). On lavapipe the per-element index math was most of the general kernel's time (1M-element
+ * [1,256,64,64] + [1,256,1,1]: ~60 ms).
+ */
+export function broadcastVec4MapKernel(c: MapConfig): Kernel {
+  return { key: `${mapKey(c)}:bv4`, wgsl: () => broadcastVec4MapWgsl(c) };
+}
+
+function broadcastVec4MapWgsl({ expr, inputs, scalars, rank, params: p }: MapConfig): string {
+  const names = NAMES.slice(0, inputs);
+  const loads = names
+    .map((n, k) => {
+      const v = n.toLowerCase();
+      return `${broadcastIndex(`i${k}`, rank, 'shape', `st${k}`, 'e')}
+      let s${k} = st${k}_at(${rank - 1}u);
+      let ${v}4 = vec4<f32>(${n}[i${k}], ${n}[i${k} + s${k}], ${n}[i${k} + 2u * s${k}], ${n}[i${k} + 3u * s${k}]);`;
+    })
+    .join('\n');
+  const lane = (c: string) => `map_(${names.map((n) => `${n.toLowerCase()}4.${c}`).join(', ')})`;
+  return `${bindings(names, ['OUT'], { OUT: 'vec4<f32>' })}\n${p.wgsl(names.length + 1)}
+${mapFunction(expr, inputs, scalars)}
+${vec4Main(`      let e = i * 4u;
+${loads}
+      OUT[i] = vec4<f32>(${['x', 'y', 'z', 'w'].map(lane).join(', ')});`)}`;
 }

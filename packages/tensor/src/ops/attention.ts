@@ -13,12 +13,13 @@ import { fmtShape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import { tidy } from '../scope.js';
-import { matmul } from './matmul.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
+import { matmul, matmulKernelKind } from './matmul.js';
 import { softmax } from './softmax.js';
 import { mulScalar } from './unary.js';
 import { transpose } from './permute.js';
-import type { Backend, BufferRange } from '../backend/backend.js';
-import { attentionForwardKernel } from '../kernels/attention-forward.js';
+import type { Backend, BufferRange, Kernel } from '../backend/backend.js';
+import { REG_MAX_VEC4, attentionForwardKernel, attentionForwardRegKernel } from '../kernels/attention-forward.js';
 import { MAX_TILE, attentionBackwardKVKernel, attentionBackwardQKernel } from '../kernels/attention-backward.js';
 import { attentionParams, fitChunk, tileRows, vec4s, type AttentionKernelConfig } from '../kernels/attention-wgsl.js';
 
@@ -29,7 +30,9 @@ export interface AttentionOptions {
   /**
    * 'fused': the flash kernels (memory linear in the sequence lengths); 'materialized': batched
    * matmul → softmax → matmul, which keeps the score matrix; 'auto' (default): materialized when
-   * the scores take at most {@link MATERIALIZED_SCORE_BYTES} (and fit one binding), else fused.
+   * the scores take at most {@link MATERIALIZED_SCORE_BYTES} (and fit one binding), else fused;
+   * except that on CPU adapters (subgroup matmul tiles), when no gradient is needed, sequences of
+   * 32 queries or more with head dims ≤ 32 take the fused register kernel.
    */
   impl?: 'auto' | 'fused' | 'materialized';
 }
@@ -43,6 +46,8 @@ export interface AttentionOptions {
 export const MATERIALIZED_SCORE_BYTES = 32 * 1024 * 1024;
 
 const OP = 'scaledDotProductAttention';
+/** Shortest query sequence for which 'auto' takes the register forward kernel over the materialised path (no gradients). */
+const REG_AUTO_MIN_LQ = 32;
 const THREADS = 64;
 const LOG2E = 1.4426950408889634;
 
@@ -124,7 +129,22 @@ function groups(backend: Backend, rows: number, cfg: AttentionKernelConfig): num
  * Measured on lavapipe (B 8, L 1024, D 72): forward 4×16 blocks ≈ 1.4× faster than 4×8; larger
  * blocks compile much more slowly. @internal — exposed for benchmarks.
  */
-export const attentionTuning = { threads: THREADS, rows: 4, chunk: 16, bwdRows: 4, bwdChunk: 8 };
+export const attentionTuning = {
+  threads: THREADS,
+  rows: 4,
+  chunk: 16,
+  bwdRows: 4,
+  bwdChunk: 8,
+  /**
+   * The forward register kernel for small head dims (see `forwardVariant`): whether to use it, its
+   * most rows per thread for head dims ≤ 16 and ≤ 32, and its chunk of keys. Measured on lavapipe
+   * at 4 heads × 4096 × D 16: rows 8 × chunk 8 0.36 s, 4 × 8 0.75 s, 4 × 16 0.44 s, 8 × 16 0.44 s.
+   */
+  reg: true,
+  regRows: 8,
+  regRowsWide: 4,
+  regChunk: 8,
+};
 
 /**
  * vec4 slots per staged tile array: two arrays fill the workgroup memory (32 KiB on lavapipe and
@@ -160,6 +180,37 @@ function variant(d: number, dv: number, pass: 'fwd' | 'q' | 'kv'): Variant {
   };
 }
 
+/**
+ * Whether the forward register kernel serves these head dims on this device: both fit
+ * {@link REG_MAX_VEC4} vec4s, and matmul takes subgroup tiles (CPU adapters such as lavapipe,
+ * with subgroups of ≥ 8 lanes).
+ */
+function registerForward(d: number, dv: number): boolean {
+  return attentionTuning.reg && vec4s(d) <= REG_MAX_VEC4 && vec4s(dv) <= REG_MAX_VEC4 && matmulKernelKind() === 'subgroup';
+}
+
+/**
+ * The forward kernel: the register kernel where {@link registerForward} (measured on lavapipe:
+ * 4 heads × 4096 tokens × D 16, tiny1024's global attention, 2.6 s → 0.36 s; 2 × 2048 × D 32
+ * 345 → 111 ms), else the generic one. The register kernel's rows per thread follow Lq, so that
+ * short sequences (windows) do not leave most of a workgroup idle: the most of 1, 2, 4, 8 with
+ * threads × rows ≤ 1.5·Lq (4 at most for head dims above 16: registers, and LLVM's compile time,
+ * ~12 s cold at D 32 with 4 rows, ~33 s with 8).
+ */
+function forwardVariant(d: number, dv: number, lq: number): Variant & { kernel: Kernel } {
+  const [d4, v4] = [vec4s(d), vec4s(dv)];
+  const t = attentionTuning;
+  if (registerForward(d, dv)) {
+    const cap = Math.max(d4, v4) <= 4 ? t.regRows : t.regRowsWide;
+    let rows = 1;
+    while (rows * 2 <= cap && THREADS * rows * 2 <= 1.5 * lq) rows *= 2;
+    const cfg: AttentionKernelConfig = { vecD: d % 4 === 0, vecV: dv % 4 === 0, threads: THREADS, rows, chunk: t.regChunk, slots: 0 };
+    return { cfg, tile: 0, kernel: attentionForwardRegKernel(cfg, d4, v4) };
+  }
+  const v = variant(d, dv, 'fwd');
+  return { ...v, kernel: attentionForwardKernel(v.cfg) };
+}
+
 function chunkParams(dims: Dims, tile: number, offsets: number[]) {
   const { lq, lk, d, dv, scale } = dims;
   return attentionParams({ lq, lk, d, dv, tile, scale, scale2: scale * LOG2E, offsets }).bytes();
@@ -171,8 +222,7 @@ function forward(q: Tensor, k: Tensor, v: Tensor, dims: Dims): { out: Tensor; ls
   const lse = Tensor.empty([bh, lq]);
   if (bh * lq === 0) return { out, lse };
   const backend = getBackend();
-  const { cfg, tile } = variant(d, dv, 'fwd');
-  const kernel = attentionForwardKernel(cfg);
+  const { cfg, tile, kernel } = forwardVariant(d, dv, lq);
   forEachChunk(backend, dims, (h0, nh) => {
     const sl = [headSlice(backend, q, h0, nh, lq * d), headSlice(backend, k, h0, nh, lk * d), headSlice(backend, v, h0, nh, lk * dv)];
     const outs = [headSlice(backend, out, h0, nh, lq * dv), headSlice(backend, lse, h0, nh, lq)];
@@ -248,7 +298,13 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const scoreBytes = dims.bh * dims.lq * dims.lk * 4;
   const impl = options.impl ?? 'auto';
   if (impl !== 'auto' && impl !== 'fused' && impl !== 'materialized') throw new RangeError(`${OP}: impl must be 'auto', 'fused' or 'materialized', got '${String(impl)}'`);
-  if (impl === 'materialized' || (impl === 'auto' && scoreBytes <= Math.min(MATERIALIZED_SCORE_BYTES, getBackend().maxBinding))) {
+  // Without gradients, the register forward kernel beats the materialised path from Lq ≈ 32 on
+  // (lavapipe, D 16: 1024 windows × 64 tokens 208 → 74 ms, 100 × 196 135 → 38 ms, 200 × 49
+  // 22 → 12 ms; 2048 × 16 about even); its backward would be the generic fused kernels, slow on
+  // short sequences, so with gradients the score-size rule stays.
+  const noGradNeeded = !isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad);
+  const registerAuto = impl === 'auto' && noGradNeeded && dims.lq >= REG_AUTO_MIN_LQ && registerForward(dims.d, dims.dv);
+  if (impl === 'materialized' || (impl === 'auto' && !registerAuto && scoreBytes <= Math.min(MATERIALIZED_SCORE_BYTES, getBackend().maxBinding))) {
     return tidy(() => matmul(softmax(mulScalar(matmul(q, transpose(k, -1, -2)), dims.scale), -1), v));
   }
   const { out, lse } = forward(q, k, v, dims);

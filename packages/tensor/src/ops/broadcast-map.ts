@@ -1,14 +1,15 @@
 /**
  * Elementwise maps over N inputs with NumPy broadcasting (kernels: kernels/map.ts): one thread per
  * output element, each input read through its broadcast strides. When every input already has
- * the output's shape the index math is skipped and the kernel is vectorised (see `kernels/vec4.ts`).
+ * the output's shape the index math is skipped and the kernel is vectorised (see `kernels/vec4.ts`);
+ * when the output's last dim is a multiple of 4, the broadcast indices are decoded once per vec4.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, broadcastStrides, shapeEq, type Shape } from '../tensor/shape.js';
 import { getBackend } from '../runtime.js';
 import { Params } from '../kernels/wgsl.js';
-import { mapKernel, vec4MapKernel, type MapConfig } from '../kernels/map.js';
-import { runLinear, runVec4Map } from './run.js';
+import { broadcastVec4MapKernel, mapKernel, vec4MapKernel, type MapConfig } from '../kernels/map.js';
+import { runLinear, runVec4Map, vec4Grid } from './run.js';
 
 /** Output shape of broadcasting all inputs (error names the op and shapes). */
 export function broadcastAll(shapes: readonly Shape[], op: string): number[] {
@@ -46,6 +47,12 @@ export function broadcastMap(
   const cfg: MapConfig = { name: key, expr, inputs: inputs.length, scalars: scalars.length, same, rank, params: p };
   const ranges = inputs.map((t) => t.range);
   if (same && runVec4Map(backend, vec4MapKernel(cfg), { params: p, inputs: ranges, output: out.range, n: out.size })) return out;
+  if (!same && outShape[rank - 1] % 4 === 0) {
+    // Every input is contiguous, so its innermost broadcast stride is 1 or 0 and 4 consecutive
+    // outputs (one row, as the last dim is a multiple of 4) read 4 consecutive or equal elements.
+    backend.run({ kernel: broadcastVec4MapKernel(cfg), inputs: ranges, outputs: [out.range], params: p.bytes(), workgroups: vec4Grid(backend, out.size) });
+    return out;
+  }
   runLinear(backend, mapKernel(cfg), ranges, [out.range], p, out.size);
   return out;
 }

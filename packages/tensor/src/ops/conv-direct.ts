@@ -19,6 +19,7 @@ import {
 } from '../kernels/conv-direct.js';
 import { packConvWeight } from './conv-pack.js';
 import { runOverSamples } from './conv-batch.js';
+import { matmulKernelKind } from './matmul.js';
 
 /** Workgroups along x for a uniform grid-stride loop over `items` (capped at the dispatch limit). */
 function pixelGroups(items: number): number {
@@ -85,7 +86,7 @@ function directRows(s: Tensor, packed: Tensor, bias: Tensor | null, g: ConvGeome
     new Params().u32('threads', g.hg * wq).u32('wq', wq).u32('hw', g.hg * g.wg).u32('a_blocks', aBlocks).u32('a_pad', aPad),
     g,
   );
-  runConvBlocks(g.n, convDirectRowsKernel({ at, px, kw: g.kw, sx, dx, vecS, ph, bias: bias !== null, params: p }), s, packed, bias, out, p, g.hg * wq, g.groups * aBlocks);
+  runConvBlocks(g.n, convDirectRowsKernel({ at, px, kw: g.kw, sx, dx, vecS, ph, bias: bias !== null, sub: matmulKernelKind() === 'subgroup', params: p }), s, packed, bias, out, p, g.hg * wq, g.groups * aBlocks);
 }
 
 /**

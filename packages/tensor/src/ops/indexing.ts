@@ -157,8 +157,10 @@ export function stridedCopy(op: string, x: Tensor, out: Tensor, plan: CopyPlan):
       if (mode === 'wstep') p.u32s('wstep', dims.map((d) => d.step), cap);
     }
     const output = scatter ? out.range : { buffer: out.store.buffer, offset: e0 * 4, size: (e1 - e0) * 4 };
+    // Whole runs of 4 along the innermost dim and a range of whole vec4s: one vec4 store per thread.
+    const vec4 = !scatter && inner % PER_THREAD === 0 && e0 % 4 === 0 && e1 % 4 === 0;
     backend.run({
-      kernel: copyKernel(rank, mode, scatter, p),
+      kernel: copyKernel(rank, mode, scatter, p, vec4),
       inputs: [x.range],
       outputs: [output],
       params: p.bytes(),
