@@ -4,7 +4,6 @@
  * or with `--queue redis://…` by any number of `bench worker` processes on any machines that see
  * the same folders. Both ways write the same files, byte for byte, under the same keys.
  */
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { buildFeatureCache, formatDuration, ProgressLine } from '@rpsam2/rpsam2';
 import { Sam2ImagePredictor } from '@rpsam2/sam2';
@@ -13,6 +12,7 @@ import type { CommandArgs } from '../args.js';
 import { loadSam2Spec, type Sam2Spec } from '../evaluation/sam2-models.js';
 import { withCliInterrupts } from '../runs/run-command.js';
 import { int, UsageError } from '../runs/run-args.js';
+import { checkQueueName, parseFlags } from './flags.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import type { StopSignal } from '../runs/stop-signal.js';
 import { embedWithQueue } from './embed-producer.js';
@@ -58,34 +58,23 @@ function dtypeFlag(flag: string, v: string): 'f32' | 'f16' {
 
 /** Parses `bench embed`'s flags (a {@link UsageError} naming the flag on bad input). */
 export function parseEmbedArgs(argv: string[]): CommandArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        cache: { type: 'string' },
-        weights: { type: 'string' },
-        config: { type: 'string' },
-        dtype: { type: 'string', default: 'f32' },
-        'cache-dtype': { type: 'string', default: 'f32' },
-        name: { type: 'string', default: 'frames' },
-        queue: { type: 'string' },
-        'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
-        attempts: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(argv, {
+    cache: { type: 'string' },
+    weights: { type: 'string' },
+    config: { type: 'string' },
+    dtype: { type: 'string', default: 'f32' },
+    'cache-dtype': { type: 'string', default: 'f32' },
+    name: { type: 'string', default: 'frames' },
+    queue: { type: 'string' },
+    'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
+    attempts: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
   if (values.help) return { json: false, quick: false, rest: [], help: true } as CommandArgs;
   if (!values.cache) throw new UsageError(`--cache <dir> is required`);
   if (positionals.length === 0) throw new UsageError(`no frames given (PNG/JPEG files or folders)`);
   if (values.config && !values.weights) throw new UsageError('--config needs --weights (the embedded default model has its own config)');
-  if (!/^[A-Za-z0-9_.-]+$/.test(values['queue-name']!)) throw new UsageError(`--queue-name '${values['queue-name']}': letters, digits, '_', '-' and '.' only`);
+  checkQueueName(values['queue-name']!);
   if (!values.queue && values.attempts !== undefined) throw new UsageError('--attempts needs --queue');
   const args: EmbedArgs = {
     json: values.json!,

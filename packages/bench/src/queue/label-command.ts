@@ -8,7 +8,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { formatDuration, ProgressLine } from '@rpsam2/rpsam2';
 import { getBackend } from '@rpsam2/tensor';
@@ -17,6 +16,7 @@ import type { CommandArgs } from '../args.js';
 import type { Sam2Spec } from '../evaluation/sam2-models.js';
 import { withCliInterrupts } from '../runs/run-command.js';
 import { int, UsageError } from '../runs/run-args.js';
+import { checkQueueName, parseFlags } from './flags.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import type { StopSignal } from '../runs/stop-signal.js';
 import { readClicksFile } from './clicks-file.js';
@@ -61,30 +61,19 @@ export interface LabelArgs extends CommandArgs {
 
 /** Parses `bench label`'s flags (a {@link UsageError} naming the flag on bad input). */
 export function parseLabelArgs(argv: string[]): CommandArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        clicks: { type: 'string' },
-        out: { type: 'string' },
-        cache: { type: 'string' },
-        weights: { type: 'string' },
-        config: { type: 'string' },
-        dtype: { type: 'string', default: 'f32' },
-        'shift-block': { type: 'string' },
-        queue: { type: 'string' },
-        'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
-        attempts: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(argv, {
+    clicks: { type: 'string' },
+    out: { type: 'string' },
+    cache: { type: 'string' },
+    weights: { type: 'string' },
+    config: { type: 'string' },
+    dtype: { type: 'string', default: 'f32' },
+    'shift-block': { type: 'string' },
+    queue: { type: 'string' },
+    'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
+    attempts: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
   if (values.help) return { json: false, quick: false, rest: [], help: true } as CommandArgs;
   if (!values.clicks) throw new UsageError(`--clicks <clicks.json> is required`);
   if (!values.out) throw new UsageError(`--out <dir> is required`);
@@ -94,7 +83,7 @@ export function parseLabelArgs(argv: string[]): CommandArgs {
     throw new UsageError('--weights: SAM 2 weights of your own need a shift block trained for them (--shift-block <checkpoint>), or --shift-block none for SAM 2 alone');
   }
   if (values.dtype !== 'f32' && values.dtype !== 'f16') throw new UsageError(`--dtype needs f32 or f16, got '${values.dtype}'`);
-  if (!/^[A-Za-z0-9_.-]+$/.test(values['queue-name']!)) throw new UsageError(`--queue-name '${values['queue-name']}': letters, digits, '_', '-' and '.' only`);
+  checkQueueName(values['queue-name']!);
   if (!values.queue && values.attempts !== undefined) throw new UsageError('--attempts needs --queue');
   const sb = values['shift-block'];
   const args: LabelArgs = {

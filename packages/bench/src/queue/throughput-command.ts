@@ -13,11 +13,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { CommandArgs } from '../args.js';
 import { encodePng } from '../datasets/png.js';
 import type { Sam2Spec } from '../evaluation/sam2-models.js';
 import { int, UsageError } from '../runs/run-args.js';
+import { parseFlags } from './flags.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import { StopSignal } from '../runs/stop-signal.js';
 import { embedWithQueue, type EmbedQueueReport } from './embed-producer.js';
@@ -41,25 +41,15 @@ export interface ThroughputArgs extends CommandArgs {
 
 /** Parses `bench queue-throughput`'s flags. */
 export function parseThroughputArgs(argv: string[]): CommandArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        workers: { type: 'string', default: '1,2,4' },
-        frames: { type: 'string', default: '16' },
-        size: { type: 'string', default: '640x480' },
-        weights: { type: 'string' },
-        config: { type: 'string' },
-        queue: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(argv, {
+    workers: { type: 'string', default: '1,2,4' },
+    frames: { type: 'string', default: '16' },
+    size: { type: 'string', default: '640x480' },
+    weights: { type: 'string' },
+    config: { type: 'string' },
+    queue: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
   const workers = values.workers!.split(',').map((w) => int('--workers', w.trim(), 1));
   const m = /^(\d+)x(\d+)$/.exec(values.size!);
   if (!m || Number(m[1]) < 8 || Number(m[2]) < 8) throw new UsageError(`--size needs WxH (at least 8x8), got '${values.size}'`);

@@ -4,9 +4,9 @@
  * the weights and the cache folder at the same paths as the producer (a shared folder). The first
  * SIGINT/SIGTERM stops it after the current job (exit 0); a second quits at once (130).
  */
-import { parseArgs } from 'node:util';
 import type { CommandArgs } from '../args.js';
 import { int, UsageError } from '../runs/run-args.js';
+import { checkQueueName, parseFlags } from './flags.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import { DEFAULT_QUEUE_NAME } from './jobs.js';
 import { startQueueWorker } from './queue-worker.js';
@@ -37,27 +37,20 @@ export interface WorkerArgs extends CommandArgs {
 
 /** Parses `bench worker`'s flags (a {@link UsageError} naming the flag on bad input). */
 export function parseWorkerArgs(argv: string[]): CommandArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        queue: { type: 'string' },
-        'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
-        name: { type: 'string' },
-        'stall-timeout': { type: 'string', default: '30' },
-        'job-timeout': { type: 'string', default: '900' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values } = parsed;
+  const { values } = parseFlags(
+    argv,
+    {
+      queue: { type: 'string' },
+      'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
+      name: { type: 'string' },
+      'stall-timeout': { type: 'string', default: '30' },
+      'job-timeout': { type: 'string', default: '900' },
+    },
+    false,
+  );
   if (values.help) return { json: false, quick: false, rest: [], help: true } as CommandArgs;
   if (!values.queue) throw new UsageError(`--queue redis://host:port is required`);
-  if (!/^[A-Za-z0-9_.-]+$/.test(values['queue-name']!)) throw new UsageError(`--queue-name '${values['queue-name']}': letters, digits, '_', '-' and '.' only`);
+  checkQueueName(values['queue-name']!);
   const args: WorkerArgs = {
     json: false,
     quick: false,
