@@ -47,27 +47,29 @@ export function splitImages(n: number, fraction: number, seed: number): { train:
   return { val: order.slice(0, nv).sort((a, b) => a - b), train: order.slice(nv).sort((a, b) => a - b) };
 }
 
+const BUILD_CACHE_HINT = 'build the feature cache first: rpsam2 candidates --data … --out <cache>';
+
 /** The training and validation sources of a config (validation null when there is none). */
 async function makeSources(c: TrainConfig, model: Sam2Model): Promise<{ train: TrainingSource; val: TrainingSource | null; note: string }> {
   if (c.mode === 'cached') {
-    await requirePath(c.data.cache, 'data.cache', 'build the feature cache first: rpsam2 candidates --data … --out <cache>');
+    await requirePath(c.data.cache, 'data.cache', BUILD_CACHE_HINT);
     if (!(await exists(joinPath(c.data.cache, 'index.json')))) throw new UsageError(`data.cache ${c.data.cache}: no index.json (build it with rpsam2 candidates)`);
     const cache = await FeatureCache.open(c.data.cache);
+    const cached = (fc: FeatureCache, images?: number[], name?: string) => new CachedSource(model, fc, images, c.gpuCacheImages, name, c.candidateEpsilon);
     const extras: TrainingSource[] = [];
     for (const [i, dir] of c.data.extraCaches.entries()) {
-      await requirePath(dir, `data.extraCaches[${i}]`, 'build the feature cache first: rpsam2 candidates --data … --out <cache>');
-      extras.push(new CachedSource(model, await FeatureCache.open(dir), undefined, c.gpuCacheImages, undefined, c.candidateEpsilon));
+      await requirePath(dir, `data.extraCaches[${i}]`, BUILD_CACHE_HINT);
+      extras.push(cached(await FeatureCache.open(dir)));
     }
     const withExtras = (s: TrainingSource): TrainingSource => (extras.length ? new ConcatSource([s, ...extras]) : s);
     if (c.data.valCache) {
       await requirePath(c.data.valCache, 'data.valCache');
-      const vc = await FeatureCache.open(c.data.valCache);
-      return { train: withExtras(new CachedSource(model, cache, undefined, c.gpuCacheImages, undefined, c.candidateEpsilon)), val: new CachedSource(model, vc, undefined, c.gpuCacheImages, undefined, c.candidateEpsilon), note: `validation: ${c.data.valCache}` };
+      return { train: withExtras(cached(cache)), val: cached(await FeatureCache.open(c.data.valCache)), note: `validation: ${c.data.valCache}` };
     }
     const { train, val } = splitImages(cache.entries.length, c.data.valFraction, c.seed);
-    const tr = new CachedSource(model, cache, train, c.gpuCacheImages, undefined, c.candidateEpsilon);
+    const tr = cached(cache, train);
     if (!val.length) return { train: withExtras(tr), val: tr, note: 'validation: the training objects (no split)' };
-    return { train: withExtras(tr), val: new CachedSource(model, cache, val, c.gpuCacheImages, `cache ${c.data.cache} (validation split)`, c.candidateEpsilon), note: `validation: ${val.length} of ${cache.entries.length} images held out` };
+    return { train: withExtras(tr), val: cached(cache, val, `cache ${c.data.cache} (validation split)`), note: `validation: ${val.length} of ${cache.entries.length} images held out` };
   }
   const ds = await openDataset(c.data.dataset);
   const opts = { augment: c.augment, gridStep: c.candidates.gridStep, epsilon: c.candidates.epsilon };

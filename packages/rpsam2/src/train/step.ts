@@ -71,8 +71,6 @@ export interface ObjectTargets {
   grid: CandidateGrid | null;
   /** The mask's centroid, normalised [x, y] (the distance term's 'centroid' target). */
   centroid: [number, number];
-  /** The share of the mask in each of SAM 2's g×g image tokens (row-major, sums to 1): the cover term's target. */
-  tokenCover: Float32Array;
 }
 
 /** The distance term's target: the grid's candidates or the step towards the mask centroid. */
@@ -163,7 +161,7 @@ export function makeTargets(model: Sam2Model, features: ImageFeatures, origHW: [
     const targetLowRes = interpolate(gt, { size: [low, low], mode: 'bilinear', alignCorners: false });
     const c = candidatesNorm.length / 2;
     const candidates = c > 0 ? tensor(candidatesNorm, [c, 2]) : null;
-    return { features, origHW, gt, targetLowRes, candidates, mask, grid, centroid: maskCentroid(mask, h, w), tokenCover: tokenCover(mask, h, w, model.gridSize) };
+    return { features, origHW, gt, targetLowRes, candidates, mask, grid, centroid: maskCentroid(mask, h, w) };
   });
 }
 
@@ -242,13 +240,17 @@ export function shiftForwardGrouped(block: ShiftBlock, sparse: Tensor, embeds: T
   return { refined: clamp(add(clicks, delta), 0, 1), delta, attention };
 }
 
-/** weight · mean over clicks of −Σ_j c_j log a_j (attention [O·k, N], each object's cover c repeated over its k clicks). */
+/**
+ * weight · mean over clicks of −Σ_j c_j log a_j (attention [O·k, N] over a g×g token grid, each
+ * object's {@link tokenCover} c repeated over its k clicks; made here, only when the term is on).
+ */
 function coverLoss(attention: Tensor, batch: readonly StepObject[], k: number, weight: number): Tensor {
   const n = attention.shape[1];
+  const g = Math.round(Math.sqrt(n));
   const cover = new Float32Array(batch.length * k * n);
   batch.forEach((ob, i) => {
-    if (ob.target.tokenCover.length !== n) throw new RangeError(`cover term: the object's token cover has ${ob.target.tokenCover.length} cells, the attention ${n} image tokens`);
-    for (let j = 0; j < k; j++) cover.set(ob.target.tokenCover, (i * k + j) * n);
+    const c = tokenCover(ob.target.mask, ob.target.origHW[0], ob.target.origHW[1], g);
+    for (let j = 0; j < k; j++) cover.set(c, (i * k + j) * n);
   });
   // log(a + 1e-9): the softmax's tail underflows to 0 in f32 where the cover is 0 anyway.
   return mulScalar(sum(mul(tensor(cover, [batch.length * k, n]), log(addScalar(attention, 1e-9)))), -weight / (batch.length * k));
