@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { UnrecoverableError } from 'bullmq';
 import { buildFeatureCache, CACHE_FORMAT, InMemoryDataset, settingsDiff, type CacheEntry, type CacheIndex, type CacheSettings, type CachedObjectInfo } from '@rpsam2/rpsam2';
 import { SafetensorsFile } from '@rpsam2/tensor';
-import { fileSource, writeFileAtomic } from '@rpsam2/tensor/node';
+import { fileSource, pidAlive, writeFileAtomic } from '@rpsam2/tensor/node';
 import type { LoadedSam2 } from '../evaluation/sam2-models.js';
 import { frameItem } from './frames.js';
 import type { EmbedJobData, EmbedJobResult } from './jobs.js';
@@ -25,15 +25,6 @@ import type { ModelPool } from './model-pool.js';
 
 /** The prefix of a worker's private staging folders in the temporary directory (then its pid and '-'). */
 const STAGING_PREFIX = 'rpsam2-worker-';
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes the staging folders that workers killed in the middle of a job left in this machine's

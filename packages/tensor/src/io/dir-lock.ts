@@ -70,7 +70,8 @@ function installExitHook(): void {
   });
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this id runs on this machine (also when it belongs to another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
