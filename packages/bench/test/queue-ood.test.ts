@@ -11,50 +11,15 @@
  * the workers are the built CLI) and the shared fixtures; without the first two the test fails
  * with a message saying so.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseOodArgs } from '../src/ood/command.js';
-import { startLocalRedis, type LocalRedis } from '../src/queue/local-redis.js';
-import { sharedFixtureDir } from '../src/shared-fixtures.js';
-import { tempDir } from './helpers/fixtures.js';
+import { BENCH, HAVE_FIXTURES, TINY_MODELS, queueHarness } from './helpers/queue-harness.js';
 
-const BENCH = new URL('../dist/cli.js', import.meta.url).pathname;
-const SAM2 = sharedFixtureDir('sam2', 'SAM2_FIXTURES');
-const RPSAM2 = sharedFixtureDir('rpsam2', 'RPSAM2_FIXTURES');
-const HAVE_FIXTURES = existsSync(`${SAM2}tiny256/weights.safetensors`) && existsSync(`${RPSAM2}tiny256/shift_block.safetensors`);
-const RUN = [
-  ...['--weights', `${SAM2}tiny256/weights.safetensors`, '--config', `${SAM2}tiny256/meta.json`, '--shift-block', `${RPSAM2}tiny256/shift_block.safetensors`],
-  ...['--cases', '3', '--frames', '2', '--size', '96x72', '--shares', '0,50', '--seeds', '2', '--steps', '2', '--ft-steps', '2', '--grid-step', '24'],
-];
-
-let redis: LocalRedis | null = null;
-let tmp: { dir: string; cleanup: () => Promise<void> };
-const workers: { child: ChildProcess; out: () => string; exit: Promise<number | null> }[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(BENCH)) throw new Error(`${BENCH} is missing: run \`pnpm build\` first (the runs and the queue workers are the built CLI)`);
-  redis = await startLocalRedis();
-  tmp = await tempDir('queue-ood');
-});
-
-afterAll(async () => {
-  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-  await redis?.stop();
-  await tmp?.cleanup();
-});
-
-function startWorker(queueName: string, name: string) {
-  const child = spawn(process.execPath, [BENCH, 'worker', '--queue', redis!.url, '--queue-name', queueName, '--name', name], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const w = { child, out: () => out, exit: new Promise<number | null>((r) => child.on('exit', (code) => r(code))) };
-  workers.push(w);
-  return w;
-}
+const RUN = [...TINY_MODELS, ...['--cases', '3', '--frames', '2', '--size', '96x72', '--shares', '0,50', '--seeds', '2', '--steps', '2', '--ft-steps', '2', '--grid-step', '24']];
+const q = queueHarness('queue-ood');
 
 /** results.json without what differs between any two runs (where and when, stage timings, paths into the run). */
 async function resultsNumbers(dir: string) {
@@ -84,12 +49,12 @@ describe('bench ood --queue flags', () => {
 describe.skipIf(!HAVE_FIXTURES)('bench ood --queue', () => {
   it('shards every share’s evaluation over two workers: samples.jsonl, ood.csv, ood.md and results.json numbers are identical', async () => {
     const queueName = `ood-${process.pid}-${Date.now()}`;
-    const ws = [startWorker(queueName, 'w0'), startWorker(queueName, 'w1')];
-    const a = join(tmp.dir, 'local');
-    const b = join(tmp.dir, 'queued');
+    const ws = [q.startWorker(queueName, 'w0'), q.startWorker(queueName, 'w1')];
+    const a = join(q.dir, 'local');
+    const b = join(q.dir, 'queued');
     const local = spawnSync(process.execPath, [BENCH, 'ood', ...RUN, '--out', a], { encoding: 'utf8', timeout: 120_000 });
     expect(local.status, local.stderr).toBe(0);
-    const queued = spawnSync(process.execPath, [BENCH, 'ood', ...RUN, '--out', b, '--queue', redis!.url, '--queue-name', queueName], { encoding: 'utf8', timeout: 120_000 });
+    const queued = spawnSync(process.execPath, [BENCH, 'ood', ...RUN, '--out', b, '--queue', q.url, '--queue-name', queueName], { encoding: 'utf8', timeout: 120_000 });
     expect(queued.status, queued.stderr).toBe(0);
     // Per share: SAM 2's group (zero-shot and fine-tuned block) and both SAM2-FT models went through the queue.
     for (const g of [/evaluate SAM 2 \(.*\): \d+ shards of 1 frame\(s\) queued on redis:\/\/127\.0\.0\.1:\d+/, /evaluate SAM2-FT \(SAM 2 masks\) @0%: \d+ shards/, /evaluate SAM2-FT \(RP-SAM2 masks\) @50%: \d+ shards/]) {

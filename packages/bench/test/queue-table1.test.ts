@@ -8,49 +8,14 @@
  * the workers are the built CLI) and the shared fixtures; without the first two the test fails
  * with a message saying so.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalRedis, type LocalRedis } from '../src/queue/local-redis.js';
-import { sharedFixtureDir } from '../src/shared-fixtures.js';
-import { tempDir } from './helpers/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { BENCH, HAVE_FIXTURES, TINY_MODELS, queueHarness } from './helpers/queue-harness.js';
 
-const BENCH = new URL('../dist/cli.js', import.meta.url).pathname;
-const SAM2 = sharedFixtureDir('sam2', 'SAM2_FIXTURES');
-const RPSAM2 = sharedFixtureDir('rpsam2', 'RPSAM2_FIXTURES');
-const HAVE_FIXTURES = existsSync(`${SAM2}tiny256/weights.safetensors`) && existsSync(`${RPSAM2}tiny256/shift_block.safetensors`);
-const RUN = [
-  ...['--weights', `${SAM2}tiny256/weights.safetensors`, '--config', `${SAM2}tiny256/meta.json`, '--shift-block', `${RPSAM2}tiny256/shift_block.safetensors`],
-  ...['--cases', '2', '--frames', '2', '--size', '96x72', '--instruments', '2', '--seeds', '2', '--heatmaps', '0'],
-];
-
-let redis: LocalRedis | null = null;
-let tmp: { dir: string; cleanup: () => Promise<void> };
-const workers: { child: ChildProcess; out: () => string; exit: Promise<number | null> }[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(BENCH)) throw new Error(`${BENCH} is missing: run \`pnpm build\` first (the runs and the queue workers are the built CLI)`);
-  redis = await startLocalRedis();
-  tmp = await tempDir('queue-table1');
-});
-
-afterAll(async () => {
-  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-  await redis?.stop();
-  await tmp?.cleanup();
-});
-
-function startWorker(queueName: string, name: string) {
-  const child = spawn(process.execPath, [BENCH, 'worker', '--queue', redis!.url, '--queue-name', queueName, '--name', name], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const w = { child, out: () => out, exit: new Promise<number | null>((r) => child.on('exit', (code) => r(code))) };
-  workers.push(w);
-  return w;
-}
+const RUN = [...TINY_MODELS, ...['--cases', '2', '--frames', '2', '--size', '96x72', '--instruments', '2', '--seeds', '2', '--heatmaps', '0']];
+const q = queueHarness('queue-table1');
 
 /** results.json without what differs between any two runs (where and when, stage timings). */
 async function resultsNumbers(dir: string) {
@@ -66,16 +31,16 @@ async function resultsNumbers(dir: string) {
 describe.skipIf(!HAVE_FIXTURES)('bench table1 --queue', () => {
   it('shards the evaluation over two workers: samples.jsonl, the tables and results.json numbers are identical', async () => {
     const queueName = `table1-${process.pid}-${Date.now()}`;
-    const ws = [startWorker(queueName, 'w0'), startWorker(queueName, 'w1')];
-    const local = spawnSync(process.execPath, [BENCH, 'table1', ...RUN, '--out', join(tmp.dir, 'local')], { encoding: 'utf8', timeout: 100_000 });
+    const ws = [q.startWorker(queueName, 'w0'), q.startWorker(queueName, 'w1')];
+    const local = spawnSync(process.execPath, [BENCH, 'table1', ...RUN, '--out', join(q.dir, 'local')], { encoding: 'utf8', timeout: 100_000 });
     expect(local.status, local.stderr).toBe(0);
-    const queued = spawnSync(process.execPath, [BENCH, 'table1', ...RUN, '--out', join(tmp.dir, 'queued'), '--queue', redis!.url, '--queue-name', queueName], { encoding: 'utf8', timeout: 100_000 });
+    const queued = spawnSync(process.execPath, [BENCH, 'table1', ...RUN, '--out', join(q.dir, 'queued'), '--queue', q.url, '--queue-name', queueName], { encoding: 'utf8', timeout: 100_000 });
     expect(queued.status, queued.stderr).toBe(0);
     expect(queued.stdout).toMatch(/evaluate SAM 2 \(.*\): \d+ shards of 1 frame\(s\) queued on redis:\/\/127\.0\.0\.1:\d+/);
-    expect(queued.stdout.trim().split('\n').at(-1)).toBe(`report: ${join(tmp.dir, 'queued')}`);
+    expect(queued.stdout.trim().split('\n').at(-1)).toBe(`report: ${join(q.dir, 'queued')}`);
 
-    const a = join(tmp.dir, 'local');
-    const b = join(tmp.dir, 'queued');
+    const a = join(q.dir, 'local');
+    const b = join(q.dir, 'queued');
     const samples = await readFile(join(a, 'samples.jsonl'));
     expect(samples.length).toBeGreaterThan(0);
     expect(Buffer.compare(samples, await readFile(join(b, 'samples.jsonl')))).toBe(0);

@@ -7,38 +7,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesSource, saveTensors, serializeSafetensors, type Tensor } from '@rpsam2/tensor';
-import { loadSam2, parseOfficialConfig, Sam2ImagePredictor, type RgbImage, type Sam2Model } from '@rpsam2/sam2';
+import { loadSam2, parseOfficialConfig, Sam2ImagePredictor, type Sam2Model } from '@rpsam2/sam2';
 import { DEFAULT_SHIFT_BLOCK_FILES, DEFAULT_SHIFT_BLOCK_SAM2, RpSam2Predictor, ShiftBlock } from '@rpsam2/rpsam2';
 import { classifyError, DEFAULT_SHIFT_BLOCK_LABEL, StudioEngine, StudioError } from '../src/worker/engine.js';
+import { configJson, DIR, image } from './helpers/tiny-fixture.js';
 
-const DIR = new URL('../../../../shared/fixtures/sam2/tiny256/', import.meta.url).pathname;
 const have = existsSync(`${DIR}weights.safetensors`);
 /** The shipped default model and the shift block shipped for it. */
 const DEFAULT_MODEL = new URL('../../sam2/models/synthetic/', import.meta.url).pathname;
 const DEFAULT_BLOCK = new URL(`../../rpsam2/${DEFAULT_SHIFT_BLOCK_FILES.weights}`, import.meta.url).pathname;
 const haveDefaults = existsSync(`${DEFAULT_MODEL}weights.safetensors`) && existsSync(DEFAULT_BLOCK);
-
-/** The fixture's config in the official layout (its top-level image size wins). */
-function configJson(): string {
-  const meta = JSON.parse(readFileSync(`${DIR}meta.json`, 'utf8'));
-  return JSON.stringify({ ...meta.model_config, image_size: meta.image_size ?? meta.model_config.image_size });
-}
-
-/** A deterministic RGBA test image with a bright disc on a dark background. */
-function image(w: number, h: number): RgbImage {
-  const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const o = 4 * (y * w + x);
-      const inside = (x - 30) ** 2 + (y - 20) ** 2 < 144;
-      data[o] = inside ? 230 : 40 + ((x * 7) % 30);
-      data[o + 1] = inside ? 210 : 30 + ((y * 5) % 40);
-      data[o + 2] = inside ? 190 : 50;
-      data[o + 3] = 255;
-    }
-  }
-  return { width: w, height: h, channels: 4, data };
-}
 
 /** Weights bytes of the fixture as a fresh source. */
 const weights = (label = 'tiny256.safetensors') => bytesSource(readFileSync(`${DIR}weights.safetensors`), label);

@@ -15,37 +15,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesSource } from '@rpsam2/tensor';
-import { loadSam2, parseOfficialConfig, Sam2ImagePredictor, type RgbImage, type Sam2Model } from '@rpsam2/sam2';
+import { loadSam2, parseOfficialConfig, Sam2ImagePredictor, type Sam2Model } from '@rpsam2/sam2';
 import { buildFeatureCache, CACHE_FORMAT, InMemoryDataset, type CacheSettings } from '@rpsam2/rpsam2';
 import { encodePng } from '../../bench/src/datasets/png.js';
 import { StudioEngine } from '../src/worker/engine.js';
 import { inCacheFolder } from '../src/worker/cache-paths.js';
 import { cacheKeyOf, cacheRootOf, isCacheFilePath, modelMismatch, pickedCacheFiles, PrecomputedFeatures, sourceHash, urlCacheFiles, type PathedFile } from '../src/worker/precomputed-features.js';
+import { configJson, DIR, image } from './helpers/tiny-fixture.js';
 
-const DIR = new URL('../../../../shared/fixtures/sam2/tiny256/', import.meta.url).pathname;
 const have = existsSync(`${DIR}weights.safetensors`);
 /** The built bench CLI (`pnpm --filter @rpsam2/bench build`): its `bench embed` writes a cache the page must read. */
 const BENCH = new URL('../../bench/dist/cli.js', import.meta.url).pathname;
-
-function configJson(): string {
-  const meta = JSON.parse(readFileSync(`${DIR}meta.json`, 'utf8'));
-  return JSON.stringify({ ...meta.model_config, image_size: meta.image_size ?? meta.model_config.image_size });
-}
-
-function image(w: number, h: number): RgbImage {
-  const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const o = 4 * (y * w + x);
-      const inside = (x - 30) ** 2 + (y - 20) ** 2 < 144;
-      data[o] = inside ? 230 : 40 + ((x * 7) % 30);
-      data[o + 1] = inside ? 210 : 30 + ((y * 5) % 40);
-      data[o + 2] = inside ? 190 : 50;
-      data[o + 3] = 255;
-    }
-  }
-  return { width: w, height: h, channels: 4, data };
-}
 
 /** `bench`'s weights hash (fileHash: SHA-256 of the file, first 16 hex digits). */
 function benchHash(path: string): string {
