@@ -1,9 +1,12 @@
 /**
  * `bench train-rpsam2`: trains the default shift block for the embedded default SAM 2 with the
  * recipe of {@link rpsam2TrainingRunConfig} — a Table 1 run on the block's own synthetic set that
- * trains on the train split, keeps the checkpoint that validates best and reports the test split.
- * Seeded and resumable: rerunning the same command continues the run directory. `--export <dir>`
- * then writes the chosen block, its config and its model card (see export.ts).
+ * trains on its train split and on the train splits of the recipe's extra synthetic sets (each
+ * generated into `<out>/extra-<seed>/`, cached features only; see runs/extra-train-sets.ts), keeps
+ * the checkpoint that validates best on the own set's val split and reports its test split.
+ * Seeded and resumable: rerunning the same command continues the run directory (caches, extra sets
+ * and training). `--export <dir>` then writes the chosen block, its config and its model card (see
+ * export.ts).
  */
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';

@@ -16,14 +16,14 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { decodeImage, encodeJpeg } from '@rpsam2/sam2';
 import { join } from 'node:path';
-import { loadShiftBlockFrom, openCheckpoint, type ShiftBlock } from '@rpsam2/rpsam2';
+import { loadShiftBlockFrom, openCheckpoint, type ShiftBlock, type TrainConfig } from '@rpsam2/rpsam2';
 import { saveTensors, type Tensor } from '@rpsam2/tensor';
 import { writeFileAtomic } from '@rpsam2/tensor/node';
 import { pathExists, readJson, slug, toJson } from '../runs/run-dir.js';
 import type { RunIO } from '../runs/run-io.js';
 import type { StageTimings } from '../runs/stage-timer.js';
 import { TABLE1_VARIANT, type ExperimentConfig } from '../runs/experiment-config.js';
-import { KEPT_NOTES_MARKER, shiftBlockCardMarkdown, type CardResults, type ValPoint } from './model-card.js';
+import { KEPT_NOTES_MARKER, shiftBlockCardMarkdown, type CardResults, type TrainingData, type ValPoint } from './model-card.js';
 
 /** Format tag of the shipped block's metadata and config.json. */
 export const SHIFT_BLOCK_EXPORT_FORMAT = 'rpsam2-shift-block';
@@ -69,6 +69,9 @@ export async function exportShiftBlock(options: { runDir: string; out: string; i
   const ck = await openCheckpoint(trainDir, { prefer: 'best' });
   if (!ck.meta) throw new Error(`${ck.path}: not a training checkpoint`);
   const log = await readLog(join(trainDir, 'log.jsonl'));
+  // Written by runs with extra training sets: the sets, frames and objects the block trained on.
+  const dataPath = join(runDir, 'training-data.json');
+  const trainingData = (await pathExists(dataPath)) ? await readJson<TrainingData>(dataPath) : null;
 
   const block = await loadShiftBlockFrom(ck);
   let check: ShiftBlock | null = null;
@@ -111,7 +114,8 @@ export async function exportShiftBlock(options: { runDir: string; out: string; i
       storage: 'F16',
       checkpoint: { kind: ck.meta.kind, globalStep: ck.meta.state.globalStep, epoch: ck.meta.state.bestEpoch, valDice: ck.meta.state.bestValDice },
       data: config.data.generate,
-      candidates: { gridStep: config.training.gridStep, epsilon: config.training.epsilon },
+      extraTrainData: (trainingData?.extra ?? []).map((e) => ({ ...e.spec, trainFrames: e.frames, trainObjects: e.objects })),
+      candidates: { gridStep: config.training.gridStep, epsilon: config.training.epsilon, featuresOnlyTrain: config.training.featuresOnlyTrain === true },
       training: ck.meta.config,
       retrain: RETRAIN_COMMAND,
     };
@@ -133,6 +137,8 @@ export async function exportShiftBlock(options: { runDir: string; out: string; i
       figures,
       retrain: RETRAIN_COMMAND,
       notes: kept,
+      training: (ck.meta.config as TrainConfig | undefined) ?? null,
+      trainingData,
     });
     await writeFileAtomic(cardPath, new TextEncoder().encode(card));
     io.out(`exported ${ck.path} (step ${exported.checkpoint.globalStep}, val Dice ${exported.checkpoint.valDice?.toFixed(4)}) → ${weightsPath} (${(bytes.length / 1e6).toFixed(2)} MB, F16; max |Δ| ${diff.toExponential(1)}), config.json, MODEL_CARD.md, ${figures.length} figures`);

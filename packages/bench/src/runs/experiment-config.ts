@@ -94,9 +94,25 @@ export interface ExperimentConfig {
   training: {
     /** Overrides of rpsam2's DEFAULT_TRAIN_CONFIG shared by every variant (`out`, `mode`, `data` are set by the run). */
     base: Record<string, unknown>;
-    /** Candidate grid step (px) and tolerance of the training feature cache. */
+    /** Candidate grid step (px) and tolerance of the training feature cache (and of the validation cache). */
     gridStep: number;
     epsilon: number;
+    /**
+     * Cache the training split of `data.generate` features only (grid {@link FEATURES_ONLY_GRID_STEP}:
+     * features and masks, next to no candidate decodes) instead of with candidates at `gridStep`;
+     * the validation cache keeps `gridStep`. Needs a loss that reads no candidates (see
+     * {@link featuresOnlyLossError}). Absent: false.
+     */
+    featuresOnlyTrain?: boolean;
+    /**
+     * More synthetic sets whose *train* split also trains the block (after the run's own train
+     * split; their val and test splits are not used). Each is generated into `<run>/extra-<seed>/data`
+     * and its train split cached features only into `<run>/extra-<seed>/cache/<SAM 2>/train-train-g4096`
+     * (the layout of a run's own training cache at that grid step, so a cache built by an earlier
+     * run of the same set can be copied there). Needs a generated synthetic `data.generate`.
+     * Absent: none.
+     */
+    extraTrainSets?: GenerateSpec[];
   };
   protocol: {
     /** Click seeds: one click per object and seed. */
@@ -119,6 +135,27 @@ export interface ExperimentConfig {
   };
   /** Feature caches ('' = `<run>/cache`); `dtype` of the stored features. */
   cache: { dir: string; dtype: 'f32' | 'f16' };
+}
+
+/**
+ * The candidate grid step (px) of a features-only training cache: larger than any image, so each
+ * object gets the one grid point its (halved) grid first puts inside the mask — the cache holds the
+ * image features and the object masks, with one or a few SAM 2 decodes per object instead of a
+ * full candidate grid (~1 s a 1024×768 frame instead of ~11 s at 16 px). What a features-only
+ * cache supports: a loss that reads no candidates (see {@link featuresOnlyLossError}).
+ */
+export const FEATURES_ONLY_GRID_STEP = 4096;
+
+/**
+ * Why a training config cannot train on a features-only cache ('' when it can): the distance
+ * term against the grid's candidates (`distTarget: 'candidates'`) needs real candidate sets; the
+ * Dice and out terms and the centroid target read only the masks.
+ */
+export function featuresOnlyLossError(t: { loss?: unknown; distTarget?: unknown }): string {
+  const useDist = (t.loss as { useDist?: unknown } | undefined)?.useDist;
+  if (useDist === false) return '';
+  if (t.distTarget === 'centroid') return '';
+  return "the distance term against the grid's candidates needs candidate sets: set training.base.distTarget 'centroid' (with candidateReach > 0) or loss.useDist false";
 }
 
 /** The metric conventions, as recorded in the config. */
@@ -234,10 +271,46 @@ export function validateExperimentConfig(c: ExperimentConfig): void {
   if (dup) fail(`method name '${dup}' is used twice (extra rows need their own names)`);
   for (const e of c.extras) if (!e.name || !e.weights) fail(`extra rows need a name and weights (name=path[:config]), got ${JSON.stringify(e)}`);
   if (!Number.isInteger(c.training.gridStep) || c.training.gridStep < 1) fail(`training.gridStep must be a positive integer, got ${c.training.gridStep}`);
+  validateTrainingData(c, fail);
   if (!Number.isInteger(c.figures.heatmapObjects) || c.figures.heatmapObjects < 0) fail(`figures.heatmapObjects must be an integer ≥ 0`);
   if (!(c.figures.heatmapClicks >= 1)) fail(`figures.heatmapClicks must be ≥ 1`);
   if (c.sam2.dtype !== 'f32' && c.sam2.dtype !== 'f16') fail(`sam2.dtype must be f32 or f16`);
   if (c.cache.dtype !== 'f32' && c.cache.dtype !== 'f16') fail(`cache.dtype must be f32 or f16`);
+}
+
+const GENERATE_KEYS = ['seed', 'cases', 'framesPerCase', 'width', 'height', 'minInstruments', 'maxInstruments'] as const;
+
+/** `training.featuresOnlyTrain` and `training.extraTrainSets` (see ExperimentConfig). */
+function validateTrainingData(c: ExperimentConfig, fail: (m: string) => never): void {
+  const t = c.training;
+  if (t.featuresOnlyTrain !== undefined && typeof t.featuresOnlyTrain !== 'boolean') fail(`training.featuresOnlyTrain must be true or false, got ${JSON.stringify(t.featuresOnlyTrain)}`);
+  const extra = t.extraTrainSets;
+  if (extra === undefined) {
+    // Nothing more to check.
+  } else if (!Array.isArray(extra)) {
+    fail(`training.extraTrainSets must be a list of generate specs ({ seed, cases, framesPerCase, width, height, minInstruments, maxInstruments }), got ${JSON.stringify(extra)}`);
+  } else if (extra.length) {
+    if (c.data.dataset !== 'synthetic' || !c.data.generate) {
+      fail(`training.extraTrainSets needs a generated synthetic data set (data.dataset synthetic with data.generate); this run reads ${c.data.dataset} from ${JSON.stringify(c.data.root)} — remove training.extraTrainSets`);
+    }
+    if (c.rpsam2.shiftBlock) fail('training.extraTrainSets trains the block in the run; it cannot go with a given shift block (rpsam2.shiftBlock) — remove one of them');
+    const seeds = new Set<number>([c.data.generate!.seed]);
+    extra.forEach((e, i) => {
+      const at = `training.extraTrainSets[${i}]`;
+      if (typeof e !== 'object' || e === null || Array.isArray(e)) fail(`${at} must be a generate spec object, got ${JSON.stringify(e)}`);
+      for (const k of GENERATE_KEYS) if (!Number.isInteger(e[k])) fail(`${at}.${k} must be an integer, got ${JSON.stringify(e[k])}`);
+      if (e.cases < 1 || e.framesPerCase < 1) fail(`${at}: cases and framesPerCase must be ≥ 1`);
+      if (e.domain !== undefined && e.domain !== 'cataract1k') fail(`${at}.domain must be cataract1k (the run reads its sets in the Cataract-1k layout), got ${JSON.stringify(e.domain)}`);
+      if (!(e.minInstruments >= 1 && e.minInstruments <= e.maxInstruments && e.maxInstruments <= 4)) fail(`${at}: instruments must satisfy 1 ≤ minInstruments ≤ maxInstruments ≤ 4, got ${e.minInstruments}–${e.maxInstruments}`);
+      if (e.seed === c.data.generate!.seed) fail(`${at}.seed ${e.seed} is data.generate's seed: an extra set must be other frames than the run's own (give it another seed)`);
+      if (seeds.has(e.seed)) fail(`${at}.seed ${e.seed} is used by another extra set: each extra set needs its own seed`);
+      seeds.add(e.seed);
+    });
+  }
+  if (t.featuresOnlyTrain || (extra?.length ?? 0) > 0) {
+    const why = featuresOnlyLossError(t.base);
+    if (why) fail(`${t.featuresOnlyTrain ? 'training.featuresOnlyTrain' : 'training.extraTrainSets'} caches features only, and ${why}`);
+  }
 }
 
 /** The method names in column order: SAM 2, the RP-SAM2 column(s), the extra rows. */

@@ -31,7 +31,8 @@ import { SampleLog } from '../evaluation/samples.js';
 import { formatP } from '../evaluation/significance.js';
 import { summarizeEvaluation, type EvaluationSummary } from '../evaluation/summarize.js';
 import { adapterLine, captureEnvironment, type RunEnvironment } from './environment.js';
-import { DEFAULT_SHIFT_BLOCK, methodNames, TABLE1_VARIANT, type ExperimentConfig, type VariantSpec } from './experiment-config.js';
+import { DEFAULT_SHIFT_BLOCK, FEATURES_ONLY_GRID_STEP, featuresOnlyLossError, methodNames, TABLE1_VARIANT, type ExperimentConfig, type VariantSpec } from './experiment-config.js';
+import { ensureExtraTrainSets } from './extra-train-sets.js';
 import { cacheDir, ensureFeatureCache } from './feature-caches.js';
 import { writeHeatmaps } from './heatmap-figures.js';
 import { buildResults, headlineOf, TESTS_NOTE, type DatasetInfo, type MethodInfo, type ModelInfo } from './results.js';
@@ -167,13 +168,43 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
       const trainFrames = limit(ds.framesIn(c.data.trainSplit), c.data.limitTrainImages);
       trainFrameCount = trainFrames.length;
       if (trainFrames.length === 0) throw new Error(`${ds.name}: no frames in the ${c.data.trainSplit} split to train RP-SAM2 on (give --shift-block to evaluate a trained one)`);
-      io.out(`RP-SAM2: training ${c.rpsam2.variants.length} variant(s) on the ${c.data.trainSplit} split (${trainFrames.length} frames); candidates: grid ${c.training.gridStep} px, ε ${c.training.epsilon}`);
+      const featuresOnly = c.training.featuresOnlyTrain === true;
+      const trainStep = featuresOnly ? FEATURES_ONLY_GRID_STEP : c.training.gridStep;
+      const extraSets = c.training.extraTrainSets ?? [];
+      io.out(
+        `RP-SAM2: training ${c.rpsam2.variants.length} variant(s) on the ${c.data.trainSplit} split (${trainFrames.length} frames)${extraSets.length ? ` and the train splits of ${extraSets.length} extra set(s) (seeds ${extraSets.map((e) => e.seed).join(', ')}), features only` : ''}; candidates: ${featuresOnly ? `none for training (features only), validation grid ${c.training.gridStep} px` : `grid ${c.training.gridStep} px`}, ε ${c.training.epsilon}`,
+      );
+      // A features-only cache has no real candidates: check every variant's loss before caching.
+      if (featuresOnly || extraSets.length) {
+        for (const v of c.rpsam2.variants) {
+          const why = featuresOnlyLossError(variantTrainConfig(c, v, { out: join(dir, 'train', slug(v.label)), cache: '-', valCache: '' }, main.label));
+          if (why) throw new Error(`training of ${v.name}: its training caches are features only, and ${why}`);
+        }
+      }
       const cand = { gridStep: c.training.gridStep, epsilon: c.training.epsilon };
-      const trainDir = cacheDir(cacheRoot, main, `train-${c.data.trainSplit}-g${c.training.gridStep}`);
+      const trainDir = cacheDir(cacheRoot, main, `train-${c.data.trainSplit}-g${trainStep}`);
       const trainCache = await timer.run('cache training features', () =>
-        ensureFeatureCache({ what: 'training features + candidates', ds, frames: trainFrames, model: main, dir: trainDir, dtype: c.cache.dtype, candidates: cand, io, stop }),
+        ensureFeatureCache({
+          what: featuresOnly ? `${c.data.trainSplit} training features (features only)` : 'training features + candidates',
+          ds,
+          frames: trainFrames,
+          model: main,
+          dir: trainDir,
+          dtype: c.cache.dtype,
+          candidates: { gridStep: trainStep, epsilon: c.training.epsilon },
+          io,
+          stop,
+        }),
       );
       if (!trainCache) return interrupted('cache training features');
+      const extras = await ensureExtraTrainSets({ config: c, runDir: dir, model: main, timer, io, stop });
+      if (!extras) return interrupted('cache training features');
+      if (extras.infos.length) {
+        await writeJson(join(dir, 'training-data.json'), {
+          base: { spec: c.data.generate, split: c.data.trainSplit, frames: trainFrames.length, objects: trainCache.objectCount, cache: trainDir },
+          extra: extras.infos,
+        });
+      }
       let valCache: FeatureCache | null = null;
       let valDir = '';
       const valFrames = c.data.valSplit ? ds.framesIn(c.data.valSplit) : [];
@@ -185,7 +216,7 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
         if (!valCache) return interrupted('cache training features');
       }
       for (const v of c.rpsam2.variants) {
-        const cfg = variantTrainConfig(c, v, { out: join(dir, 'train', slug(v.label)), cache: trainDir, valCache: valDir }, main.label);
+        const cfg = variantTrainConfig(c, v, { out: join(dir, 'train', slug(v.label)), cache: trainDir, valCache: valDir, extraCaches: extras.infos.map((e) => e.cache) }, main.label);
         const t = await timer.run(`train ${v.label}`, () =>
           trainVariant({
             name: v.name,
@@ -193,6 +224,7 @@ export async function runExperiment(c: ExperimentConfig, dir: string, options: R
             config: cfg,
             trainCache,
             trainIds: trainFrames.map((f) => frameCacheId(f.id)),
+            extraCaches: extras.caches,
             valCache,
             valIds: valFrames.map((f) => frameCacheId(f.id)),
             io,

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import {
   CachedSource,
+  ConcatSource,
   formatDuration,
   loadShiftBlockFrom,
   openCheckpoint,
@@ -28,9 +29,14 @@ import { pathExists, writeJson } from './run-dir.js';
 import type { RunIO } from './run-io.js';
 
 /** The variant's resolved training config (rpsam2's defaults ← the run's base ← the variant's overrides). */
-export function variantTrainConfig(c: Pick<ExperimentConfig, 'training' | 'sam2'>, v: VariantSpec, paths: { out: string; cache: string; valCache: string }, weightsLabel: string): TrainConfig {
+export function variantTrainConfig(
+  c: Pick<ExperimentConfig, 'training' | 'sam2'>,
+  v: VariantSpec,
+  paths: { out: string; cache: string; valCache: string; extraCaches?: readonly string[] },
+  weightsLabel: string,
+): TrainConfig {
   const base = c.training.base;
-  const data = { ...((base.data as Record<string, unknown> | undefined) ?? {}), cache: paths.cache, valCache: paths.valCache, valFraction: 0 };
+  const data = { ...((base.data as Record<string, unknown> | undefined) ?? {}), cache: paths.cache, ...(paths.extraCaches?.length ? { extraCaches: [...paths.extraCaches] } : {}), valCache: paths.valCache, valFraction: 0 };
   const sam2 = { weights: weightsLabel, config: '', dtype: c.sam2.dtype };
   try {
     return resolveTrainConfig({ ...base, out: paths.out, mode: 'cached', data, sam2 }, v.set);
@@ -76,6 +82,8 @@ export async function trainVariant(options: {
   trainCache: FeatureCache;
   /** The frames to train on, by cache id (a shared cache may hold more). */
   trainIds: readonly string[];
+  /** More training caches whose every image trains too (`config.data.extraCaches`, in that order). */
+  extraCaches?: readonly FeatureCache[];
   valCache: FeatureCache | null;
   valIds: readonly string[];
   io: RunIO;
@@ -93,7 +101,9 @@ export async function trainVariant(options: {
   }
   const block = options.init ? await loadShiftBlockFrom(await openCheckpoint(options.init.checkpoint, { prefer: 'best', heads: options.init.heads })) : await newShiftBlockForModel(c, model);
   const sb = block.config;
-  const train = new CachedSource(model, options.trainCache, entryIndices(options.trainCache, options.trainIds), c.gpuCacheImages, `training cache ${options.trainCache.dir}`, c.candidateEpsilon);
+  const own = new CachedSource(model, options.trainCache, entryIndices(options.trainCache, options.trainIds), c.gpuCacheImages, `training cache ${options.trainCache.dir}`, c.candidateEpsilon);
+  const extra = (options.extraCaches ?? []).map((fc) => new CachedSource(model, fc, undefined, c.gpuCacheImages, `extra training cache ${fc.dir}`, c.candidateEpsilon));
+  const train = extra.length ? new ConcatSource([own, ...extra]) : own;
   const val = options.valCache ? new CachedSource(model, options.valCache, entryIndices(options.valCache, options.valIds), c.gpuCacheImages, `validation cache ${options.valCache.dir}`, c.candidateEpsilon) : null;
   const bar = new ProgressLine(io.progress);
   let trainer: Trainer | null = null;

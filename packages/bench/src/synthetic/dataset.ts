@@ -208,6 +208,13 @@ function resolveOptions(options: SyntheticDatasetOptions): Resolved {
   return o;
 }
 
+/** Frames per split of a dataset with these options (by case, as {@link generateSyntheticDataset} splits), without generating it. */
+export function syntheticSplitFrames(options: SyntheticDatasetOptions): { train: number; val: number; test: number } {
+  const o = resolveOptions(options);
+  const nTrain = o.cases - o.valCases - o.testCases;
+  return { train: nTrain * o.framesPerCase, val: o.valCases * o.framesPerCase, test: o.testCases * o.framesPerCase };
+}
+
 /** What frame g (case-major order) of a dataset with these options is rendered from. */
 export function syntheticFrameOptions(options: SyntheticDatasetOptions, g: number): FrameOptions {
   const o = resolveOptions(options);
