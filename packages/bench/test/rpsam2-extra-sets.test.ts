@@ -16,6 +16,7 @@ import { exportShiftBlock } from '../src/rpsam2-training/export.js';
 import { parseRunArgs, type RunArgs } from '../src/runs/run-args.js';
 import { executeRun } from '../src/runs/run-command.js';
 import { pathExists } from '../src/runs/run-dir.js';
+import { openCheckpoint } from '@rpsam2/rpsam2';
 import { memoryIO } from '../src/runs/run-io.js';
 import { StopSignal } from '../src/runs/stop-signal.js';
 import { tempDir } from './helpers/fixtures.js';
@@ -58,6 +59,7 @@ describe('training.extraTrainSets and training.featuresOnlyTrain', () => {
     expect(c.training.base).toEqual({
       shiftBlock: 'paper',
       shiftHead: 'pointer',
+      refineSteps: 2,
       zeroInitHead: true,
       positionInit: 'sam2',
       tieCrossAttention: 2,
@@ -115,7 +117,7 @@ describe('a run with an extra training set', () => {
     const run = join(tmp.dir, 'run');
     const parsed = parseRunArgs(['--cases', '2', '--frames', '2', '--size', '96x72', '--instruments', '1-2', '--seeds', '1', '--steps', '1', '--grid-step', '48', '--heatmaps', '0', '--out', run], 'table1');
     const c = parsed.config!;
-    c.training = { ...c.training, base: { ...c.training.base, ...CENTROID, shiftHead: 'pointer', positionInit: 'sam2' }, featuresOnlyTrain: true, extraTrainSets: [extra(77)] };
+    c.training = { ...c.training, base: { ...c.training.base, ...CENTROID, shiftHead: 'pointer', refineSteps: 2, positionInit: 'sam2' }, featuresOnlyTrain: true, extraTrainSets: [extra(77)] };
     validateExperimentConfig(c);
     const args: RunArgs = { ...parsed, config: c };
     const io = memoryIO();
@@ -173,6 +175,9 @@ describe('a run with an extra training set', () => {
     expect(card).toMatch(/\| extra, seed 77 \| 3 \| 2 \| 96×72 \| 1–2 \| 4 \| \d+ \|/);
     expect(card).toMatch(/\| base, seed \d+ \(train split\) \| 2 \| 2 \| 96×72 \| 1–2 \| 2 \| \d+ \|/);
     expect(card).toContain('| output head | pointer');
+    // Two inference steps travel with the plain file (its metadata), so every predictor applies them.
+    expect(card).toContain('| inference steps | 2 (the block is applied again');
+    expect((await openCheckpoint(join(out, 'weights.safetensors'))).shiftBlock).toMatchObject({ head: 'pointer', refineSteps: 2 });
     expect(card).toContain("| distance target | the point 0.1 towards the mask's centroid per axis |");
     expect(card).toContain('| loss | Dist (α 1, β 0.1, γ 1, θ 15) |');
     expect(card).toContain('| training data | seed');

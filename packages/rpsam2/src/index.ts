@@ -20,6 +20,8 @@ export {
   ShiftBlock,
   PAPER_SHIFT_BLOCK,
   POINTER_SIGMA_INIT,
+  MAX_REFINE_STEPS,
+  refineStepsOf,
   type ShiftHead,
   shiftBlockConfigFromSpec,
   shiftBlockParamCount,

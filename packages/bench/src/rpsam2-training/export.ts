@@ -79,13 +79,13 @@ export async function exportShiftBlock(options: { runDir: string; out: string; i
     const c = block.config;
     const tensors: Record<string, Tensor> = {};
     for (const [name, slot] of block.namedParams()) tensors[name] = slot.get(name);
-    const bytes = await saveTensors(tensors, { format: SHIFT_BLOCK_EXPORT_FORMAT, heads: String(c.heads), sam2: results.models[0]?.label ?? '', config: JSON.stringify(c) }, { dtype: 'F16' });
+    const bytes = await saveTensors(tensors, { format: SHIFT_BLOCK_EXPORT_FORMAT, heads: String(c.heads), ...(c.refineSteps ? { refineSteps: String(c.refineSteps) } : {}), sam2: results.models[0]?.label ?? '', config: JSON.stringify(c) }, { dtype: 'F16' });
     await mkdir(join(out, 'figures'), { recursive: true });
     const weightsPath = join(out, 'weights.safetensors');
     await writeFileAtomic(weightsPath, bytes);
     // Read back: the file must load as the same block (F16 rounding only).
     check = await loadShiftBlockFrom(await openCheckpoint(weightsPath));
-    const sizes = (x: ShiftBlock['config']) => [x.dModel, x.heads, x.ffn, x.layers, x.tokens, x.imageTokens].join(',');
+    const sizes = (x: ShiftBlock['config']) => [x.dModel, x.heads, x.ffn, x.layers, x.tokens, x.imageTokens, x.head ?? 'linear', x.refineSteps ?? 1].join(',');
     if (sizes(check.config) !== sizes(c)) {
       throw new Error(`export check: ${weightsPath} reads back as ${JSON.stringify(check.config)}, expected ${JSON.stringify(c)}`);
     }

@@ -137,6 +137,7 @@ export function recipeRows(c: ShiftBlockCardInput): [string, string, string][] {
   return [
     ['layers / heads / FFN', `${c.block.layers} / ${c.block.heads} / ${c.block.ffn}`, '6 / 8 / 2048'],
     ['output head', t.shiftHead === 'pointer' ? 'pointer (a bounded step to the attention-weighted mean of image-token centres)' : 'linear', 'linear'],
+    ['inference steps', (c.block.refineSteps ?? 1) > 1 ? `${c.block.refineSteps} (the block is applied again from its refined click; trained on one step)` : '1', '1'],
     ['output head at init', t.zeroInitHead ? (t.shiftHead === 'pointer' ? 'query at zero (starts as the locality term: nearly no shift)' : 'zero (the block starts as the identity)') : "PyTorch's default", "PyTorch's default"],
     ['image-token positions at init', t.positionInit === 'sam2' ? "SAM 2's dense positional encoding" : 'random N(0, 0.02²)', 'random'],
     ['cross-attention W_k at init', t.tieCrossAttention > 0 ? `tied to W_q × ${t.tieCrossAttention}` : 'independent', 'independent'],

@@ -50,6 +50,12 @@ export const RPSAM2_EXTRA_DATA: readonly GenerateSpec[] = [
  *   attends over the image tokens (a content term and a Gaussian locality term around the click)
  *   and the shift is the bounded step to the attention-weighted mean of the token centres — the
  *   prior the centroid target below asks for, instead of one the block must learn from the data;
+ * - two inference steps (`refineSteps: 2`; training is on one): the block is applied again from
+ *   its refined click. Its steps fall short of the centroid step (an uncertain regression shrinks
+ *   them); on val a pointer block trained on 2,723 objects gained +0.0185 Dice over the raw clicks
+ *   with one step and +0.024 with two (63 objects × 3 clicks, seed 777), and moving a click
+ *   twice the bound towards the centroid is as good as one bound or better (val, exact decoding:
+ *   0.862 vs 0.856);
  * - a localised, identity start: the output head at zero (`zeroInitHead`; with the pointer head
  *   its query projection, so it starts as the locality term alone: nearly no shift), the image-token
  *   positions from SAM 2's dense positional encoding (`positionInit: 'sam2'`, the basis the click
@@ -72,6 +78,7 @@ export const RPSAM2_EXTRA_DATA: readonly GenerateSpec[] = [
 export const RPSAM2_RECIPE: Record<string, unknown> = {
   shiftBlock: 'paper',
   shiftHead: 'pointer',
+  refineSteps: 2,
   zeroInitHead: true,
   positionInit: 'sam2',
   tieCrossAttention: 2,

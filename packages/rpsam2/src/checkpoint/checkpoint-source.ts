@@ -7,7 +7,7 @@
  */
 import { SafetensorsFile, type ByteSource, type Optimizer } from '@rpsam2/tensor';
 import { loadWeights, type WeightSource } from '@rpsam2/sam2';
-import { ShiftBlock, type ShiftBlockConfig } from '../shift-block/shift-block.js';
+import { MAX_REFINE_STEPS, ShiftBlock, refineStepsOf, type ShiftBlockConfig } from '../shift-block/shift-block.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, OPTIM_PREFIX, SHIFT_PREFIX, type CheckpointMeta, type OpenedCheckpoint } from './format.js';
 
 /**
@@ -58,7 +58,18 @@ export function inferShiftBlockConfig(source: WeightSource & { metadata?: Record
   }
   const h = Number(source.metadata?.heads ?? heads);
   const config: ShiftBlockConfig = { dModel: pPos[2], tokens: pPos[1], imageTokens: iPos[1], ffn, layers, heads: h, scaleInit: 0.1 };
-  return keys.includes(prefix + 'pointer_q.weight') ? { ...config, head: 'pointer' } : config;
+  if (keys.includes(prefix + 'pointer_q.weight')) config.head = 'pointer';
+  // Inference steps are not in the shapes either: metadata `refineSteps` (absent: 1).
+  const steps = source.metadata?.refineSteps;
+  if (steps !== undefined) {
+    const n = Number(steps);
+    try {
+      if (n !== 1) config.refineSteps = refineStepsOf({ refineSteps: n });
+    } catch {
+      throw new CheckpointFileError(source.label, `metadata refineSteps must be an integer in 1…${MAX_REFINE_STEPS}, got ${JSON.stringify(steps)}`);
+    }
+  }
+  return config;
 }
 
 /**

@@ -8,9 +8,9 @@
  * Coordinates: clicks are normalised P = (x/W0, y/H0) in the original image (x = column, y = row
  * pixel index); the prompt encoder gets P·S (S = SAM 2's input size) and adds the +0.5 itself.
  */
-import { cat, interpolate, mulScalar, noGrad, reshape, tidy, zeros, type Tensor } from '@rpsam2/tensor';
+import { cat, interpolate, mulScalar, noGrad, reshape, sub, tidy, zeros, type Tensor } from '@rpsam2/tensor';
 import type { Sam2ImagePredictor } from '@rpsam2/sam2';
-import type { ShiftBlock, ShiftBlockOutput } from '../shift-block/shift-block.js';
+import { refineStepsOf, type ShiftBlock, type ShiftBlockOutput } from '../shift-block/shift-block.js';
 import { compoundLoss, type CompoundLossConfig, type CompoundLossOutput } from '../loss/compound-loss.js';
 import { selectByIou } from './select-mask.js';
 
@@ -71,11 +71,17 @@ export class RpSam2 {
     );
   }
 
-  /** Clicks [B, 2] → the shift block's output and its input tokens. */
-  refine(clicks: Tensor, imageIndex = 0): ShiftBlockOutput & { sparse: Tensor } {
+  /**
+   * Clicks [B, 2] → the shift block's output and its input tokens, applied `steps` times (default
+   * the block's `refineSteps`): each step encodes the previous step's refined click again. With
+   * more than one step, `delta` is the whole move (refined − clicks) and `tokens` the last step's.
+   */
+  refine(clicks: Tensor, imageIndex = 0, steps = refineStepsOf(this.shiftBlock.config)): ShiftBlockOutput & { sparse: Tensor } {
     const sparse = this.clickTokens(clicks);
     const f = this.predictor.getFeatures(imageIndex);
-    return { sparse, ...this.shiftBlock.forward(sparse, f.imageEmbed, clicks) };
+    let out = this.shiftBlock.forward(sparse, f.imageEmbed, clicks);
+    for (let s = 1; s < steps; s++) out = this.shiftBlock.forward(this.clickTokens(out.refined), f.imageEmbed, out.refined);
+    return { sparse, ...out, ...(steps > 1 ? { delta: sub(out.refined, clicks) } : {}) };
   }
 
   /** SAM 2 on refined clicks [B, 2] (multimask), differentiable w.r.t. them; best-IoU selection. */
@@ -94,9 +100,12 @@ export class RpSam2 {
     return { iou: r.iou, lowRes: r.lowRes, selected: logits, oneHot };
   }
 
-  /** The whole chain for clicks [B, 2]; with targets, the compound loss too. Call inside tidy. */
+  /**
+   * The whole chain for clicks [B, 2]; with targets, the compound loss too. Call inside tidy.
+   * The block is applied once (training is on one step, whatever its `refineSteps`).
+   */
   forward(clicks: Tensor, targets?: RpSam2Targets, loss: Partial<CompoundLossConfig> = {}, imageIndex = 0): RpSam2Output {
-    const refined = this.refine(clicks, imageIndex);
+    const refined = this.refine(clicks, imageIndex, 1);
     const dec = this.decodeRefined(refined.refined, imageIndex);
     const out = targets
       ? compoundLoss(

@@ -70,6 +70,22 @@ export interface ShiftBlockConfig {
    * (the step to an attention-weighted mean of image-token centres; see the module comment).
    */
   head?: ShiftHead;
+  /**
+   * How many times inference applies the block (default 1, the paper's): each further step
+   * encodes the refined click again and shifts it once more, so a block whose steps fall short of
+   * its target (an uncertain regression shrinks them) gets closer. Training is on one step.
+   */
+  refineSteps?: number;
+}
+
+/** The largest {@link ShiftBlockConfig.refineSteps} accepted. */
+export const MAX_REFINE_STEPS = 8;
+
+/** A block's refine steps (1 when its config has none); throws for a value outside 1…{@link MAX_REFINE_STEPS}. */
+export function refineStepsOf(config: Pick<ShiftBlockConfig, 'refineSteps'>): number {
+  const n = config.refineSteps ?? 1;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_REFINE_STEPS) throw new RangeError(`ShiftBlock: refineSteps must be an integer in 1…${MAX_REFINE_STEPS}, got ${JSON.stringify(config.refineSteps)}`);
+  return n;
 }
 
 /** The shift block's output head (see {@link ShiftBlockConfig.head}). */
@@ -167,7 +183,7 @@ export class ShiftBlock extends Module {
 
   constructor(config: ShiftBlockConfig = PAPER_SHIFT_BLOCK) {
     super();
-    // `head` stays absent for the paper's head, so that configs written before it existed compare equal.
+    // `head` and `refineSteps` stay absent at their defaults, so that configs written before them compare equal.
     const c = { eps: 1e-5, ...config };
     if (c.head !== undefined && c.head !== 'linear' && c.head !== 'pointer') throw new RangeError(`ShiftBlock: head must be 'linear' or 'pointer', got ${JSON.stringify(c.head)}`);
     const grid = Math.round(Math.sqrt(c.imageTokens));
@@ -175,6 +191,7 @@ export class ShiftBlock extends Module {
     for (const k of ['dModel', 'heads', 'ffn', 'layers', 'tokens', 'imageTokens'] as const) {
       if (!Number.isInteger(c[k]) || c[k] < 1) throw new RangeError(`ShiftBlock: ${k} must be a positive integer, got ${c[k]}`);
     }
+    refineStepsOf(c);
     if (c.dModel % c.heads !== 0) throw new RangeError(`ShiftBlock: ${c.heads} heads must divide dModel ${c.dModel}`);
     if (!(c.scaleInit > 0 && c.scaleInit < 1)) throw new RangeError(`ShiftBlock: scaleInit ${c.scaleInit} must lie in (0, 1) (it is sigmoid(scale))`);
     this.config = Object.freeze(c);

@@ -5,7 +5,7 @@
  * type are errors that name the key.
  */
 import type { Sam2Model } from '@rpsam2/sam2';
-import { ShiftBlock, type ShiftBlockConfig, type ShiftHead } from '../shift-block/shift-block.js';
+import { MAX_REFINE_STEPS, ShiftBlock, type ShiftBlockConfig, type ShiftHead } from '../shift-block/shift-block.js';
 import type { DistTarget } from './step.js';
 
 export interface TrainConfig {
@@ -30,6 +30,11 @@ export interface TrainConfig {
   zeroInitHead: boolean;
   /** The shift block's output head: 'linear' (the paper's) or 'pointer' (ours; see ShiftBlockConfig.head). */
   shiftHead: ShiftHead;
+  /**
+   * Inference steps of a fresh block (ShiftBlockConfig.refineSteps; 1, the paper's, is stored as
+   * absent). Validation applies them; training is on one step. A block from `initFrom` keeps its own.
+   */
+  refineSteps: number;
   /** Weight of the cover term on the pointer's attention (0: off; see StepOptions.coverWeight). */
   coverWeight: number;
   /**
@@ -122,6 +127,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   initSeed: 0,
   zeroInitHead: false,
   shiftHead: 'linear',
+  refineSteps: 1,
   coverWeight: 0,
   initFrom: '',
   positionInit: 'random',
@@ -214,6 +220,8 @@ export function validateTrainConfig(c: TrainConfig): void {
   int(c.clicksPerObject, 'clicksPerObject', 1);
   int(c.seed, 'seed', 0);
   int(c.initSeed, 'initSeed', 0);
+  int(c.refineSteps, 'refineSteps', 1);
+  if (c.refineSteps > MAX_REFINE_STEPS) throw new Error(`config: refineSteps must be at most ${MAX_REFINE_STEPS}, got ${c.refineSteps}`);
   int(c.val.clicksPerObject, 'val.clicksPerObject', 1);
   int(c.val.every, 'val.every', 1);
   int(c.maxSteps, 'maxSteps', 0);
@@ -253,8 +261,18 @@ export function resolveTrainConfig(file: unknown = {}, overrides: readonly strin
 }
 
 /** The shift block config for a SAM 2 of width `dim` and grid g×g. */
-export function shiftBlockConfigFor(spec: TrainConfig['shiftBlock'], dim: number, grid: number, head: ShiftHead = 'linear'): ShiftBlockConfig {
-  const base: ShiftBlockConfig = { dModel: dim, heads: 8, ffn: 2048, layers: 6, tokens: 2, imageTokens: grid * grid, scaleInit: 0.1, ...(head === 'pointer' ? { head } : {}) };
+export function shiftBlockConfigFor(spec: TrainConfig['shiftBlock'], dim: number, grid: number, head: ShiftHead = 'linear', refineSteps = 1): ShiftBlockConfig {
+  const base: ShiftBlockConfig = {
+    dModel: dim,
+    heads: 8,
+    ffn: 2048,
+    layers: 6,
+    tokens: 2,
+    imageTokens: grid * grid,
+    scaleInit: 0.1,
+    ...(head === 'pointer' ? { head } : {}),
+    ...(refineSteps !== 1 ? { refineSteps } : {}),
+  };
   if (spec === 'paper') return base;
   if (spec === 'tiny') return { ...base, ffn: 64 };
   return { ...base, ...spec };
@@ -267,13 +285,13 @@ export function shiftBlockConfigFor(spec: TrainConfig['shiftBlock'], dim: number
  * positions are `positions` (token-major, {@link sam2TokenPositions}), which must then be given.
  */
 export function newShiftBlockFor(
-  c: Pick<TrainConfig, 'shiftBlock' | 'initSeed' | 'zeroInitHead'> & Partial<Pick<TrainConfig, 'positionInit' | 'tieCrossAttention' | 'shiftHead'>>,
+  c: Pick<TrainConfig, 'shiftBlock' | 'initSeed' | 'zeroInitHead'> & Partial<Pick<TrainConfig, 'positionInit' | 'tieCrossAttention' | 'shiftHead' | 'refineSteps'>>,
   dim: number,
   grid: number,
   positions?: Float32Array,
 ): ShiftBlock {
   if (c.positionInit === 'sam2' && !positions) throw new Error("newShiftBlockFor: positionInit 'sam2' needs SAM 2's token positions (sam2TokenPositions(model))");
-  return new ShiftBlock(shiftBlockConfigFor(c.shiftBlock, dim, grid, c.shiftHead)).init(c.initSeed, {
+  return new ShiftBlock(shiftBlockConfigFor(c.shiftBlock, dim, grid, c.shiftHead, c.refineSteps)).init(c.initSeed, {
     zeroHead: c.zeroInitHead,
     positions: c.positionInit === 'sam2' ? positions : undefined,
     tieCrossAttention: c.tieCrossAttention ?? 0,

@@ -47,7 +47,7 @@ import {
   type Tensor,
 } from '@rpsam2/tensor';
 import type { ImageFeatures, Sam2Model } from '@rpsam2/sam2';
-import type { ShiftBlock } from '../shift-block/shift-block.js';
+import { refineStepsOf, type ShiftBlock } from '../shift-block/shift-block.js';
 import { compoundLoss, PAPER_LOSS, type CompoundLossConfig } from '../loss/compound-loss.js';
 import { selectByIou } from '../pipeline/select-mask.js';
 import { maskCentroid, maskToF32, sampleClicks } from '../candidates/clicks.js';
@@ -487,18 +487,19 @@ async function diceOfClicks(model: Sam2Model, t: ObjectTargets, clicks: Float32A
   }
 }
 
-/** Refined clicks (normalised) of k clicks per object, grouped as in training; no gradient. */
+/** Refined clicks (normalised) of k clicks per object, grouped as in training, after the block's refineSteps; no gradient. */
 export async function refineClicks(model: Sam2Model, block: ShiftBlock, objects: readonly StepObject[]): Promise<Float32Array[]> {
   const k = objects[0].clicks.length / 2;
   const b = objects.length * k;
   const all = new Float32Array(2 * b);
   objects.forEach((ob, i) => all.set(ob.clicks, 2 * i * k));
+  const steps = refineStepsOf(block.config);
   const refined = noGrad(() =>
     tidy(() => {
-      const clicks = tensor(all, [b, 2]);
-      const sparse = clickTokens(model, clicks);
+      let clicks = tensor(all, [b, 2]);
       const embeds = stackEmbeds(objects.map((x) => x.target));
-      return shiftForwardGrouped(block, sparse, embeds, clicks, k).refined;
+      for (let s = 0; s < steps; s++) clicks = shiftForwardGrouped(block, clickTokens(model, clicks), embeds, clicks, k).refined;
+      return clicks;
     }),
   );
   try {
