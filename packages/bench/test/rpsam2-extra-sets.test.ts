@@ -65,7 +65,7 @@ describe('training.extraTrainSets and training.featuresOnlyTrain', () => {
       tieCrossAttention: 2,
       initSeed: 0,
       seed: 0,
-      epochs: 3,
+      epochs: 2,
       batchSize: 4,
       clicksPerObject: 10,
       lr: 3e-4,
