@@ -13,7 +13,11 @@
  */
 export const PACKAGE_NAME = '@rpsam2/rpsam2';
 
-export { uniformInit, truncNormalInit, linearDefaultBound, xavierBound, logit } from './nn/init.js';
+/**
+ * The seeded initialisers live in `@rpsam2/tensor` (its `nn` layer); re-exported for this API's users.
+ * @deprecated import them from `@rpsam2/tensor`.
+ */
+export { uniformInit, truncNormalInit, linearDefaultBound, xavierBound, logit } from '@rpsam2/tensor';
 export { MultiheadAttention } from './shift-block/multihead-attention.js';
 export { TransformerDecoderLayer } from './shift-block/decoder-layer.js';
 export {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SafetensorsFile, SeededRandom, add, backward, maxAbsError, mul, relL2Error, sum, tensor, tidy } from '@rpsam2/tensor';
+import { SafetensorsFile, SeededRandom, add, backward, logit, maxAbsError, mul, relL2Error, sum, tensor, tidy } from '@rpsam2/tensor';
 import { fileSource } from '@rpsam2/tensor/node';
-import { logit } from '../src/nn/init.js';
 import { PAPER_SHIFT_BLOCK, ShiftBlock, shiftBlockConfigFromSpec, shiftBlockParamCount, type ShiftBlockConfig } from '../src/shift-block/shift-block.js';
 import { shiftBlockRef, type Params, type RefInputs } from './reference/shift-block-ref.js';
 

@@ -53,9 +53,16 @@ export type { FpnNeck, Lateral } from './model/fpn-neck.js';
 export { MaskDecoder, type DecoderOutput, type SelectOptions } from './model/mask-decoder.js';
 // HQ-SAM2's mask decoder (SysCV/sam-hq `sam-hq2/`), picked by the config or the checkpoint's keys.
 export { MaskDecoderHQ } from './model/mask-decoder-hq.js';
-export { Module, ParamSlot, loadWeights, type WeightSource, type LoadOptions, type LoadReport } from './nn/module.js';
-// Layers with PyTorch's parameter names, reused by @rpsam2/rpsam2's shift block.
-export { Linear, LayerNorm, LayerNorm2d, Conv2d, ConvTranspose2d, Embedding, MLP, type Activation, type Conv2dOptions } from './nn/layers.js';
+// Loading a module's parameters from a state dict (safetensors or `.pt`), checked by name and shape.
+export { loadWeights, type WeightSource, type LoadOptions, type LoadReport } from './weights/load-weights.js';
+// Layers with PyTorch's parameter names that SAM 2 is built from.
+export { LayerNorm2d, Conv2d, ConvTranspose2d, Embedding, MLP, type Activation, type Conv2dOptions } from './nn/layers.js';
+/**
+ * The generic building blocks live in `@rpsam2/tensor` (its `nn` layer); these names stay here
+ * for code that imports them from this package.
+ * @deprecated import them from `@rpsam2/tensor`.
+ */
+export { Module, ParamSlot, Linear, LayerNorm } from '@rpsam2/tensor';
 
 // Prediction.
 export { Sam2ImagePredictor, type Prompt, type Prediction, type ObjectMasks, type DecodeResult } from './predictor/image-predictor.js';

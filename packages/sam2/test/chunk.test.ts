@@ -10,7 +10,7 @@ import { mapRows, mapTokens, rowsPerBinding } from '../src/nn/chunk.js';
 import { MLP } from '../src/nn/layers.js';
 import { initRandomWeights } from '../src/weights/random.js';
 import { Sam2Model } from '../src/model/sam2-model.js';
-import { loadWeights } from '../src/nn/module.js';
+import { loadWeights } from '../src/weights/load-weights.js';
 import { isVideoOnlyKey } from '../src/model/sam2-model.js';
 import { encoderActivationBytes } from '../src/memory/estimate.js';
 import { randomPixels } from '../src/memory/measure.js';

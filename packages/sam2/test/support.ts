@@ -1,7 +1,7 @@
 /** Shared helpers of the sam2 tests: fixture paths and configs, weight sources with edited keys. */
 import { readFileSync } from 'node:fs';
 import { parseOfficialConfig, type Sam2Config } from '../src/config.js';
-import type { WeightSource } from '../src/nn/module.js';
+import type { WeightSource } from '../src/weights/load-weights.js';
 
 export const FIXTURES = new URL('../../../../shared/fixtures/sam2/', import.meta.url).pathname;
 export const fixtureDir = (name: string) => `${FIXTURES}${name}/`;

@@ -1,7 +1,7 @@
 /**
  * @rpsam2/tensor — a minimal WebGPU tensor library: WGSL kernels, reverse-mode autodiff, a
- * buffer pool and safetensors I/O. Start with `await init()` (browser) or `initNode()` from
- * `@rpsam2/tensor/node`.
+ * buffer pool, safetensors I/O and `nn` building blocks (Module, Linear, LayerNorm, seeded
+ * init). Start with `await init()` (browser) or `initNode()` from `@rpsam2/tensor/node`.
  */
 export { init, getBackend, shutdown } from './runtime.js';
 export { acquireDevice, NoAdapterError, type DeviceInfo, type DeviceOptions } from './device/gpu-device.js';
@@ -36,6 +36,7 @@ export * from './ops/index.js';
 export { SafetensorsFile, toF32, DTYPE_BYTES, type SafetensorsEntry, type SafetensorsDType } from './io/safetensors.js';
 export { bytesSource, blobSource, type ByteSource } from './io/byte-source.js';
 export * from './optim/index.js';
+export * from './nn/index.js';
 export {
   serializeSafetensors,
   saveTensors,

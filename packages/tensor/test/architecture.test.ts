@@ -1,16 +1,28 @@
 /**
  * The layering of the tensor package (issue #21): `kernels/` holds pure WGSL generators (no
  * tensors, no runtime, no dispatch); `ops/` (and `optim/`) allocate, dispatch and record
- * gradients and write no WGSL of their own; the ops that record gradients are listed once.
+ * gradients and write no WGSL of their own; `nn/` (Module, layers, init) builds on ops and
+ * tensors only; the package imports no other workspace package (it is the bottom layer: sam2 and
+ * rpsam2 build on it, never the reverse); the ops that record gradients are listed once.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import * as api from '../src/index.js';
 import { GRADIENT_OPS, UNARY_OPS, record, tensor, type UnaryOp } from '../src/index.js';
 import { setGradientOpsCheck } from '../src/autograd/gradient-ops.js';
 
 const SRC = new URL('../src/', import.meta.url).pathname;
 const files = (dir: string) => readdirSync(join(SRC, dir)).filter((f) => f.endsWith('.ts')).map((f) => [`${dir}/${f}`, readFileSync(join(SRC, dir, f), 'utf8')] as const);
+/** Every .ts file under src/, recursively, as [path relative to src/, text]. */
+const allFiles = (dir = SRC): (readonly [string, string])[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return allFiles(p);
+    return e.name.endsWith('.ts') ? [[relative(SRC, p), readFileSync(p, 'utf8')] as const] : [];
+  });
+/** A specifier of a workspace package other than this one. */
+const OTHER_PACKAGE = /^@rpsam2\/(?!tensor($|\/))/;
 const imports = (text: string) => [...text.matchAll(/^import\s+(type\s+)?[^;]*?from\s+'([^']+)'/gms)].map((m) => ({ type: Boolean(m[1]), from: m[2] }));
 
 describe('layers', () => {
@@ -21,6 +33,31 @@ describe('layers', () => {
         expect(ok, `${file} imports ${type ? 'type ' : ''}${from}`).toBe(true);
       }
       expect(text, `${file} dispatches`).not.toMatch(/getBackend\(|\.run\(\{|Tensor\.empty/);
+    }
+  });
+
+  it('imports no other workspace package (no upward imports into sam2, rpsam2, …)', () => {
+    const sources = allFiles();
+    expect(sources.some(([f]) => f === 'nn/module.ts')).toBe(true);
+    for (const [file, text] of sources) {
+      for (const { from } of imports(text)) expect(OTHER_PACKAGE.test(from), `${file} imports ${from}`).toBe(false);
+      // Dynamic imports and re-exports too.
+      expect(text, `${file} refers to another workspace package`).not.toMatch(/(import\(|from\s+)'@rpsam2\/(?!tensor['/])/);
+    }
+  });
+
+  it('nn/ builds on ops/, tensor/ and the seeded generator only (no kernels, backend, io or optim)', () => {
+    for (const [file, text] of files('nn')) {
+      for (const { from } of imports(text)) {
+        const ok = from.startsWith('./') || from.startsWith('../ops/') || from.startsWith('../tensor/') || from === '../random.js';
+        expect(ok, `${file} imports ${from}`).toBe(true);
+      }
+    }
+  });
+
+  it('the index exports the nn building blocks', () => {
+    for (const name of ['Module', 'ParamSlot', 'Linear', 'LayerNorm', 'uniformInit', 'truncNormalInit', 'linearDefaultBound', 'xavierBound', 'logit']) {
+      expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
     }
   });
 

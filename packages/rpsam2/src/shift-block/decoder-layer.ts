@@ -8,8 +8,7 @@
  *
  * Parameter names as PyTorch's state dict (`self_attn.in_proj_weight`, `linear1.weight`, …).
  */
-import { add, relu, type Tensor } from '@rpsam2/tensor';
-import { LayerNorm, Linear, Module } from '@rpsam2/sam2';
+import { add, LayerNorm, Linear, Module, relu, type Tensor } from '@rpsam2/tensor';
 import { MultiheadAttention } from './multihead-attention.js';
 
 export class TransformerDecoderLayer extends Module {

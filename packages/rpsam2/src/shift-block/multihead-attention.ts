@@ -4,8 +4,7 @@
  * order), `out_proj` is a Linear. Used by the shift block's decoder layers for self-attention over
  * the prompt tokens and cross-attention from the tokens to the image tokens.
  */
-import { linear, reshape, scaledDotProductAttention, slice, split, transpose, type Tensor } from '@rpsam2/tensor';
-import { Linear, Module, type ParamSlot } from '@rpsam2/sam2';
+import { linear, Linear, Module, reshape, scaledDotProductAttention, slice, split, transpose, type ParamSlot, type Tensor } from '@rpsam2/tensor';
 
 export class MultiheadAttention extends Module {
   readonly inProjWeight: ParamSlot;

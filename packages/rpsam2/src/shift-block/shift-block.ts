@@ -41,11 +41,17 @@ import {
   tanh,
   tensor,
   transpose,
+  truncNormalInit,
+  uniformInit,
+  xavierBound,
+  linearDefaultBound,
+  logit,
+  Linear,
+  Module,
+  type ParamSlot,
   type Tensor,
 } from '@rpsam2/tensor';
-import { Linear, Module, type ParamSlot } from '@rpsam2/sam2';
 import { TransformerDecoderLayer } from './decoder-layer.js';
-import { linearDefaultBound, logit, truncNormalInit, uniformInit, xavierBound } from '../nn/init.js';
 
 /** Sizes of a shift block. */
 export interface ShiftBlockConfig {

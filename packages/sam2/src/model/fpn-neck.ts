@@ -3,9 +3,8 @@
  * then top-down fusion (nearest ×2 upsample of the deeper fused map, added) on the configured
  * levels only.
  */
-import { add, interpolate, type Tensor } from '@rpsam2/tensor';
+import { add, interpolate, Module, type Tensor } from '@rpsam2/tensor';
 import type { NeckConfig } from '../config.js';
-import { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/layers.js';
 
 export class Lateral extends Module {

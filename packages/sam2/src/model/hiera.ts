@@ -16,11 +16,14 @@ import {
   expand,
   conv2d,
   tidy,
+  LayerNorm,
+  Linear,
+  Module,
+  type ParamSlot,
   type Tensor,
 } from '@rpsam2/tensor';
 import type { HieraConfig } from '../config.js';
-import { Module, type ParamSlot } from '../nn/module.js';
-import { LayerNorm, Linear, MLP } from '../nn/layers.js';
+import { MLP } from '../nn/layers.js';
 import { windowPartition, windowUnpartition } from './window.js';
 import { mapRows, mapTokens, rowsPerBinding } from '../nn/chunk.js';
 

@@ -24,10 +24,10 @@ import {
   sub,
   sum,
   where,
+  Module,
   type Tensor,
 } from '@rpsam2/tensor';
 import type { Sam2Config } from '../config.js';
-import { Module } from '../nn/module.js';
 import { Conv2d, ConvTranspose2d, Embedding, LayerNorm2d, MLP } from '../nn/layers.js';
 import { TwoWayTransformer } from './two-way-transformer.js';
 

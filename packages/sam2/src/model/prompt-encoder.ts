@@ -7,8 +7,7 @@
  * the pixel centre, then /S. Label −1 is the padding point (its Fourier part is zeroed and
  * `not_a_point_embed` used), 0/1 negative/positive clicks, 2/3 box corners.
  */
-import { add, affine, cat, expand, gelu, matmul, mul, reshape, tensor, type Tensor } from '@rpsam2/tensor';
-import { Module, type ParamSlot } from '../nn/module.js';
+import { add, affine, cat, expand, gelu, matmul, Module, mul, reshape, tensor, type ParamSlot, type Tensor } from '@rpsam2/tensor';
 import { Conv2d, Embedding, LayerNorm2d } from '../nn/layers.js';
 import { denseFourierEncoding, fourierEncode } from './position-encoding.js';
 

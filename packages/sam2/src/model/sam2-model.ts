@@ -3,9 +3,8 @@
  * decoder, with the official state-dict names. The video-only modules (memory attention, memory
  * encoder, object pointers, …) are recognised in checkpoints and skipped.
  */
-import { add, reshape, type Tensor } from '@rpsam2/tensor';
+import { add, Module, reshape, type ParamSlot, type Tensor } from '@rpsam2/tensor';
 import type { Sam2Config } from '../config.js';
-import { Module, type ParamSlot } from '../nn/module.js';
 import { Hiera } from './hiera.js';
 import { FpnNeck } from './fpn-neck.js';
 import { PromptEncoder } from './prompt-encoder.js';

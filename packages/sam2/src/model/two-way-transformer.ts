@@ -3,9 +3,8 @@
  * to the tokens. Post-norm (LayerNorm eps 1e-5); the first layer's token self-attention adds no
  * positional term and no residual; cross-attention runs at half width.
  */
-import { add, isGradEnabled, linear, matmulT, mulScalar, permute, reshape, scaledDotProductAttention, softmax, transpose, type Tensor } from '@rpsam2/tensor';
-import { Module } from '../nn/module.js';
-import { LayerNorm, Linear, MLP } from '../nn/layers.js';
+import { add, isGradEnabled, LayerNorm, linear, Linear, matmulT, Module, mulScalar, permute, reshape, scaledDotProductAttention, softmax, transpose, type Tensor } from '@rpsam2/tensor';
+import { MLP } from '../nn/layers.js';
 
 /** Multi-head attention with separate q/k/v projections, optionally downsampled inside. */
 export class Attention extends Module {

@@ -1,52 +1,13 @@
 /**
- * The PyTorch layers SAM 2 is built from, as modules holding parameter slots with PyTorch's
- * names (`weight`, `bias`, `layers.0.weight`, …). Forward passes call @rpsam2/tensor ops.
+ * The PyTorch layers SAM 2 is built from beyond the generic `Linear` and `LayerNorm` of
+ * @rpsam2/tensor, as modules holding parameter slots with PyTorch's names (`weight`, `bias`,
+ * `layers.0.weight`, …). Forward passes call @rpsam2/tensor ops.
  *
  * The weights of Linear, Conv2d and ConvTranspose2d may be stored as f16 (see `LoadOptions.dtype`):
  * compute stays f32, so each forward widens the weight for its one op and frees the copy right
  * after, and only one layer's f32 weight is alive at a time.
  */
-import { conv2d, convTranspose2d, gelu, layerNorm, layerNorm2d, linear, relu, sigmoid, type Tensor } from '@rpsam2/tensor';
-import { Module, type ParamSlot } from './module.js';
-
-export class Linear extends Module {
-  readonly weight: ParamSlot;
-  readonly bias: ParamSlot | null;
-  constructor(
-    readonly inFeatures: number,
-    readonly outFeatures: number,
-    withBias = true,
-  ) {
-    super();
-    this.weight = this.param('weight', [outFeatures, inFeatures], true);
-    this.bias = withBias ? this.param('bias', [outFeatures]) : null;
-  }
-  forward(x: Tensor): Tensor {
-    const w = this.weight.f32();
-    try {
-      return linear(x, w, this.bias?.get() ?? null);
-    } finally {
-      this.weight.release(w);
-    }
-  }
-}
-
-/** LayerNorm over the last dim. */
-export class LayerNorm extends Module {
-  readonly weight: ParamSlot;
-  readonly bias: ParamSlot;
-  constructor(
-    readonly dim: number,
-    readonly eps = 1e-5,
-  ) {
-    super();
-    this.weight = this.param('weight', [dim]);
-    this.bias = this.param('bias', [dim]);
-  }
-  forward(x: Tensor): Tensor {
-    return layerNorm(x, this.weight.get(), this.bias.get(), this.eps);
-  }
-}
+import { conv2d, convTranspose2d, gelu, layerNorm2d, Linear, Module, relu, sigmoid, type ParamSlot, type Tensor } from '@rpsam2/tensor';
 
 /** SAM's LayerNorm2d: normalises NCHW over channels (eps 1e-6). */
 export class LayerNorm2d extends Module {

@@ -20,8 +20,7 @@
  *   mDSC 0.56 with independent projections, 0.79 tied; on a stream of frames it is not enough
  *   by itself (the decoder still learns click-independent masks; issue #6's notes).
  */
-import { SeededRandom, tensor } from '@rpsam2/tensor';
-import type { Module } from '../nn/module.js';
+import { SeededRandom, tensor, type Module } from '@rpsam2/tensor';
 import { Sam2Model } from '../model/sam2-model.js';
 
 /** Names of parameters drawn from N(0, 1) (nn.Embedding and the Gaussian PE matrix). */

@@ -22,7 +22,7 @@ import {
   type Tensor,
 } from '@rpsam2/tensor';
 import { parseOfficialConfig } from '../config.js';
-import { loadWeights, type WeightSource } from '../nn/module.js';
+import { loadWeights, type WeightSource } from '../weights/load-weights.js';
 import { Sam2Model, isVideoOnlyKey, type ImageFeatures } from '../model/sam2-model.js';
 import { sinePositionEncoding } from '../model/position-encoding.js';
 import { MaskDecoderHQ } from '../model/mask-decoder-hq.js';

@@ -7,7 +7,7 @@
  * same bytes.
  */
 import { DTYPE_BYTES, f32ToF16Bits, safetensorsLayout, type SafetensorsDType } from '@rpsam2/tensor';
-import type { WeightSource } from '../nn/module.js';
+import type { WeightSource } from './load-weights.js';
 import { isVideoOnlyKey } from '../model/sam2-model.js';
 import { detectPrefix } from './source.js';
 

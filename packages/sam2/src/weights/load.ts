@@ -5,7 +5,7 @@
  */
 import { getBackend } from '@rpsam2/tensor';
 import { presetConfig, type Sam2Config } from '../config.js';
-import { loadWeights, type WeightSource } from '../nn/module.js';
+import { loadWeights, type WeightSource } from './load-weights.js';
 import { Sam2Model, isVideoOnlyKey } from '../model/sam2-model.js';
 import { detectPrefix, hasHqDecoder, inferSize, openWeights, type WeightsInput } from './source.js';
 import { initRandomWeights } from './random.js';

@@ -3,8 +3,7 @@
  * whose checkpoints are not at hand): small normal noise for weights, ones for norm scales,
  * zeros for biases, from a seeded generator so runs repeat.
  */
-import { SeededRandom, tensor, xorshift32, type DType } from '@rpsam2/tensor';
-import type { Module } from '../nn/module.js';
+import { SeededRandom, tensor, xorshift32, type DType, type Module } from '@rpsam2/tensor';
 
 export interface RandomWeightsOptions {
   /** Seed of the generator (default 0). */

@@ -6,7 +6,7 @@
  * preset size from the trunk's shapes, and HQ-SAM2's decoder from its keys.
  */
 import { openTensorFile, SafetensorsFile, TorchCheckpoint, type ByteSource } from '@rpsam2/tensor';
-import type { WeightSource } from '../nn/module.js';
+import type { WeightSource } from './load-weights.js';
 import { SAM2_PRESETS, type Sam2Size } from '../config.js';
 import { importNode } from './node-import.js';
 

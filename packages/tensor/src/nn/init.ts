@@ -1,9 +1,9 @@
 /**
  * Seeded parameter initialisation in the spirit of PyTorch's defaults, on the CPU (the values
- * are then uploaded once). A shift block trained from scratch starts from these; loading a
- * checkpoint replaces them.
+ * are then uploaded once into a parameter slot). A layer trained from scratch starts from
+ * these; loading a checkpoint replaces them.
  */
-import type { SeededRandom } from '@rpsam2/tensor';
+import type { SeededRandom } from '../random.js';
 
 /** n values uniform in [−bound, bound). */
 export function uniformInit(rng: SeededRandom, n: number, bound: number): Float32Array {

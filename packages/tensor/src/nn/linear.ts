@@ -1,0 +1,30 @@
+/**
+ * nn.Linear: `y = x·Wᵀ + b` with PyTorch's parameter names (`weight` [out, in], `bias` [out]).
+ * The weight may be stored as f16 (its slot is `halfOk`): compute stays f32, so each forward
+ * widens it for its one op and frees the copy right after.
+ */
+import { linear } from '../ops/matmul.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Module, type ParamSlot } from './module.js';
+
+export class Linear extends Module {
+  readonly weight: ParamSlot;
+  readonly bias: ParamSlot | null;
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    withBias = true,
+  ) {
+    super();
+    this.weight = this.param('weight', [outFeatures, inFeatures], true);
+    this.bias = withBias ? this.param('bias', [outFeatures]) : null;
+  }
+  forward(x: Tensor): Tensor {
+    const w = this.weight.f32();
+    try {
+      return linear(x, w, this.bias?.get() ?? null);
+    } finally {
+      this.weight.release(w);
+    }
+  }
+}
