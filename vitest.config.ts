@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^@rpsam2\/tensor\/node$/, replacement: src('./packages/tensor/src/node.ts') },
       { find: /^@rpsam2\/tensor$/, replacement: src('./packages/tensor/src/index.ts') },
+      { find: /^@rpsam2\/sam2\/cli$/, replacement: src('./packages/sam2/src/cli/shared.ts') },
       { find: /^@rpsam2\/sam2$/, replacement: src('./packages/sam2/src/index.ts') },
       { find: /^@rpsam2\/rpsam2$/, replacement: src('./packages/rpsam2/src/index.ts') },
       { find: /^@rpsam2\/data$/, replacement: src('./packages/data/src/index.ts') },

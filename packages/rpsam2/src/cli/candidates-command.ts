@@ -5,13 +5,13 @@
  * resume: images already on disk are skipped. Ctrl-C stops after the current image (everything
  * written stays valid).
  */
-import { parseArgs } from 'node:util';
 import { ensureOutputDir, initNode } from '@rpsam2/tensor/node';
 import { loadSam2, Sam2ImagePredictor } from '@rpsam2/sam2';
 import { buildFeatureCache } from '../cache/feature-cache.js';
 import { openDataset } from '../train/open-dataset.js';
 import { ProgressLine, formatDuration } from '../train/progress.js';
-import { baseName, resolveSam2Source, UsageError, type CliIO } from './common.js';
+import { choiceOption, intOption, numberOption, parseCommandArgs, UsageError, type CliIO } from '@rpsam2/sam2/cli';
+import { baseName, resolveSam2Source } from './common.js';
 
 export const CANDIDATES_USAGE = `usage: rpsam2 candidates --data <synthetic:N[:seed]|manifest.json> --out <cache dir>
                         [--sam2-weights <.pt|.safetensors>] [--sam2-config <t|s|b+|l|config.yaml|config.json>]
@@ -25,40 +25,33 @@ export const CANDIDATES_USAGE = `usage: rpsam2 candidates --data <synthetic:N[:s
   --dtype         SAM 2 weight storage on the GPU (default f32)
   Rerun the same command to resume; Ctrl-C stops after the current image.`;
 
-function num(text: string | undefined, name: string, fallback: number, integer: boolean, min: number): number {
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min) throw new UsageError(`--${name} '${text}': expected ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
-  return v;
-}
-
+/** Runs `rpsam2 candidates`; returns the exit status (0 done, 130 interrupted). */
 export async function candidatesCommand(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      data: { type: 'string' },
-      out: { type: 'string' },
-      'sam2-weights': { type: 'string' },
-      'sam2-config': { type: 'string' },
-      f16: { type: 'boolean', default: false },
-      'grid-step': { type: 'string' },
-      epsilon: { type: 'string' },
-      dtype: { type: 'string', default: 'f32' },
-      help: { type: 'boolean', short: 'h', default: false },
+  const parsed = parseCommandArgs(
+    {
+      command: 'rpsam2 candidates',
+      usage: CANDIDATES_USAGE,
+      options: {
+        data: { type: 'string' },
+        out: { type: 'string' },
+        'sam2-weights': { type: 'string' },
+        'sam2-config': { type: 'string' },
+        f16: { type: 'boolean', default: false },
+        'grid-step': { type: 'string' },
+        epsilon: { type: 'string' },
+        dtype: { type: 'string', default: 'f32' },
+      },
     },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    io.out(CANDIDATES_USAGE);
-    return 0;
-  }
+    args,
+    io,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.data) throw new UsageError(`candidates: --data is required\n${CANDIDATES_USAGE}`);
   if (!values.out) throw new UsageError(`candidates: --out is required\n${CANDIDATES_USAGE}`);
-  const gridStep = num(values['grid-step'], 'grid-step', 8, true, 1);
-  const epsilon = num(values.epsilon, 'epsilon', 0.005, false, 0);
-  const dtype = values.dtype;
-  if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`--dtype '${dtype}': expected f32 or f16`);
+  const gridStep = intOption(values['grid-step'], 'grid-step', 8);
+  const epsilon = numberOption(values.epsilon, 'epsilon', 0.005, { min: 0 });
+  const dtype = choiceOption(values.dtype, 'dtype', ['f32', 'f16']);
   const { weights, config: sam2Config } = await resolveSam2Source(values['sam2-weights'], values['sam2-config'], '--sam2-weights', io);
   let dataset;
   try {

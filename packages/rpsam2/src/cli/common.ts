@@ -1,29 +1,13 @@
 /**
- * Shared pieces of the `rpsam2` CLI: output streams (commands run as functions in tests), usage
- * errors (exit status 2, printed without a stack), argument parsers and input checks that fail
- * early with a message naming the file.
+ * Shared pieces of the `rpsam2` CLI: the click parser and the SAM 2 weights/config resolution.
+ * The plumbing it shares with the `sam2` CLI (output streams, usage errors with exit status 2,
+ * `parseArgs`, number options, input checks that fail early naming the file) comes from
+ * `@rpsam2/sam2/cli`, re-exported here.
  */
 import { defaultModelNotice, defaultModelSpec, readSam2ConfigArg, type Sam2Config } from '@rpsam2/sam2';
-import { constants } from 'node:fs';
-import { nodeFs } from '../checkpoint/node-io.js';
+import { requireFile, UsageError, type CliIO } from '@rpsam2/sam2/cli';
 
-/** Where a command writes: stdout lines (results) and stderr (progress, messages). */
-export interface CliIO {
-  out(line: string): void;
-  err(line: string): void;
-  /** The progress stream (stderr in the CLI; its isTTY decides how progress is drawn). */
-  progress?: { write(s: string): unknown; isTTY?: boolean; columns?: number };
-  /** Called once a command can be interrupted: `stop` asks it to finish cleanly. */
-  onInterruptible?(stop: () => void): void;
-}
-
-/** A bad invocation or missing input: printed without a stack, exit status 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { requireFile, requirePath, UsageError, type CliIO } from '@rpsam2/sam2/cli';
 
 /** A click `x,y` in pixels. */
 export function parsePoint(text: string): [number, number] {
@@ -33,33 +17,6 @@ export function parsePoint(text: string): [number, number] {
     throw new UsageError(`--point '${text}': expected x,y in pixels, e.g. 120,200`);
   }
   return [v[0], v[1]];
-}
-
-/** Throws a UsageError unless `path` is a readable file; `what` names the option. */
-export async function requireFile(path: string | undefined, what: string, hint = ''): Promise<string> {
-  if (!path) throw new UsageError(`${what} is required${hint ? ` (${hint})` : ''}`);
-  const fs = await nodeFs();
-  try {
-    const st = await fs.stat(path);
-    if (!st.isFile()) throw new UsageError(`${what} ${path}: not a file`);
-    await fs.access(path, constants.R_OK);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${what} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${hint ? ` — ${hint}` : ''}`);
-  }
-  return path;
-}
-
-/** Throws a UsageError unless `path` exists (file or directory). */
-export async function requirePath(path: string | undefined, what: string, hint = ''): Promise<string> {
-  if (!path) throw new UsageError(`${what} is required${hint ? ` (${hint})` : ''}`);
-  const fs = await nodeFs();
-  try {
-    await fs.stat(path);
-  } catch (e) {
-    throw new UsageError(`${what} ${path}: not found (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${hint ? ` — ${hint}` : ''}`);
-  }
-  return path;
 }
 
 /**

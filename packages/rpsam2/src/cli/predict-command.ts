@@ -5,7 +5,6 @@
  * and `<out>/refined.json` (clicks, refined clicks, scores, mask files). Every file is written
  * atomically; inputs are checked before anything loads.
  */
-import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { initNode, withOutputDir } from '@rpsam2/tensor/node';
@@ -13,7 +12,8 @@ import { clickProblem, decodeImage } from '@rpsam2/sam2';
 import { RpSam2Predictor, type Click } from '../predictor/rp-sam2-predictor.js';
 import { joinPath, writeAtomic } from '../checkpoint/node-io.js';
 import { defaultShiftBlockNotice, defaultShiftBlockSpec, shiftBlockNeededError } from '../predictor/default-shift-block.js';
-import { parsePoint, requireFile, requirePath, resolveSam2Source, UsageError, type CliIO } from './common.js';
+import { choiceOption, intOption, parseCommandArgs, requireFile, requirePath, UsageError, type CliIO } from '@rpsam2/sam2/cli';
+import { parsePoint, resolveSam2Source } from './common.js';
 
 export const PREDICT_USAGE = `usage: rpsam2 predict --image <png|jpg> --point x,y [--point x,y]... [--sam2-weights <.pt|.safetensors>]
                      [--shift-block <checkpoint|run dir|shift_block.safetensors>] --out <dir>
@@ -39,36 +39,35 @@ export interface PredictOutput {
   timings: { loadMs: number; encodeMs: number; predictMs: number };
 }
 
+/** Runs `rpsam2 predict`; returns the exit status. */
 export async function predictCommand(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      image: { type: 'string' },
-      point: { type: 'string', multiple: true },
-      'sam2-weights': { type: 'string' },
-      'sam2-config': { type: 'string' },
-      'shift-block': { type: 'string' },
-      dtype: { type: 'string', default: 'f32' },
-      heads: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+  const parsed = parseCommandArgs(
+    {
+      command: 'rpsam2 predict',
+      usage: PREDICT_USAGE,
+      options: {
+        image: { type: 'string' },
+        point: { type: 'string', multiple: true },
+        'sam2-weights': { type: 'string' },
+        'sam2-config': { type: 'string' },
+        'shift-block': { type: 'string' },
+        dtype: { type: 'string', default: 'f32' },
+        heads: { type: 'string' },
+        out: { type: 'string' },
+      },
     },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    io.out(PREDICT_USAGE);
-    return 0;
-  }
+    args,
+    io,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.out) throw new UsageError(`predict: --out is required\n${PREDICT_USAGE}`);
   if (!values.point?.length) throw new UsageError(`predict: give at least one --point x,y\n${PREDICT_USAGE}`);
   const clicks = values.point.map(parsePoint);
   const imagePath = await requireFile(values.image, '--image');
   if (values['sam2-weights'] && !values['shift-block']) throw new UsageError(shiftBlockNeededError(values['sam2-weights']).message);
-  const dtype = values.dtype;
-  if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`--dtype '${dtype}': expected f32 or f16`);
-  const heads = values.heads === undefined ? undefined : Number(values.heads);
-  if (heads !== undefined && (!Number.isInteger(heads) || heads < 1)) throw new UsageError(`--heads '${values.heads}': expected a positive integer`);
+  const dtype = choiceOption(values.dtype, 'dtype', ['f32', 'f16']);
+  const heads = intOption(values.heads, 'heads');
   const { weights, config: sam2Config } = await resolveSam2Source(values['sam2-weights'], values['sam2-config'], '--sam2-weights', io);
   let shift: string;
   if (values['shift-block']) shift = await requirePath(values['shift-block'], '--shift-block', 'a checkpoint from rpsam2 train');

@@ -8,8 +8,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CheckTally, SafetensorsFile, getBackend, shutdown } from '@rpsam2/tensor';
-import { initNode, fileSource, errorText } from '@rpsam2/tensor/node';
+import { SafetensorsFile } from '@rpsam2/tensor';
+import { fileSource } from '@rpsam2/tensor/node';
+import { runFixtureVerify, runMain } from '@rpsam2/sam2/cli';
 import { verifyRpsam2Fixture, type Rpsam2FixtureInputs } from '../verify/fixture-verifier.js';
 
 const USAGE = `usage: rpsam2-verify <rpsam2-dir> [<sam2-dir>]
@@ -33,38 +34,19 @@ async function loadInputs(dir: string, sam2Arg: string | undefined): Promise<Rps
   };
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [dir, sam2Arg] = argv.slice(2);
-  if (!dir || dir === '--help' || dir === '-h') {
-    console.error(USAGE);
-    return 2;
-  }
-  let inputs;
-  try {
-    inputs = await loadInputs(dir, sam2Arg);
-  } catch (e) {
-    console.error(`rpsam2-verify: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const backend = await initNode();
-  console.log(`adapter: ${backend.info.adapter.description || backend.info.adapter.vendor}; fixture ${dir} on SAM 2 fixture ${inputs.sam2Dir}`);
-  const tally = new CheckTally();
-  const t0 = performance.now();
-  await verifyRpsam2Fixture(inputs, tally.add);
-  const live = getBackend().stats().liveBytes;
-  if (live) console.log(`warning: ${live} bytes of GPU memory still live`);
-  console.log(`time: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  console.log(tally.summary());
-  return tally.failed ? 1 : 0;
-}
-
-main(process.argv)
-  .then((code) => {
-    shutdown();
-    process.exit(code);
-  })
-  .catch((e) => {
-    console.error(`rpsam2-verify: ${errorText(e)}`);
-    shutdown();
-    process.exit(2);
-  });
+runMain(
+  'rpsam2-verify',
+  () =>
+    runFixtureVerify(
+      {
+        program: 'rpsam2-verify',
+        usage: USAGE,
+        maxFolders: 2,
+        load: ([dir, sam2Dir]) => loadInputs(dir, sam2Dir).then((inputs) => ({ ...inputs, dir })),
+        describe: (f) => `fixture ${f.dir} on SAM 2 fixture ${f.sam2Dir}`,
+        verify: (f, add) => verifyRpsam2Fixture(f, add),
+      },
+      process.argv.slice(2),
+    ),
+  2,
+);

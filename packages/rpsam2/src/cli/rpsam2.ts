@@ -4,10 +4,8 @@
  * to stop cleanly (it saves and exits with 130); a second one quits at once — every file is
  * written atomically, so nothing on disk is left half-written.
  */
-import { shutdown } from '@rpsam2/tensor';
-import { errorText } from '@rpsam2/tensor/node';
+import { runMain, type CliIO } from '@rpsam2/sam2/cli';
 import { runCli } from './run.js';
-import type { CliIO } from './common.js';
 
 let interrupts = 0;
 let stopper: (() => void) | null = null;
@@ -33,13 +31,4 @@ const io: CliIO = {
     stopper = stop;
   },
 };
-runCli(process.argv.slice(2), io)
-  .then((code) => {
-    shutdown();
-    process.exit(code);
-  })
-  .catch((e) => {
-    process.stderr.write(`rpsam2: ${errorText(e)}\n`);
-    shutdown();
-    process.exit(1);
-  });
+runMain('rpsam2', () => runCli(process.argv.slice(2), io));

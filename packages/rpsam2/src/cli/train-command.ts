@@ -9,7 +9,6 @@
  * data loaded again, and the run resumed from `checkpoints/last`; otherwise (no checkpoint yet,
  * or lost too often) it stops with exit status 1 and says how to continue.
  */
-import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { isDeviceLost, mixSeed, permutation, type DeviceLostError } from '@rpsam2/tensor';
 import { ensureOutputDir, initNode, withFolderLock } from '@rpsam2/tensor/node';
@@ -23,7 +22,8 @@ import { openDataset } from '../train/open-dataset.js';
 import { CachedSource, ConcatSource, OnTheFlySource, type TrainingSource } from '../train/sources.js';
 import { Trainer, type TrainProgress } from '../train/trainer.js';
 import { ProgressLine, formatDuration } from '../train/progress.js';
-import { requireFile, requirePath, resolveSam2Source, UsageError, type CliIO } from './common.js';
+import { parseCommandArgs, requireFile, requirePath, UsageError, type CliIO } from '@rpsam2/sam2/cli';
+import { resolveSam2Source } from './common.js';
 
 export const TRAIN_USAGE = `usage: rpsam2 train --config <cfg.json> [--set key=value]... [--resume]
 
@@ -93,21 +93,21 @@ function progressText(p: TrainProgress): string {
 
 /** Runs `rpsam2 train`; returns the exit status (0 done, 130 interrupted). */
 export async function trainCommand(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      set: { type: 'string', multiple: true },
-      resume: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+  const parsed = parseCommandArgs(
+    {
+      command: 'rpsam2 train',
+      usage: TRAIN_USAGE,
+      options: {
+        config: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        resume: { type: 'boolean', default: false },
+      },
     },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    io.out(TRAIN_USAGE);
-    return 0;
-  }
+    args,
+    io,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   const cfgPath = await requireFile(values.config, '--config', 'a JSON training config');
   let file: unknown;
   try {

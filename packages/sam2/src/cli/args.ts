@@ -1,30 +1,13 @@
 /**
- * Shared pieces of the `sam2` CLI: output streams (so commands run as functions in tests),
- * usage errors, and the parsers for points, boxes and `--config`.
+ * The `sam2` CLI's own option parsers: points, boxes and `--config`. The plumbing it shares
+ * with the `rpsam2` CLI (streams, usage errors, `parseArgs`, number options, input checks) is
+ * in shared.ts (`@rpsam2/sam2/cli`).
  */
-import { stat } from 'node:fs/promises';
 import type { Sam2Config } from '../config.js';
 import { readSam2ConfigArg } from '../config-file.js';
+import { UsageError } from './shared.js';
 
-/** Where a command writes: stdout lines (results) and stderr lines (progress, errors). */
-export interface CliIO {
-  out(line: string): void;
-  err(line: string): void;
-}
-
-/** The process streams. */
-export const consoleIO: CliIO = {
-  out: (l) => process.stdout.write(l + '\n'),
-  err: (l) => process.stderr.write(l + '\n'),
-};
-
-/** A bad invocation: printed without a stack, exit status 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { consoleIO, UsageError, type CliIO } from './shared.js';
 
 function numbers(text: string, what: string, example: string): number[] {
   const parts = text.split(',').map((s) => s.trim());
@@ -65,24 +48,5 @@ export async function resolveConfigArg(arg: string): Promise<Sam2Config> {
   }
 }
 
-/** An integer option ≥ min. */
-export function parseIntOption(text: string | undefined, name: string, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} '${text}': expected an integer ≥ ${min}`);
-  return v;
-}
-
 /** ms with one decimal. */
 export const ms = (t: number) => Math.round(t * 10) / 10;
-
-/** Throws a UsageError (exit status 2) unless `path` is an existing file; `what` names the option. */
-export async function requireInputFile(path: string, what: string): Promise<void> {
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new UsageError(`${what} ${path}: not a file`);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${what} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-}

@@ -5,10 +5,10 @@
  */
 import { dirname, resolve } from 'node:path';
 import { ensureOutputDir } from '@rpsam2/tensor/node';
-import { parseArgs } from 'node:util';
 import { convertWeightsFile, verifyConversion } from '../weights/convert-file.js';
 import { formatBytes } from '../memory/estimate.js';
-import { ms, requireInputFile, UsageError, type CliIO } from './args.js';
+import { ms } from './args.js';
+import { parseCommandArgs, requireFile, UsageError, type CliIO } from './shared.js';
 
 export const CONVERT_USAGE = `usage: sam2 convert <in.pt|in.safetensors> <out.safetensors> [--f16] [--image-only] [--verify]
 
@@ -18,24 +18,25 @@ export const CONVERT_USAGE = `usage: sam2 convert <in.pt|in.safetensors> <out.sa
 
 /** Runs `sam2 convert`; returns the exit status. */
 export async function convertCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      f16: { type: 'boolean', default: false },
-      'image-only': { type: 'boolean', default: false },
-      verify: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+  const parsed = parseCommandArgs(
+    {
+      command: 'sam2 convert',
+      usage: CONVERT_USAGE,
+      options: {
+        f16: { type: 'boolean', default: false },
+        'image-only': { type: 'boolean', default: false },
+        verify: { type: 'boolean', default: false },
+      },
+      allowPositionals: true,
     },
-    strict: true,
-    allowPositionals: true,
-  });
-  if (values.help) {
-    io.out(CONVERT_USAGE);
-    return 0;
-  }
+    args,
+    io,
+  );
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 2) throw new UsageError(`convert: expected an input and an output path, got ${positionals.length} argument(s)\n${CONVERT_USAGE}`);
   const [input, output] = positionals;
-  await requireInputFile(input, 'convert:');
+  await requireFile(input, 'convert:');
   // The output's folder is created (and checked writable) before the long conversion.
   await ensureOutputDir(dirname(resolve(output)));
   const dtype = values.f16 ? 'f16' : 'f32';

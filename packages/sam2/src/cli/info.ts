@@ -3,7 +3,6 @@
  * a weights file against the config (keys and shapes only, no GPU) and, with `--measure`, the
  * measured peak pool bytes of one encoder pass with random weights.
  */
-import { parseArgs } from 'node:util';
 import { initNode } from '@rpsam2/tensor/node';
 import type { Sam2Config } from '../config.js';
 import { Sam2Model } from '../model/sam2-model.js';
@@ -12,7 +11,8 @@ import { measureEncoder, type EncoderMeasurement } from '../memory/measure.js';
 import { checkWeights } from '../weights/load.js';
 import { detectPrefix, inferSize, openWeights } from '../weights/source.js';
 import { presetConfig } from '../config.js';
-import { ms, parseIntOption, requireInputFile, resolveConfigArg, UsageError, type CliIO } from './args.js';
+import { ms, resolveConfigArg } from './args.js';
+import { choiceOption, intOption, parseCommandArgs, requireFile, UsageError, type CliIO } from './shared.js';
 
 export const INFO_USAGE = `usage: sam2 info [--config <t|s|b+|l|config.yaml|config.json>] [--weights <file>] [--image-size N]
                  [--measure [--dtype f32|f16] [--repeats N]] [--json]
@@ -49,34 +49,34 @@ const M = (n: number) => `${(n / 1e6).toFixed(2)} M`;
 
 /** Runs `sam2 info`; returns the exit status (1 when --weights do not match the config). */
 export async function infoCommand(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      weights: { type: 'string' },
-      'image-size': { type: 'string' },
-      measure: { type: 'boolean', default: false },
-      dtype: { type: 'string', default: 'f16' },
-      repeats: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+  const parsed = parseCommandArgs(
+    {
+      command: 'sam2 info',
+      usage: INFO_USAGE,
+      options: {
+        config: { type: 'string' },
+        weights: { type: 'string' },
+        'image-size': { type: 'string' },
+        measure: { type: 'boolean', default: false },
+        dtype: { type: 'string', default: 'f16' },
+        repeats: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
     },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    io.out(INFO_USAGE);
-    return 0;
-  }
+    args,
+    io,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.config && !values.weights) throw new UsageError(`info: give --config or --weights\n${INFO_USAGE}`);
-  if (values.dtype !== 'f32' && values.dtype !== 'f16') throw new UsageError(`--dtype '${values.dtype}': expected f32 or f16`);
-  const repeats = parseIntOption(values.repeats, 'repeats', 1);
+  const dtype = choiceOption(values.dtype, 'dtype', ['f32', 'f16']);
+  const repeats = intOption(values.repeats, 'repeats', 1);
 
   let cfg: Sam2Config | null = values.config ? await resolveConfigArg(values.config) : null;
   const result: Partial<InfoResult> = {};
   if (values.weights) {
     // A missing path is a usage error (2); a file that is there but malformed fails (1), as in predict and convert.
-    await requireInputFile(values.weights, '--weights');
+    await requireFile(values.weights, '--weights');
     const opened = await openWeights(values.weights);
     const keys = opened.source.keys();
     const prefix = detectPrefix(keys) ?? '';
@@ -101,7 +101,7 @@ export async function infoCommand(args: string[], io: CliIO): Promise<number> {
     };
   }
   if (values['image-size'] !== undefined) {
-    const s = parseIntOption(values['image-size'], 'image-size', 0, 32);
+    const s = intOption(values['image-size'], 'image-size', 0, 32);
     if (s % 32 !== 0) throw new UsageError(`--image-size ${s}: must be a multiple of 32`);
     cfg = { ...cfg!, imageSize: s };
   }
@@ -109,8 +109,8 @@ export async function infoCommand(args: string[], io: CliIO): Promise<number> {
   result.estimate = estimateMemory(cfg!);
   if (values.measure) {
     const backend = await initNode();
-    if (!values.json) io.err(`measuring one encoder pass of ${cfg!.name} at ${cfg!.imageSize}×${cfg!.imageSize} with random ${values.dtype} weights on ${backend.info.adapter.description || backend.info.adapter.vendor} …`);
-    const m = await measureEncoder(cfg!, { dtype: values.dtype as 'f32' | 'f16', repeats });
+    if (!values.json) io.err(`measuring one encoder pass of ${cfg!.name} at ${cfg!.imageSize}×${cfg!.imageSize} with random ${dtype} weights on ${backend.info.adapter.description || backend.info.adapter.vendor} …`);
+    const m = await measureEncoder(cfg!, { dtype, repeats });
     result.measured = { ...m, maxBinding: backend.maxBinding };
   }
   const r = result as InfoResult;

@@ -4,14 +4,14 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { initNode, withOutputDir } from '@rpsam2/tensor/node';
 import { decodeImage } from '../image/codec.js';
 import { Sam2ImagePredictor } from '../predictor/image-predictor.js';
 import { clickProblem } from '../predictor/transforms.js';
 import { loadSam2, type WeightDType } from '../weights/load.js';
 import { defaultModelNotice, defaultModelSpec } from '../weights/default-model.js';
-import { ms, parseBox, parsePoint, requireInputFile, resolveConfigArg, UsageError, type CliIO } from './args.js';
+import { ms, parseBox, parsePoint, resolveConfigArg } from './args.js';
+import { choiceOption, parseCommandArgs, requireFile, UsageError, type CliIO } from './shared.js';
 
 export const PREDICT_USAGE = `usage: sam2 predict --image <png|jpg> [--weights <.pt|.safetensors>] --out <dir>
                     [--point x,y[,label]]... [--box x0,y0,x1,y1] [--multimask] [--hq-token-only]
@@ -60,33 +60,32 @@ async function readInput(path: string, what: string): Promise<Uint8Array> {
 /** Runs `sam2 predict` with `args` (after the subcommand); returns the exit status. */
 export async function predictCommand(args: string[], io: CliIO): Promise<number> {
   const t0 = performance.now();
-  const { values } = parseArgs({
-    args,
-    options: {
-      image: { type: 'string' },
-      weights: { type: 'string' },
-      config: { type: 'string' },
-      point: { type: 'string', multiple: true },
-      box: { type: 'string' },
-      multimask: { type: 'boolean', default: false },
-      'hq-token-only': { type: 'boolean', default: false },
-      dtype: { type: 'string', default: 'f32' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+  const parsed = parseCommandArgs(
+    {
+      command: 'sam2 predict',
+      usage: PREDICT_USAGE,
+      options: {
+        image: { type: 'string' },
+        weights: { type: 'string' },
+        config: { type: 'string' },
+        point: { type: 'string', multiple: true },
+        box: { type: 'string' },
+        multimask: { type: 'boolean', default: false },
+        'hq-token-only': { type: 'boolean', default: false },
+        dtype: { type: 'string', default: 'f32' },
+        out: { type: 'string' },
+      },
     },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    io.out(PREDICT_USAGE);
-    return 0;
-  }
+    args,
+    io,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   for (const k of ['image', 'out'] as const) if (!values[k]) throw new UsageError(`predict: --${k} is required\n${PREDICT_USAGE}`);
   const points = (values.point ?? []).map(parsePoint);
   const box = values.box !== undefined ? parseBox(values.box) : null;
   if (!points.length && !box) throw new UsageError('predict: give at least one --point or a --box');
-  const dtype = values.dtype as WeightDType;
-  if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`--dtype '${values.dtype}': expected f32 or f16`);
+  const dtype: WeightDType = choiceOption(values.dtype, 'dtype', ['f32', 'f16']);
   const config = values.config ? await resolveConfigArg(values.config) : undefined;
 
   const imagePath = values.image!;
@@ -98,7 +97,7 @@ export async function predictCommand(args: string[], io: CliIO): Promise<number>
   // Before loading and encoding, so a bad --out fails at once (and is removed again if the work fails).
   return withOutputDir(values.out!, async () => {
     // A missing weights file is a usage error, not a crash.
-    if (values.weights) await requireInputFile(values.weights, '--weights');
+    if (values.weights) await requireFile(values.weights, '--weights');
     const fallback = values.weights ? null : await defaultModelSpec();
     if (fallback) io.err(defaultModelNotice(fallback.card));
 
