@@ -47,9 +47,12 @@ describe('refineSteps: applying the shift block more than once at inference', ()
     const [one, two] = blocks();
     const [h, w] = img.hw;
     const clicks = objectClicks(img.mask, h, w, 3, 11);
-    // decode only has to answer (forward's `refined` is the click it decodes).
-    const decode = (p: { points: { shape: number[] } }) => ({ iou: zeros([p.points.shape[0], 3]), lowRes: zeros([p.points.shape[0], 3, 4, 4]) });
-    const predictor = { model, getFeatures: () => img.features, decode } as never;
+    // decodeBest only has to answer (forward's `refined` is the click it decodes).
+    const decodeBest = (p: { points: { shape: number[] } }) => {
+      const n = p.points.shape[0];
+      return { iou: zeros([n, 3]), lowRes: zeros([n, 3, 4, 4]), selected: zeros([n, 1, 4, 4]), oneHot: zeros([n, 3]) };
+    };
+    const predictor = { model, getFeatures: () => img.features, decodeBest } as never;
     const out = noGrad(() =>
       tidy(() => {
         const c = tensor(clicks, [3, 2]);

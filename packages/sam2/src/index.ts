@@ -68,6 +68,19 @@ export { Module, ParamSlot, Linear, LayerNorm } from '@rpsam2/tensor';
 export { Sam2ImagePredictor, type Prompt, type Prediction, type ObjectMasks, type DecodeResult } from './predictor/image-predictor.js';
 // One mask as an object (score, area, RGBA/ImageData, PNG, COCO RLE, polygons).
 export { MaskView, bestMask, type Rgba } from './predictor/mask-view.js';
+// The click-to-mask path: prompts → model-frame points (scaling, padding point) → tokens →
+// decoder; SAM 2's best-IoU choice and the mask at full size.
+export { promptPoints, clickPrompt, promptTokens, decodePrompt } from './predictor/prompt.js';
+export {
+  selectByIou,
+  oneHotToIndices,
+  decodeBest,
+  fullSizeMask,
+  readBestMasks,
+  type Selection,
+  type BestDecode,
+  type BestMask,
+} from './predictor/best-mask.js';
 export {
   preprocess,
   postprocessMasks,

@@ -5,7 +5,7 @@
  */
 export { init, getBackend, shutdown } from './runtime.js';
 export { acquireDevice, NoAdapterError, type DeviceInfo, type DeviceOptions } from './device/gpu-device.js';
-export { DeviceLostError, isDeviceLost } from './device/device-lost.js';
+export { DeviceLostError, isDeviceLost, tensorsLost } from './device/device-lost.js';
 export { Backend, type Dispatch, type Kernel, type BufferRange } from './backend/backend.js';
 export type { DispatchProfiler, TimedBatch } from './backend/dispatch-profiler.js';
 export type { GradNode, BackwardRule, GradTarget } from './autograd/grad-node.js';

@@ -1,12 +1,12 @@
 /**
  * One click → one mask, the way the protocol asks for it: SAM 2 with multimask output, the mask
  * with the highest predicted IoU (first on ties), its logits upsampled bilinearly to the original
- * size and thresholded at 0. RP-SAM2 first moves the click with its shift block
- * (`RpSam2Predictor.predict`, which does the same selection on the refined click). Clicks are
- * decoded in batches whose full-size masks stay below {@link MAX_BATCH_PIXELS}.
+ * size and thresholded at 0: SAM 2's one best-mask path (`Sam2ImagePredictor.predictBest`).
+ * RP-SAM2 first moves the click with its shift block (`RpSam2Predictor.predict`, the same path
+ * on the refined click). Clicks are decoded in batches whose full-size masks stay below
+ * {@link MAX_BATCH_PIXELS}.
  */
-import { greater, interpolate, noGrad, tidy } from '@rpsam2/tensor';
-import { selectByIou, type RpSam2Predictor } from '@rpsam2/rpsam2';
+import type { RpSam2Predictor } from '@rpsam2/rpsam2';
 import type { Sam2ImagePredictor } from '@rpsam2/sam2';
 
 /** A click position handed to the model: (x, y) in original-image pixels (continuous). */
@@ -32,42 +32,19 @@ export function clicksPerBatch(height: number, width: number): number {
   return Math.max(1, Math.floor(MAX_BATCH_PIXELS / (height * width)));
 }
 
-function toBinary(full: Float32Array, i: number, n: number): Uint8Array {
-  const m = new Uint8Array(n);
-  const off = i * n;
-  for (let p = 0; p < n; p++) m[p] = full[off + p] > 0.5 ? 1 : 0;
-  return m;
-}
-
-/** SAM 2 alone: the best-IoU multimask output for each click (image `imageIndex` of the predictor). */
+/**
+ * SAM 2 alone: the best-IoU multimask output for each click (image `imageIndex` of the
+ * predictor), through SAM 2's one best-mask path (`Sam2ImagePredictor.predictBest`).
+ */
 export async function segmentWithSam2(predictor: Sam2ImagePredictor, points: readonly Point[], imageIndex = 0): Promise<ClickMask[]> {
   const hw = predictor.originalSizes[imageIndex];
   if (!hw) throw new Error(`segmentWithSam2: no image ${imageIndex} is set on the predictor`);
-  const [h, w] = hw;
   const out: ClickMask[] = [];
-  const per = clicksPerBatch(h, w);
+  const per = clicksPerBatch(hw[0], hw[1]);
   for (let s = 0; s < points.length; s += per) {
     const part = points.slice(s, s + per);
-    const r = noGrad(() =>
-      tidy(() => {
-        const d = predictor.decode({ points: part.map((p) => [[p[0], p[1]]]), labels: part.map(() => [1]), multimaskOutput: true }, imageIndex);
-        const { logits, oneHot } = selectByIou(d.lowRes, d.iou);
-        return { full: greater(interpolate(logits, { size: [h, w], mode: 'bilinear', alignCorners: false }), 0), iou: d.iou, oneHot };
-      }),
-    );
-    try {
-      const [full, iou, oh] = await Promise.all([r.full.data(), r.iou.data(), r.oneHot.data()]);
-      const k = r.iou.shape[1];
-      part.forEach((_, i) => {
-        let idx = 0;
-        for (let j = 0; j < k; j++) if (oh[i * k + j] > 0.5) idx = j;
-        out.push({ mask: toBinary(full, i, h * w), score: iou[i * k + idx], maskIndex: idx, refined: null });
-      });
-    } finally {
-      r.full.dispose();
-      r.iou.dispose();
-      r.oneHot.dispose();
-    }
+    const res = await predictor.predictBest({ points: part.map((p) => [[p[0], p[1]]]), labels: part.map(() => [1]), multimaskOutput: true }, imageIndex);
+    for (const r of res) out.push({ mask: r.mask, score: r.score, maskIndex: r.maskIndex, refined: null });
   }
   return out;
 }

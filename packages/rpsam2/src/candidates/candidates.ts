@@ -11,9 +11,9 @@
  * Clicks are decoded in batches (one prompt-encoder + mask-decoder pass per batch) and the Dice
  * is reduced on the GPU; only B numbers per batch are read back.
  */
-import { greater, interpolate, matmul, noGrad, reshape, sum, tensor, tidy } from '@rpsam2/tensor';
-import type { Sam2ImagePredictor } from '@rpsam2/sam2';
-import { selectByIou } from '../pipeline/select-mask.js';
+import { matmul, noGrad, reshape, sum, tensor, tidy } from '@rpsam2/tensor';
+import { clickPrompt, fullSizeMask, type Sam2ImagePredictor } from '@rpsam2/sam2';
+import { normalizeClicks } from './clicks.js';
 
 export interface CandidateOptions {
   /** Grid step g in pixels (default 8). */
@@ -91,24 +91,11 @@ export async function clickDice(
   try {
     for (let s = 0; s < g; s += batch) {
       const b = Math.min(batch, g - s);
-      const norm = new Float32Array(2 * b);
-      for (let i = 0; i < b; i++) {
-        norm[2 * i] = pointsPx[2 * (s + i)] / w;
-        norm[2 * i + 1] = pointsPx[2 * (s + i) + 1] / h;
-      }
+      const norm = normalizeClicks(pointsPx.subarray(2 * s, 2 * (s + b)), h, w);
       const { inter, area } = noGrad(() =>
         tidy(() => {
-          const r = predictor.decode(
-            {
-              points: tensor(norm, [b, 1, 2]),
-              labels: Array.from({ length: b }, () => [1]),
-              normalizeCoords: false,
-              multimaskOutput: true,
-            },
-            imageIndex,
-          );
-          const best = selectByIou(r.lowRes, r.iou).logits;
-          const pred = reshape(greater(interpolate(best, { size: [h, w], mode: 'bilinear', alignCorners: false }), 0), [b, h * w]);
+          const r = predictor.decodeBest(clickPrompt(tensor(norm, [b, 2])), imageIndex);
+          const pred = reshape(fullSizeMask(r.selected, [h, w]), [b, h * w]);
           // |A ∩ B| as a product with the ground-truth column: one tiled matmul instead of a
           // broadcast multiply and a reduction over b·H·W elements.
           return { inter: matmul(pred, gt), area: sum(pred, 1) };

@@ -6,13 +6,13 @@
  * Fourier features of the refined click, the clamp and the shift block itself.
  *
  * Coordinates: clicks are normalised P = (x/W0, y/H0) in the original image (x = column, y = row
- * pixel index); the prompt encoder gets P·S (S = SAM 2's input size) and adds the +0.5 itself.
+ * pixel index); SAM 2's `promptPoints` (through `clickPrompt`) gives the prompt encoder P·S
+ * (S = SAM 2's input size) and the padding point, and the encoder adds the +0.5 itself.
  */
-import { cat, interpolate, mulScalar, noGrad, reshape, sub, tidy, zeros, type Tensor } from '@rpsam2/tensor';
-import type { Sam2ImagePredictor } from '@rpsam2/sam2';
+import { interpolate, noGrad, sub, tidy, type Tensor } from '@rpsam2/tensor';
+import { clickPrompt, promptTokens, type Sam2ImagePredictor, type Sam2Model } from '@rpsam2/sam2';
 import { refineStepsOf, type ShiftBlock, type ShiftBlockOutput } from '../shift-block/shift-block.js';
 import { compoundLoss, type CompoundLossConfig, type CompoundLossOutput } from '../loss/compound-loss.js';
-import { selectByIou } from './select-mask.js';
 
 /** SAM 2's answer for the refined clicks. */
 export interface RefinedDecode {
@@ -48,6 +48,16 @@ export function targetLowRes(gt: Tensor, size: number): Tensor {
   return interpolate(gt, { size: [size, size], mode: 'bilinear', alignCorners: false });
 }
 
+/**
+ * The prompt encoder's sparse tokens [B, 2, C] of single positive clicks [B, 2] (normalised):
+ * the click token and the padding token, the shift block's input. Constant for the shift block
+ * (no gradient). The one function for them: `RpSam2.clickTokens`, training and validation use it.
+ */
+export function clickTokens(model: Sam2Model, clicks: Tensor): Tensor {
+  if (clicks.rank !== 2 || clicks.shape[1] !== 2) throw new RangeError(`RpSam2: clicks [${clicks.shape}] must be [B, 2]`);
+  return noGrad(() => tidy(() => promptTokens(model, clickPrompt(clicks), [1, 1])));
+}
+
 export class RpSam2 {
   constructor(
     /** SAM 2 with the image's features set (frozen: its weights do not require grad). */
@@ -57,18 +67,10 @@ export class RpSam2 {
 
   /**
    * The prompt encoder's sparse tokens of single positive clicks [B, 2] (normalised): the click
-   * token and the padding token, [B, 2, C]. Constant for the shift block (no gradient).
+   * token and the padding token, [B, 2, C] ({@link clickTokens}).
    */
   clickTokens(clicks: Tensor): Tensor {
-    if (clicks.rank !== 2 || clicks.shape[1] !== 2) throw new RangeError(`RpSam2: clicks [${clicks.shape}] must be [B, 2]`);
-    const model = this.predictor.model;
-    const b = clicks.shape[0];
-    return noGrad(() =>
-      tidy(() => {
-        const pts = cat([reshape(mulScalar(clicks, model.cfg.imageSize), [b, 1, 2]), zeros([b, 1, 2])], 1);
-        return model.promptEncoder.embedPoints(pts, Array.from({ length: b }, () => [1, -1]));
-      }),
-    );
+    return clickTokens(this.predictor.model, clicks);
   }
 
   /**
@@ -84,20 +86,13 @@ export class RpSam2 {
     return { sparse, ...out, ...(steps > 1 ? { delta: sub(out.refined, clicks) } : {}) };
   }
 
-  /** SAM 2 on refined clicks [B, 2] (multimask), differentiable w.r.t. them; best-IoU selection. */
+  /**
+   * SAM 2 on refined clicks [B, 2] (multimask), differentiable w.r.t. them; best-IoU selection
+   * (`Sam2ImagePredictor.decodeBest` on {@link clickPrompt}).
+   */
   decodeRefined(refined: Tensor, imageIndex = 0): RefinedDecode {
-    const b = refined.shape[0];
-    const r = this.predictor.decode(
-      {
-        points: reshape(refined, [b, 1, 2]),
-        labels: Array.from({ length: b }, () => [1]),
-        normalizeCoords: false,
-        multimaskOutput: true,
-      },
-      imageIndex,
-    );
-    const { logits, oneHot } = selectByIou(r.lowRes, r.iou);
-    return { iou: r.iou, lowRes: r.lowRes, selected: logits, oneHot };
+    const r = this.predictor.decodeBest(clickPrompt(refined), imageIndex);
+    return { iou: r.iou, lowRes: r.lowRes, selected: r.selected, oneHot: r.oneHot };
   }
 
   /**

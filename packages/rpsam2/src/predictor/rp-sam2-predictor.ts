@@ -8,11 +8,13 @@
  * normalised as (x/W, y/H) for the shift block; refined clicks come back in the same pixel
  * frame (fractional).
  */
-import { greater, interpolate, noGrad, reshape, tensor, tidy, type ByteSource, type Tensor } from '@rpsam2/tensor';
+import { noGrad, tensor, tensorsLost, tidy, type ByteSource, type Tensor } from '@rpsam2/tensor';
 import {
   clickProblem,
-  MaskView,
+  fullSizeMask,
+  readBestMasks,
   Sam2ImagePredictor,
+  type BestMask,
   type DecodeResult,
   type ImageFeatures,
   type Prediction,
@@ -25,7 +27,7 @@ import {
 } from '@rpsam2/sam2';
 import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { RpSam2 } from '../pipeline/rpsam2.js';
-import { selectByIou } from '../pipeline/select-mask.js';
+import { normalizeClicks } from '../candidates/clicks.js';
 import { openCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadShiftBlockFrom, openCheckpointSource } from '../checkpoint/checkpoint-source.js';
 import type { OpenedCheckpoint } from '../checkpoint/format.js';
@@ -34,26 +36,16 @@ import { defaultShiftBlockSpec, shiftBlockNeededError } from './default-shift-bl
 /** A click [x, y] in original-image pixels. */
 export type Click = [number, number];
 
-/** What `predict` returns per click. */
-export interface RefinedPrediction {
+/**
+ * What `predict` returns per click: SAM 2's best-IoU multimask output for the refined click at
+ * the original size (`BestMask`: `mask`, `best`, `score`, `maskIndex`, `iou`, `lowResLogits`,
+ * `width`, `height`), with the click and the refined click.
+ */
+export interface RefinedPrediction extends BestMask {
   /** The click as given. */
   click: Click;
   /** The refined click (pixels). */
   refined: Click;
-  /** H×W 0/1 mask: SAM 2's best-IoU multimask output for the refined click. */
-  mask: Uint8Array;
-  /** The same mask as a view (its `data` is `mask`) with `score`: area, RGBA, PNG, COCO RLE, polygons. */
-  best: MaskView;
-  /** Its predicted IoU. */
-  score: number;
-  /** Which of the three multimask outputs it is (0–2). */
-  maskIndex: number;
-  /** The predicted IoU of all three. */
-  iou: Float32Array;
-  /** The chosen mask's low-res logits [4g·4g] (e.g. SAM 2's `maskInput` for a follow-up). */
-  lowResLogits: Float32Array;
-  width: number;
-  height: number;
 }
 
 /**
@@ -171,8 +163,7 @@ export class RpSam2Predictor {
    */
   async recover(): Promise<void> {
     this.live();
-    const lost = this.sam2.model.imageEncoder.trunk.patchEmbed.weight.get().store.backend.isLost;
-    if (!lost && !this.block.parameters()[0]?.store.backend.isLost) return;
+    if (!tensorsLost([...this.sam2.model.namedParams().map(([, s]) => s.value), ...this.block.parameters()])) return;
     if (!this.owned) {
       throw new Error(
         'RpSam2Predictor.recover: the model and shift block were passed to the constructor, so this predictor cannot load them again: dispose it, load them again (after `await initNode()`) and create a new predictor — or use RpSam2Predictor.load, whose predictors recover themselves',
@@ -259,17 +250,15 @@ export class RpSam2Predictor {
     return hw;
   }
 
+  /** Pixel clicks → normalised clicks [B, 2] (x/W, y/H), the shift block's coordinates. */
   private clicksTensor(clicks: Click[], imageIndex: number): Tensor {
     const [h, w] = this.size(imageIndex);
-    const data = new Float32Array(clicks.length * 2);
     clicks.forEach((c, i) => {
       if (!Array.isArray(c) || c.length !== 2 || clickProblem(c[0], c[1])) {
         throw new TypeError(`RpSam2Predictor: click ${i} must be [x, y] in pixels (finite numbers), got ${Array.isArray(c) ? `[${c.join(', ')}]` : String(c)}`);
       }
-      data[2 * i] = c[0] / w;
-      data[2 * i + 1] = c[1] / h;
     });
-    return tensor(data, [clicks.length, 2]);
+    return tensor(normalizeClicks(clicks.flat(), h, w), [clicks.length, 2]);
   }
 
   /**
@@ -315,44 +304,20 @@ export class RpSam2Predictor {
     const single = !Array.isArray(c[0]);
     const clicks = (single ? [c] : c) as Click[];
     const [h, w] = this.size(imageIndex);
-    const b = clicks.length;
     const input = this.clicksTensor(clicks, imageIndex);
+    // The refined clicks through RpSam2.decodeRefined (SAM 2's decodeBest on them), then SAM 2's
+    // full-size mask and read-back: the path Sam2ImagePredictor.predictBest takes for a prompt.
     const out = noGrad(() =>
       tidy(() => {
         const refined = this.rp.refine(input, imageIndex).refined;
-        const r = this.sam2.decode(
-          { points: reshape(refined, [b, 1, 2]), labels: clicks.map(() => [1]), normalizeCoords: false, multimaskOutput: true },
-          imageIndex,
-        );
-        const { logits, oneHot } = selectByIou(r.lowRes, r.iou);
-        const full = greater(interpolate(logits, { size: [h, w], mode: 'bilinear', alignCorners: false }), 0);
-        return { refined, iou: r.iou, oneHot, logits, full };
+        const dec = this.rp.decodeRefined(refined, imageIndex);
+        return { refined, iou: dec.iou, oneHot: dec.oneHot, selected: dec.selected, full: fullSizeMask(dec.selected, [h, w]) };
       }),
     );
     input.dispose();
     try {
-      const [rd, iou, oh, low, full] = await Promise.all([out.refined.data(), out.iou.data(), out.oneHot.data(), out.logits.data(), out.full.data()]);
-      const g = out.logits.shape[2] * out.logits.shape[3];
-      const k = out.iou.shape[1];
-      const res = clicks.map((click, i): RefinedPrediction => {
-        let idx = 0;
-        for (let j = 0; j < k; j++) if (oh[i * k + j] > 0.5) idx = j;
-        const mask = new Uint8Array(h * w);
-        for (let p = 0; p < h * w; p++) mask[p] = full[i * h * w + p] > 0.5 ? 1 : 0;
-        const score = iou[i * k + idx];
-        return {
-          click: [click[0], click[1]],
-          refined: [rd[2 * i] * w, rd[2 * i + 1] * h],
-          mask,
-          best: new MaskView(mask, w, h, score, idx),
-          score,
-          maskIndex: idx,
-          iou: iou.slice(i * k, (i + 1) * k),
-          lowResLogits: low.slice(i * g, (i + 1) * g),
-          width: w,
-          height: h,
-        };
-      });
+      const [rd, best] = await Promise.all([out.refined.data(), readBestMasks(out, out.full, [h, w])]);
+      const res = clicks.map((click, i): RefinedPrediction => ({ click: [click[0], click[1]], refined: [rd[2 * i] * w, rd[2 * i + 1] * h], ...best[i] }));
       return single ? res[0] : res;
     } finally {
       for (const t of Object.values(out)) t.dispose();

@@ -43,13 +43,12 @@ import {
   tanh,
   tensor,
   tidy,
-  zeros,
   type Tensor,
 } from '@rpsam2/tensor';
-import type { ImageFeatures, Sam2Model } from '@rpsam2/sam2';
+import { clickPrompt, decodeBest, type ImageFeatures, type Sam2Model } from '@rpsam2/sam2';
 import { refineStepsOf, type ShiftBlock } from '../shift-block/shift-block.js';
 import { compoundLoss, PAPER_LOSS, type CompoundLossConfig } from '../loss/compound-loss.js';
-import { selectByIou } from '../pipeline/select-mask.js';
+import { clickTokens } from '../pipeline/rpsam2.js';
 import { maskCentroid, maskToF32, sampleClicks } from '../candidates/clicks.js';
 import { reachableCandidates, type CandidateGrid } from '../candidates/candidates.js';
 
@@ -200,16 +199,8 @@ export function disposeTargets(t: ObjectTargets): void {
   t.candidates?.dispose();
 }
 
-/** The sparse prompt tokens [B, 2, C] of single positive clicks [B, 2] (normalised); no gradient. */
-export function clickTokens(model: Sam2Model, clicks: Tensor): Tensor {
-  const b = clicks.shape[0];
-  return noGrad(() =>
-    tidy(() => {
-      const pts = cat([reshape(mulScalar(clicks, model.cfg.imageSize), [b, 1, 2]), zeros([b, 1, 2])], 1);
-      return model.promptEncoder.embedPoints(pts, Array.from({ length: b }, () => [1, -1]));
-    }),
-  );
-}
+/** The sparse prompt tokens of single positive clicks: the pipeline's one function (re-exported for this module's users). */
+export { clickTokens };
 
 /**
  * The shift block on O objects × k clicks: sparse [O·k, T, d], embeds [O, d, h, w] (object o's
@@ -277,17 +268,11 @@ function chunkFeatures(objs: readonly ObjectTargets[], k: number): ImageFeatures
 /**
  * SAM 2 (prompt encoder + mask decoder, multimask) on normalised clicks [B, 2] with features of
  * batch 1 or B; returns the best-IoU low-res logits [B, 1, 4g, 4g], differentiable w.r.t. the
- * clicks. Mirrors `Sam2ImagePredictor.decode` with `normalizeCoords: false`.
+ * clicks: SAM 2's `decodeBest` on `clickPrompt(clicks)`, the path `Sam2ImagePredictor.decodeBest` takes.
  */
 export function decodeClicks(model: Sam2Model, clicks: Tensor, features: ImageFeatures): { selected: Tensor; iou: Tensor; oneHot: Tensor } {
-  const b = clicks.shape[0];
-  const pe = model.promptEncoder;
-  const pts = cat([reshape(mulScalar(clicks, model.cfg.imageSize), [b, 1, 2]), zeros([b, 1, 2])], 1);
-  const sparse = pe.embedPoints(pts, Array.from({ length: b }, () => [1, -1]));
-  const raw = model.maskDecoder.predictMasks(features.imageEmbed, pe.denseEncoding(), sparse, pe.noMaskDense(b), features.highRes);
-  const { masks, iou } = model.maskDecoder.selectMasks(raw, true);
-  const { logits, oneHot } = selectByIou(masks, iou);
-  return { selected: logits, iou, oneHot };
+  const { selected, iou, oneHot } = decodeBest(model, features, clickPrompt(clicks), [1, 1]);
+  return { selected, iou, oneHot };
 }
 
 /** One single-point target per click: the step towards the object's centroid. */

@@ -4,10 +4,12 @@
  * masks. `decode` is the tensor-level path, usable under autodiff from the prompt onwards (the
  * encoder always runs under noGrad).
  */
-import { cat, clamp, getBackend, greater, init, mul, noGrad, tensor, tidy, keep, type Tensor } from '@rpsam2/tensor';
+import { clamp, getBackend, greater, init, noGrad, tensorsLost, tidy, type Tensor } from '@rpsam2/tensor';
 import type { Sam2Model, ImageFeatures } from '../model/sam2-model.js';
 import type { DecoderOutput } from '../model/mask-decoder.js';
-import { clickProblem, postprocessMasks, preprocess, type RgbImage } from './transforms.js';
+import { postprocessMasks, preprocess, type RgbImage } from './transforms.js';
+import { decodePrompt } from './prompt.js';
+import { decodeBest, fullSizeMask, readBestMasks, type BestDecode, type BestMask } from './best-mask.js';
 import { bestMask, MaskView } from './mask-view.js';
 import { loadSam2, type LoadSam2Options } from '../weights/load.js';
 import { loadDefaultSam2 } from '../weights/default-model.js';
@@ -142,7 +144,7 @@ export class Sam2ImagePredictor {
    */
   async recover(): Promise<void> {
     this.live();
-    if (!this.modelBackend().isLost) return;
+    if (!tensorsLost(this.model.namedParams().map(([, s]) => s.value))) return;
     if (!this.reload) {
       throw new Error(
         'Sam2ImagePredictor.recover: the model was passed to the constructor, so this predictor cannot load it again: dispose it, load the model again (after `await initNode()`) and create a new predictor — or use Sam2ImagePredictor.load, whose predictors recover themselves',
@@ -155,11 +157,6 @@ export class Sam2ImagePredictor {
     this.current.dispose();
     this.current = await this.reload();
     if (images) await this.setImageBatch(images);
-  }
-
-  /** The backend the model's weights live on. */
-  private modelBackend() {
-    return this.model.imageEncoder.trunk.patchEmbed.weight.get().store.backend;
   }
 
   /** Throws once the predictor is disposed (instead of a misleading "call setImage first"). */
@@ -243,80 +240,45 @@ export class Sam2ImagePredictor {
     this.images = null;
   }
 
-  /** Prompt coordinates → model-frame points [B, N, 2] and labels (boxes first, then clicks, then the padding point). */
-  private promptPoints(p: Prompt, imageIndex: number): { points: Tensor; labels: number[][] } {
-    const [h, w] = this.origSizes[imageIndex];
-    const s = this.model.cfg.imageSize;
-    const normalize = p.normalizeCoords ?? true;
-    const sx = normalize ? s / w : s;
-    const sy = normalize ? s / h : s;
-    const parts: Tensor[] = [];
-    let labels: number[][] | null = null;
-    const boxes = p.box === undefined ? null : (Array.isArray(p.box[0]) ? (p.box as number[][]) : [p.box as number[]]);
-    if (boxes) {
-      for (const b of boxes) {
-        if (b.length !== 4) throw new Error(`predict: a box must be [x0, y0, x1, y1], got [${b}]`);
-        if (!b.every(Number.isFinite)) throw new Error(`predict: box [${b}]: the corners must be finite numbers in pixels`);
-      }
-      parts.push(tensor(boxes.flatMap((b) => [b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy]), [boxes.length, 2, 2]));
-      labels = boxes.map(() => [2, 3]);
-    }
-    if (p.points !== undefined) {
-      let pts: Tensor;
-      let lab: number[][];
-      if ((p.points as Tensor).isTensor) {
-        const t = p.points as Tensor;
-        if (t.rank !== 3 || t.shape[2] !== 2) throw new Error(`predict: points tensor must be [B, N, 2], got [${t.shape}]`);
-        pts = mul(t, tensor([sx, sy], [2]));
-        lab = toBatch(p.labels, t.shape[0], t.shape[1]);
-      } else {
-        const arr = p.points as number[][] | number[][][];
-        const batched = Array.isArray(arr[0]?.[0]);
-        const objs = (batched ? arr : [arr]) as number[][][];
-        const n = objs[0]?.length ?? 0;
-        if (objs.some((o) => o.length !== n || o.some((q) => q.length !== 2))) throw new Error('predict: every object needs the same number of [x, y] points');
-        // NaN or ±Infinity would pass through the encoder silently and give a meaningless mask.
-        for (const q of objs.flat()) {
-          const bad = clickProblem(q[0], q[1]);
-          if (bad) throw new Error(`predict: ${bad}; give [x, y] in pixels`);
-        }
-        pts = tensor(objs.flatMap((o) => o.flatMap(([x, y]) => [x * sx, y * sy])), [objs.length, n, 2]);
-        lab = toBatch(p.labels, objs.length, n);
-      }
-      if (labels && labels.length !== pts.shape[0]) {
-        if (labels.length === 1) labels = Array.from({ length: pts.shape[0] }, () => [2, 3]);
-        else throw new Error(`predict: ${labels.length} boxes but ${pts.shape[0]} point sets`);
-      }
-      if (parts.length && parts[0].shape[0] !== pts.shape[0]) parts[0] = tidyExpand(parts[0], pts.shape[0]);
-      parts.push(pts);
-      labels = labels ? labels.map((l, i) => [...l, ...lab[i]]) : lab;
-    }
-    if (!labels) throw new Error('predict: give at least one click or a box');
-    const b = labels.length;
-    parts.push(tensor(new Float32Array(b * 2), [b, 1, 2]));
-    labels = labels.map((l) => [...l, -1]);
-    return { points: parts.length === 1 ? parts[0] : cat(parts, 1), labels };
-  }
-
   /**
-   * Prompt encoder + mask decoder on tensors: differentiable w.r.t. a points tensor (and the
-   * decoder's parameters when they require grad). Call inside `tidy`.
+   * Prompt encoder + mask decoder on tensors ({@link decodePrompt}): differentiable w.r.t. a
+   * points tensor (and the decoder's parameters when they require grad). Call inside `tidy`.
    */
   decode(p: Prompt, imageIndex = 0): DecodeResult {
     const f = this.getFeatures(imageIndex);
-    const pe = this.model.promptEncoder;
-    const { points, labels } = this.promptPoints(p, imageIndex);
-    const b = labels.length;
-    const sparse = pe.embedPoints(points, labels);
-    let dense: Tensor;
-    if (p.maskInput) {
-      const m = p.maskInput.rank === 3 ? p.maskInput.view([1, ...p.maskInput.shape]) : p.maskInput;
-      dense = pe.embedMask(m);
-    } else dense = pe.noMaskDense(b);
-    const batchedImage = f.imageEmbed;
-    const raw = this.model.maskDecoder.predictMasks(batchedImage, pe.denseEncoding(), sparse, dense, f.highRes);
-    const { masks, iou } = this.model.maskDecoder.selectMasks(raw, p.multimaskOutput ?? true, { hqTokenOnly: p.hqTokenOnly ?? false });
-    return { sparse, dense, raw, lowRes: masks, iou };
+    return decodePrompt(this.model, f, p, this.origSizes[imageIndex]);
+  }
+
+  /**
+   * {@link decode} and the mask with the highest predicted IoU per object ({@link decodeBest}),
+   * still on tensors and differentiable. Call inside `tidy`.
+   */
+  decodeBest(p: Prompt, imageIndex = 0): BestDecode {
+    const f = this.getFeatures(imageIndex);
+    return decodeBest(this.model, f, p, this.origSizes[imageIndex]);
+  }
+
+  /**
+   * Per object the mask with the highest predicted IoU (first on ties) at the original size,
+   * read back: SAM 2's multimask convention (multimask output unless the prompt says otherwise)
+   * and the one "best mask" path that `RpSam2Predictor.predict`, the bench's evaluation and the
+   * studio use. Not for HQ-only output (`hqTokenOnly`): use {@link predict}.
+   */
+  async predictBest(p: Prompt, imageIndex = 0): Promise<BestMask[]> {
+    this.live();
+    const hw = this.origSizes[imageIndex];
+    if (!hw) throw new Error(`predictor: no image ${imageIndex} is set (call setImage first)`);
+    const out = noGrad(() =>
+      tidy(() => {
+        const r = this.decodeBest(p, imageIndex);
+        return { selected: r.selected, oneHot: r.oneHot, iou: r.iou, full: fullSizeMask(r.selected, hw) };
+      }),
+    );
+    try {
+      return await readBestMasks(out, out.full, hw);
+    } finally {
+      for (const t of Object.values(out)) t.dispose();
+    }
   }
 
   /** Predicts masks for a prompt on image `imageIndex` and reads them back. */
@@ -364,16 +326,4 @@ export class Sam2ImagePredictor {
   [Symbol.dispose](): void {
     this.dispose();
   }
-}
-
-function toBatch(labels: number[] | number[][] | undefined, b: number, n: number): number[][] {
-  if (labels === undefined) throw new Error('predict: points need labels (1 = positive, 0 = negative)');
-  const l = (Array.isArray(labels[0]) ? labels : [labels]) as number[][];
-  if (l.length !== b || l.some((r) => r.length !== n)) throw new Error(`predict: labels must be ${b}×${n} to match the points`);
-  for (const r of l) for (const v of r) if (v !== 0 && v !== 1) throw new Error(`predict: click labels must be 0 or 1, got ${v}`);
-  return l;
-}
-
-function tidyExpand(t: Tensor, b: number): Tensor {
-  return keep(cat(Array.from({ length: b }, () => t), 0));
 }

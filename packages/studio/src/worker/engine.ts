@@ -417,20 +417,14 @@ export class StudioEngine {
       coords = points.map((p) => (p.label === 1 ? refined![k++] : [p.x, p.y]));
     }
     const box = prompt.box ? [prompt.box.x0, prompt.box.y0, prompt.box.x1, prompt.box.y1] : undefined;
-    const pred = await predictor.predict({
+    // SAM 2's one best-mask path (the same as RpSam2Predictor.predict's and the bench's).
+    const [r] = await predictor.predictBest({
       points: coords.length ? coords : undefined,
       labels: coords.length ? points.map((p) => p.label) : undefined,
       box,
       multimaskOutput: single,
     });
-    const k = pred.shape.masks;
-    let best = 0;
-    for (let j = 1; j < k; j++) if (pred.iou[j] > pred.iou[best]) best = j;
-    const n = w * h;
-    const mask = new Uint8Array(n);
-    const off = best * n;
-    for (let i = 0; i < n; i++) mask[i] = pred.masks[off + i] > 0.5 ? 1 : 0;
-    return { frameId, method, width: w, height: h, mask, iou: pred.iou[best], maskIndex: best, refined, ms: performance.now() - t0 };
+    return { frameId, method, width: w, height: h, mask: r.mask, iou: r.score, maskIndex: r.maskIndex, refined, ms: performance.now() - t0 };
   }
 
   /** Frees the model, the shift block and every embedding. */

@@ -33,3 +33,14 @@ export class DeviceLostError extends Error {
 export function isDeviceLost(e: unknown): e is DeviceLostError {
   return (e as { code?: unknown } | null)?.code === 'ERR_DEVICE_LOST';
 }
+
+/**
+ * Whether the device that holds any of these tensors (e.g. a model's parameters:
+ * `model.namedParams().map(([, s]) => s.value)`) was lost: what was made before a device loss
+ * cannot be used any more and must be loaded again. False for no tensors; null entries (slots
+ * never loaded) are skipped.
+ */
+export function tensorsLost(tensors: Iterable<{ readonly store: { readonly backend: { readonly isLost: boolean } } } | null | undefined>): boolean {
+  for (const t of tensors) if (t?.store.backend.isLost) return true;
+  return false;
+}
