@@ -1,9 +1,10 @@
 /** The default model's training data (synthetic frames, mosaics) and its model card. */
 import { describe, expect, it } from 'vitest';
-import { presetConfig, DEFAULT_RECIPE } from '@rpsam2/sam2';
+import { presetConfig } from '@rpsam2/sam2';
 import { ClassFocusTrainSource, SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
 import { modelCardMarkdown } from '../src/sam2-training/model-card.js';
 import { parseTrainSam2Args } from '../src/sam2-training/command.js';
+import { SAM2_RECIPE } from '../src/sam2-training/recipe.js';
 import { objectMask, syntheticFrameOptions } from '../src/synthetic/index.js';
 
 const small = { width: 96, height: 64 };
@@ -54,7 +55,7 @@ describe('modelCardMarkdown', () => {
     const md = modelCardMarkdown({
       config: { ...presetConfig('t'), name: 'demo', imageSize: 512 },
       parameters: 2191009,
-      stages: DEFAULT_RECIPE,
+      stages: SAM2_RECIPE,
       data: 'frames A',
       evalData: 'frames B',
       result: { instrumentDice: 0.81234, clickSpread: 0.05, perClass: { SK: { dice: 0.7, objects: 3 }, CF: { dice: 0.9, objects: 2 } }, instruments: 5, clicksPerObject: 10, frames: 4 },
@@ -66,13 +67,13 @@ describe('modelCardMarkdown', () => {
     expect(md).toContain('2,191,009 parameters');
     expect(md).toContain('**instrument mDSC 0.8123**');
     expect(md).toContain('**click-position spread 0.0500**');
-    expect(md).toContain(`| 1 | 256 px | 50 % zoomed (window 0.5 of the sides) | everything | ${DEFAULT_RECIPE[0].config.steps} |`);
-    expect(md).toContain(`| 2 | 256 px | 50 % zoomed (window 0.5 of the sides) | a fresh decoder, encoder frozen | ${DEFAULT_RECIPE[1].config.steps} |`);
-    expect(md).toContain(`| 3 | 256 px | 50 % zoomed (window 0.5 of the sides) | everything | ${DEFAULT_RECIPE[2].config.steps} |`);
-    expect(md).toContain(`| 4 | 512 px | whole frames | decoder, encoder frozen | ${DEFAULT_RECIPE[3].config.steps} | 1 | 4 × 6 | 0.35 / 0.35 / 0.5 | 0.0003 → 0.00002 (warm-up 20) |`);
-    expect(md).toContain(`| 5 | 512 px | whole frames | everything | ${DEFAULT_RECIPE[4].config.steps} | 1 | 4 × 6 | 0.1 / 0.1 / 1 | 0.0001 → 0.00002 (warm-up 10) |`);
-    expect(md).toContain(`| 6 | 512 px | whole frames | decoder, encoder frozen | ${DEFAULT_RECIPE[5].config.steps} | 1 | 4 × 6 | 0.1 / 0.1 / 1 | 0.0001 → 0.00002 (warm-up 10) |`);
-    expect(md).toContain(`| 7 | 512 px | whole frames, 30 % showing LI | everything | ${DEFAULT_RECIPE[6].config.steps} | 1 | 4 × 6 | 0.1 / 0.1 / 1 | 0.00005 → 0.00002 (warm-up 10) |`);
+    expect(md).toContain(`| 1 | 256 px | 50 % zoomed (window 0.5 of the sides) | everything | ${SAM2_RECIPE[0].config.steps} |`);
+    expect(md).toContain(`| 2 | 256 px | 50 % zoomed (window 0.5 of the sides) | a fresh decoder, encoder frozen | ${SAM2_RECIPE[1].config.steps} |`);
+    expect(md).toContain(`| 3 | 256 px | 50 % zoomed (window 0.5 of the sides) | everything | ${SAM2_RECIPE[2].config.steps} |`);
+    expect(md).toContain(`| 4 | 512 px | whole frames | decoder, encoder frozen | ${SAM2_RECIPE[3].config.steps} | 1 | 4 × 6 | 0.35 / 0.35 / 0.5 | 0.0003 → 0.00002 (warm-up 20) |`);
+    expect(md).toContain(`| 5 | 512 px | whole frames | everything | ${SAM2_RECIPE[4].config.steps} | 1 | 4 × 6 | 0.1 / 0.1 / 1 | 0.0001 → 0.00002 (warm-up 10) |`);
+    expect(md).toContain(`| 6 | 512 px | whole frames | decoder, encoder frozen | ${SAM2_RECIPE[5].config.steps} | 1 | 4 × 6 | 0.1 / 0.1 / 1 | 0.0001 → 0.00002 (warm-up 10) |`);
+    expect(md).toContain(`| 7 | 512 px | whole frames, 30 % showing LI | everything | ${SAM2_RECIPE[6].config.steps} | 1 | 4 × 6 | 0.1 / 0.1 / 1 | 0.00005 → 0.00002 (warm-up 10) |`);
     expect(md).toContain('| 10 min |');
     expect(md).toMatch(/\| CF \| 0\.9000 \| 2 \|\n\| SK \| 0\.7000 \| 3 \|/);
   });
@@ -126,11 +127,11 @@ describe('evaluateSingleClick', () => {
 
 describe('parseTrainSam2Args', () => {
   it("carries each stage of the recipe whole (crops, fresh decoder, frozen encoder) and sets only what flags name", () => {
-    const a = parseTrainSam2Args([]) as unknown as { stages: typeof DEFAULT_RECIPE };
-    expect(a.stages).toEqual(DEFAULT_RECIPE);
-    const b = parseTrainSam2Args(['--stage-steps', '5,6,7,8,9,10,11']) as unknown as { stages: typeof DEFAULT_RECIPE };
+    const a = parseTrainSam2Args([]) as unknown as { stages: typeof SAM2_RECIPE };
+    expect(a.stages).toEqual(SAM2_RECIPE);
+    const b = parseTrainSam2Args(['--stage-steps', '5,6,7,8,9,10,11']) as unknown as { stages: typeof SAM2_RECIPE };
     expect(b.stages.map((s) => s.config.steps)).toEqual([5, 6, 7, 8, 9, 10, 11]);
-    expect(b.stages[1]).toMatchObject({ crop: DEFAULT_RECIPE[1].crop, freshDecoder: true });
+    expect(b.stages[1]).toMatchObject({ crop: SAM2_RECIPE[1].crop, freshDecoder: true });
     expect(b.stages[1].config.step.freezeEncoder).toBe(true);
     expect(b.stages[2].config.step.freezeEncoder).toBeFalsy();
     expect(b.stages[2].freshDecoder).toBeFalsy();

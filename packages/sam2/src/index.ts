@@ -171,6 +171,8 @@ export { CropTrainSource, cropSample, type CropOptions } from './train/crop-sour
 export { initTrainingWeights, initRule, isEncoderParam, isPromptEncoderParam, reinitialiseDecoder } from './train/init.js';
 export { learningRateAt, type LrSchedule } from './train/schedule.js';
 export { trainStep, type StepOptions, type StepStats } from './train/step.js';
+// The trainer skeleton shared with RP-SAM2's trainer: stop request, JSONL log, atomic checkpoint writes.
+export { TrainerSkeleton, JsonlLog, writeFileAtomically, type JsonlLogLine } from './train/skeleton/index.js';
 export { Sam2Trainer, DEFAULT_TRAIN_CONFIG, DEFAULT_RECIPE, type TrainStage, type ClassFocusOptions, type Sam2TrainConfig, type TrainLogEntry, type TrainerHooks } from './train/trainer.js';
 
 // Mask geometry shared with the benchmark and the studio: exact distance transform, tight boxes.

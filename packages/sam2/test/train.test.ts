@@ -4,7 +4,7 @@
  * initialisation rules, a training step against the same loss computed by hand through the
  * decoder, exact resumption, and that training on one frame lowers its loss.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,8 @@ import { initRule, initTrainingWeights, isEncoderParam, orthonormalRows, reiniti
 import { sam2Loss } from '../src/train/losses.js';
 import { learningRateAt } from '../src/train/schedule.js';
 import { trainStep } from '../src/train/step.js';
-import { Sam2Trainer, DEFAULT_TRAIN_CONFIG, type Sam2TrainConfig } from '../src/train/trainer.js';
+import { Sam2Trainer, DEFAULT_TRAIN_CONFIG, type Sam2TrainConfig, type TrainLogEntry } from '../src/train/trainer.js';
+import { JsonlLog } from '../src/train/skeleton/jsonl-log.js';
 import { fixtureConfig } from './support.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sam2-train-'));
@@ -265,6 +266,22 @@ async function weights(m: Sam2Model): Promise<Float32Array[]> {
   return out;
 }
 
+describe("JsonlLog (the trainer skeleton's log)", () => {
+  it('appends lines (creating the folder), reads them back, and drops the lines after a step and a torn line', async () => {
+    const path = join(tmp, 'log', 'deeper', 'run.jsonl');
+    const log = new JsonlLog<{ type: string; step: number; v?: number }>(path);
+    for (let s = 1; s <= 4; s++) await log.append({ type: 'step', step: s, v: s / 2 });
+    await log.append({ type: 'eval', step: 4 });
+    expect(readFileSync(path, 'utf8')).toBe('{"type":"step","step":1,"v":0.5}\n{"type":"step","step":2,"v":1}\n{"type":"step","step":3,"v":1.5}\n{"type":"step","step":4,"v":2}\n{"type":"eval","step":4}\n');
+    appendFileSync(path, '{"type":"st');
+    expect(await log.truncateAfter(2)).toBe(4);
+    expect(await JsonlLog.read(path)).toEqual([{ type: 'step', step: 1, v: 0.5 }, { type: 'step', step: 2, v: 1 }]);
+    expect(await log.truncateAfter(2)).toBe(0);
+    expect(await new JsonlLog(join(tmp, 'log', 'missing.jsonl')).truncateAfter(0)).toBe(0);
+    await new JsonlLog(null).append({ step: 1 }); // writes nothing
+  });
+});
+
 describe('Sam2Trainer', () => {
   it('continues exactly after a stop: the weights equal an uninterrupted run', async () => {
     const straight = await tinyModel(2);
@@ -288,6 +305,11 @@ describe('Sam2Trainer', () => {
       b2.dispose();
       const [wa, wb] = [await weights(straight), await weights(second)];
       wa.forEach((v, i) => expect(wb[i]).toEqual(v));
+      // The same train.jsonl lines, step times aside.
+      const lines = async (dir: string) => (await JsonlLog.read<TrainLogEntry>(join(tmp, dir, 'train.jsonl'))).map((l) => ({ ...l, ms: 0 }));
+      const la = await lines('a');
+      expect(la.map((l) => `${l.type}@${l.step}`)).toEqual(['step@1', 'step@2', 'step@3']);
+      expect(await lines('b')).toEqual(la);
     } finally {
       [straight, first, second].forEach((m) => {
         freeGrads(m);

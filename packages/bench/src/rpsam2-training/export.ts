@@ -16,7 +16,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { decodeImage, encodeJpeg } from '@rpsam2/sam2';
 import { join } from 'node:path';
-import { loadShiftBlockFrom, openCheckpoint, type ShiftBlock, type TrainConfig } from '@rpsam2/rpsam2';
+import { MetricsLog, loadShiftBlockFrom, openCheckpoint, type ShiftBlock, type TrainConfig } from '@rpsam2/rpsam2';
 import { saveTensors, type Tensor } from '@rpsam2/tensor';
 import { writeFileAtomic } from '@rpsam2/tensor/node';
 import { pathExists, readJson, slug, toJson } from '../runs/run-dir.js';
@@ -35,9 +35,7 @@ async function readLog(path: string): Promise<{ val: ValPoint[]; stepMs: number[
   const val: ValPoint[] = [];
   const stepMs: number[] = [];
   if (!(await pathExists(path))) return { val, stepMs };
-  for (const line of (await readFile(path, 'utf8')).split('\n')) {
-    if (!line.trim()) continue;
-    const l = JSON.parse(line) as Record<string, number | string | boolean>;
+  for (const l of await MetricsLog.read(path)) {
     if (l.type === 'val') val.push({ epoch: Number(l.epoch), step: Number(l.step), dice: Number(l.dice), rawDice: Number(l.rawDice), inCandidate: Number(l.inCandidate), rawInCandidate: Number(l.rawInCandidate), best: Boolean(l.best) });
     else if (l.type === 'train') stepMs.push(Number(l.ms));
   }

@@ -28,7 +28,6 @@ import { noGrad, tidy } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
 import {
   CropTrainSource,
-  DEFAULT_RECIPE,
   DEFAULT_TRAIN_CONFIG,
   Sam2Model,
   Sam2Trainer,
@@ -46,6 +45,7 @@ import { nonNegativeIntFlag, positiveIntFlag, probabilityFlag, type CommandArgs 
 import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
 import { evaluateSingleClick } from './single-click-eval.js';
 import { FrozenEncoder } from './frozen-encoder.js';
+import { SAM2_RECIPE } from './recipe.js';
 
 export { FrozenEncoder };
 
@@ -117,7 +117,7 @@ export async function probeSam2ClicksCommand(commandArgs: CommandArgs): Promise<
   const model = new Sam2Model({ ...shipped, imageSize: args.size });
   const frames = new SyntheticTrainSource({ seed: SAM2_TRAIN_DATA_SEED, ...SAM2_TRAIN_INSTRUMENTS });
   // With an encoder checkpoint the probe reads the recipe's zoomed crops (the encoder was trained on them).
-  const stream: TrainSource = args.encoder && DEFAULT_RECIPE[0].crop ? new CropTrainSource(frames, DEFAULT_RECIPE[0].crop) : frames;
+  const stream: TrainSource = args.encoder && SAM2_RECIPE[0].crop ? new CropTrainSource(frames, SAM2_RECIPE[0].crop) : frames;
   const samples: TrainSample[] = [];
   for (let i = 0; i < args.frames; i++) samples.push(await stream.sample(i));
   const cache: ImageFeatures[] = [];

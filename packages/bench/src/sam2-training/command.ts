@@ -5,9 +5,9 @@
  * exits (130). `--export <dir>` writes the final weights (official key names) and a summary.
  */
 import { parseArgs } from 'node:util';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CropTrainSource, DEFAULT_RECIPE, Sam2Model, Sam2Trainer, defaultModelPaths, initTrainingWeights, parseDefaultModelConfig, reinitialiseDecoder, type TrainStage } from '@rpsam2/sam2';
+import { CropTrainSource, JsonlLog, Sam2Model, Sam2Trainer, defaultModelPaths, initTrainingWeights, parseDefaultModelConfig, reinitialiseDecoder, type TrainLogEntry, type TrainStage } from '@rpsam2/sam2';
 import { saveTensors, type Tensor } from '@rpsam2/tensor';
 import { ensureOutputDir, initNode, writeFileAtomic } from '@rpsam2/tensor/node';
 import { ProgressLine, formatDuration } from '@rpsam2/rpsam2';
@@ -15,10 +15,11 @@ import { nonNegativeIntFlag, type CommandArgs } from '../args.js';
 import { ClassFocusTrainSource, SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
 import { evaluateSingleClick } from './single-click-eval.js';
 import { modelCardMarkdown } from './model-card.js';
+import { SAM2_RECIPE } from './recipe.js';
 import { adapterLine, captureEnvironment } from '../runs/environment.js';
 
 export const TRAIN_SAM2_USAGE =
-  `train-sam2 [--out runs/sam2-synthetic] [--stage-steps ${DEFAULT_RECIPE.map((s) => s.config.steps).join(',')}] [--images-per-step N] [--seed N] [--eval-every N] [--eval-frames N] [--export <dir>]`;
+  `train-sam2 [--out runs/sam2-synthetic] [--stage-steps ${SAM2_RECIPE.map((s) => s.config.steps).join(',')}] [--images-per-step N] [--seed N] [--eval-every N] [--eval-frames N] [--export <dir>]`;
 
 interface TrainSam2Args extends CommandArgs {
   out: string;
@@ -45,8 +46,8 @@ export function parseTrainSam2Args(argv: string[]): CommandArgs {
     },
   });
   const steps = values['stage-steps']?.split(',').map((v) => nonNegativeIntFlag('stage-steps', v));
-  if (steps && steps.length !== DEFAULT_RECIPE.length) throw new Error(`--stage-steps needs ${DEFAULT_RECIPE.length} numbers (one per stage: ${DEFAULT_RECIPE.map((s) => `${s.imageSize}px`).join(', ')}), got '${values['stage-steps']}'`);
-  const stages = DEFAULT_RECIPE.map((st, k) => ({
+  if (steps && steps.length !== SAM2_RECIPE.length) throw new Error(`--stage-steps needs ${SAM2_RECIPE.length} numbers (one per stage: ${SAM2_RECIPE.map((s) => `${s.imageSize}px`).join(', ')}), got '${values['stage-steps']}'`);
+  const stages = SAM2_RECIPE.map((st, k) => ({
     ...st,
     config: {
       ...st.config,
@@ -120,7 +121,7 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
       trainer = await Sam2Trainer.open(m, stageSource, stage.config, dir);
       if (trainer.step >= stage.config.steps) {
         say(`stage ${k + 1}/${args.stages.length} (${stage.imageSize}px): done earlier (${trainer.step} steps)`);
-        stageSeconds[k] = stageTrainingSeconds(join(dir, 'train.jsonl'));
+        stageSeconds[k] = await stageTrainingSeconds(join(dir, 'train.jsonl'));
         trainer.dispose();
         continue;
       }
@@ -149,7 +150,7 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
       progress.done();
       trainer.dispose();
       trainer = null;
-      stageSeconds[k] = stageTrainingSeconds(join(dir, 'train.jsonl'));
+      stageSeconds[k] = await stageTrainingSeconds(join(dir, 'train.jsonl'));
       if (result.stopped) {
         say(`train-sam2: stopped in stage ${k + 1} at step ${result.steps} after ${formatDuration(performance.now() - t0)}; rerun the same command to continue`);
         return 130;
@@ -189,18 +190,9 @@ export async function trainSam2Command(commandArgs: CommandArgs): Promise<number
 }
 
 /** Sum of the step times logged in a stage's train.jsonl (s), or null without a log. */
-function stageTrainingSeconds(path: string): number | null {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
+async function stageTrainingSeconds(path: string): Promise<number | null> {
+  if (!existsSync(path)) return null;
   let ms = 0;
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    const e = JSON.parse(line) as { type: string; ms?: number };
-    if (e.type === 'step' && e.ms) ms += e.ms;
-  }
+  for (const e of await JsonlLog.read<TrainLogEntry>(path)) if (e.type === 'step' && e.ms) ms += e.ms;
   return ms / 1000;
 }

@@ -6,7 +6,8 @@
  * scalars and the training config; plus a JSON file beside it (`<name>.json`) with the same
  * metadata in readable form. The safetensors file is authoritative and self-contained: it is
  * written first (atomically), the JSON second, so an interruption between the two leaves a
- * complete checkpoint.
+ * complete checkpoint. Both files are written with the trainer skeleton's `writeFileAtomically`
+ * (@rpsam2/sam2: parent folder created, temporary file renamed over the old one).
  *
  * Reading goes through the byte reader (checkpoint-source.ts: `openCheckpointSource`, which also
  * serves browsers), so a path and a File open the same way. Plain shift-block files (the
@@ -15,10 +16,11 @@
  * node-io.ts, and only from the functions here that take paths.
  */
 import { saveTensors, type Optimizer, type Tensor } from '@rpsam2/tensor';
+import { writeFileAtomically } from '@rpsam2/sam2';
 import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, OPTIM_PREFIX, SHIFT_PREFIX, type CheckpointMeta, type OpenedCheckpoint, type TrainState } from './format.js';
 import { openCheckpointSource } from './checkpoint-source.js';
-import { fileByteSource, exists, joinPath, nodeFs, writeAtomic } from './node-io.js';
+import { fileByteSource, exists, joinPath, nodeFs } from './node-io.js';
 
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, OPTIM_PREFIX, SHIFT_PREFIX, type CheckpointMeta, type OpenedCheckpoint, type TrainState } from './format.js';
 export {
@@ -65,10 +67,8 @@ export async function saveCheckpoint(
       version: String(CHECKPOINT_VERSION),
       meta: JSON.stringify(meta),
     });
-    const fs = await nodeFs();
-    await fs.mkdir(path.replace(/[/\\][^/\\]*$/, '') || '.', { recursive: true });
-    await writeAtomic(path, bytes);
-    await writeAtomic(checkpointJsonPath(path), JSON.stringify(meta, null, 2) + '\n');
+    await writeFileAtomically(path, bytes);
+    await writeFileAtomically(checkpointJsonPath(path), JSON.stringify(meta, null, 2) + '\n');
     return meta;
   } finally {
     if (sd) for (const t of Object.values(sd.tensors)) t.dispose();

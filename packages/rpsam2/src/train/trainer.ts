@@ -14,14 +14,20 @@
  *   weights as k steps, a stop, and N − k resumed steps;
  * - {@link Trainer.requestStop} (e.g. on SIGINT) lets the current step finish, saves, and
  *   returns.
+ *
+ * The stop request, the JSONL log, the checkpoint cadence and the atomic checkpoint writes are the
+ * trainer skeleton of @rpsam2/sam2 (`TrainerSkeleton`, `JsonlLog`, `writeFileAtomically`), shared
+ * with SAM 2's trainer; the epoch loop, validation and last/best checkpoints are this trainer's.
  */
 import { Adam, SeededRandom, clipGradNorm, mixSeed, permutation } from '@rpsam2/tensor';
-import { loadWeights, type Sam2Model } from '@rpsam2/sam2';
+import { TrainerSkeleton, loadWeights, type Sam2Model } from '@rpsam2/sam2';
 import type { ShiftBlock } from '../shift-block/shift-block.js';
 import { saveCheckpoint, restoreOptimizer, type OpenedCheckpoint, type TrainState } from '../checkpoint/checkpoint.js';
 import { joinPath, nodeFs, writeAtomic } from '../checkpoint/node-io.js';
 import type { TrainConfig } from './config.js';
-import { MetricsLog, type ValLogLine } from './metrics-log.js';
+import { MetricsLog, type LogLine, type ValLogLine, type ValMetrics } from './metrics-log.js';
+
+export type { ValMetrics } from './metrics-log.js';
 import type { ObjectRef, PreparedObject, TrainingSource } from './sources.js';
 import { evaluateClicks, forwardBackward, inCandidateRegion, objectClicks, type StepResult } from './step.js';
 
@@ -38,19 +44,6 @@ export interface TrainProgress {
   clicksPerSec: number;
   /** Estimated time left for the configured epochs (or maxSteps), ms. */
   etaMs: number;
-}
-
-/** Validation results (means over clicks). */
-export interface ValMetrics {
-  epoch: number;
-  dice: number;
-  rawDice: number;
-  /** Fraction of refined clicks in the candidate region. */
-  inCandidate: number;
-  rawInCandidate: number;
-  objects: number;
-  clicks: number;
-  ms: number;
 }
 
 export interface TrainerParts {
@@ -76,22 +69,22 @@ export interface TrainSummary {
   lastVal: ValMetrics | null;
 }
 
-export class Trainer {
+export class Trainer extends TrainerSkeleton<LogLine> {
   private adam: Adam;
-  readonly log: MetricsLog;
+  /** The run's `log.jsonl` (nothing written without an output directory). */
+  declare readonly log: MetricsLog;
   state: TrainState;
   private readonly rng: SeededRandom;
-  private stopRequested = false;
   private rawVal: { dice: number; inCandidate: number } | null = null;
   private stepMsEma = 0;
 
   constructor(private readonly parts: TrainerParts) {
+    super(new MetricsLog(parts.out ? joinPath(parts.out, 'log.jsonl') : null));
     const c = parts.config;
     parts.block.setTrainable(true);
     this.adam = new Adam(parts.block.parameters(), { lr: c.lr });
     this.rng = new SeededRandom(c.seed);
     this.state = { epoch: 0, stepInEpoch: 0, globalStep: 0, rngState: this.rng.state, bestValDice: null, bestEpoch: null };
-    this.log = new MetricsLog(parts.out ? joinPath(parts.out, 'log.jsonl') : null);
     if (parts.train.objects.length === 0) throw new Error(`trainer: ${parts.train.name} has no objects to train on`);
   }
 
@@ -112,15 +105,6 @@ export class Trainer {
   /** Path of the `last` / `best` checkpoint (null without an output directory). */
   checkpointPath(kind: 'last' | 'best'): string | null {
     return this.parts.out ? joinPath(this.parts.out, 'checkpoints', `${kind}.safetensors`) : null;
-  }
-
-  /** Asks the loop to stop after the current step (it saves `last` first). */
-  requestStop(): void {
-    this.stopRequested = true;
-  }
-
-  get stopping(): boolean {
-    return this.stopRequested;
   }
 
   /**
@@ -256,7 +240,7 @@ export class Trainer {
     while (this.state.epoch < c.epochs) {
       const order = permutation(n, mixSeed(c.seed, this.state.epoch));
       while (this.state.stepInEpoch < spe) {
-        if (this.stopRequested) return finish('stopped');
+        if (this.stopping) return finish('stopped');
         if (c.maxSteps && this.state.globalStep >= c.maxSteps) return finish('maxSteps');
         const s = this.state.stepInEpoch;
         const refs = order.slice(s * c.batchSize, (s + 1) * c.batchSize).map((i) => this.parts.train.objects[i]);
@@ -292,7 +276,7 @@ export class Trainer {
           clicksPerSec,
           etaMs: (totalSteps - this.state.globalStep) * this.stepMsEma,
         });
-        if (c.checkpointEvery && this.state.globalStep % c.checkpointEvery === 0) await this.save('last');
+        if (this.checkpointDue(this.state.globalStep, c.checkpointEvery)) await this.save('last');
       }
       // End of the epoch: validate, keep the best, save.
       this.state.epoch++;

@@ -7,13 +7,22 @@
  * A run directory holds `checkpoint.safetensors` (`model.<name>` state dict, `optimizer.<…>`
  * state; metadata: step, config, optimizer scalars — written atomically every
  * `checkpointEvery` steps and when stopped) and `train.jsonl` (one line per step and per
- * evaluation). Node only (files).
+ * evaluation). The stop request, the log and the atomic writes are the trainer skeleton shared
+ * with RP-SAM2's trainer (skeleton/). Node only (files).
+ *
+ * Recipes: this package keeps only dataset-free defaults ({@link DEFAULT_TRAIN_CONFIG}, a
+ * one-stage {@link DEFAULT_RECIPE}); the recipe of the embedded default model (synthetic surgical
+ * frames, its crops and class focus) lives with the benchmark that trains it (`bench train-sam2`,
+ * packages/bench/src/sam2-training/recipe.ts).
  */
 import { AdamW, SafetensorsFile, SeededRandom, clipGradNorm, mixSeed, saveTensors, tensor, type Tensor } from '@rpsam2/tensor';
 import type { Sam2Model } from '../model/sam2-model.js';
 import { importNode } from '../weights/node-import.js';
 import type { TrainSource } from './data.js';
 import type { CropOptions } from './crop-source.js';
+import { JsonlLog } from './skeleton/jsonl-log.js';
+import { writeFileAtomically } from './skeleton/atomic-file.js';
+import { TrainerSkeleton } from './skeleton/trainer-skeleton.js';
 import { isEncoderParam, isPromptEncoderParam } from './init.js';
 import { learningRateAt } from './schedule.js';
 import { trainStep, type StepOptions, type StepStats } from './step.js';
@@ -39,7 +48,11 @@ export interface Sam2TrainConfig {
   checkpointEvery: number;
 }
 
-/** Training settings of the shipped default model's stages (see models/synthetic/MODEL_CARD.md). */
+/**
+ * Generic training settings (no dataset in them). The default model's recipe (the bench's
+ * `SAM2_RECIPE`) builds its stages on these values, so changing them changes that recipe (and a
+ * run directory written with the old values refuses to resume).
+ */
 export const DEFAULT_TRAIN_CONFIG: Sam2TrainConfig = {
   seed: 0,
   steps: 400,
@@ -67,7 +80,7 @@ export interface TrainStage {
 
 /** Settings of a stage's class focus ({@link TrainStage.focus}). */
 export interface ClassFocusOptions {
-  /** The class the focused steps show (a class key of the data, e.g. `LI`). */
+  /** The class the focused steps show (a class key of the training data). */
   classKey: string;
   /** Share of the steps (0…1). */
   probability: number;
@@ -75,41 +88,13 @@ export interface ClassFocusOptions {
   seed: number;
 }
 
-const RECIPE_CROPS: CropOptions = { probability: 0.5, fraction: 0.5, seed: 7 };
-const FROZEN_ENCODER = { ...DEFAULT_TRAIN_CONFIG.step, freezeEncoder: true };
 /**
- * Stages 5–7's prompts, mostly as the predictor is used and judged: one click, multimask.
- * `freezeEncoder: false` is written out because a checkpoint's config is compared as written.
+ * A generic one-stage recipe: {@link DEFAULT_TRAIN_CONFIG} at 512 px on whole frames. (This name
+ * used to hold the embedded default model's seven-stage recipe, with zoomed crops and a class
+ * focus on the synthetic data's lens injector; that recipe is now the benchmark's `SAM2_RECIPE`,
+ * packages/bench/src/sam2-training/recipe.ts.)
  */
-const SINGLE_CLICK_PROMPTS = { ...DEFAULT_TRAIN_CONFIG.step, freezeEncoder: false, multimaskProbability: 1, boxProbability: 0.1, correctionProbability: 0.1 };
-
-/**
- * The default model's recipe, at 256 px input (4× cheaper per step than 512 px) with zoomed crops,
- * then at the shipped 512 px (progressive resizing: Hiera's position embedding is interpolated to
- * any grid, and nothing else depends on the size):
- * 1. everything trained together — the encoder learns the instruments; the decoder settles on
- *    masks that ignore the click (every run so far);
- * 2. a fresh decoder on that encoder, frozen: masks begin to depend on the click (spread 0 until
- *    ~800 steps, then rising with the mDSC), which joint training from scratch never showed;
- * 3. everything trained together again, now that the decoder follows the click: the encoder's
- *    features adapt to the click-selected masks (instrument parts the frozen features missed);
- * 4. the decoder at 512 px on whole frames, encoder frozen;
- * 5. everything at 512 px, at a low learning rate, mostly single clicks decoded multimask: the
- *    encoder, trained at 256 px until now, adapts to the shipped input's token grid;
- * 6. the decoder alone again on those features, with the same prompts;
- * 7. everything, with 30 % of the steps on frames showing the lens injector, the class the model
- *    missed most (its glass is ~80 % transparent: masks kept to its outline).
- * (Held-out gains of stages 4–7, one click: see the model card; each was small, +0.003 to +0.008.)
- */
-export const DEFAULT_RECIPE: readonly TrainStage[] = [
-  { imageSize: 256, config: DEFAULT_TRAIN_CONFIG, crop: RECIPE_CROPS },
-  { imageSize: 256, config: { ...DEFAULT_TRAIN_CONFIG, seed: 2, steps: 1647, warmupSteps: 50, step: FROZEN_ENCODER }, crop: RECIPE_CROPS, freshDecoder: true },
-  { imageSize: 256, config: { ...DEFAULT_TRAIN_CONFIG, seed: 3, steps: 2400, lr: 3e-4, warmupSteps: 50 }, crop: RECIPE_CROPS },
-  { imageSize: 512, config: { ...DEFAULT_TRAIN_CONFIG, seed: 1, steps: 300, lr: 3e-4, warmupSteps: 20, step: FROZEN_ENCODER } },
-  { imageSize: 512, config: { ...DEFAULT_TRAIN_CONFIG, seed: 5, steps: 720, lr: 1e-4, warmupSteps: 10, step: SINGLE_CLICK_PROMPTS } },
-  { imageSize: 512, config: { ...DEFAULT_TRAIN_CONFIG, seed: 5, steps: 240, lr: 1e-4, warmupSteps: 10, step: { ...SINGLE_CLICK_PROMPTS, freezeEncoder: true } } },
-  { imageSize: 512, config: { ...DEFAULT_TRAIN_CONFIG, seed: 6, steps: 360, lr: 5e-5, warmupSteps: 10, step: SINGLE_CLICK_PROMPTS }, focus: { classKey: 'LI', probability: 0.3, seed: 11 } },
-];
+export const DEFAULT_RECIPE: readonly TrainStage[] = [{ imageSize: 512, config: DEFAULT_TRAIN_CONFIG }];
 
 /** One line of `train.jsonl`. */
 export type TrainLogEntry = ({ type: 'step'; step: number; lr: number; gradNorm: number; ms: number } & StepStats) | ({ type: 'eval'; step: number } & Record<string, number | string>);
@@ -129,11 +114,10 @@ const OPTIM_PREFIX = 'optimizer.';
 const FIXED = /positional_encoding_gaussian_matrix$/;
 
 /** Trains a SAM 2 model in place; resumable from its run directory. */
-export class Sam2Trainer {
+export class Sam2Trainer extends TrainerSkeleton<TrainLogEntry> {
   private readonly names: string[];
   private readonly params: Tensor[];
   private readonly optimizer: AdamW;
-  private stopRequested = false;
 
   private constructor(
     readonly model: Sam2Model,
@@ -145,6 +129,7 @@ export class Sam2Trainer {
     /** Whether the run continued from a checkpoint. */
     readonly resumed: boolean,
   ) {
+    super(new JsonlLog<TrainLogEntry>(`${dir}/train.jsonl`));
     const named = model.namedParams().filter(([n]) => !FIXED.test(n) && !(config.step.freezeEncoder && isEncoderParam(n)) && !(config.step.freezePromptEncoder && isPromptEncoderParam(n)));
     for (const [n, slot] of named) {
       const v = slot.get(n);
@@ -195,16 +180,8 @@ export class Sam2Trainer {
     return `${this.dir}/checkpoint.safetensors`;
   }
 
-  /** Asks the run to stop after the step in progress (and save). */
-  requestStop(): void {
-    this.stopRequested = true;
-  }
-
   /** Writes the checkpoint (atomically). */
   async save(): Promise<void> {
-    const node = await importNode<typeof import('@rpsam2/tensor/node')>('@rpsam2/tensor/node');
-    const fs = await importNode<typeof import('node:fs')>('node:fs');
-    fs.mkdirSync(this.dir, { recursive: true });
     const sd = this.optimizer.stateDict();
     const tensors: Record<string, Tensor> = {};
     for (const [n, slot] of this.model.namedParams()) tensors[PARAM_PREFIX + n] = slot.get(n);
@@ -212,14 +189,7 @@ export class Sam2Trainer {
     const meta = { step: this.step, config: this.config, source: this.source.description, optimizer: sd.scalars };
     const bytes = await saveTensors(tensors, { trainer: JSON.stringify(meta) });
     for (const t of Object.values(sd.tensors)) t.dispose();
-    await node.writeFileAtomic(this.checkpointPath, bytes);
-  }
-
-  /** Appends one line to `train.jsonl`. */
-  private async log(entry: TrainLogEntry): Promise<void> {
-    const fs = await importNode<typeof import('node:fs')>('node:fs');
-    fs.mkdirSync(this.dir, { recursive: true });
-    fs.appendFileSync(`${this.dir}/train.jsonl`, JSON.stringify(entry) + '\n');
+    await writeFileAtomically(this.checkpointPath, bytes);
   }
 
   /**
@@ -254,17 +224,17 @@ export class Sam2Trainer {
   async run(hooks: TrainerHooks = {}): Promise<{ steps: number; stopped: boolean }> {
     const c = this.config;
     const evalEvery = hooks.evalEvery ?? 0;
-    while (this.step < c.steps && !this.stopRequested) {
+    while (this.step < c.steps && !this.stopping) {
       const entry = await this.runStep();
-      await this.log(entry);
+      await this.log.append(entry);
       hooks.onStep?.(entry, c.steps);
-      if (this.step % c.checkpointEvery === 0 || this.step === c.steps || this.stopRequested) await this.save();
+      if (this.checkpointDue(this.step, c.checkpointEvery) || this.step === c.steps || this.stopping) await this.save();
       if (hooks.evaluate && evalEvery > 0 && (this.step % evalEvery === 0 || this.step === c.steps)) {
-        await this.log({ type: 'eval', step: this.step, ...(await hooks.evaluate(this.step)) });
+        await this.log.append({ type: 'eval', step: this.step, ...(await hooks.evaluate(this.step)) });
       }
     }
-    if (this.stopRequested) await this.save();
-    return { steps: this.step, stopped: this.stopRequested && this.step < c.steps };
+    if (this.stopping) await this.save();
+    return { steps: this.step, stopped: this.stopping && this.step < c.steps };
   }
 
   /** Frees the optimizer state (the model stays with the caller). */
