@@ -10,7 +10,7 @@ export declare const FUZZ_SEED: number;
 export declare function fuzzRuns(runs: number): number;
 /**
  * One outcome: `run` returns (then `check` may inspect the result) or throws an Error whose
- * message contains `label` (or matches it); either way within `maxMs` (default 1000).
+ * message contains `label` (or matches it); either way within `maxMs` (default 1000; the lesser of wall time and the process's CPU time).
  */
 export declare function expectTypedOutcome<T>(label: string | RegExp, run: () => T | Promise<T>, options?: { maxMs?: number; check?: (r: T) => void }): Promise<'ok' | 'error'>;
 /** Runs an async property `runs` times with the process seed; prints seed, counts and time. */
