@@ -41,7 +41,7 @@ describe('the shipped default shift block', () => {
     const p = await defaultShiftBlockPaths();
     const ck = await openCheckpoint(p.dir);
     expect(ck.path).toBe(p.weights);
-    expect(ck.shiftBlock).toMatchObject({ dModel: 64, heads: 8, layers: 6, imageTokens: 1024 });
+    expect(ck.shiftBlock).toMatchObject({ dModel: 64, heads: 8, layers: 6, imageTokens: 1024, head: 'pointer', refineSteps: 2 });
   });
 
   it('SAM 2 weights of your own without a shift block: a clear error naming the fix', async () => {
