@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { formatDuration, ProgressLine, settingsDiff, type CacheEntry, type CacheSettings } from '@rpsam2/rpsam2';
 import { lockFolder } from '@rpsam2/tensor/node';
-import type { Sam2Spec } from '../evaluation/sam2-models.js';
 import type { RunIO } from '../runs/run-io.js';
 import type { StopSignal } from '../runs/stop-signal.js';
 import { mergeCacheIndex } from './cache-index.js';
@@ -21,17 +20,10 @@ import { runJobs } from './job-runner.js';
 import { bullmqClient, checkRedis, closeClient, type RedisTarget } from './redis-connection.js';
 
 /** What `bench embed --queue` needs. */
-export interface EmbedQueueOptions {
+export interface EmbedQueueOptions extends Pick<EmbedJobData, 'cacheDir' | 'datasetName' | 'model' | 'featureDtype' | 'gridStep' | 'epsilon'> {
   target: RedisTarget;
   queueName: string;
   frames: readonly FrameFile[];
-  /** Absolute path of the cache folder. */
-  cacheDir: string;
-  datasetName: string;
-  model: Sam2Spec;
-  featureDtype: 'f32' | 'f16';
-  gridStep: number;
-  epsilon: number;
   policy: JobPolicy;
   io: RunIO;
   stop: StopSignal;

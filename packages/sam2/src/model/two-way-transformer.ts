@@ -51,15 +51,12 @@ export class Attention extends Module {
 
   /** A weight [H·dh, C] (a projection into the heads) as [H, dh, C]; `fn` gets it and the bias as [H, dh, 1]. */
   private withHeads<T>(proj: Linear, fn: (w: Tensor, bias: Tensor | null) => T): T {
-    const w = proj.weight.f32();
-    try {
+    return proj.weight.withF32((w) => {
       const c = w.shape[1];
       const bias = proj.bias?.get() ?? null;
       const dh = this.internalDim / this.numHeads;
       return fn(reshape(w, [this.numHeads, dh, c]), bias ? reshape(bias, [this.numHeads, dh, 1]) : null);
-    } finally {
-      proj.weight.release(w);
-    }
+    });
   }
 
   /**
@@ -88,16 +85,13 @@ export class Attention extends Module {
     const p = reshape(softmax(reshape(s, [b, nq, h, nk]), -1), [b, nq, h * nk]);
     // n [B, H, nk, C] = v_h · Wo_hᵀ, Wo_h = Wo[:, h·dh : (h+1)·dh]. Each head's probabilities sum
     // to 1, so adding bo/H to every row of n adds bo to the output.
-    const wo = this.outProj.weight.f32();
-    try {
+    return this.outProj.weight.withF32((wo) => {
       const woh = permute(reshape(wo, [c, h, dh]), [1, 2, 0]); // [H, dh, C]
       let n = reshape(matmulT(vh, woh), [b, h * nk, c]);
       const bo = this.outProj.bias?.get();
       if (bo) n = add(n, mulScalar(bo, 1 / h));
       return matmulT(p, n);
-    } finally {
-      this.outProj.weight.release(wo);
-    }
+    });
   }
 
   /**

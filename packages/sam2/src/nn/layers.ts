@@ -45,12 +45,7 @@ export class Conv2d extends Module {
     this.bias = this.param('bias', [outChannels]);
   }
   forward(x: Tensor): Tensor {
-    const w = this.weight.f32();
-    try {
-      return conv2d(x, w, this.bias.get(), { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
-    } finally {
-      this.weight.release(w);
-    }
+    return this.weight.withF32((w) => conv2d(x, w, this.bias.get(), { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 }));
   }
 }
 
@@ -68,12 +63,7 @@ export class ConvTranspose2d extends Module {
     this.bias = this.param('bias', [outChannels]);
   }
   forward(x: Tensor): Tensor {
-    const w = this.weight.f32();
-    try {
-      return convTranspose2d(x, w, this.bias.get(), { stride: this.stride });
-    } finally {
-      this.weight.release(w);
-    }
+    return this.weight.withF32((w) => convTranspose2d(x, w, this.bias.get(), { stride: this.stride }));
   }
 }
 

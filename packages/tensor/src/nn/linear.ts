@@ -20,11 +20,6 @@ export class Linear extends Module {
     this.bias = withBias ? this.param('bias', [outFeatures]) : null;
   }
   forward(x: Tensor): Tensor {
-    const w = this.weight.f32();
-    try {
-      return linear(x, w, this.bias?.get() ?? null);
-    } finally {
-      this.weight.release(w);
-    }
+    return this.weight.withF32((w) => linear(x, w, this.bias?.get() ?? null));
   }
 }

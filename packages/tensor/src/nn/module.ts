@@ -43,6 +43,16 @@ export class ParamSlot {
   release(t: Tensor): void {
     if (t !== this.value) t.dispose();
   }
+
+  /** `fn` on the value as f32 ({@link ParamSlot.f32}), the copy released after it (even if it throws). */
+  withF32<T>(fn: (w: Tensor) => T): T {
+    const w = this.f32();
+    try {
+      return fn(w);
+    } finally {
+      this.release(w);
+    }
+  }
 }
 
 /**
