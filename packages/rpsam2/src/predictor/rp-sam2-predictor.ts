@@ -262,6 +262,18 @@ export class RpSam2Predictor {
   }
 
   /**
+   * The overloaded click argument of `refine` and `predict`: the clicks as a list, whether one
+   * click was given (not a list), the image's size and the clicks as the shift block's input.
+   * The caller disposes `input`.
+   */
+  private clickBatch(c: Click | Click[], imageIndex: number): { clicks: Click[]; single: boolean; hw: [number, number]; input: Tensor } {
+    const single = !Array.isArray(c[0]);
+    const clicks = (single ? [c] : c) as Click[];
+    const hw = this.size(imageIndex);
+    return { clicks, single, hw, input: this.clicksTensor(clicks, imageIndex) };
+  }
+
+  /**
    * Tensor level: normalised clicks [B, 2] → refined clicks [B, 2] (normalised), no gradient.
    * The caller owns the result.
    */
@@ -276,15 +288,12 @@ export class RpSam2Predictor {
   async refine(c: Click | Click[], imageIndex = 0): Promise<Click | Click[]> {
     this.live();
     if (c.length === 0) return [];
-    const single = !Array.isArray(c[0]);
-    const clicks = (single ? [c] : c) as Click[];
-    const [h, w] = this.size(imageIndex);
-    const input = this.clicksTensor(clicks, imageIndex);
+    const { clicks, single, hw, input } = this.clickBatch(c, imageIndex);
     let refined: Tensor | null = null;
     try {
       refined = this.refineNormalized(input, imageIndex);
       const d = await refined.data();
-      const out = clicks.map((_, i) => [d[2 * i] * w, d[2 * i + 1] * h] as Click);
+      const out = clicks.map((_, i) => pixelClick(d, i, hw));
       return single ? out[0] : out;
     } finally {
       input.dispose();
@@ -301,23 +310,24 @@ export class RpSam2Predictor {
   async predict(c: Click | Click[], imageIndex = 0): Promise<RefinedPrediction | RefinedPrediction[]> {
     this.live();
     if (c.length === 0) return [];
-    const single = !Array.isArray(c[0]);
-    const clicks = (single ? [c] : c) as Click[];
-    const [h, w] = this.size(imageIndex);
-    const input = this.clicksTensor(clicks, imageIndex);
+    const { clicks, single, hw, input } = this.clickBatch(c, imageIndex);
     // The refined clicks through RpSam2.decodeRefined (SAM 2's decodeBest on them), then SAM 2's
     // full-size mask and read-back: the path Sam2ImagePredictor.predictBest takes for a prompt.
-    const out = noGrad(() =>
-      tidy(() => {
-        const refined = this.rp.refine(input, imageIndex).refined;
-        const dec = this.rp.decodeRefined(refined, imageIndex);
-        return { refined, iou: dec.iou, oneHot: dec.oneHot, selected: dec.selected, full: fullSizeMask(dec.selected, [h, w]) };
-      }),
-    );
-    input.dispose();
+    let out: { refined: Tensor; iou: Tensor; oneHot: Tensor; selected: Tensor; full: Tensor };
     try {
-      const [rd, best] = await Promise.all([out.refined.data(), readBestMasks(out, out.full, [h, w])]);
-      const res = clicks.map((click, i): RefinedPrediction => ({ click: [click[0], click[1]], refined: [rd[2 * i] * w, rd[2 * i + 1] * h], ...best[i] }));
+      out = noGrad(() =>
+        tidy(() => {
+          const refined = this.rp.refine(input, imageIndex).refined;
+          const dec = this.rp.decodeRefined(refined, imageIndex);
+          return { refined, iou: dec.iou, oneHot: dec.oneHot, selected: dec.selected, full: fullSizeMask(dec.selected, hw) };
+        }),
+      );
+    } finally {
+      input.dispose();
+    }
+    try {
+      const [rd, best] = await Promise.all([out.refined.data(), readBestMasks(out, out.full, hw)]);
+      const res = clicks.map((click, i): RefinedPrediction => ({ click: [click[0], click[1]], refined: pixelClick(rd, i, hw), ...best[i] }));
       return single ? res[0] : res;
     } finally {
       for (const t of Object.values(out)) t.dispose();
@@ -348,3 +358,8 @@ export class RpSam2Predictor {
 export const RPSAM2Predictor = RpSam2Predictor;
 /** @deprecated Use {@link RpSam2Predictor}. */
 export type RPSAM2Predictor = RpSam2Predictor;
+
+/** Click i of normalised clicks [B, 2] read back, in pixels of an image of size [h, w]. */
+function pixelClick(d: ArrayLike<number>, i: number, [h, w]: readonly [number, number]): Click {
+  return [d[2 * i] * w, d[2 * i + 1] * h];
+}
