@@ -13,28 +13,24 @@ export interface ByteSource {
 
 /** A source over bytes already in memory. */
 export function bytesSource(bytes: Uint8Array, label = 'bytes'): ByteSource {
-  return {
-    label,
-    size: async () => bytes.byteLength,
-    read: async (offset, length) => {
-      if (offset < 0 || offset + length > bytes.byteLength) {
-        throw new RangeError(`${label}: read of ${length} bytes at ${offset} is past the end (${bytes.byteLength} bytes)`);
-      }
-      return bytes.subarray(offset, offset + length);
-    },
-  };
+  return boundedSource(label, bytes.byteLength, async (offset, length) => bytes.subarray(offset, offset + length));
 }
 
 /** A source over a Blob or File (browsers), reading only the requested slices. */
 export function blobSource(blob: Blob, label = (blob as File).name ?? 'blob'): ByteSource {
+  return boundedSource(label, blob.size, async (offset, length) => new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer()));
+}
+
+/** A source of known `size` whose reads are range-checked here, so `read` only sees ranges inside it. */
+function boundedSource(label: string, size: number, read: ByteSource['read']): ByteSource {
   return {
     label,
-    size: async () => blob.size,
+    size: async () => size,
     read: async (offset, length) => {
-      if (offset < 0 || offset + length > blob.size) {
-        throw new RangeError(`${label}: read of ${length} bytes at ${offset} is past the end (${blob.size} bytes)`);
+      if (offset < 0 || offset + length > size) {
+        throw new RangeError(`${label}: read of ${length} bytes at ${offset} is past the end (${size} bytes)`);
       }
-      return new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
+      return read(offset, length);
     },
   };
 }

@@ -193,16 +193,20 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): unkno
     if (!/^[+-]?\d+$/.test(t)) fail(`${what} argument ${JSON.stringify(s)} is not an integer`);
     return int(BigInt(t));
   };
+  // A handler's own error becomes a pickle error naming what it was doing; ours pass through.
+  const guarded = <T>(what: () => string, run: () => T): T => {
+    try {
+      return run();
+    } catch (e) {
+      if (e instanceof UnpicklingError) throw e;
+      return fail(`${what()}: ${(e as Error).message}`);
+    }
+  };
   const callGlobal = (callable: unknown, args: unknown): unknown => {
     if (!(callable instanceof PickleGlobal)) return fail(`refusing REDUCE on ${describePickleValue(callable)}: only allowlisted globals may be called`);
     if (!callable.handler.call) return fail(`refusing to call global '${callable.qualifiedName}': it is allowed only as a value`);
     if (!isPickleTuple(args)) return fail(`REDUCE of '${callable.qualifiedName}' with ${describePickleValue(args)}, expected a tuple of arguments`);
-    try {
-      return callable.handler.call(args);
-    } catch (e) {
-      if (e instanceof UnpicklingError) throw e;
-      return fail(`${callable.qualifiedName}: ${(e as Error).message}`);
-    }
+    return guarded(() => callable.qualifiedName, () => callable.handler.call!(args));
   };
 
   if (data.byteLength === 0) fail('empty pickle');
@@ -457,12 +461,7 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): unkno
         const state = pop();
         const obj = pop();
         if (!options.build) fail(`refusing BUILD on ${describePickleValue(obj)}: no state handler`);
-        try {
-          stack.push(options.build!(obj, state));
-        } catch (e) {
-          if (e instanceof UnpicklingError) throw e;
-          fail(`BUILD on ${describePickleValue(obj)}: ${(e as Error).message}`);
-        }
+        stack.push(guarded(() => `BUILD on ${describePickleValue(obj)}`, () => options.build!(obj, state)));
         break;
       }
       case 0x51: // BINPERSID
@@ -470,12 +469,7 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): unkno
         // PERSID
         const pid = op === 0x51 ? pop() : line();
         if (!options.persistentLoad) fail('refusing persistent id: no persistent_load handler');
-        try {
-          stack.push(options.persistentLoad!(pid));
-        } catch (e) {
-          if (e instanceof UnpicklingError) throw e;
-          fail(`persistent id ${describePickleValue(pid)}: ${(e as Error).message}`);
-        }
+        stack.push(guarded(() => `persistent id ${describePickleValue(pid)}`, () => options.persistentLoad!(pid)));
         break;
       }
       case 0x69: {

@@ -6,6 +6,7 @@
  */
 import type { ByteSource } from './byte-source.js';
 import { f16BitsToF32 } from '../tensor/half.js';
+import { NamedEntries } from './named-entries.js';
 
 /** Element types of the format that this library reads. */
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'I32' | 'U8' | 'I64' | 'F64' | 'I8' | 'I16' | 'U16' | 'BOOL';
@@ -21,17 +22,18 @@ export const DTYPE_BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, B
 const MAX_HEADER = 100 * 1024 * 1024;
 
 /** A safetensors file opened for lazy reads. */
-export class SafetensorsFile {
+export class SafetensorsFile extends NamedEntries<SafetensorsEntry> {
   private constructor(
     private readonly source: ByteSource,
     /** Tensor entries by name (in header order). */
-    readonly entries: Map<string, SafetensorsEntry>,
+    entries: Map<string, SafetensorsEntry>,
     /** The `__metadata__` string map, if any. */
     readonly metadata: Record<string, string>,
     private readonly dataStart: number,
-    /** A label for error messages (usually the path). */
-    readonly label: string,
-  ) {}
+    label: string,
+  ) {
+    super(entries, label);
+  }
 
   /**
    * Reads and validates the header (two small range reads: the length, then the JSON). Throws,
@@ -82,20 +84,8 @@ export class SafetensorsFile {
     return new SafetensorsFile(source, entries, metadata, 8 + len, label);
   }
 
-  /** Names of all tensors. */
-  keys(): string[] {
-    return [...this.entries.keys()];
-  }
-
-  has(name: string): boolean {
-    return this.entries.has(name);
-  }
-
-  /** The header entry of a tensor; throws naming the file and key when missing. */
-  entry(name: string): SafetensorsEntry {
-    const e = this.entries.get(name);
-    if (!e) throw new Error(`${this.label}: no tensor named '${name}' (the file has ${this.entries.size} tensors)`);
-    return e;
+  protected missingEntry(name: string): string {
+    return `${this.label}: no tensor named '${name}' (the file has ${this.entries.size} tensors)`;
   }
 
   /** Raw little-endian bytes of a tensor. */
@@ -153,6 +143,27 @@ function checkMetadata(v: unknown, label: string): Record<string, string> {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * Element `i` of little-endian data, for the integer dtypes whose values are all exact Numbers
+ * (I64 is left to each caller: f32 takes it as is, i32 checks its range). Shared by toF32 and toI32.
+ */
+const SMALL_INT_READERS: Partial<Record<SafetensorsDType, (dv: DataView, i: number) => number>> = {
+  I32: (dv, i) => dv.getInt32(i * 4, true),
+  I16: (dv, i) => dv.getInt16(i * 2, true),
+  I8: (dv, i) => dv.getInt8(i),
+  U16: (dv, i) => dv.getUint16(i * 2, true),
+  U8: (dv, i) => dv.getUint8(i),
+  BOOL: (dv, i) => dv.getUint8(i),
+};
+
+/** Fills `out` through the small-integer reader of `dtype`; false when `dtype` has none. */
+function readSmallInts(dv: DataView, dtype: SafetensorsDType, out: Float32Array | Int32Array): boolean {
+  const read = Object.hasOwn(SMALL_INT_READERS, dtype) ? SMALL_INT_READERS[dtype] : undefined;
+  if (!read) return false;
+  for (let i = 0; i < out.length; i++) out[i] = read(dv, i);
+  return true;
+}
+
 /** Converts raw little-endian bytes of `dtype` to f32. */
 export function toF32(bytes: Uint8Array, dtype: SafetensorsDType, what = 'tensor'): Float32Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -176,27 +187,11 @@ export function toF32(bytes: Uint8Array, dtype: SafetensorsDType, what = 'tensor
     case 'F64':
       for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, true);
       break;
-    case 'I32':
-      for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * 4, true);
-      break;
     case 'I64':
       for (let i = 0; i < n; i++) out[i] = Number(dv.getBigInt64(i * 8, true));
       break;
-    case 'U8':
-    case 'BOOL':
-      for (let i = 0; i < n; i++) out[i] = bytes[i];
-      break;
-    case 'I8':
-      for (let i = 0; i < n; i++) out[i] = dv.getInt8(i);
-      break;
-    case 'I16':
-      for (let i = 0; i < n; i++) out[i] = dv.getInt16(i * 2, true);
-      break;
-    case 'U16':
-      for (let i = 0; i < n; i++) out[i] = dv.getUint16(i * 2, true);
-      break;
     default:
-      throw new TypeError(`${what}: unsupported dtype ${dtype as string}`);
+      if (!readSmallInts(dv, dtype, out)) throw new TypeError(`${what}: unsupported dtype ${dtype as string}`);
   }
   return out;
 }
@@ -206,32 +201,14 @@ export function toI32(bytes: Uint8Array, dtype: SafetensorsDType, what = 'tensor
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = bytes.byteLength / DTYPE_BYTES[dtype];
   const out = new Int32Array(n);
-  switch (dtype) {
-    case 'I32':
-      for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * 4, true);
-      break;
-    case 'I64':
-      for (let i = 0; i < n; i++) {
-        const v = dv.getBigInt64(i * 8, true);
-        if (v < -2147483648n || v > 2147483647n) throw new RangeError(`${what} element ${i} = ${v} does not fit in i32`);
-        out[i] = Number(v);
-      }
-      break;
-    case 'I16':
-      for (let i = 0; i < n; i++) out[i] = dv.getInt16(i * 2, true);
-      break;
-    case 'I8':
-      for (let i = 0; i < n; i++) out[i] = dv.getInt8(i);
-      break;
-    case 'U16':
-      for (let i = 0; i < n; i++) out[i] = dv.getUint16(i * 2, true);
-      break;
-    case 'U8':
-    case 'BOOL':
-      for (let i = 0; i < n; i++) out[i] = bytes[i];
-      break;
-    default:
-      throw new TypeError(`${what} has dtype ${dtype}, not an integer type`);
+  if (dtype === 'I64') {
+    for (let i = 0; i < n; i++) {
+      const v = dv.getBigInt64(i * 8, true);
+      if (v < -2147483648n || v > 2147483647n) throw new RangeError(`${what} element ${i} = ${v} does not fit in i32`);
+      out[i] = Number(v);
+    }
+  } else if (!readSmallInts(dv, dtype, out)) {
+    throw new TypeError(`${what} has dtype ${dtype}, not an integer type`);
   }
   return out;
 }

@@ -8,6 +8,7 @@
  */
 import type { ByteSource } from './byte-source.js';
 import { ZipArchive } from './zip.js';
+import { NamedEntries } from './named-entries.js';
 import { isPickleTuple, PickleGlobal, unpickle, type PickleGlobalHandler } from './pickle.js';
 import { DTYPE_BYTES, SafetensorsFile, toF32, toI32, type SafetensorsDType } from './safetensors.js';
 
@@ -242,13 +243,13 @@ export interface TorchCheckpointOptions {
 }
 
 /** A PyTorch zip checkpoint opened for lazy reads; modelled on `SafetensorsFile`. */
-export class TorchCheckpoint implements TensorFileReader {
+export class TorchCheckpoint extends NamedEntries<TorchTensorEntry> implements TensorFileReader {
   private constructor(
     private readonly zip: ZipArchive,
     /** The archive folder inside the zip (e.g. `archive`, or the saved file's stem). */
     readonly archiveName: string,
     /** Tensors of the state dict by name, in pickle order. */
-    readonly entries: Map<string, TorchTensorEntry>,
+    entries: Map<string, TorchTensorEntry>,
     /** Non-tensor values of the state dict (ints, nested dicts, …), decoded but not interpreted. */
     readonly extras: Map<string, unknown>,
     /** Where the state dict was found: `'model'` for `{"model": state_dict}`, `''` for a bare state dict. */
@@ -257,10 +258,11 @@ export class TorchCheckpoint implements TensorFileReader {
     readonly topLevelKeys: string[],
     /** Byte order of the storages (from `<archive>/byteorder`; little when absent). */
     readonly byteOrder: 'little' | 'big',
-    /** A label for error messages (usually the path). */
-    readonly label: string,
+    label: string,
     private readonly verifyCrc: boolean,
-  ) {}
+  ) {
+    super(entries, label);
+  }
 
   /**
    * Opens a checkpoint: reads the zip central directory, `data.pkl` and the small records,
@@ -355,23 +357,9 @@ export class TorchCheckpoint implements TensorFileReader {
     return new TorchCheckpoint(zip, archive, entries, extras, prefix, topLevelKeys, byteOrder, label, options.verifyCrc ?? false);
   }
 
-  /** Names of all tensors of the state dict. */
-  keys(): string[] {
-    return [...this.entries.keys()];
-  }
-
-  has(name: string): boolean {
-    return this.entries.has(name);
-  }
-
-  /** The description of a tensor; throws naming the file and key when missing. */
-  entry(name: string): TorchTensorEntry {
-    const e = this.entries.get(name);
-    if (!e) {
-      const where = this.prefix ? ` (state dict under '${this.prefix}')` : '';
-      throw new Error(`${this.label}: no tensor named '${name}'${where}`);
-    }
-    return e;
+  protected missingEntry(name: string): string {
+    const where = this.prefix ? ` (state dict under '${this.prefix}')` : '';
+    return `${this.label}: no tensor named '${name}'${where}`;
   }
 
   /**

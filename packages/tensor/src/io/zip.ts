@@ -6,6 +6,7 @@
  */
 import { inflateSync } from 'fflate';
 import type { ByteSource } from './byte-source.js';
+import { NamedEntries } from './named-entries.js';
 
 /** One file of the archive, as described by its central-directory record. */
 export interface ZipEntry {
@@ -91,18 +92,19 @@ export function crc32(bytes: Uint8Array, previous = 0): number {
 }
 
 /** A ZIP archive opened for lazy reads. */
-export class ZipArchive {
+export class ZipArchive extends NamedEntries<ZipEntry> {
   private readonly dataOffsets = new Map<string, number>();
 
   private constructor(
     private readonly source: ByteSource,
     /** Entries by name, in central-directory order. */
-    readonly entries: Map<string, ZipEntry>,
+    entries: Map<string, ZipEntry>,
     /** Total size of the archive in bytes. */
     readonly byteLength: number,
-    /** A label for error messages (usually the path). */
-    readonly label: string,
-  ) {}
+    label: string,
+  ) {
+    super(entries, label);
+  }
 
   /**
    * Reads the end-of-central-directory record (zip64 aware) and the central directory.
@@ -164,20 +166,13 @@ export class ZipArchive {
     return new ZipArchive(source, entries, size, label);
   }
 
-  /** Names of all entries. */
+  /** Names of all entries (the zip spelling of `keys()`). */
   names(): string[] {
-    return [...this.entries.keys()];
+    return this.keys();
   }
 
-  has(name: string): boolean {
-    return this.entries.has(name);
-  }
-
-  /** The central-directory record of an entry; throws naming the archive and entry when missing. */
-  entry(name: string): ZipEntry {
-    const e = this.entries.get(name);
-    if (!e) throw new Error(`${this.label}: no entry '${name}' in the zip archive`);
-    return e;
+  protected missingEntry(name: string): string {
+    return `${this.label}: no entry '${name}' in the zip archive`;
   }
 
   /** Offset of an entry's first data byte (after its local header, read once and cached). */

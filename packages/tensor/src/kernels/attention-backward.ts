@@ -15,6 +15,18 @@ import { attentionBindings, attentionMain, configKey, fold, grid2, keyValueTileL
 /** Most rows of a staged tile (sizes the key pass's lse and Δ arrays). */
 export const MAX_TILE = 64;
 
+/**
+ * WGSL for row `t` of this thread in a pass over `count` rows (lq or lk): its index `<idx>t`,
+ * whether it exists (`ok<t>`), the index clamped into range (`<clamped>t`; threads past the end
+ * load the last row and store nothing), and for each [name, binding, len] the element offset
+ * `<name>t` of that row in binding `off<binding>` (rows of `len` elements).
+ */
+function ownedRow(c: AttentionKernelConfig, t: number, idx: string, clamped: string, count: 'lq' | 'lk', elems: [string, number, 'd' | 'dv'][]): string {
+  const lines = [`let ${idx}${t} = first + ${t * c.threads}u;`, `let ok${t} = ${idx}${t} < ${count};`, `let ${clamped}${t} = min(${idx}${t}, ${count} - 1u);`];
+  for (const [name, binding, len] of elems) lines.push(`let ${name}${t} = params.off${binding} + (h * ${count} + ${clamped}${t}) * ${len};`);
+  return lines.join('\n  ');
+}
+
 export function attentionBackwardQKernel(c: AttentionKernelConfig): Kernel {
   return { key: `attn:bwdq:${configKey(c)}`, wgsl: () => attentionBackwardQWgsl(c) };
 }
@@ -24,7 +36,7 @@ export function attentionBackwardQKernel(c: AttentionKernelConfig): Kernel {
  * Dispatch (ceil(Lq / (threads·rows)), heads).
  */
 function attentionBackwardQWgsl(c: AttentionKernelConfig): string {
-  const { threads: T, rows: R, chunk: C } = c;
+  const { rows: R, chunk: C } = c;
   const { ts, cs } = rowLoops(c, '          ');
   return /* wgsl */ `
 ${attentionBindings(c, [['Q', 'd'], ['K', 'd'], ['V', 'dv'], ['O', 'dv'], ['G', 'dv'], ['LSE', 'scalar'], ['DQ', 'd'], ['DELTA', 'scalar']], 2)}
@@ -32,13 +44,7 @@ ${attentionBindings(c, [['Q', 'd'], ['K', 'd'], ['V', 'dv'], ['O', 'dv'], ['G', 
 ${keyValueTiles(c)}
 
 ${attentionMain(c, 'lq')}
-${ts((t) => `let row${t} = first + ${t * T}u;
-  let ok${t} = row${t} < lq;
-  let rc${t} = min(row${t}, lq - 1u);
-  let qe${t} = params.off0 + (h * lq + rc${t}) * d;
-  let oe${t} = params.off3 + (h * lq + rc${t}) * dv;
-  let ge${t} = params.off4 + (h * lq + rc${t}) * dv;
-  let dqe${t} = params.off6 + (h * lq + rc${t}) * d;
+${ts((t) => `${ownedRow(c, t, 'row', 'rc', 'lq', [['qe', 0, 'd'], ['oe', 3, 'dv'], ['ge', 4, 'dv'], ['dqe', 6, 'd']])}
   let lse${t} = LSE[params.off5 + h * lq + rc${t}];
   var delta${t} = 0.0;`)}
   if (busy) {
@@ -91,13 +97,7 @@ var<workgroup> Ls: array<f32, ${MAX_TILE}>;
 var<workgroup> Ds: array<f32, ${MAX_TILE}>;
 
 ${attentionMain(c, 'lk')}
-${ts((t) => `let key${t} = first + ${t * T}u;
-  let ok${t} = key${t} < lk;
-  let kc${t} = min(key${t}, lk - 1u);
-  let ke${t} = params.off1 + (h * lk + kc${t}) * d;
-  let ve${t} = params.off2 + (h * lk + kc${t}) * dv;
-  let dke${t} = params.off6 + (h * lk + kc${t}) * d;
-  let dve${t} = params.off7 + (h * lk + kc${t}) * dv;`)}
+${ts((t) => ownedRow(c, t, 'key', 'kc', 'lk', [['ke', 1, 'd'], ['ve', 2, 'dv'], ['dke', 6, 'd'], ['dve', 7, 'dv']]))}
   if (busy) {
     for (var c = 0u; c < d4; c++) {
 ${ts((t) => `if (ok${t}) { st_DK(dke${t}, c, vec4<f32>(0.0)); }`, '      ')}

@@ -53,6 +53,16 @@ export function accumulators(at: number): { decl: string; fma: (v: string, w: (q
 export const convInputs = (x: string, bias: boolean) => (bias ? [x, 'W', 'BIAS'] : [x, 'W']);
 
 /**
+ * The declarations the direct, pointwise and gather kernels open with, written once: the bindings
+ * ({@link convInputs} → OUT, element `types` as for `bindings`), the uniform struct, and the conv
+ * index helpers (CONV_INDEX_WGSL) unless `index` is false.
+ */
+export function convPrelude(x: string, bias: boolean, p: Params, types: Record<string, string>, index = true): string {
+  const names = convInputs(x, bias);
+  return `${bindings(names, ['OUT'], types)}\n${p.wgsl(names.length + 1)}${index ? CONV_INDEX_WGSL : ''}`;
+}
+
+/**
  * The configuration of the direct, pointwise and gather kernels: `block` channels per thread
  * (vec4 accumulators or weights when ≥ 4), whether a bias is added, and the uniforms.
  */
@@ -87,10 +97,8 @@ export function convDirectKernel(c: ConvBlockConfig): Kernel {
 function convDirectWgsl({ block: at, bias, params: p }: ConvBlockConfig): string {
   const vec = at >= 4;
   const acc = accumulators(at);
-  const names = convInputs('S', bias);
   const wLoad = (q: number) => `W[wi + ${q}u]`;
-  return `${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32' })}
-${p.wgsl(names.length + 1)}${CONV_INDEX_WGSL}
+  return `${convPrelude('S', bias, p, { W: vec ? 'vec4<f32>' : 'f32' })}
 ${directMain(at)}
   // The loops below have uniform bounds (padding is handled by masking the loaded value), so
   // the weight index stays uniform across the workgroup and loads once for all its threads.
@@ -169,10 +177,8 @@ function convDirectRowsWgsl({ at, px, kw, sx, dx, vecS, ph, bias, sub = false, p
   const nv = vec ? at / 4 : at;
   const nb = Math.ceil((ph + span) / 4);
   const r = (n: number) => [...Array(n).keys()];
-  const names = convInputs('S', bias);
   const zero = vec ? 'vec4<f32>(0.0)' : '0.0';
-  return `${sub ? 'enable subgroups;\n' : ''}${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32', S: vecS ? 'vec4<f32>' : 'f32' })}
-${p.wgsl(names.length + 1)}${CONV_INDEX_WGSL}
+  return `${sub ? 'enable subgroups;\n' : ''}${convPrelude('S', bias, p, { W: vec ? 'vec4<f32>' : 'f32', S: vecS ? 'vec4<f32>' : 'f32' })}
 ${directMain(at, sub)}${sub ? '\n  let lane = sgid & 7u;' : ''}
   let w_base = grp * params.b * params.kh * ${kw}u * w_step + ${vec ? 'a0 / 4u' : 'a0'};
   let hs = i32(params.hs);
@@ -254,10 +260,8 @@ export function convPointwiseKernel(c: ConvBlockConfig): Kernel {
 }
 
 function convPointwiseWgsl({ block: at, bias, params: p }: ConvBlockConfig): string {
-  const names = convInputs('X', bias);
   const nv = at / 4;
-  return `${bindings(names, ['OUT'], { X: 'vec4<f32>', W: 'vec4<f32>', OUT: 'vec4<f32>' })}
-${p.wgsl(names.length + 1)}
+  return `${convPrelude('X', bias, p, { X: 'vec4<f32>', W: 'vec4<f32>', OUT: 'vec4<f32>' }, false)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let j0 = wid.y * ${at}u;

@@ -13,8 +13,8 @@
  */
 import type { Kernel } from '../backend/backend.js';
 import { Params, bindings, linearMain } from './wgsl.js';
-import { CONV_WG as WG, accumulators, convInputs, type ConvBlockConfig } from './conv-direct.js';
-import { CONV_INDEX_WGSL, WEIGHT_INDEX_WGSL } from './conv-geometry.js';
+import { CONV_WG as WG, accumulators, convPrelude, type ConvBlockConfig } from './conv-direct.js';
+import { WEIGHT_INDEX_WGSL } from './conv-geometry.js';
 
 /** One output pixel per thread × `block` (bt) channels b. */
 export function convGatherKernel(c: ConvBlockConfig): Kernel {
@@ -24,9 +24,7 @@ export function convGatherKernel(c: ConvBlockConfig): Kernel {
 function convGatherWgsl({ block: bt, bias, params: p }: ConvBlockConfig): string {
   const vec = bt >= 4;
   const acc = accumulators(bt);
-  const names = convInputs('G', bias);
-  return `${bindings(names, ['OUT'], { W: vec ? 'vec4<f32>' : 'f32' })}
-${p.wgsl(names.length + 1)}${CONV_INDEX_WGSL}
+  return `${convPrelude('G', bias, p, { W: vec ? 'vec4<f32>' : 'f32' })}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let grp = wid.y / params.b_blocks;
@@ -88,10 +86,8 @@ export function convUnpatchKernel(bias: boolean, params: Params): Kernel {
 
 function convUnpatchWgsl(bias: boolean, p: Params): string {
   const bt = UNPATCH_BT;
-  const names = convInputs('G', bias);
   const r = (n: number) => [...Array(n).keys()];
-  return `${bindings(names, ['OUT'], { G: 'vec4<f32>', W: 'vec4<f32>' })}
-${p.wgsl(names.length + 1)}${CONV_INDEX_WGSL}
+  return `${convPrelude('G', bias, p, { G: 'vec4<f32>', W: 'vec4<f32>' })}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   // wid.y = (group · taps + tap) · b_blocks + b block

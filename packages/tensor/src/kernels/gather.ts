@@ -6,25 +6,18 @@
  * columns, fine for the short index lists this is used with. Pure generators.
  */
 import type { Kernel } from '../backend/backend.js';
-import { Params, bindings } from './wgsl.js';
+import { Params, bindings, linearMain } from './wgsl.js';
 
 export const GATHER_WG = 64;
 const WG = GATHER_WG;
 
 /** Rows (outer) × columns, with each thread on 4 columns; `n` threads in all. */
 function rowKernel(names: [string[], string[]], types: Record<string, string>, body: string, p: Params): string {
-  return `${bindings(names[0], names[1], types)}\n${p.wgsl(names[0].length + names[1].length)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (t >= params.n) { return; }
-  let chunks = (params.cols + 3u) / 4u;
+  const rowCols = `  let chunks = (params.cols + 3u) / 4u;
   let row = t / chunks;
   let c0 = (t - row * chunks) * 4u;
-  let c1 = min(c0 + 4u, params.cols);
-${body}
-}`;
+  let c1 = min(c0 + 4u, params.cols);`;
+  return `${bindings(names[0], names[1], types)}\n${p.wgsl(names[0].length + names[1].length)}${linearMain(`${rowCols}\n${body}`, WG, 't')}`;
 }
 
 /** Output row i = X[IDX[i]] (32-bit words); out-of-range indices give zeros. `params`: n, cols, nsrc. */

@@ -5,7 +5,7 @@
  * Pure generators: no tensors, no dispatch.
  */
 import type { Kernel } from '../backend/backend.js';
-import { Params, WG, bindings } from './wgsl.js';
+import { Params, WG, bindings, linearMain } from './wgsl.js';
 
 /** Bindings P [n, 2], C [g, 2] → Y [n], A [n] (i32 argmin). One thread per point. */
 export function rpsam2DistKernel(p: Params): Kernel {
@@ -13,12 +13,7 @@ export function rpsam2DistKernel(p: Params): Kernel {
 }
 
 function rpsam2DistWgsl(p: Params): string {
-  return `${bindings(['P', 'C'], ['Y', 'A'], { A: 'i32' })}\n${p.wgsl(4)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (i >= params.n) { return; }
-  let px = P[2u * i];
+  return `${bindings(['P', 'C'], ['Y', 'A'], { A: 'i32' })}\n${p.wgsl(4)}${linearMain(`  let px = P[2u * i];
   let py = P[2u * i + 1u];
   var best = 3.402823e38;
   var arg = 0i;
@@ -27,8 +22,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (d < best) { best = d; arg = i32(j); }
   }
   Y[i] = best;
-  A[i] = arg;
-}`;
+  A[i] = arg;`)}`;
 }
 
 // dD/dp.x = 0.5·θ·exp(θ|dx|)·sign(dx) (sign(0) = 0, as PyTorch's abs).
@@ -40,15 +34,9 @@ export function rpsam2DistGradPointsKernel(gp: Params): Kernel {
 }
 
 function rpsam2DistGradPointsWgsl(gp: Params): string {
-  return `${bindings(['G', 'P', 'C', 'A'], ['DP'], { A: 'i32' })}\n${gp.wgsl(5)}\n${slope}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (i >= params.n) { return; }
-  let j = u32(A[i]);
+  return `${bindings(['G', 'P', 'C', 'A'], ['DP'], { A: 'i32' })}\n${gp.wgsl(5)}\n${slope}${linearMain(`  let j = u32(A[i]);
   DP[2u * i] = G[i] * slope(P[2u * i] - C[2u * j]);
-  DP[2u * i + 1u] = G[i] * slope(P[2u * i + 1u] - C[2u * j + 1u]);
-}`;
+  DP[2u * i + 1u] = G[i] * slope(P[2u * i + 1u] - C[2u * j + 1u]);`)}`;
 }
 
 /** Bindings G [n], P, C, A → DC [g, 2]. Gather: each candidate sums over the points that chose it. */
@@ -57,12 +45,7 @@ export function rpsam2DistGradCandidatesKernel(gp: Params): Kernel {
 }
 
 function rpsam2DistGradCandidatesWgsl(gp: Params): string {
-  return `${bindings(['G', 'P', 'C', 'A'], ['DC'], { A: 'i32' })}\n${gp.wgsl(5)}\n${slope}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let j = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (j >= params.g) { return; }
-  var gx = 0.0;
+  return `${bindings(['G', 'P', 'C', 'A'], ['DC'], { A: 'i32' })}\n${gp.wgsl(5)}\n${slope}${linearMain(`  var gx = 0.0;
   var gy = 0.0;
   for (var i = 0u; i < params.n; i++) {
     if (u32(A[i]) != j) { continue; }
@@ -70,6 +53,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     gy -= G[i] * slope(P[2u * i + 1u] - C[2u * j + 1u]);
   }
   DC[2u * j] = gx;
-  DC[2u * j + 1u] = gy;
-}`;
+  DC[2u * j + 1u] = gy;`, WG, 'j', 'params.g')}`;
 }

@@ -11,7 +11,7 @@
  * no dispatch.
  */
 import type { Kernel } from '../backend/backend.js';
-import { Params, bindings } from './wgsl.js';
+import { Params, bindings, linearMain } from './wgsl.js';
 
 export const NORM_WG = 64;
 const WG = NORM_WG;
@@ -26,19 +26,12 @@ const WG = NORM_WG;
 function rowMain(body: string, wide: boolean): string {
   if (!wide) {
     const b = body.replaceAll('ELEMS', 'var k = 0u; k < params.c; k++').replace(/RED\((\w+)\)/g, '$1');
-    return `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (row >= params.rows) { return; }
-  let valid = true;
+    const prelude = `  let valid = true;
   let lead = true;
   let o = row / params.inner;
   let st = params.inner;
-  let base = o * params.c * st + (row - o * st);
-${b}
-}`;
+  let base = o * params.c * st + (row - o * st);`;
+    return linearMain(`${prelude}\n${b}`, WG, 'row', 'params.rows');
   }
   const b = body.replaceAll('ELEMS', `var k = lid; k < params.c; k += ${WG}u`).replace(/RED\((\w+)\)/g, 'red_($1, lid)');
   // Every thread takes part in the reductions (barriers need uniform control flow); a workgroup

@@ -6,7 +6,7 @@
  * dx = g − exp(y)·Σ g. Pure generators: no tensors, no dispatch.
  */
 import type { Kernel } from '../backend/backend.js';
-import { Params, bindings } from './wgsl.js';
+import { Params, bindings, linearMain } from './wgsl.js';
 
 export type SoftmaxMode = 'softmax' | 'log_softmax';
 export type SoftmaxPass = 'fwd' | 'bwd';
@@ -63,20 +63,14 @@ fn put_(f: vec2<f32>, idx: u32) { ${put} }`;
 
 /** One thread per row: rows may be strided (`inner` > 1). */
 function threadPerRowMain(): string {
-  return `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (t >= params.rows) { return; }
-  let o = t / params.inner;
+  const body = `  let o = t / params.inner;
   let st = params.inner;
   let base = o * params.n * st + (t - o * st);
   var a = INIT_;
   for (var k = 0u; k < params.n; k++) { a = acc_(a, base + k * st); }
   let f = fin_(a);
-  for (var k = 0u; k < params.n; k++) { put_(f, base + k * st); }
-}`;
+  for (var k = 0u; k < params.n; k++) { put_(f, base + k * st); }`;
+  return linearMain(body, WG, 't', 'params.rows');
 }
 
 /** One workgroup per contiguous row, with a tree reduction of the per-thread states. */

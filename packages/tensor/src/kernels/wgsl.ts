@@ -27,15 +27,16 @@ export function bindings(inputs: readonly string[], outputs: readonly string[], 
 
 /**
  * A compute entry point with a linear index `i` over a folded 2-D grid. `body` runs for every
- * `i < n` (`n` read from `params.n`, which the kernel's Params must define).
+ * `i < n` (`n` read from `params.n`, which the kernel's Params must define). Kernels whose thread
+ * owns something else (a row, a candidate) name the index and the count: `index`, `count`.
  */
-export function linearMain(body: string, wg = WG): string {
+export function linearMain(body: string, wg = WG, index = 'i', count = 'params.n'): string {
   return `
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * ${wg}u + lid;
-  if (i >= params.n) { return; }
+  let ${index} = (wid.y * nwg.x + wid.x) * ${wg}u + lid;
+  if (${index} >= ${count}) { return; }
 ${body}
 }`;
 }

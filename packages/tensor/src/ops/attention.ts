@@ -216,23 +216,33 @@ function chunkParams(dims: Dims, tile: number, offsets: number[]) {
   return attentionParams({ lq, lk, d, dv, tile, scale, scale2: scale * LOG2E, offsets }).bytes();
 }
 
+type HeadSlice = ReturnType<typeof headSlice>;
+
+/**
+ * Dispatches one pass of `variant` over a chunk of `nh` heads: the slices bound in order, their
+ * skews as the kernel's offsets, and workgroups along the pass's `rows` (Lq or Lk) by heads.
+ */
+function runPass(backend: Backend, kernel: Kernel, { cfg, tile }: Variant, dims: Dims, rows: number, nh: number, inputs: HeadSlice[], outputs: HeadSlice[]): void {
+  backend.run({
+    kernel,
+    inputs: inputs.map((x) => x.range),
+    outputs: outputs.map((x) => x.range),
+    params: chunkParams(dims, tile, [...inputs, ...outputs].map((x) => x.skew)),
+    workgroups: [groups(backend, rows, cfg), nh],
+  });
+}
+
 function forward(q: Tensor, k: Tensor, v: Tensor, dims: Dims): { out: Tensor; lse: Tensor } {
   const { bh, lq, lk, d, dv } = dims;
   const out = Tensor.empty([...q.shape.slice(0, -1), dv]);
   const lse = Tensor.empty([bh, lq]);
   if (bh * lq === 0) return { out, lse };
   const backend = getBackend();
-  const { cfg, tile, kernel } = forwardVariant(d, dv, lq);
+  const fv = forwardVariant(d, dv, lq);
   forEachChunk(backend, dims, (h0, nh) => {
     const sl = [headSlice(backend, q, h0, nh, lq * d), headSlice(backend, k, h0, nh, lk * d), headSlice(backend, v, h0, nh, lk * dv)];
     const outs = [headSlice(backend, out, h0, nh, lq * dv), headSlice(backend, lse, h0, nh, lq)];
-    backend.run({
-      kernel,
-      inputs: sl.map((x) => x.range),
-      outputs: outs.map((x) => x.range),
-      params: chunkParams(dims, tile, [...sl, ...outs].map((x) => x.skew)),
-      workgroups: [groups(backend, lq, cfg), nh],
-    });
+    runPass(backend, fv.kernel, fv, dims, lq, nh, sl, outs);
   });
   return { out, lse };
 }
@@ -260,24 +270,8 @@ function backwardPasses(g: Tensor, [q, k, v, o, lse]: Tensor[], dims: Dims): [Te
     const [sq, sk, sv, so, sg] = [slice(q, lq * d), slice(k, lk * d), slice(v, lk * dv), slice(o, lq * dv), slice(g, lq * dv)];
     const [sl, sdel] = [slice(lse, lq), slice(delta, lq)];
     const [sdq, sdk, sdv] = [slice(dq, lq * d), slice(dk, lk * d), slice(dvv, lk * dv)];
-    const qIn = [sq, sk, sv, so, sg, sl];
-    const qOut = [sdq, sdel];
-    backend.run({
-      kernel: qKernel,
-      inputs: qIn.map((x) => x.range),
-      outputs: qOut.map((x) => x.range),
-      params: chunkParams(dims, qv.tile, [...qIn, ...qOut].map((x) => x.skew)),
-      workgroups: [groups(backend, lq, qv.cfg), nh],
-    });
-    const kvIn = [sq, sk, sv, sg, sl, sdel];
-    const kvOut = [sdk, sdv];
-    backend.run({
-      kernel: kvKernel,
-      inputs: kvIn.map((x) => x.range),
-      outputs: kvOut.map((x) => x.range),
-      params: chunkParams(dims, kv.tile, [...kvIn, ...kvOut].map((x) => x.skew)),
-      workgroups: [groups(backend, lk, kv.cfg), nh],
-    });
+    runPass(backend, qKernel, qv, dims, lq, nh, [sq, sk, sv, so, sg, sl], [sdq, sdel]);
+    runPass(backend, kvKernel, kv, dims, lk, nh, [sq, sk, sv, sg, sl, sdel], [sdk, sdv]);
   });
   delta.dispose();
   return [dq, dk, dvv];

@@ -12,6 +12,14 @@ function check(op: string, a: Tensor, b: Tensor): void {
   assertDType(b, ['f32'], op, 'b');
 }
 
+/**
+ * The gradient of one input `x` of a binary op: the elementwise map `expr` of `operands` (the
+ * output gradient and saved inputs), summed back over x's broadcast axes; null when x needs none.
+ */
+function gradOf(x: Tensor, name: string, expr: string, operands: Tensor[]): Tensor | null {
+  return x.requiresGrad ? reduceTo(broadcastMap(name, expr, operands), x.shape) : null;
+}
+
 /** a + b */
 export function add(a: Tensor, b: Tensor): Tensor {
   check('add', a, b);
@@ -23,42 +31,21 @@ export function add(a: Tensor, b: Tensor): Tensor {
 export function sub(a: Tensor, b: Tensor): Tensor {
   check('sub', a, b);
   const y = broadcastMap('sub', 'a - b', [a, b]);
-  return record('sub', [a, b], y, (g) => [
-    sumTo(g, a.shape),
-    b.requiresGrad ? reduceTo(broadcastMap('neg', '-a', [g]), b.shape) : null,
-  ]);
+  return record('sub', [a, b], y, (g) => [sumTo(g, a.shape), gradOf(b, 'neg', '-a', [g])]);
 }
 
 /** a · b */
 export function mul(a: Tensor, b: Tensor): Tensor {
   check('mul', a, b);
   const y = broadcastMap('mul', 'a * b', [a, b]);
-  return record(
-    'mul',
-    [a, b],
-    y,
-    (g, [sa, sb]) => [
-      a.requiresGrad ? reduceTo(broadcastMap('mul', 'a * b', [g, sb]), a.shape) : null,
-      b.requiresGrad ? reduceTo(broadcastMap('mul', 'a * b', [g, sa]), b.shape) : null,
-    ],
-    [a, b],
-  );
+  return record('mul', [a, b], y, (g, [sa, sb]) => [gradOf(a, 'mul', 'a * b', [g, sb]), gradOf(b, 'mul', 'a * b', [g, sa])], [a, b]);
 }
 
 /** a / b */
 export function div(a: Tensor, b: Tensor): Tensor {
   check('div', a, b);
   const y = broadcastMap('div', 'a / b', [a, b]);
-  return record(
-    'div',
-    [a, b],
-    y,
-    (g, [sa, sb]) => [
-      a.requiresGrad ? reduceTo(broadcastMap('div', 'a / b', [g, sb]), a.shape) : null,
-      b.requiresGrad ? reduceTo(broadcastMap('div_grad_b', '-a * b / (c * c)', [g, sa, sb]), b.shape) : null,
-    ],
-    [a, b],
-  );
+  return record('div', [a, b], y, (g, [sa, sb]) => [gradOf(a, 'div', 'a / b', [g, sb]), gradOf(b, 'div_grad_b', '-a * b / (c * c)', [g, sa, sb])], [a, b]);
 }
 
 /** 1 where a == b, else 0 (no gradient). */

@@ -8,6 +8,7 @@ import { record } from '../autograd/record.js';
 import { tidy } from '../scope.js';
 import { getBackend } from '../runtime.js';
 import { Params, grid, WG } from '../kernels/wgsl.js';
+import type { Kernel } from '../backend/backend.js';
 import { rpsam2DistGradCandidatesKernel, rpsam2DistGradPointsKernel, rpsam2DistKernel } from '../kernels/loss.js';
 import { broadcastMap } from './broadcast-map.js';
 import { reduceTo, sum, mean } from './reduce.js';
@@ -151,29 +152,23 @@ export function rpsam2DistanceLoss(points: Tensor, candidates: Tensor, theta = 1
     out,
     (g, [sp, sc, sa]) => {
       const gp = new Params().u32('n', np).u32('g', ng).f32('theta', theta);
-      let dPoints: Tensor | null = null;
-      let dCands: Tensor | null = null;
-      if (points.requiresGrad) dPoints = Tensor.empty([np, 2]);
-      if (dPoints && np > 0) {
-        backend.run({
-          kernel: rpsam2DistGradPointsKernel(gp),
-          inputs: [g.range, sp.range, sc.range, sa.range],
-          outputs: [dPoints.range],
-          params: gp.bytes(),
-          workgroups: grid(np, WG, maxWg),
-        });
-      }
-      if (candidates.requiresGrad) dCands = Tensor.empty([ng, 2]);
-      if (dCands && ng > 0) {
-        // Gather: each candidate sums over the points that chose it.
-        backend.run({
-          kernel: rpsam2DistGradCandidatesKernel(gp),
-          inputs: [g.range, sp.range, sc.range, sa.range],
-          outputs: [dCands.range],
-          params: gp.bytes(),
-          workgroups: grid(ng, WG, maxWg),
-        });
-      }
+      // The gradient of `rows` [rows, 2] (the points or the candidates), one thread per row.
+      const gradOf = (kernel: Kernel, rows: number): Tensor => {
+        const d = Tensor.empty([rows, 2]);
+        if (rows > 0) {
+          backend.run({
+            kernel,
+            inputs: [g.range, sp.range, sc.range, sa.range],
+            outputs: [d.range],
+            params: gp.bytes(),
+            workgroups: grid(rows, WG, maxWg),
+          });
+        }
+        return d;
+      };
+      const dPoints = points.requiresGrad ? gradOf(rpsam2DistGradPointsKernel(gp), np) : null;
+      // Gather: each candidate sums over the points that chose it.
+      const dCands = candidates.requiresGrad ? gradOf(rpsam2DistGradCandidatesKernel(gp), ng) : null;
       return [dPoints, dCands];
     },
     [points, candidates, arg],

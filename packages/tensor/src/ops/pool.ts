@@ -49,23 +49,6 @@ function poolGeometry(op: string, x: Tensor, o: Pool2dOptions): PoolGeometry {
   return { nc: n * c, h, w, ho, wo, k, s, p };
 }
 
-/**
- * Runs a one-thread-per-element kernel over `n` samples of `per` elements each, in chunks of
- * samples when a tensor exceeds one binding (every tensor here is per sample).
- */
-function runLinearOverSamples(op: string, n: number, per: number, kernel: Kernel, inputs: Tensor[], outputs: Tensor[], params: (count: number) => Params): void {
-  const maxWg = getBackend().info.limits.maxComputeWorkgroupsPerDimension;
-  runOverSamples(
-    op,
-    n,
-    kernel,
-    inputs.map((t) => ({ perSample: t })),
-    outputs.map((t) => ({ perSample: t })),
-    (_n0, count) => params(count).bytes(),
-    (count) => [...grid(count * per, WG, maxWg), 1],
-  );
-}
-
 function poolParams(g: PoolGeometry, n: number): Params {
   return new Params()
     .u32('n', n)
@@ -82,6 +65,30 @@ function poolParams(g: PoolGeometry, n: number): Params {
 }
 
 /**
+ * Runs one pooling kernel over the samples of `x`, one thread per element of the output
+ * (`over` 'out', forward) or of the input ('in', backward), in chunks of samples when a tensor
+ * exceeds one binding (every tensor here is per sample). Average pooling's kernels also read
+ * `scale` = 1/(kH·kW).
+ */
+function runPool(op: string, x: Tensor, g: PoolGeometry, over: 'out' | 'in', make: (p: Params) => Kernel, inputs: Tensor[], outputs: Tensor[], avg: boolean): void {
+  const per = x.shape[1] * (over === 'out' ? g.ho * g.wo : g.h * g.w);
+  const params = (count: number) => {
+    const p = poolParams(g, count * per);
+    return avg ? p.f32('scale', 1 / (g.k[0] * g.k[1])) : p;
+  };
+  const maxWg = getBackend().info.limits.maxComputeWorkgroupsPerDimension;
+  runOverSamples(
+    op,
+    x.shape[0],
+    make(params(0)),
+    inputs.map((t) => ({ perSample: t })),
+    outputs.map((t) => ({ perSample: t })),
+    (_n0, count) => params(count).bytes(),
+    (count) => [...grid(count * per, WG, maxWg), 1],
+  );
+}
+
+/**
  * Max pooling over kH×kW windows. The gradient goes to each window's first maximum (row-major
  * order, as PyTorch), whose index is kept in an i32 tensor between forward and backward.
  */
@@ -91,35 +98,15 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const shape = [x.shape[0], x.shape[1], g.ho, g.wo];
   const y = Tensor.empty(shape);
   const idx = Tensor.empty(shape, 'i32');
-  const perOut = x.shape[1] * g.ho * g.wo;
-  const p = (count: number) => poolParams(g, count * perOut);
   // NaN wins like in PyTorch (v != v); ties keep the first maximum (strict >).
-  runLinearOverSamples(
-    op,
-    x.shape[0],
-    perOut,
-    maxPoolKernel(p(0)),
-    [x],
-    [y, idx],
-    p,
-  );
+  runPool(op, x, g, 'out', maxPoolKernel, [x], [y, idx], false);
   const out = record(
     op,
     [x],
     y,
     (dy, [sidx]) => {
       const dx = Tensor.empty(x.shape);
-      const perIn = x.shape[1] * g.h * g.w;
-      const q = (count: number) => poolParams(g, count * perIn);
-      runLinearOverSamples(
-        op,
-        x.shape[0],
-        perIn,
-        maxPoolGradKernel(q(0)),
-        [dy, sidx],
-        [dx],
-        q,
-      );
+      runPool(op, x, g, 'in', maxPoolGradKernel, [dy, sidx], [dx], false);
       return [dx];
     },
     [idx],
@@ -136,30 +123,10 @@ export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const op = 'avgPool2d';
   const g = poolGeometry(op, x, options);
   const y = Tensor.empty([x.shape[0], x.shape[1], g.ho, g.wo]);
-  const perOut = x.shape[1] * g.ho * g.wo;
-  const p = (count: number) => poolParams(g, count * perOut).f32('scale', 1 / (g.k[0] * g.k[1]));
-  runLinearOverSamples(
-    op,
-    x.shape[0],
-    perOut,
-    avgPoolKernel(p(0)),
-    [x],
-    [y],
-    p,
-  );
+  runPool(op, x, g, 'out', avgPoolKernel, [x], [y], true);
   return record(op, [x], y, (dy) => {
     const dx = Tensor.empty(x.shape);
-    const perIn = x.shape[1] * g.h * g.w;
-    const q = (count: number) => poolParams(g, count * perIn).f32('scale', 1 / (g.k[0] * g.k[1]));
-    runLinearOverSamples(
-      op,
-      x.shape[0],
-      perIn,
-      avgPoolGradKernel(q(0)),
-      [dy],
-      [dx],
-      q,
-    );
+    runPool(op, x, g, 'in', avgPoolGradKernel, [dy], [dx], true);
     return [dx];
   });
 }

@@ -9,6 +9,7 @@ import { fmtShape } from '../tensor/shape.js';
 import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import { Params } from '../kernels/wgsl.js';
+import type { Kernel } from '../backend/backend.js';
 import { SAMPLE_WG as WG, samplePointsImageGradKernel, samplePointsKernel, samplePointsPointGradKernel } from '../kernels/sample.js';
 
 function params(n: number, c: number, h: number, w: number, q: number): Params {
@@ -22,20 +23,29 @@ function dispatch(perRow: number, rows: number): [number, number, number] {
   return [Math.max(1, Math.min(Math.ceil(perRow / WG), maxWg)), gy, Math.ceil(rows / gy)];
 }
 
-/** Forward: one thread per (n, c, point). */
-function forwardKernel(image: Tensor, points: Tensor, outShape: number[], dims: number[]): Tensor {
+/**
+ * Runs one sampling kernel (params from `dims`) into a new tensor of `shape`, skipped when that is
+ * empty: `perRow` threads along x for each of `rows` rows (see {@link dispatch}).
+ */
+function runSample(kernel: (p: Params) => Kernel, inputs: Tensor[], shape: readonly number[], dims: number[], perRow: number, rows: number): Tensor {
   const [n, c, h, w, q] = dims;
-  const out = Tensor.empty(outShape);
+  const out = Tensor.empty(shape);
   if (out.size === 0) return out;
   const p = params(n, c, h, w, q);
   getBackend().run({
-    kernel: samplePointsKernel(p),
-    inputs: [image.range, points.range],
+    kernel: kernel(p),
+    inputs: inputs.map((t) => t.range),
     outputs: [out.range],
     params: p.bytes(),
-    workgroups: dispatch(q, n * c),
+    workgroups: dispatch(perRow, rows),
   });
   return out;
+}
+
+/** Forward: one thread per (n, c, point). */
+function forwardKernel(image: Tensor, points: Tensor, outShape: number[], dims: number[]): Tensor {
+  const [n, c, , , q] = dims;
+  return runSample(samplePointsKernel, [image, points], outShape, dims, q, n * c);
 }
 
 /**
@@ -44,34 +54,14 @@ function forwardKernel(image: Tensor, points: Tensor, outShape: number[], dims: 
  * Cost O(N·H·W·P + hits·C) — meant for the few points of a prompt, not dense grids.
  */
 function imageGradKernel(g: Tensor, points: Tensor, shape: readonly number[], dims: number[]): Tensor {
-  const [n, c, h, w, q] = dims;
-  const out = Tensor.empty(shape);
-  if (out.size === 0) return out;
-  const p = params(n, c, h, w, q);
-  getBackend().run({
-    kernel: samplePointsImageGradKernel(p),
-    inputs: [g.range, points.range],
-    outputs: [out.range],
-    params: p.bytes(),
-    workgroups: dispatch(h * w, n),
-  });
-  return out;
+  const [n, , h, w] = dims;
+  return runSample(samplePointsImageGradKernel, [g, points], shape, dims, h * w, n);
 }
 
 /** Point gradient: one thread per (n, point), summing over channels. */
 function pointGradKernel(g: Tensor, image: Tensor, points: Tensor, dims: number[]): Tensor {
-  const [n, c, h, w, q] = dims;
-  const out = Tensor.empty(points.shape);
-  if (out.size === 0) return out;
-  const p = params(n, c, h, w, q);
-  getBackend().run({
-    kernel: samplePointsPointGradKernel(p),
-    inputs: [image.range, points.range, g.range],
-    outputs: [out.range],
-    params: p.bytes(),
-    workgroups: dispatch(q, n),
-  });
-  return out;
+  const [n, , , , q] = dims;
+  return runSample(samplePointsPointGradKernel, [image, points, g], points.shape, dims, q, n);
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, checkHyper, type ParamState } from './optimizer.js';
-import { runFusedUpdate } from './fused-update.js';
+import type { FusedUpdate } from './fused-update.js';
 
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
@@ -96,27 +96,17 @@ export class Adam extends Optimizer {
     const t = st.step;
     const bc1 = 1 - this.beta1 ** t;
     const bc2 = 1 - this.beta2 ** t;
-    runFusedUpdate(this.backend, {
-      key: 'adam',
-      inputs: [['G', g]],
-      outputs: [
-        ['P', p],
-        ['M', st.buffers.get('exp_avg')!],
-        ['V', st.buffers.get('exp_avg_sq')!],
-      ],
-      scalars: [
-        { name: 'decay', type: 'f32', value: this.decoupled ? 1 - this.lr * this.weightDecay : 1 },
-        { name: 'l2', type: 'f32', value: this.decoupled ? 0 : this.weightDecay },
-        { name: 'one_minus_b1', type: 'f32', value: 1 - this.beta1 },
-        { name: 'beta2', type: 'f32', value: this.beta2 },
-        { name: 'one_minus_b2', type: 'f32', value: 1 - this.beta2 },
-        { name: 'bc2_sqrt', type: 'f32', value: Math.sqrt(bc2) },
-        { name: 'eps', type: 'f32', value: this.eps },
-        { name: 'step_size', type: 'f32', value: this.lr / bc1 },
-      ],
-      body: ADAM_BODY,
-      vectorizable: true,
-    });
+    const scalars: FusedUpdate['scalars'] = [
+      { name: 'decay', type: 'f32', value: this.decoupled ? 1 - this.lr * this.weightDecay : 1 },
+      { name: 'l2', type: 'f32', value: this.decoupled ? 0 : this.weightDecay },
+      { name: 'one_minus_b1', type: 'f32', value: 1 - this.beta1 },
+      { name: 'beta2', type: 'f32', value: this.beta2 },
+      { name: 'one_minus_b2', type: 'f32', value: 1 - this.beta2 },
+      { name: 'bc2_sqrt', type: 'f32', value: Math.sqrt(bc2) },
+      { name: 'eps', type: 'f32', value: this.eps },
+      { name: 'step_size', type: 'f32', value: this.lr / bc1 },
+    ];
+    this.runStep('adam', p, g, st, { M: 'exp_avg', V: 'exp_avg_sq' }, scalars, ADAM_BODY);
   }
 }
 

@@ -15,7 +15,7 @@ import type { Backend } from '../backend/backend.js';
 import { getBackend } from '../runtime.js';
 import { keep } from '../scope.js';
 import { noGrad } from '../autograd/grad-mode.js';
-import { runFusedUpdate } from './fused-update.js';
+import { runFusedUpdate, type FusedUpdate } from './fused-update.js';
 import { packTensors, packable, unpackTensors } from './multi-tensor.js';
 
 /** A flattened optimizer state: GPU tensors and plain numbers. */
@@ -107,6 +107,24 @@ export abstract class Optimizer {
   protected abstract zeroInit(): boolean;
   /** Checks combinations of hyperparameters (after a state dict set several at once). */
   protected checkHyperparameters(): void {}
+
+  /**
+   * Runs an optimizer's vectorizable fused kernel `key` on one parameter (or pack): it reads the
+   * gradient as `G` and updates `P` and the state buffers in place, each bound under the WGSL
+   * name that `stateBindings` maps to its state name (in binding order).
+   */
+  protected runStep(
+    key: string,
+    p: Tensor,
+    g: Tensor,
+    st: ParamState,
+    stateBindings: Record<string, string>,
+    scalars: FusedUpdate['scalars'],
+    body: string,
+  ): void {
+    const state = Object.entries(stateBindings).map(([wgsl, name]): [string, Tensor] => [wgsl, st.buffers.get(name)!]);
+    runFusedUpdate(this.backend, { key, inputs: [['G', g]], outputs: [['P', p], ...state], scalars, body, vectorizable: true });
+  }
 
   /**
    * Applies one update to every parameter whose `.grad` is set (others are skipped, as in

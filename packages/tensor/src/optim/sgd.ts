@@ -9,7 +9,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, checkHyper, type ParamState } from './optimizer.js';
-import { runFusedUpdate } from './fused-update.js';
+import type { FusedUpdate } from './fused-update.js';
 
 export interface SGDOptions {
   /** Learning rate (default 1e-3, as PyTorch ≥ 2.2). */
@@ -91,31 +91,22 @@ export class SGD extends Optimizer {
   }
 
   protected update(_i: number, p: Tensor, g: Tensor, st: ParamState, fresh: boolean): void {
-    const common = [
-      { name: 'lr', type: 'f32' as const, value: this.lr },
-      { name: 'weight_decay', type: 'f32' as const, value: this.weightDecay },
+    const common: FusedUpdate['scalars'] = [
+      { name: 'lr', type: 'f32', value: this.lr },
+      { name: 'weight_decay', type: 'f32', value: this.weightDecay },
     ];
     if (this.momentum === 0) {
-      runFusedUpdate(this.backend, { key: 'sgd', inputs: [['G', g]], outputs: [['P', p]], scalars: common, body: PLAIN_BODY, vectorizable: true });
+      this.runStep('sgd', p, g, st, {}, common, PLAIN_BODY);
       return;
     }
-    runFusedUpdate(this.backend, {
-      key: 'sgd_momentum',
-      inputs: [['G', g]],
-      outputs: [
-        ['P', p],
-        ['B', st.buffers.get('momentum_buffer')!],
-      ],
-      scalars: [
-        ...common,
-        { name: 'momentum', type: 'f32', value: this.momentum },
-        { name: 'one_minus_dampening', type: 'f32', value: 1 - this.dampening },
-        { name: 'first', type: 'u32', value: fresh ? 1 : 0 },
-        { name: 'nesterov', type: 'u32', value: this.nesterov ? 1 : 0 },
-      ],
-      body: MOMENTUM_BODY,
-      vectorizable: true,
-    });
+    const scalars: FusedUpdate['scalars'] = [
+      ...common,
+      { name: 'momentum', type: 'f32', value: this.momentum },
+      { name: 'one_minus_dampening', type: 'f32', value: 1 - this.dampening },
+      { name: 'first', type: 'u32', value: fresh ? 1 : 0 },
+      { name: 'nesterov', type: 'u32', value: this.nesterov ? 1 : 0 },
+    ];
+    this.runStep('sgd_momentum', p, g, st, { B: 'momentum_buffer' }, scalars, MOMENTUM_BODY);
   }
 
   protected override checkHyperparameters(): void {
