@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBackend } from '@rpsam2/tensor';
 import { Sam2ImagePredictor, loadWeights, type Sam2Model } from '@rpsam2/sam2';
-import { buildFeatureCache, FeatureCache } from '../src/cache/feature-cache.js';
+import type { FeatureCache } from '../src/cache/feature-cache.js';
 import { RpSam2Predictor, type Click } from '../src/predictor/rp-sam2-predictor.js';
 import { ShiftBlock } from '../src/shift-block/shift-block.js';
 import { resolveTrainConfig } from '../src/train/config.js';
 import { CachedSource } from '../src/train/sources.js';
 import { syntheticShapes, syntheticShapesItem } from '../src/train/synthetic.js';
 import { Trainer } from '../src/train/trainer.js';
-import { RP_DIR, TINY_SHIFT, loadTinySam2, open } from './helpers/tiny-sam2.js';
+import { RP_DIR, TINY_SHIFT, loadTinySam2, open, tinyFeatureCache } from './helpers/tiny-sam2.js';
 
 describe('two predictors and a training job sharing the device', () => {
   let model: Sam2Model;
@@ -31,10 +31,7 @@ describe('two predictors and a training job sharing the device', () => {
     model = await loadTinySam2();
     block = new ShiftBlock(TINY_SHIFT);
     await loadWeights(block, await open(RP_DIR + 'shift_block.safetensors'));
-    const p = new Sam2ImagePredictor(model);
-    await buildFeatureCache({ dataset: syntheticShapes({ count: 2, height: 48, width: 64, objectsPerImage: [1, 2], seed: 5 }), predictor: p, dir: join(root, 'cache'), weightsLabel: 'tiny256' });
-    p.dispose();
-    cache = await FeatureCache.open(join(root, 'cache'));
+    cache = await tinyFeatureCache(model, syntheticShapes({ count: 2, height: 48, width: 64, objectsPerImage: [1, 2], seed: 5 }), root);
   });
 
   afterAll(() => {

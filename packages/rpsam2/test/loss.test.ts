@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { argmaxOneHot, backward, relL2Error, sum, tensor, tidy, type Tensor } from '@rpsam2/tensor';
 import { PAPER_LOSS, compoundLoss, diceTerm, distTerm, outTerm } from '../src/loss/compound-loss.js';
 import { oneHotToIndices, selectByIou } from '../src/pipeline/select-mask.js';
+import { centralDiff } from '../../tensor/test/support/numeric.js';
 
 // ---- float64 references of the three terms (the spec's formulas, written out) ----
 
@@ -54,16 +55,6 @@ function outRef(gt: number[], h: number, w: number, points: number[]): number {
     total += m < 0.5 ? -Math.log(Math.max(m, 1e-6)) : 0;
   }
   return total / (points.length / 2);
-}
-
-function centralDiff(f: (x: number[]) => number, x: number[], h = 1e-6): number[] {
-  return x.map((_, i) => {
-    const p = [...x];
-    const m = [...x];
-    p[i] += h;
-    m[i] -= h;
-    return (f(p) - f(m)) / (2 * h);
-  });
 }
 
 /** Runs `fn` on a leaf made from `x`, returns the value and the leaf's gradient. */

@@ -15,14 +15,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sam2ImagePredictor, type Sam2Model } from '@rpsam2/sam2';
-import { buildFeatureCache, FeatureCache } from '../src/cache/feature-cache.js';
+import type { Sam2Model } from '@rpsam2/sam2';
+import type { FeatureCache } from '../src/cache/feature-cache.js';
 import { ShiftBlock } from '../src/shift-block/shift-block.js';
 import { resolveTrainConfig } from '../src/train/config.js';
 import { CachedSource } from '../src/train/sources.js';
 import { syntheticShapes } from '../src/train/synthetic.js';
 import { Trainer } from '../src/train/trainer.js';
-import { TINY_SHIFT, loadTinySam2 } from './helpers/tiny-sam2.js';
+import { TINY_SHIFT, loadTinySam2, tinyFeatureCache } from './helpers/tiny-sam2.js';
 
 const IMAGES = 3;
 const CLICKS = 16;
@@ -35,12 +35,9 @@ describe('training on generated shapes (tiny256 SAM 2, cached features)', () => 
 
   beforeAll(async () => {
     model = await loadTinySam2();
-    const predictor = new Sam2ImagePredictor(model);
     // Seed 1 draws three mid-sized shapes; some draws (seed 3) include a sliver of ~250 px on
     // which 48 validation clicks are too few for the margins below.
-    await buildFeatureCache({ dataset: syntheticShapes({ count: IMAGES, objectsPerImage: [1, 1], sizeRange: [0.3, 0.6], seed: 1 }), predictor, dir: join(root, 'cache'), weightsLabel: 'tiny256' });
-    predictor.dispose();
-    cache = await FeatureCache.open(join(root, 'cache'));
+    cache = await tinyFeatureCache(model, syntheticShapes({ count: IMAGES, objectsPerImage: [1, 1], sizeRange: [0.3, 0.6], seed: 1 }), root);
   });
 
   afterAll(() => {

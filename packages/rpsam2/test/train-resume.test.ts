@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sam2ImagePredictor, type Sam2Model } from '@rpsam2/sam2';
-import { buildFeatureCache, FeatureCache } from '../src/cache/feature-cache.js';
+import type { Sam2Model } from '@rpsam2/sam2';
+import type { FeatureCache } from '../src/cache/feature-cache.js';
 import { openCheckpoint, saveCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { ShiftBlock } from '../src/shift-block/shift-block.js';
 import { resolveTrainConfig, type TrainConfig } from '../src/train/config.js';
@@ -11,7 +11,7 @@ import { MetricsLog, type TrainLogLine } from '../src/train/metrics-log.js';
 import { CachedSource } from '../src/train/sources.js';
 import { syntheticShapes } from '../src/train/synthetic.js';
 import { Trainer, type TrainSummary } from '../src/train/trainer.js';
-import { TINY_SHIFT, loadTinySam2 } from './helpers/tiny-sam2.js';
+import { TINY_SHIFT, loadTinySam2, tinyFeatureCache } from './helpers/tiny-sam2.js';
 
 describe('training: checkpoints, exact resume, stop requests', () => {
   let model: Sam2Model;
@@ -20,10 +20,7 @@ describe('training: checkpoints, exact resume, stop requests', () => {
 
   beforeAll(async () => {
     model = await loadTinySam2();
-    const predictor = new Sam2ImagePredictor(model);
-    await buildFeatureCache({ dataset: syntheticShapes({ count: 3, height: 48, width: 64, objectsPerImage: [1, 2], seed: 5 }), predictor, dir: join(root, 'cache'), weightsLabel: 'tiny256' });
-    predictor.dispose();
-    cache = await FeatureCache.open(join(root, 'cache'));
+    cache = await tinyFeatureCache(model, syntheticShapes({ count: 3, height: 48, width: 64, objectsPerImage: [1, 2], seed: 5 }), root);
   });
 
   afterAll(() => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   choiceOption,
+  defineCommand,
   dispatchCommand,
   exitStatusOf,
   intOption,
@@ -111,6 +112,35 @@ describe('parseCommandArgs', () => {
       expect(e.message, args.join(' ')).toMatch(re);
       expect(exitStatusOf(e)).toBe(2);
     }
+  });
+});
+
+describe('defineCommand', () => {
+  const spec = { command: 'demo run', usage: 'usage: demo run [--name N]', options: { name: { type: 'string' } } } as const;
+
+  it('runs the body on the parsed arguments and returns its status', async () => {
+    const io = capture();
+    const seen: unknown[] = [];
+    const run = defineCommand(spec, async ({ values, positionals }, bodyIO) => {
+      seen.push(values.name, positionals, bodyIO === io);
+      return 7;
+    });
+    expect(await run(['--name', 'a'], io)).toBe(7);
+    expect(seen).toEqual(['a', [], true]);
+  });
+
+  it('--help prints the usage and returns 0 without running the body; a bad option rejects with a UsageError', async () => {
+    let ran = false;
+    const run = defineCommand(spec, async () => {
+      ran = true;
+      return 1;
+    });
+    const io = capture();
+    expect(await run(['-h'], io)).toBe(0);
+    expect(io.outText()).toBe(spec.usage);
+    await expect(run(['--nmae', 'a'], io)).rejects.toThrow(/^Unknown option '--nmae' \(see 'demo run --help'\)$/);
+    await expect(run(['--nmae', 'a'], io)).rejects.toBeInstanceOf(UsageError);
+    expect(ran).toBe(false);
   });
 });
 

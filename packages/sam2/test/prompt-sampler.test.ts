@@ -8,20 +8,12 @@ import {
   type PromptMask,
   type PromptRng,
 } from '../src/train/prompt-sampler.js';
+import { mulberry32 } from '../../tensor/test/support/numeric.js';
 import { maskOf } from './support.js';
 
 /** mulberry32, seeded. */
 function rngOf(seed: number): PromptRng {
-  let s = seed >>> 0;
-  return {
-    next() {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    },
-  };
+  return { next: mulberry32(seed) };
 }
 
 /** Pearson's χ² of observed counts against equal expected counts. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backward, relL2Error, tensor, type Tensor } from '@rpsam2/tensor';
 import { SAM2_TRAINING_LOSS, sam2Loss, sam2MultiStepLoss, type Sam2LossOptions } from '../src/train/losses.js';
+import { centralDiff, mulberry32 } from '../../tensor/test/support/numeric.js';
 
 // ---- a float64 reference of MultiStepMultiMasksAndIous (one step), written out term by term ----
 
@@ -99,28 +100,6 @@ function reference(c: Case, o: RefOptions) {
   return { total, focal, dice, iou, objScore, chosen };
 }
 
-function centralDiff(f: (x: number[]) => number, x: number[], h = 1e-6): number[] {
-  return x.map((_, i) => {
-    const p = [...x];
-    const m = [...x];
-    p[i] += h;
-    m[i] -= h;
-    return (f(p) - f(m)) / (2 * h);
-  });
-}
-
-/** mulberry32: deterministic test data. */
-function rngOf(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Random logits in ±3 away from 0 (the binarised IoU must not flip under finite differences). */
 function logits(count: number, r: () => number): number[] {
   return Array.from({ length: count }, () => {
@@ -131,7 +110,7 @@ function logits(count: number, r: () => number): number[] {
 
 /** Object 0: a blob; object 1: empty; object 2: all positive; further ones random. */
 function makeCase(k: number, seed: number, b = 3, h = 5, w = 7): Case {
-  const r = rngOf(seed);
+  const r = mulberry32(seed);
   const targets: number[] = [];
   for (let i = 0; i < b; i++) {
     for (let y = 0; y < h; y++) {
@@ -223,16 +202,8 @@ async function checkAgainstReference(c: Case, o: RefOptions): Promise<void> {
 
 describe('sam2Loss against a float64 reference of the official loss', () => {
   it('defaults to the official SAM 2.1 training config', () => {
-    expect(SAM2_TRAINING_LOSS).toEqual({
-      weights: { mask: 20, dice: 1, iou: 1, objScore: 1 },
-      focalAlpha: 0.25,
-      focalGamma: 2,
-      supervisedAllIou: true,
-      iouUseL1Loss: true,
-      predObjScores: true,
-      focalAlphaObjScore: -1,
-      focalGammaObjScore: 0,
-    });
+    // The reference's OFFICIAL settings, with the object-score loss as plain BCE (α −1, γ 0).
+    expect(SAM2_TRAINING_LOSS).toEqual({ ...toOptions(OFFICIAL), focalAlphaObjScore: -1, focalGammaObjScore: 0 });
   });
 
   it('K = 3, B = 3 (blob, empty and all-positive targets), official settings: terms, choice, gradients', async () => {

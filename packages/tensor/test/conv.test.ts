@@ -8,6 +8,8 @@ import { Rng } from './support/rng.js';
 
 const rng = new Rng(11);
 const rand = (shape: number[]) => refFrom(rng.array(shape.reduce((a, b) => a * b, 1)), shape);
+/** A zero tensor of `shape`, for the tests that only need shapes. */
+const zeros = (shape: number[]) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
 
 interface Case<A> {
   name: string;
@@ -83,13 +85,13 @@ describe('conv2d', () => {
   });
   it('errors name the op, the argument and the shapes', () => {
     tidy(() => {
-      const x = tensor(new Float32Array(2 * 4 * 9 * 9), [2, 4, 9, 9]);
-      const w = tensor(new Float32Array(8 * 3 * 7 * 7), [8, 3, 7, 7]);
+      const x = zeros([2, 4, 9, 9]);
+      const w = zeros([8, 3, 7, 7]);
       expect(() => conv2d(x, w)).toThrow('conv2d: weight [8, 3, 7, 7] expects 3·groups = 3 input channels (groups 1), input x has [2, 4, 9, 9]');
-      const w2 = tensor(new Float32Array(8 * 4 * 11 * 11), [8, 4, 11, 11]);
+      const w2 = zeros([8, 4, 11, 11]);
       expect(() => conv2d(x, w2)).toThrow(/conv2d: kernel 11×11 .* does not fit input x \[2, 4, 9, 9\]/);
-      const w3 = tensor(new Float32Array(8 * 4), [8, 4, 1, 1]);
-      const b = tensor(new Float32Array(3), [3]);
+      const w3 = zeros([8, 4, 1, 1]);
+      const b = zeros([3]);
       expect(() => conv2d(x, w3, b)).toThrow('conv2d: bias must have shape [8]');
       expect(() => conv2d(x, w3, null, { stride: 0 })).toThrow('conv2d: stride must be an integer ≥ 1');
       expect(() => conv2d(x.view([2, 4, 81]), w3)).toThrow('conv2d: input x must be 4-D (NCHW), got [2, 4, 81]');
@@ -143,10 +145,10 @@ describe('convTranspose2d', () => {
   });
   it('errors name the op and the shapes', () => {
     tidy(() => {
-      const x = tensor(new Float32Array(2 * 4 * 3 * 3), [2, 4, 3, 3]);
-      const w = tensor(new Float32Array(3 * 2 * 2 * 2), [3, 2, 2, 2]);
+      const x = zeros([2, 4, 3, 3]);
+      const w = zeros([3, 2, 2, 2]);
       expect(() => convTranspose2d(x, w)).toThrow('convTranspose2d: weight [3, 2, 2, 2] expects 3 input channels, input x has [2, 4, 3, 3]');
-      const w2 = tensor(new Float32Array(4 * 2 * 2 * 2), [4, 2, 2, 2]);
+      const w2 = zeros([4, 2, 2, 2]);
       expect(() => convTranspose2d(x, w2, null, { stride: 2, outputPadding: 2 })).toThrow('convTranspose2d: outputPadding 2×2 must be smaller than stride 2×2');
     });
   });
@@ -181,8 +183,8 @@ describe('batches larger than one storage binding', () => {
   it('a batch that cannot be split at aligned offsets is an error naming the op', async () => {
     await withBindingLimit(1024, async () => {
       tidy(() => {
-        const x = tensor(new Float32Array(3 * 3 * 7 * 7), [3, 3, 7, 7]);
-        const w = tensor(new Float32Array(4 * 3), [4, 3, 1, 1]);
+        const x = zeros([3, 3, 7, 7]);
+        const w = zeros([4, 3, 1, 1]);
         expect(() => conv2d(x, w)).toThrow(/^conv: a batch of 3 exceeds the device's largest storage binding \(1024 bytes\)/);
       });
     });

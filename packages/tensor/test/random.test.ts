@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SeededRandom, mixSeed, permutation, splitmix32, xorshift32 } from '../src/index.js';
+import { mulberry32 } from './support/numeric.js';
 
 const M = 0xffffffffn;
 const imul = (a: bigint, b: bigint) => (a * b) & M;
@@ -41,16 +42,12 @@ function mixSeedRef(seed: bigint, step: bigint): bigint {
   return h ^ (h >> 15n);
 }
 
-/** Copy of @rpsam2/sam2's former `uniformGenerator` (its stream must be kept bit for bit). */
+/**
+ * @rpsam2/sam2's former `uniformGenerator` (its stream must be kept bit for bit): the tests'
+ * own mulberry32 from the state `(seed >>> 0) ^ 0x9e3779b9`.
+ */
 function oldUniformGenerator(seed = 0): () => number {
-  let a = (seed >>> 0) ^ 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32((seed >>> 0) ^ 0x9e3779b9);
 }
 
 /** Copy of @rpsam2/sam2's former `normalGenerator`. */

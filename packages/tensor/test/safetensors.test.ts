@@ -63,6 +63,19 @@ function headerText(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes.subarray(8, 8 + n));
 }
 
+/**
+ * Each [bits, value] case decodes to `value` by `bitsToF32`, and to `value` as f32 through the
+ * tensor reader of `format` (BF16 values are f32 values, so there the two agree exactly).
+ */
+function expectHalfBits(cases: [number, number][], format: 'F16' | 'BF16', bitsToF32: (bits: number) => number): void {
+  const bits = new Uint16Array(cases.map(([b]) => b));
+  const viaReader = toF32(new Uint8Array(bits.buffer), format);
+  cases.forEach(([b, v], i) => {
+    expect(bitsToF32(b), `0x${b.toString(16)}`).toBe(v);
+    expect(viaReader[i], `reader 0x${b.toString(16)}`).toBe(Math.fround(v));
+  });
+}
+
 describe('half-precision conversions (hand-computed values)', () => {
   it('F16 bits → f32: normals, subnormals, signed zero, inf, nan', () => {
     const cases: [number, number][] = [
@@ -77,12 +90,7 @@ describe('half-precision conversions (hand-computed values)', () => {
       [0x7c00, Infinity],
       [0xfc00, -Infinity],
     ];
-    const bits = new Uint16Array(cases.map(([b]) => b));
-    const viaReader = toF32(new Uint8Array(bits.buffer), 'F16');
-    cases.forEach(([b, v], i) => {
-      expect(f16BitsToF32(b), `0x${b.toString(16)}`).toBe(v);
-      expect(viaReader[i], `reader 0x${b.toString(16)}`).toBe(Math.fround(v));
-    });
+    expectHalfBits(cases, 'F16', f16BitsToF32);
     expect(Object.is(f16BitsToF32(0x8000), -0)).toBe(true);
     expect(Number.isNaN(f16BitsToF32(0x7e00))).toBe(true);
     expect(Number.isNaN(f16BitsToF32(0xfc01))).toBe(true);
@@ -99,12 +107,7 @@ describe('half-precision conversions (hand-computed values)', () => {
       [0x7f80, Infinity],
       [0xff80, -Infinity],
     ];
-    const bits = new Uint16Array(cases.map(([b]) => b));
-    const viaReader = toF32(new Uint8Array(bits.buffer), 'BF16');
-    cases.forEach(([b, v], i) => {
-      expect(bf16BitsToF32(b), `0x${b.toString(16)}`).toBe(v);
-      expect(viaReader[i], `reader 0x${b.toString(16)}`).toBe(v);
-    });
+    expectHalfBits(cases, 'BF16', bf16BitsToF32);
     expect(Object.is(bf16BitsToF32(0x8000), -0)).toBe(true);
     expect(Number.isNaN(toF32(new Uint8Array(new Uint16Array([0x7fc1]).buffer), 'BF16')[0])).toBe(true);
   });

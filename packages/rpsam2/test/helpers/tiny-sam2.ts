@@ -1,12 +1,15 @@
 /**
- * Test helpers: the shared tiny256 SAM 2 fixture (weights, golden pixels and target mask) and
- * the RP-SAM2 fixture's tiny shift block config.
+ * Test helpers: the shared tiny256 SAM 2 fixture (weights, golden pixels and target mask), the
+ * RP-SAM2 fixture's tiny shift block config, and a feature cache built with that SAM 2.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SafetensorsFile, noGrad, tensor, tidy } from '@rpsam2/tensor';
 import { fileSource } from '@rpsam2/tensor/node';
-import { Sam2Model, isVideoOnlyKey, loadWeights, parseOfficialConfig, type ImageFeatures } from '@rpsam2/sam2';
+import { Sam2ImagePredictor, Sam2Model, isVideoOnlyKey, loadWeights, parseOfficialConfig, type ImageFeatures } from '@rpsam2/sam2';
+import { buildFeatureCache, FeatureCache } from '../../src/cache/feature-cache.js';
 import { shiftBlockConfigFromSpec, type ShiftBlockConfig } from '../../src/shift-block/shift-block.js';
+import type { Dataset } from '../../src/train/dataset.js';
 
 export const FIXTURES = new URL('../../../../../shared/fixtures/', import.meta.url).pathname;
 export const RP_DIR = `${FIXTURES}rpsam2/tiny256/`;
@@ -42,4 +45,15 @@ export function disposeFeatures(f: ImageFeatures): void {
   f.imageEmbed.dispose();
   f.highRes[0].dispose();
   f.highRes[1].dispose();
+}
+
+/** Builds the feature cache of `dataset` with `model` (the tiny256 SAM 2) in `root/cache`, and opens it. */
+export async function tinyFeatureCache(model: Sam2Model, dataset: Dataset, root: string): Promise<FeatureCache> {
+  const predictor = new Sam2ImagePredictor(model);
+  try {
+    await buildFeatureCache({ dataset, predictor, dir: join(root, 'cache'), weightsLabel: 'tiny256' });
+  } finally {
+    predictor.dispose();
+  }
+  return FeatureCache.open(join(root, 'cache'));
 }

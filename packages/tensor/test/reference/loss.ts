@@ -15,29 +15,28 @@ function groups(x: Ref, perSample: boolean): { of: (i: number) => number; count:
   return { of: (i) => Math.floor(i / per), count: x.shape[0] };
 }
 
+/** Per group: Σ sigmoid(l)·t, and smooth + Σ (sigmoid(l) + t), the Dice numerator's and denominator's sums. */
+function diceSums(l: Ref, t: Ref, smooth: number, perSample: boolean) {
+  const g = groups(l, perSample);
+  const inter = new Float64Array(g.count);
+  const den = new Float64Array(g.count).fill(smooth);
+  l.data.forEach((v, i) => {
+    const s = sig(v);
+    inter[g.of(i)] += s * t.data[i];
+    den[g.of(i)] += s + t.data[i];
+  });
+  return { g, inter, den };
+}
+
 export const softDiceRef: RefOp<SoftDiceArgs> = {
   forward([l, t], { smooth = 1, perSample = false }) {
-    const g = groups(l, perSample);
-    const inter = new Float64Array(g.count);
-    const den = new Float64Array(g.count).fill(smooth);
-    l.data.forEach((v, i) => {
-      const s = sig(v);
-      inter[g.of(i)] += s * t.data[i];
-      den[g.of(i)] += s + t.data[i];
-    });
+    const { g, inter, den } = diceSums(l, t, smooth, perSample);
     let loss = 0;
     for (let k = 0; k < g.count; k++) loss += 1 - (2 * inter[k] + smooth) / den[k];
     return { shape: [], data: Float64Array.of(loss / g.count) };
   },
   vjp([l, t], { smooth = 1, perSample = false }, up) {
-    const g = groups(l, perSample);
-    const inter = new Float64Array(g.count);
-    const den = new Float64Array(g.count).fill(smooth);
-    l.data.forEach((v, i) => {
-      const s = sig(v);
-      inter[g.of(i)] += s * t.data[i];
-      den[g.of(i)] += s + t.data[i];
-    });
+    const { g, inter, den } = diceSums(l, t, smooth, perSample);
     const u = up.data[0] / g.count;
     const gl = refZeros(l.shape);
     const gt = refZeros(t.shape);

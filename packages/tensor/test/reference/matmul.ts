@@ -33,50 +33,57 @@ function dims(a: Ref, b: Ref, { transA = false, transB = false }: MatmulArgs) {
   return { M, K, N, batch };
 }
 
+/**
+ * Calls `body` for every output element (z, i, j) of the batched [..., M, N] product, in order,
+ * with the offsets `ba`, `bb` of the operands' (broadcast) matrices for output batch z.
+ */
+function forEachOutput(
+  a: Ref,
+  b: Ref,
+  M: number,
+  N: number,
+  batch: readonly number[],
+  body: (z: number, i: number, j: number, ba: number, bb: number) => void,
+): void {
+  const nb = sizeOfShape(batch);
+  for (let z = 0; z < nb; z++) {
+    const idx = unravel(z, batch);
+    const ba = matBase(a, idx);
+    const bb = matBase(b, idx);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) body(z, i, j, ba, bb);
+  }
+}
+
 /** C = alpha · op(A) · op(B), batched with broadcasting (both operands at least 2-D). */
 export const matmulRef: RefOp<MatmulArgs> = {
   forward([a, b], args) {
     const { M, K, N, batch } = dims(a, b, args);
     const alpha = args.alpha ?? 1;
     const out = refZeros([...batch, M, N]);
-    const nb = sizeOfShape(batch);
-    for (let z = 0; z < nb; z++) {
-      const idx = unravel(z, batch);
-      const ba = matBase(a, idx);
-      const bb = matBase(b, idx);
-      for (let i = 0; i < M; i++)
-        for (let j = 0; j < N; j++) {
-          let s = 0;
-          for (let k = 0; k < K; k++) s += at(a, ba, i, k, !!args.transA) * at(b, bb, k, j, !!args.transB);
-          out.data[(z * M + i) * N + j] = alpha * s;
-        }
-    }
+    forEachOutput(a, b, M, N, batch, (z, i, j, ba, bb) => {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += at(a, ba, i, k, !!args.transA) * at(b, bb, k, j, !!args.transB);
+      out.data[(z * M + i) * N + j] = alpha * s;
+    });
     return out;
   },
   vjp([a, b], args, up) {
     const { M, K, N, batch } = dims(a, b, args);
     const alpha = args.alpha ?? 1;
-    const nb = sizeOfShape(batch);
     // Gradients per output batch (in the operands' stored layouts), then summed to their shapes.
     const ga = refZeros([...batch, ...a.shape.slice(-2)]);
     const gb = refZeros([...batch, ...b.shape.slice(-2)]);
     const ca = a.shape[a.shape.length - 1];
     const cb = b.shape[b.shape.length - 1];
-    for (let z = 0; z < nb; z++) {
-      const idx = unravel(z, batch);
-      const ba = matBase(a, idx);
-      const bb = matBase(b, idx);
-      for (let i = 0; i < M; i++)
-        for (let j = 0; j < N; j++) {
-          const u = alpha * up.data[(z * M + i) * N + j];
-          for (let k = 0; k < K; k++) {
-            const ia = z * M * K + (args.transA ? k * ca + i : i * ca + k);
-            const ib = z * K * N + (args.transB ? j * cb + k : k * cb + j);
-            ga.data[ia] += u * at(b, bb, k, j, !!args.transB);
-            gb.data[ib] += u * at(a, ba, i, k, !!args.transA);
-          }
-        }
-    }
+    forEachOutput(a, b, M, N, batch, (z, i, j, ba, bb) => {
+      const u = alpha * up.data[(z * M + i) * N + j];
+      for (let k = 0; k < K; k++) {
+        const ia = z * M * K + (args.transA ? k * ca + i : i * ca + k);
+        const ib = z * K * N + (args.transB ? j * cb + k : k * cb + j);
+        ga.data[ia] += u * at(b, bb, k, j, !!args.transB);
+        gb.data[ib] += u * at(a, ba, i, k, !!args.transA);
+      }
+    });
     return [sumToShape(ga, a.shape), sumToShape(gb, b.shape)];
   },
 };

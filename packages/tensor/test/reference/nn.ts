@@ -124,16 +124,8 @@ export interface AttentionArgs {
   rows?: number[];
 }
 
-interface AttnDims {
-  bh: number;
-  lq: number;
-  lk: number;
-  d: number;
-  dv: number;
-  scale: number;
-}
-
-function attnDims([q, k, v]: Ref[], args: AttentionArgs): AttnDims {
+/** Heads (batch × heads), query and key lengths, q/k and v widths, and the scale of one call. */
+function attnDims([q, k, v]: Ref[], args: AttentionArgs) {
   const r = q.shape.length;
   const lq = q.shape[r - 2];
   const d = q.shape[r - 1];
@@ -141,6 +133,8 @@ function attnDims([q, k, v]: Ref[], args: AttentionArgs): AttnDims {
   const dv = v.shape[r - 1];
   return { bh: prod(q.shape.slice(0, r - 2)), lq, lk, d, dv, scale: args.scale ?? 1 / Math.sqrt(d) };
 }
+
+type AttnDims = ReturnType<typeof attnDims>;
 
 /** Probabilities P[i, :] of query row i of head h (softmax of scaled scores). */
 function probs(q: Ref, k: Ref, dims: AttnDims, h: number, i: number): Float64Array {

@@ -30,16 +30,6 @@ export function refFrom(data: ArrayLike<number>, shape: readonly number[]): Ref 
   return { shape: [...shape], data: Float64Array.from(data) };
 }
 
-export function stridesOfShape(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
-
 /** Multi-index of flat index `i` in `shape`. */
 export function unravel(i: number, shape: readonly number[]): number[] {
   const idx = new Array<number>(shape.length);

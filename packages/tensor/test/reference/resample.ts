@@ -90,46 +90,39 @@ function interpTables(x: Ref, args: InterpolateArgs) {
   return { h, w, oh, ow, rows, cols, outer, outShape: [...x.shape.slice(0, -2), oh, ow] };
 }
 
-export const interpolateRef: RefOp<InterpolateArgs> = {
-  forward([x], args) {
-    const { h, w, oh, ow, rows, cols, outer, outShape } = interpTables(x, args);
-    const out = refZeros(outShape);
-    for (let a = 0; a < outer; a++) {
-      for (let oy = 0; oy < oh; oy++) {
-        const ry = rows.idx[oy];
-        const wy = rows.w[oy];
-        for (let ox = 0; ox < ow; ox++) {
-          const rx = cols.idx[ox];
-          const wx = cols.w[ox];
-          let s = 0;
-          for (let i = 0; i < ry.length; i++) {
-            const base = (a * h + ry[i]) * w;
-            for (let j = 0; j < rx.length; j++) s += wy[i] * wx[j] * x.data[base + rx[j]];
-          }
-          out.data[(a * oh + oy) * ow + ox] = s;
+/**
+ * Calls `tap(o, i, weight)` for every (output, input) pair of flat indices that interpolation
+ * links, output by output and each output's taps in row-then-column order.
+ */
+function forEachTap(tables: ReturnType<typeof interpTables>, tap: (o: number, i: number, weight: number) => void): void {
+  const { h, w, oh, ow, rows, cols, outer } = tables;
+  for (let a = 0; a < outer; a++) {
+    for (let oy = 0; oy < oh; oy++) {
+      const ry = rows.idx[oy];
+      const wy = rows.w[oy];
+      for (let ox = 0; ox < ow; ox++) {
+        const rx = cols.idx[ox];
+        const wx = cols.w[ox];
+        const o = (a * oh + oy) * ow + ox;
+        for (let i = 0; i < ry.length; i++) {
+          const base = (a * h + ry[i]) * w;
+          for (let j = 0; j < rx.length; j++) tap(o, base + rx[j], wy[i] * wx[j]);
         }
       }
     }
+  }
+}
+
+export const interpolateRef: RefOp<InterpolateArgs> = {
+  forward([x], args) {
+    const tables = interpTables(x, args);
+    const out = refZeros(tables.outShape);
+    forEachTap(tables, (o, i, weight) => (out.data[o] += weight * x.data[i]));
     return out;
   },
   vjp([x], args, up) {
-    const { h, w, oh, ow, rows, cols, outer } = interpTables(x, args);
     const g = refZeros(x.shape);
-    for (let a = 0; a < outer; a++) {
-      for (let oy = 0; oy < oh; oy++) {
-        const ry = rows.idx[oy];
-        const wy = rows.w[oy];
-        for (let ox = 0; ox < ow; ox++) {
-          const rx = cols.idx[ox];
-          const wx = cols.w[ox];
-          const u = up.data[(a * oh + oy) * ow + ox];
-          for (let i = 0; i < ry.length; i++) {
-            const base = (a * h + ry[i]) * w;
-            for (let j = 0; j < rx.length; j++) g.data[base + rx[j]] += wy[i] * wx[j] * u;
-          }
-        }
-      }
-    }
+    forEachTap(interpTables(x, args), (o, i, weight) => (g.data[i] += weight * up.data[o]));
     return [g];
   },
 };

@@ -1,16 +1,14 @@
+import { mulberry32 } from './numeric.js';
+
 /** A small seeded PRNG (mulberry32) for reproducible test data. */
 export class Rng {
-  private s: number;
+  private readonly uniform01: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
+    this.uniform01 = mulberry32(seed);
   }
   /** Uniform in [0, 1). */
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.uniform01();
   }
   uniform(lo = -1, hi = 1): number {
     return lo + (hi - lo) * this.next();
