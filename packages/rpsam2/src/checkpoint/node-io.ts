@@ -3,6 +3,7 @@
  * run-time specifier (as @rpsam2/sam2 does), so bundlers do not follow them and browsers only
  * fail when a file path is actually used.
  */
+import { writeFileAtomically } from '@rpsam2/sam2';
 import type { ByteSource } from '@rpsam2/tensor';
 
 type Fs = typeof import('node:fs/promises');
@@ -30,13 +31,12 @@ export async function fileByteSource(path: string): Promise<ByteSource> {
 }
 
 /**
- * Writes `bytes` (or a string, as UTF-8) to `path` atomically: a temporary file in the same
- * directory, flushed, then renamed over `path`. An interrupted write leaves the old file intact.
+ * Writes `bytes` (or a string, as UTF-8) to `path` atomically, creating its parent folder: a
+ * temporary file in the same directory, flushed, then renamed over `path`. An interrupted write
+ * leaves the old file intact. The trainer skeleton's `writeFileAtomically` of @rpsam2/sam2, under
+ * this package's name.
  */
-export async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const m = await importNode<{ writeFileAtomic: (p: string, b: Uint8Array) => Promise<void> }>('@rpsam2/tensor/node');
-  await m.writeFileAtomic(path, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
-}
+export const writeAtomic: (path: string, bytes: Uint8Array | string) => Promise<void> = writeFileAtomically;
 
 /** Locks a folder for this process: `lockFolder` of @rpsam2/tensor/node (a second writer is refused). */
 export async function lockFolder(dir: string, purpose: string, notice?: (line: string) => void): Promise<{ release(): Promise<void> }> {

@@ -262,15 +262,28 @@ export class RpSam2Predictor {
   }
 
   /**
-   * The overloaded click argument of `refine` and `predict`: the clicks as a list, whether one
-   * click was given (not a list), the image's size and the clicks as the shift block's input.
-   * The caller disposes `input`.
+   * The overloaded click argument of `refine` and `predict`: runs `run` on the clicks as a list,
+   * the image's size and the clicks as the shift block's input (disposed here afterwards), and
+   * answers one result for one click given (not a list), the list otherwise.
    */
-  private clickBatch(c: Click | Click[], imageIndex: number): { clicks: Click[]; single: boolean; hw: [number, number]; input: Tensor } {
+  private async perClick<R>(
+    c: Click | Click[],
+    imageIndex: number,
+    run: (clicks: Click[], hw: [number, number], input: Tensor) => Promise<R[]>,
+  ): Promise<R | R[]> {
+    this.live();
+    if (c.length === 0) return [];
     const single = !Array.isArray(c[0]);
     const clicks = (single ? [c] : c) as Click[];
     const hw = this.size(imageIndex);
-    return { clicks, single, hw, input: this.clicksTensor(clicks, imageIndex) };
+    const input = this.clicksTensor(clicks, imageIndex);
+    let out: R[];
+    try {
+      out = await run(clicks, hw, input);
+    } finally {
+      input.dispose();
+    }
+    return single ? out[0] : out;
   }
 
   /**
@@ -285,20 +298,16 @@ export class RpSam2Predictor {
   /** Refined click(s) in pixels for click(s) [x, y] in pixels. */
   refine(click: Click, imageIndex?: number): Promise<Click>;
   refine(clicks: Click[], imageIndex?: number): Promise<Click[]>;
-  async refine(c: Click | Click[], imageIndex = 0): Promise<Click | Click[]> {
-    this.live();
-    if (c.length === 0) return [];
-    const { clicks, single, hw, input } = this.clickBatch(c, imageIndex);
-    let refined: Tensor | null = null;
-    try {
-      refined = this.refineNormalized(input, imageIndex);
-      const d = await refined.data();
-      const out = clicks.map((_, i) => pixelClick(d, i, hw));
-      return single ? out[0] : out;
-    } finally {
-      input.dispose();
-      refined?.dispose();
-    }
+  refine(c: Click | Click[], imageIndex = 0): Promise<Click | Click[]> {
+    return this.perClick(c, imageIndex, async (clicks, hw, input) => {
+      const refined = this.refineNormalized(input, imageIndex);
+      try {
+        const d = await refined.data();
+        return clicks.map((_, i) => pixelClick(d, i, hw));
+      } finally {
+        refined.dispose();
+      }
+    });
   }
 
   /**
@@ -307,31 +316,24 @@ export class RpSam2Predictor {
    */
   predict(click: Click, imageIndex?: number): Promise<RefinedPrediction>;
   predict(clicks: Click[], imageIndex?: number): Promise<RefinedPrediction[]>;
-  async predict(c: Click | Click[], imageIndex = 0): Promise<RefinedPrediction | RefinedPrediction[]> {
-    this.live();
-    if (c.length === 0) return [];
-    const { clicks, single, hw, input } = this.clickBatch(c, imageIndex);
-    // The refined clicks through RpSam2.decodeRefined (SAM 2's decodeBest on them), then SAM 2's
-    // full-size mask and read-back: the path Sam2ImagePredictor.predictBest takes for a prompt.
-    let out: { refined: Tensor; iou: Tensor; oneHot: Tensor; selected: Tensor; full: Tensor };
-    try {
-      out = noGrad(() =>
+  predict(c: Click | Click[], imageIndex = 0): Promise<RefinedPrediction | RefinedPrediction[]> {
+    return this.perClick(c, imageIndex, async (clicks, hw, input) => {
+      // The refined clicks through RpSam2.decodeRefined (SAM 2's decodeBest on them), then SAM 2's
+      // full-size mask and read-back: the path Sam2ImagePredictor.predictBest takes for a prompt.
+      const out = noGrad(() =>
         tidy(() => {
           const refined = this.rp.refine(input, imageIndex).refined;
           const dec = this.rp.decodeRefined(refined, imageIndex);
           return { refined, iou: dec.iou, oneHot: dec.oneHot, selected: dec.selected, full: fullSizeMask(dec.selected, hw) };
         }),
       );
-    } finally {
-      input.dispose();
-    }
-    try {
-      const [rd, best] = await Promise.all([out.refined.data(), readBestMasks(out, out.full, hw)]);
-      const res = clicks.map((click, i): RefinedPrediction => ({ click: [click[0], click[1]], refined: pixelClick(rd, i, hw), ...best[i] }));
-      return single ? res[0] : res;
-    } finally {
-      for (const t of Object.values(out)) t.dispose();
-    }
+      try {
+        const [rd, best] = await Promise.all([out.refined.data(), readBestMasks(out, out.full, hw)]);
+        return clicks.map((click, i): RefinedPrediction => ({ click: [click[0], click[1]], refined: pixelClick(rd, i, hw), ...best[i] }));
+      } finally {
+        for (const t of Object.values(out)) t.dispose();
+      }
+    });
   }
 
   /** Frees the image features, and the model and shift block when `load` created them. Idempotent. */

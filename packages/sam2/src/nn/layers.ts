@@ -7,21 +7,20 @@
  * compute stays f32, so each forward widens the weight for its one op and frees the copy right
  * after, and only one layer's f32 weight is alive at a time.
  */
-import { conv2d, convTranspose2d, gelu, layerNorm2d, Linear, Module, relu, sigmoid, type ParamSlot, type Tensor } from '@rpsam2/tensor';
+import { conv2d, convTranspose2d, gelu, LayerNorm, layerNorm2d, Linear, Module, relu, sigmoid, type ParamSlot, type Tensor } from '@rpsam2/tensor';
 
-/** SAM's LayerNorm2d: normalises NCHW over channels (eps 1e-6). */
-export class LayerNorm2d extends Module {
-  readonly weight: ParamSlot;
-  readonly bias: ParamSlot;
+/**
+ * SAM's LayerNorm2d: normalises NCHW over channels (eps 1e-6). The same `weight`/`bias` [channels]
+ * parameters as the generic LayerNorm; only the normalised axis and the default eps differ.
+ */
+export class LayerNorm2d extends LayerNorm {
   constructor(
     readonly channels: number,
-    readonly eps = 1e-6,
+    eps = 1e-6,
   ) {
-    super();
-    this.weight = this.param('weight', [channels]);
-    this.bias = this.param('bias', [channels]);
+    super(channels, eps);
   }
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     return layerNorm2d(x, this.weight.get(), this.bias.get(), this.eps);
   }
 }
@@ -31,36 +30,42 @@ export interface Conv2dOptions {
   padding?: number;
 }
 
-export class Conv2d extends Module {
+/**
+ * A convolution's parameters: a weight that may be stored as f16 (its forward widens it) and an
+ * f32 bias of one value per output channel, registered in PyTorch's order.
+ */
+abstract class ConvLayer extends Module {
   readonly weight: ParamSlot;
   readonly bias: ParamSlot;
+  protected constructor(weightShape: readonly number[], outChannels: number) {
+    super();
+    this.weight = this.param('weight', weightShape, true);
+    this.bias = this.param('bias', [outChannels]);
+  }
+}
+
+export class Conv2d extends ConvLayer {
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
     readonly kernelSize: number,
     readonly options: Conv2dOptions = {},
   ) {
-    super();
-    this.weight = this.param('weight', [outChannels, inChannels, kernelSize, kernelSize], true);
-    this.bias = this.param('bias', [outChannels]);
+    super([outChannels, inChannels, kernelSize, kernelSize], outChannels);
   }
   forward(x: Tensor): Tensor {
     return this.weight.withF32((w) => conv2d(x, w, this.bias.get(), { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 }));
   }
 }
 
-export class ConvTranspose2d extends Module {
-  readonly weight: ParamSlot;
-  readonly bias: ParamSlot;
+export class ConvTranspose2d extends ConvLayer {
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
     readonly kernelSize: number,
     readonly stride: number,
   ) {
-    super();
-    this.weight = this.param('weight', [inChannels, outChannels, kernelSize, kernelSize], true);
-    this.bias = this.param('bias', [outChannels]);
+    super([inChannels, outChannels, kernelSize, kernelSize], outChannels);
   }
   forward(x: Tensor): Tensor {
     return this.weight.withF32((w) => convTranspose2d(x, w, this.bias.get(), { stride: this.stride }));

@@ -22,6 +22,22 @@ interface Entry {
   offset: number;
 }
 
+/**
+ * The fields a local file header and its central directory record share, in the same order
+ * (version needed 2.0, flags, method, time, date, CRC, sizes, name length), written from `at`.
+ */
+function setEntryFields(dv: DataView, at: number, e: Entry, { date, time }: { date: number; time: number }): void {
+  dv.setUint16(at, 20, true); // version needed: 2.0
+  dv.setUint16(at + 2, FLAG_UTF8, true);
+  dv.setUint16(at + 4, e.method, true);
+  dv.setUint16(at + 6, time, true);
+  dv.setUint16(at + 8, date, true);
+  dv.setUint32(at + 10, e.crc, true);
+  dv.setUint32(at + 14, e.data.length, true);
+  dv.setUint32(at + 18, e.size, true);
+  dv.setUint16(at + 22, e.name.length, true);
+}
+
 /** Whether this platform can deflate (CompressionStream with 'deflate-raw'). */
 export function canDeflate(): boolean {
   try {
@@ -94,19 +110,10 @@ export class ZipWriter {
     const total = this.offset + centralSize + 22;
     const out = new Uint8Array(total);
     const dv = new DataView(out.buffer);
-    const { date, time } = this.stamp;
     let p = 0;
     for (const e of this.entries) {
       dv.setUint32(p, SIG_LOCAL, true);
-      dv.setUint16(p + 4, 20, true); // version needed: 2.0
-      dv.setUint16(p + 6, FLAG_UTF8, true);
-      dv.setUint16(p + 8, e.method, true);
-      dv.setUint16(p + 10, time, true);
-      dv.setUint16(p + 12, date, true);
-      dv.setUint32(p + 14, e.crc, true);
-      dv.setUint32(p + 18, e.data.length, true);
-      dv.setUint32(p + 22, e.size, true);
-      dv.setUint16(p + 26, e.name.length, true);
+      setEntryFields(dv, p + 4, e, this.stamp);
       dv.setUint16(p + 28, 0, true);
       out.set(e.name, p + 30);
       out.set(e.data, p + 30 + e.name.length);
@@ -116,15 +123,7 @@ export class ZipWriter {
     for (const e of this.entries) {
       dv.setUint32(p, SIG_CENTRAL, true);
       dv.setUint16(p + 4, 20, true); // made by: 2.0, MS-DOS attributes
-      dv.setUint16(p + 6, 20, true);
-      dv.setUint16(p + 8, FLAG_UTF8, true);
-      dv.setUint16(p + 10, e.method, true);
-      dv.setUint16(p + 12, time, true);
-      dv.setUint16(p + 14, date, true);
-      dv.setUint32(p + 16, e.crc, true);
-      dv.setUint32(p + 20, e.data.length, true);
-      dv.setUint32(p + 24, e.size, true);
-      dv.setUint16(p + 28, e.name.length, true);
+      setEntryFields(dv, p + 6, e, this.stamp);
       // extra, comment, disk, internal attributes: 0
       dv.setUint32(p + 38, 0, true); // external attributes
       dv.setUint32(p + 42, e.offset, true);
