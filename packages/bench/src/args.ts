@@ -1,4 +1,5 @@
 /** Command-line flags shared by the bench subcommands. */
+import { parseArgs as parseFlagValues, type ParseArgsConfig } from 'node:util';
 
 export interface CommandArgs {
   /** Print only JSON on stdout (progress and notes go to stderr). */
@@ -50,4 +51,20 @@ export function parseArgs(argv: readonly string[]): CommandArgs {
     else out.rest.push(a);
   }
   return out;
+}
+
+/** `util.parseArgs`' options table. */
+type FlagOptions = NonNullable<ParseArgsConfig['options']>;
+
+/** The values {@link parseCommandFlags} returns for the options table `O`. */
+export type CommandFlagValues<O extends FlagOptions> = ReturnType<typeof parseFlagValues<{ args: string[]; allowPositionals: false; options: O }>>['values'];
+
+/**
+ * Parses the flags of a command that has its own (`util.parseArgs`: an unknown flag or a missing
+ * value throws; no positional arguments). Returns their values and the common
+ * {@link CommandArgs} they give (`json` from the command's `--json` flag, where it has one).
+ */
+export function parseCommandFlags<const O extends FlagOptions>(argv: string[], options: O): { values: CommandFlagValues<O>; common: CommandArgs } {
+  const { values, positionals } = parseFlagValues({ args: argv, allowPositionals: false, options });
+  return { values: values as CommandFlagValues<O>, common: { json: (values as { json?: boolean }).json ?? false, quick: false, rest: positionals } };
 }

@@ -13,14 +13,13 @@
  *
  * With `--json` only a JSON object goes to stdout.
  */
-import { parseArgs } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatProfile, shutdown, startProfile, stopProfile, type ProfileEntry, type ProfileReport } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
 import { DEFAULT_TRAIN_CONFIG, Sam2Model, Sam2Trainer, defaultModelPaths, initTrainingWeights, parseDefaultModelConfig, type TrainSource } from '@rpsam2/sam2';
-import { positiveIntFlag, type CommandArgs } from './args.js';
+import { parseCommandFlags, positiveIntFlag, type CommandArgs } from './args.js';
 import { SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './sam2-training/synthetic-source.js';
 
 export const PROFILE_SAM2_TRAIN_USAGE = 'profile-sam2-train [--size 256] [--steps 3] [--prompts-per-object 6] [--json]';
@@ -36,20 +35,14 @@ interface ProfileSam2TrainArgs extends CommandArgs {
 
 /** Parses the flags of `profile-sam2-train`. */
 export function parseProfileSam2TrainArgs(argv: string[]): CommandArgs {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: false,
-    options: {
-      size: { type: 'string', default: '256' },
-      steps: { type: 'string', default: '3' },
-      'prompts-per-object': { type: 'string', default: String(DEFAULT_TRAIN_CONFIG.step.promptsPerObject ?? 1) },
-      json: { type: 'boolean', default: false },
-    },
+  const { values, common } = parseCommandFlags(argv, {
+    size: { type: 'string', default: '256' },
+    steps: { type: 'string', default: '3' },
+    'prompts-per-object': { type: 'string', default: String(DEFAULT_TRAIN_CONFIG.step.promptsPerObject ?? 1) },
+    json: { type: 'boolean', default: false },
   });
   const args: ProfileSam2TrainArgs = {
-    json: values.json ?? false,
-    quick: false,
-    rest: positionals,
+    ...common,
     size: positiveIntFlag('size', values.size!),
     steps: positiveIntFlag('steps', values.steps!),
     promptsPerObject: positiveIntFlag('prompts-per-object', values['prompts-per-object']!),

@@ -7,7 +7,7 @@
  */
 import type { CommandArgs } from '../args.js';
 import { validateExperimentConfig } from '../runs/experiment-config.js';
-import { parseRunArgs, UsageError, type RunArgs } from '../runs/run-args.js';
+import { asUsageError, parseRunArgs, type RunArgs } from '../runs/run-args.js';
 import { runFromCli } from '../runs/run-command.js';
 import { writeAblationReport } from './ablation-report.js';
 import { CLICK_VARIANTS, LOSS_VARIANTS } from './variants.js';
@@ -16,13 +16,10 @@ export const ABLATE_LOSS_USAGE = `ablate-loss [flags]   (variants: ${LOSS_VARIAN
 export const ABLATE_CLICKS_USAGE = `ablate-clicks [flags]   (variants: ${CLICK_VARIANTS.map((v) => v.x).join(', ')} clicks per object; same flags as table1 except --shift-block)`;
 
 function withVariants(args: RunArgs, which: 'loss' | 'clicks'): RunArgs {
-  if (args.config) {
-    args.config.rpsam2.variants = (which === 'loss' ? LOSS_VARIANTS : CLICK_VARIANTS).map((v) => ({ ...v, set: [...v.set] }));
-    try {
-      validateExperimentConfig(args.config);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+  const config = args.config;
+  if (config) {
+    config.rpsam2.variants = (which === 'loss' ? LOSS_VARIANTS : CLICK_VARIANTS).map((v) => ({ ...v, set: [...v.set] }));
+    asUsageError(() => validateExperimentConfig(config));
   }
   return args;
 }

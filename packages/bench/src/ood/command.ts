@@ -15,10 +15,10 @@ import { isSam2ConfigPath } from '@rpsam2/sam2';
 import type { CommandArgs } from '../args.js';
 import { openCadis } from '../datasets/cadis.js';
 import { DatasetError } from '../datasets/types.js';
-import { splitQueueFlags, type EvaluationQueue } from '../queue/table1-shards.js';
+import type { EvaluationQueue } from '../queue/table1-shards.js';
 import { DEFAULT_SHIFT_BLOCK, seedRange } from '../runs/experiment-config.js';
-import { int, oneOf, str, UsageError } from '../runs/run-args.js';
-import { finishRun, readRunConfig, withCliInterrupts } from '../runs/run-command.js';
+import { asUsageError, int, oneOf, str, UsageError } from '../runs/run-args.js';
+import { finishRun, parseWithQueueFlags, readRunConfig, withCliInterrupts } from '../runs/run-command.js';
 import { createRunDir, pathExists, writeJson } from '../runs/run-dir.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import { StopSignal } from '../runs/stop-signal.js';
@@ -60,22 +60,12 @@ const STRING_FLAGS = [
 
 /** Parses `bench ood`'s flags (see {@link OOD_FLAGS}); throws a UsageError naming a bad one. */
 export function parseOodArgs(argv: string[]): OodArgs {
-  let split;
-  try {
-    split = splitQueueFlags(argv);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  return { ...parseOodFlags(split.argv), queue: split.queue };
+  return parseWithQueueFlags(argv, parseOodFlags);
 }
 
 function parseOodFlags(argv: string[]): OodArgs {
-  let values: Partial<Record<(typeof STRING_FLAGS)[number], string>>;
-  try {
-    values = parseArgs({ args: argv, allowPositionals: false, strict: true, options: Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' }])) }).values as typeof values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const options = Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }]));
+  const values = asUsageError(() => parseArgs({ args: argv, allowPositionals: false, strict: true, options }).values) as Partial<Record<(typeof STRING_FLAGS)[number], string>>;
   const base: OodArgs = { json: false, quick: false, rest: [] };
   const given = Object.keys(values) as (typeof STRING_FLAGS)[number][];
   if (values.resume !== undefined) {
@@ -147,11 +137,7 @@ function parseOodFlags(argv: string[]): OodArgs {
   if (has('cache')) c.cache.dir = resolve(str('--cache', values.cache));
   if (has('cache-dtype')) c.cache.dtype = oneOf('--cache-dtype', values['cache-dtype'], ['f32', 'f16'] as const);
   if (has('name')) c.name = str('--name', values.name);
-  try {
-    validateOodConfig(c);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  asUsageError(() => validateOodConfig(c));
   return { ...base, config: c, out: values.out, runsDir: values.runs };
 }
 

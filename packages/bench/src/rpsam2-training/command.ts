@@ -8,11 +8,9 @@
  * and training). `--export <dir>` then writes the chosen block, its config and its model card (see
  * export.ts).
  */
-import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { parseOverride } from '@rpsam2/rpsam2';
-import { nonNegativeIntFlag, type CommandArgs } from '../args.js';
-import { deepMerge, UsageError } from '../runs/run-args.js';
+import { nonNegativeIntFlag, parseCommandFlags, type CommandArgs } from '../args.js';
+import { UsageError, withOverrides } from '../runs/run-args.js';
 import { runFromCli } from '../runs/run-command.js';
 import { pathExists, readJson } from '../runs/run-dir.js';
 import { processIO } from '../runs/run-io.js';
@@ -30,15 +28,11 @@ interface TrainRpsam2Args extends CommandArgs {
 
 /** Parses the flags of `train-rpsam2` into the run's config (the recipe with the overrides). */
 export function parseTrainRpsam2Args(argv: string[]): CommandArgs {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: false,
-    options: {
-      out: { type: 'string', default: 'runs/rpsam2-synthetic' },
-      epochs: { type: 'string' },
-      set: { type: 'string', multiple: true },
-      export: { type: 'string' },
-    },
+  const { values, common } = parseCommandFlags(argv, {
+    out: { type: 'string', default: 'runs/rpsam2-synthetic' },
+    epochs: { type: 'string' },
+    set: { type: 'string', multiple: true },
+    export: { type: 'string' },
   });
   const config = rpsam2TrainingRunConfig();
   if (values.epochs !== undefined) {
@@ -46,15 +40,9 @@ export function parseTrainRpsam2Args(argv: string[]): CommandArgs {
     if (n < 1) throw new UsageError('--epochs needs at least 1');
     config.training.base = { ...config.training.base, epochs: n };
   }
-  for (const s of values.set ?? []) {
-    try {
-      config.training.base = deepMerge(config.training.base, parseOverride(s));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  }
+  config.training.base = withOverrides(config.training.base, values.set ?? []);
   validateExperimentConfig(config);
-  const args: TrainRpsam2Args = { json: false, quick: false, rest: positionals, out: values.out!, config, exportDir: values.export };
+  const args: TrainRpsam2Args = { ...common, out: values.out!, config, exportDir: values.export };
   return args;
 }
 

@@ -8,16 +8,24 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseOverride } from '@rpsam2/rpsam2';
 import { isSam2ConfigPath } from '@rpsam2/sam2';
+import { UsageError } from '@rpsam2/sam2/cli';
 import type { CommandArgs } from '../args.js';
 import type { EvaluationQueue } from '../queue/table1-shards.js';
 import { SPLIT_NAMES, type SplitName } from '../datasets/types.js';
 import { DEFAULT_SHIFT_BLOCK, defaultRunConfig, realRunConfig, seedRange, validateExperimentConfig, type ExperimentConfig, type ExperimentKind, type ExtraModelSpec } from './experiment-config.js';
 
-/** A bad invocation (printed with the usage, exit status 2). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
+// A bad invocation (exit status 2): the CLIs' own class, so that bench and `@rpsam2/sam2/cli` agree on what one is.
+export { UsageError };
+
+/**
+ * `f()`, with an error it throws turned into a {@link UsageError} of the same message: for
+ * parsers and validators of user input that throw plain errors.
+ */
+export function asUsageError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
 }
 
@@ -115,6 +123,11 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
   return out;
 }
 
+/** `base` with each `--set key=value` override merged in, in order; a malformed one is a {@link UsageError}. */
+export function withOverrides(base: Record<string, unknown>, sets: readonly string[]): Record<string, unknown> {
+  return sets.reduce((merged, s) => asUsageError(() => deepMerge(merged, parseOverride(s))), base);
+}
+
 /** Parses the run flags for an experiment of `kind` (see {@link RUN_FLAGS}). */
 export function parseRunArgs(argv: readonly string[], kind: ExperimentKind): RunArgs {
   const base: RunArgs = { kind, json: false, quick: false, rest: [] };
@@ -200,13 +213,7 @@ export function parseRunArgs(argv: readonly string[], kind: ExperimentKind): Run
     if (!isObj(file)) throw new UsageError(`--train-config ${path}: expected a JSON object of training settings`);
     c.training.base = deepMerge(c.training.base, file);
   }
-  for (const s of flags.get('--set') ?? []) {
-    try {
-      c.training.base = deepMerge(c.training.base, parseOverride(s));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  }
+  c.training.base = withOverrides(c.training.base, flags.get('--set') ?? []);
   if (flags.has('--steps')) c.training.base = { ...c.training.base, maxSteps: int('--steps', get('--steps'), 1) };
   if (flags.has('--grid-step')) c.training.gridStep = int('--grid-step', get('--grid-step'), 1);
   if (flags.has('--seeds')) c.protocol.seeds = seedRange(int('--seeds', get('--seeds'), 1));
@@ -221,11 +228,7 @@ export function parseRunArgs(argv: readonly string[], kind: ExperimentKind): Run
   if (flags.has('--cache-dtype')) c.cache.dtype = oneOf('--cache-dtype', get('--cache-dtype'), ['f32', 'f16'] as const);
   if (flags.has('--name')) c.name = str('--name', get('--name'));
   absolutePaths(c);
-  try {
-    validateExperimentConfig(c);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  asUsageError(() => validateExperimentConfig(c));
   return { ...base, config: c, out: get('--out'), runsDir: get('--runs') };
 }
 

@@ -9,8 +9,8 @@ import { lockFolder } from '@rpsam2/tensor/node';
 import type { CommandArgs } from '../args.js';
 import { validateExperimentConfig, type ExperimentConfig } from './experiment-config.js';
 import { runExperiment, type ExperimentOutcome, type ReportContext } from './experiment.js';
-import { parseRunArgs, UsageError, type RunArgs } from './run-args.js';
-import { splitQueueFlags } from '../queue/table1-shards.js';
+import { asUsageError, parseRunArgs, UsageError, type RunArgs } from './run-args.js';
+import { splitQueueFlags, type EvaluationQueue } from '../queue/table1-shards.js';
 import { createRunDir, pathExists, readJson, writeJson } from './run-dir.js';
 import { processIO, type RunIO } from './run-io.js';
 import { StopSignal } from './stop-signal.js';
@@ -98,15 +98,18 @@ export function handleInterrupts(stop: StopSignal, io: RunIO): () => void {
   };
 }
 
+/**
+ * Parses a run command's flags: `--queue`/`--queue-name` are taken out first (their errors are
+ * usage errors too), the rest goes to `parse`.
+ */
+export function parseWithQueueFlags<A extends CommandArgs>(argv: string[], parse: (argv: string[]) => A): A & { queue?: EvaluationQueue } {
+  const split = asUsageError(() => splitQueueFlags(argv));
+  return { ...parse(split.argv), queue: split.queue };
+}
+
 /** Parses `table1`'s flags. */
 export function parseTable1Args(argv: string[]): CommandArgs {
-  let split;
-  try {
-    split = splitQueueFlags(argv);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const args: RunArgs = { ...parseRunArgs(split.argv, 'table1'), queue: split.queue };
+  const args: RunArgs = parseWithQueueFlags(argv, (rest) => parseRunArgs(rest, 'table1'));
   return args;
 }
 

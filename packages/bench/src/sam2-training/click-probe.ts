@@ -20,7 +20,6 @@
  * per instrument) on the training frame (`--frames 1`) or on 8 held-out frames. The spread is
  * the tell: 0.000 means every click of an instrument gets the same mask.
  */
-import { parseArgs } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +40,7 @@ import {
   type TrainSample,
   type TrainSource,
 } from '@rpsam2/sam2';
-import { nonNegativeIntFlag, positiveIntFlag, probabilityFlag, type CommandArgs } from '../args.js';
+import { nonNegativeIntFlag, parseCommandFlags, positiveIntFlag, probabilityFlag, type CommandArgs } from '../args.js';
 import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
 import { evaluateSingleClick } from './single-click-eval.js';
 import { FrozenEncoder } from './frozen-encoder.js';
@@ -74,26 +73,20 @@ export interface ProbeEval {
 
 /** Parses the flags of `probe-sam2-clicks`. */
 export function parseProbeSam2ClicksArgs(argv: string[]): CommandArgs {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: false,
-    options: {
-      frames: { type: 'string', default: '1' },
-      steps: { type: 'string', default: '160' },
-      'eval-every': { type: 'string', default: '80' },
-      size: { type: 'string', default: '256' },
-      encoder: { type: 'string' },
-      boxes: { type: 'string', default: '0' },
-      corrections: { type: 'string', default: '0' },
-      multimask: { type: 'string', default: String(DEFAULT_TRAIN_CONFIG.step.multimaskProbability ?? 1) },
-      anatomy: { type: 'string', default: '0' },
-      json: { type: 'boolean', default: false },
-    },
+  const { values, common } = parseCommandFlags(argv, {
+    frames: { type: 'string', default: '1' },
+    steps: { type: 'string', default: '160' },
+    'eval-every': { type: 'string', default: '80' },
+    size: { type: 'string', default: '256' },
+    encoder: { type: 'string' },
+    boxes: { type: 'string', default: '0' },
+    corrections: { type: 'string', default: '0' },
+    multimask: { type: 'string', default: String(DEFAULT_TRAIN_CONFIG.step.multimaskProbability ?? 1) },
+    anatomy: { type: 'string', default: '0' },
+    json: { type: 'boolean', default: false },
   });
   const args: ProbeArgs = {
-    json: values.json ?? false,
-    quick: false,
-    rest: positionals,
+    ...common,
     frames: positiveIntFlag('frames', values.frames!),
     steps: positiveIntFlag('steps', values.steps!),
     evalEvery: positiveIntFlag('eval-every', values['eval-every']!),

@@ -4,14 +4,13 @@
  * command to continue from the run directory's checkpoint. Ctrl-C finishes the step, saves and
  * exits (130). `--export <dir>` writes the final weights (official key names) and a summary.
  */
-import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CropTrainSource, JsonlLog, Sam2Model, Sam2Trainer, defaultModelPaths, initTrainingWeights, parseDefaultModelConfig, reinitialiseDecoder, type TrainLogEntry, type TrainStage } from '@rpsam2/sam2';
 import { saveTensors, type Tensor } from '@rpsam2/tensor';
 import { ensureOutputDir, initNode, writeFileAtomic } from '@rpsam2/tensor/node';
 import { ProgressLine, formatDuration } from '@rpsam2/rpsam2';
-import { nonNegativeIntFlag, type CommandArgs } from '../args.js';
+import { nonNegativeIntFlag, parseCommandFlags, type CommandArgs } from '../args.js';
 import { ClassFocusTrainSource, SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED, SAM2_TRAIN_INSTRUMENTS, SyntheticTrainSource } from './synthetic-source.js';
 import { evaluateSingleClick } from './single-click-eval.js';
 import { modelCardMarkdown } from './model-card.js';
@@ -31,19 +30,15 @@ interface TrainSam2Args extends CommandArgs {
 
 /** Parses the flags of `train-sam2`. */
 export function parseTrainSam2Args(argv: string[]): CommandArgs {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: false,
-    options: {
-      out: { type: 'string', default: 'runs/sam2-synthetic' },
-      'stage-steps': { type: 'string' },
-      'images-per-step': { type: 'string' },
-      seed: { type: 'string' },
-      'eval-every': { type: 'string', default: '100' },
-      'eval-frames': { type: 'string', default: '8' },
-      export: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
+  const { values, common } = parseCommandFlags(argv, {
+    out: { type: 'string', default: 'runs/sam2-synthetic' },
+    'stage-steps': { type: 'string' },
+    'images-per-step': { type: 'string' },
+    seed: { type: 'string' },
+    'eval-every': { type: 'string', default: '100' },
+    'eval-frames': { type: 'string', default: '8' },
+    export: { type: 'string' },
+    json: { type: 'boolean', default: false },
   });
   const steps = values['stage-steps']?.split(',').map((v) => nonNegativeIntFlag('stage-steps', v));
   if (steps && steps.length !== SAM2_RECIPE.length) throw new Error(`--stage-steps needs ${SAM2_RECIPE.length} numbers (one per stage: ${SAM2_RECIPE.map((s) => `${s.imageSize}px`).join(', ')}), got '${values['stage-steps']}'`);
@@ -59,9 +54,7 @@ export function parseTrainSam2Args(argv: string[]): CommandArgs {
   }));
   if (stages.some((s) => s.config.imagesPerStep < 1)) throw new Error('--images-per-step must be at least 1');
   const args: TrainSam2Args = {
-    json: values.json ?? false,
-    quick: false,
-    rest: positionals,
+    ...common,
     out: values.out!,
     stages,
     evalEvery: nonNegativeIntFlag('eval-every', values['eval-every']!),

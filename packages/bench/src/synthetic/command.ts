@@ -16,6 +16,16 @@ export interface GenerateArgs extends CommandArgs {
 export const GENERATE_USAGE =
   'generate <out-dir> [--domain cataract1k|cadis] [--seed N] [--cases N] [--frames N] [--size WxH] [--instruments MIN-MAX] [--occlusion P] [--val N] [--test N] [--no-coco] [--force]';
 
+/** The numeric flags of `generate`: the option each sets and whether it takes integers only. */
+const NUMBER_FLAGS = new Map<string, { key: 'seed' | 'cases' | 'framesPerCase' | 'valCases' | 'testCases' | 'occlusion'; integer: boolean }>([
+  ['--seed', { key: 'seed', integer: true }],
+  ['--cases', { key: 'cases', integer: true }],
+  ['--frames', { key: 'framesPerCase', integer: true }],
+  ['--val', { key: 'valCases', integer: true }],
+  ['--test', { key: 'testCases', integer: true }],
+  ['--occlusion', { key: 'occlusion', integer: false }],
+]);
+
 /** Parses `generate`'s flags; throws on a bad one. */
 export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
   const options: SyntheticDatasetOptions = {};
@@ -29,31 +39,18 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    const numeric = NUMBER_FLAGS.get(a);
+    if (numeric) {
+      options[numeric.key] = num(a, argv[++i], numeric.integer);
+      continue;
+    }
     switch (a) {
-      case '--seed':
-        options.seed = num(a, argv[++i]);
-        break;
       case '--domain': {
         const v = argv[++i];
         if (v !== 'cataract1k' && v !== 'cadis') throw new Error(`--domain must be cataract1k or cadis, got '${v}'`);
         options.domain = v;
         break;
       }
-      case '--cases':
-        options.cases = num(a, argv[++i]);
-        break;
-      case '--frames':
-        options.framesPerCase = num(a, argv[++i]);
-        break;
-      case '--val':
-        options.valCases = num(a, argv[++i]);
-        break;
-      case '--test':
-        options.testCases = num(a, argv[++i]);
-        break;
-      case '--occlusion':
-        options.occlusion = num(a, argv[++i], false);
-        break;
       case '--size': {
         const v = argv[++i];
         const m = v === undefined ? null : /^(\d+)x(\d+)$/i.exec(v);

@@ -10,7 +10,7 @@ import { loadSam2, Sam2ImagePredictor } from '@rpsam2/sam2';
 import { buildFeatureCache } from '../cache/feature-cache.js';
 import { openDataset } from '../train/open-dataset.js';
 import { ProgressLine, formatDuration } from '../train/progress.js';
-import { choiceOption, intOption, numberOption, parseCommandArgs, UsageError, type CliIO } from '@rpsam2/sam2/cli';
+import { choiceOption, defineCommand, intOption, numberOption, UsageError, type CliIO, type Command, type OptionsTable, type ParsedCommand } from '@rpsam2/sam2/cli';
 import { baseName, resolveSam2Source } from './common.js';
 
 export const CANDIDATES_USAGE = `usage: rpsam2 candidates --data <synthetic:N[:seed]|manifest.json> --out <cache dir>
@@ -25,28 +25,22 @@ export const CANDIDATES_USAGE = `usage: rpsam2 candidates --data <synthetic:N[:s
   --dtype         SAM 2 weight storage on the GPU (default f32)
   Rerun the same command to resume; Ctrl-C stops after the current image.`;
 
+/** The options of `rpsam2 candidates` (see {@link CANDIDATES_USAGE}). */
+const CANDIDATES_OPTIONS = {
+  data: { type: 'string' },
+  out: { type: 'string' },
+  'sam2-weights': { type: 'string' },
+  'sam2-config': { type: 'string' },
+  f16: { type: 'boolean', default: false },
+  'grid-step': { type: 'string' },
+  epsilon: { type: 'string' },
+  dtype: { type: 'string', default: 'f32' },
+} as const satisfies OptionsTable;
+
 /** Runs `rpsam2 candidates`; returns the exit status (0 done, 130 interrupted). */
-export async function candidatesCommand(args: string[], io: CliIO): Promise<number> {
-  const parsed = parseCommandArgs(
-    {
-      command: 'rpsam2 candidates',
-      usage: CANDIDATES_USAGE,
-      options: {
-        data: { type: 'string' },
-        out: { type: 'string' },
-        'sam2-weights': { type: 'string' },
-        'sam2-config': { type: 'string' },
-        f16: { type: 'boolean', default: false },
-        'grid-step': { type: 'string' },
-        epsilon: { type: 'string' },
-        dtype: { type: 'string', default: 'f32' },
-      },
-    },
-    args,
-    io,
-  );
-  if (!parsed) return 0;
-  const { values } = parsed;
+export const candidatesCommand: Command = defineCommand({ command: 'rpsam2 candidates', usage: CANDIDATES_USAGE, options: CANDIDATES_OPTIONS }, runCandidates);
+
+async function runCandidates({ values }: ParsedCommand<typeof CANDIDATES_OPTIONS>, io: CliIO): Promise<number> {
   if (!values.data) throw new UsageError(`candidates: --data is required\n${CANDIDATES_USAGE}`);
   if (!values.out) throw new UsageError(`candidates: --out is required\n${CANDIDATES_USAGE}`);
   const gridStep = intOption(values['grid-step'], 'grid-step', 8);

@@ -12,7 +12,7 @@ import { clickProblem, decodeImage } from '@rpsam2/sam2';
 import { RpSam2Predictor, type Click } from '../predictor/rp-sam2-predictor.js';
 import { joinPath, writeAtomic } from '../checkpoint/node-io.js';
 import { defaultShiftBlockNotice, defaultShiftBlockSpec, shiftBlockNeededError } from '../predictor/default-shift-block.js';
-import { choiceOption, intOption, parseCommandArgs, requireFile, requirePath, UsageError, type CliIO } from '@rpsam2/sam2/cli';
+import { choiceOption, defineCommand, intOption, requireFile, requirePath, UsageError, type CliIO, type Command, type OptionsTable, type ParsedCommand } from '@rpsam2/sam2/cli';
 import { parsePoint, resolveSam2Source } from './common.js';
 
 export const PREDICT_USAGE = `usage: rpsam2 predict --image <png|jpg> --point x,y [--point x,y]... [--sam2-weights <.pt|.safetensors>]
@@ -39,28 +39,22 @@ export interface PredictOutput {
   timings: { loadMs: number; encodeMs: number; predictMs: number };
 }
 
+/** The options of `rpsam2 predict` (see {@link PREDICT_USAGE}). */
+const PREDICT_OPTIONS = {
+  image: { type: 'string' },
+  point: { type: 'string', multiple: true },
+  'sam2-weights': { type: 'string' },
+  'sam2-config': { type: 'string' },
+  'shift-block': { type: 'string' },
+  dtype: { type: 'string', default: 'f32' },
+  heads: { type: 'string' },
+  out: { type: 'string' },
+} as const satisfies OptionsTable;
+
 /** Runs `rpsam2 predict`; returns the exit status. */
-export async function predictCommand(args: string[], io: CliIO): Promise<number> {
-  const parsed = parseCommandArgs(
-    {
-      command: 'rpsam2 predict',
-      usage: PREDICT_USAGE,
-      options: {
-        image: { type: 'string' },
-        point: { type: 'string', multiple: true },
-        'sam2-weights': { type: 'string' },
-        'sam2-config': { type: 'string' },
-        'shift-block': { type: 'string' },
-        dtype: { type: 'string', default: 'f32' },
-        heads: { type: 'string' },
-        out: { type: 'string' },
-      },
-    },
-    args,
-    io,
-  );
-  if (!parsed) return 0;
-  const { values } = parsed;
+export const predictCommand: Command = defineCommand({ command: 'rpsam2 predict', usage: PREDICT_USAGE, options: PREDICT_OPTIONS }, runPredict);
+
+async function runPredict({ values }: ParsedCommand<typeof PREDICT_OPTIONS>, io: CliIO): Promise<number> {
   if (!values.out) throw new UsageError(`predict: --out is required\n${PREDICT_USAGE}`);
   if (!values.point?.length) throw new UsageError(`predict: give at least one --point x,y\n${PREDICT_USAGE}`);
   const clicks = values.point.map(parsePoint);

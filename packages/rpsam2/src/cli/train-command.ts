@@ -22,7 +22,7 @@ import { openDataset } from '../train/open-dataset.js';
 import { CachedSource, ConcatSource, OnTheFlySource, type TrainingSource } from '../train/sources.js';
 import { Trainer, type TrainProgress } from '../train/trainer.js';
 import { ProgressLine, formatDuration } from '../train/progress.js';
-import { parseCommandArgs, requireFile, requirePath, UsageError, type CliIO } from '@rpsam2/sam2/cli';
+import { defineCommand, requireFile, requirePath, UsageError, type CliIO, type Command, type OptionsTable, type ParsedCommand } from '@rpsam2/sam2/cli';
 import { resolveSam2Source } from './common.js';
 
 export const TRAIN_USAGE = `usage: rpsam2 train --config <cfg.json> [--set key=value]... [--resume]
@@ -91,23 +91,17 @@ function progressText(p: TrainProgress): string {
   return `epoch ${p.epoch + 1}/${p.epochs} step ${p.stepInEpoch}/${p.stepsPerEpoch} | ${parts.join(' ')} | ${p.clicksPerSec.toFixed(1)} clicks/s, ${(p.stepMs / 1000).toFixed(2)} s/step | eta ${formatDuration(p.etaMs)}`;
 }
 
+/** The options of `rpsam2 train` (see {@link TRAIN_USAGE}). */
+const TRAIN_OPTIONS = {
+  config: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  resume: { type: 'boolean', default: false },
+} as const satisfies OptionsTable;
+
 /** Runs `rpsam2 train`; returns the exit status (0 done, 130 interrupted). */
-export async function trainCommand(args: string[], io: CliIO): Promise<number> {
-  const parsed = parseCommandArgs(
-    {
-      command: 'rpsam2 train',
-      usage: TRAIN_USAGE,
-      options: {
-        config: { type: 'string' },
-        set: { type: 'string', multiple: true },
-        resume: { type: 'boolean', default: false },
-      },
-    },
-    args,
-    io,
-  );
-  if (!parsed) return 0;
-  const { values } = parsed;
+export const trainCommand: Command = defineCommand({ command: 'rpsam2 train', usage: TRAIN_USAGE, options: TRAIN_OPTIONS }, runTrain);
+
+async function runTrain({ values }: ParsedCommand<typeof TRAIN_OPTIONS>, io: CliIO): Promise<number> {
   const cfgPath = await requireFile(values.config, '--config', 'a JSON training config');
   let file: unknown;
   try {

@@ -8,7 +8,7 @@ import { ensureOutputDir } from '@rpsam2/tensor/node';
 import { convertWeightsFile, verifyConversion } from '../weights/convert-file.js';
 import { formatBytes } from '../memory/estimate.js';
 import { ms } from './args.js';
-import { parseCommandArgs, requireFile, UsageError, type CliIO } from './shared.js';
+import { defineCommand, requireFile, UsageError, type CliIO, type Command, type OptionsTable, type ParsedCommand } from './shared.js';
 
 export const CONVERT_USAGE = `usage: sam2 convert <in.pt|in.safetensors> <out.safetensors> [--f16] [--image-only] [--verify]
 
@@ -16,24 +16,17 @@ export const CONVERT_USAGE = `usage: sam2 convert <in.pt|in.safetensors> <out.sa
   --image-only  drop the video path's tensors (memory attention/encoder, object pointers)
   --verify      read the output back and compare every tensor with the input`;
 
+/** The options of `sam2 convert` (see {@link CONVERT_USAGE}). */
+const CONVERT_OPTIONS = {
+  f16: { type: 'boolean', default: false },
+  'image-only': { type: 'boolean', default: false },
+  verify: { type: 'boolean', default: false },
+} as const satisfies OptionsTable;
+
 /** Runs `sam2 convert`; returns the exit status. */
-export async function convertCommand(args: string[], io: CliIO): Promise<number> {
-  const parsed = parseCommandArgs(
-    {
-      command: 'sam2 convert',
-      usage: CONVERT_USAGE,
-      options: {
-        f16: { type: 'boolean', default: false },
-        'image-only': { type: 'boolean', default: false },
-        verify: { type: 'boolean', default: false },
-      },
-      allowPositionals: true,
-    },
-    args,
-    io,
-  );
-  if (!parsed) return 0;
-  const { values, positionals } = parsed;
+export const convertCommand: Command = defineCommand({ command: 'sam2 convert', usage: CONVERT_USAGE, options: CONVERT_OPTIONS, allowPositionals: true }, runConvert);
+
+async function runConvert({ values, positionals }: ParsedCommand<typeof CONVERT_OPTIONS>, io: CliIO): Promise<number> {
   if (positionals.length !== 2) throw new UsageError(`convert: expected an input and an output path, got ${positionals.length} argument(s)\n${CONVERT_USAGE}`);
   const [input, output] = positionals;
   await requireFile(input, 'convert:');

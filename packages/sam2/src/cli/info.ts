@@ -12,7 +12,7 @@ import { checkWeights } from '../weights/load.js';
 import { detectPrefix, inferSize, openWeights } from '../weights/source.js';
 import { presetConfig } from '../config.js';
 import { ms, resolveConfigArg } from './args.js';
-import { choiceOption, intOption, parseCommandArgs, requireFile, UsageError, type CliIO } from './shared.js';
+import { choiceOption, defineCommand, intOption, requireFile, UsageError, type CliIO, type Command, type OptionsTable, type ParsedCommand } from './shared.js';
 
 export const INFO_USAGE = `usage: sam2 info [--config <t|s|b+|l|config.yaml|config.json>] [--weights <file>] [--image-size N]
                  [--measure [--dtype f32|f16] [--repeats N]] [--json]
@@ -47,27 +47,21 @@ export interface InfoResult {
 
 const M = (n: number) => `${(n / 1e6).toFixed(2)} M`;
 
+/** The options of `sam2 info` (see {@link INFO_USAGE}). */
+const INFO_OPTIONS = {
+  config: { type: 'string' },
+  weights: { type: 'string' },
+  'image-size': { type: 'string' },
+  measure: { type: 'boolean', default: false },
+  dtype: { type: 'string', default: 'f16' },
+  repeats: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const satisfies OptionsTable;
+
 /** Runs `sam2 info`; returns the exit status (1 when --weights do not match the config). */
-export async function infoCommand(args: string[], io: CliIO): Promise<number> {
-  const parsed = parseCommandArgs(
-    {
-      command: 'sam2 info',
-      usage: INFO_USAGE,
-      options: {
-        config: { type: 'string' },
-        weights: { type: 'string' },
-        'image-size': { type: 'string' },
-        measure: { type: 'boolean', default: false },
-        dtype: { type: 'string', default: 'f16' },
-        repeats: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    },
-    args,
-    io,
-  );
-  if (!parsed) return 0;
-  const { values } = parsed;
+export const infoCommand: Command = defineCommand({ command: 'sam2 info', usage: INFO_USAGE, options: INFO_OPTIONS }, runInfo);
+
+async function runInfo({ values }: ParsedCommand<typeof INFO_OPTIONS>, io: CliIO): Promise<number> {
   if (!values.config && !values.weights) throw new UsageError(`info: give --config or --weights\n${INFO_USAGE}`);
   const dtype = choiceOption(values.dtype, 'dtype', ['f32', 'f16']);
   const repeats = intOption(values.repeats, 'repeats', 1);

@@ -11,7 +11,7 @@ import { clickProblem } from '../predictor/transforms.js';
 import { loadSam2, type WeightDType } from '../weights/load.js';
 import { defaultModelNotice, defaultModelSpec } from '../weights/default-model.js';
 import { ms, parseBox, parsePoint, resolveConfigArg } from './args.js';
-import { choiceOption, parseCommandArgs, requireFile, UsageError, type CliIO } from './shared.js';
+import { choiceOption, defineCommand, requireFile, UsageError, type CliIO, type Command, type OptionsTable, type ParsedCommand } from './shared.js';
 
 export const PREDICT_USAGE = `usage: sam2 predict --image <png|jpg> [--weights <.pt|.safetensors>] --out <dir>
                     [--point x,y[,label]]... [--box x0,y0,x1,y1] [--multimask] [--hq-token-only]
@@ -57,30 +57,24 @@ async function readInput(path: string, what: string): Promise<Uint8Array> {
   }
 }
 
+/** The options of `sam2 predict` (see {@link PREDICT_USAGE}). */
+const PREDICT_OPTIONS = {
+  image: { type: 'string' },
+  weights: { type: 'string' },
+  config: { type: 'string' },
+  point: { type: 'string', multiple: true },
+  box: { type: 'string' },
+  multimask: { type: 'boolean', default: false },
+  'hq-token-only': { type: 'boolean', default: false },
+  dtype: { type: 'string', default: 'f32' },
+  out: { type: 'string' },
+} as const satisfies OptionsTable;
+
 /** Runs `sam2 predict` with `args` (after the subcommand); returns the exit status. */
-export async function predictCommand(args: string[], io: CliIO): Promise<number> {
+export const predictCommand: Command = defineCommand({ command: 'sam2 predict', usage: PREDICT_USAGE, options: PREDICT_OPTIONS }, runPredict);
+
+async function runPredict({ values }: ParsedCommand<typeof PREDICT_OPTIONS>, io: CliIO): Promise<number> {
   const t0 = performance.now();
-  const parsed = parseCommandArgs(
-    {
-      command: 'sam2 predict',
-      usage: PREDICT_USAGE,
-      options: {
-        image: { type: 'string' },
-        weights: { type: 'string' },
-        config: { type: 'string' },
-        point: { type: 'string', multiple: true },
-        box: { type: 'string' },
-        multimask: { type: 'boolean', default: false },
-        'hq-token-only': { type: 'boolean', default: false },
-        dtype: { type: 'string', default: 'f32' },
-        out: { type: 'string' },
-      },
-    },
-    args,
-    io,
-  );
-  if (!parsed) return 0;
-  const { values } = parsed;
   for (const k of ['image', 'out'] as const) if (!values[k]) throw new UsageError(`predict: --${k} is required\n${PREDICT_USAGE}`);
   const points = (values.point ?? []).map(parsePoint);
   const box = values.box !== undefined ? parseBox(values.box) : null;

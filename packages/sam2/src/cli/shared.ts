@@ -112,6 +112,18 @@ export function parseCommandArgs<const O extends OptionsTable>(spec: CommandSpec
   return parsed as unknown as ParsedCommand<O>;
 }
 
+/**
+ * A subcommand from its spec and body: parses the arguments with {@link parseCommandArgs} and
+ * runs `run` on them; `--help`/`-h` prints the usage and returns 0 without running it. Every
+ * command of the CLIs starts this way, so the parse-or-help step is written once.
+ */
+export function defineCommand<const O extends OptionsTable>(spec: CommandSpec<O>, run: (parsed: ParsedCommand<O>, io: CliIO) => Promise<number>): Command {
+  return async (args, io) => {
+    const parsed = parseCommandArgs(spec, args, io);
+    return parsed ? run(parsed, io) : 0;
+  };
+}
+
 /** Limits of a numeric option. */
 export interface NumberRules {
   /** Whole numbers only (default false). */
