@@ -16,13 +16,13 @@
  * decodes every label map), otherwise when a frame's labels are loaded (the error then names the
  * file, the value and the pixel).
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CADIS_IGNORE, CADIS_OFFICIAL_SPLIT, CADIS_RAW_CLASSES, CADIS_TASK2_CLASSES, CADIS_TASK2_LUT, type ClassInfo, type ObjectKind } from '@rpsam2/data';
 import { isDir, listDir, mapLimit, readPngSize } from './fs-util.js';
-import { readLabelPng, readRgbImage, type LabelMap, type RgbFrame } from './image-io.js';
-import { applySplitLists, parseSplitJson } from './splits.js';
-import { DatasetError, IssueLog, type DatasetIssue, type FrameRef, type LoadedObject, type SegmentationDataset, type SplitInfo, type SplitName } from './types.js';
+import { FrameListDataset } from './frame-dataset.js';
+import { readLabelPng, type LabelMap } from './image-io.js';
+import { splitFromJsonFile } from './splits.js';
+import { DatasetError, IssueLog, type DatasetIssue, type FrameRef, type LoadedObject, type SegmentationDataset, type SplitInfo } from './types.js';
 
 /** Options of {@link openCadis}. */
 export interface CadisOptions {
@@ -49,37 +49,25 @@ const RAW_KINDS: readonly ObjectKind[] = CADIS_RAW_CLASSES.map((_, i) => (i === 
 export const CADIS_MAX_RAW_ID = CADIS_RAW_CLASSES.length - 1;
 
 /** An opened CaDIS dataset. */
-export class CadisDataset implements SegmentationDataset {
+export class CadisDataset extends FrameListDataset<CadisFrame> implements SegmentationDataset {
   readonly name = 'cadis';
   readonly classes: readonly ClassInfo[];
   readonly instrumentKeys: readonly string[];
+  protected readonly listedSize = 'expected';
 
   constructor(
     readonly root: string,
     readonly task: 2 | 'raw',
-    readonly frames: readonly CadisFrame[],
-    readonly split: SplitInfo,
-    private readonly issueList: DatasetIssue[],
+    frames: readonly CadisFrame[],
+    split: SplitInfo,
+    issueList: DatasetIssue[],
   ) {
+    super(frames, split, issueList);
     this.classes =
       task === 2
         ? CADIS_TASK2_CLASSES
         : CADIS_RAW_CLASSES.map((name, i) => ({ key: name, name, kind: RAW_KINDS[i] }));
     this.instrumentKeys = this.classes.filter((c) => c.kind === 'instrument').map((c) => c.key);
-  }
-
-  get issues(): readonly DatasetIssue[] {
-    return this.issueList;
-  }
-
-  framesIn(split: SplitName): CadisFrame[] {
-    return this.frames.filter((f) => f.split === split);
-  }
-
-  async loadImage(frame: FrameRef): Promise<RgbFrame> {
-    const img = await readRgbImage(frame.imagePath);
-    if (img.width !== frame.width || img.height !== frame.height) throw new Error(`${frame.imagePath}: image is ${img.width}×${img.height}, expected ${frame.width}×${frame.height}`);
-    return img;
   }
 
   /** The raw label map (ids 0–35), validated: throws naming the file, value and pixel otherwise. */
@@ -198,15 +186,7 @@ export async function openCadis(root: string, options: CadisOptions = {}): Promi
 
   let split: SplitInfo;
   if (options.split) {
-    let text: string | undefined;
-    try {
-      text = await readFile(options.split, 'utf8');
-    } catch (e) {
-      log.error(options.split, `cannot read the split file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-    const lists = text === undefined ? undefined : parseSplitJson(text, options.split, log);
-    const counts = lists ? applySplitLists(frames, lists, options.split, log) : { train: 0, val: 0, test: 0, none: frames.length };
-    split = { source: options.split, counts };
+    split = await splitFromJsonFile(options.split, frames, log);
   } else {
     const counts = { train: 0, val: 0, test: 0, none: 0 };
     for (const f of frames) {

@@ -33,8 +33,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CATARACT1K_ANATOMY, CATARACT1K_INSTRUMENTS, INSTRUMENT_KEYS, type ClassInfo, type ObjectKind, parseCocoInstances, rasterizeShape, parseSuperviselyAnnotation } from '@rpsam2/data';
 import { isDir, isFile, listDir, mapLimit, naturalCompare, readPngSize } from './fs-util.js';
-import { readRgbImage, type RgbFrame } from './image-io.js';
-import { applyCsvSplits, applySplitLists, parseSplitCsv, parseSplitJson, type CsvFrame } from './splits.js';
+import { FrameListDataset } from './frame-dataset.js';
+import { applyCsvSplits, parseSplitCsv, readSplitText, splitFromJsonFile, type CsvFrame } from './splits.js';
 import {
   DatasetError,
   IssueLog,
@@ -70,35 +70,22 @@ export interface Cataract1kFrame extends FrameRef {
 export const CATARACT1K_CSV_DIR = 'TrainIDs_SemanticSegmentation_FiveFold/TrainIDs_Cataract_1k_Instruments';
 
 /** An opened Cataract-1k dataset (see the module documentation). */
-export class Cataract1kDataset implements SegmentationDataset {
+export class Cataract1kDataset extends FrameListDataset<Cataract1kFrame> implements SegmentationDataset {
   readonly name = 'cataract1k';
   readonly classes: readonly ClassInfo[] = [...CATARACT1K_INSTRUMENTS, ...CATARACT1K_ANATOMY];
   readonly instrumentKeys = INSTRUMENT_KEYS;
+  protected readonly listedSize = 'its annotation says';
 
   constructor(
     readonly root: string,
     readonly annotations: 'supervisely' | 'coco',
-    readonly frames: readonly Cataract1kFrame[],
-    readonly split: SplitInfo,
-    private readonly issueList: DatasetIssue[],
+    frames: readonly Cataract1kFrame[],
+    split: SplitInfo,
+    issueList: DatasetIssue[],
     /** Unknown class titles and how often they occurred. */
     readonly unknownClasses: ReadonlyMap<string, number>,
-  ) {}
-
-  get issues(): readonly DatasetIssue[] {
-    return this.issueList;
-  }
-
-  framesIn(split: SplitName): Cataract1kFrame[] {
-    return this.frames.filter((f) => f.split === split);
-  }
-
-  async loadImage(frame: FrameRef): Promise<RgbFrame> {
-    const img = await readRgbImage(frame.imagePath);
-    if (img.width !== frame.width || img.height !== frame.height) {
-      throw new Error(`${frame.imagePath}: image is ${img.width}×${img.height}, its annotation says ${frame.width}×${frame.height}`);
-    }
-    return img;
+  ) {
+    super(frames, split, issueList);
   }
 
   async loadObjects(frame: FrameRef, options: { kinds?: readonly ObjectKind[] } = {}): Promise<LoadedObject[]> {
@@ -153,15 +140,32 @@ export async function openCataract1k(root: string, options: Cataract1kOptions = 
   return new Cataract1kDataset(root, annotations, frames, split, log.issues, unknown);
 }
 
+/**
+ * The `case_XXXX` folders of `dir`, one at a time (so that the issues stay in folder order):
+ * files are passed over (meta.json, obj_class_to_machine_color.json, …), other folders warned of.
+ */
+async function* caseFolders(dir: string, log: IssueLog): AsyncGenerator<{ name: string; caseDir: string }> {
+  for (const entry of await listDir(dir)) {
+    if (!entry.dir) continue;
+    const caseDir = join(dir, entry.name);
+    if (/^case_?\d+$/i.test(entry.name)) yield { name: entry.name, caseDir };
+    else log.warn(caseDir, 'not a case_XXXX folder; ignored');
+  }
+}
+
+/**
+ * The frame of image `imagePath` of case `group`, with the annotation's size and objects, once
+ * the image's PNG header agrees with that size (else undefined, the error logged).
+ */
+async function checkedFrame(group: string, fileName: string, imagePath: string, ann: { width: number; height: number; objects: AnnotatedObject[] }, annotationPath: string, log: IssueLog): Promise<Cataract1kFrame | undefined> {
+  if (!(await checkImageSize(imagePath, ann.width, ann.height, annotationPath, log))) return undefined;
+  return { id: `${group}/${fileName}`, group, fileName, imagePath, width: ann.width, height: ann.height, annotationPath, objects: ann.objects };
+}
+
 async function readSupervisely(supDir: string, log: IssueLog, unknown: Map<string, number>): Promise<Cataract1kFrame[]> {
   const frames: Cataract1kFrame[] = [];
-  for (const entry of await listDir(supDir)) {
-    if (!entry.dir) continue; // meta.json, obj_class_to_machine_color.json, …
-    const caseDir = join(supDir, entry.name);
-    if (!/^case_?\d+$/i.test(entry.name)) {
-      log.warn(caseDir, 'not a case_XXXX folder; ignored');
-      continue;
-    }
+  for await (const entry of caseFolders(supDir, log)) {
+    const { caseDir } = entry;
     const imgDir = join(caseDir, 'img');
     const annDir = join(caseDir, 'ann');
     const imgs = (await listDir(imgDir)).filter((e) => !e.dir).map((e) => e.name);
@@ -184,19 +188,7 @@ async function readSupervisely(supDir: string, log: IssueLog, unknown: Map<strin
       }
       const ann = parseSuperviselyAnnotation(await readFile(annPath, 'utf8'), annPath, log, unknown);
       if (!ann) return undefined;
-      const imagePath = join(imgDir, fileName);
-      if (!(await checkImageSize(imagePath, ann.width, ann.height, annPath, log))) return undefined;
-      const frame: Cataract1kFrame = {
-        id: `${entry.name}/${fileName}`,
-        group: entry.name,
-        fileName,
-        imagePath,
-        width: ann.width,
-        height: ann.height,
-        annotationPath: annPath,
-        objects: ann.objects,
-      };
-      return frame;
+      return checkedFrame(entry.name, fileName, join(imgDir, fileName), ann, annPath, log);
     });
     for (const f of parsed) if (f) frames.push(f);
     for (const img of imgs) if (!annotated.has(img)) log.warn(join(imgDir, img), `image has no annotation (${join('ann', `${img}.json`)}); skipped`);
@@ -206,13 +198,8 @@ async function readSupervisely(supDir: string, log: IssueLog, unknown: Map<strin
 
 async function readCoco(cocoDir: string, supDir: string, log: IssueLog, unknown: Map<string, number>): Promise<Cataract1kFrame[]> {
   const frames: Cataract1kFrame[] = [];
-  for (const entry of await listDir(cocoDir)) {
-    if (!entry.dir) continue;
-    const caseDir = join(cocoDir, entry.name);
-    if (!/^case_?\d+$/i.test(entry.name)) {
-      log.warn(caseDir, 'not a case_XXXX folder; ignored');
-      continue;
-    }
+  for await (const entry of caseFolders(cocoDir, log)) {
+    const { caseDir } = entry;
     const file = join(caseDir, 'annotations', 'instances.json');
     if (!(await isFile(file))) {
       log.error(caseDir, 'no annotations/instances.json');
@@ -233,19 +220,7 @@ async function readCoco(cocoDir: string, supDir: string, log: IssueLog, unknown:
         log.error(file, `image ${JSON.stringify(im.id)} ('${im.fileName}') has no file (looked for ${candidates.join(' and ')})`);
         return undefined;
       }
-      if (!(await checkImageSize(imagePath, im.width, im.height, file, log))) return undefined;
-      const fileName = basename(im.fileName);
-      const frame: Cataract1kFrame = {
-        id: `${entry.name}/${fileName}`,
-        group: entry.name,
-        fileName,
-        imagePath,
-        width: im.width,
-        height: im.height,
-        annotationPath: file,
-        objects: im.objects,
-      };
-      return frame;
+      return checkedFrame(entry.name, basename(im.fileName), imagePath, im, file, log);
     });
     for (const f of resolved) if (f) frames.push(f);
   }
@@ -269,11 +244,11 @@ async function checkImageSize(imagePath: string, width: number, height: number, 
 
 async function resolveSplit(root: string, base: string, frames: Cataract1kFrame[], options: Cataract1kOptions, log: IssueLog): Promise<SplitInfo> {
   const spec = options.split;
-  if (typeof spec === 'string') return fromJson(spec, frames, log);
+  if (typeof spec === 'string') return splitFromJsonFile(spec, frames, log);
   if (spec && typeof spec === 'object') return fromCsvs(spec, frames, log);
   for (const dir of new Set([root, base])) {
     const p = join(dir, 'splits.json');
-    if (await isFile(p)) return fromJson(p, frames, log);
+    if (await isFile(p)) return splitFromJsonFile(p, frames, log);
   }
   const fold = options.csvFold ?? 0;
   const csvDir = join(root, CATARACT1K_CSV_DIR);
@@ -292,19 +267,6 @@ async function resolveSplit(root: string, base: string, frames: Cataract1kFrame[
   return { source: `fallback: every 5th case is test (${[...testGroups].join(', ') || 'none'}), the rest train`, counts };
 }
 
-async function fromJson(path: string, frames: Cataract1kFrame[], log: IssueLog): Promise<SplitInfo> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    log.error(path, `cannot read the split file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    return { source: path, counts: { train: 0, val: 0, test: 0, none: frames.length } };
-  }
-  const lists = parseSplitJson(text, path, log);
-  if (!lists) return { source: path, counts: { train: 0, val: 0, test: 0, none: frames.length } };
-  return { source: path, counts: applySplitLists(frames, lists, path, log) };
-}
-
 async function fromCsvs(spec: Partial<Record<SplitName, string>>, frames: Cataract1kFrame[], log: IssueLog): Promise<SplitInfo> {
   const rows: Partial<Record<SplitName, CsvFrame[]>> = {};
   const files: string[] = [];
@@ -312,14 +274,8 @@ async function fromCsvs(spec: Partial<Record<SplitName, string>>, frames: Catara
     const p = spec[split];
     if (!p) continue;
     files.push(p);
-    let text: string;
-    try {
-      text = await readFile(p, 'utf8');
-    } catch (e) {
-      log.error(p, `cannot read the split CSV (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-      continue;
-    }
-    rows[split] = parseSplitCsv(text, p, log);
+    const text = await readSplitText(p, 'split CSV', log);
+    if (text !== undefined) rows[split] = parseSplitCsv(text, p, log);
   }
   const source = files.join(', ');
   return { source, counts: applyCsvSplits(frames, rows, source, log) };

@@ -11,7 +11,8 @@
  * `case_5013/<file name>`. When no row matches a frame of the dataset (another file naming),
  * the split falls back to the rows' cases, with a warning.
  */
-import { SPLIT_NAMES, type FrameRef, type IssueLog, type SplitName } from './types.js';
+import { readFile } from 'node:fs/promises';
+import { SPLIT_NAMES, type FrameRef, type IssueLog, type SplitInfo, type SplitName } from './types.js';
 
 /** Entries per split: group names or frame ids. */
 export type SplitLists = Partial<Record<SplitName, string[]>>;
@@ -40,6 +41,23 @@ export function parseSplitJson(text: string, file: string, log: IssueLog): Split
   }
   if (!SPLIT_NAMES.some((s) => out[s]?.length)) log.warn(file, 'the split file lists no frames');
   return out;
+}
+
+/** The text of a split file (`what`: 'split file', 'split CSV'); logs and returns undefined when it cannot be read. */
+export async function readSplitText(path: string, what: string, log: IssueLog): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    log.error(path, `cannot read the ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return undefined;
+  }
+}
+
+/** Assigns `frame.split` from our JSON split file `path` (all frames in none when it is unusable; logged). */
+export async function splitFromJsonFile(path: string, frames: readonly FrameRef[], log: IssueLog): Promise<SplitInfo> {
+  const text = await readSplitText(path, 'split file', log);
+  const lists = text === undefined ? undefined : parseSplitJson(text, path, log);
+  return { source: path, counts: lists ? applySplitLists(frames, lists, path, log) : { train: 0, val: 0, test: 0, none: frames.length } };
 }
 
 /** One row of a Cataract-1k CSV, re-rooted. */

@@ -8,7 +8,7 @@ import { drawSpines, drawTitle, drawYAxis, layoutFrame, linearScale, type FrameL
 import { seriesColor } from './palette.js';
 import { rasterizeSvg } from './rasterize.js';
 import { STYLE } from './style.js';
-import { num, SvgBuilder } from './svg.js';
+import { num, SvgBuilder, type SvgFigure } from './svg.js';
 import { textWidth } from './text-metrics.js';
 import { formatTick, niceDomain, niceTicks, type Ticks } from './ticks.js';
 import { checkFinite, checkLength, checkNonEmptyArray, checkRange, checkStd, checkString } from './validate.js';
@@ -44,10 +44,7 @@ export interface BarGeometry {
 }
 
 /** The SVG and where things went. */
-export interface BarPlotFigure {
-  svg: string;
-  width: number;
-  height: number;
+export interface BarPlotFigure extends SvgFigure {
   layout: FrameLayout;
   bars: BarGeometry[];
   /** Whether the group labels were rotated to fit. */

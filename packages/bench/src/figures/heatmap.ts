@@ -12,7 +12,7 @@ import { viridisHex } from './colormap.js';
 import { cropDataUri, objectCrop, type CropBox } from './crop.js';
 import { rasterizeSvg } from './rasterize.js';
 import { STYLE } from './style.js';
-import { num, pathData, SvgBuilder } from './svg.js';
+import { num, pathData, SvgBuilder, type SvgFigure } from './svg.js';
 import { textWidth } from './text-metrics.js';
 import { formatTick, niceTicks } from './ticks.js';
 import { checkFinite, checkLength, checkNonEmptyArray, checkString } from './validate.js';
@@ -73,10 +73,7 @@ export interface HeatmapPanelGeometry {
 }
 
 /** The SVG and where things went. */
-export interface ClickHeatmapFigure {
-  svg: string;
-  width: number;
-  height: number;
+export interface ClickHeatmapFigure extends SvgFigure {
   /** The frame region every panel shows. */
   crop: CropBox;
   panels: HeatmapPanelGeometry[];

@@ -19,5 +19,6 @@ export { renderLinePlot, linePlotSvg, renderTrainingCurve, trainingCurveSvg, ema
 export { viridis, viridisHex, rgbHex, type Rgb } from './colormap.js';
 export { niceTicks, niceDomain, niceStep, logTicks, formatTick, formatLogTick, type Ticks } from './ticks.js';
 export { rasterizeSvg, DEFAULT_SCALE, type RasterOptions } from './rasterize.js';
+export type { SvgFigure } from './svg.js';
 export { objectCrop, type CropBox } from './crop.js';
 export { writeDemoFigures } from './demo.js';

@@ -9,7 +9,7 @@ import { drawSpines, drawTitle, drawXAxis, drawYAxis, layoutFrame, linearScale, 
 import { seriesColor, seriesMarker, type MarkerShape } from './palette.js';
 import { rasterizeSvg } from './rasterize.js';
 import { STYLE } from './style.js';
-import { pathData, SvgBuilder } from './svg.js';
+import { pathData, SvgBuilder, type SvgFigure } from './svg.js';
 import { textWidth } from './text-metrics.js';
 import { formatLogTick, formatTick, logTicks, niceDomain, niceTicks } from './ticks.js';
 import { checkFinite, checkLength, checkNonEmptyArray, checkStd, checkString } from './validate.js';
@@ -48,10 +48,7 @@ export interface TrainingCurveOptions {
 }
 
 /** The SVG and where things went. */
-export interface LineFigure {
-  svg: string;
-  width: number;
-  height: number;
+export interface LineFigure extends SvgFigure {
   layout: FrameLayout;
   /** Per series, the markers' centres (figure px); empty for training curves. */
   markers: { x: number; y: number }[][];

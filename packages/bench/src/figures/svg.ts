@@ -9,6 +9,13 @@
 /** The font stack of every figure: DejaVu Sans first (its metrics drive `textWidth`). */
 export const FONT_FAMILY = "'DejaVu Sans', 'Liberation Sans', Arial, Helvetica, sans-serif";
 
+/** A figure's SVG document and its size in px: what every `*Svg` builder returns, with where things went. */
+export interface SvgFigure {
+  svg: string;
+  width: number;
+  height: number;
+}
+
 /** Attribute values: numbers are formatted with {@link num}, strings escaped, `undefined` skipped. */
 export type Attrs = Record<string, string | number | undefined>;
 

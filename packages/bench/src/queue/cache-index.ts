@@ -5,20 +5,11 @@
  * frames, each id once; entries whose file is gone are dropped. For a fresh folder the result is
  * byte for byte the index.json a single-process build of the same frames writes.
  */
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CACHE_FORMAT, CACHE_VERSION, settingsDiff, type CacheEntry, type CacheIndex, type CacheSettings } from '@rpsam2/rpsam2';
 import { writeFileAtomic } from '@rpsam2/tensor/node';
+import { pathExists } from '../runs/run-dir.js';
 import { readIndexFile } from './cache-entry.js';
-
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Writes `cacheDir/index.json` with the existing entries plus `entries` (see the module comment).
@@ -36,7 +27,7 @@ export async function mergeCacheIndex(cacheDir: string, settings: CacheSettings,
   const merged: CacheEntry[] = [];
   const seen = new Set<string>();
   for (const e of [...(old?.entries ?? []), ...entries]) {
-    if (seen.has(e.id) || !(await fileExists(join(cacheDir, e.file)))) continue;
+    if (seen.has(e.id) || !(await pathExists(join(cacheDir, e.file)))) continue;
     seen.add(e.id);
     merged.push(e);
   }

@@ -11,18 +11,17 @@ import { initNode } from '@rpsam2/tensor/node';
 import type { CommandArgs } from '../args.js';
 import { loadSam2Spec, type Sam2Spec } from '../evaluation/sam2-models.js';
 import { withCliInterrupts } from '../runs/run-command.js';
-import { int, UsageError } from '../runs/run-args.js';
-import { checkQueueName, parseFlags } from './flags.js';
+import { UsageError } from '../runs/run-args.js';
+import { helpArgs, parseFlags, PRODUCER_FLAGS, PRODUCER_HELP, PRODUCER_USAGE, producerArgs, queueCommandArgs, sam2Flags, type ProducerArgs } from './flags.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import type { StopSignal } from '../runs/stop-signal.js';
 import { embedWithQueue } from './embed-producer.js';
 import { framesDataset, listFrames } from './frames.js';
-import { DEFAULT_JOB_POLICY, DEFAULT_QUEUE_NAME } from './jobs.js';
-import { parseRedisUrl, type RedisTarget } from './redis-connection.js';
+import { DEFAULT_JOB_POLICY } from './jobs.js';
 
 /** The usage line of `bench embed` (in `bench --help`). */
 export const EMBED_USAGE = `embed <frames…> --cache <dir> [--weights <ckpt>] [--config <cfg>] [--dtype f32|f16] [--cache-dtype f32|f16]
-        [--name <dataset name>] [--queue redis://host:port [--queue-name rpsam2] [--attempts 3]] [--json]`;
+        [--name <dataset name>] ${PRODUCER_USAGE}`;
 
 /** `bench embed --help`. */
 export const EMBED_HELP = `usage: bench ${EMBED_USAGE}
@@ -34,11 +33,10 @@ export const EMBED_HELP = `usage: bench ${EMBED_USAGE}
   --name          the dataset name recorded in index.json (default 'frames')
   --queue         distribute: one job per frame into this Redis (BullMQ); \`bench worker --queue <same URL>\`
                   processes run them, on this machine or others that see the same paths
-  --queue-name    the BullMQ queue (default ${DEFAULT_QUEUE_NAME}); --attempts tries per frame (default ${DEFAULT_JOB_POLICY.attempts})
-  --json          one JSON object on stdout at the end`;
+${PRODUCER_HELP}`;
 
 /** Parsed `bench embed` flags. */
-export interface EmbedArgs extends CommandArgs {
+export interface EmbedArgs extends CommandArgs, ProducerArgs {
   /** --help: print the help and exit 0. */
   help?: boolean;
   frames: string[];
@@ -46,9 +44,6 @@ export interface EmbedArgs extends CommandArgs {
   model: Sam2Spec;
   featureDtype: 'f32' | 'f16';
   datasetName: string;
-  queue: RedisTarget | null;
-  queueName: string;
-  attempts: number;
 }
 
 function dtypeFlag(flag: string, v: string): 'f32' | 'f16' {
@@ -65,29 +60,20 @@ export function parseEmbedArgs(argv: string[]): CommandArgs {
     dtype: { type: 'string', default: 'f32' },
     'cache-dtype': { type: 'string', default: 'f32' },
     name: { type: 'string', default: 'frames' },
-    queue: { type: 'string' },
-    'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
-    attempts: { type: 'string' },
-    json: { type: 'boolean', default: false },
+    ...PRODUCER_FLAGS,
   });
-  if (values.help) return { json: false, quick: false, rest: [], help: true } as CommandArgs;
+  if (values.help) return helpArgs();
   if (!values.cache) throw new UsageError(`--cache <dir> is required`);
   if (positionals.length === 0) throw new UsageError(`no frames given (PNG/JPEG files or folders)`);
   if (values.config && !values.weights) throw new UsageError('--config needs --weights (the embedded default model has its own config)');
-  checkQueueName(values['queue-name']!);
-  if (!values.queue && values.attempts !== undefined) throw new UsageError('--attempts needs --queue');
   const args: EmbedArgs = {
-    json: values.json!,
-    quick: false,
-    rest: [],
+    ...queueCommandArgs(values.json!),
     frames: positionals,
     cacheDir: resolve(values.cache),
-    model: { weights: values.weights ? resolve(values.weights) : '', config: values.config ? (/[/\\.]/.test(values.config) ? resolve(values.config) : values.config) : '', dtype: dtypeFlag('--dtype', values.dtype!) },
+    model: sam2Flags(values.weights, values.config, dtypeFlag('--dtype', values.dtype!)),
     featureDtype: dtypeFlag('--cache-dtype', values['cache-dtype']!),
     datasetName: values.name!,
-    queue: values.queue ? parseRedisUrl(values.queue) : null,
-    queueName: values['queue-name']!,
-    attempts: values.attempts === undefined ? DEFAULT_JOB_POLICY.attempts : int('--attempts', values.attempts, 1),
+    ...producerArgs(values),
   };
   return args;
 }

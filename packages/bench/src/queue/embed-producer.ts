@@ -7,8 +7,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import { formatDuration, ProgressLine, settingsDiff, type CacheEntry, type CacheSettings } from '@rpsam2/rpsam2';
+import { ProgressLine, settingsDiff, type CacheEntry, type CacheSettings } from '@rpsam2/rpsam2';
 import { lockFolder } from '@rpsam2/tensor/node';
 import type { RunIO } from '../runs/run-io.js';
 import type { StopSignal } from '../runs/stop-signal.js';
@@ -16,8 +15,8 @@ import { mergeCacheIndex } from './cache-index.js';
 import { readIndexFile } from './cache-entry.js';
 import type { FrameFile } from './frames.js';
 import { embedJobId, type EmbedJobData, type EmbedJobResult, type JobPolicy } from './jobs.js';
-import { runJobs } from './job-runner.js';
-import { bullmqClient, checkRedis, closeClient, type RedisTarget } from './redis-connection.js';
+import { runFrameJobs, type FrameJobTally } from './job-runner.js';
+import { checkRedis, type RedisTarget } from './redis-connection.js';
 
 /** What `bench embed --queue` needs. */
 export interface EmbedQueueOptions extends Pick<EmbedJobData, 'cacheDir' | 'datasetName' | 'model' | 'featureDtype' | 'gridStep' | 'epsilon'> {
@@ -31,22 +30,9 @@ export interface EmbedQueueOptions extends Pick<EmbedJobData, 'cacheDir' | 'data
   pollMs?: number;
 }
 
-/** The outcome of a queued build. */
-export interface EmbedQueueReport {
+/** The outcome of a queued build (`computed`: frames encoded by a worker in this run; `cached`: frames whose file was in the cache already). */
+export interface EmbedQueueReport extends FrameJobTally {
   total: number;
-  /** Frames encoded by a worker in this run. */
-  computed: number;
-  /** Frames whose file was in the cache already (the job was a no-op). */
-  cached: number;
-  failed: { id: string; reason: string }[];
-  /** Jobs that were started more than once (a stalled or killed worker's, or a retried one). */
-  redelivered: number;
-  /** Completed jobs per worker name. */
-  workers: Record<string, number>;
-  /** True when a stop request (Ctrl-C) ended the wait early (the jobs stay queued). */
-  stopped: boolean;
-  /** From the first job added to the last one finished, ms. */
-  ms: number;
   /** The merged index's entry count (null when nothing was merged). */
   indexed: number | null;
 }
@@ -76,48 +62,20 @@ export async function embedWithQueue(o: EmbedQueueOptions): Promise<EmbedQueueRe
     if (diff.length) throw new Error(`feature cache ${o.cacheDir} was built with other settings:\n  ${diff.join('\n  ')}\nuse another cache folder (or delete this one)`);
   }
   const lock = await lockFolder(o.cacheDir, 'bench embed --queue', (l) => io.err(l));
-  const client = bullmqClient(o.target, 'rpsam2-producer');
-  client.on('error', () => undefined);
-  const queue = new Queue(o.queueName, { connection: client });
-  queue.on('error', () => undefined);
   const report: EmbedQueueReport = { total: o.frames.length, computed: 0, cached: 0, failed: [], redelivered: 0, workers: {}, stopped: false, ms: 0, indexed: null };
   const results = new Map<string, EmbedJobResult>();
   const bar = new ProgressLine(io.progress);
   try {
-    const jobs = embedJobs(o);
-    io.err(`queueing ${jobs.length} embed jobs on ${o.target.display} (queue '${o.queueName}'); the workers: \`bench worker --queue ${o.target.display}${o.queueName === 'rpsam2' ? '' : ` --queue-name ${o.queueName}`}\``);
-    const t0 = performance.now();
-    const run = await runJobs<EmbedJobData, EmbedJobResult>(
-      queue,
-      jobs.map((data) => ({ id: embedJobId(data), name: 'embed', data })),
-      {
-        target: o.target,
-        queueName: o.queueName,
-        policy: o.policy,
-        stop: o.stop,
-        note: (l) => bar.log(l),
-        pollMs: o.pollMs,
-        onOutcome: (out) => {
-          const id = jobs[out.index].frame.id;
-          if (out.redelivered) report.redelivered++;
-          if (!out.result) {
-            report.failed.push({ id, reason: out.failedReason! });
-            bar.log(`  failed: ${id}: ${out.failedReason}`);
-            return;
-          }
-          results.set(id, out.result);
-          if (out.result.outcome === 'computed') report.computed++;
-          else report.cached++;
-          report.workers[out.result.worker] = (report.workers[out.result.worker] ?? 0) + 1;
-        },
-        onRound: (done, total) => {
-          const rate = done / ((performance.now() - t0) / 1000);
-          bar.update(`  embed: ${done}/${total} frames (${report.computed} computed, ${report.cached} cached, ${report.failed.length} failed), ${rate.toFixed(2)} frames/s${done && done < total ? `, eta ${formatDuration(((total - done) / rate) * 1000)}` : ''}`);
-        },
-      },
-    );
-    report.ms = run.ms;
-    report.stopped = run.stopped;
+    await runFrameJobs<EmbedJobData, EmbedJobResult>(o, {
+      name: 'embed',
+      jobs: embedJobs(o),
+      jobId: embedJobId,
+      tally: report,
+      bar,
+      announce: (line) => io.err(line),
+      workerHint: true,
+      onResult: (result, id) => results.set(id, result),
+    });
     bar.done();
     const entries: CacheEntry[] = [];
     let settings: CacheSettings | null = null;
@@ -132,8 +90,6 @@ export async function embedWithQueue(o: EmbedQueueOptions): Promise<EmbedQueueRe
     return report;
   } finally {
     bar.done();
-    await queue.close().catch(() => undefined);
-    await closeClient(client);
     await lock.release();
   }
 }

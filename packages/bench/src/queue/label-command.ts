@@ -8,28 +8,27 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Queue } from 'bullmq';
 import { formatDuration, ProgressLine } from '@rpsam2/rpsam2';
 import { getBackend } from '@rpsam2/tensor';
 import { initNode, lockFolder } from '@rpsam2/tensor/node';
 import type { CommandArgs } from '../args.js';
 import type { Sam2Spec } from '../evaluation/sam2-models.js';
 import { withCliInterrupts } from '../runs/run-command.js';
-import { int, UsageError } from '../runs/run-args.js';
-import { checkQueueName, parseFlags } from './flags.js';
+import { UsageError } from '../runs/run-args.js';
+import { helpArgs, parseFlags, PRODUCER_FLAGS, PRODUCER_HELP, PRODUCER_USAGE, producerArgs, queueCommandArgs, sam2Flags, type ProducerArgs } from './flags.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import type { StopSignal } from '../runs/stop-signal.js';
 import { readClicksFile } from './clicks-file.js';
 import { listFrames } from './frames.js';
-import { runJobs } from './job-runner.js';
-import { DEFAULT_JOB_POLICY, DEFAULT_QUEUE_NAME, labelJobId, type LabelJobData, type LabelJobResult } from './jobs.js';
+import { frameProgressText, runFrameJobs, tallyFailure, tallyResult, type FrameJobTally } from './job-runner.js';
+import { DEFAULT_JOB_POLICY, labelJobId, type LabelJobData, type LabelJobResult } from './jobs.js';
 import { labelFrameJob } from './label-job.js';
 import { ModelPool } from './model-pool.js';
-import { bullmqClient, checkRedis, closeClient, parseRedisUrl, type RedisTarget } from './redis-connection.js';
+import { checkRedis } from './redis-connection.js';
 
 /** The usage line of `bench label` (in `bench --help`). */
 export const LABEL_USAGE = `label <frames…> --clicks <clicks.json> --out <dir> [--cache <feature cache>] [--weights <ckpt> [--config <cfg>]]
-        [--shift-block <ckpt>|none] [--dtype f32|f16] [--queue redis://host:port [--queue-name rpsam2] [--attempts 3]] [--json]`;
+        [--shift-block <ckpt>|none] [--dtype f32|f16] ${PRODUCER_USAGE}`;
 
 /** `bench label --help`. */
 export const LABEL_HELP = `usage: bench ${LABEL_USAGE}
@@ -42,11 +41,10 @@ export const LABEL_HELP = `usage: bench ${LABEL_USAGE}
   --shift-block   RP-SAM2's shift block (default: the one shipped for the default model; needed with --weights),
                   or none: SAM 2 alone
   --queue         distribute: one job per frame into this Redis (BullMQ), run by \`bench worker\` processes
-  --queue-name    the BullMQ queue (default ${DEFAULT_QUEUE_NAME}); --attempts tries per frame (default ${DEFAULT_JOB_POLICY.attempts})
-  --json          one JSON object on stdout at the end`;
+${PRODUCER_HELP}`;
 
 /** Parsed `bench label` flags. */
-export interface LabelArgs extends CommandArgs {
+export interface LabelArgs extends CommandArgs, ProducerArgs {
   help?: boolean;
   frames: string[];
   clicks: string;
@@ -54,9 +52,6 @@ export interface LabelArgs extends CommandArgs {
   cacheDir: string;
   model: Sam2Spec;
   shiftBlock: string;
-  queue: RedisTarget | null;
-  queueName: string;
-  attempts: number;
 }
 
 /** Parses `bench label`'s flags (a {@link UsageError} naming the flag on bad input). */
@@ -69,12 +64,9 @@ export function parseLabelArgs(argv: string[]): CommandArgs {
     config: { type: 'string' },
     dtype: { type: 'string', default: 'f32' },
     'shift-block': { type: 'string' },
-    queue: { type: 'string' },
-    'queue-name': { type: 'string', default: DEFAULT_QUEUE_NAME },
-    attempts: { type: 'string' },
-    json: { type: 'boolean', default: false },
+    ...PRODUCER_FLAGS,
   });
-  if (values.help) return { json: false, quick: false, rest: [], help: true } as CommandArgs;
+  if (values.help) return helpArgs();
   if (!values.clicks) throw new UsageError(`--clicks <clicks.json> is required`);
   if (!values.out) throw new UsageError(`--out <dir> is required`);
   if (positionals.length === 0) throw new UsageError(`no frames given (PNG/JPEG files or folders)`);
@@ -83,39 +75,26 @@ export function parseLabelArgs(argv: string[]): CommandArgs {
     throw new UsageError('--weights: SAM 2 weights of your own need a shift block trained for them (--shift-block <checkpoint>), or --shift-block none for SAM 2 alone');
   }
   if (values.dtype !== 'f32' && values.dtype !== 'f16') throw new UsageError(`--dtype needs f32 or f16, got '${values.dtype}'`);
-  checkQueueName(values['queue-name']!);
-  if (!values.queue && values.attempts !== undefined) throw new UsageError('--attempts needs --queue');
   const sb = values['shift-block'];
   const args: LabelArgs = {
-    json: values.json!,
-    quick: false,
-    rest: [],
+    ...queueCommandArgs(values.json!),
     frames: positionals,
     clicks: values.clicks,
     outDir: resolve(values.out),
     cacheDir: values.cache ? resolve(values.cache) : '',
-    model: { weights: values.weights ? resolve(values.weights) : '', config: values.config ? (/[/\\.]/.test(values.config) ? resolve(values.config) : values.config) : '', dtype: values.dtype },
+    model: sam2Flags(values.weights, values.config, values.dtype),
     shiftBlock: sb === undefined || sb === 'default' ? '' : sb === 'none' ? 'none' : resolve(sb),
-    queue: values.queue ? parseRedisUrl(values.queue) : null,
-    queueName: values['queue-name']!,
-    attempts: values.attempts === undefined ? DEFAULT_JOB_POLICY.attempts : int('--attempts', values.attempts, 1),
+    ...producerArgs(values),
   };
   return args;
 }
 
-/** The outcome of `bench label`. */
-export interface LabelReport {
+/** The outcome of `bench label` (`cached`: frames labelled already). */
+export interface LabelReport extends FrameJobTally {
   frames: number;
   objects: number;
-  computed: number;
-  cached: number;
   /** Frames whose features came from the feature cache. */
   fromCache: number;
-  failed: { id: string; reason: string }[];
-  redelivered: number;
-  workers: Record<string, number>;
-  stopped: boolean;
-  ms: number;
 }
 
 /** The jobs of `args`: frames with clicks, in frame order (a click for an unknown frame is a usage error). */
@@ -138,56 +117,27 @@ export async function runLabel(args: LabelArgs, io: RunIO, stop: StopSignal): Pr
   }
   const jobs = await labelJobs(args);
   const r: LabelReport = { frames: jobs.length, objects: 0, computed: 0, cached: 0, fromCache: 0, failed: [], redelivered: 0, workers: {}, stopped: false, ms: 0 };
+  // What only labelling counts (tallyResult counts the rest).
   const record = (res: LabelJobResult) => {
     r.objects += res.objects;
-    if (res.outcome === 'computed') r.computed++;
-    else r.cached++;
     if (res.features === 'cache') r.fromCache++;
-    r.workers[res.worker] = (r.workers[res.worker] ?? 0) + 1;
   };
   const bar = new ProgressLine(io.progress);
-  const progress = (done: number, t0: number) => {
-    const rate = done / ((performance.now() - t0) / 1000);
-    bar.update(`  label: ${done}/${jobs.length} frames (${r.computed} computed, ${r.cached} cached, ${r.failed.length} failed), ${rate.toFixed(2)} frames/s${done && done < jobs.length ? `, eta ${formatDuration(((jobs.length - done) / rate) * 1000)}` : ''}`);
-  };
   if (args.queue) await checkRedis(args.queue);
   await mkdir(args.outDir, { recursive: true });
   const lock = await lockFolder(args.outDir, `bench label${args.queue ? ' --queue' : ''}`, (l) => io.err(l));
   try {
     if (args.queue) {
-      const client = bullmqClient(args.queue, 'rpsam2-producer');
-      client.on('error', () => undefined);
-      const queue = new Queue(args.queueName, { connection: client });
-      queue.on('error', () => undefined);
-      try {
-        io.err(`queueing ${jobs.length} label jobs on ${args.queue.display} (queue '${args.queueName}')`);
-        const t0 = performance.now();
-        const run = await runJobs<LabelJobData, LabelJobResult>(
-          queue,
-          jobs.map((data) => ({ id: labelJobId(data), name: 'label', data })),
-          {
-            target: args.queue,
-            queueName: args.queueName,
-            policy: { ...DEFAULT_JOB_POLICY, attempts: args.attempts },
-            stop,
-            note: (l) => bar.log(l),
-            onOutcome: (o) => {
-              if (o.redelivered) r.redelivered++;
-              if (o.result) record(o.result);
-              else {
-                r.failed.push({ id: jobs[o.index].frame.id, reason: o.failedReason! });
-                bar.log(`  failed: ${jobs[o.index].frame.id}: ${o.failedReason}`);
-              }
-            },
-            onRound: (done) => progress(done, t0),
-          },
-        );
-        r.ms = run.ms;
-        r.stopped = run.stopped;
-      } finally {
-        await queue.close().catch(() => undefined);
-        await closeClient(client);
-      }
+      const where = { target: args.queue, queueName: args.queueName, policy: { ...DEFAULT_JOB_POLICY, attempts: args.attempts }, stop };
+      await runFrameJobs<LabelJobData, LabelJobResult>(where, {
+        name: 'label',
+        jobs,
+        jobId: labelJobId,
+        tally: r,
+        bar,
+        announce: (line) => io.err(line),
+        onResult: record,
+      });
     } else {
       await initNode();
       const pool = new ModelPool();
@@ -199,12 +149,13 @@ export async function runLabel(args: LabelArgs, io: RunIO, stop: StopSignal): Pr
             break;
           }
           try {
-            record(await labelFrameJob(job, pool, 'local'));
+            const res = await labelFrameJob(job, pool, 'local');
+            tallyResult(r, res);
+            record(res);
           } catch (e) {
-            r.failed.push({ id: job.frame.id, reason: (e as Error).message });
-            bar.log(`  failed: ${job.frame.id}: ${(e as Error).message}`);
+            tallyFailure(r, job.frame.id, (e as Error).message, (l) => bar.log(l));
           }
-          progress(i + 1, t0);
+          bar.update(frameProgressText('label', i + 1, jobs.length, r, t0));
         }
       } finally {
         await pool.dispose();

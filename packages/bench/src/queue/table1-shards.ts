@@ -10,7 +10,6 @@
  */
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Queue } from 'bullmq';
 import { isSam2ConfigPath } from '@rpsam2/sam2';
 import type { FrameRef, SegmentationDataset } from '../datasets/types.js';
 import type { EvalProgress, EvaluationReport, EvaluationTimings } from '../evaluation/evaluate.js';
@@ -19,9 +18,9 @@ import type { Sam2Spec } from '../evaluation/sam2-models.js';
 import { slug } from '../runs/run-dir.js';
 import type { RunIO } from '../runs/run-io.js';
 import type { StopSignal } from '../runs/stop-signal.js';
-import { runJobs } from './job-runner.js';
+import { openProducerQueue, runJobs } from './job-runner.js';
 import { DEFAULT_JOB_POLICY, DEFAULT_QUEUE_NAME, digest, type ShardMethodSpec, type Table1ShardJobData, type Table1ShardJobResult } from './jobs.js';
-import { bullmqClient, checkRedis, closeClient, parseRedisUrl, type RedisTarget } from './redis-connection.js';
+import { checkRedis, parseRedisUrl, type RedisTarget } from './redis-connection.js';
 
 /** Where a run's evaluation is sent: `--queue` and `--queue-name` of `bench table1` and `bench ood`. */
 export interface EvaluationQueue {
@@ -111,10 +110,7 @@ export async function evaluateWithQueue(q: QueuedEvaluation): Promise<Evaluation
   }
   if (shards.length === 0) return report;
   await checkRedis(q.queue.target);
-  const client = bullmqClient(q.queue.target, 'rpsam2-table1');
-  client.on('error', () => undefined);
-  const queue = new Queue(q.queue.queueName, { connection: client });
-  queue.on('error', () => undefined);
+  const { queue, close } = openProducerQueue(q.queue.target, q.queue.queueName, 'rpsam2-table1');
   const finished = new Array<boolean>(shards.length).fill(false);
   const failed: string[] = [];
   const shardSamples = shards.map((s) => s.frames.reduce((n, fi) => n + keysOf(fi).filter((k) => !q.log.has(k)).length, 0));
@@ -173,8 +169,7 @@ export async function evaluateWithQueue(q: QueuedEvaluation): Promise<Evaluation
     report.stopped = run.stopped || merged < shards.length;
     if (failed.length) throw new Error(`evaluate ${q.group.name}: ${failed.length} shard(s) failed on the workers:\n  ${failed.slice(0, 5).join('\n  ')}${failed.length > 5 ? `\n  … and ${failed.length - 5} more` : ''}\nresume the run (--resume) to try them again`);
   } finally {
-    await queue.close().catch(() => undefined);
-    await closeClient(client);
+    await close();
     // Nothing left to merge: drop the group's shard folder (with any temporary file a killed worker left).
     if (merged === shards.length) {
       await rm(shardDir, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  */
 import type { CommandArgs } from '../args.js';
 import { int, UsageError } from '../runs/run-args.js';
-import { checkQueueName, parseFlags } from './flags.js';
+import { checkQueueName, helpArgs, parseFlags, queueCommandArgs } from './flags.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import { DEFAULT_QUEUE_NAME } from './jobs.js';
 import { startQueueWorker } from './queue-worker.js';
@@ -48,13 +48,11 @@ export function parseWorkerArgs(argv: string[]): CommandArgs {
     },
     false,
   );
-  if (values.help) return { json: false, quick: false, rest: [], help: true } as CommandArgs;
+  if (values.help) return helpArgs();
   if (!values.queue) throw new UsageError(`--queue redis://host:port is required`);
   checkQueueName(values['queue-name']!);
   const args: WorkerArgs = {
-    json: false,
-    quick: false,
-    rest: [],
+    ...queueCommandArgs(false),
     target: parseRedisUrl(values.queue),
     queueName: values['queue-name']!,
     name: values.name,

@@ -22,6 +22,7 @@ export function slug(name: string): string {
   return s || 'run';
 }
 
+/** Whether `p` exists (any kind of entry; exported as `pathExists`). */
 async function exists(p: string): Promise<boolean> {
   try {
     await stat(p);
