@@ -4,9 +4,9 @@
  * malformed folders reported with the file and the reason.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CADIS_TASK2_LUT, DatasetError, openCadis, type CadisDataset } from '../src/datasets/index.js';
-import { greyPng, palettePng, put, rgbPng, tempDir } from './helpers/fixtures.js';
+import { greyPng, palettePng, put, rgbPng, useTempDir } from './helpers/fixtures.js';
 
 const W = 24;
 const H = 16;
@@ -30,22 +30,19 @@ const V5 = labels([[19, 3, 3, 8, 8]]); // 36 px
 const V2 = labels([[13, 0, 8, 3, 9]]); // 8 px phaco handpiece
 
 describe('CaDIS loader (valid data)', () => {
-  let root: string;
-  let cleanup: () => Promise<void>;
+  const tmp = useTempDir('cadis');
   let ds: CadisDataset;
   beforeAll(async () => {
-    ({ dir: root, cleanup } = await tempDir('cadis'));
-    await put(join(root, 'Video01/Images/Video01_frame000100.png'), rgbPng(W, H, 1));
-    await put(join(root, 'Video01/Labels/Video01_frame000100.png'), greyPng(W, H, V1));
-    await put(join(root, 'Video05/Images/Video05_frame000200.png'), rgbPng(W, H, 2));
-    await put(join(root, 'Video05/Labels/Video05_frame000200.png'), greyPng(W, H, V5));
+    await put(join(tmp.dir, 'Video01/Images/Video01_frame000100.png'), rgbPng(W, H, 1));
+    await put(join(tmp.dir, 'Video01/Labels/Video01_frame000100.png'), greyPng(W, H, V1));
+    await put(join(tmp.dir, 'Video05/Images/Video05_frame000200.png'), rgbPng(W, H, 2));
+    await put(join(tmp.dir, 'Video05/Labels/Video05_frame000200.png'), greyPng(W, H, V5));
     const palette = new Uint8Array(36 * 3).map((_, i) => (i * 37 + 11) & 255);
     for (let i = 0; i < 36; i++) palette[3 * i] = i; // distinct colours
-    await put(join(root, 'Video02/Images/Video02_frame000300.png'), rgbPng(W, H, 3));
-    await put(join(root, 'Video02/Labels/Video02_frame000300.png'), palettePng(W, H, V2, palette));
-    ds = await openCadis(root, { validateLabels: true });
+    await put(join(tmp.dir, 'Video02/Images/Video02_frame000300.png'), rgbPng(W, H, 3));
+    await put(join(tmp.dir, 'Video02/Labels/Video02_frame000300.png'), palettePng(W, H, V2, palette));
+    ds = await openCadis(tmp.dir, { validateLabels: true });
   });
-  afterAll(() => cleanup());
 
   it('the official video split', () => {
     expect(ds.frames.map((f) => `${f.id}:${f.split}`)).toEqual(['Video01/Video01_frame000100.png:train', 'Video02/Video02_frame000300.png:test', 'Video05/Video05_frame000200.png:val']);
@@ -87,25 +84,23 @@ describe('CaDIS loader (valid data)', () => {
   });
 
   it('raw classes (36) on request', async () => {
-    const raw = await openCadis(root, { task: 'raw' });
+    const raw = await openCadis(tmp.dir, { task: 'raw' });
     const objs = await raw.loadObjects(raw.frames[0]);
     expect(objs.map((o) => o.classKey)).toEqual(['Rycroft Cannula Handle', 'Capsulorhexis Cystotome Handle', 'Suture Needle']);
   });
 
   it('uses a split file of ours', async () => {
-    const file = join(root, 'split.json');
+    const file = join(tmp.dir, 'split.json');
     await put(file, JSON.stringify({ test: ['Video01', 'Video05'] }));
-    const s = await openCadis(root, { split: file });
+    const s = await openCadis(tmp.dir, { split: file });
     expect(s.split.counts).toEqual({ train: 0, val: 0, test: 2, none: 1 });
   });
 });
 
 describe('CaDIS loader (malformed data)', () => {
-  let root: string;
-  let cleanup: () => Promise<void>;
+  const tmp = useTempDir('cadis-bad');
   beforeAll(async () => {
-    ({ dir: root, cleanup } = await tempDir('cadis-bad'));
-    const v = (p: string) => join(root, 'Video03', p);
+    const v = (p: string) => join(tmp.dir, 'Video03', p);
     await put(v('Images/a.png'), rgbPng(W, H)); // no label
     await put(v('Labels/b.png'), greyPng(W, H, V1)); // no image
     const bad = V1.slice();
@@ -116,27 +111,26 @@ describe('CaDIS loader (malformed data)', () => {
     await put(v('Labels/d.png'), greyPng(W + 1, H, new Uint8Array((W + 1) * H))); // size mismatch
     await put(v('Images/e.png'), rgbPng(W, H));
     await put(v('Labels/e.png'), greyPng(W, H, V5));
-    await put(join(root, 'Extras/readme.txt'), 'not a video');
+    await put(join(tmp.dir, 'Extras/readme.txt'), 'not a video');
   });
-  afterAll(() => cleanup());
 
   it('strict: reports missing pairs and mismatched sizes with their files', async () => {
-    const err = (await openCadis(root).catch((e) => e)) as DatasetError;
+    const err = (await openCadis(tmp.dir).catch((e) => e)) as DatasetError;
     expect(err).toBeInstanceOf(DatasetError);
-    const errors = err.issues.filter((i) => i.severity === 'error').map((i) => `${i.file.slice(root.length + 1)}: ${i.message}`);
+    const errors = err.issues.filter((i) => i.severity === 'error').map((i) => `${i.file.slice(tmp.dir.length + 1)}: ${i.message}`);
     expect(errors).toEqual([
       expect.stringMatching(/^Video03\/Labels\/b.png: label map has no image in .*Video03\/Images$/),
       expect.stringMatching(/^Video03\/Images\/a.png: image has no label map in .*Video03\/Labels$/),
       'Video03/Labels/d.png: label map is 25×16, the image 24×16',
     ]);
-    expect(err.issues.filter((i) => i.severity === 'warning').map((i) => i.file.slice(root.length + 1))).toEqual(['Extras']);
+    expect(err.issues.filter((i) => i.severity === 'warning').map((i) => i.file.slice(tmp.dir.length + 1))).toEqual(['Extras']);
   });
 
   it('label values above 35: an error naming the file, value and pixel (on load, or at open with validateLabels)', async () => {
-    const ds = await openCadis(root, { strict: false });
+    const ds = await openCadis(tmp.dir, { strict: false });
     expect(ds.frames.map((f) => f.fileName)).toEqual(['c.png', 'e.png']);
     await expect(ds.loadObjects(ds.frames[0])).rejects.toThrow(/Video03\/Labels\/c.png: label value 40 at \(7, 5\) is not a CaDIS class id \(0–35\)$/);
-    const checked = await openCadis(root, { strict: false, validateLabels: true });
+    const checked = await openCadis(tmp.dir, { strict: false, validateLabels: true });
     expect(checked.issues.some((i) => i.file.endsWith('Labels/c.png') && /label value 40 at \(7, 5\)/.test(i.message))).toBe(true);
   });
 });

@@ -4,10 +4,10 @@
  * malformed files that must be reported with the file and the reason.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { rasterizeRings } from '@rpsam2/data';
 import { DatasetError, openCataract1k, resolveCataract1kClass, CATARACT1K_CSV_DIR, type Cataract1kDataset } from '../src/datasets/index.js';
-import { compressCounts, put, rgbPng, svAnnotation, svObject, tempDir } from './helpers/fixtures.js';
+import { compressCounts, put, rgbPng, svAnnotation, svObject, useTempDir } from './helpers/fixtures.js';
 import { encodeRle } from '../src/datasets/coco-rle.js';
 
 const W = 40;
@@ -90,16 +90,13 @@ async function writeCoco(root: string): Promise<void> {
 const ones = (a: Uint8Array) => a.reduce((s, v) => s + v, 0);
 
 describe('Cataract-1k loader (valid data)', () => {
-  let root: string;
-  let cleanup: () => Promise<void>;
+  const tmp = useTempDir('cat1k');
   let ds: Cataract1kDataset;
   beforeAll(async () => {
-    ({ dir: root, cleanup } = await tempDir('cat1k'));
-    await writeSupervisely(root);
-    await writeCoco(root);
-    ds = await openCataract1k(root);
+    await writeSupervisely(tmp.dir);
+    await writeCoco(tmp.dir);
+    ds = await openCataract1k(tmp.dir);
   });
-  afterAll(() => cleanup());
 
   it('lists frames in natural order with ids case/file and sizes', () => {
     expect(ds.frames.map((f) => f.id)).toEqual(['case_5013/case5013_01.png', 'case_5013/case5013_02.png', 'case_5014/case5014_01.png', 'case_5014/case5014_02.png', 'case_5015/case5015_01.png']);
@@ -145,7 +142,7 @@ describe('Cataract-1k loader (valid data)', () => {
   });
 
   it('the COCO variant maps categories by name per case and gives the same masks (RLE and polygons)', async () => {
-    const coco = await openCataract1k(root, { annotations: 'coco' });
+    const coco = await openCataract1k(tmp.dir, { annotations: 'coco' });
     expect(coco.issues).toEqual([]);
     expect(coco.frames.map((f) => f.id)).toEqual(ds.frames.map((f) => f.id));
     for (let i = 0; i < ds.frames.length; i++) {
@@ -164,9 +161,9 @@ describe('Cataract-1k loader (valid data)', () => {
   });
 
   it('uses our split file (cases or frames)', async () => {
-    const file = join(root, 'my-split.json');
+    const file = join(tmp.dir, 'my-split.json');
     await put(file, JSON.stringify({ train: ['case_5013'], val: ['case_5014'], test: ['case_5015/case5015_01.png', 'case_9999'] }));
-    const s = await openCataract1k(root, { split: file });
+    const s = await openCataract1k(tmp.dir, { split: file });
     expect(s.split.source).toBe(file);
     expect(s.split.counts).toEqual({ train: 2, val: 2, test: 1, none: 0 });
     expect(s.issues.map((i) => i.message)).toEqual(["test lists 'case_9999', which is not in the dataset"]);
@@ -176,29 +173,27 @@ describe('Cataract-1k loader (valid data)', () => {
     const csv = (rows: string[]) =>
       'Unnamed: 0,imgs,masks\n' +
       rows.map((r, i) => `${i},/storage/homefs/x/Cat3K_30Vids_Segmentation/30videos_FinalRevision/${r},/storage/homefs/x/${r.replace('/img/', '/mask_instruments_MultiClass/')}`).join('\n');
-    const dir = join(root, CATARACT1K_CSV_DIR);
+    const dir = join(tmp.dir, CATARACT1K_CSV_DIR);
     await put(join(dir, 'Cat1k_instrument_0_train.csv'), csv(['case_5013/img/case5013_01.png', 'case_5013/img/case5013_02.png', 'case_5014/img/case5014_01.png']));
     await put(join(dir, 'Cat1k_instrument_0_test.csv'), csv(['case_5015/img/case5015_01.png']));
-    const s = await openCataract1k(root);
+    const s = await openCataract1k(tmp.dir);
     expect(s.split.source).toContain('Cat1k_instrument_0_train.csv');
     expect(s.split.counts).toEqual({ train: 3, val: 0, test: 1, none: 1 });
     expect(s.frames.find((f) => f.id === 'case_5014/case5014_02.png')!.split).toBeUndefined();
 
     // Another naming of the files: falls back to the cases, with a warning.
-    const other = join(root, 'other.csv');
+    const other = join(tmp.dir, 'other.csv');
     await put(other, csv(['case5014/img/frame_0001.png']));
-    const t = await openCataract1k(root, { split: { test: other } });
+    const t = await openCataract1k(tmp.dir, { split: { test: other } });
     expect(t.split.counts).toEqual({ train: 0, val: 0, test: 2, none: 3 });
     expect(t.issues.some((i) => i.severity === 'warning' && /assigning whole cases/.test(i.message))).toBe(true);
   });
 });
 
 describe('Cataract-1k loader (malformed data)', () => {
-  let root: string;
-  let cleanup: () => Promise<void>;
-  const dir = (...p: string[]) => join(root, SUP, 'case_6000', ...p);
+  const tmp = useTempDir('cat1k-bad');
+  const dir = (...p: string[]) => join(tmp.dir, SUP, 'case_6000', ...p);
   beforeAll(async () => {
-    ({ dir: root, cleanup } = await tempDir('cat1k-bad'));
     const good = svAnnotation(W, H, [svObject('Spatula', RECT)]);
     for (const f of ['b', 'c', 'd', 'e', 'f', 'g', 'h']) await put(dir('img', `${f}.png`), rgbPng(W, H));
     await put(dir('ann', 'a.png.json'), good); // no image a.png
@@ -209,7 +204,7 @@ describe('Cataract-1k loader (malformed data)', () => {
     // f.png has no annotation
     await put(dir('ann', 'g.png.json'), good);
     await put(dir('ann', 'h.png.json'), svAnnotation(W, H, [svObject('Gauge', [[1.2, 1.2], [1.4, 1.2], [1.3, 1.4]])])); // between pixel centres
-    await put(join(root, 'Annotations/Coco-Annotations/case_6000/annotations/instances.json'), JSON.stringify({
+    await put(join(tmp.dir, 'Annotations/Coco-Annotations/case_6000/annotations/instances.json'), JSON.stringify({
       images: [
         { id: 1, file_name: 'g.png', width: W, height: H },
         { id: 2, file_name: 'missing.png', width: W, height: H },
@@ -226,12 +221,11 @@ describe('Cataract-1k loader (malformed data)', () => {
       ],
     }));
   });
-  afterAll(() => cleanup());
 
   it('strict: throws one error listing every bad file and why', async () => {
-    const err = (await openCataract1k(root).catch((e) => e)) as DatasetError;
+    const err = (await openCataract1k(tmp.dir).catch((e) => e)) as DatasetError;
     expect(err).toBeInstanceOf(DatasetError);
-    const errors = err.issues.filter((i) => i.severity === 'error').map((i) => `${i.file.slice(root.length + 1)}: ${i.message}`);
+    const errors = err.issues.filter((i) => i.severity === 'error').map((i) => `${i.file.slice(tmp.dir.length + 1)}: ${i.message}`);
     const base = `${SUP}/case_6000`;
     expect(errors).toEqual(
       expect.arrayContaining([
@@ -245,11 +239,11 @@ describe('Cataract-1k loader (malformed data)', () => {
     expect(errors).toHaveLength(5);
     expect(err.message).toMatch(/^cataract1k: 5 errors, 1 warning/);
     const warnings = err.issues.filter((i) => i.severity === 'warning');
-    expect(warnings.map((w) => w.file.slice(root.length + 1) + ': ' + w.message)).toEqual([`${base}/img/f.png: image has no annotation (ann/f.png.json); skipped`]);
+    expect(warnings.map((w) => w.file.slice(tmp.dir.length + 1) + ': ' + w.message)).toEqual([`${base}/img/f.png: image has no annotation (ann/f.png.json); skipped`]);
   });
 
   it('non-strict: skips what is bad, keeps the rest and the issues', async () => {
-    const ds = await openCataract1k(root, { strict: false });
+    const ds = await openCataract1k(tmp.dir, { strict: false });
     expect(ds.frames.map((f) => f.fileName)).toEqual(['c.png', 'd.png', 'g.png', 'h.png']);
     expect(ds.frames[0].objects.map((o) => o.classKey)).toEqual(['G']); // the 2-point polygon is dropped
     expect(ds.frames[1].objects).toEqual([]);
@@ -261,7 +255,7 @@ describe('Cataract-1k loader (malformed data)', () => {
   });
 
   it('COCO: unknown categories, dangling ids, odd polygons and missing images are reported', async () => {
-    const err = (await openCataract1k(root, { annotations: 'coco' }).catch((e) => e)) as DatasetError;
+    const err = (await openCataract1k(tmp.dir, { annotations: 'coco' }).catch((e) => e)) as DatasetError;
     expect(err).toBeInstanceOf(DatasetError);
     const msgs = err.issues.filter((i) => i.severity === 'error').map((i) => i.message);
     expect(msgs).toEqual([
@@ -270,12 +264,12 @@ describe('Cataract-1k loader (malformed data)', () => {
       "annotations[1]: image_id 7 is not in 'images'",
       expect.stringMatching(/^image 2 \('missing.png'\) has no file \(looked for .*images\/missing.png and .*img\/missing.png\)$/),
     ]);
-    const ds = await openCataract1k(root, { annotations: 'coco', strict: false });
+    const ds = await openCataract1k(tmp.dir, { annotations: 'coco', strict: false });
     expect(ds.frames.map((f) => f.id)).toEqual(['case_6000/g.png']);
     expect(ds.frames[0].objects).toHaveLength(1);
   });
 
   it('says where the layout is missing', async () => {
-    await expect(openCataract1k(join(root, 'nope'))).rejects.toThrow(/no Annotations\/Images-and-Supervisely-Annotations folder here/);
+    await expect(openCataract1k(join(tmp.dir, 'nope'))).rejects.toThrow(/no Annotations\/Images-and-Supervisely-Annotations folder here/);
   });
 });

@@ -7,8 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from './helpers/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from './helpers/fixtures.js';
 
 const BENCH = new URL('../dist/cli.js', import.meta.url).pathname;
 const CHECK_OPS = new URL('../../tensor/dist/cli/check-ops.js', import.meta.url).pathname;
@@ -20,13 +20,7 @@ function run(bin: string, args: string[], env: Record<string, string> = {}) {
   return { code: r.status, signal: r.signal, err: r.stderr, out: r.stdout };
 }
 
-let tmp: { dir: string; cleanup: () => Promise<void> };
-beforeAll(async () => {
-  tmp = await tempDir('bench-cli-errors');
-});
-afterAll(async () => {
-  await tmp?.cleanup();
-});
+const tmp = useTempDir('bench-cli-errors');
 
 describe.skipIf(!existsSync(BENCH))('bench: errors (built CLI, child process)', () => {
   it('generate and table1 with an --out under /proc: exit 2 at once, naming the path', () => {

@@ -5,12 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Sam2ImagePredictor, loadDefaultSam2 } from '@rpsam2/sam2';
-import { Rng } from '@rpsam2/data';
-import { SAM2_EVAL_DATA_SEED, SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
-import { objectMask } from '../src/synthetic/index.js';
-import { sampleClicks } from '../src/protocol/clicks.js';
+import { SAM2_EVAL_DATA_SEED } from '../src/sam2-training/synthetic-source.js';
 import { dice } from '../src/metrics/dice.js';
 import { segmentWithSam2 } from '../src/evaluation/segment.js';
+import { largestInstrumentClick } from './helpers/held-out-click.js';
 
 /** A held-out frame (dataset seed of the model card's evaluation, beyond its frames 100–123). */
 const FRAME = 300;
@@ -20,11 +18,7 @@ describe('the shipped default model', () => {
     const { model } = await loadDefaultSam2();
     const predictor = new Sam2ImagePredictor(model);
     try {
-      const f = new SyntheticTrainSource({ seed: SAM2_EVAL_DATA_SEED }).frame(FRAME);
-      const instruments = f.objects.filter((o) => o.kind === 'instrument').sort((a, b) => b.area - a.area);
-      expect(instruments.length).toBeGreaterThan(0);
-      const gt = objectMask(f, instruments[0]);
-      const [click] = sampleClicks(gt, 1, Rng.derive(0, 'default-model-test'));
+      const { frame: f, gt, click } = largestInstrumentClick(SAM2_EVAL_DATA_SEED, FRAME, 'default-model-test');
       await predictor.setImage({ width: f.width, height: f.height, data: f.rgb, channels: 3 });
       const [result] = await segmentWithSam2(predictor, [[click.x, click.y]]);
       const d = dice({ width: f.width, height: f.height, data: result.mask }, gt);

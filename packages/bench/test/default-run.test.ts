@@ -6,22 +6,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_NAME } from '@rpsam2/sam2';
 import { BRIEF_TRAINING, DEFAULT_GENERATE, DEFAULT_SHIFT_BLOCK, defaultRunConfig, methodNames } from '../src/runs/experiment-config.js';
 import { parseRunArgs } from '../src/runs/run-args.js';
 import { executeRun } from '../src/runs/run-command.js';
 import { memoryIO } from '../src/runs/run-io.js';
 import { StopSignal } from '../src/runs/stop-signal.js';
-import { tempDir } from './helpers/fixtures.js';
+import { useTempDir } from './helpers/fixtures.js';
 
-let tmp: { dir: string; cleanup: () => Promise<void> };
-beforeAll(async () => {
-  tmp = await tempDir('default-run');
-});
-afterAll(async () => {
-  await tmp?.cleanup();
-});
+const tmp = useTempDir('default-run');
 
 describe('default run', () => {
   it('no flags: generated synthetic data, the default SAM 2 with its shipped shift block, the full protocol', () => {

@@ -6,12 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RpSam2Predictor, DEFAULT_SHIFT_BLOCK_SAM2, defaultShiftBlockPaths, openCheckpoint } from '@rpsam2/rpsam2';
-import { Rng } from '@rpsam2/data';
 import { RPSAM2_DATA_SEED } from '../src/rpsam2-training/recipe.js';
-import { SyntheticTrainSource } from '../src/sam2-training/synthetic-source.js';
-import { objectMask } from '../src/synthetic/index.js';
-import { sampleClicks } from '../src/protocol/clicks.js';
 import { dice } from '../src/metrics/dice.js';
+import { largestInstrumentClick } from './helpers/held-out-click.js';
 
 /** A frame of the shift block's data seed beyond its 150 generated frames (never trained on). */
 const FRAME = 400;
@@ -21,11 +18,7 @@ describe('the shipped default shift block', () => {
     const predictor = await RpSam2Predictor.load();
     try {
       expect(predictor.model.cfg.name).toBe(DEFAULT_SHIFT_BLOCK_SAM2);
-      const f = new SyntheticTrainSource({ seed: RPSAM2_DATA_SEED }).frame(FRAME);
-      const instruments = f.objects.filter((o) => o.kind === 'instrument').sort((a, b) => b.area - a.area);
-      expect(instruments.length).toBeGreaterThan(0);
-      const gt = objectMask(f, instruments[0]);
-      const [click] = sampleClicks(gt, 1, Rng.derive(0, 'default-shift-block-test'));
+      const { frame: f, gt, click } = largestInstrumentClick(RPSAM2_DATA_SEED, FRAME, 'default-shift-block-test');
       await predictor.setImage({ width: f.width, height: f.height, data: f.rgb, channels: 3 });
       const p = await predictor.predict([click.x, click.y]);
       const [rx, ry] = p.refined.map(Math.round);

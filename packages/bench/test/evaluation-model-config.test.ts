@@ -6,22 +6,16 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fixtureConfigBeside } from '@rpsam2/sam2';
 import { loadSam2Spec } from '../src/evaluation/sam2-models.js';
 import { parseExtra, parseRunArgs } from '../src/runs/run-args.js';
-import { tempDir, tinyModelYaml } from './helpers/fixtures.js';
+import { tinyModelYaml, useTempDir } from './helpers/fixtures.js';
 
 const TINY = new URL('../../../../shared/fixtures/sam2/tiny256/', import.meta.url).pathname;
 
 
-let tmp: { dir: string; cleanup: () => Promise<void> };
-beforeAll(async () => {
-  tmp = await tempDir('model-config');
-});
-afterAll(async () => {
-  await tmp?.cleanup();
-});
+const tmp = useTempDir('model-config');
 
 describe('SAM 2 model configs in runs', () => {
   it('parses --extra name=path[:config]', () => {

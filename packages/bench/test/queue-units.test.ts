@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CACHE_FORMAT, CACHE_VERSION, type CacheEntry, type CacheSettings } from '@rpsam2/rpsam2';
 import { mergeCacheIndex } from '../src/queue/cache-index.js';
 import { parseClicks } from '../src/queue/clicks-file.js';
@@ -16,15 +16,9 @@ import { embedJobId, labelJobId, type EmbedJobData } from '../src/queue/jobs.js'
 import { parseLabelArgs } from '../src/queue/label-command.js';
 import { splitQueueFlags } from '../src/queue/table1-shards.js';
 import { parseWorkerArgs } from '../src/queue/worker-command.js';
-import { put, tempDir } from './helpers/fixtures.js';
+import { put, useTempDir } from './helpers/fixtures.js';
 
-let tmp: { dir: string; cleanup: () => Promise<void> };
-beforeAll(async () => {
-  tmp = await tempDir('queue-units');
-});
-afterAll(async () => {
-  await tmp?.cleanup();
-});
+const tmp = useTempDir('queue-units');
 
 const embedJob: EmbedJobData = {
   cacheDir: '/shared/cache',

@@ -10,6 +10,15 @@ import { compressCounts, palettePng } from './helpers/fixtures.js';
 const count = (a: Uint8Array) => a.reduce((s, v) => s + (v ? 1 : 0), 0);
 const pixels = (a: Uint8Array, w: number) => [...a].flatMap((v, i) => (v ? [[i % w, Math.floor(i / w)]] : []));
 
+/** A mask of random size (1..maxW × 1..maxH) whose pixels are set each with probability `p()`. */
+function randomMask(rng: Rng, maxW: number, maxH: number, p: () => number): { width: number; height: number; data: Uint8Array } {
+  const width = rng.intIn(1, maxW);
+  const height = rng.intIn(1, maxH);
+  const data = new Uint8Array(width * height);
+  for (let i = 0; i < data.length; i++) data[i] = rng.chance(p()) ? 1 : 0;
+  return { width, height, data };
+}
+
 describe('rasterizeRings', () => {
   it('an axis-aligned rectangle with integer corners covers exactly the enclosed pixels', () => {
     const m = rasterizeRings([[[2, 1], [6, 1], [6, 4], [2, 4]]], 10, 8);
@@ -75,14 +84,11 @@ describe('COCO RLE', () => {
   it('compressed strings and uncompressed counts agree; encode → decode round-trips', () => {
     const rng = new Rng(8);
     for (let k = 0; k < 20; k++) {
-      const w = rng.intIn(1, 40);
-      const h = rng.intIn(1, 30);
-      const data = new Uint8Array(w * h);
-      for (let i = 0; i < data.length; i++) data[i] = rng.chance(0.3) ? 1 : 0;
-      const rle = encodeRle({ width: w, height: h, data });
-      expect([...decodeRle(rle).data]).toEqual([...data]);
+      const m = randomMask(rng, 40, 30, () => 0.3);
+      const rle = encodeRle(m);
+      expect([...decodeRle(rle).data]).toEqual([...m.data]);
       const s = compressCounts(rle.counts as number[]);
-      expect([...decodeRle({ size: rle.size, counts: s }).data]).toEqual([...data]);
+      expect([...decodeRle({ size: rle.size, counts: s }).data]).toEqual([...m.data]);
     }
   });
 
@@ -128,10 +134,7 @@ describe('traceMask (generator polygons)', () => {
   it('rasterises back to exactly the mask, holes and corner-touching pixels included', () => {
     const rng = new Rng(12);
     for (let k = 0; k < 60; k++) {
-      const w = rng.intIn(1, 24);
-      const h = rng.intIn(1, 20);
-      const data = new Uint8Array(w * h);
-      for (let i = 0; i < data.length; i++) data[i] = rng.chance(rng.uniform(0.2, 0.8)) ? 1 : 0;
+      const { width: w, height: h, data } = randomMask(rng, 24, 20, () => rng.uniform(0.2, 0.8));
       const polys = traceMask({ width: w, height: h, data });
       const back = new Uint8Array(w * h);
       for (const p of polys) {

@@ -8,10 +8,10 @@
  */
 import { readdir, readFile, rm, cp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FEATURES_ONLY_GRID_STEP, realRunConfig, validateExperimentConfig, type ExperimentConfig, type GenerateSpec } from '../src/runs/experiment-config.js';
 import { extraSetCacheDir, FEATURES_ONLY_TRAIN_KIND } from '../src/runs/extra-train-sets.js';
-import { RPSAM2_DATA, RPSAM2_EXTRA_DATA, rpsam2TrainingRunConfig } from '../src/rpsam2-training/recipe.js';
+import { RPSAM2_DATA, RPSAM2_EXTRA_DATA, RPSAM2_RECIPE, rpsam2TrainingRunConfig } from '../src/rpsam2-training/recipe.js';
 import { exportShiftBlock } from '../src/rpsam2-training/export.js';
 import { parseRunArgs, type RunArgs } from '../src/runs/run-args.js';
 import { executeRun } from '../src/runs/run-command.js';
@@ -19,15 +19,9 @@ import { pathExists } from '../src/runs/run-dir.js';
 import { openCheckpoint } from '@rpsam2/rpsam2';
 import { memoryIO } from '../src/runs/run-io.js';
 import { StopSignal } from '../src/runs/stop-signal.js';
-import { tempDir } from './helpers/fixtures.js';
+import { useTempDir } from './helpers/fixtures.js';
 
-let tmp: { dir: string; cleanup: () => Promise<void> };
-beforeAll(async () => {
-  tmp = await tempDir('rpsam2-extra-sets');
-});
-afterAll(async () => {
-  await tmp?.cleanup();
-});
+const tmp = useTempDir('rpsam2-extra-sets');
 
 const CENTROID = { distTarget: 'centroid', candidateReach: 0.1, loss: { useDice: false, useDist: true, useOut: false } };
 
@@ -56,26 +50,12 @@ describe('training.extraTrainSets and training.featuresOnlyTrain', () => {
     ]);
     expect(c.training.extraTrainSets).toEqual(RPSAM2_EXTRA_DATA);
     expect(c.training.extraTrainSets).not.toBe(RPSAM2_EXTRA_DATA); // a copy: a run's config cannot change the recipe
-    expect(c.training.base).toEqual({
-      shiftBlock: 'paper',
-      shiftHead: 'pointer',
-      refineSteps: 2,
-      zeroInitHead: true,
-      positionInit: 'sam2',
-      tieCrossAttention: 2,
-      initSeed: 0,
-      seed: 0,
-      epochs: 2,
-      batchSize: 4,
-      clicksPerObject: 10,
-      lr: 3e-4,
-      clipGradNorm: 1,
-      loss: { useDice: false, useDist: true, useOut: false },
-      distTarget: 'centroid',
-      candidateReach: 0.1,
-      val: { clicksPerObject: 3, seed: 1234, every: 1 },
-      checkpointEvery: 100,
-    });
+    // The recipe's training settings, a copy (a run's config cannot change the recipe), and the
+    // ones features-only caches rest on: the centroid distance term alone, which needs no
+    // candidate sets (the config check refuses the candidate target with them).
+    expect(c.training.base).toEqual(RPSAM2_RECIPE);
+    expect(c.training.base).not.toBe(RPSAM2_RECIPE);
+    expect(c.training.base).toMatchObject({ ...CENTROID, shiftHead: 'pointer', refineSteps: 2 });
     expect(c.training.gridStep).toBe(16); // the validation cache keeps its candidates
   });
 

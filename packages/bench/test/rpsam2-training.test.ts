@@ -7,7 +7,7 @@
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openCheckpoint, loadShiftBlockFrom } from '@rpsam2/rpsam2';
 import { decodeImage } from '@rpsam2/sam2';
 import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED } from '../src/sam2-training/synthetic-source.js';
@@ -20,15 +20,9 @@ import { parseRunArgs } from '../src/runs/run-args.js';
 import { executeRun } from '../src/runs/run-command.js';
 import { memoryIO } from '../src/runs/run-io.js';
 import { StopSignal } from '../src/runs/stop-signal.js';
-import { tempDir } from './helpers/fixtures.js';
+import { useTempDir } from './helpers/fixtures.js';
 
-let tmp: { dir: string; cleanup: () => Promise<void> };
-beforeAll(async () => {
-  tmp = await tempDir('rpsam2-training');
-});
-afterAll(async () => {
-  await tmp?.cleanup();
-});
+const tmp = useTempDir('rpsam2-training');
 
 describe('train-rpsam2 recipe and flags', () => {
   it('trains on its own synthetic set: train split, best checkpoint on val, reported on test', () => {
@@ -38,9 +32,10 @@ describe('train-rpsam2 recipe and flags', () => {
     expect(c.data).toMatchObject({ trainSplit: 'train', valSplit: 'val', evalSplit: 'test', dataset: 'synthetic' });
     expect(c.rpsam2.shiftBlock).toBe(''); // trained in the run
     expect(c.training.base).toEqual(RPSAM2_RECIPE);
-    // The paper's architecture, batch and clicks; the deviations (lr, the localised identity start,
-    // no Dice term, clipping) are named in the recipe's comment and the model card.
-    expect(c.training.base).toMatchObject({ shiftBlock: 'paper', batchSize: 4, clicksPerObject: 10, zeroInitHead: true, positionInit: 'sam2' });
+    // The paper's architecture, batch and clicks; then the deviations (lr, the localised identity
+    // start, no Dice term, clipping), named in the recipe's comment and the model card.
+    expect(c.training.base).toMatchObject({ shiftBlock: 'paper', batchSize: 4, clicksPerObject: 10 });
+    expect(c.training.base).toMatchObject({ lr: 3e-4, zeroInitHead: true, positionInit: 'sam2', tieCrossAttention: 2, loss: { useDice: false }, clipGradNorm: 1 });
     expect(c.protocol.seeds.length).toBe(10);
   });
 

@@ -4,7 +4,7 @@
  * exactly the generated masks and pixels. Also the frame speed at 1024×768.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { labelComponents4 } from '@rpsam2/data';
 import { openCataract1k, INSTRUMENT_KEYS, type Cataract1kDataset } from '../src/datasets/index.js';
 import { encodePng } from '../src/datasets/png.js';
@@ -18,7 +18,7 @@ import {
   type SyntheticDatasetOptions,
   type SyntheticDatasetSummary,
 } from '../src/synthetic/index.js';
-import { put, tempDir } from './helpers/fixtures.js';
+import { put, tempDir, useTempDir } from './helpers/fixtures.js';
 
 describe('renderSyntheticFrame', () => {
   it('is deterministic by seed', () => {
@@ -75,17 +75,14 @@ describe('renderSyntheticFrame', () => {
 });
 
 describe('generateSyntheticDataset → openCataract1k round trip', () => {
-  let root: string;
-  let cleanup: () => Promise<void>;
+  const tmp = useTempDir('synthetic');
   let summary: SyntheticDatasetSummary;
   let ds: Cataract1kDataset;
   const options: SyntheticDatasetOptions = { seed: 3, cases: 3, framesPerCase: 4, width: 256, height: 192, valCases: 1, testCases: 1 };
   beforeAll(async () => {
-    ({ dir: root, cleanup } = await tempDir('synthetic'));
-    summary = await generateSyntheticDataset(root, options);
-    ds = await openCataract1k(root);
+    summary = await generateSyntheticDataset(tmp.dir, options);
+    ds = await openCataract1k(tmp.dir);
   });
-  afterAll(() => cleanup());
 
   it('writes every class, with a balanced cycle of primary instruments', () => {
     expect(summary.frames).toBe(12);
@@ -96,12 +93,12 @@ describe('generateSyntheticDataset → openCataract1k round trip', () => {
   it('the loader reads it without issues, with our split file', () => {
     expect(ds.issues).toEqual([]);
     expect(ds.frames).toHaveLength(12);
-    expect(ds.split.source).toBe(join(root, 'splits.json'));
+    expect(ds.split.source).toBe(join(tmp.dir, 'splits.json'));
     expect(ds.split.counts).toEqual({ train: 4, val: 4, test: 4, none: 0 });
   });
 
   it('gives back exactly the generated masks and pixels (Supervisely and COCO)', async () => {
-    const coco = await openCataract1k(root, { annotations: 'coco' });
+    const coco = await openCataract1k(tmp.dir, { annotations: 'coco' });
     expect(coco.issues).toEqual([]);
     const renderer = new SyntheticRenderer();
     for (let g = 0; g < ds.frames.length; g++) {
@@ -141,7 +138,7 @@ describe('generateSyntheticDataset → openCataract1k round trip', () => {
   });
 
   it('replaces only a dataset it wrote', async () => {
-    await expect(generateSyntheticDataset(root, options)).rejects.toThrow(/exists \(pass overwrite/);
+    await expect(generateSyntheticDataset(tmp.dir, options)).rejects.toThrow(/exists \(pass overwrite/);
     const other = await tempDir('synthetic-foreign');
     try {
       await put(join(other.dir, 'Annotations/keep.txt'), 'real data');

@@ -6,7 +6,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '@rpsam2/tensor';
 import { fileSource } from '@rpsam2/tensor/node';
 import { parseRunArgs } from '../src/runs/run-args.js';
@@ -14,7 +14,7 @@ import { executeRun } from '../src/runs/run-command.js';
 import { memoryIO } from '../src/runs/run-io.js';
 import { StopSignal } from '../src/runs/stop-signal.js';
 import { paramsText } from '../src/runs/table-writers.js';
-import { tempDir, tinyModelYaml } from './helpers/fixtures.js';
+import { tinyModelYaml, useTempDir } from './helpers/fixtures.js';
 
 const FIX = new URL('../../../../shared/fixtures/', import.meta.url).pathname;
 const TINY = join(FIX, 'sam2/tiny256/');
@@ -31,13 +31,7 @@ async function elementsOf(path: string, keep: (k: string) => boolean): Promise<n
     .reduce((n, k) => n + f.entry(k).shape.reduce((a, b) => a * b, 1), 0);
 }
 
-let tmp: { dir: string; cleanup: () => Promise<void> };
-beforeAll(async () => {
-  tmp = await tempDir('table1-extras');
-});
-afterAll(async () => {
-  await tmp?.cleanup();
-});
+const tmp = useTempDir('table1-extras');
 
 describe('bench table1 --extra (HQ-SAM2, a 512-px SAM 2-architecture model)', () => {
   it('writes a table with both rows and the trainable parameters in the header', async () => {

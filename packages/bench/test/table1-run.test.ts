@@ -6,27 +6,19 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSamples } from '../src/evaluation/samples.js';
 import { parseRunArgs } from '../src/runs/run-args.js';
 import { executeRun } from '../src/runs/run-command.js';
 import { memoryIO } from '../src/runs/run-io.js';
 import { StopSignal } from '../src/runs/stop-signal.js';
-import { tempDir } from './helpers/fixtures.js';
+import { useTempDir } from './helpers/fixtures.js';
 
 const FIX = new URL('../../../../shared/fixtures/', import.meta.url).pathname;
 const TINY = ['--weights', join(FIX, 'sam2/tiny256/weights.safetensors'), '--config', join(FIX, 'sam2/tiny256/meta.json')];
 const SMALL = ['--cases', '2', '--frames', '1', '--size', '96x72', '--instruments', '2', '--seeds', '2'];
 
-let tmp: { dir: string; cleanup: () => Promise<void> };
-
-beforeAll(async () => {
-  tmp = await tempDir('table1-run');
-});
-
-afterAll(async () => {
-  await tmp?.cleanup();
-});
+const tmp = useTempDir('table1-run');
 
 describe('bench table1 (tiny)', () => {
   it('evaluates a given shift block and writes every output', async () => {

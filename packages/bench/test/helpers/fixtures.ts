@@ -2,6 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { crc32 } from '@rpsam2/tensor';
 import { encodePng } from '../../src/datasets/png.js';
 
@@ -9,6 +10,27 @@ import { encodePng } from '../../src/datasets/png.js';
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `rpsam2-${prefix}-`));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A temporary folder for the tests of the current file or describe block: made before them
+ * (beforeAll, so hooks registered after this call can fill it) and removed after them. Read
+ * `dir` inside tests and hooks, not while the file is collected.
+ */
+export function useTempDir(prefix: string): { readonly dir: string } {
+  let tmp: { dir: string; cleanup: () => Promise<void> } | undefined;
+  beforeAll(async () => {
+    tmp = await tempDir(prefix);
+  });
+  afterAll(async () => {
+    await tmp?.cleanup();
+  });
+  return {
+    get dir(): string {
+      if (!tmp) throw new Error(`useTempDir('${prefix}'): the folder is made in beforeAll; read dir inside tests and hooks`);
+      return tmp.dir;
+    },
+  };
 }
 
 /** Writes a file, creating its folder. */
