@@ -165,5 +165,5 @@ describe('a run with an extra training set', () => {
     expect(card).toContain('| candidates | none for training (features only); validation grid 48 px, ε 0.005 |');
     const cfg = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
     expect(cfg.extraTrainData).toEqual([{ ...extra(77), trainFrames: 4, trainObjects: data.extra[0].objects }]);
-  });
+  }, 300_000); // a whole run (generate, cache, train, evaluate): over 120 s on a loaded 2-core machine
 });

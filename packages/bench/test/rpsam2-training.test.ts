@@ -71,7 +71,7 @@ describe('train-rpsam2 --export', () => {
     try {
       expect(block.config).toMatchObject({ dModel: 64, heads: 8, ffn: 2048, layers: 6, imageTokens: 1024 });
       // F16 storage: the values agree with the checkpoint to F16 rounding.
-      const [a, b] = await Promise.all([block.head.weight.get('weight').data(), trained.head.weight.get('weight').data()]);
+      const [a, b] = await Promise.all([block.head!.weight.get('weight').data(), trained.head!.weight.get('weight').data()]);
       for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(Math.abs(b[i]) * 1e-3 + 1e-7);
     } finally {
       block.dispose();
