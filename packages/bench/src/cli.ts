@@ -113,7 +113,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'train-rpsam2': {
     usage: TRAIN_RPSAM2_USAGE,
-    summary: 'train the default shift block for the embedded default SAM 2 on its own synthetic set (train split; best checkpoint on val; test numbers), resumable; --export writes the block, its config and model card',
+    summary: 'train the default shift block for the embedded default SAM 2 on its own synthetic set (train split; best checkpoint on val; test numbers), resumable; --export writes the block, its config and model card; --ablate loss|clicks runs the Fig. 3b ablations on the same data',
     run: trainRpsam2Command,
     parse: parseTrainRpsam2Args,
   },

@@ -12,7 +12,9 @@ import { openCheckpoint, loadShiftBlockFrom } from '@rpsam2/rpsam2';
 import { decodeImage } from '@rpsam2/sam2';
 import { SAM2_EVAL_DATA_SEED, SAM2_TRAIN_DATA_SEED } from '../src/sam2-training/synthetic-source.js';
 import { DEFAULT_GENERATE } from '../src/runs/experiment-config.js';
-import { RPSAM2_DATA, RPSAM2_DATA_SEED, RPSAM2_RECIPE, rpsam2TrainingRunConfig } from '../src/rpsam2-training/recipe.js';
+import { RPSAM2_ABLATION_STEPS, RPSAM2_DATA, RPSAM2_DATA_SEED, RPSAM2_RECIPE, rpsam2AblationRunConfig, rpsam2TrainingRunConfig } from '../src/rpsam2-training/recipe.js';
+import { CLICK_VARIANTS, LOSS_VARIANTS } from '../src/ablations/variants.js';
+import { validateExperimentConfig } from '../src/runs/experiment-config.js';
 import { parseTrainRpsam2Args } from '../src/rpsam2-training/command.js';
 import { exportShiftBlock, RETRAIN_COMMAND } from '../src/rpsam2-training/export.js';
 import { KEPT_NOTES_MARKER } from '../src/rpsam2-training/model-card.js';
@@ -48,6 +50,30 @@ describe('train-rpsam2 recipe and flags', () => {
     expect(() => parseTrainRpsam2Args(['--epochs', 'x'])).toThrow(/--epochs needs a non-negative integer/);
     expect(() => parseTrainRpsam2Args(['--set', 'nokey'])).toThrow(/expected key=value/);
     expect(() => parseTrainRpsam2Args(['--bogus'])).toThrow(/Unknown option '--bogus'/);
+  });
+
+  it('--ablate: the Fig. 3b variants on the recipe\'s data, each for --max-steps steps, no export', () => {
+    type Parsed = { config: ReturnType<typeof rpsam2TrainingRunConfig>; out: string; ablate?: string };
+    const loss = parseTrainRpsam2Args(['--ablate', 'loss']) as unknown as Parsed;
+    expect(loss.out).toBe('runs/rpsam2-ablate-loss');
+    expect(loss.config.kind).toBe('ablate-loss');
+    expect(loss.config.rpsam2.variants.map((v) => v.label)).toEqual(LOSS_VARIANTS.map((v) => v.label));
+    expect(loss.config.training.base).toEqual({ ...RPSAM2_RECIPE, maxSteps: RPSAM2_ABLATION_STEPS });
+    // The same data, validation and test split as the shipped block's run.
+    const recipe = rpsam2TrainingRunConfig();
+    expect(loss.config.data).toEqual(recipe.data);
+    expect(loss.config.training.extraTrainSets).toEqual(recipe.training.extraTrainSets);
+    expect(loss.config.protocol).toEqual(recipe.protocol);
+    const clicks = parseTrainRpsam2Args(['--ablate', 'clicks', '--max-steps', '50', '--cache', '/tmp/c']) as unknown as Parsed;
+    expect(clicks.config.kind).toBe('ablate-clicks');
+    expect(clicks.config.rpsam2.variants.map((v) => v.x)).toEqual(CLICK_VARIANTS.map((v) => v.x));
+    expect(clicks.config.training.base).toMatchObject({ maxSteps: 50 });
+    expect(clicks.config.cache.dir).toBe('/tmp/c');
+    expect(() => validateExperimentConfig(rpsam2AblationRunConfig('clicks'))).not.toThrow();
+    expect(() => parseTrainRpsam2Args(['--ablate', 'dice'])).toThrow(/--ablate needs 'loss' or 'clicks', got 'dice'/);
+    expect(() => parseTrainRpsam2Args(['--ablate', 'loss', '--export', '/tmp/y'])).toThrow(/drop --export or --ablate/);
+    expect(() => parseTrainRpsam2Args(['--max-steps', '10'])).toThrow(/needs --ablate/);
+    expect(() => parseTrainRpsam2Args(['--ablate', 'loss', '--max-steps', '0'])).toThrow(/--max-steps needs at least 1/);
   });
 });
 
