@@ -88,7 +88,7 @@ export class RpSam2 {
 
   /**
    * SAM 2 on refined clicks [B, 2] (multimask), differentiable w.r.t. them; best-IoU selection
-   * (`Sam2ImagePredictor.decodeBest` on {@link clickPrompt}).
+   * (`Sam2ImagePredictor.decodeBest` on `clickPrompt` from `@rpsam2/sam2`).
    */
   decodeRefined(refined: Tensor, imageIndex = 0): RefinedDecode {
     const r = this.predictor.decodeBest(clickPrompt(refined), imageIndex);
