@@ -7,7 +7,9 @@
 #   3. op vectors      — pnpm check-ops ../shared/fixtures/ops (PyTorch goldens, skipped when absent);
 #   4. browser test    — @rpsam2/tensor in headless Chromium on WebGPU (skipped with RPSAM2_SKIP_BROWSER=1);
 #   5. labeling page   — the studio's end-to-end test: the built page in headless Chromium, one click
-#                        with the default model, COCO export (skipped with RPSAM2_SKIP_BROWSER=1).
+#                        with the default model, COCO export (skipped with RPSAM2_SKIP_BROWSER=1);
+#   6. API reference   — typedoc (typedoc.json) into a temporary folder: fails on any TypeDoc warning
+#                        or error, e.g. an exported declaration without a doc comment.
 #
 # Every step runs even when an earlier one failed. The output ends with one line
 # `N passed, M failed` summing the steps' counts (a step that fails without reporting counts
@@ -52,7 +54,7 @@ counts_from_log() {
 header() { printf '\n==== %s ====\n' "$*"; }
 
 # ---------------------------------------------------------------------------------------------
-header "1/5 build (pnpm build)"
+header "1/6 build (pnpm build)"
 t=$SECONDS
 pnpm build >"$ART/build.log" 2>&1
 rc=$?
@@ -65,7 +67,7 @@ if [[ $rc == 0 ]]; then SUMMARY+=("$(printf '  %-30s ok  (%d s)' build $((SECOND
 fi
 
 # ---------------------------------------------------------------------------------------------
-header "2/5 unit tests (vitest run)"
+header "2/6 unit tests (vitest run)"
 t=$SECONDS
 rm -f "$ART/vitest.json"
 vitest run --reporter=default --reporter=json --outputFile.json="$ART/vitest.json"
@@ -82,7 +84,7 @@ read -r p f < <(node -e '
 record "unit tests (vitest)" $rc "$p" "$f" $((SECONDS - t))
 
 # ---------------------------------------------------------------------------------------------
-header "3/5 op vectors (pnpm check-ops ../shared/fixtures/ops)"
+header "3/6 op vectors (pnpm check-ops ../shared/fixtures/ops)"
 t=$SECONDS
 if [[ -f "$FIXTURES/ops.json" ]]; then
   pnpm check-ops "$FIXTURES" 2>&1 | tee "$ART/check-ops.log"
@@ -110,13 +112,33 @@ browser_step() {
 }
 
 # ---------------------------------------------------------------------------------------------
-header "4/5 browser test (Chromium, WebGPU)"
+header "4/6 browser test (Chromium, WebGPU)"
 browser_step "browser test" "$ART/browser.log" packages/tensor/test/browser/run.ts
 
 # ---------------------------------------------------------------------------------------------
-header "5/5 labeling page (studio end-to-end, Chromium, WebGPU)"
+header "5/6 labeling page (studio end-to-end, Chromium, WebGPU)"
 # The page was built by step 1 (turbo builds every package, the studio with Vite).
 browser_step "labeling page (studio e2e)" "$ART/studio.log" packages/studio/test/studio.e2e.ts
+
+# ---------------------------------------------------------------------------------------------
+header "6/6 API reference (typedoc, no warnings)"
+t=$SECONDS
+DOCS_OUT="$(mktemp -d)"
+typedoc --out "$DOCS_OUT" >"$ART/typedoc.log" 2>&1
+rc=$?
+rm -rf "$DOCS_OUT"
+# TypeDoc colours its log even into a file; its `[warning]`/`[error]` lines, less the closing
+# `Found N errors and M warnings`, are the problems (typedoc.json's treatValidationWarningsAsErrors
+# also makes it exit non-zero on a validation warning such as an undocumented export).
+problems="$(sed -E 's/\x1b\[[0-9;]*m//g' "$ART/typedoc.log" | grep -E '^\[(warning|error)\]' | grep -vE '^\[(warning|error)\] Found [0-9]+ errors? and [0-9]+ warnings?$')"
+if [[ $rc == 0 && -z "$problems" ]]; then
+  echo "the API reference builds with no warnings"
+  record "API reference (typedoc)" 0 1 0 $((SECONDS - t))
+else
+  [[ -n "$problems" ]] && printf '%s\n' "$problems" | head -n 40
+  echo "typedoc: exit status $rc, $(grep -c . <<<"$problems") warning(s) or error(s) (full log: test-artifacts/typedoc.log)"
+  record "API reference (typedoc)" "$rc" 0 1 $((SECONDS - t))
+fi
 
 # ---------------------------------------------------------------------------------------------
 header "summary (logs in test-artifacts/)"

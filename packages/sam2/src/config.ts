@@ -24,6 +24,10 @@ export interface HieraConfig {
   headMul: number;
 }
 
+/**
+ * The image encoder's FPN neck (the official `image_encoder.neck`): a 1×1 conv per trunk level to
+ * `dModel` channels, then top-down fusion (nearest ×2 upsample, added) on `fpnTopDownLevels`.
+ */
 export interface NeckConfig {
   dModel: number;
   /** Channel counts of the trunk outputs, deepest first (as the official config lists them). */
@@ -33,6 +37,10 @@ export interface NeckConfig {
   fpnInterpModel: 'nearest';
 }
 
+/**
+ * A SAM 2.1 model's architecture: image size, Hiera trunk, FPN neck and the mask-decoder options
+ * of the official config (from {@link SAM2_PRESETS} or {@link parseOfficialConfig}).
+ */
 export interface Sam2Config {
   /** A name for messages and `info` (e.g. "sam2.1_hiera_l"). */
   name: string;
@@ -102,6 +110,7 @@ export const SAM2_PRESETS = {
   l: preset('sam2.1_hiera_l', 144, 2, [2, 6, 36, 4], [23, 33, 43], 7, [8, 4, 16, 8]),
 } satisfies Record<string, Sam2Config>;
 
+/** The name of an official size: "t", "s", "b+" or "l" (the keys of {@link SAM2_PRESETS}). */
 export type Sam2Size = keyof typeof SAM2_PRESETS;
 
 /** A preset by size name ("t", "s", "b+", "l", also "tiny", "small", "base_plus", "large"). */

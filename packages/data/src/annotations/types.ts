@@ -39,9 +39,11 @@ export function formatIssues(dataset: string, issues: readonly DatasetIssue[], m
 /** Collects issues while a loader reads. */
 export class IssueLog {
   readonly issues: DatasetIssue[] = [];
+  /** Records an error against `file` (a strict loader throws when there is one). */
   error(file: string, message: string): void {
     this.issues.push({ severity: 'error', file, message });
   }
+  /** Records a warning against `file` (it never makes a loader throw). */
   warn(file: string, message: string): void {
     this.issues.push({ severity: 'warning', file, message });
   }

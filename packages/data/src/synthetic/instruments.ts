@@ -32,6 +32,10 @@ export interface InstrumentPose {
   reach: number;
 }
 
+/**
+ * Draws one instrument class at a pose: the parts (capsules, polygons, ellipses with their materials)
+ * that make up its shape, in pixels, drawn in order; `rng` varies sizes and materials.
+ */
 export type InstrumentBuilder = (pose: InstrumentPose, rng: Rng) => Part[];
 
 const MIN_R = 1.05;

@@ -29,7 +29,9 @@ import { computeCandidates, type CandidateSet } from '../candidates/candidates.j
 import { maskArea, validateItem, type Dataset } from '../train/dataset.js';
 import { exists, fileByteSource, joinPath, lockFolder, nodeFs, writeAtomic } from '../checkpoint/node-io.js';
 
+/** The `format` tag of a feature cache's index.json and image files. */
 export const CACHE_FORMAT = 'rpsam2-feature-cache';
+/** The directory format version this code writes and reads (see the module comment). */
 export const CACHE_VERSION = 1;
 
 /** What a cache was built with; a rerun must use the same settings to add to it. */
@@ -104,6 +106,10 @@ export interface CacheProgress {
   candidates: number;
 }
 
+/**
+ * Options of {@link buildFeatureCache}: the dataset, the frozen SAM 2 predictor, the folder, and the
+ * cache settings (dtype default f32, grid step 8 px, ε 0.005).
+ */
 export interface BuildCacheOptions {
   dataset: Dataset;
   /** A predictor over the frozen SAM 2 (its current image is replaced). */
@@ -116,6 +122,7 @@ export interface BuildCacheOptions {
   epsilon?: number;
   /** Clicks per candidate decode call (see computeCandidates). */
   batchSize?: number;
+  /** Called once per image, computed or skipped. */
   onProgress?: (p: CacheProgress) => void;
   /** Notes such as dropped empty masks. */
   onWarning?: (message: string) => void;
@@ -125,6 +132,10 @@ export interface BuildCacheOptions {
   indexIntervalMs?: number;
 }
 
+/**
+ * What {@link buildFeatureCache} did: images in the dataset, computed and skipped (already cached),
+ * objects in all of them, whether it stopped early, and the time in ms.
+ */
 export interface BuildCacheReport {
   total: number;
   computed: number;
@@ -418,6 +429,7 @@ export class FeatureCache {
     return this.index.entries.reduce((n, e) => n + e.objects.length, 0);
   }
 
+  /** The index entry of an image, by id or by position in the index; throws when there is none. */
   entry(idOrIndex: string | number): CacheEntry {
     const e = typeof idOrIndex === 'number' ? this.index.entries[idOrIndex] : this.byId.get(idOrIndex);
     if (!e) throw new Error(`feature cache ${this.dir}: no image ${JSON.stringify(idOrIndex)} (${this.index.entries.length} cached)`);

@@ -15,6 +15,10 @@ import { matmul, noGrad, reshape, sum, tensor, tidy } from '@rpsam2/tensor';
 import { clickPrompt, fullSizeMask, type Sam2ImagePredictor } from '@rpsam2/sam2';
 import { normalizeClicks } from './clicks.js';
 
+/**
+ * Options of {@link computeCandidates}: the grid step, the Dice tolerance ε, the decode batch size and
+ * the predictor image.
+ */
 export interface CandidateOptions {
   /** Grid step g in pixels (default 8). */
   gridStep?: number;

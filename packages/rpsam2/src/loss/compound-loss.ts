@@ -34,6 +34,10 @@ import {
   type Tensor,
 } from '@rpsam2/tensor';
 
+/**
+ * The weights and constants of {@link compoundLoss} (defaults: {@link PAPER_LOSS}) and the switches
+ * that turn terms off for ablations.
+ */
 export interface CompoundLossConfig {
   /** Weight of the Dice term (default 1). */
   alpha: number;

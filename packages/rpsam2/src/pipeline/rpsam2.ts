@@ -58,6 +58,11 @@ export function clickTokens(model: Sam2Model, clicks: Tensor): Tensor {
   return noGrad(() => tidy(() => promptTokens(model, clickPrompt(clicks), [1, 1])));
 }
 
+/**
+ * RP-SAM2 on one image: a frozen SAM 2 predictor (its image's features set) and the trainable shift
+ * block that moves each click before SAM 2 decodes it. Owns neither; methods return tensors to be
+ * freed by the caller (or an enclosing tidy).
+ */
 export class RpSam2 {
   constructor(
     /** SAM 2 with the image's features set (frozen: its weights do not require grad). */

@@ -221,11 +221,13 @@ export class RpSam2Predictor {
     this.sam2.setFeatures(features, origHW);
   }
 
+  /** The cached features of image `imageIndex` (owned by the predictor: do not dispose them). */
   getFeatures(imageIndex = 0): ImageFeatures {
     this.live();
     return this.sam2.getFeatures(imageIndex);
   }
 
+  /** Frees the cached image features. */
   resetImage(): void {
     this.live();
     this.sam2.resetImage();
@@ -347,6 +349,7 @@ export class RpSam2Predictor {
     }
   }
 
+  /** Calls {@link RpSam2Predictor.dispose}, so `using p = …` frees it at the end of the scope. */
   [Symbol.dispose](): void {
     this.dispose();
   }

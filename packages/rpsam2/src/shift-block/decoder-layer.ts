@@ -11,6 +11,10 @@
 import { add, LayerNorm, Linear, Module, relu, type Tensor } from '@rpsam2/tensor';
 import { MultiheadAttention } from './multihead-attention.js';
 
+/**
+ * One decoder layer of the shift block, as torch.nn.TransformerDecoderLayer (batch_first, post-norm,
+ * ReLU, no dropout, no masks): self-attention, cross-attention to the image tokens, feed-forward.
+ */
 export class TransformerDecoderLayer extends Module {
   readonly selfAttn: MultiheadAttention;
   readonly multiheadAttn: MultiheadAttention;

@@ -6,6 +6,10 @@
  */
 import { linear, Linear, Module, reshape, scaledDotProductAttention, slice, split, transpose, type ParamSlot, type Tensor } from '@rpsam2/tensor';
 
+/**
+ * torch.nn.MultiheadAttention (batch_first, no dropout, no masks) with PyTorch's parameter names:
+ * the q, k and v projections packed in `in_proj_weight`/`in_proj_bias`, then `out_proj`.
+ */
 export class MultiheadAttention extends Module {
   readonly inProjWeight: ParamSlot;
   readonly inProjBias: ParamSlot;

@@ -176,6 +176,11 @@ export interface ShiftBlockOutput {
   tokens: Tensor;
 }
 
+/**
+ * RP-SAM2's shift block: a small transformer decoder over a click's sparse prompt tokens and the
+ * frozen image embedding that predicts a bounded shift of the click (see the module comment).
+ * PyTorch's parameter names; `dispose()` frees its weights.
+ */
 export class ShiftBlock extends Module {
   readonly pPos: ParamSlot;
   readonly iPos: ParamSlot;

@@ -27,6 +27,7 @@ export interface Dataset {
   /** A label for messages. */
   readonly name: string;
   readonly length: number;
+  /** The item at `index`, in 0…length − 1. */
   get(index: number): Promise<DatasetItem>;
 }
 
@@ -81,6 +82,7 @@ export class InMemoryDataset implements Dataset {
     return this.items.length;
   }
 
+  /** The item at `index`; a RangeError outside 0…length − 1. */
   async get(index: number): Promise<DatasetItem> {
     const it = this.items[index];
     if (!it) throw new RangeError(`${this.name}: index ${index} is outside 0…${this.items.length - 1}`);

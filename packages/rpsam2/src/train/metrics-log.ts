@@ -8,6 +8,10 @@
  */
 import { JsonlLog, type JsonlLogLine } from '@rpsam2/sam2';
 
+/**
+ * A training line, one per step: the total loss and its terms (null for a term switched off), the
+ * step's time in ms, clicks per second and the learning rate.
+ */
 export interface TrainLogLine {
   type: 'train';
   step: number;
@@ -43,8 +47,16 @@ export interface ValLogLine extends ValMetrics {
   best: boolean;
 }
 
+/**
+ * A line of the log: a training step, a validation, or an event (e.g. why the run ended) with its
+ * step and extra fields.
+ */
 export type LogLine = TrainLogLine | ValLogLine | { type: 'event'; step: number; event: string; [k: string]: unknown };
 
+/**
+ * The JSONL log of an RP-SAM2 training run (`<out>/log.jsonl`), with {@link LogLine} lines; a null
+ * path writes nothing. Node only.
+ */
 export class MetricsLog extends JsonlLog<LogLine> {
   /** All lines (for tests and tools); typed as this log's lines. */
   static override read<L extends JsonlLogLine = LogLine>(path: string): Promise<L[]> {

@@ -7,11 +7,16 @@
 
 /** The part of a Node stream the writer uses. */
 export interface ProgressStream {
+  /** Writes text as is (no newline added). */
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
 }
 
+/**
+ * A status line for long runs: redrawn in place on a terminal (~10 times a second at most), a plain
+ * line at most every `intervalMs` (default 10 s) on a pipe or file.
+ */
 export class ProgressLine {
   private last = '';
   private lastDraw = 0;

@@ -26,6 +26,7 @@ export interface CandidateInfo {
   gridStep: number;
 }
 
+/** One object of a prepared batch: its training targets on the GPU, its candidate grid and its class. */
 export interface PreparedObject {
   target: ObjectTargets;
   candidates: CandidateInfo;
@@ -35,9 +36,15 @@ export interface PreparedObject {
 /** A batch's objects on the GPU; call `release` after the step. */
 export interface PreparedBatch {
   objects: PreparedObject[];
+  /** Frees what the batch loaded for this step only (augmented images); cached images stay. */
   release(): void;
 }
 
+/**
+ * Where the trainer's objects come from ({@link CachedSource}, {@link OnTheFlySource},
+ * {@link ConcatSource}): the objects to sample and their targets per step. Owns its GPU data: call
+ * `dispose()` at the end.
+ */
 export interface TrainingSource {
   readonly name: string;
   /** Every object (with a non-empty mask). */
@@ -46,6 +53,7 @@ export interface TrainingSource {
   readonly imageCount: number;
   /** Targets of `refs`; `rng` drives augmentation (on-the-fly mode; null = none). */
   prepare(refs: readonly ObjectRef[], rng: SeededRandom | null): Promise<PreparedBatch>;
+  /** Frees every image and target the source keeps on the GPU. */
   dispose(): void;
 }
 
@@ -147,6 +155,7 @@ export class CachedSource implements TrainingSource {
     return { objects: out, release: () => {} };
   }
 
+  /** Frees the images kept on the GPU (features and targets). */
   dispose(): void {
     this.lru.clear();
   }
@@ -199,11 +208,16 @@ export class ConcatSource implements TrainingSource {
     return { objects: out, release: () => releases.forEach((r) => r()) };
   }
 
+  /** Disposes every part. */
   dispose(): void {
     for (const p of this.parts) p.dispose();
   }
 }
 
+/**
+ * Settings of an {@link OnTheFlySource}: the augmentation (flips, brightness ±fraction), the candidate
+ * grid step and tolerance ε, and how many un-augmented images stay on the GPU (default 16).
+ */
 export interface OnTheFlyOptions {
   augment: { hflip: boolean; vflip: boolean; brightness: number };
   gridStep: number;
@@ -348,6 +362,7 @@ export class OnTheFlySource implements TrainingSource {
     };
   }
 
+  /** Frees the images kept on the GPU and the source's predictor (not the model). */
   dispose(): void {
     this.lru.clear();
     this.predictor.dispose();

@@ -81,6 +81,10 @@ export interface StepObject {
   clicks: Float32Array;
 }
 
+/**
+ * Options of one training step ({@link forwardBackward}): the loss, the decoder chunking, the distance
+ * term's target, the cover term and timing.
+ */
 export interface StepOptions {
   /** Loss weights and switches (default: the paper's, all terms on). */
   loss?: Partial<CompoundLossConfig>;

@@ -6,6 +6,10 @@
 import { SeededRandom } from '@rpsam2/tensor';
 import { InMemoryDataset, maskArea, type DatasetItem, type DatasetObject } from './dataset.js';
 
+/**
+ * Options of {@link syntheticShapes} and {@link syntheticShapesItem}: image count and size, shapes per
+ * image and their sizes, noise and seed.
+ */
 export interface SyntheticShapesOptions {
   /** Number of images (default 8). */
   count?: number;

@@ -46,6 +46,10 @@ export interface TrainProgress {
   etaMs: number;
 }
 
+/**
+ * What a {@link Trainer} works with: SAM 2 (frozen), the shift block to train, the training and
+ * validation sources, the configuration, the output folder and progress callbacks.
+ */
 export interface TrainerParts {
   model: Sam2Model;
   /** The shift block (initialised or loaded); the trainer makes it trainable. */
@@ -56,11 +60,16 @@ export interface TrainerParts {
   config: TrainConfig;
   /** Output directory for checkpoints/, log.jsonl and config.json; null writes nothing. */
   out: string | null;
+  /** Called after every training step. */
   onProgress?: (p: TrainProgress) => void;
   /** Human-readable messages (validation results, checkpoints). */
   onMessage?: (line: string) => void;
 }
 
+/**
+ * What {@link Trainer.run} returns: why it ended, the training state then, and the last step's and
+ * last validation's results.
+ */
 export interface TrainSummary {
   /** 'done': all epochs; 'stopped': requestStop; 'maxSteps': the step limit was reached. */
   reason: 'done' | 'stopped' | 'maxSteps';
@@ -69,6 +78,10 @@ export interface TrainSummary {
   lastVal: ValMetrics | null;
 }
 
+/**
+ * The RP-SAM2 training loop: trains the shift block with Adam on the compound loss (SAM 2 frozen),
+ * validates, and writes resumable last/best checkpoints and the JSONL log (see the module comment).
+ */
 export class Trainer extends TrainerSkeleton<LogLine> {
   private adam: Adam;
   /** The run's `log.jsonl` (nothing written without an output directory). */

@@ -13,12 +13,17 @@ import { bucketSize, MATERIALIZED_SCORE_BYTES } from '@rpsam2/tensor';
 import type { Sam2Config } from '../config.js';
 import { Sam2Model } from '../model/sam2-model.js';
 
+/** The parameter count (elements) of one module of the model, by state-dict prefix. */
 export interface ModuleParams {
   /** State-dict prefix (e.g. 'image_encoder.trunk'). */
   name: string;
   parameters: number;
 }
 
+/**
+ * The result of {@link estimateMemory}: parameter counts and GPU memory (bytes) of the image path
+ * at one image size, for f32 and f16 weights.
+ */
 export interface MemoryEstimate {
   imageSize: number;
   /** Parameter elements of the image path, total and per top-level module. */

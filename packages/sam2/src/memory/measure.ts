@@ -9,6 +9,10 @@ import { Sam2Model } from '../model/sam2-model.js';
 import { initRandomWeights } from '../weights/random.js';
 import type { WeightDType } from '../weights/load.js';
 
+/**
+ * What {@link measureEncoder} measured on the GPU: pool bytes of the weights and the peak of one
+ * encoder pass, its wall time and the output shapes.
+ */
 export interface EncoderMeasurement {
   imageSize: number;
   dtype: WeightDType;

@@ -101,6 +101,10 @@ export class MultiScaleBlock extends Module {
     this.proj = dim !== dimOut ? this.child('proj', new Linear(dim, dimOut)) : null;
   }
 
+  /**
+   * One Hiera block, channels last: [B, H, W, dim] → [B, H', W', dimOut] (H', W' divided by
+   * `qStride` when it pools). Windowed (or global) attention and the MLP, each pre-norm with a residual.
+   */
   forward(x: Tensor): Tensor {
     let shortcut = x;
     const xn = this.norm1.forward(x);

@@ -24,6 +24,7 @@ export const VIDEO_ONLY_PREFIXES = [
   'obj_ptr_tpos_proj.',
 ];
 
+/** Whether a state-dict key belongs to the video path (starts with one of {@link VIDEO_ONLY_PREFIXES}). */
 export function isVideoOnlyKey(key: string): boolean {
   return VIDEO_ONLY_PREFIXES.some((p) => key.startsWith(p));
 }
@@ -48,9 +49,17 @@ export interface ImageFeatures {
 
 /** Intermediate values exposed for verification. */
 export interface EncoderTaps {
+  /** Receives the patch embedding, [B, S/4, S/4, C] (channels last). */
   patchEmbed?: (t: Tensor) => void;
+  /** Receives the positional embedding added to it, [1, S/4, S/4, C]. */
   posEmbed?: (t: Tensor) => void;
+  /** Receives the trunk's output of each stage, finest first, NCHW. */
   stages?: (ts: Tensor[]) => void;
+  /**
+   * Receives the three levels the decoder uses, finest first, NCHW: the two high-resolution maps
+   * (through the decoder's 1×1 convs when it has them) and the lowest-resolution map, before the
+   * no-memory embedding is added.
+   */
   fpn?: (ts: Tensor[]) => void;
 }
 

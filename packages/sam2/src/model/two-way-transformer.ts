@@ -32,6 +32,10 @@ export class Attention extends Module {
     return transpose(reshape(x, [b, n, this.numHeads, c / this.numHeads]), 1, 2);
   }
 
+  /**
+   * q [B, Nq, C], k and v [B, Nk, C] → [B, Nq, C]. With few tokens on one side, the attention is
+   * folded into the other side's projections (same result, fewer multiply-adds).
+   */
   forward(q: Tensor, k: Tensor, v: Tensor): Tensor {
     // With few tokens on one side (the decoder's cross-attentions: ~8 tokens against 4096 image
     // tokens), the attention is folded into the projections of the long side, which halves its
@@ -149,6 +153,11 @@ export class TwoWayAttentionBlock extends Module {
     this.crossImageToToken = this.child('cross_attn_image_to_token', new Attention(dim, heads, 2));
   }
 
+  /**
+   * One layer: token self-attention, tokens → image cross-attention, MLP on the tokens, image → tokens
+   * cross-attention (each post-norm). queries [B, N, C], keys [B, hw, C] and their positional
+   * encodings → (queries, keys), same shapes.
+   */
   forward(queries: Tensor, keys: Tensor, queryPe: Tensor, keyPe: Tensor): [Tensor, Tensor] {
     if (this.skipFirstLayerPe) {
       queries = this.selfAttn.forward(queries, queries, queries);

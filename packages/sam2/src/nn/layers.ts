@@ -20,11 +20,13 @@ export class LayerNorm2d extends LayerNorm {
   ) {
     super(channels, eps);
   }
+  /** Normalises x [N, C, H, W] over C at every pixel, then scales and shifts per channel; same shape out. */
   override forward(x: Tensor): Tensor {
     return layerNorm2d(x, this.weight.get(), this.bias.get(), this.eps);
   }
 }
 
+/** Stride and zero padding of a {@link Conv2d}, in pixels, the same on both axes (defaults 1 and 0). */
 export interface Conv2dOptions {
   stride?: number;
   padding?: number;
@@ -44,6 +46,7 @@ abstract class ConvLayer extends Module {
   }
 }
 
+/** nn.Conv2d with a square kernel: `weight` [out, in, k, k] (may be stored as f16) and `bias` [out]. */
 export class Conv2d extends ConvLayer {
   constructor(
     readonly inChannels: number,
@@ -53,11 +56,16 @@ export class Conv2d extends ConvLayer {
   ) {
     super([outChannels, inChannels, kernelSize, kernelSize], outChannels);
   }
+  /** x [N, in, H, W] → [N, out, H', W'], H' = ⌊(H + 2·padding − k) / stride⌋ + 1 (likewise W'). */
   forward(x: Tensor): Tensor {
     return this.weight.withF32((w) => conv2d(x, w, this.bias.get(), { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 }));
   }
 }
 
+/**
+ * nn.ConvTranspose2d with a square kernel and no padding: `weight` [in, out, k, k] (may be stored as
+ * f16) and `bias` [out]; SAM 2 uses it to upscale the mask features.
+ */
 export class ConvTranspose2d extends ConvLayer {
   constructor(
     readonly inChannels: number,
@@ -67,6 +75,7 @@ export class ConvTranspose2d extends ConvLayer {
   ) {
     super([inChannels, outChannels, kernelSize, kernelSize], outChannels);
   }
+  /** x [N, in, H, W] → [N, out, (H − 1)·stride + k, (W − 1)·stride + k]. */
   forward(x: Tensor): Tensor {
     return this.weight.withF32((w) => convTranspose2d(x, w, this.bias.get(), { stride: this.stride }));
   }
@@ -84,6 +93,7 @@ export class Embedding extends Module {
   }
 }
 
+/** The activation between the layers of an {@link MLP} (`gelu` is the exact erf form). */
 export type Activation = 'relu' | 'gelu';
 const ACT = { relu, gelu };
 
@@ -105,6 +115,10 @@ export class MLP extends Module {
       dims.slice(0, -1).map((d, i) => new Linear(d, dims[i + 1])),
     );
   }
+  /**
+   * x [..., inputDim] → [..., outputDim]: each Linear layer, the activation between them, and a
+   * sigmoid on the output when `sigmoidOutput`.
+   */
   forward(x: Tensor): Tensor {
     let h = x;
     this.layers.forEach((layer, i) => {

@@ -36,6 +36,10 @@ export interface Prompt {
   hqTokenOnly?: boolean;
 }
 
+/**
+ * The result of {@link Sam2ImagePredictor.predict}: masks, predicted IoUs, low-res logits and object
+ * scores as host arrays (B objects × K masks), plus per-object views.
+ */
 export interface Prediction {
   /** [B, K, H, W] at the original size: 0/1 masks, or logits with `returnLogits`. */
   masks: Float32Array;
@@ -323,6 +327,7 @@ export class Sam2ImagePredictor {
     if (this.ownsModel) this.model.dispose();
   }
 
+  /** Calls {@link Sam2ImagePredictor.dispose}, so `using p = …` frees it at the end of the scope. */
   [Symbol.dispose](): void {
     this.dispose();
   }

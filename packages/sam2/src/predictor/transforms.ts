@@ -6,7 +6,9 @@
  */
 import { interpolate, sub, div, tensor, tidy, type Tensor } from '@rpsam2/tensor';
 
+/** ImageNet per-channel mean (R, G, B) of pixels scaled to [0, 1], subtracted before the encoder. */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+/** ImageNet per-channel standard deviation (R, G, B) of pixels scaled to [0, 1], divided by after the mean. */
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 /** An 8-bit RGB or RGBA image in row-major order. */

@@ -38,6 +38,10 @@ export class CropTrainSource implements TrainSource {
     this.description = `${inner.description}; ${Math.round(p * 100)}% zoomed to a window of ${f} of the frame's sides around an instrument (crop seed ${options.seed ?? 0})`;
   }
 
+  /**
+   * The inner source's sample `index`, or (with the configured probability, drawn from (seed, index))
+   * a window of it around a random instrument pixel; the same result for the same index.
+   */
   async sample(index: number): Promise<TrainSample> {
     const sample = await this.inner.sample(index);
     const rng = new SeededRandom(mixSeed(this.options.seed ?? 0, index));

@@ -25,6 +25,7 @@ export interface TrainSample {
 export interface TrainSource {
   /** A short description for logs and the model card. */
   readonly description: string;
+  /** The frame and its objects of sample `index` (the same frame every time for the same index). */
   sample(index: number): TrainSample | Promise<TrainSample>;
 }
 

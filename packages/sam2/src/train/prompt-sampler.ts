@@ -20,6 +20,7 @@ import { maskBounds } from '../image/mask-bounds.js';
 
 /** A source of uniform numbers in [0, 1) (the trainer passes its own seeded generator). */
 export interface PromptRng {
+  /** The next number, uniform in [0, 1). */
   next(): number;
 }
 

@@ -11,6 +11,7 @@ import type { WeightSource } from './load-weights.js';
 import { isVideoOnlyKey } from '../model/sam2-model.js';
 import { detectPrefix } from './source.js';
 
+/** Options of {@link planConversion}, {@link conversionChunks} and {@link convertToSafetensors}. */
 export interface ConvertOptions {
   /** Float tensors in the output: 'f32' (default) or 'f16' (rounded to nearest even). */
   dtype?: 'f32' | 'f16';

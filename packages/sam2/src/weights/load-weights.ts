@@ -7,9 +7,13 @@ import { tensor, type DType, type Module, type Tensor } from '@rpsam2/tensor';
 
 /** A readable set of named tensors (SafetensorsFile and TorchCheckpoint both fit). */
 export interface WeightSource {
+  /** Names of all tensors in the source. */
   keys(): string[];
+  /** The shape and dtype of tensor `name`. */
   entry(name: string): { shape: number[]; dtype: string };
+  /** Reads tensor `name` as f32, row-major. */
   readF32(name: string): Promise<Float32Array>;
+  /** A label for messages (usually the path). */
   readonly label: string;
 }
 
@@ -22,6 +26,7 @@ export interface LoadReport {
   ignored: string[];
 }
 
+/** Options of {@link loadWeights}: the key prefix, keys to skip, the storage dtype and a progress callback. */
 export interface LoadOptions {
   /** Prefix of the module's keys in the source (e.g. "" or "model."). */
   prefix?: string;

@@ -18,6 +18,7 @@ export interface RandomWeightsSpec {
   random: { seed?: number; std?: number };
 }
 
+/** What {@link loadSam2} loads: the configuration (or size), the weights and how to store them. */
 export interface LoadSam2Options {
   /** The model configuration; or give `size`; or leave both out to infer an official size from the weights. */
   config?: Sam2Config;

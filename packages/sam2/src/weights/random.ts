@@ -5,6 +5,7 @@
  */
 import { SeededRandom, tensor, xorshift32, type DType, type Module } from '@rpsam2/tensor';
 
+/** Options of {@link initRandomWeights}. */
 export interface RandomWeightsOptions {
   /** Seed of the generator (default 0). */
   seed?: number;

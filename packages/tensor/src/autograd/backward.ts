@@ -12,6 +12,7 @@ import { add } from '../ops/binary.js';
 import { full } from '../ops/creation.js';
 import { profileScope } from '../profile/profile.js';
 
+/** Options of `Tensor.backward`: the output gradient and whether to keep the graph. */
 export interface BackwardOptions {
   /** Gradient of the output (defaults to 1 for a one-element output). */
   grad?: Tensor;

@@ -1,6 +1,7 @@
 /** Whether ops record the autodiff tape. */
 let disabledDepth = 0;
 
+/** Whether ops currently record the autodiff tape: true unless called inside {@link noGrad}. */
 export function isGradEnabled(): boolean {
   return disabledDepth === 0;
 }

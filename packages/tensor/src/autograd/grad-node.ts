@@ -15,6 +15,10 @@ export type BackwardRule = (grad: Tensor, saved: Tensor[]) => (Tensor | null | u
 /** Where an input's gradient goes: the node that produced it, the leaf itself, or nowhere. */
 export type GradTarget = GradNode | Tensor | null;
 
+/**
+ * One recorded op of the autodiff tape: its backward rule, the tensors the rule needs (`saved`) and
+ * where each input gradient goes. Reference counted; the saved tensors are freed with the last reference.
+ */
 export class GradNode {
   private refs = 1;
   /** True once backward consumed the saved tensors. */
@@ -31,12 +35,14 @@ export class GradNode {
     for (const t of targets) if (t instanceof GradNode) t.refs++;
   }
 
+  /** Drops one reference; the last one frees the saved tensors and unrefs the input nodes. */
   unref(): void {
     if (--this.refs > 0) return;
     this.releaseSaved();
     for (const t of this.targets) if (t instanceof GradNode) t.unref();
   }
 
+  /** Disposes the saved tensors now (backward does this after using them unless the graph is retained). */
   releaseSaved(): void {
     for (const t of this.saved) t.dispose();
     this.saved = [];

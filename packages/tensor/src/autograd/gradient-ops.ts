@@ -8,6 +8,7 @@ import { UNARY_OPS, type UnaryOp } from '../kernels/unary.js';
 
 const UNARY_WITH_GRADIENT = (Object.keys(UNARY_OPS) as UnaryOp[]).filter((op) => UNARY_OPS[op].grad !== null);
 
+/** The names of every op that records a backward rule on the tape (ops missing here cut the graph). */
 export const GRADIENT_OPS: ReadonlySet<string> = new Set([
   // elementwise
   'add',

@@ -43,7 +43,9 @@ export interface BufferRange {
  * by the generated source. Kernels come from the pure generators in `kernels/`.
  */
 export interface Kernel {
+  /** Names the kernel in profiles and errors; must determine the WGSL source. */
   key: string;
+  /** Generates the kernel's WGSL source (called once per key). */
   wgsl: () => string;
 }
 
@@ -80,6 +82,10 @@ const UNIFORM_USAGE = 0x0040 | 0x0008; // UNIFORM | COPY_DST
 const MAP_READ_USAGE = 0x0001 | 0x0008; // MAP_READ | COPY_DST
 const ARENA_BYTES = 1 << 16;
 
+/**
+ * The WebGPU backend of one device: compiles and caches kernel pipelines, records and submits
+ * dispatches in batches, and owns the buffer pool. Made by `init()` (get it with `getBackend()`).
+ */
 export class Backend {
   readonly pool: BufferPool;
   /** Dispatches recorded per submit. */

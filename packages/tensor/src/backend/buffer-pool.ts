@@ -33,6 +33,10 @@ export interface PoolStats {
   allocatedBytes: number;
 }
 
+/**
+ * A size-bucketed pool of GPU storage buffers, one per backend: released buffers are reused once
+ * the encoder that may still use them has been submitted.
+ */
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private pending: GPUBuffer[] = [];
@@ -122,10 +126,12 @@ export class BufferPool {
     return this.sizes.get(buffer)!;
   }
 
+  /** A snapshot of the pool counters (a copy; it does not change afterwards). */
   getStats(): PoolStats {
     return { ...this.stats };
   }
 
+  /** Restarts the peak: sets `peakBytes` to the bytes live now. */
   resetPeak(): void {
     this.stats.peakBytes = this.stats.liveBytes;
   }

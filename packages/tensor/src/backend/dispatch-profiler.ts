@@ -38,6 +38,10 @@ interface Accumulator {
   totalMs: number;
 }
 
+/**
+ * Times each compute dispatch with timestamp queries, and counts uploads, readbacks and copies,
+ * while a profile is running; {@link DispatchProfiler.finish} returns the report.
+ */
 export class DispatchProfiler {
   /** Label attached to the dispatches recorded now ('' for none); set by `profileScope`. */
   label = '';
@@ -110,14 +114,17 @@ export class DispatchProfiler {
     this.pending.add(done);
   }
 
+  /** Counts one upload (CPU → GPU write) of `bytes` bytes. */
   countUpload(bytes: number): void {
     add(this.transfers.uploads, bytes);
   }
 
+  /** Counts one readback (GPU → CPU read) of `bytes` bytes. */
   countReadback(bytes: number): void {
     add(this.transfers.readbacks, bytes);
   }
 
+  /** Counts one buffer-to-buffer copy of `bytes` bytes on the GPU. */
   countCopy(bytes: number): void {
     add(this.transfers.copies, bytes);
   }

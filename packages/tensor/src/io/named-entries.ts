@@ -15,6 +15,7 @@ export abstract class NamedEntries<E> {
     return [...this.entries.keys()];
   }
 
+  /** Whether the file has an entry called `name`. */
   has(name: string): boolean {
     return this.entries.has(name);
   }

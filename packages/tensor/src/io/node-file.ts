@@ -54,7 +54,10 @@ export class OutputDirError extends Error {
  * `removeIfEmpty` undoes the creation (folders this call made that are still empty), for a
  * command that fails before writing anything.
  */
-export async function ensureOutputDir(path: string): Promise<{ removeIfEmpty(): Promise<void> }> {
+export async function ensureOutputDir(path: string): Promise<{
+  /** Removes the folders this call created that are still empty. */
+  removeIfEmpty(): Promise<void>;
+}> {
   const fail = (why: string, e?: unknown): never => {
     const code = (e as NodeJS.ErrnoException | undefined)?.code;
     throw new OutputDirError(`${path}: cannot use as an output folder (${why}${code ? `: ${code}` : ''}); choose a folder you can write to`, { cause: e });

@@ -33,6 +33,7 @@ export interface PickleGlobalHandler {
   call?: (args: readonly unknown[]) => unknown;
 }
 
+/** Options of `unpickle`: what the pickle may reference (globals, persistent ids, BUILD); all refused when absent. */
 export interface UnpickleOptions {
   /** Name for error messages (e.g. `weights.pt/archive/data.pkl`). */
   label?: string;

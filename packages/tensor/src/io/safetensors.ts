@@ -11,6 +11,10 @@ import { NamedEntries } from './named-entries.js';
 /** Element types of the format that this library reads. */
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'I32' | 'U8' | 'I64' | 'F64' | 'I8' | 'I16' | 'U16' | 'BOOL';
 
+/**
+ * One tensor of a safetensors header: its dtype, shape and `[begin, end)` byte offsets in the data
+ * section (after the header).
+ */
 export interface SafetensorsEntry {
   dtype: SafetensorsDType;
   shape: number[];

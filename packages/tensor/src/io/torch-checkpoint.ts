@@ -14,13 +14,19 @@ import { DTYPE_BYTES, SafetensorsFile, toF32, toI32, type SafetensorsDType } fro
 
 /** The read interface shared by `SafetensorsFile` and `TorchCheckpoint`, for model loaders. */
 export interface TensorFileReader {
+  /** A label for error messages (usually the path). */
   readonly label: string;
+  /** Names of all tensors, in file order. */
   keys(): string[];
+  /** Whether the file has a tensor called `name`. */
   has(name: string): boolean;
+  /** The dtype and shape of the tensor `name`; throws naming the file and key when missing. */
   entry(name: string): { dtype: SafetensorsDType; shape: number[] };
   /** Contiguous (row-major) little-endian bytes. */
   readBytes(name: string): Promise<Uint8Array>;
+  /** Reads a tensor's values as f32 (other float and integer dtypes converted). */
   readF32(name: string): Promise<Float32Array>;
+  /** Reads an integer tensor's values as i32 (I64 values must fit). */
   readI32(name: string): Promise<Int32Array>;
 }
 
@@ -234,6 +240,7 @@ function swapBytes(b: Uint8Array, itemBytes: number): void {
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** Options of `TorchCheckpoint.open`. */
 export interface TorchCheckpointOptions {
   /**
    * Check the CRC-32 of a storage whenever a tensor covers all of it (default false: ~5 s more

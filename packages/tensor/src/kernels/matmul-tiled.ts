@@ -55,6 +55,7 @@ export interface SubgroupTile {
   wx: number;
 }
 
+/** A matmul kernel's thread tiling: a {@link RegisterTile} or a {@link SubgroupTile} (told apart by `kind`). */
 export type MatmulTile = RegisterTile | SubgroupTile;
 
 /** What a kernel instance supports (part of its key). */

@@ -8,18 +8,25 @@
 type Scalar = { name: string; type: 'u32' | 'i32' | 'f32'; value: number };
 type Arr = { name: string; type: 'u32' | 'i32'; values: readonly number[]; capacity: number };
 
+/**
+ * A kernel's uniform parameters, built by chained calls (`new Params().u32('n', n).f32('a', a)`):
+ * {@link Params.wgsl} declares the struct and {@link Params.bytes} fills it, in the same order.
+ */
 export class Params {
   private scalars: Scalar[] = [];
   private arrays: Arr[] = [];
 
+  /** Adds a u32 scalar field; returns this builder. */
   u32(name: string, value: number): this {
     this.scalars.push({ name, type: 'u32', value });
     return this;
   }
+  /** Adds an i32 scalar field; returns this builder. */
   i32(name: string, value: number): this {
     this.scalars.push({ name, type: 'i32', value });
     return this;
   }
+  /** Adds an f32 scalar field; returns this builder. */
   f32(name: string, value: number): this {
     this.scalars.push({ name, type: 'f32', value });
     return this;
@@ -28,6 +35,7 @@ export class Params {
   u32s(name: string, values: readonly number[], capacity = Math.max(4, Math.ceil(values.length / 4) * 4)): this {
     return this.array(name, 'u32', values, capacity);
   }
+  /** An i32 array of up to `capacity` values (capacity must be part of the kernel key). */
   i32s(name: string, values: readonly number[], capacity = Math.max(4, Math.ceil(values.length / 4) * 4)): this {
     return this.array(name, 'i32', values, capacity);
   }

@@ -21,6 +21,10 @@ const SQRT_2_OVER_PI = '0.7978845608028654';
 const INV_SQRT_2 = '0.7071067811865476';
 const INV_SQRT_2PI = '0.3989422804014327';
 
+/**
+ * The unary ops, by name: each row's forward WGSL expression, input-gradient expression (`null`
+ * when no gradient flows) and what that expression reads besides `g`.
+ */
 export const UNARY_OPS = {
   neg: { fwd: '-x', grad: '-g', needs: 'none' },
   exp: { fwd: 'exp(x)', grad: 'g * y', needs: 'y' },
@@ -59,6 +63,7 @@ export const UNARY_OPS = {
   ge: { fwd: 'select(0.0, 1.0, x >= a)', grad: null, needs: 'none' },
 } satisfies Record<string, UnaryDef>;
 
+/** The name of a unary op: a key of {@link UNARY_OPS}. */
 export type UnaryOp = keyof typeof UNARY_OPS;
 
 const HELPERS = `

@@ -15,6 +15,7 @@ export class LayerNorm extends Module {
     this.weight = this.param('weight', [dim]);
     this.bias = this.param('bias', [dim]);
   }
+  /** Normalises `x` over its last dim (of size `dim`), then scales by `weight` and shifts by `bias`. */
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.weight.get(), this.bias.get(), this.eps);
   }

@@ -19,6 +19,7 @@ export class Linear extends Module {
     this.weight = this.param('weight', [outFeatures, inFeatures], true);
     this.bias = withBias ? this.param('bias', [outFeatures]) : null;
   }
+  /** `x·Wᵀ + b`: x [..., inFeatures] → [..., outFeatures] (an f16 weight is widened for the op, then freed). */
   forward(x: Tensor): Tensor {
     return this.weight.withF32((w) => linear(x, w, this.bias?.get() ?? null));
   }

@@ -107,6 +107,7 @@ export abstract class Module {
     for (const c of this.children.values()) c.dispose();
   }
 
+  /** Calls {@link Module.dispose}, so `using m = …` frees the parameters at the end of the scope. */
   [Symbol.dispose](): void {
     this.dispose();
   }

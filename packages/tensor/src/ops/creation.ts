@@ -62,9 +62,13 @@ export function full(shape: Shape, value: number, dtype: DType = 'f32'): Tensor 
   return t;
 }
 
+/** A tensor of `shape` filled with 0 (f32 unless `dtype` says otherwise). */
 export const zeros = (shape: Shape, dtype: DType = 'f32'): Tensor => full(shape, 0, dtype);
+/** A tensor of `shape` filled with 1 (f32 unless `dtype` says otherwise). */
 export const ones = (shape: Shape, dtype: DType = 'f32'): Tensor => full(shape, 1, dtype);
+/** A tensor of 0s with the shape and dtype of `t`. */
 export const zerosLike = (t: Tensor): Tensor => full(t.shape, 0, t.dtype);
+/** A tensor of 1s with the shape and dtype of `t`. */
 export const onesLike = (t: Tensor): Tensor => full(t.shape, 1, t.dtype);
 
 /** A trainable leaf: f32 data that collects gradients in `.grad`. */

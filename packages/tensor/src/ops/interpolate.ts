@@ -20,6 +20,7 @@ import { tensor } from './creation.js';
 /** Resampling modes (PyTorch's names). */
 export type InterpolateMode = 'nearest' | 'nearest-exact' | 'bilinear' | 'bicubic';
 
+/** Options of {@link interpolate}: the output size (or scale factors) and the resampling mode. */
 export interface InterpolateOptions {
   /** Output [height, width]. Give this or `scaleFactor`. */
   size?: readonly [number, number];

@@ -25,6 +25,7 @@ function checkSame(op: string, a: Tensor, aName: string, b: Tensor, bName: strin
   }
 }
 
+/** Options of {@link softDiceLoss}. */
 export interface SoftDiceOptions {
   /** Added to numerator and denominator (default 1). */
   smooth?: number;
@@ -58,6 +59,7 @@ export function softDiceLoss(logits: Tensor, target: Tensor, options: SoftDiceOp
   });
 }
 
+/** Options of {@link bceWithLogits}: the reduction (default mean) and an optional per-element weight. */
 export interface BceOptions {
   reduction?: 'mean' | 'sum' | 'none';
   /** Per-element rescaling weight, broadcast to the logits' shape. */

@@ -17,6 +17,10 @@ export type Axes = number | readonly number[] | null | undefined;
 
 const LONG = 256;
 
+/**
+ * The axes to reduce as sorted, deduplicated, non-negative indices (all axes for null/undefined);
+ * throws naming `op` when one is out of range.
+ */
 export function normAxes(axes: Axes, rank: number, op: string): number[] {
   if (axes === null || axes === undefined) return [...Array(rank).keys()];
   const list = typeof axes === 'number' ? [axes] : [...axes];

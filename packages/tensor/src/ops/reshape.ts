@@ -20,6 +20,10 @@ export function resolveShape(shape: readonly number[], size: number, what: strin
   return s;
 }
 
+/**
+ * A view of `x` with another shape of the same element count (no copy); one dim may be -1 and is
+ * inferred. The gradient is reshaped back.
+ */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   assertTensor(x, 'reshape', 'x');
   const s = resolveShape(shape, x.size, `reshape of ${x.describe()}`);

@@ -45,20 +45,35 @@ export function unary(op: UnaryOp, x: Tensor, a = 0, b = 0): Tensor {
   return record(op, [x], y, (g, s) => [unaryBackward(op, g, s[0] ?? null, a, b)], save);
 }
 
+/** Elementwise negation, −x. */
 export const neg = (x: Tensor) => unary('neg', x);
+/** Elementwise eˣ. */
 export const exp = (x: Tensor) => unary('exp', x);
+/** Elementwise natural logarithm (NaN for x < 0, −∞ at 0). */
 export const log = (x: Tensor) => unary('log', x);
+/** Elementwise square root. */
 export const sqrt = (x: Tensor) => unary('sqrt', x);
+/** Elementwise reciprocal square root, 1/√x. */
 export const rsqrt = (x: Tensor) => unary('rsqrt', x);
+/** Elementwise absolute value; the gradient is sign(x) (0 at x = 0). */
 export const abs = (x: Tensor) => unary('abs', x);
+/** Elementwise sign: −1, 0 or 1 (no gradient). */
 export const sign = (x: Tensor) => unary('sign', x);
+/** Elementwise x². */
 export const square = (x: Tensor) => unary('square', x);
+/** Elementwise 1/x. */
 export const reciprocal = (x: Tensor) => unary('reciprocal', x);
+/** Elementwise sine (x in radians, range-reduced by 2π first for accuracy at large |x|). */
 export const sin = (x: Tensor) => unary('sin', x);
+/** Elementwise cosine (x in radians, range-reduced by 2π first for accuracy at large |x|). */
 export const cos = (x: Tensor) => unary('cos', x);
+/** Elementwise hyperbolic tangent (computed without overflow for large |x|). */
 export const tanh = (x: Tensor) => unary('tanh', x);
+/** Elementwise logistic sigmoid, 1/(1 + e⁻ˣ) (computed without overflow for large |x|). */
 export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+/** Elementwise max(x, 0); the gradient passes where x > 0. */
 export const relu = (x: Tensor) => unary('relu', x);
+/** Elementwise Gauss error function (|error| < 1.2e-7). */
 export const erf = (x: Tensor) => unary('erf', x);
 /** GELU with the exact erf form (PyTorch's default). */
 export const gelu = (x: Tensor) => unary('gelu', x);

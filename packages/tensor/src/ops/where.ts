@@ -5,6 +5,10 @@ import { record } from '../autograd/record.js';
 import { broadcastMap } from './broadcast-map.js';
 import { reduceTo } from './reduce.js';
 
+/**
+ * Elementwise `a` where `cond ≠ 0`, else `b`, with broadcasting. Differentiable in `a` and `b`, not in
+ * `cond`.
+ */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   assertTensor(cond, 'where', 'cond');
   assertTensor(a, 'where', 'a');

@@ -15,6 +15,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, checkHyper, type ParamState } from './optimizer.js';
 import type { FusedUpdate } from './fused-update.js';
 
+/** Hyperparameters of {@link Adam} and {@link AdamW}. */
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
   lr?: number;

@@ -50,6 +50,10 @@ export function checkHyper(opt: string, name: string, v: number, min = 0, max = 
   return v;
 }
 
+/**
+ * The base class of {@link SGD}, {@link Adam} and {@link AdamW}: the parameters, their state on the GPU
+ * (freed by `dispose()`), `step()`, `zeroGrad()` and state dicts for checkpoints.
+ */
 export abstract class Optimizer {
   /** The parameters, in the order their state is indexed. */
   readonly params: readonly Tensor[];
@@ -298,6 +302,7 @@ export abstract class Optimizer {
     this.disposed = true;
   }
 
+  /** Calls {@link Optimizer.dispose}, so `using opt = …` frees the state at the end of the scope. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -11,6 +11,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, checkHyper, type ParamState } from './optimizer.js';
 import type { FusedUpdate } from './fused-update.js';
 
+/** Hyperparameters of {@link SGD} (defaults as in PyTorch). */
 export interface SGDOptions {
   /** Learning rate (default 1e-3, as PyTorch ≥ 2.2). */
   lr?: number;
@@ -38,6 +39,10 @@ const MOMENTUM_BODY = `
   g = select(b, g + params.momentum * b, params.nesterov == 1u);
   P[i] = p - params.lr * g;`;
 
+/**
+ * Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and L2 weight
+ * decay, as torch.optim.SGD.
+ */
 export class SGD extends Optimizer {
   protected readonly countsSteps = false;
   private momentum: number;

@@ -20,10 +20,12 @@ export function stridesOf(shape: Shape): number[] {
   return s;
 }
 
+/** Whether two shapes have the same rank and the same size in every dim. */
 export function shapeEq(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** A shape as text for messages, e.g. `[2, 3]`. */
 export function fmtShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }

@@ -19,10 +19,12 @@ export class Storage {
     /** Logical size in bytes. */
     readonly bytes: number,
   ) {}
+  /** Adds a reference (a new view of the data); returns this storage. */
   retain(): this {
     this.refs++;
     return this;
   }
+  /** Drops a reference; the last one gives the buffer back to the pool. */
   release(): void {
     if (--this.refs === 0) this.backend.pool.release(this.buffer);
   }
@@ -83,6 +85,7 @@ export class Tensor {
     return `tensor${this.name ? ` '${this.name}'` : ` #${this.id}`} ${fmtShape(this.shape)} ${this.dtype}`;
   }
 
+  /** Same as {@link Tensor.describe}: the name (or id), shape and dtype, not the values. */
   toString(): string {
     return this.describe();
   }
@@ -120,6 +123,7 @@ export class Tensor {
     }
   }
 
+  /** Calls {@link Tensor.dispose}, so `using t = …` frees the tensor at the end of the scope. */
   [Symbol.dispose](): void {
     this.dispose();
   }

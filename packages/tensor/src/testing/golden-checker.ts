@@ -21,6 +21,7 @@ export interface CheckResult {
   note?: string;
 }
 
+/** Receives each comparison result (e.g. {@link CheckTally.add}). */
 export type CheckReport = (r: CheckResult) => void;
 
 /** Values to compare: a tensor, or host data with its shape. */
@@ -28,6 +29,10 @@ export type Checked = Tensor | { data: ArrayLike<number>; shape: readonly number
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
+/**
+ * Compares recomputed tensors with the tensors of the same name in a golden safetensors file and
+ * reports each result; golden tensors missing from the file are skipped.
+ */
 export class GoldenChecker {
   /** Golden tensors compared so far. */
   readonly checked = new Set<string>();
@@ -104,6 +109,7 @@ export class CheckTally {
   passed = 0;
   failed = 0;
   constructor(private readonly print: (line: string) => void = (l) => console.log(l)) {}
+  /** Counts a result and prints its line; a bound function, so it can be passed as a {@link CheckReport}. */
   readonly add = (r: CheckResult): void => {
     if (r.passed) this.passed++;
     else this.failed++;

@@ -4,6 +4,7 @@
  * relative L2 error.
  */
 export const FORWARD_RTOL = 1e-3;
+/** Gradients pass when their relative L2 error against the reference is at most this. */
 export const GRAD_TOL = 1e-2;
 
 /** Max abs error (NaN counts as infinite) and the reference's max |value|. */

@@ -14,6 +14,10 @@ export interface JsonlLogLine {
   step: number;
 }
 
+/**
+ * A training run's JSONL log: one JSON object per line, each with its step; a null path writes
+ * nothing. Node only.
+ */
 export class JsonlLog<L extends JsonlLogLine> {
   constructor(readonly path: string | null) {}
 

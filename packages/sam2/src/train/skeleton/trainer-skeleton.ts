@@ -14,6 +14,10 @@
  */
 import type { JsonlLog, JsonlLogLine } from './jsonl-log.js';
 
+/**
+ * The base of the SAM 2 and RP-SAM2 trainers: the stop request checked between steps, the run's
+ * JSONL log and the checkpoint cadence.
+ */
 export abstract class TrainerSkeleton<L extends JsonlLogLine> {
   private stopRequested = false;
 

@@ -8,6 +8,10 @@ import { resampleAdapters } from './resample.js';
 import { shapeAdapters } from './shape.js';
 import { lossAdapters } from './loss.js';
 
+/**
+ * The op adapters by the PyTorch op name of an op-vector case (`OpCase.op`): how `check-ops` runs each
+ * case with this library.
+ */
 export const OP_ADAPTERS: Record<string, OpAdapter> = {
   ...elementwiseAdapters,
   ...matmulAdapters,
