@@ -70,6 +70,23 @@ export function ablationCsv(rows: readonly AblationRow[]): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * A y range for mDSC bars that shows their differences: from the lowest mean − std to the highest
+ * mean + std, each widened by `pad` and rounded out to multiples of `step`, within [0, 1]. The
+ * variants differ by hundredths, invisible on a 0–1 axis; the axis says where it starts.
+ */
+export function zoomedRange(values: readonly MeanStd[], step = 0.05, pad = 0.01): [number, number] {
+  const finite = values.filter((v) => Number.isFinite(v.mean));
+  if (finite.length === 0) return [0, 1];
+  const sd = (v: MeanStd) => (Number.isFinite(v.std) ? v.std : 0);
+  const lo = Math.min(...finite.map((v) => v.mean - sd(v))) - pad;
+  const hi = Math.max(...finite.map((v) => v.mean + sd(v))) + pad;
+  // Rounded to 1e-9 first so that a bound already on the grid stays there.
+  const down = Math.floor(Number((lo / step).toFixed(9))) * step;
+  const up = Math.ceil(Number((hi / step).toFixed(9))) * step;
+  return [Math.max(0, Number(down.toFixed(6))), Math.min(1, Number(up.toFixed(6)))];
+}
+
 /** Writes ablation.md/.csv and the plots of a loss or clicks ablation; returns the figures written. */
 export async function writeAblationReport(ctx: ReportContext, which: 'loss' | 'clicks'): Promise<string[]> {
   const rows = ablationRows(ctx);
@@ -80,7 +97,7 @@ export async function writeAblationReport(ctx: ReportContext, which: 'loss' | 'c
   const out: string[] = [];
   if (which === 'loss') {
     const groups = rows.map((r) => r.label);
-    const dsc = renderBarPlot({ title: 'Loss components: mDSC', yLabel: 'mDSC', groups, series: [{ name: 'mDSC (mean ± std over seeds)', values: rows.map((r) => sd(r.mDSC)) }], yRange: [0, 1] });
+    const dsc = renderBarPlot({ title: 'Loss components: mDSC', yLabel: 'mDSC', groups, series: [{ name: 'mDSC (mean ± std over seeds)', values: rows.map((r) => sd(r.mDSC)) }], yRange: zoomedRange(rows.map((r) => r.mDSC)) });
     const hd = renderBarPlot({ title: 'Loss components: mHD95', yLabel: 'mHD95 (px)', groups, series: [{ name: 'mHD95 (mean ± std over seeds)', values: rows.map((r) => sd(r.mHD95)) }] });
     await writeFileSafe(join(ctx.dir, 'figures', 'ablation-loss-mdsc.png'), dsc);
     await writeFileSafe(join(ctx.dir, 'figures', 'ablation-loss-mhd95.png'), hd);
