@@ -6,6 +6,7 @@
  */
 import { DEFAULT_TRAIN_CONFIG, type ShiftBlockConfig, type TrainConfig } from '@rpsam2/rpsam2';
 import { FEATURES_ONLY_GRID_STEP, type ExperimentConfig, type GenerateSpec } from '../runs/experiment-config.js';
+import { median } from '../stats.js';
 
 /** The line after which the card's hand-written notes start (kept across exports). */
 export const KEPT_NOTES_MARKER = '<!-- Notes below this line are written by hand and kept by `bench train-rpsam2 --export`. -->';
@@ -68,12 +69,6 @@ const f4 = (x: number | null | undefined) => (x !== null && x !== undefined && N
 const f1 = (x: number | null | undefined) => (x !== null && x !== undefined && Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const signed = (x: number, d = 3) => `${x >= 0 ? '+' : ''}${x.toFixed(d)}`;
 const pText = (p: number) => (p < 1e-4 ? p.toExponential(1) : p.toFixed(4));
-
-function median(xs: number[]): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function minutes(s: number | null): string {
   return s === null ? 'n/a' : s < 90 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`;
