@@ -35,9 +35,14 @@ export function probabilityFlag(flag: string, v: string): number {
   return n;
 }
 
+/** The {@link CommandArgs} of a command without --quick: `json` and its positional arguments. */
+export function commandArgs(json = false, rest: string[] = []): CommandArgs {
+  return { json, quick: false, rest };
+}
+
 /** Parses `[--json] [--quick] [--repeat N] [--only S] [rest…]`; throws on a bad flag. */
 export function parseArgs(argv: readonly string[]): CommandArgs {
-  const out: CommandArgs = { json: false, quick: false, rest: [] };
+  const out = commandArgs();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') out.json = true;
@@ -66,5 +71,5 @@ export type CommandFlagValues<O extends FlagOptions> = ReturnType<typeof parseFl
  */
 export function parseCommandFlags<const O extends FlagOptions>(argv: string[], options: O): { values: CommandFlagValues<O>; common: CommandArgs } {
   const { values, positionals } = parseFlagValues({ args: argv, allowPositionals: false, options });
-  return { values: values as CommandFlagValues<O>, common: { json: (values as { json?: boolean }).json ?? false, quick: false, rest: positionals } };
+  return { values: values as CommandFlagValues<O>, common: commandArgs((values as { json?: boolean }).json ?? false, positionals) };
 }

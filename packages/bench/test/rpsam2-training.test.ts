@@ -73,7 +73,7 @@ describe('train-rpsam2 recipe and flags', () => {
     expect(() => parseTrainRpsam2Args(['--ablate', 'dice'])).toThrow(/--ablate needs 'loss' or 'clicks', got 'dice'/);
     expect(() => parseTrainRpsam2Args(['--ablate', 'loss', '--export', '/tmp/y'])).toThrow(/drop --export or --ablate/);
     expect(() => parseTrainRpsam2Args(['--max-steps', '10'])).toThrow(/needs --ablate/);
-    expect(() => parseTrainRpsam2Args(['--ablate', 'loss', '--max-steps', '0'])).toThrow(/--max-steps needs at least 1/);
+    expect(() => parseTrainRpsam2Args(['--ablate', 'loss', '--max-steps', '0'])).toThrow(/--max-steps needs an integer ≥ 1, got '0'/);
   });
 });
 

@@ -10,7 +10,7 @@ import { validateExperimentConfig } from '../runs/experiment-config.js';
 import { asUsageError, parseRunArgs, type RunArgs } from '../runs/run-args.js';
 import { runFromCli } from '../runs/run-command.js';
 import { writeAblationReport } from './ablation-report.js';
-import { CLICK_VARIANTS, LOSS_VARIANTS } from './variants.js';
+import { ablationVariants, CLICK_VARIANTS, LOSS_VARIANTS } from './variants.js';
 
 export const ABLATE_LOSS_USAGE = `ablate-loss [flags]   (variants: ${LOSS_VARIANTS.map((v) => v.label).join('; ')}; same flags as table1 except --shift-block)`;
 export const ABLATE_CLICKS_USAGE = `ablate-clicks [flags]   (variants: ${CLICK_VARIANTS.map((v) => v.x).join(', ')} clicks per object; same flags as table1 except --shift-block)`;
@@ -18,7 +18,7 @@ export const ABLATE_CLICKS_USAGE = `ablate-clicks [flags]   (variants: ${CLICK_V
 function withVariants(args: RunArgs, which: 'loss' | 'clicks'): RunArgs {
   const config = args.config;
   if (config) {
-    config.rpsam2.variants = (which === 'loss' ? LOSS_VARIANTS : CLICK_VARIANTS).map((v) => ({ ...v, set: [...v.set] }));
+    config.rpsam2.variants = ablationVariants(which);
     asUsageError(() => validateExperimentConfig(config));
   }
   return args;

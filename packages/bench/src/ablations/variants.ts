@@ -18,3 +18,8 @@ export const CLICK_COUNTS: readonly number[] = [6, 8, 10, 12];
 
 /** The clicks-per-object variants. */
 export const CLICK_VARIANTS: readonly VariantSpec[] = CLICK_COUNTS.map((k) => ({ name: `RP-SAM2 (${k} clicks)`, label: `${k}-clicks`, set: [`clicksPerObject=${k}`], x: k }));
+
+/** Fresh copies of one ablation's variants, for a run config (which its parsers may change). */
+export function ablationVariants(which: 'loss' | 'clicks'): VariantSpec[] {
+  return (which === 'loss' ? LOSS_VARIANTS : CLICK_VARIANTS).map((v) => ({ ...v, set: [...v.set] }));
+}

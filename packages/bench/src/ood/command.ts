@@ -12,7 +12,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isSam2ConfigPath } from '@rpsam2/sam2';
-import type { CommandArgs } from '../args.js';
+import { commandArgs, type CommandArgs } from '../args.js';
 import { openCadis } from '../datasets/cadis.js';
 import { DatasetError } from '../datasets/types.js';
 import type { EvaluationQueue } from '../queue/table1-shards.js';
@@ -66,7 +66,7 @@ export function parseOodArgs(argv: string[]): OodArgs {
 function parseOodFlags(argv: string[]): OodArgs {
   const options = Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }]));
   const values = asUsageError(() => parseArgs({ args: argv, allowPositionals: false, strict: true, options }).values) as Partial<Record<(typeof STRING_FLAGS)[number], string>>;
-  const base: OodArgs = { json: false, quick: false, rest: [] };
+  const base: OodArgs = commandArgs();
   const given = Object.keys(values) as (typeof STRING_FLAGS)[number][];
   if (values.resume !== undefined) {
     const others = given.filter((f) => f !== 'resume');

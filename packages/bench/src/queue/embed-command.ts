@@ -8,11 +8,11 @@ import { resolve } from 'node:path';
 import { buildFeatureCache, formatDuration, ProgressLine } from '@rpsam2/rpsam2';
 import { Sam2ImagePredictor } from '@rpsam2/sam2';
 import { initNode } from '@rpsam2/tensor/node';
-import type { CommandArgs } from '../args.js';
+import { commandArgs, type CommandArgs } from '../args.js';
 import { loadSam2Spec, type Sam2Spec } from '../evaluation/sam2-models.js';
 import { withCliInterrupts } from '../runs/run-command.js';
 import { UsageError } from '../runs/run-args.js';
-import { helpArgs, parseFlags, PRODUCER_FLAGS, PRODUCER_HELP, PRODUCER_USAGE, producerArgs, queueCommandArgs, sam2Flags, type ProducerArgs } from './flags.js';
+import { helpArgs, parseFlags, PRODUCER_FLAGS, PRODUCER_HELP, PRODUCER_USAGE, producerArgs, sam2Flags, type ProducerArgs } from './flags.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import type { StopSignal } from '../runs/stop-signal.js';
 import { embedWithQueue } from './embed-producer.js';
@@ -67,7 +67,7 @@ export function parseEmbedArgs(argv: string[]): CommandArgs {
   if (positionals.length === 0) throw new UsageError(`no frames given (PNG/JPEG files or folders)`);
   if (values.config && !values.weights) throw new UsageError('--config needs --weights (the embedded default model has its own config)');
   const args: EmbedArgs = {
-    ...queueCommandArgs(values.json!),
+    ...commandArgs(values.json!),
     frames: positionals,
     cacheDir: resolve(values.cache),
     model: sam2Flags(values.weights, values.config, dtypeFlag('--dtype', values.dtype!)),

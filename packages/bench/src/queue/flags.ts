@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { CommandArgs } from '../args.js';
+import { commandArgs, type CommandArgs } from '../args.js';
 import type { Sam2Spec } from '../evaluation/sam2-models.js';
 import { int, UsageError } from '../runs/run-args.js';
 import { DEFAULT_JOB_POLICY, DEFAULT_QUEUE_NAME } from './jobs.js';
@@ -27,14 +27,9 @@ export function parseFlags<O extends Options>(argv: string[], options: O, allowP
   }
 }
 
-/** The {@link CommandArgs} part of a queue command's arguments (none takes --quick or extra arguments). */
-export function queueCommandArgs(json: boolean): CommandArgs {
-  return { json, quick: false, rest: [] };
-}
-
 /** What a queue command's parser returns for `--help` (the command prints its help and exits 0). */
 export function helpArgs(): CommandArgs {
-  return { ...queueCommandArgs(false), help: true } as CommandArgs;
+  return { ...commandArgs(), help: true } as CommandArgs;
 }
 
 /** A queue name BullMQ and Redis keys take as they are: letters, digits, '_', '-' and '.'. */

@@ -10,7 +10,7 @@
 import { Queue, type Job } from 'bullmq';
 import { formatDuration, type ProgressLine } from '@rpsam2/rpsam2';
 import type { StopSignal } from '../runs/stop-signal.js';
-import { jobOptions, type JobPolicy } from './jobs.js';
+import { DEFAULT_QUEUE_NAME, jobOptions, type JobPolicy } from './jobs.js';
 import { bullmqClient, closeClient, type RedisTarget } from './redis-connection.js';
 
 /** One job to add. */
@@ -205,7 +205,7 @@ export interface FrameJobsOptions<D, R> {
 
 /** The command that starts a worker for queue `queueName` on `target`. */
 export function workerCommandLine(target: RedisTarget, queueName: string): string {
-  return `bench worker --queue ${target.display}${queueName === 'rpsam2' ? '' : ` --queue-name ${queueName}`}`;
+  return `bench worker --queue ${target.display}${queueName === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${queueName}`}`;
 }
 
 /**

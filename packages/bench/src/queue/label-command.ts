@@ -11,11 +11,11 @@ import { resolve } from 'node:path';
 import { formatDuration, ProgressLine } from '@rpsam2/rpsam2';
 import { getBackend } from '@rpsam2/tensor';
 import { initNode, lockFolder } from '@rpsam2/tensor/node';
-import type { CommandArgs } from '../args.js';
+import { commandArgs, type CommandArgs } from '../args.js';
 import type { Sam2Spec } from '../evaluation/sam2-models.js';
 import { withCliInterrupts } from '../runs/run-command.js';
 import { UsageError } from '../runs/run-args.js';
-import { helpArgs, parseFlags, PRODUCER_FLAGS, PRODUCER_HELP, PRODUCER_USAGE, producerArgs, queueCommandArgs, sam2Flags, type ProducerArgs } from './flags.js';
+import { helpArgs, parseFlags, PRODUCER_FLAGS, PRODUCER_HELP, PRODUCER_USAGE, producerArgs, sam2Flags, type ProducerArgs } from './flags.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import type { StopSignal } from '../runs/stop-signal.js';
 import { readClicksFile } from './clicks-file.js';
@@ -77,7 +77,7 @@ export function parseLabelArgs(argv: string[]): CommandArgs {
   if (values.dtype !== 'f32' && values.dtype !== 'f16') throw new UsageError(`--dtype needs f32 or f16, got '${values.dtype}'`);
   const sb = values['shift-block'];
   const args: LabelArgs = {
-    ...queueCommandArgs(values.json!),
+    ...commandArgs(values.json!),
     frames: positionals,
     clicks: values.clicks,
     outDir: resolve(values.out),

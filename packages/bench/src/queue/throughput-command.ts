@@ -13,11 +13,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CommandArgs } from '../args.js';
+import { commandArgs, type CommandArgs } from '../args.js';
 import { encodePng } from '../datasets/png.js';
 import type { Sam2Spec } from '../evaluation/sam2-models.js';
 import { int, UsageError } from '../runs/run-args.js';
-import { parseFlags, queueCommandArgs, sam2Flags } from './flags.js';
+import { parseFlags, sam2Flags } from './flags.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import { StopSignal } from '../runs/stop-signal.js';
 import { embedWithQueue, type EmbedQueueReport } from './embed-producer.js';
@@ -55,7 +55,7 @@ export function parseThroughputArgs(argv: string[]): CommandArgs {
   if (!m || Number(m[1]) < 8 || Number(m[2]) < 8) throw new UsageError(`--size needs WxH (at least 8x8), got '${values.size}'`);
   if (values.config && !values.weights) throw new UsageError('--config needs --weights');
   const args: ThroughputArgs = {
-    ...queueCommandArgs(values.json!),
+    ...commandArgs(values.json!),
     frames: positionals,
     workers,
     count: int('--frames', values.frames, 1),

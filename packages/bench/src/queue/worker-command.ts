@@ -4,9 +4,9 @@
  * the weights and the cache folder at the same paths as the producer (a shared folder). The first
  * SIGINT/SIGTERM stops it after the current job (exit 0); a second quits at once (130).
  */
-import type { CommandArgs } from '../args.js';
+import { commandArgs, type CommandArgs } from '../args.js';
 import { int, UsageError } from '../runs/run-args.js';
-import { checkQueueName, helpArgs, parseFlags, queueCommandArgs } from './flags.js';
+import { checkQueueName, helpArgs, parseFlags } from './flags.js';
 import { processIO, type RunIO } from '../runs/run-io.js';
 import { DEFAULT_QUEUE_NAME } from './jobs.js';
 import { startQueueWorker } from './queue-worker.js';
@@ -52,7 +52,7 @@ export function parseWorkerArgs(argv: string[]): CommandArgs {
   if (!values.queue) throw new UsageError(`--queue redis://host:port is required`);
   checkQueueName(values['queue-name']!);
   const args: WorkerArgs = {
-    ...queueCommandArgs(false),
+    ...commandArgs(),
     target: parseRedisUrl(values.queue),
     queueName: values['queue-name']!,
     name: values.name,

@@ -13,8 +13,8 @@
  * steps, all tested with SAM 2 on the same clicks; the run writes ablation.md/.csv and the plots.
  */
 import { join, resolve } from 'node:path';
-import { nonNegativeIntFlag, parseCommandFlags, type CommandArgs } from '../args.js';
-import { UsageError, withOverrides } from '../runs/run-args.js';
+import { commandArgs, nonNegativeIntFlag, parseCommandFlags, type CommandArgs } from '../args.js';
+import { int, str, UsageError, withOverrides } from '../runs/run-args.js';
 import { runFromCli } from '../runs/run-command.js';
 import { pathExists, readJson } from '../runs/run-dir.js';
 import { processIO } from '../runs/run-io.js';
@@ -51,16 +51,9 @@ export function parseTrainRpsam2Args(argv: string[]): CommandArgs {
   if (ablate !== undefined && ablate !== 'loss' && ablate !== 'clicks') throw new UsageError(`--ablate needs 'loss' or 'clicks', got '${ablate}'`);
   if (ablate && values.export !== undefined) throw new UsageError('--export writes the shipped block; an ablation run trains one block per variant and exports none — drop --export or --ablate');
   if (!ablate && values['max-steps'] !== undefined) throw new UsageError('--max-steps sets the schedule of an ablation run; it needs --ablate loss|clicks (the recipe itself trains for --epochs)');
-  let maxSteps = RPSAM2_ABLATION_STEPS;
-  if (values['max-steps'] !== undefined) {
-    maxSteps = nonNegativeIntFlag('max-steps', values['max-steps']);
-    if (maxSteps < 1) throw new UsageError('--max-steps needs at least 1');
-  }
+  const maxSteps = values['max-steps'] === undefined ? RPSAM2_ABLATION_STEPS : int('--max-steps', values['max-steps'], 1);
   const config = ablate ? rpsam2AblationRunConfig(ablate, maxSteps) : rpsam2TrainingRunConfig();
-  if (values.cache !== undefined) {
-    if (values.cache === '') throw new UsageError('--cache needs a folder');
-    config.cache = { ...config.cache, dir: resolve(values.cache) };
-  }
+  if (values.cache !== undefined) config.cache = { ...config.cache, dir: resolve(str('--cache', values.cache)) };
   if (values.epochs !== undefined) {
     const n = nonNegativeIntFlag('epochs', values.epochs);
     if (n < 1) throw new UsageError('--epochs needs at least 1');
@@ -74,8 +67,8 @@ export function parseTrainRpsam2Args(argv: string[]): CommandArgs {
 }
 
 /** Runs `bench train-rpsam2`: a new run, or the continuation of the one in --out; then the export. */
-export async function trainRpsam2Command(commandArgs: CommandArgs): Promise<number> {
-  const args = commandArgs as TrainRpsam2Args;
+export async function trainRpsam2Command(parsed: CommandArgs): Promise<number> {
+  const args = parsed as TrainRpsam2Args;
   const dir = resolve(args.out);
   let resume = false;
   if (await pathExists(join(dir, 'config.json'))) {
@@ -87,7 +80,7 @@ export async function trainRpsam2Command(commandArgs: CommandArgs): Promise<numb
     resume = true;
     processIO.out(`continuing the run in ${dir}`);
   }
-  const run = { kind: args.config.kind, json: false, quick: false, rest: [], config: args.config, out: dir, resume: resume ? dir : undefined };
+  const run = { ...commandArgs(), kind: args.config.kind, config: args.config, out: dir, resume: resume ? dir : undefined };
   if (args.ablate) {
     const which = args.ablate;
     return runFromCli(run, (ctx) => writeAblationReport(ctx, which));

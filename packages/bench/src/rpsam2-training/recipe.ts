@@ -11,7 +11,7 @@
  * of three larger synthetic sets of their own seeds ({@link RPSAM2_EXTRA_DATA}) train it too.
  */
 import { CLICK_STREAM } from '../evaluation/protocol-clicks.js';
-import { CLICK_VARIANTS, LOSS_VARIANTS } from '../ablations/variants.js';
+import { ablationVariants } from '../ablations/variants.js';
 import { METRICS_NOTE, RUN_CONFIG_FORMAT, RUN_CONFIG_VERSION, seedRange, TABLE1_VARIANT, type ExperimentConfig, type GenerateSpec } from '../runs/experiment-config.js';
 
 /** Seed of the shift block's synthetic set (SAM 2's own streams are 1001 and 2002; `pnpm bench` uses 0). */
@@ -151,7 +151,7 @@ export function rpsam2AblationRunConfig(which: 'loss' | 'clicks', maxSteps = RPS
   const c = rpsam2TrainingRunConfig();
   c.kind = which === 'loss' ? 'ablate-loss' : 'ablate-clicks';
   c.name = `rpsam2-synthetic-ablate-${which}`;
-  c.rpsam2.variants = (which === 'loss' ? LOSS_VARIANTS : CLICK_VARIANTS).map((v) => ({ ...v, set: [...v.set] }));
+  c.rpsam2.variants = ablationVariants(which);
   c.training.base = { ...c.training.base, maxSteps };
   c.figures = { ...c.figures, heatmapObjects: 0 };
   return c;

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { parseOverride } from '@rpsam2/rpsam2';
 import { isSam2ConfigPath } from '@rpsam2/sam2';
 import { UsageError } from '@rpsam2/sam2/cli';
-import type { CommandArgs } from '../args.js';
+import { commandArgs, type CommandArgs } from '../args.js';
 import type { EvaluationQueue } from '../queue/table1-shards.js';
 import { SPLIT_NAMES, type SplitName } from '../datasets/types.js';
 import { DEFAULT_SHIFT_BLOCK, defaultRunConfig, realRunConfig, seedRange, validateExperimentConfig, type ExperimentConfig, type ExperimentKind, type ExtraModelSpec } from './experiment-config.js';
@@ -130,7 +130,7 @@ export function withOverrides(base: Record<string, unknown>, sets: readonly stri
 
 /** Parses the run flags for an experiment of `kind` (see {@link RUN_FLAGS}). */
 export function parseRunArgs(argv: readonly string[], kind: ExperimentKind): RunArgs {
-  const base: RunArgs = { kind, json: false, quick: false, rest: [] };
+  const base: RunArgs = { ...commandArgs(), kind };
   if (argv.includes('--resume')) {
     const i = argv.indexOf('--resume');
     const dir = str('--resume', argv[i + 1]);
