@@ -109,6 +109,7 @@ const CONVT_CASES: Case<ConvTransposeArgs>[] = [
   { name: 'stride 1, dilation 2, groups 2 (flipped direct kernel)', x: [2, 4, 6, 8], w: [4, 3, 3, 3], bias: true, args: { padding: 1, dilation: 2, groups: 2 } },
   { name: 'depthwise, stride 2', x: [2, 4, 5, 5], w: [4, 1, 3, 3], bias: true, args: { stride: 2, groups: 4 } },
   { name: '2×2 stride 2, 12 → 8 channels (one tap per pixel kernel)', x: [1, 12, 3, 4], w: [12, 8, 2, 2], bias: true, args: { stride: 2 } },
+  { name: '2×2 stride 2, 6 → 2×20 channels, groups 2 (one tap per pixel kernel: a full and a partial 16-channel block)', x: [2, 6, 2, 4], w: [6, 20, 2, 2], bias: true, args: { stride: 2, groups: 2 } },
   { name: '3×3 stride 3, groups 2, 3 channels per group (one tap per pixel kernel)', x: [2, 4, 4, 5], w: [4, 3, 3, 3], bias: true, args: { stride: 3, groups: 2 } },
   { name: '2×2 stride 2 with outputPadding 1 (extra bias-only row/col)', x: [1, 4, 2, 4], w: [4, 5, 2, 2], bias: true, args: { stride: 2, outputPadding: 1 } },
 ];

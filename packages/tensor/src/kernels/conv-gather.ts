@@ -71,7 +71,7 @@ ${Array.from({ length: bt }, (_, j) => `    if (b0 + ${j}u < params.b) { OUT[o_b
 }
 
 /** Channels b per thread of {@link convUnpatchKernel}. */
-export const UNPATCH_BT = 8;
+export const UNPATCH_BT = 16;
 
 /**
  * The transposed conv whose kernel equals its stride (SAM 2's 2×2 stride-2 upscaling): each
@@ -108,8 +108,7 @@ ${r(bt).map((j) => `    var acc${j} = vec4<f32>(0.0);`).join('\n')}
     var wi = w_base;
     for (var a = 0u; a < params.a_g; a++) {
       let v = G[gi];
-      let w0 = W[wi];
-      let w1 = W[wi + 1u];
+${r(bt / 4).map((i) => `      let w${i} = W[wi + ${i}u];`).join('\n')}
 ${r(bt).map((j) => `      acc${j} += v * w${j >> 2}[${j & 3}];`).join('\n')}
       gi += params.hw4;
       wi += params.b_pad4;
