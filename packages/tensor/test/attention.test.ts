@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scaledDotProductAttention, tensor, tidy, backward, getBackend, attentionTuning, matmulKernelKind, profile } from '../src/index.js';
+import { scaledDotProductAttention, tensor, tidy, backward, getBackend, attentionTuning, matmulKernelKind, noGrad, profile } from '../src/index.js';
 import { refFrom } from './reference/ref.js';
 import { attentionRef } from './reference/nn.js';
 import { checkOp, maxAbsError, relL2Error } from './support/compare.js';
@@ -58,6 +58,31 @@ describe('scaledDotProductAttention', () => {
       } finally {
         attentionTuning.reg = true;
       }
+    }
+  });
+  it("'auto' without gradients on CPU adapters: wide heads over the score limit are materialised a chunk of query rows at a time", async () => {
+    const inputs = [rand([2, 3, 37, 40]), rand([2, 3, 29, 40]), rand([2, 3, 29, 24])];
+    const [q, k, v] = inputs.map((a) => tensor(a.data, a.shape));
+    const saved = attentionTuning.materializedBytes;
+    // 6 heads × 29 keys × 4 bytes = 696 bytes a query row: chunks of 5 rows (8 chunks for 37).
+    attentionTuning.materializedBytes = 3500;
+    try {
+      const { result, report } = await profile(async () => {
+        const y = noGrad(() => scaledDotProductAttention(q, k, v));
+        const d = await y.data();
+        y.dispose();
+        return d;
+      });
+      expect(maxAbsError(result, attentionRef.forward(inputs, {}).data).err).toBeLessThan(1e-5);
+      const softmaxes = report.entries.filter((e) => e.kernel.startsWith('softmax:')).reduce((n, e) => n + e.calls, 0);
+      const fused = report.entries.some((e) => e.kernel.startsWith('attn:'));
+      if (matmulKernelKind() === 'subgroup') {
+        expect(softmaxes).toBe(8);
+        expect(fused).toBe(false);
+      } else expect(fused).toBe(true);
+    } finally {
+      attentionTuning.materializedBytes = saved;
+      [q, k, v].forEach((t) => t.dispose());
     }
   });
   it('custom scale and peaked softmax', async () => {

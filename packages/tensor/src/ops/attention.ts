@@ -18,6 +18,8 @@ import { matmul, matmulKernelKind } from './matmul.js';
 import { softmax } from './softmax.js';
 import { mulScalar } from './unary.js';
 import { transpose } from './permute.js';
+import { slice } from './slice.js';
+import { cat } from './concat.js';
 import type { Backend, BufferRange, Kernel } from '../backend/backend.js';
 import { REG_MAX_VEC4, attentionForwardKernel, attentionForwardRegKernel } from '../kernels/attention-forward.js';
 import { MAX_TILE, attentionBackwardKVKernel, attentionBackwardQKernel } from '../kernels/attention-backward.js';
@@ -32,7 +34,8 @@ export interface AttentionOptions {
    * matmul → softmax → matmul, which keeps the score matrix; 'auto' (default): materialized when
    * the scores take at most {@link MATERIALIZED_SCORE_BYTES} (and fit one binding), else fused;
    * except that on CPU adapters (subgroup matmul tiles), when no gradient is needed, sequences of
-   * 32 queries or more with head dims ≤ 32 take the fused register kernel.
+   * 32 queries or more with head dims ≤ 32 take the fused register kernel, and larger score
+   * matrices with wider heads are materialised a chunk of query rows at a time.
    */
   impl?: 'auto' | 'fused' | 'materialized';
 }
@@ -144,6 +147,8 @@ export const attentionTuning = {
   regRows: 8,
   regRowsWide: 4,
   regChunk: 8,
+  /** Score bytes up to which 'auto' materialises, and the most a query chunk of the chunked path keeps (tests lower it). */
+  materializedBytes: MATERIALIZED_SCORE_BYTES,
 };
 
 /**
@@ -278,6 +283,30 @@ function backwardPasses(g: Tensor, [q, k, v, o, lse]: Tensor[], dims: Dims): [Te
 }
 
 /**
+ * softmax(q·kᵀ·scale)·v through the batched matmul, keeping the whole score matrix. The scale
+ * multiplies q (Lq·D values) rather than the scores (Lq·Lk).
+ */
+function materialized(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
+  return matmul(softmax(matmul(mulScalar(q, scale), transpose(k, -1, -2)), -1), v);
+}
+
+/**
+ * The materialised path over chunks of query rows, each chunk's scores (all heads) within
+ * {@link MATERIALIZED_SCORE_BYTES}: on CPU adapters (subgroup matmul tiles) without gradients,
+ * long sequences whose head dims are too wide for the register kernel run on the subgroup matmul
+ * instead of the generic fused kernel (lavapipe, Hiera-T's global attention, 4 heads × 4096
+ * tokens × D 96: 4.5 s → about 2 s a block). Rows are independent, so the chunks' outputs are
+ * the rows of the whole.
+ */
+function materializedByQueryChunks(q: Tensor, k: Tensor, v: Tensor, dims: Dims): Tensor {
+  const rows = Math.max(1, Math.floor(Math.min(attentionTuning.materializedBytes, getBackend().maxBinding) / (4 * dims.bh * dims.lk)));
+  if (rows >= dims.lq) return materialized(q, k, v, dims.scale);
+  const parts: Tensor[] = [];
+  for (let r0 = 0; r0 < dims.lq; r0 += rows) parts.push(materialized(slice(q, [...q.shape.slice(0, -2).map(() => null), { start: r0, end: Math.min(dims.lq, r0 + rows) }]), k, v, dims.scale));
+  return cat(parts, -2);
+}
+
+/**
  * Scaled dot-product attention (PyTorch `scaled_dot_product_attention` without mask or dropout):
  * softmax(q·kᵀ·scale)·v for q [..., Lq, D], k [..., Lk, D], v [..., Lk, Dv] with equal leading
  * (batch, head) dims; returns [..., Lq, Dv]. One fused kernel, memory linear in the sequence
@@ -298,9 +327,10 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   // short sequences, so with gradients the score-size rule stays.
   const noGradNeeded = !isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad);
   const registerAuto = impl === 'auto' && noGradNeeded && dims.lq >= REG_AUTO_MIN_LQ && registerForward(dims.d, dims.dv);
-  if (impl === 'materialized' || (impl === 'auto' && !registerAuto && scoreBytes <= Math.min(MATERIALIZED_SCORE_BYTES, getBackend().maxBinding))) {
-    return tidy(() => matmul(softmax(mulScalar(matmul(q, transpose(k, -1, -2)), dims.scale), -1), v));
+  if (impl === 'materialized' || (impl === 'auto' && !registerAuto && scoreBytes <= Math.min(attentionTuning.materializedBytes, getBackend().maxBinding))) {
+    return tidy(() => materialized(q, k, v, dims.scale));
   }
+  if (impl === 'auto' && noGradNeeded && !registerAuto && matmulKernelKind() === 'subgroup') return tidy(() => materializedByQueryChunks(q, k, v, dims));
   const { out, lse } = forward(q, k, v, dims);
   const y = record(OP, [q, k, v], out, (g, saved) => backwardPasses(g, saved, dims), [q, k, v, out, lse]);
   lse.dispose();
