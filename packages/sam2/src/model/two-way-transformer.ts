@@ -167,11 +167,11 @@ export class TwoWayAttentionBlock extends Module {
     }
     queries = this.norm1.forward(queries);
     let q = add(queries, queryPe);
-    let k = add(keys, keyPe);
+    const k = add(keys, keyPe);
     queries = this.norm2.forward(add(queries, this.crossTokenToImage.forward(q, k, keys)));
     queries = this.norm3.forward(add(queries, this.mlp.forward(queries)));
+    // keys are unchanged since k was formed: the image → tokens attention reuses it.
     q = add(queries, queryPe);
-    k = add(keys, keyPe);
     keys = this.norm4.forward(add(keys, this.crossImageToToken.forward(k, q, queries)));
     return [queries, keys];
   }
@@ -191,10 +191,13 @@ export class TwoWayTransformer extends Module {
     this.normFinal = this.child('norm_final_attn', new LayerNorm(dim));
   }
 
-  /** image [B, C, h, w], imagePe [B, C, h, w], tokens [B, N, C] → (tokens [B, N, C], image tokens [B, hw, C]). */
+  /**
+   * image [B, C, h, w], imagePe [1 or B, C, h, w], tokens [B, N, C] → (tokens [B, N, C], image
+   * tokens [B, hw, C]). A batch-1 imagePe is flattened once and broadcast over the B prompts.
+   */
   forward(image: Tensor, imagePe: Tensor, tokens: Tensor): [Tensor, Tensor] {
-    const [b, c, h, w] = image.shape;
-    const flat = (t: Tensor) => permute(reshape(t, [b, c, h * w]), [0, 2, 1]);
+    const [, c, h, w] = image.shape;
+    const flat = (t: Tensor) => permute(reshape(t, [t.shape[0], c, h * w]), [0, 2, 1]);
     let keys = flat(image);
     const keyPe = flat(imagePe);
     let queries = tokens;
