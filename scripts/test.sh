@@ -10,6 +10,8 @@
 #                        with the default model, COCO export (skipped with RPSAM2_SKIP_BROWSER=1);
 #   6. API reference   — typedoc (typedoc.json) into a temporary folder: fails on any TypeDoc warning
 #                        or error, e.g. an exported declaration without a doc comment.
+#   7. type check      — pnpm typecheck (tsc --noEmit in every package, its tests included: the
+#                        build's type check covers the published sources only).
 #
 # Every step runs even when an earlier one failed. The output ends with one line
 # `N passed, M failed` summing the steps' counts (a step that fails without reporting counts
@@ -54,7 +56,7 @@ counts_from_log() {
 header() { printf '\n==== %s ====\n' "$*"; }
 
 # ---------------------------------------------------------------------------------------------
-header "1/6 build (pnpm build)"
+header "1/7 build (pnpm build)"
 t=$SECONDS
 pnpm build >"$ART/build.log" 2>&1
 rc=$?
@@ -67,7 +69,7 @@ if [[ $rc == 0 ]]; then SUMMARY+=("$(printf '  %-30s ok  (%d s)' build $((SECOND
 fi
 
 # ---------------------------------------------------------------------------------------------
-header "2/6 unit tests (vitest run)"
+header "2/7 unit tests (vitest run)"
 t=$SECONDS
 rm -f "$ART/vitest.json"
 vitest run --reporter=default --reporter=json --outputFile.json="$ART/vitest.json"
@@ -84,7 +86,7 @@ read -r p f < <(node -e '
 record "unit tests (vitest)" $rc "$p" "$f" $((SECONDS - t))
 
 # ---------------------------------------------------------------------------------------------
-header "3/6 op vectors (pnpm check-ops ../shared/fixtures/ops)"
+header "3/7 op vectors (pnpm check-ops ../shared/fixtures/ops)"
 t=$SECONDS
 if [[ -f "$FIXTURES/ops.json" ]]; then
   pnpm check-ops "$FIXTURES" 2>&1 | tee "$ART/check-ops.log"
@@ -112,16 +114,16 @@ browser_step() {
 }
 
 # ---------------------------------------------------------------------------------------------
-header "4/6 browser test (Chromium, WebGPU)"
+header "4/7 browser test (Chromium, WebGPU)"
 browser_step "browser test" "$ART/browser.log" packages/tensor/test/browser/run.ts
 
 # ---------------------------------------------------------------------------------------------
-header "5/6 labeling page (studio end-to-end, Chromium, WebGPU)"
+header "5/7 labeling page (studio end-to-end, Chromium, WebGPU)"
 # The page was built by step 1 (turbo builds every package, the studio with Vite).
 browser_step "labeling page (studio e2e)" "$ART/studio.log" packages/studio/test/studio.e2e.ts
 
 # ---------------------------------------------------------------------------------------------
-header "6/6 API reference (typedoc, no warnings)"
+header "6/7 API reference (typedoc, no warnings)"
 t=$SECONDS
 DOCS_OUT="$(mktemp -d)"
 typedoc --out "$DOCS_OUT" >"$ART/typedoc.log" 2>&1
@@ -138,6 +140,21 @@ else
   [[ -n "$problems" ]] && printf '%s\n' "$problems" | head -n 40
   echo "typedoc: exit status $rc, $(grep -c . <<<"$problems") warning(s) or error(s) (full log: test-artifacts/typedoc.log)"
   record "API reference (typedoc)" "$rc" 0 1 $((SECONDS - t))
+fi
+
+# ---------------------------------------------------------------------------------------------
+header "7/7 type check (pnpm typecheck: sources and tests)"
+t=$SECONDS
+pnpm typecheck >"$ART/typecheck.log" 2>&1
+rc=$?
+errors="$(grep -cE 'error TS[0-9]+' "$ART/typecheck.log")"
+if [[ $rc == 0 ]]; then
+  echo "every package type-checks, tests included"
+  record "type check (tsc)" 0 1 0 $((SECONDS - t))
+else
+  grep -E 'error TS[0-9]+' "$ART/typecheck.log" | head -n 40
+  echo "pnpm typecheck: exit status $rc, $errors type error(s) (full log: test-artifacts/typecheck.log)"
+  record "type check (tsc)" "$rc" 0 1 $((SECONDS - t))
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ablationCsv, ablationMarkdown, ablationRows, zoomedRange } from '../src/ablations/ablation-report.js';
+import type { MeanStd } from '../src/metrics/aggregate.js';
 
-const ms = (mean: number, std: number) => ({ mean, std });
+const ms = (mean: number, std: number): MeanStd => ({ mean, std, n: 10 });
 const method = (name: string, dice: number, hd95: number, spread: number) => ({ name, aggregate: { average: { dice: ms(dice, 0.01), hd95: ms(hd95, 9) } }, clickSpread: { mean: spread } });
 
 /** A summary of SAM 2 and two variants, as the run writes it (the fields the report reads). */
