@@ -169,6 +169,6 @@ export async function executeOod(args: OodArgs, io: RunIO, stop: StopSignal): Pr
 }
 
 /** Runs `bench ood` with the process's streams and Ctrl-C handling. */
-export async function oodCommand(commandArgs: CommandArgs): Promise<number> {
-  return withCliInterrupts('bench ood', (stop) => executeOod(commandArgs as OodArgs, processIO, stop));
+export async function oodCommand(parsed: CommandArgs): Promise<number> {
+  return withCliInterrupts('bench ood', (stop) => executeOod(parsed as OodArgs, processIO, stop));
 }

@@ -180,8 +180,8 @@ export async function measureQueueThroughput(args: ThroughputArgs, io: RunIO, st
 }
 
 /** `bench queue-throughput` from the command line. */
-export async function queueThroughputCommand(commandArgs: CommandArgs, io: RunIO = processIO): Promise<number> {
-  const args = commandArgs as ThroughputArgs;
+export async function queueThroughputCommand(parsed: CommandArgs, io: RunIO = processIO): Promise<number> {
+  const args = parsed as ThroughputArgs;
   const stop = new StopSignal();
   const onSigint = () => stop.request();
   process.on('SIGINT', onSigint);

@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ensureOutputDir, writeFileAtomic } from '@rpsam2/tensor/node';
+import { ensureOutputDir, pathExists, writeFileAtomic } from '@rpsam2/tensor/node';
 
 /** The default parent of run directories (relative to the working directory). */
 export const DEFAULT_RUNS_DIR = 'runs';
@@ -22,16 +22,6 @@ export function slug(name: string): string {
   return s || 'run';
 }
 
-/** Whether `p` exists (any kind of entry; exported as `pathExists`). */
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Creates a fresh run directory `<parent>/<timestamp>-<name>` (a `-2`, `-3`, … suffix when it
  * exists) and returns its absolute path. With `exact`, creates that directory, which must not
@@ -40,7 +30,7 @@ async function exists(p: string): Promise<boolean> {
 export async function createRunDir(options: { parent?: string; name: string; exact?: string; now?: Date }): Promise<string> {
   if (options.exact) {
     const dir = resolve(options.exact);
-    if (await exists(join(dir, 'config.json'))) throw new Error(`${dir} already holds a run (config.json): continue it with --resume ${options.exact}, or choose another --out`);
+    if (await pathExists(join(dir, 'config.json'))) throw new Error(`${dir} already holds a run (config.json): continue it with --resume ${options.exact}, or choose another --out`);
     await ensureOutputDir(dir);
     return dir;
   }
@@ -48,7 +38,7 @@ export async function createRunDir(options: { parent?: string; name: string; exa
   const base = join(parent, `${timestamp(options.now)}-${slug(options.name)}`);
   for (let k = 1; ; k++) {
     const dir = k === 1 ? base : `${base}-${k}`;
-    if (await exists(dir)) continue;
+    if (await pathExists(dir)) continue;
     await ensureOutputDir(dir);
     return dir;
   }
@@ -84,4 +74,4 @@ export async function readJson<T>(path: string): Promise<T> {
   }
 }
 
-export { exists as pathExists };
+export { pathExists };

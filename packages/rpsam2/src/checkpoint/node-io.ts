@@ -44,15 +44,10 @@ export async function lockFolder(dir: string, purpose: string, notice?: (line: s
   return m.lockFolder(dir, purpose, notice);
 }
 
-/** Whether `path` exists (any kind of entry). */
+/** Whether `path` exists (any kind of entry): `pathExists` of @rpsam2/tensor/node. */
 export async function exists(path: string): Promise<boolean> {
-  const fs = await nodeFs();
-  try {
-    await fs.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+  const m = await importNode<typeof import('@rpsam2/tensor/node')>('@rpsam2/tensor/node');
+  return m.pathExists(path);
 }
 
 /** `dir/name` with one separator (paths here are POSIX-style or already joined by the caller). */

@@ -32,6 +32,16 @@ export function fileSource(path: string): ByteSource {
   };
 }
 
+/** Whether `path` exists (any kind of entry: file, folder, link target). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * An output folder that cannot be created or written (from {@link ensureOutputDir}). The CLIs
  * treat it as a usage error (exit status 2): the fix is another path. `code` lets them tell it

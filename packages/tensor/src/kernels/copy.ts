@@ -7,6 +7,7 @@
  */
 import type { Kernel } from '../backend/backend.js';
 import type { Params } from './params.js';
+import { linearMain } from './wgsl.js';
 
 /** 'plain': strides only; 'window': windows with an offset and limit; 'wstep': windows with a step too. */
 export type CopyMode = 'plain' | 'window' | 'wstep';
@@ -87,13 +88,7 @@ ${store}
   }`;
   return `@group(0) @binding(0) var<storage, read> X: array<u32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<${vec4 ? 'vec4<u32>' : 'u32'}>;
-${p.wgsl(2)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let local = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (local >= params.n) { return; }
-  let t = params.t0 + local;
+${p.wgsl(2)}${linearMain(`  let t = params.t0 + local;
   let inner = shape_at(${inner}u);
   let chunks = (inner + ${PER_THREAD - 1}u) / ${PER_THREAD}u;
   let row = t / chunks;
@@ -102,6 +97,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var dsti = params.dbase;
   var ok = true;
 ${outer.join('\n')}
-${body}
-}`;
+${body}`, WG, 'local')}`;
 }

@@ -6,7 +6,7 @@
  * workgroup memory. Pure generators: no tensors, no dispatch.
  */
 import type { Kernel } from '../backend/backend.js';
-import { Params, bindings } from './wgsl.js';
+import { Params, bindings, linearMain } from './wgsl.js';
 
 export type ReduceKind = 'sum' | 'max';
 
@@ -65,14 +65,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (valid && lid == 0u) { Y[o] = acc[0]; }
 }`;
   }
-  return `${bindings(['X'], ['Y'])}\n${p.wgsl(2)}\n${base}
-@compute @workgroup_size(${REDUCE_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = (wid.y * nwg.x + wid.x) * ${REDUCE_WG}u + lid;
-  if (o >= params.n) { return; }
-  let b = base_of(o);
+  return `${bindings(['X'], ['Y'])}\n${p.wgsl(2)}\n${base}${linearMain(
+    `  let b = base_of(o);
   var v = ${init};
   for (var j = 0u; j < params.r; j++) { v = ${combine('v', 'X[b + red_off(j)]')}; }
-  Y[o] = v;
-}`;
+  Y[o] = v;`,
+    REDUCE_WG,
+    'o',
+  )}`;
 }
