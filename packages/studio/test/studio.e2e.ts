@@ -221,6 +221,19 @@ async function api<T, A = null>(page: Page, fn: (s: StudioApi, arg: A) => T, arg
   return page.evaluate(`(${fn.toString()})(window.__studio, ${JSON.stringify(arg)})`) as Promise<Awaited<T>>;
 }
 
+/** The client position of frame point (x, y) once the layout has settled: two answers 250 ms apart agree (10 s at most). */
+async function stableClientPoint(page: Page, x: number, y: number): Promise<{ x: number; y: number }> {
+  const ask = () => api(page, (s, c: number[]) => s.clientPoint(c[0], c[1]), [x, y]);
+  let p = await ask();
+  for (let i = 0; i < 40; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    const q = await ask();
+    if (Math.abs(q.x - p.x) < 0.01 && Math.abs(q.y - p.y) < 0.01) return q;
+    p = q;
+  }
+  return p;
+}
+
 async function waitFor(page: Page, what: string, fn: (s: StudioApi) => unknown, timeoutS: number): Promise<boolean> {
   try {
     await page.waitForFunction(`(() => { const s = window.__studio; return !!s && !!(${fn.toString()})(s); })()`, undefined, { timeout: timeoutS * 1000, polling: 200 });
@@ -589,13 +602,19 @@ async function runPage(browser: Browser, url: string, opts: { timeoutS: number; 
   t = performance.now();
   const back2 = await waitFor(page, 'the restarted worker', (s) => s.ready().restarts >= 1 && !!s.ready().model && !!s.ready().shiftBlock && !s.ready().modelLoading, 120);
   const kept = await api(page, (s, id: string) => s.objects(id).length, good.id);
-  // Banners came and went since the first click: ask where the pixel is now.
-  const p2 = await api(page, (s, c: { x: number; y: number }) => s.clientPoint(c.x + 0.5, c.y + 0.5), inp.click);
+  // Banners came and went since the first click, and the restart's notice may still move the
+  // layout: ask where the pixel is until two answers 250 ms apart agree.
+  const p2 = await stableClientPoint(page, inp.click.x + 0.5, inp.click.y + 0.5);
   await page.mouse.click(p2.x, p2.y);
   const again = await waitFor(page, 'the mask after the restart', (s) => s.draft()?.prompt.points.length === 1 && !s.draft()?.prompt.box && s.draft()?.done, T);
   const d6 = await api(page, (s) => s.draft());
   const iouAgain = again && d6?.rle ? iou(fromRle(d6.rle, d6.width, d6.height).data, inp.ref.rpsam2) : 0;
-  check('after a lost GPU device the page recovers and segments the same', back2 && kept >= 1 && d6?.method === 'rpsam2' && iouAgain >= NODE_IOU_BAR, `${((performance.now() - t) / 1000).toFixed(1)} s incl. re-encoding; ${kept} object(s) kept; RP-SAM2 IoU vs Node ${iouAgain.toFixed(4)}`);
+  const at = d6?.prompt.points[0];
+  check(
+    'after a lost GPU device the page recovers and segments the same',
+    back2 && kept >= 1 && d6?.method === 'rpsam2' && iouAgain >= NODE_IOU_BAR,
+    `${((performance.now() - t) / 1000).toFixed(1)} s incl. re-encoding; ${kept} object(s) kept; click at ${at ? `(${at.x}, ${at.y})` : 'none'}, wanted (${inp.click.x}, ${inp.click.y}); RP-SAM2 IoU vs Node ${iouAgain.toFixed(4)}`,
+  );
   await shot(page, 'studio-recovered.png');
   await context.close();
 }
