@@ -191,13 +191,10 @@ export class TwoWayTransformer extends Module {
     this.normFinal = this.child('norm_final_attn', new LayerNorm(dim));
   }
 
-  /**
-   * image [B, C, h, w], imagePe [1 or B, C, h, w], tokens [B, N, C] → (tokens [B, N, C], image
-   * tokens [B, hw, C]). A batch-1 imagePe is flattened once and broadcast over the B prompts.
-   */
+  /** image [B, C, h, w], imagePe [B, C, h, w], tokens [B, N, C] → (tokens [B, N, C], image tokens [B, hw, C]). */
   forward(image: Tensor, imagePe: Tensor, tokens: Tensor): [Tensor, Tensor] {
-    const [, c, h, w] = image.shape;
-    const flat = (t: Tensor) => permute(reshape(t, [t.shape[0], c, h * w]), [0, 2, 1]);
+    const [b, c, h, w] = image.shape;
+    const flat = (t: Tensor) => permute(reshape(t, [b, c, h * w]), [0, 2, 1]);
     let keys = flat(image);
     const keyPe = flat(imagePe);
     let queries = tokens;

@@ -77,8 +77,8 @@ export const UNPATCH_BT = 16;
  * The transposed conv whose kernel equals its stride (SAM 2's 2×2 stride-2 upscaling): each
  * grid pixel spreads into its own kH×kW output block, so for a fixed tap (ky, kx) the op is a
  * 1×1 conv whose outputs land on every stride-th pixel. One thread computes 4 grid pixels (one
- * vec4 of G) × 8 channels b for one tap: per input channel a, one vec4 load of G and two
- * (uniform) vec4 loads of the weight feed 32 multiply-adds.
+ * vec4 of G) × {@link UNPATCH_BT} (16) channels b for one tap: per input channel a, one vec4 load
+ * of G and four (uniform) vec4 loads of the weight feed 64 multiply-adds.
  */
 export function convUnpatchKernel(bias: boolean, params: Params): Kernel {
   return { key: `conv_unpatch:${bias ? 'b' : 'nb'}`, wgsl: () => convUnpatchWgsl(bias, params) };

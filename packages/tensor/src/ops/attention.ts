@@ -292,15 +292,14 @@ function materialized(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
 
 /**
  * The materialised path over chunks of query rows, each chunk's scores (all heads) within
- * {@link MATERIALIZED_SCORE_BYTES}: on CPU adapters (subgroup matmul tiles) without gradients,
+ * `limit` bytes (the scores as a whole exceed it): on CPU adapters (subgroup matmul tiles) without gradients,
  * long sequences whose head dims are too wide for the register kernel run on the subgroup matmul
  * instead of the generic fused kernel (lavapipe, Hiera-T's global attention, 4 heads × 4096
  * tokens × D 96: 4.5 s → about 2 s a block). Rows are independent, so the chunks' outputs are
  * the rows of the whole.
  */
-function materializedByQueryChunks(q: Tensor, k: Tensor, v: Tensor, dims: Dims): Tensor {
-  const rows = Math.max(1, Math.floor(Math.min(attentionTuning.materializedBytes, getBackend().maxBinding) / (4 * dims.bh * dims.lk)));
-  if (rows >= dims.lq) return materialized(q, k, v, dims.scale);
+function materializedByQueryChunks(q: Tensor, k: Tensor, v: Tensor, dims: Dims, limit: number): Tensor {
+  const rows = Math.max(1, Math.floor(limit / (4 * dims.bh * dims.lk)));
   const parts: Tensor[] = [];
   for (let r0 = 0; r0 < dims.lq; r0 += rows) parts.push(materialized(slice(q, [...q.shape.slice(0, -2).map(() => null), { start: r0, end: Math.min(dims.lq, r0 + rows) }]), k, v, dims.scale));
   return cat(parts, -2);
@@ -327,10 +326,11 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   // short sequences, so with gradients the score-size rule stays.
   const noGradNeeded = !isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad);
   const registerAuto = impl === 'auto' && noGradNeeded && dims.lq >= REG_AUTO_MIN_LQ && registerForward(dims.d, dims.dv);
-  if (impl === 'materialized' || (impl === 'auto' && !registerAuto && scoreBytes <= Math.min(attentionTuning.materializedBytes, getBackend().maxBinding))) {
+  const limit = Math.min(attentionTuning.materializedBytes, getBackend().maxBinding);
+  if (impl === 'materialized' || (impl === 'auto' && !registerAuto && scoreBytes <= limit)) {
     return tidy(() => materialized(q, k, v, dims.scale));
   }
-  if (impl === 'auto' && noGradNeeded && !registerAuto && matmulKernelKind() === 'subgroup') return tidy(() => materializedByQueryChunks(q, k, v, dims));
+  if (impl === 'auto' && noGradNeeded && !registerAuto && matmulKernelKind() === 'subgroup') return tidy(() => materializedByQueryChunks(q, k, v, dims, limit));
   const { out, lse } = forward(q, k, v, dims);
   const y = record(OP, [q, k, v], out, (g, saved) => backwardPasses(g, saved, dims), [q, k, v, out, lse]);
   lse.dispose();
