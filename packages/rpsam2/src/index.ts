@@ -96,6 +96,7 @@ export {
 } from './train/step.js';
 export {
   CachedSource,
+  cachedSourceFor,
   ConcatSource,
   OnTheFlySource,
   augment,
@@ -140,6 +141,7 @@ export {
   type CachedObject,
   type CachedObjectInfo,
 } from './cache/feature-cache.js';
+export { mirrorGrid, mirrorMask, mirrorNormalized, mirrorPixels, type Mirror } from './cache/mirror.js';
 export {
   saveCheckpoint,
   openCheckpoint,

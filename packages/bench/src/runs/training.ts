@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import {
-  CachedSource,
+  cachedSourceFor,
   ConcatSource,
   formatDuration,
   loadShiftBlockFrom,
@@ -101,10 +101,10 @@ export async function trainVariant(options: {
   }
   const block = options.init ? await loadShiftBlockFrom(await openCheckpoint(options.init.checkpoint, { prefer: 'best', heads: options.init.heads })) : await newShiftBlockForModel(c, model);
   const sb = block.config;
-  const own = new CachedSource(model, options.trainCache, entryIndices(options.trainCache, options.trainIds), c.gpuCacheImages, `training cache ${options.trainCache.dir}`, c.candidateEpsilon);
-  const extra = (options.extraCaches ?? []).map((fc) => new CachedSource(model, fc, undefined, c.gpuCacheImages, `extra training cache ${fc.dir}`, c.candidateEpsilon));
+  const own = cachedSourceFor(model, options.trainCache, c, entryIndices(options.trainCache, options.trainIds), `training cache ${options.trainCache.dir}`);
+  const extra = (options.extraCaches ?? []).map((fc) => cachedSourceFor(model, fc, c, undefined, `extra training cache ${fc.dir}`));
   const train = extra.length ? new ConcatSource([own, ...extra]) : own;
-  const val = options.valCache ? new CachedSource(model, options.valCache, entryIndices(options.valCache, options.valIds), c.gpuCacheImages, `validation cache ${options.valCache.dir}`, c.candidateEpsilon) : null;
+  const val = options.valCache ? cachedSourceFor(model, options.valCache, c, entryIndices(options.valCache, options.valIds), `validation cache ${options.valCache.dir}`) : null;
   const bar = new ProgressLine(io.progress);
   let trainer: Trainer | null = null;
   // Disposed on failure unless it was handed out (or already freed).

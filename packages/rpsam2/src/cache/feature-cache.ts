@@ -28,6 +28,7 @@ import type { ImageFeatures, Sam2ImagePredictor } from '@rpsam2/sam2';
 import { computeCandidates, type CandidateSet } from '../candidates/candidates.js';
 import { maskArea, validateItem, type Dataset } from '../train/dataset.js';
 import { exists, fileByteSource, joinPath, lockFolder, nodeFs, writeAtomic } from '../checkpoint/node-io.js';
+import { mirrorGrid, mirrorMask, mirrorNormalized, mirrorPixels, type Mirror } from './mirror.js';
 
 /** The `format` tag of a feature cache's index.json and image files. */
 export const CACHE_FORMAT = 'rpsam2-feature-cache';
@@ -439,24 +440,35 @@ export class FeatureCache {
   /**
    * One image's features (uploaded as f32 GPU tensors: f16 files are widened) and objects. The
    * features belong to the caller (e.g. `predictor.setFeatures(img.features, img.origHW)`).
+   * With `mirror`, everything comes flipped along its axes (a training augmentation: see
+   * `mirror.ts`); the grid points keep their order, so `dice` and `isCandidate` still match.
    */
-  async load(idOrIndex: string | number): Promise<CachedImage> {
+  async load(idOrIndex: string | number, mirror?: Mirror): Promise<CachedImage> {
     const e = this.entry(idOrIndex);
     const path = joinPath(this.dir, e.file);
     const st = await SafetensorsFile.open(await fileByteSource(path));
-    const read = async (name: string) => ({ data: await st.readF32(name), shape: st.entry(name).shape });
+    const flip = mirror && (mirror.h || mirror.v) ? mirror : null;
+    const read = async (name: string) => {
+      const shape = st.entry(name).shape;
+      const data = await st.readF32(name);
+      return { data: flip ? mirrorGrid(data, shape, flip) : data, shape };
+    };
     const [embed, s0, s1] = await Promise.all([read('image_embed'), read('high_res_0'), read('high_res_1')]);
     const hw = await st.readI32('orig_hw');
+    const [h, w] = [hw[0], hw[1]];
     const objects: CachedObject[] = [];
     for (let k = 0; k < e.objects.length; k++) {
       const info = e.objects[k];
+      const mask = await st.readBytes(`objects.${k}.mask`);
+      const gridPx = await st.readF32(`objects.${k}.grid_px`);
+      const candidates = await st.readF32(`objects.${k}.candidates`);
       objects.push({
         ...info,
-        mask: await st.readBytes(`objects.${k}.mask`),
-        gridPx: await st.readF32(`objects.${k}.grid_px`),
+        mask: flip ? mirrorMask(mask, h, w, flip) : mask,
+        gridPx: flip ? mirrorPixels(gridPx, h, w, flip) : gridPx,
         dice: await st.readF32(`objects.${k}.dice`),
         isCandidate: await st.readBytes(`objects.${k}.is_candidate`),
-        candidates: await st.readF32(`objects.${k}.candidates`),
+        candidates: flip ? mirrorNormalized(candidates, h, w, flip) : candidates,
       });
     }
     const features = noGrad(() =>

@@ -19,7 +19,7 @@ import { exists, joinPath } from '../checkpoint/node-io.js';
 import { FeatureCache } from '../cache/feature-cache.js';
 import { newShiftBlockForModel, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { openDataset } from '../train/open-dataset.js';
-import { CachedSource, ConcatSource, OnTheFlySource, type TrainingSource } from '../train/sources.js';
+import { cachedSourceFor, ConcatSource, OnTheFlySource, type TrainingSource } from '../train/sources.js';
 import { Trainer, type TrainProgress } from '../train/trainer.js';
 import { ProgressLine, formatDuration } from '../train/progress.js';
 import { defineCommand, requireFile, requirePath, UsageError, type CliIO, type Command, type OptionsTable, type ParsedCommand } from '@rpsam2/sam2/cli';
@@ -55,7 +55,7 @@ async function makeSources(c: TrainConfig, model: Sam2Model): Promise<{ train: T
     await requirePath(c.data.cache, 'data.cache', BUILD_CACHE_HINT);
     if (!(await exists(joinPath(c.data.cache, 'index.json')))) throw new UsageError(`data.cache ${c.data.cache}: no index.json (build it with rpsam2 candidates)`);
     const cache = await FeatureCache.open(c.data.cache);
-    const cached = (fc: FeatureCache, images?: number[], name?: string) => new CachedSource(model, fc, images, c.gpuCacheImages, name, c.candidateEpsilon);
+    const cached = (fc: FeatureCache, images?: number[], name?: string) => cachedSourceFor(model, fc, c, images, name);
     const extras: TrainingSource[] = [];
     for (const [i, dir] of c.data.extraCaches.entries()) {
       await requirePath(dir, `data.extraCaches[${i}]`, BUILD_CACHE_HINT);

@@ -93,7 +93,12 @@ export interface TrainConfig {
     /** Validate every this many epochs (and after the last). */
     every: number;
   };
-  augment: { hflip: boolean; vflip: boolean; brightness: number };
+  /**
+   * On-the-fly mode: flips and brightness of the image before SAM 2 encodes it. Cached mode:
+   * `featureHflip` / `featureVflip` mirror a cached image's features, masks and candidates (each
+   * flip with probability 1/2 per object and step; no encoder pass, see `cache/mirror.ts`).
+   */
+  augment: { hflip: boolean; vflip: boolean; brightness: number; featureHflip: boolean; featureVflip: boolean };
   /** Candidate settings of on-the-fly mode (the cache stores its own). */
   candidates: { gridStep: number; epsilon: number };
   /**
@@ -150,7 +155,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   seed: 0,
   loss: { useDice: true, useDist: true, useOut: true, alpha: 1, beta: 0.1, gamma: 1, theta: 15 },
   val: { clicksPerObject: 1, seed: 1234, every: 1 },
-  augment: { hflip: true, vflip: false, brightness: 0.2 },
+  augment: { hflip: true, vflip: false, brightness: 0.2, featureHflip: false, featureVflip: false },
   candidates: { gridStep: 8, epsilon: 0.005 },
   candidateEpsilon: 0,
   candidateReach: 0,
@@ -245,6 +250,12 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(c.clipGradNorm >= 0)) throw new Error(`config: clipGradNorm must be ≥ 0 (0: off), got ${c.clipGradNorm}`);
   if (!(c.data.valFraction >= 0 && c.data.valFraction < 1)) throw new Error(`config: data.valFraction must be in [0, 1), got ${c.data.valFraction}`);
   if (!(c.augment.brightness >= 0 && c.augment.brightness < 1)) throw new Error(`config: augment.brightness must be in [0, 1), got ${c.augment.brightness}`);
+  for (const k of ['featureHflip', 'featureVflip'] as const) {
+    if (typeof c.augment[k] !== 'boolean') throw new Error(`config: augment.${k} must be true or false, got ${JSON.stringify(c.augment[k])}`);
+  }
+  if ((c.augment.featureHflip || c.augment.featureVflip) && c.mode !== 'cached') {
+    throw new Error("config: augment.featureHflip / featureVflip mirror cached features (mode 'cached'); on the fly, use augment.hflip / vflip");
+  }
   if (c.shiftHead !== 'linear' && c.shiftHead !== 'pointer') throw new Error(`config: shiftHead must be 'linear' or 'pointer', got ${JSON.stringify(c.shiftHead)}`);
   if (!(c.coverWeight >= 0)) throw new Error(`config: coverWeight must be ≥ 0 (0: off), got ${c.coverWeight}`);
   if (c.coverWeight > 0 && c.shiftHead !== 'pointer') throw new Error("config: coverWeight > 0 needs shiftHead 'pointer' (the cover term trains the pointer's attention)");

@@ -9,7 +9,9 @@ import { preprocess, Sam2ImagePredictor, type ImageFeatures, type RgbImage, type
 import type { FeatureCache } from '../cache/feature-cache.js';
 import { candidatesFromDice, normaliseGrid } from '../candidates/candidates.js';
 import { candidatesOf } from '../cache/feature-cache.js';
+import type { Mirror } from '../cache/mirror.js';
 import type { Dataset } from './dataset.js';
+import type { TrainConfig } from './config.js';
 import { maskArea } from './dataset.js';
 import { disposeTargets, makeTargets, type ObjectTargets } from './step.js';
 
@@ -114,6 +116,11 @@ export class CachedSource implements TrainingSource {
      * (no decoding); undefined or 0: the cache's own candidates.
      */
     private readonly epsilon = 0,
+    /**
+     * Axes along which each requested object's image may come mirrored (each with probability
+     * 1/2, drawn from the `rng` given to `prepare`; see `cache/mirror.ts`). Default: none.
+     */
+    private readonly flips: Mirror = { h: false, v: false },
   ) {
     const s = cache.settings.sam2;
     if (s.imageSize !== model.cfg.imageSize || s.dim !== model.dim) {
@@ -128,13 +135,21 @@ export class CachedSource implements TrainingSource {
     return this.images.length;
   }
 
-  async prepare(refs: readonly ObjectRef[]): Promise<PreparedBatch> {
-    const pinned = new Set(refs.map((r) => r.image));
+  async prepare(refs: readonly ObjectRef[], rng: SeededRandom | null = null): Promise<PreparedBatch> {
+    // A mirrored image is its own LRU entry: key = image · 4 + (v ? 2 : 0) + (h ? 1 : 0).
+    const mirrors = refs.map((): Mirror => {
+      if (!rng || !(this.flips.h || this.flips.v)) return { h: false, v: false };
+      const h = rng.next();
+      const v = rng.next();
+      return { h: this.flips.h && h < 0.5, v: this.flips.v && v < 0.5 };
+    });
+    const keys = refs.map((r, i) => r.image * 4 + (mirrors[i].v ? 2 : 0) + (mirrors[i].h ? 1 : 0));
+    const pinned = new Set(keys);
     const out: PreparedObject[] = [];
-    for (const r of refs) {
-      let l = this.lru.get(r.image);
+    for (const [i, r] of refs.entries()) {
+      let l = this.lru.get(keys[i]);
       if (!l) {
-        const img = await this.cache.load(this.images[r.image]);
+        const img = await this.cache.load(this.images[r.image], mirrors[i]);
         l = {
           features: img.features,
           objects: img.objects.map((o) => {
@@ -146,7 +161,7 @@ export class CachedSource implements TrainingSource {
             };
           }),
         };
-        this.lru.set(r.image, l, pinned);
+        this.lru.set(keys[i], l, pinned);
       }
       const o = l.objects[r.object];
       if (!o) throw new RangeError(`${this.name}: image ${r.image} has no object ${r.object}`);
@@ -159,6 +174,20 @@ export class CachedSource implements TrainingSource {
   dispose(): void {
     this.lru.clear();
   }
+}
+
+/**
+ * A {@link CachedSource} with a training config's settings: its GPU residency (`gpuCacheImages`),
+ * candidate tolerance (`candidateEpsilon`) and feature flips (`augment.featureHflip` / `featureVflip`).
+ */
+export function cachedSourceFor(
+  model: Sam2Model,
+  cache: FeatureCache,
+  c: Pick<TrainConfig, 'gpuCacheImages' | 'candidateEpsilon' | 'augment'>,
+  images?: readonly number[],
+  name?: string,
+): CachedSource {
+  return new CachedSource(model, cache, images, c.gpuCacheImages, name, c.candidateEpsilon, { h: c.augment.featureHflip, v: c.augment.featureVflip });
 }
 
 /**

@@ -157,7 +157,7 @@ export class Trainer extends TrainerSkeleton<LogLine> {
   /** One optimizer step on `refs`. */
   private async step(refs: ObjectRef[]): Promise<StepResult> {
     const c = this.config;
-    const batch = await this.parts.train.prepare(refs, c.mode === 'on-the-fly' ? this.rng : null);
+    const batch = await this.parts.train.prepare(refs, c.mode === 'on-the-fly' || c.augment.featureHflip || c.augment.featureVflip ? this.rng : null);
     try {
       const objs = batch.objects.map((o) => ({ target: o.target, clicks: this.drawClicks(o, c.clicksPerObject) }));
       this.optimizer.zeroGrad();
