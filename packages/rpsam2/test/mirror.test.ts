@@ -54,6 +54,12 @@ describe('mirroring a cached image', () => {
     }
   });
 
+  it('is a cached-mode option, named in the config error otherwise', () => {
+    expect(resolveTrainConfig({}).augment).toMatchObject({ featureHflip: false, featureVflip: false });
+    expect(() => resolveTrainConfig({ mode: 'on-the-fly', data: { dataset: 'synthetic:4' }, augment: { featureHflip: true } })).toThrow(/featureHflip.*mode 'cached'.*augment.hflip/);
+    expect(() => resolveTrainConfig({ augment: { featureVflip: 1 } })).toThrow(/augment.featureVflip/);
+  });
+
   it('sends a click to the mirrored token of a square-resized image (the feature grid)', () => {
     // SAM 2 resizes to a square: pixel x of W lies in token column floor((x + 0.5)·g/W).
     const col = (x: number, size: number, g: number) => Math.floor(((x + 0.5) * g) / size);
