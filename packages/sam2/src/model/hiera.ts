@@ -10,9 +10,8 @@ import {
   maxPool2d,
   permute,
   reshape,
-  scaledDotProductAttention,
+  packedAttention,
   slice,
-  transpose,
   expand,
   conv2d,
   tidy,
@@ -63,19 +62,18 @@ export class MultiScaleAttention extends Module {
   /** [B, H, W, C] → [B, H', W', dimOut] */
   forward(x: Tensor): Tensor {
     const [b, h, w] = x.shape;
-    const hd = this.dimOut / this.numHeads;
-    const qkv = reshape(this.qkv.forward(x), [b, h * w, 3, this.numHeads, hd]);
-    let q = slice(qkv, [null, null, 0]);
-    const k = slice(qkv, [null, null, 1]);
-    const v = slice(qkv, [null, null, 2]);
+    // q, k and v stay packed per token ([B, L, 3·dimOut], as the projection writes them): the
+    // attention reads the heads in place (see packedAttention).
+    const qkv = reshape(this.qkv.forward(x), [b, h * w, 3 * this.dimOut]);
+    let q: Tensor | undefined;
     let [ho, wo] = [h, w];
     if (this.qStride) {
-      const pooled = poolNHWC(reshape(q, [b, h, w, this.dimOut]), this.qStride);
+      const pooled = poolNHWC(reshape(slice(qkv, [null, null, { end: this.dimOut }]), [b, h, w, this.dimOut]), this.qStride);
       [ho, wo] = [pooled.shape[1], pooled.shape[2]];
-      q = reshape(pooled, [b, ho * wo, this.numHeads, hd]);
+      q = reshape(pooled, [b, ho * wo, this.dimOut]);
     }
-    const o = scaledDotProductAttention(transpose(q, 1, 2), transpose(k, 1, 2), transpose(v, 1, 2));
-    return this.proj.forward(reshape(transpose(o, 1, 2), [b, ho, wo, this.dimOut]));
+    const o = packedAttention(qkv, this.numHeads, { q });
+    return this.proj.forward(reshape(o, [b, ho, wo, this.dimOut]));
   }
 }
 

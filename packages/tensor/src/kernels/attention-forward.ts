@@ -35,7 +35,9 @@ export const REG_MAX_VEC4 = 8;
  * the vec4s of key jb + 8i + l and `subgroupBroadcast` hands them to the other lanes, so one
  * access serves 8 keys. Every thread computes (rows past the end are clamped and never stored),
  * so control flow stays uniform. Same results as the generic kernel up to summation order; same
- * bindings and dispatch.
+ * bindings and dispatch. Q, K, V and O rows are addressed through the params' row layouts
+ * (`AttentionParams.layout`), so it also reads heads interleaved in a packed qkv projection and
+ * writes them interleaved (`packedAttention` in ops/attention.ts: its path without copies).
  */
 export function attentionForwardRegKernel(c: AttentionKernelConfig, d4: number, v4: number): Kernel {
   if (!(d4 >= 1 && d4 <= REG_MAX_VEC4 && v4 >= 1 && v4 <= REG_MAX_VEC4)) throw new RangeError(`attention: register kernel needs 1..${REG_MAX_VEC4} vec4s per row, got ${d4}, ${v4}`);
@@ -50,11 +52,13 @@ function attentionForwardRegWgsl(c: AttentionKernelConfig, D4: number, V4: numbe
   const gs = (f: (g: number) => string, indent = '    ') => each(G, f, indent);
   const kv = (u: number, x: number, what: 'k' | 'v') => `subgroupBroadcast(${what}l${u >> 3}_${x}, ${u & 7}u)`;
   return /* wgsl */ `enable subgroups;
-${attentionBindings(c, [['Q', 'd'], ['K', 'd'], ['V', 'dv'], ['O', 'dv'], ['LSE', 'scalar']], 2)}
+${attentionBindings(c, [['Q', 'd'], ['K', 'd'], ['V', 'dv'], ['O', 'dv'], ['LSE', 'scalar']], 2, 4)}
 
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sgid: u32) {
   let h = wid.y;
+  let hb = h / params.hpb;
+  let hh = h % params.hpb;
   let lq = params.lq;
   let lk = params.lk;
   let d = params.d;
@@ -62,17 +66,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let lane = sgid & 7u;
   let first = wid.x * ${T * R}u + lid;
 ${ts((t) => `let row${t} = first + ${t * T}u;
-  let qe${t} = params.off0 + (h * lq + min(row${t}, lq - 1u)) * d;
+  let qe${t} = params.off0 + hb * params.sb0 + hh * params.sh0 + min(row${t}, lq - 1u) * params.sr0;
 ${each(D4, (x) => `let q${t}_${x} = ld_Q(qe${t}, ${x}u);`)}
 ${each(V4, (x) => `var o${t}_${x} = vec4<f32>(0.0);`)}
   var m${t} = -3.402823e38;
   var l${t} = 0.0;`)}
-  let kb0 = params.off1 + h * lk * d;
-  let vb0 = params.off2 + h * lk * dv;
+  let kb0 = params.off1 + hb * params.sb1 + hh * params.sh1;
+  let vb0 = params.off2 + hb * params.sb2 + hh * params.sh2;
   for (var jb = 0u; jb < lk; jb += ${C}u) {
 ${gs((g) => `let key${g} = min(jb + ${8 * g}u + lane, lk - 1u);
-    let ke${g} = kb0 + key${g} * d;
-    let ve${g} = vb0 + key${g} * dv;
+    let ke${g} = kb0 + key${g} * params.sr1;
+    let ve${g} = vb0 + key${g} * params.sr2;
 ${each(D4, (x) => `let kl${g}_${x} = ld_K(ke${g}, ${x}u);`, '    ')}
 ${each(V4, (x) => `let vl${g}_${x} = ld_V(ve${g}, ${x}u);`, '    ')}`)}
 ${cs((u) => `${each(D4, (x) => `let k${u}_${x} = ${kv(u, x, 'k')};`, '')}`)}
@@ -89,7 +93,7 @@ ${ts((t) => `o${t}_${x} = o${t}_${x} * alpha${t} + ${fold(C, (u) => `p${t}_${u} 
   }
 ${ts((t) => `if (row${t} < lq) {
     let inv = 1.0 / l${t};
-    let oe${t} = params.off3 + (h * lq + row${t}) * dv;
+    let oe${t} = params.off3 + hb * params.sb3 + hh * params.sh3 + row${t} * params.sr3;
 ${each(V4, (x) => `st_O(oe${t}, ${x}u, o${t}_${x} * inv);`, '    ')}
     LSE[params.off4 + h * lq + row${t}] = m${t} + log2(l${t});
   }`)}

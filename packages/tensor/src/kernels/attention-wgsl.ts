@@ -49,6 +49,21 @@ export interface AttentionParams {
   scale2: number;
   scale: number;
   offsets: readonly number[];
+  /**
+   * Row addressing of the first bindings (register forward kernel only): head h of the dispatch
+   * is head h % headsPerBatch of batch ⌊h / headsPerBatch⌋, and its row r starts at element
+   * offset + batch·batchStride + head·headStride + r·rowStride. Contiguous [heads, L, d] rows are
+   * headsPerBatch 1, batchStride L·d, rowStride d; a [B, L, H, d] layout (heads interleaved, as a
+   * linear layer writes them) is headsPerBatch H, batchStride L·row, headStride d, rowStride row.
+   */
+  layout?: { headsPerBatch: number; rows: readonly RowLayout[] };
+}
+
+/** Where the rows of one binding are (see {@link AttentionParams.layout}). */
+export interface RowLayout {
+  batchStride: number;
+  headStride: number;
+  rowStride: number;
 }
 
 /** The uniform struct: sizes, scales and one element offset per storage binding. */
@@ -64,19 +79,34 @@ export function attentionParams(p: AttentionParams): Params {
     .f32('scale2', p.scale2)
     .f32('scale', p.scale);
   p.offsets.forEach((o, i) => r.u32(`off${i}`, o));
+  if (p.layout) {
+    r.u32('hpb', p.layout.headsPerBatch);
+    p.layout.rows.forEach((l, i) => r.u32(`sb${i}`, l.batchStride).u32(`sh${i}`, l.headStride).u32(`sr${i}`, l.rowStride));
+  }
   return r;
 }
 
-const ZERO = (n: number): AttentionParams => ({ lq: 0, lk: 0, d: 0, dv: 0, tile: 0, scale2: 0, scale: 0, offsets: new Array(n).fill(0) });
+const ZERO = (n: number, laidOut = 0): AttentionParams => ({
+  lq: 0,
+  lk: 0,
+  d: 0,
+  dv: 0,
+  tile: 0,
+  scale2: 0,
+  scale: 0,
+  offsets: new Array(n).fill(0),
+  ...(laidOut ? { layout: { headsPerBatch: 1, rows: new Array(laidOut).fill({ batchStride: 0, headStride: 0, rowStride: 0 }) } } : {}),
+});
 
 /** A binding: name, and which head dim its rows have ('d', 'dv', or 'scalar' for LSE/Δ). */
 export type AttentionBuffer = [string, 'd' | 'dv' | 'scalar'];
 
 /**
  * Binding declarations in binding order, the last `nOut` read_write, plus `ld_<name>` and (for
- * outputs) `st_<name>` for the row buffers.
+ * outputs) `st_<name>` for the row buffers; the uniform struct has row layouts for the first
+ * `laidOut` bindings (see {@link AttentionParams.layout}).
  */
-export function attentionBindings(c: AttentionKernelConfig, bufs: AttentionBuffer[], nOut: number): string {
+export function attentionBindings(c: AttentionKernelConfig, bufs: AttentionBuffer[], nOut: number, laidOut = 0): string {
   const decl: string[] = [];
   const fns: string[] = [];
   bufs.forEach(([n, kind], i) => {
@@ -88,7 +118,7 @@ export function attentionBindings(c: AttentionKernelConfig, bufs: AttentionBuffe
     fns.push(loadFn(n, vec, len));
     if (out) fns.push(storeFn(n, vec, len));
   });
-  return `${decl.join('\n')}\n${attentionParams(ZERO(bufs.length)).wgsl(bufs.length)}\n${fns.join('\n')}`;
+  return `${decl.join('\n')}\n${attentionParams(ZERO(bufs.length, laidOut)).wgsl(bufs.length)}\n${fns.join('\n')}`;
 }
 
 /** Number of vec4s of a row of `d` floats. */

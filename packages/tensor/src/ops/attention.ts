@@ -19,11 +19,12 @@ import { softmax } from './softmax.js';
 import { mulScalar } from './unary.js';
 import { transpose } from './permute.js';
 import { slice } from './slice.js';
+import { reshape } from './reshape.js';
 import { cat } from './concat.js';
 import type { Backend, BufferRange, Kernel } from '../backend/backend.js';
 import { REG_MAX_VEC4, attentionForwardKernel, attentionForwardRegKernel } from '../kernels/attention-forward.js';
 import { MAX_TILE, attentionBackwardKVKernel, attentionBackwardQKernel } from '../kernels/attention-backward.js';
-import { attentionParams, fitChunk, tileRows, vec4s, type AttentionKernelConfig } from '../kernels/attention-wgsl.js';
+import { attentionParams, fitChunk, tileRows, vec4s, type AttentionKernelConfig, type AttentionParams, type RowLayout } from '../kernels/attention-wgsl.js';
 
 /** Options of {@link scaledDotProductAttention}. */
 export interface AttentionOptions {
@@ -164,6 +165,8 @@ interface Variant {
   cfg: AttentionKernelConfig;
   /** Rows of the other side per staged tile. */
   tile: number;
+  /** Whether the kernel addresses Q, K, V and O through row layouts (the register forward kernel). */
+  laidOut?: boolean;
 }
 
 /**
@@ -210,15 +213,21 @@ function forwardVariant(d: number, dv: number, lq: number): Variant & { kernel: 
     let rows = 1;
     while (rows * 2 <= cap && THREADS * rows * 2 <= 1.5 * lq) rows *= 2;
     const cfg: AttentionKernelConfig = { vecD: d % 4 === 0, vecV: dv % 4 === 0, threads: THREADS, rows, chunk: t.regChunk, slots: 0 };
-    return { cfg, tile: 0, kernel: attentionForwardRegKernel(cfg, d4, v4) };
+    return { cfg, tile: 0, laidOut: true, kernel: attentionForwardRegKernel(cfg, d4, v4) };
   }
   const v = variant(d, dv, 'fwd');
   return { ...v, kernel: attentionForwardKernel(v.cfg) };
 }
 
-function chunkParams(dims: Dims, tile: number, offsets: number[]) {
+function chunkParams(dims: Dims, tile: number, offsets: number[], layout?: AttentionParams['layout']) {
   const { lq, lk, d, dv, scale } = dims;
-  return attentionParams({ lq, lk, d, dv, tile, scale, scale2: scale * LOG2E, offsets }).bytes();
+  return attentionParams({ lq, lk, d, dv, tile, scale, scale2: scale * LOG2E, offsets, layout }).bytes();
+}
+
+/** Q, K, V, O as contiguous [heads, L, d] rows (the layout of {@link scaledDotProductAttention}'s operands). */
+function contiguousLayout({ lq, lk, d, dv }: Dims): NonNullable<AttentionParams['layout']> {
+  const rows = (l: number, w: number): RowLayout => ({ batchStride: l * w, headStride: 0, rowStride: w });
+  return { headsPerBatch: 1, rows: [rows(lq, d), rows(lk, d), rows(lk, dv), rows(lq, dv)] };
 }
 
 type HeadSlice = ReturnType<typeof headSlice>;
@@ -227,12 +236,12 @@ type HeadSlice = ReturnType<typeof headSlice>;
  * Dispatches one pass of `variant` over a chunk of `nh` heads: the slices bound in order, their
  * skews as the kernel's offsets, and workgroups along the pass's `rows` (Lq or Lk) by heads.
  */
-function runPass(backend: Backend, kernel: Kernel, { cfg, tile }: Variant, dims: Dims, rows: number, nh: number, inputs: HeadSlice[], outputs: HeadSlice[]): void {
+function runPass(backend: Backend, kernel: Kernel, { cfg, tile, laidOut }: Variant, dims: Dims, rows: number, nh: number, inputs: HeadSlice[], outputs: HeadSlice[]): void {
   backend.run({
     kernel,
     inputs: inputs.map((x) => x.range),
     outputs: outputs.map((x) => x.range),
-    params: chunkParams(dims, tile, [...inputs, ...outputs].map((x) => x.skew)),
+    params: chunkParams(dims, tile, [...inputs, ...outputs].map((x) => x.skew), laidOut ? contiguousLayout(dims) : undefined),
     workgroups: [groups(backend, rows, cfg), nh],
   });
 }
@@ -335,4 +344,82 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const y = record(OP, [q, k, v], out, (g, saved) => backwardPasses(g, saved, dims), [q, k, v, out, lse]);
   lse.dispose();
   return y;
+}
+
+/** Options of {@link packedAttention}. */
+export interface PackedAttentionOptions {
+  /**
+   * Queries [B, Lq, H·D] that replace the packed ones (e.g. pooled: Hiera's query pooling); the
+   * keys and values stay those of `qkv`.
+   */
+  q?: Tensor;
+  /** Multiplies q·kᵀ before the softmax; default 1/sqrt(D). */
+  scale?: number;
+}
+
+/**
+ * Multi-head self-attention on a packed projection, in the layout a linear layer writes:
+ * `qkv` [B, L, 3·H·D] holds, per token, the queries, keys and values of `heads` heads (each
+ * H·D, head-major) and the result is [B, Lq, H·D], heads interleaved the same way (Lq = L, or
+ * `options.q`'s length). The same as splitting q, k, v, moving the heads in front,
+ * {@link scaledDotProductAttention} and moving them back — which is what it does with gradients,
+ * or where the forward register kernel does not apply. Without gradients on CPU adapters where
+ * `scaledDotProductAttention` itself would take that kernel (head dim ≤ 32 and a multiple of 4,
+ * Lq ≥ 32), the kernel reads the heads in place and writes them interleaved: none of the four
+ * copies (lavapipe: ~15 % of the default SAM 2's image encoder), and the same numbers.
+ */
+export function packedAttention(qkv: Tensor, heads: number, options: PackedAttentionOptions = {}): Tensor {
+  const name = 'packedAttention';
+  assertTensor(qkv, name, 'qkv');
+  assertDType(qkv, ['f32'], name, 'qkv');
+  if (!Number.isInteger(heads) || heads < 1) throw new RangeError(`${name}: heads must be a positive integer, got ${heads}`);
+  if (qkv.rank !== 3 || qkv.shape[2] % (3 * heads) !== 0) {
+    throw new RangeError(`${name}: qkv ${fmtShape(qkv.shape)} must be [B, L, 3·H·D] with H = ${heads} heads`);
+  }
+  const [b, l, packed] = qkv.shape;
+  const hd = packed / (3 * heads);
+  const q = options.q;
+  if (q) {
+    assertTensor(q, name, 'q');
+    assertDType(q, ['f32'], name, 'q');
+    if (q.rank !== 3 || q.shape[0] !== b || q.shape[2] !== heads * hd) throw new RangeError(`${name}: q ${fmtShape(q.shape)} must be [${b}, Lq, ${heads * hd}] for qkv ${fmtShape(qkv.shape)}`);
+  }
+  const lq = q ? q.shape[1] : l;
+  const scale = options.scale ?? 1 / Math.sqrt(hd);
+  const backend = getBackend();
+  const noGradNeeded = !isGradEnabled() || !(qkv.requiresGrad || q?.requiresGrad);
+  const fits = [qkv, q].every((t) => !t || t.size * 4 <= backend.maxBinding) && b * heads <= backend.info.limits.maxComputeWorkgroupsPerDimension;
+  if (noGradNeeded && hd % 4 === 0 && lq >= REG_AUTO_MIN_LQ && l > 0 && registerForward(hd, hd) && fits && Number.isFinite(scale)) {
+    return packedRegisterForward(qkv, q ?? null, { b, heads, lq, lk: l, d: hd, scale });
+  }
+  return tidy(() => {
+    const split = reshape(qkv, [b, l, 3, heads, hd]);
+    const part = (i: number) => transpose(slice(split, [null, null, i]), 1, 2);
+    const qh = q ? transpose(reshape(q, [b, lq, heads, hd]), 1, 2) : part(0);
+    const o = scaledDotProductAttention(qh, part(1), part(2), { scale });
+    return reshape(transpose(o, 1, 2), [b, lq, heads * hd]);
+  });
+}
+
+/** {@link packedAttention}'s copy-free path: the register kernel over the packed rows. */
+function packedRegisterForward(qkv: Tensor, q: Tensor | null, p: { b: number; heads: number; lq: number; lk: number; d: number; scale: number }): Tensor {
+  const { b, heads, lq, lk, d, scale } = p;
+  const backend = getBackend();
+  const hd = heads * d;
+  const out = Tensor.empty([b, lq, hd]);
+  if (b * lq === 0) return out;
+  const lse = Tensor.empty([b * heads, lq]);
+  const dims: Dims = { bh: b * heads, lq, lk, d, dv: d, scale };
+  const fv = forwardVariant(d, d, lq);
+  const packedRows: RowLayout = { batchStride: lk * 3 * hd, headStride: d, rowStride: 3 * hd };
+  const interleaved: RowLayout = { batchStride: lq * hd, headStride: d, rowStride: hd };
+  backend.run({
+    kernel: fv.kernel,
+    inputs: [q ? q.range : qkv.range, qkv.range, qkv.range],
+    outputs: [out.range, lse.range],
+    params: chunkParams(dims, 0, [0, hd, 2 * hd, 0, 0], { headsPerBatch: heads, rows: [q ? interleaved : packedRows, packedRows, packedRows, interleaved] }),
+    workgroups: [groups(backend, lq, fv.cfg), b * heads],
+  });
+  lse.dispose();
+  return out;
 }
