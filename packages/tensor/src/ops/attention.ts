@@ -150,6 +150,10 @@ export const attentionTuning = {
   regChunk: 8,
   /** Score bytes up to which 'auto' materialises, and the most a query chunk of the chunked path keeps (tests lower it). */
   materializedBytes: MATERIALIZED_SCORE_BYTES,
+  /** Whether {@link packedAttention} may read the heads in place (false: always split, attend, merge; for A/B timings). */
+  packed: true,
+  /** Shortest query sequence for which {@link packedAttention} reads the heads in place. */
+  packedMinLq: REG_AUTO_MIN_LQ,
 };
 
 /**
@@ -389,7 +393,7 @@ export function packedAttention(qkv: Tensor, heads: number, options: PackedAtten
   const backend = getBackend();
   const noGradNeeded = !isGradEnabled() || !(qkv.requiresGrad || q?.requiresGrad);
   const fits = [qkv, q].every((t) => !t || t.size * 4 <= backend.maxBinding) && b * heads <= backend.info.limits.maxComputeWorkgroupsPerDimension;
-  if (noGradNeeded && hd % 4 === 0 && lq >= REG_AUTO_MIN_LQ && l > 0 && registerForward(hd, hd) && fits && Number.isFinite(scale)) {
+  if (attentionTuning.packed && noGradNeeded && hd % 4 === 0 && lq >= attentionTuning.packedMinLq && l > 0 && registerForward(hd, hd) && fits && Number.isFinite(scale)) {
     return packedRegisterForward(qkv, q ?? null, { b, heads, lq, lk: l, d: hd, scale });
   }
   return tidy(() => {
