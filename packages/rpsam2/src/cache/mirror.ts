@@ -22,7 +22,27 @@ export function mirrorGrid(data: Float32Array, shape: readonly number[], m: Mirr
   const h = shape[shape.length - 2];
   const w = shape[shape.length - 1];
   if (data.length % (h * w) !== 0) throw new RangeError(`mirrorGrid: ${data.length} values do not fill planes of ${h}×${w}`);
-  const out = new Float32Array(data.length);
+  return flipPlanes(data, new Float32Array(data.length), h, w, m);
+}
+
+/** An H×W 0/1 mask flipped along the chosen axes. */
+export function mirrorMask(mask: Uint8Array, h: number, w: number, m: Mirror): Uint8Array {
+  if (mask.length !== h * w) throw new RangeError(`mirrorMask: ${mask.length} values for ${h}×${w}`);
+  return flipPlanes(mask, new Uint8Array(mask.length), h, w, m);
+}
+
+/** Pixel points [n·2] (x, y: pixel indices) of an H×W image flipped along the chosen axes. */
+export function mirrorPixels(px: Float32Array, h: number, w: number, m: Mirror): Float32Array {
+  return reflectPoints(px, w - 1, h - 1, m);
+}
+
+/** Normalised points [n·2] (pixel index ÷ size, as `normalizeClicks`) flipped along the chosen axes. */
+export function mirrorNormalized(norm: Float32Array, h: number, w: number, m: Mirror): Float32Array {
+  return reflectPoints(norm, (w - 1) / w, (h - 1) / h, m);
+}
+
+/** `data`'s H×W planes written flipped into `out` (same length). */
+function flipPlanes<T extends Float32Array | Uint8Array>(data: T, out: T, h: number, w: number, m: Mirror): T {
   for (let p = 0; p < data.length; p += h * w) {
     for (let y = 0; y < h; y++) {
       const src = p + (m.v ? h - 1 - y : y) * w;
@@ -34,24 +54,7 @@ export function mirrorGrid(data: Float32Array, shape: readonly number[], m: Mirr
   return out;
 }
 
-/** An H×W 0/1 mask flipped along the chosen axes. */
-export function mirrorMask(mask: Uint8Array, h: number, w: number, m: Mirror): Uint8Array {
-  if (mask.length !== h * w) throw new RangeError(`mirrorMask: ${mask.length} values for ${h}×${w}`);
-  const out = new Uint8Array(mask.length);
-  for (let y = 0; y < h; y++) {
-    const src = (m.v ? h - 1 - y : y) * w;
-    if (m.h) for (let x = 0; x < w; x++) out[y * w + x] = mask[src + w - 1 - x];
-    else out.set(mask.subarray(src, src + w), y * w);
-  }
-  return out;
-}
-
-/** Pixel points [n·2] (x, y: pixel indices) of an H×W image flipped along the chosen axes. */
-export function mirrorPixels(px: Float32Array, h: number, w: number, m: Mirror): Float32Array {
-  return Float32Array.from(px, (v, i) => (i % 2 === 0 ? (m.h ? w - 1 - v : v) : m.v ? h - 1 - v : v));
-}
-
-/** Normalised points [n·2] (pixel index ÷ size, as `normalizeClicks`) flipped along the chosen axes. */
-export function mirrorNormalized(norm: Float32Array, h: number, w: number, m: Mirror): Float32Array {
-  return Float32Array.from(norm, (v, i) => (i % 2 === 0 ? (m.h ? (w - 1) / w - v : v) : m.v ? (h - 1) / h - v : v));
+/** Points [n·2] reflected as x → xMax − x and y → yMax − y on the chosen axes. */
+function reflectPoints(points: Float32Array, xMax: number, yMax: number, m: Mirror): Float32Array {
+  return Float32Array.from(points, (v, i) => (i % 2 === 0 ? (m.h ? xMax - v : v) : m.v ? yMax - v : v));
 }
