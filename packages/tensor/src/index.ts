@@ -5,6 +5,7 @@
  */
 export { init, getBackend, shutdown } from './runtime.js';
 export { acquireDevice, NoAdapterError, type DeviceInfo, type DeviceOptions } from './device/gpu-device.js';
+export { awaitPromise, type GpuWait } from './device/gpu-wait.js';
 export { DeviceLostError, isDeviceLost, tensorsLost } from './device/device-lost.js';
 export { Backend, type Dispatch, type Kernel, type BufferRange } from './backend/backend.js';
 export type { DispatchProfiler, TimedBatch } from './backend/dispatch-profiler.js';

@@ -5,6 +5,9 @@
 import { init } from './runtime.js';
 import type { Backend } from './backend/backend.js';
 import type { DeviceOptions } from './device/gpu-device.js';
+import { napWhileWaiting } from './device/nap-wait.js';
+
+export { napWhileWaiting };
 
 /** The install command named when Dawn's binding is missing. */
 const INSTALL_WEBGPU = 'npm install webgpu';
@@ -44,10 +47,14 @@ export function createNodeGPU(): GPU {
   return gpu;
 }
 
-/** `init()` on Dawn. */
+/**
+ * `init()` on Dawn. GPU waits nap between event-loop turns ({@link napWhileWaiting}) unless
+ * `options.wait` says otherwise: Dawn's binding busy-polls while a wait is pending, which on a
+ * CPU adapter slows the GPU work itself.
+ */
 export async function initNode(options: Omit<DeviceOptions, 'gpu'> = {}): Promise<Backend> {
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
-  return init({ ...options, gpu: createNodeGPU() });
+  return init({ wait: napWhileWaiting, ...options, gpu: createNodeGPU() });
 }
 
 export * from './io/node-file.js';

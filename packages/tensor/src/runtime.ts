@@ -20,7 +20,7 @@ export async function init(options: DeviceOptions = {}): Promise<Backend> {
   if (Object.keys(options).length) lastOptions = options;
   else options = lastOptions;
   pending ??= acquireDevice(options).then(({ device, info }) => {
-    current = new Backend(device, info);
+    current = new Backend(device, info, options.wait);
     return current;
   });
   try {

@@ -55,18 +55,38 @@ function disposeAll(ts: Tensor[]): () => void {
   return () => ts.forEach((t) => t.dispose());
 }
 
-function matmulCase(id: string, M: number, K: number, N: number, which: 'library' | 'baseline', group?: string): KernelCase {
+/**
+ * A matmul case. `library-await` is the library matmul with the backend waiting by plain
+ * `await` (Dawn busy-polls the JS thread meanwhile) instead of `initNode`'s napping wait: the
+ * cost of that poll, timed beside the library case in the same run. Every case of the group sets
+ * its wait before it runs, since the timer syncs after each run.
+ */
+function matmulCase(id: string, M: number, K: number, N: number, which: 'library' | 'library-await' | 'baseline', group?: string): KernelCase {
   return {
     id,
     group,
-    name: `${which} matmul`,
+    name: which === 'library-await' ? 'library matmul, plain await' : `${which} matmul`,
     shape: `M=${M} K=${K} N=${N} ([${M},${K}]·[${K},${N}])`,
     work: { flops: 2 * M * N * K },
     setup() {
+      const backend = T.getBackend();
+      const nodeWait = backend.wait;
+      const wait = which === 'library-await' ? T.awaitPromise : nodeWait;
       const a = randomTensor([M, K], 1);
       const b = randomTensor([K, N], 2);
-      const run = which === 'library' ? () => T.matmul(a, b) : () => baselineMatmul(a, b);
-      return { run, dispose: disposeAll([a, b]) };
+      const product = which === 'baseline' ? () => baselineMatmul(a, b) : () => T.matmul(a, b);
+      const run = () => {
+        backend.wait = wait;
+        return product();
+      };
+      const dispose = disposeAll([a, b]);
+      return {
+        run,
+        dispose: () => {
+          backend.wait = nodeWait;
+          dispose();
+        },
+      };
     },
   };
 }
@@ -132,12 +152,13 @@ function layerNormCase(rows: number, C: number): KernelCase {
   };
 }
 
-/** Every case, in report order. The baseline follows the library matmul of the same shape. */
+/** Every case, in report order. The baseline and the plain-await run follow the library matmul of the same shape. */
 export function kernelCases(): KernelCase[] {
   return [
     matmulCase('matmul-256', 256, 256, 256, 'library'),
     matmulCase('matmul-1024', 1024, 1024, 1024, 'library', 'matmul-1024'),
     matmulCase('baseline-matmul-1024', 1024, 1024, 1024, 'baseline', 'matmul-1024'),
+    matmulCase('matmul-1024-await', 1024, 1024, 1024, 'library-await', 'matmul-1024'),
     matmulCase('matmul-2048x2048x512', 2048, 2048, 512, 'library'),
     // SAM 2 global attention: 64×64 tokens, 8 heads of 32 dims.
     attentionCase('attention-global', 'global, 64×64 tokens', 1, 8, 4096, 32),

@@ -67,6 +67,19 @@ export async function kernelsCommand(args: CommandArgs): Promise<number> {
     results.push(ratio);
     log(`${ratio.name}: ${ratio.ratio}× (of the fastest runs: ${ratio.ratioMin}×)`);
   }
+  const awaited = results.find((r) => r.id === 'matmul-1024-await');
+  if (lib?.ms && awaited?.ms) {
+    const ratio: KernelResult = {
+      id: 'matmul-1024-nap-vs-await',
+      name: "napping wait / plain await at 1024³ (plain-await ms ÷ library ms: what Dawn's busy poll costs)",
+      shape: 'M=1024 K=1024 N=1024',
+      adapter,
+      ratio: round(awaited.ms / lib.ms),
+      ratioMin: round(awaited.minMs! / lib.minMs!),
+    };
+    results.push(ratio);
+    log(`${ratio.name}: ${ratio.ratio}× (of the fastest runs: ${ratio.ratioMin}×)`);
+  }
   if (args.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   shutdown();
   return 0;

@@ -27,6 +27,7 @@ import { DispatchProfiler } from './dispatch-profiler.js';
 import type { ProfileReport } from '../profile/report.js';
 import type { DeviceInfo } from '../device/gpu-device.js';
 import { DeviceLostError } from '../device/device-lost.js';
+import { awaitPromise, type GpuWait } from '../device/gpu-wait.js';
 
 /** A storage-buffer range used by one binding. */
 export interface BufferRange {
@@ -122,6 +123,11 @@ export class Backend {
   constructor(
     readonly device: GPUDevice,
     readonly info: DeviceInfo,
+    /**
+     * How the backend waits for the GPU's promises (see `device/gpu-wait.ts`); settable, e.g.
+     * to time the plain `await` against Node's napping wait in one run.
+     */
+    public wait: GpuWait = awaitPromise,
   ) {
     this.pool = new BufferPool(device, info.limits.maxBufferSize);
     this.arena = device.createBuffer({ size: ARENA_BYTES, usage: UNIFORM_USAGE });
@@ -326,10 +332,12 @@ export class Backend {
   private untilLost<T>(p: Promise<T>): Promise<T> {
     if (this.lostError) return Promise.reject(this.lostError);
     // A set entry per call, removed when it settles (a reaction on `device.lost` per readback would pile up).
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.add(reject);
-      void p.then(resolve, reject).finally(() => this.waiting.delete(reject));
-    });
+    return this.wait(
+      new Promise<T>((resolve, reject) => {
+        this.waiting.add(reject);
+        void p.then(resolve, reject).finally(() => this.waiting.delete(reject));
+      }),
+    );
   }
 
   /** The loss error if the device is (or within `ms` turns out to be) lost, else null. */

@@ -5,6 +5,7 @@
  * `webgpu` package (see `@rpsam2/tensor/node`), a browser caller passes nothing and
  * `navigator.gpu` is used.
  */
+import type { GpuWait } from './gpu-wait.js';
 
 /** Options for {@link acquireDevice}. */
 export interface DeviceOptions {
@@ -14,6 +15,11 @@ export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** Features to skip even when the adapter has them (e.g. to test the f32-only path). */
   disableFeatures?: GPUFeatureName[];
+  /**
+   * How the backend waits for the GPU's promises (default: a plain `await`; `initNode` passes
+   * a wait that naps, since Dawn's Node binding busy-polls while one is pending).
+   */
+  wait?: GpuWait;
 }
 
 /** What the library knows about the device it runs on. */

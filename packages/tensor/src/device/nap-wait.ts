@@ -1,0 +1,44 @@
+/**
+ * A {@link GpuWait} for Dawn in Node (used by `initNode`).
+ *
+ * Why: while any of its promises is pending, Dawn's Node binding polls its event queue from
+ * back-to-back `setImmediate` callbacks, a busy loop on the JS thread: the thread used 0.78–0.98 s
+ * of CPU during a 1.2 s wait for ten 1024³ matmuls (2026-12-07, 2 cores, lavapipe). On a CPU
+ * adapter that core is taken from the driver's own threads. Here the thread sleeps ~1 ms between
+ * event-loop turns instead, so Dawn's poll still runs every turn (events are delivered, with ≤ 1 ms
+ * of extra latency) and the driver gets the CPU: the same ten matmuls took 0.70 s instead of
+ * 1.12–1.21 s, with 30–40 ms of JS-thread CPU.
+ *
+ * One nap loop serves every wait in flight, so concurrent readbacks do not multiply the naps.
+ * `Atomics.wait` blocks the thread; Node allows it on its main thread (browsers do not, which is
+ * why this is Node's wait only).
+ */
+import type { GpuWait } from './gpu-wait.js';
+
+/** Sleep between event-loop turns while a wait is in flight, ms. */
+const NAP_MS = 1;
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+let inFlight = 0;
+let looping = false;
+
+async function napLoop(): Promise<void> {
+  looping = true;
+  try {
+    while (inFlight > 0) {
+      // One turn first: Dawn's poll runs in it and may settle the wait without a nap.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (inFlight > 0) Atomics.wait(napCell, 0, 0, NAP_MS);
+    }
+  } finally {
+    looping = false;
+  }
+}
+
+/** Waits for `pending` while napping between event-loop turns (see the file comment). */
+export const napWhileWaiting: GpuWait = <T>(pending: Promise<T>): Promise<T> => {
+  inFlight++;
+  if (!looping) void napLoop();
+  return pending.finally(() => {
+    inFlight--;
+  });
+};
