@@ -25,9 +25,10 @@ describe('memory estimate vs measurement', () => {
     expect(e.parameters).toBe(216_925_121);
     expect(e.modules.find((m) => m.name === 'image_encoder.trunk')!.parameters).toBeGreaterThan(212e6);
     expect(e.weightsF16).toBeLessThan(0.51 * e.weightsF32);
-    // Measured on lavapipe (128 MiB bindings, f16 weights): 1.25 GiB of activations.
-    expect(e.encoderActivations / 2 ** 30).toBeGreaterThan(1.0);
-    expect(e.encoderActivations / 2 ** 30).toBeLessThan(1.4);
+    // Measured on lavapipe (128 MiB bindings, f16 weights; `sam2 info --config l --measure`,
+    // 2026-12-07): 1004 MiB of activations (1.25 GiB before attention stopped copying its heads).
+    expect(e.encoderActivations / 2 ** 20).toBeGreaterThan(0.9 * 1004);
+    expect(e.encoderActivations / 2 ** 20).toBeLessThan(1.1 * 1004);
     expect(e.features).toBe((256 * 64 * 64 + 32 * 256 * 256 + 64 * 128 * 128) * 4);
     expect(e.peakF16).toBeLessThan(e.peakF32);
   });

@@ -68,7 +68,23 @@ const CASES: [number, number, number, number, number][] = [
   [2, 20, 0, 2, 8], // Lq < 32: scaledDotProductAttention's own choice
   [1, 33, 0, 3, 6], // head dim not a multiple of 4
   [1, 40, 0, 1, 40], // head dim above the register kernel's
+  [2, 37, 0, 2, 36], // wide heads, Lk not a multiple of 4 (scalar matmul loads)
+  [2, 44, 12, 3, 24], // pooled queries, Lq < 32: the materialised path
 ];
+
+/** Dispatches by kind: strided matmuls (a 'c' in the key's variant), softmaxes, anything else. */
+function stridedCalls(entries: readonly { kernel: string; calls: number }[]): { matmul: number; softmax: number; other: number } {
+  const n = { matmul: 0, softmax: 0, other: 0 };
+  for (const e of entries) n[/^matmul:.*c:\d+$/.test(e.kernel) ? 'matmul' : e.kernel.startsWith('softmax') ? 'softmax' : 'other'] += e.calls;
+  return n;
+}
+
+/** What the no-gradient path should be for a case: the register kernel in place, the strided matmuls in place, or the split. */
+function expectedPath(l: number, lq: number, d: number): 'register' | 'strided' | 'split' {
+  const register = matmulKernelKind() === 'subgroup' && attentionTuning.reg && d <= 32 && (lq || l) >= 32;
+  if (register) return d % 4 === 0 ? 'register' : 'split';
+  return 'strided';
+}
 
 describe('packedAttention', () => {
   it('equals the split → attention → merge reference, forward and backward (the decomposed path)', async () => {
@@ -78,7 +94,7 @@ describe('packedAttention', () => {
     }
   });
 
-  it('without gradients on CPU adapters: the register kernel in place (no copies) where it applies, the same numbers', async () => {
+  it('without gradients: the register kernel or the strided matmuls in place (no copies), the same numbers', async () => {
     for (const [b, l, lq, heads, d] of CASES) {
       const inputs = [rand([b, l, 3 * heads * d]), ...(lq ? [rand([b, lq, heads * d])] : [])];
       const want = packedRef.forward(inputs, { heads, ownQ: lq > 0 });
@@ -87,9 +103,11 @@ describe('packedAttention', () => {
         const { result: y, report } = await profile(() => noGrad(() => packedAttention(qkv, heads, { q })));
         try {
           await expectForward(y, want, `[${b}, ${l}, ${lq}, ${heads}, ${d}]`, 1e-4);
-          const inPlace = matmulKernelKind() === 'subgroup' && d % 4 === 0 && d <= 32 && (lq || l) >= 32;
+          const path = expectedPath(l, lq, d);
           const kernels = report.entries.map((e) => e.kernel);
-          expect(kernels.some((k) => k.startsWith('attn:fwd:reg:')) && kernels.length === 1, `${kernels}`).toBe(inPlace);
+          expect(kernels.some((k) => k.startsWith('attn:fwd:reg:')) && kernels.length === 1, `${kernels}`).toBe(path === 'register');
+          // q·kᵀ, softmax, p·v: two strided matmuls ('c' in the key), one softmax, nothing that copies
+          expect(stridedCalls(report.entries), `${kernels}`).toEqual(path === 'strided' ? { matmul: 2, softmax: 1, other: 0 } : expect.not.objectContaining({ other: 0 }));
         } finally {
           y.dispose();
         }
@@ -97,6 +115,29 @@ describe('packedAttention', () => {
         qkv.dispose();
         q?.dispose();
       }
+    }
+  });
+
+  it('the strided path by chunks of query rows when the scores exceed the limit: the same numbers, no copies', async () => {
+    const saved = attentionTuning.materializedBytes;
+    const [b, l, lq, heads, d] = [2, 45, 40, 2, 36];
+    const inputs = [rand([b, l, 3 * heads * d]), rand([b, lq, heads * d])];
+    const want = packedRef.forward(inputs, { heads, ownQ: true });
+    const [qkv, q] = inputs.map((r) => tensor(r.data, r.shape));
+    // 4 heads·rows × 45 keys × 4 bytes: 12 query rows a chunk, so 4 chunks (the last of 4 rows)
+    attentionTuning.materializedBytes = 4 * b * heads * l * 12;
+    try {
+      const { result: y, report } = await profile(() => noGrad(() => packedAttention(qkv, heads, { q })));
+      try {
+        await expectForward(y, want, 'chunked', 1e-4);
+        if (matmulKernelKind() === 'subgroup') expect(stridedCalls(report.entries)).toEqual({ matmul: 2 * 4, softmax: 4, other: 0 });
+      } finally {
+        y.dispose();
+      }
+    } finally {
+      attentionTuning.materializedBytes = saved;
+      qkv.dispose();
+      q.dispose();
     }
   });
 

@@ -6,8 +6,9 @@
  * each Hiera block's intermediates are freed when the block ends, and attention/MLP work is cut
  * into row chunks where an intermediate would exceed the largest storage binding. Weights are
  * counted with the pool's bucket rounding. Checked against `measureEncoder` (what
- * `sam2 info --measure` prints; test/memory.test.ts): the fixture's tiny config at 256 and 1024
- * within 0.5%, Hiera-T at 256/512 −1.5%, Hiera-L at 256 −9% and at 1024 −7% (f16 weights).
+ * `sam2 info --measure` prints; test/memory.test.ts) on lavapipe, 2026-12-07, after attention
+ * stopped copying its heads: the fixture's tiny config at 256 −5.5%, Hiera-T at 256 −7.7% (f16
+ * weights).
  */
 import { bucketSize, MATERIALIZED_SCORE_BYTES } from '@rpsam2/tensor';
 import type { Sam2Config } from '../config.js';
@@ -92,20 +93,21 @@ function simulateBlock(m: LiveSet, h: number, w: number, c: number, cOut: number
     if (pooled) m.alloc(n * cOut + 2 * no * cOut); // max pool through NCHW
   }
   if (ws > 0) m.alloc((padded ? np * c : 0) + np * c); // pad, window permute
-  // Attention over token groups of `t` tokens (pooled to t/s²): qkv, q/k/v slices, the q pool and
-  // head transposes are live when the attention runs; small score matrices are materialised
-  // there (scaledDotProductAttention's 'auto': kᵀ, scores, scaled scores, probabilities, freed
-  // when the call returns); then its output, the transpose back and the output projection.
+  // Attention over token groups of `t` tokens (pooled to t/s²), as packedAttention runs it
+  // without gradients: the packed qkv projection, the pooled q (its slice and the pool through
+  // NCHW), the output written in place; a materialised chunk of scores and its probabilities are
+  // transient (no scores where the register kernel runs, CPU adapters with head dims ≤ 32: the
+  // estimate keeps them, an upper bound). Then the output projection.
   const beforeAttention = (t: number) => {
     const to = t / (s * s);
-    return 6 * t * cOut + (pooled ? t * cOut + 2 * to * cOut : 0) + to * cOut + 2 * t * cOut;
+    return 3 * t * cOut + (pooled ? t * cOut + 2 * to * cOut : 0) + to * cOut;
   };
   const scoreTransient = (t: number) => {
     const keys = ws > 0 ? ws * ws : np;
     const scores = (t / keys) * heads * (keys / (s * s)) * keys;
-    return scores * 4 <= Math.min(MATERIALIZED_SCORE_BYTES, maxBinding) ? t * cOut + 3 * scores : 0;
+    return 2 * Math.min(scores, Math.min(MATERIALIZED_SCORE_BYTES, maxBinding) / 4);
   };
-  const afterAttention = (t: number) => 3 * (t / (s * s)) * cOut;
+  const afterAttention = (t: number) => (t / (s * s)) * cOut;
   const attention = (t: number) => {
     m.alloc(beforeAttention(t));
     m.alloc(scoreTransient(t));

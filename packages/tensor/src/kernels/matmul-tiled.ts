@@ -24,9 +24,10 @@
  * Grid: x = row blocks, y = column strips, z = batches.
  *
  * Layout (elements): A[m·lda + k] (A[k·lda + m] when transA), B[k·ldb + n] (B[n·ldb + k] when
- * transB), C[m·N + n]; batch z adds broadcast offsets (strides over the batch shape), and `aOff`,
- * `bOff`, `cOff` shift a whole dispatch (used when a large problem is split into dispatches that
- * bind sub-ranges of the buffers).
+ * transB), C[m·N + n] (C[m·ldc + n] plus C's own batch strides with `cStrided`); batch z adds
+ * broadcast offsets (strides over the batch shape), and `aOff`, `bOff`, `cOff` shift a whole
+ * dispatch (used when a large problem is split into dispatches that bind sub-ranges of the
+ * buffers, and to read or write a view in place).
  */
 import type { Kernel } from '../backend/backend.js';
 import { Params } from './params.js';
@@ -66,10 +67,18 @@ export interface MatmulVariant {
   vec: boolean;
   /** Adds bias[n] (a vector of N) to every row. */
   bias: boolean;
+  /** With `bias`: adds bias[m] (a vector of M) to every column instead (e.g. a 1×1 conv's channels as rows). */
+  rowBias?: boolean;
   /** Multiplies the product by params.alpha. */
   alpha: boolean;
   /** Capacity of the batch shape arrays (0: a single matrix per dispatch z, no batch offsets). */
   batchCap: number;
+  /**
+   * C written with its own row stride `ldc` and batch strides `cst` (a strided view, e.g. one
+   * head's columns of an interleaved [B, L, H·D] output) instead of contiguous [batch, M, N].
+   * Needs `batchCap` > 0 when there are batches.
+   */
+  cStrided?: boolean;
 }
 
 /** Register tile used where subgroups are not used; measured best of the register tiles on lavapipe. */
@@ -96,6 +105,9 @@ export interface MatmulParams {
   bshape: readonly number[];
   ast: readonly number[];
   bst: readonly number[];
+  /** With `cStrided`: C's row stride and batch strides (elements). */
+  ldc?: number;
+  cst?: readonly number[];
 }
 
 /** Output rows a thread computes. */
@@ -143,9 +155,11 @@ export function matmulParams(p: MatmulParams, v: MatmulVariant): Params {
     .u32('b0', p.b0)
     .u32('brank', p.bshape.length);
   if (v.alpha) q.f32('alpha', p.alpha);
+  if (v.cStrided) q.u32('ldc', p.ldc ?? p.N);
   if (v.batchCap > 0) {
     if (p.bshape.length > v.batchCap) throw new RangeError(`matmul kernel: ${p.bshape.length} batch dims exceed capacity ${v.batchCap}`);
     q.u32s('bshape', p.bshape, v.batchCap).u32s('ast', p.ast, v.batchCap).u32s('bst', p.bst, v.batchCap);
+    if (v.cStrided) q.u32s('cst', p.cst ?? [], v.batchCap);
   }
   return q;
 }
@@ -156,7 +170,7 @@ export function matmulKernel(tile: MatmulTile, v: MatmulVariant): Kernel {
   const shape = tile.kind === 'register' ? `r${tile.tm}x${tile.tn}:${tile.wx}x${tile.wy}` : `s${tile.rows}x${tile.tn}:${tile.wx}`;
   const key =
     `matmul:${shape}:${v.transA ? 'T' : 'N'}${v.transB ? 'T' : 'N'}:${v.vec ? 'v' : 's'}` +
-    `${v.bias ? 'b' : ''}${v.alpha ? 'a' : ''}:${v.batchCap}`;
+    `${v.bias ? (v.rowBias ? 'r' : 'b') : ''}${v.alpha ? 'a' : ''}${v.cStrided ? 'c' : ''}:${v.batchCap}`;
   return { key, wgsl: () => matmulWgsl(tile, v) };
 }
 
@@ -297,7 +311,7 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
   const wx = tile.wx;
   const wy = tile.kind === 'register' ? tile.wy : 1;
   const params = matmulParams(
-    { M: 0, N: 0, K: 0, lda: 0, ldb: 0, aOff: 0, bOff: 0, cOff: 0, cBatch: 0, b0: 0, alpha: 1, bshape: [], ast: [], bst: [] },
+    { M: 0, N: 0, K: 0, lda: 0, ldb: 0, aOff: 0, bOff: 0, cOff: 0, cBatch: 0, b0: 0, alpha: 1, bshape: [], ast: [], bst: [], cst: [] },
     v,
   );
   const arr = v.vec ? 'array<vec4<f32>>' : 'array<f32>';
@@ -312,14 +326,16 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
 
   // ---- per-thread setup: batch offsets, clamped columns, A's rows ------------------------------
   const setup: string[] = [`  let M = params.M; let N = params.N; let K = params.K; let lda = params.lda; let ldb = params.ldb;`];
+  const cs = v.cStrided && v.batchCap > 0;
   if (v.batchCap > 0) {
-    setup.push(`  var rem = params.b0 + wid.z; var ba = 0u; var bb = 0u;`);
+    setup.push(`  var rem = params.b0 + wid.z; var ba = 0u; var bb = 0u;${cs ? ' var bc = 0u;' : ''}`);
     setup.push(
-      `  for (var d = i32(params.brank) - 1; d >= 0; d--) { let s = bshape_at(u32(d)); let i = rem % s; rem = rem / s; ba += i * ast_at(u32(d)); bb += i * bst_at(u32(d)); }`,
+      `  for (var d = i32(params.brank) - 1; d >= 0; d--) { let s = bshape_at(u32(d)); let i = rem % s; rem = rem / s; ba += i * ast_at(u32(d)); bb += i * bst_at(u32(d));${cs ? ' bc += i * cst_at(u32(d));' : ''} }`,
     );
   } else setup.push(`  let ba = 0u; let bb = 0u;`);
   setup.push(`  let aBase = params.aOff + ba; let bBase = params.bOff + bb;`);
-  setup.push(`  let cBase = params.cOff + wid.z * params.cBatch;`);
+  if (v.cStrided) setup.push(`  let cBase = params.cOff${cs ? ' + bc' : ''}; let ldc = params.ldc;`);
+  else setup.push(`  let cBase = params.cOff + wid.z * params.cBatch; let ldc = N;`);
   setup.push(`  let col0 = (wid.y * ${wx}u + lid.x) * ${TN}u;`);
   setup.push(...reader.setup);
   const bVecCols = !v.transB && v.vec; // B rows read as vec4 over n
@@ -361,14 +377,16 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
   // ---- stores --------------------------------------------------------------------------------
   const store: string[] = [];
   const alpha = v.alpha ? ' * params.alpha' : '';
-  if (v.bias) {
+  const colBias = v.bias && !v.rowBias;
+  if (colBias) {
     for (const g of range(G)) store.push(`  let bias${g} = vec4<f32>(${range(4).map((i) => `BIAS[min(col0 + ${4 * g + i}u, N - 1u)]`).join(', ')});`);
   }
   for (const r of range(TM)) {
     store.push(`  if (row0 + ${r}u < M && col0 < N) {`);
-    store.push(`    let cr = cBase + (row0 + ${r}u) * N + col0;`);
+    store.push(`    let cr = cBase + (row0 + ${r}u) * ldc + col0;`);
+    if (v.rowBias && v.bias) store.push(`    let rb = vec4<f32>(BIAS[row0 + ${r}u]);`);
     for (const g of range(G)) {
-      const val = `acc${r}_${g}${alpha}${v.bias ? ` + bias${g}` : ''}`;
+      const val = `acc${r}_${g}${alpha}${colBias ? ` + bias${g}` : v.bias ? ' + rb' : ''}`;
       if (v.vec) {
         store.push(`    if (col0 + ${4 * g}u < N) { C[(cr + ${4 * g}u) >> 2u] = ${val}; }`);
       } else {

@@ -14,7 +14,7 @@ import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import { tidy } from '../scope.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
-import { matmul, matmulKernelKind } from './matmul.js';
+import { matmul, matmulKernelKind, stridedGemmInto } from './matmul.js';
 import { softmax } from './softmax.js';
 import { mulScalar } from './unary.js';
 import { transpose } from './permute.js';
@@ -296,6 +296,25 @@ function backwardPasses(g: Tensor, [q, k, v, o, lse]: Tensor[], dims: Dims): [Te
 }
 
 /**
+ * How attention runs ('register' and 'fused' both take the fused forward kernels, the register
+ * one where {@link forwardVariant} picks it). The one rule for {@link scaledDotProductAttention}
+ * and {@link packedAttention}. Without gradients, the register forward kernel beats the
+ * materialised path from Lq ≈ 32 on (lavapipe, D 16: 1024 windows × 64 tokens 208 → 74 ms, 100 ×
+ * 196 135 → 38 ms, 200 × 49 22 → 12 ms; 2048 × 16 about even); its backward would be the generic
+ * fused kernels, slow on short sequences, so with gradients the score-size rule stays. `limit`:
+ * the most score bytes one materialised chunk may keep.
+ */
+function attentionPath(dims: Dims, impl: 'auto' | 'fused' | 'materialized', noGradNeeded: boolean): { path: 'register' | 'materialized' | 'chunked' | 'fused'; limit: number } {
+  const limit = Math.min(attentionTuning.materializedBytes, getBackend().maxBinding);
+  if (impl === 'materialized') return { path: 'materialized', limit };
+  if (impl === 'fused') return { path: 'fused', limit };
+  if (noGradNeeded && dims.lq >= REG_AUTO_MIN_LQ && registerForward(dims.d, dims.dv)) return { path: 'register', limit };
+  if (dims.bh * dims.lq * dims.lk * 4 <= limit) return { path: 'materialized', limit };
+  if (noGradNeeded && matmulKernelKind() === 'subgroup') return { path: 'chunked', limit };
+  return { path: 'fused', limit };
+}
+
+/**
  * softmax(q·kᵀ·scale)·v through the batched matmul, keeping the whole score matrix. The scale
  * multiplies q (Lq·D values) rather than the scores (Lq·Lk).
  */
@@ -330,20 +349,12 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   assertTensor(v, OP, 'v');
   for (const [t, n] of [[q, 'q'], [k, 'k'], [v, 'v']] as const) assertDType(t, ['f32'], OP, n);
   const dims = dimsOf(q, k, v, options);
-  const scoreBytes = dims.bh * dims.lq * dims.lk * 4;
   const impl = options.impl ?? 'auto';
   if (impl !== 'auto' && impl !== 'fused' && impl !== 'materialized') throw new RangeError(`${OP}: impl must be 'auto', 'fused' or 'materialized', got '${String(impl)}'`);
-  // Without gradients, the register forward kernel beats the materialised path from Lq ≈ 32 on
-  // (lavapipe, D 16: 1024 windows × 64 tokens 208 → 74 ms, 100 × 196 135 → 38 ms, 200 × 49
-  // 22 → 12 ms; 2048 × 16 about even); its backward would be the generic fused kernels, slow on
-  // short sequences, so with gradients the score-size rule stays.
   const noGradNeeded = !isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad);
-  const registerAuto = impl === 'auto' && noGradNeeded && dims.lq >= REG_AUTO_MIN_LQ && registerForward(dims.d, dims.dv);
-  const limit = Math.min(attentionTuning.materializedBytes, getBackend().maxBinding);
-  if (impl === 'materialized' || (impl === 'auto' && !registerAuto && scoreBytes <= limit)) {
-    return tidy(() => materialized(q, k, v, dims.scale));
-  }
-  if (impl === 'auto' && noGradNeeded && !registerAuto && matmulKernelKind() === 'subgroup') return tidy(() => materializedByQueryChunks(q, k, v, dims, limit));
+  const { path, limit } = attentionPath(dims, impl, noGradNeeded);
+  if (path === 'materialized') return tidy(() => materialized(q, k, v, dims.scale));
+  if (path === 'chunked') return tidy(() => materializedByQueryChunks(q, k, v, dims, limit));
   const { out, lse } = forward(q, k, v, dims);
   const y = record(OP, [q, k, v], out, (g, saved) => backwardPasses(g, saved, dims), [q, k, v, out, lse]);
   lse.dispose();
@@ -366,11 +377,14 @@ export interface PackedAttentionOptions {
  * `qkv` [B, L, 3·H·D] holds, per token, the queries, keys and values of `heads` heads (each
  * H·D, head-major) and the result is [B, Lq, H·D], heads interleaved the same way (Lq = L, or
  * `options.q`'s length). The same as splitting q, k, v, moving the heads in front,
- * {@link scaledDotProductAttention} and moving them back — which is what it does with gradients,
- * or where the forward register kernel does not apply. Without gradients on CPU adapters where
- * `scaledDotProductAttention` itself would take that kernel (head dim ≤ 32 and a multiple of 4,
- * Lq ≥ 32), the kernel reads the heads in place and writes them interleaved: none of the four
- * copies (lavapipe: the default SAM 2's image encoder ~8 % faster), and the same numbers.
+ * {@link scaledDotProductAttention} and moving them back — which is what it does with gradients.
+ * Without gradients it takes the path `scaledDotProductAttention` would take, without the four
+ * copies: where that is the register kernel (CPU adapters, head dim ≤ 32 and a multiple of 4,
+ * Lq ≥ 32), the kernel reads the heads in place and writes them interleaved (lavapipe: the
+ * default SAM 2's image encoder ~8 % faster, the same numbers); where the scores are
+ * materialised (wider heads, short sequences), q·kᵀ and p·v are strided matmuls that read q, k,
+ * v in place and write the interleaved output (lavapipe: Hiera-T's encoder 13.9 → 12.3 s of
+ * kernels). The fused kernels for long sequences on GPUs still take the split.
  */
 export function packedAttention(qkv: Tensor, heads: number, options: PackedAttentionOptions = {}): Tensor {
   const name = 'packedAttention';
@@ -392,9 +406,12 @@ export function packedAttention(qkv: Tensor, heads: number, options: PackedAtten
   const scale = options.scale ?? 1 / Math.sqrt(hd);
   const backend = getBackend();
   const noGradNeeded = !isGradEnabled() || !(qkv.requiresGrad || q?.requiresGrad);
-  const fits = [qkv, q].every((t) => !t || t.size * 4 <= backend.maxBinding) && b * heads <= backend.info.limits.maxComputeWorkgroupsPerDimension;
-  if (attentionTuning.packed && noGradNeeded && hd % 4 === 0 && lq >= attentionTuning.packedMinLq && l > 0 && registerForward(hd, hd) && fits && Number.isFinite(scale)) {
-    return packedRegisterForward(qkv, q ?? null, { b, heads, lq, lk: l, d: hd, scale });
+  const fits = [qkv, q].every((t) => !t || t.size * 4 <= backend.maxBinding) && b * lq * heads * hd * 4 <= backend.maxBinding && b * heads <= backend.info.limits.maxComputeWorkgroupsPerDimension;
+  if (attentionTuning.packed && noGradNeeded && l > 0 && fits && Number.isFinite(scale)) {
+    const p = { b, heads, lq, lk: l, d: hd, scale };
+    const { path, limit } = attentionPath({ bh: b * heads, lq, lk: l, d: hd, dv: hd, scale }, 'auto', true);
+    if (path === 'register' && hd % 4 === 0 && lq >= attentionTuning.packedMinLq) return packedRegisterForward(qkv, q ?? null, p);
+    if ((path === 'materialized' || path === 'chunked') && b * heads * l * 4 <= limit) return packedMaterialized(qkv, q ?? null, p, limit);
   }
   return tidy(() => {
     const split = reshape(qkv, [b, l, 3, heads, hd]);
@@ -403,6 +420,32 @@ export function packedAttention(qkv: Tensor, heads: number, options: PackedAtten
     const o = scaledDotProductAttention(qh, part(1), part(2), { scale });
     return reshape(transpose(o, 1, 2), [b, lq, heads * hd]);
   });
+}
+
+/**
+ * {@link packedAttention}'s copy-free materialised path: per chunk of query rows (scores within
+ * `limit` bytes), S = scale·q·kᵀ with q and k read in place, P = softmax(S), and P·v written
+ * straight into the interleaved output (strided matmuls: `stridedGemmInto`). Before, the heads
+ * were split and transposed out (three copies of q, k, v) and the output transposed back.
+ */
+function packedMaterialized(qkv: Tensor, q: Tensor | null, p: { b: number; heads: number; lq: number; lk: number; d: number; scale: number }, limit: number): Tensor {
+  const { b, heads, lq, lk, d, scale } = p;
+  const hd = heads * d;
+  const out = Tensor.empty([b, lq, hd]);
+  const rows = Math.max(1, Math.min(lq, Math.floor(limit / (4 * b * heads * lk))));
+  const packed = { t: qkv, ld: 3 * hd, batchStrides: [lk * 3 * hd, d] };
+  for (let r0 = 0; r0 < lq; r0 += rows) {
+    const n = Math.min(rows, lq - r0);
+    const qRows = q ? { t: q, offset: r0 * hd, ld: hd, batchStrides: [lq * hd, d] } : { ...packed, offset: r0 * 3 * hd };
+    const scores = { ld: lk, batchStrides: [heads * n * lk, n * lk], offset: 0 };
+    const s = Tensor.empty([b, heads, n, lk]);
+    stridedGemmInto({ M: n, N: lk, K: d, batch: [b, heads], a: qRows, b: { ...packed, offset: hd, trans: true }, c: { ...scores, t: s }, alpha: scale });
+    const probs = softmax(s, -1);
+    s.dispose();
+    stridedGemmInto({ M: n, N: d, K: lk, batch: [b, heads], a: { ...scores, t: probs }, b: { ...packed, offset: 2 * hd }, c: { t: out, offset: r0 * hd, ld: hd, batchStrides: [lq * hd, d] } });
+    probs.dispose();
+  }
+  return out;
 }
 
 /** {@link packedAttention}'s copy-free path: the register kernel over the packed rows. */

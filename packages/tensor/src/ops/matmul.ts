@@ -351,6 +351,67 @@ function runProduct(p: Problem, out: Tensor): void {
   }
 }
 
+/** A matrix operand or result of {@link stridedGemmInto}, read or written in place in `t`'s buffer. */
+export interface StridedMatrices {
+  t: Tensor;
+  /** Element offset of the first matrix in `t`. */
+  offset: number;
+  /** Elements between consecutive stored rows (for a transposed operand: between its stored rows, i.e. op()'s columns). */
+  ld: number;
+  /** Element strides of the batch dims (one per dim of the problem's batch shape; 0 broadcasts). */
+  batchStrides: readonly number[];
+  /** Read as its transpose (operands only). */
+  trans?: boolean;
+}
+
+/**
+ * C = alpha·op(A)·op(B) over `batch`, every matrix a strided view of its tensor's buffer: no copy of
+ * a slice, a head split or an interleaved output (e.g. attention heads read from and written to
+ * [B, L, H·D] rows). One dispatch; no autograd. Each tensor is bound whole, so each must fit one
+ * binding (a RangeError says which does not). The caller owns the layouts: views must lie within
+ * their tensors, and C's must not overlap between its elements.
+ */
+export function stridedGemmInto(spec: {
+  M: number;
+  N: number;
+  K: number;
+  batch: readonly number[];
+  a: StridedMatrices;
+  b: StridedMatrices;
+  c: StridedMatrices;
+  alpha?: number;
+  /** Added to every row m of each C matrix: a vector of M (e.g. a 1×1 conv's bias per output channel). */
+  rowBias?: Tensor | null;
+}): void {
+  const { M, N, K, a, b, c } = spec;
+  const batch = [...spec.batch];
+  const nbatch = sizeOf(batch);
+  if (M * N * nbatch === 0) return;
+  const backend = getBackend();
+  for (const [x, name] of [[a, 'A'], [b, 'B'], [c, 'C']] as const) {
+    if (x.batchStrides.length !== batch.length) throw new RangeError(`stridedGemmInto: ${name} has ${x.batchStrides.length} batch strides for ${batch.length} batch dims`);
+    if (x.t.size * 4 > backend.maxBinding) throw new RangeError(`stridedGemmInto: ${name} ${x.t.describe()} exceeds the device's maxStorageBufferBindingSize (${backend.maxBinding} bytes)`);
+  }
+  if (batch.length > 16) throw new RangeError(`stridedGemmInto: more than 16 batch dims`);
+  const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
+  const tile = matmulTile(N);
+  const wg = matmulWorkgroups(tile, M, N, nbatch);
+  if (wg.some((n) => n > maxWg)) throw new RangeError(`stridedGemmInto: grid ${wg.join('×')} exceeds ${maxWg} workgroups per dimension`);
+  const alpha = spec.alpha ?? 1;
+  const batchCap = batch.length === 0 ? 0 : Math.ceil(batch.length / 4) * 4;
+  const aligned = [a.ld, b.ld, c.ld, N, a.offset, b.offset, c.offset, ...a.batchStrides, ...b.batchStrides, ...c.batchStrides].every(mod4);
+  const rowBias = spec.rowBias ?? null;
+  if (rowBias && rowBias.size !== M) throw new RangeError(`stridedGemmInto: row bias ${rowBias.describe()} must hold M = ${M} values`);
+  const v: MatmulVariant = { transA: !!a.trans, transB: !!b.trans, vec: aligned, bias: rowBias !== null, rowBias: rowBias !== null, alpha: alpha !== 1, batchCap, cStrided: true };
+  const whole = (t: Tensor) => bindRange(t, 0, Math.max(1, t.size), 1).range;
+  const params = matmulParams(
+    { M, N, K, lda: a.ld, ldb: b.ld, ldc: c.ld, aOff: a.offset, bOff: b.offset, cOff: c.offset, cBatch: 0, b0: 0, alpha, bshape: batch, ast: a.batchStrides, bst: b.batchStrides, cst: c.batchStrides },
+    v,
+  );
+  const inputs = [whole(a.t), whole(b.t), ...(rowBias ? [rowBias.range] : [])];
+  backend.run({ kernel: matmulKernel(tile, v), inputs, outputs: [whole(c.t)], params: params.bytes(), workgroups: wg });
+}
+
 function mod4(x: number): boolean {
   return ((x % 4) + 4) % 4 === 0;
 }
