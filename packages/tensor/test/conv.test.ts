@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { conv2d, convTranspose2d, getBackend, setMatmulKernel, tensor, tidy, type Conv2dOptions, type ConvTranspose2dOptions } from '../src/index.js';
+import { conv2d, convTranspose2d, getBackend, matmulKernelKind, noGrad, profile, setMatmulKernel, tensor, tidy, type Conv2dOptions, type ConvTranspose2dOptions } from '../src/index.js';
+import { erf64 } from './reference/elementwise.js';
 import { refFrom, type Ref } from './reference/ref.js';
 import { conv2dRef, convTranspose2dRef, type ConvArgs, type ConvTransposeArgs } from './reference/conv.js';
-import { checkOp } from './support/compare.js';
+import { checkOp, expectForward } from './support/compare.js';
 import { checkVjpByFiniteDifferences } from './support/gradcheck.js';
 import { Rng } from './support/rng.js';
 
@@ -144,8 +145,33 @@ describe('convTranspose2d', () => {
     expect(Math.abs(lhs - rhs)).toBeLessThan(1e-3 * Math.max(1, Math.abs(lhs)));
     for (const t of [tx, tw, ty, a, b]) t.dispose();
   });
+  it('add and activation: the fused stores (no gradients) and the composed ops (gradients) against float64', async () => {
+    // x [N, 8, 5, 4] → [N, 6, 10, 8]; the residual of the output's shape, or batch 1 broadcast
+    for (const [n, rn, gelu] of [[2, 2, true], [3, 1, true], [2, 2, false]] as const) {
+      const [x, w, b, r] = [rand([n, 8, 5, 4]), rand([8, 6, 2, 2]), rand([6]), rand([rn, 6, 10, 8])];
+      const conv = convTranspose2dRef.forward([x, w, b], { stride: 2 });
+      const want = { shape: conv.shape, data: conv.data.map((v, i) => {
+        const y = v + r.data[i % r.data.length];
+        return gelu ? 0.5 * y * (1 + erf64(y / Math.SQRT2)) : y;
+      }) };
+      const [tx, tw, tb, tr] = [x, w, b, r].map((a) => tensor(a.data, a.shape));
+      const options: ConvTranspose2dOptions = { stride: 2, add: tr, ...(gelu ? { activation: 'gelu' as const } : {}) };
+      const { result: fused, report } = await profile(() => noGrad(() => convTranspose2d(tx, tw, tb, options)));
+      await expectForward(fused, want, `fused n ${n} residual ${rn} gelu ${gelu}`, 1e-5);
+      // one dispatch on CPU adapters: the matmul that scatters, adds and activates as it stores
+      if (matmulKernelKind() === 'subgroup') expect(report.entries.map((e) => `${e.kernel}×${e.calls}`)).toEqual([expect.stringMatching(new RegExp(`^matmul:.*:ur${gelu ? 'g' : ''}:4×1$`))]);
+      tx.requiresGrad = true;
+      const composed = convTranspose2d(tx, tw, tb, options);
+      await expectForward(composed, want, `composed n ${n}`, 1e-5);
+      for (const t of [tx, tw, tb, tr, fused, composed]) t.dispose();
+    }
+  });
   it('errors name the op and the shapes', () => {
     tidy(() => {
+      const xe = zeros([2, 4, 3, 3]);
+      const we = zeros([4, 2, 2, 2]);
+      expect(() => convTranspose2d(xe, we, null, { stride: 2, add: zeros([2, 2, 6, 5]) })).toThrow("convTranspose2d: add [2, 2, 6, 5] must have the output's shape [2, 2, 6, 6] (or batch 1)");
+      expect(() => convTranspose2d(xe, we, null, { stride: 2, activation: 'relu' as 'gelu' })).toThrow("convTranspose2d: activation must be 'gelu', got 'relu'");
       const x = zeros([2, 4, 3, 3]);
       const w = zeros([3, 2, 2, 2]);
       expect(() => convTranspose2d(x, w)).toThrow('convTranspose2d: weight [3, 2, 2, 2] expects 3 input channels, input x has [2, 4, 3, 3]');

@@ -118,10 +118,10 @@ export class MaskDecoder extends Module {
     let up: Tensor;
     if (highRes) {
       const [s0, s1] = highRes;
-      up = gelu(this.upNorm1.forward(add(this.upConv0.forward(srcMap), s1)));
-      up = gelu(add(this.upConv3.forward(up), s0));
+      up = gelu(this.upNorm1.forward(this.upConv0.forward(srcMap, { add: s1 })));
+      up = this.upConv3.forward(up, { add: s0, activation: 'gelu' });
     } else {
-      up = gelu(this.upConv3.forward(gelu(this.upNorm1.forward(this.upConv0.forward(srcMap)))));
+      up = this.upConv3.forward(gelu(this.upNorm1.forward(this.upConv0.forward(srcMap))), { activation: 'gelu' });
     }
     const hyper = stack(
       this.hypernetworks.map((mlp, i) => mlp.forward(slice(hs, [null, s + 1 + i]))),

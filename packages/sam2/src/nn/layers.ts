@@ -75,9 +75,13 @@ export class ConvTranspose2d extends ConvLayer {
   ) {
     super([inChannels, outChannels, kernelSize, kernelSize], outChannels);
   }
-  /** x [N, in, H, W] → [N, out, (H − 1)·stride + k, (W − 1)·stride + k]. */
-  forward(x: Tensor): Tensor {
-    return this.weight.withF32((w) => convTranspose2d(x, w, this.bias.get(), { stride: this.stride }));
+  /**
+   * x [N, in, H, W] → [N, out, (H − 1)·stride + k, (W − 1)·stride + k]; `epilogue` adds a
+   * residual and/or applies GELU (fused into the conv's stores where the op can: see
+   * `convTranspose2d`'s `add` and `activation`).
+   */
+  forward(x: Tensor, epilogue: { add?: Tensor; activation?: 'gelu' } = {}): Tensor {
+    return this.weight.withF32((w) => convTranspose2d(x, w, this.bias.get(), { stride: this.stride, ...epilogue }));
   }
 }
 

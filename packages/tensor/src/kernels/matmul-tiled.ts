@@ -31,6 +31,8 @@
  */
 import type { Kernel } from '../backend/backend.js';
 import { Params } from './params.js';
+import { MATH_WGSL } from './math.wgsl.js';
+import { UNARY_OPS } from './unary.js';
 
 /** A register tile: each thread loads its own rows of A. */
 export interface RegisterTile {
@@ -79,6 +81,17 @@ export interface MatmulVariant {
    * Needs `batchCap` > 0 when there are batches.
    */
   cStrided?: boolean;
+  /**
+   * C is scattered as a transposed conv whose kernel equals its stride ('unpatch', with
+   * `cStrided`): row m = input pixel (y, x) = (m / uw, m % uw), column n = (output channel o, tap
+   * t) = (n / utaps, n % utaps), written to C[cBase + o·uplane + (y·ukh + t / ukw)·uws + x·ukw +
+   * t % ukw]; a bias is per channel o. C is scalar then (array<f32>).
+   */
+  unpatch?: boolean;
+  /** Adds R (C's layout within a batch, batches `urb` apart; unpatch only) before the activation. */
+  residual?: boolean;
+  /** Applies GELU (erf) to the result before it is stored (unpatch only). */
+  gelu?: boolean;
 }
 
 /** Register tile used where subgroups are not used; measured best of the register tiles on lavapipe. */
@@ -108,6 +121,11 @@ export interface MatmulParams {
   /** With `cStrided`: C's row stride and batch strides (elements). */
   ldc?: number;
   cst?: readonly number[];
+  /**
+   * With `unpatch`: input width, kernel (= stride) height and width, output width and plane size,
+   * and the residual's stride between batches (0: one residual for every batch).
+   */
+  unpatch?: { uw: number; ukh: number; ukw: number; uws: number; uplane: number; urb?: number };
 }
 
 /** Output rows a thread computes. */
@@ -156,6 +174,10 @@ export function matmulParams(p: MatmulParams, v: MatmulVariant): Params {
     .u32('brank', p.bshape.length);
   if (v.alpha) q.f32('alpha', p.alpha);
   if (v.cStrided) q.u32('ldc', p.ldc ?? p.N);
+  if (v.unpatch) {
+    const u = p.unpatch ?? { uw: 1, ukh: 1, ukw: 1, uws: 1, uplane: 1 };
+    q.u32('uw', u.uw).u32('ukh', u.ukh).u32('ukw', u.ukw).u32('utaps', u.ukh * u.ukw).u32('uws', u.uws).u32('uplane', u.uplane).u32('urb', u.urb ?? 0);
+  }
   if (v.batchCap > 0) {
     if (p.bshape.length > v.batchCap) throw new RangeError(`matmul kernel: ${p.bshape.length} batch dims exceed capacity ${v.batchCap}`);
     q.u32s('bshape', p.bshape, v.batchCap).u32s('ast', p.ast, v.batchCap).u32s('bst', p.bst, v.batchCap);
@@ -170,7 +192,8 @@ export function matmulKernel(tile: MatmulTile, v: MatmulVariant): Kernel {
   const shape = tile.kind === 'register' ? `r${tile.tm}x${tile.tn}:${tile.wx}x${tile.wy}` : `s${tile.rows}x${tile.tn}:${tile.wx}`;
   const key =
     `matmul:${shape}:${v.transA ? 'T' : 'N'}${v.transB ? 'T' : 'N'}:${v.vec ? 'v' : 's'}` +
-    `${v.bias ? (v.rowBias ? 'r' : 'b') : ''}${v.alpha ? 'a' : ''}${v.cStrided ? 'c' : ''}:${v.batchCap}`;
+    `${v.bias ? (v.rowBias ? 'r' : 'b') : ''}${v.alpha ? 'a' : ''}${v.cStrided ? 'c' : ''}` +
+    `${v.unpatch ? `:u${v.residual ? 'r' : ''}${v.gelu ? 'g' : ''}` : ''}:${v.batchCap}`;
   return { key, wgsl: () => matmulWgsl(tile, v) };
 }
 
@@ -290,6 +313,29 @@ function subgroupA(t: SubgroupTile, v: MatmulVariant): AReader {
   return { setup, block };
 }
 
+/** The stores of an unpatch (see {@link MatmulVariant.unpatch}): per element, its scattered address; bias, residual, GELU. */
+function unpatchStore(TM: number, TN: number, alpha: string, v: MatmulVariant): string[] {
+  const out: string[] = [];
+  // the residual's element for C's element at `cBase + e` is `rBase + e`
+  if (v.residual) out.push(`  let rBase = (params.b0 + wid.z) * params.urb;`);
+  for (const c of range(TN)) {
+    out.push(`  let n${c}u = col0 + ${c}u; let o${c}u = n${c}u / params.utaps; let t${c}u = n${c}u % params.utaps;`);
+    out.push(`  let off${c}u = o${c}u * params.uplane + (t${c}u / params.ukw) * params.uws + t${c}u % params.ukw;`);
+    if (v.bias) out.push(`  let bias${c}u = BIAS[min(o${c}u, N / params.utaps - 1u)];`);
+  }
+  for (const r of range(TM)) {
+    out.push(`  if (row0 + ${r}u < M) {`);
+    out.push(`    let m = row0 + ${r}u; let e = (m / params.uw) * params.ukh * params.uws + (m % params.uw) * params.ukw; let base = cBase + e;`);
+    for (const c of range(TN)) {
+      let val = `acc${r}_${c >> 2}.${XYZW[c & 3]}${alpha}${v.bias ? ` + bias${c}u` : ''}`;
+      if (v.residual) val += ` + R[rBase + e + off${c}u]`;
+      out.push(`    if (n${c}u < N) { let x = ${val}; C[base + off${c}u] = ${v.gelu ? UNARY_OPS.gelu.fwd : 'x'}; }`);
+    }
+    out.push(`  }`);
+  }
+  return out;
+}
+
 /** A scalar element of an array that may be declared as vec4s. */
 function scalarAt(arr: string, vec: boolean, idx: string): string {
   return vec ? `${arr}[(${idx}) >> 2u][(${idx}) & 3u]` : `${arr}[${idx}]`;
@@ -320,7 +366,8 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
     `@group(0) @binding(${binding++}) var<storage, read> A: ${arr};`,
     `@group(0) @binding(${binding++}) var<storage, read> B: ${arr};`,
     ...(v.bias ? [`@group(0) @binding(${binding++}) var<storage, read> BIAS: array<f32>;`] : []),
-    `@group(0) @binding(${binding++}) var<storage, read_write> C: ${arr};`,
+    ...(v.residual ? [`@group(0) @binding(${binding++}) var<storage, read> R: array<f32>;`] : []),
+    `@group(0) @binding(${binding++}) var<storage, read_write> C: ${v.unpatch ? 'array<f32>' : arr};`,
     params.wgsl(binding),
   ];
 
@@ -377,11 +424,12 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
   // ---- stores --------------------------------------------------------------------------------
   const store: string[] = [];
   const alpha = v.alpha ? ' * params.alpha' : '';
-  const colBias = v.bias && !v.rowBias;
+  const colBias = v.bias && !v.rowBias && !v.unpatch;
+  if (v.unpatch) store.push(...unpatchStore(TM, TN, alpha, v));
   if (colBias) {
     for (const g of range(G)) store.push(`  let bias${g} = vec4<f32>(${range(4).map((i) => `BIAS[min(col0 + ${4 * g + i}u, N - 1u)]`).join(', ')});`);
   }
-  for (const r of range(TM)) {
+  for (const r of v.unpatch ? [] : range(TM)) {
     store.push(`  if (row0 + ${r}u < M && col0 < N) {`);
     store.push(`    let cr = cBase + (row0 + ${r}u) * ldc + col0;`);
     if (v.rowBias && v.bias) store.push(`    let rb = vec4<f32>(BIAS[row0 + ${r}u]);`);
@@ -405,7 +453,7 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
   const builtins = sub
     ? `@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) sgid: u32`
     : `@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>`;
-  return `${sub ? 'enable subgroups;\n' : ''}${decls.join('\n')}
+  return `${sub ? 'enable subgroups;\n' : ''}${decls.join('\n')}${v.gelu ? `\n${MATH_WGSL}` : ''}
 @compute @workgroup_size(${wx}, ${wy}, 1)
 fn main(${builtins}) {
 ${setup.join('\n')}

@@ -16,6 +16,7 @@ import { UNPATCH_BT, convFlipTransposeKernel, convGatherKernel, convUnpatchKerne
 import { packConvWeight } from './conv-pack.js';
 import { convDirect, fillBias, pointwise, runConvBlocks } from './conv-direct.js';
 import { runLinear } from './run.js';
+import { matmulKernelKind, stridedGemmInto } from './matmul.js';
 
 /**
  * Runs the gather conv: `gt` [N, A, Hg, Wg], `w` [A, B, kH, kW], optional `bias` [groups·B];
@@ -49,14 +50,53 @@ export function convGather(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGe
 }
 
 /** Kernel == stride, no padding or dilation, output exactly stride × the grid: every output pixel has one tap. */
-function isUnpatch(g: ConvGeometry): boolean {
+export function isUnpatch(g: ConvGeometry): boolean {
   return (
     g.kh === g.stride[0] && g.kw === g.stride[1] && g.padding[0] === 0 && g.padding[1] === 0 && g.dilation[0] === 1 && g.dilation[1] === 1 && g.hs === g.hg * g.kh && g.ws === g.wg * g.kw
   );
 }
 
-/** The transposed conv whose kernel equals its stride (see `convUnpatchKernel`). */
+/** What {@link unpatchMatmulInto} adds to its result: a residual of the output's shape (batch 1 broadcasts), then GELU. */
+export interface UnpatchEpilogue {
+  residual: Tensor | null;
+  gelu: boolean;
+}
+
+/**
+ * Whether the transposed conv whose kernel equals its stride runs as one subgroup matmul that
+ * scatters its columns (one group, CPU adapters, each tensor within one binding).
+ */
+export function unpatchOnMatmul(gt: Tensor, g: ConvGeometry, outSize: number): boolean {
+  const backend = getBackend();
+  return g.groups === 1 && matmulKernelKind() === 'subgroup' && Math.max(gt.size, outSize) * 4 <= backend.maxBinding && g.n <= backend.info.limits.maxComputeWorkgroupsPerDimension;
+}
+
+/**
+ * The transposed conv whose kernel equals its stride as a matmul: out pixels (y·k + dy, x·k +
+ * dx) of channel o = Σ_a gt[a, y, x]·W[a, o, dy, dx], i.e. gt read transposed ([pixels, A]) times
+ * W ([A, B·k²]), each column scattered to its tap. On lavapipe the subgroup matmul runs the
+ * decoder's two 2×2 upscaling convs ~2× faster than the unpatch kernel. `residual` (out's shape)
+ * is added and GELU applied in the same pass when asked (no autograd: the caller checks).
+ */
+export function unpatchMatmulInto(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, out: Tensor, epilogue: UnpatchEpilogue = { residual: null, gelu: false }): Tensor {
+  const pixels = g.hg * g.wg;
+  const taps = g.kh * g.kw;
+  stridedGemmInto({
+    M: pixels,
+    N: g.b * taps,
+    K: g.a,
+    batch: [g.n],
+    a: { t: gt, offset: 0, ld: pixels, trans: true, batchStrides: [g.a * pixels] },
+    b: { t: w, offset: 0, ld: g.b * taps, batchStrides: [0] },
+    c: { t: out, offset: 0, ld: 0, batchStrides: [g.b * g.hs * g.ws] },
+    unpatch: { uw: g.wg, ukh: g.kh, ukw: g.kw, uws: g.ws, uplane: g.hs * g.ws, bias, residual: epilogue.residual, gelu: epilogue.gelu, urb: epilogue.residual && epilogue.residual.shape[0] === g.n ? g.b * g.hs * g.ws : 0 },
+  });
+  return out;
+}
+
+/** The transposed conv whose kernel equals its stride (see `convUnpatchKernel`, or the matmul above). */
 function unpatch(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, out: Tensor): Tensor {
+  if (unpatchOnMatmul(gt, g, out.size)) return unpatchMatmulInto(gt, w, bias, g, out);
   const bt = UNPATCH_BT;
   const packed = packConvWeight(w, g, 'gather', bt);
   const bPad = Math.ceil(g.b / bt) * bt;

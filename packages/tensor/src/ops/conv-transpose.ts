@@ -4,11 +4,15 @@
  * that map onto it), the input gradient is a direct conv of the output gradient, the weight
  * gradient the shared split-reduction kernel (kernels/conv-geometry.ts explains the roles).
  */
-import type { Tensor } from '../tensor/tensor.js';
-import { fmtShape } from '../tensor/shape.js';
+import { Tensor, assertTensor } from '../tensor/tensor.js';
+import { fmtShape, sizeOf } from '../tensor/shape.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
+import { tidy } from '../scope.js';
+import { add } from './binary.js';
+import { gelu } from './unary.js';
 import { pair, type ConvGeometry, type Size2 } from '../kernels/conv-geometry.js';
 import { convDirect } from './conv-direct.js';
-import { convGather } from './conv-gather.js';
+import { convGather, isUnpatch, unpatchMatmulInto, unpatchOnMatmul } from './conv-gather.js';
 import { convWeightGrad } from './conv-weight-grad.js';
 import { checkConvArgs, recordConv, type Conv2dOptions } from './conv.js';
 
@@ -16,6 +20,14 @@ import { checkConvArgs, recordConv, type Conv2dOptions } from './conv.js';
 export interface ConvTranspose2dOptions extends Conv2dOptions {
   /** Extra rows/columns added on the bottom/right of the output; each must be < max(stride, dilation). Default 0. */
   outputPadding?: Size2;
+  /**
+   * Added to the output (its shape, or batch 1 broadcast over N) before `activation`: a
+   * residual. Without gradients, where the conv runs as one matmul (a kernel equal to its stride,
+   * one group, CPU adapters), the add and the activation happen as the result is stored.
+   */
+  add?: Tensor;
+  /** Applied last: 'gelu' (erf). */
+  activation?: 'gelu';
 }
 
 /**
@@ -44,7 +56,30 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   const wo = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + outPad[1] + 1;
   if (ho < 1 || wo < 1) throw new RangeError(`${op}: padding ${padding.join('×')} leaves no output for input x ${fmtShape(x.shape)} and weight ${fmtShape(weight.shape)} (${ho}×${wo})`);
   const g: ConvGeometry = { n, a: cin, b: coutG, groups, aG: cin / groups, hg: h, wg: w, hs: ho, ws: wo, kh, kw, stride, padding, dilation };
+  if (options.add || options.activation) return withEpilogue(x, weight, bias, options, g);
   const y = convGather(x, weight, bias, g);
   // dx of a transposed conv is the direct conv; dweight swaps the roles of x and dy.
   return recordConv(op, x, weight, bias, y, (dy, w) => convDirect(dy, w, null, g), (dy, xs) => convWeightGrad(xs, dy, g));
+}
+
+/** convTranspose2d with `add` / `activation`: fused into the matmul's stores where it can be, else the ops in turn. */
+function withEpilogue(x: Tensor, weight: Tensor, bias: Tensor | null, options: ConvTranspose2dOptions, g: ConvGeometry): Tensor {
+  const op = 'convTranspose2d';
+  const { add: residual, activation, ...plain } = options;
+  const shape = [g.n, g.groups * g.b, g.hs, g.ws];
+  if (activation !== undefined && activation !== 'gelu') throw new RangeError(`${op}: activation must be 'gelu', got '${String(activation)}'`);
+  if (residual) {
+    assertTensor(residual, op, 'add');
+    const ok = residual.rank === 4 && (residual.shape[0] === g.n || residual.shape[0] === 1) && residual.shape.slice(1).every((d, i) => d === shape[i + 1]);
+    if (!ok) throw new RangeError(`${op}: add ${fmtShape(residual.shape)} must have the output's shape ${fmtShape(shape)} (or batch 1)`);
+  }
+  const needsGrad = isGradEnabled() && [x, weight, bias, residual].some((t) => t?.requiresGrad);
+  if (!needsGrad && residual?.dtype !== 'f16' && isUnpatch(g) && unpatchOnMatmul(x, g, sizeOf(shape))) {
+    return unpatchMatmulInto(x, weight, bias, g, Tensor.empty(shape), { residual: residual ?? null, gelu: activation === 'gelu' });
+  }
+  return tidy(() => {
+    let y = convTranspose2d(x, weight, bias, plain);
+    if (residual) y = add(y, residual);
+    return activation === 'gelu' ? gelu(y) : y;
+  });
 }

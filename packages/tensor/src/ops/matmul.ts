@@ -382,6 +382,12 @@ export function stridedGemmInto(spec: {
   alpha?: number;
   /** Added to every row m of each C matrix: a vector of M (e.g. a 1×1 conv's bias per output channel). */
   rowBias?: Tensor | null;
+  /**
+   * C scattered as a transposed conv whose kernel equals its stride (see `MatmulVariant.unpatch`;
+   * `c.ld` is unused): rows are input pixels of a `uw`-wide map, columns (channel, tap); `bias`
+   * then holds one value per channel, `residual` (C's shape) is added and `gelu` applied.
+   */
+  unpatch?: { uw: number; ukh: number; ukw: number; uws: number; uplane: number; urb: number; bias: Tensor | null; residual: Tensor | null; gelu: boolean };
 }): void {
   const { M, N, K, a, b, c } = spec;
   const batch = [...spec.batch];
@@ -402,13 +408,27 @@ export function stridedGemmInto(spec: {
   const aligned = [a.ld, b.ld, c.ld, N, a.offset, b.offset, c.offset, ...a.batchStrides, ...b.batchStrides, ...c.batchStrides].every(mod4);
   const rowBias = spec.rowBias ?? null;
   if (rowBias && rowBias.size !== M) throw new RangeError(`stridedGemmInto: row bias ${rowBias.describe()} must hold M = ${M} values`);
-  const v: MatmulVariant = { transA: !!a.trans, transB: !!b.trans, vec: aligned, bias: rowBias !== null, rowBias: rowBias !== null, alpha: alpha !== 1, batchCap, cStrided: true };
+  const u = spec.unpatch;
+  const bias = u ? u.bias : rowBias;
+  const residual = u?.residual ?? null;
+  if (residual && residual.size * 4 > backend.maxBinding) throw new RangeError(`stridedGemmInto: residual ${residual.describe()} exceeds the device's maxStorageBufferBindingSize (${backend.maxBinding} bytes)`);
+  const v: MatmulVariant = {
+    transA: !!a.trans,
+    transB: !!b.trans,
+    vec: aligned,
+    bias: bias !== null,
+    rowBias: rowBias !== null,
+    alpha: alpha !== 1,
+    batchCap,
+    cStrided: true,
+    ...(u ? { unpatch: true, residual: residual !== null, gelu: u.gelu } : {}),
+  };
   const whole = (t: Tensor) => bindRange(t, 0, Math.max(1, t.size), 1).range;
   const params = matmulParams(
-    { M, N, K, lda: a.ld, ldb: b.ld, ldc: c.ld, aOff: a.offset, bOff: b.offset, cOff: c.offset, cBatch: 0, b0: 0, alpha, bshape: batch, ast: a.batchStrides, bst: b.batchStrides, cst: c.batchStrides },
+    { M, N, K, lda: a.ld, ldb: b.ld, ldc: c.ld, aOff: a.offset, bOff: b.offset, cOff: c.offset, cBatch: 0, b0: 0, alpha, bshape: batch, ast: a.batchStrides, bst: b.batchStrides, cst: c.batchStrides, unpatch: u },
     v,
   );
-  const inputs = [whole(a.t), whole(b.t), ...(rowBias ? [rowBias.range] : [])];
+  const inputs = [whole(a.t), whole(b.t), ...(bias ? [bias.range] : []), ...(residual ? [whole(residual)] : [])];
   backend.run({ kernel: matmulKernel(tile, v), inputs, outputs: [whole(c.t)], params: params.bytes(), workgroups: wg });
 }
 
