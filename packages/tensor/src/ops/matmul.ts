@@ -153,21 +153,24 @@ export function matmulKernelKind(): 'register' | 'subgroup' {
 }
 
 /**
- * The tile matmul uses on the current device for an output of N columns (default: a wide one).
+ * The tile matmul uses on the current device for an output of M rows and N columns (default: large).
  * Subgroup tiles pick the workgroup width (64, 32, 16 or 8 lanes) that leaves the fewest lanes
  * past N: SAM 2's N = 144 would otherwise idle 44% of a 256-column workgroup (measured 1.8×
  * slower at 16384×144×144). Few widths keep the number of compiled variants small.
  */
-export function matmulTile(N = Infinity): MatmulTile {
+export function matmulTile(N = Infinity, M = Infinity): MatmulTile {
   if (matmulKernelKind() !== 'subgroup') return REGISTER_TILE;
-  if (!Number.isFinite(N)) return SUBGROUP_TILE;
+  // A workgroup computes `rows` rows whatever M is: with M ≤ 8 (the decoder's 4 mask rows
+  // against 256² pixels), 8-row tiles halve the rows computed and thrown away.
+  const rows = M <= 8 ? 8 : SUBGROUP_TILE.rows;
+  if (!Number.isFinite(N)) return { ...SUBGROUP_TILE, rows };
   const lanes = Math.max(1, Math.ceil(N / SUBGROUP_TILE.tn));
   let best = SUBGROUP_TILE.wx;
   for (const wx of [64, 32, 16, 8]) {
     const waste = (w: number) => Math.ceil(lanes / w) * w - lanes;
     if (waste(wx) < waste(best)) best = wx;
   }
-  return { ...SUBGROUP_TILE, wx: best };
+  return { ...SUBGROUP_TILE, rows, wx: best };
 }
 
 /** One dispatch: a range of output batches, or a range of rows of one batch. */
@@ -284,7 +287,7 @@ function runProduct(p: Problem, out: Tensor): void {
   const backend = getBackend();
   const maxEl = Math.floor(backend.maxBinding / 4);
   const align = Math.max(1, (backend.device.limits?.minStorageBufferOffsetAlignment ?? 256) / 4);
-  const tile = matmulTile(N);
+  const tile = matmulTile(N, M);
   const layout = batchLayout(p);
   if (layout.shape.length > 16) throw new RangeError(`${describeOp('matmul', p.a.t, p.b.t, p)}: more than 16 batch dims after merging`);
   const batchCap = layout.shape.length === 0 ? 0 : Math.ceil(layout.shape.length / 4) * 4;
@@ -400,7 +403,7 @@ export function stridedGemmInto(spec: {
   }
   if (batch.length > 16) throw new RangeError(`stridedGemmInto: more than 16 batch dims`);
   const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
-  const tile = matmulTile(N);
+  const tile = matmulTile(N, M);
   const wg = matmulWorkgroups(tile, M, N, nbatch);
   if (wg.some((n) => n > maxWg)) throw new RangeError(`stridedGemmInto: grid ${wg.join('×')} exceeds ${maxWg} workgroups per dimension`);
   const alpha = spec.alpha ?? 1;
