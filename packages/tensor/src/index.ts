@@ -10,7 +10,7 @@ export { DeviceLostError, isDeviceLost, tensorsLost } from './device/device-lost
 export { Backend, type Dispatch, type Kernel, type BufferRange } from './backend/backend.js';
 export type { DispatchProfiler, TimedBatch } from './backend/dispatch-profiler.js';
 export type { GradNode, BackwardRule, GradTarget } from './autograd/grad-node.js';
-export type { MatmulTile, RegisterTile, SubgroupTile } from './kernels/matmul-tiled.js';
+export type { MatmulActivation, MatmulTile, RegisterTile, SubgroupTile } from './kernels/matmul-tiled.js';
 export { BufferPool, bucketSize, type PoolStats } from './backend/buffer-pool.js';
 export { startProfile, stopProfile, profile, profileScope, isProfiling } from './profile/profile.js';
 export {

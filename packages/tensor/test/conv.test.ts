@@ -159,7 +159,7 @@ describe('convTranspose2d', () => {
       const { result: fused, report } = await profile(() => noGrad(() => convTranspose2d(tx, tw, tb, options)));
       await expectForward(fused, want, `fused n ${n} residual ${rn} gelu ${gelu}`, 1e-5);
       // one dispatch on CPU adapters: the matmul that scatters, adds and activates as it stores
-      if (matmulKernelKind() === 'subgroup') expect(report.entries.map((e) => `${e.kernel}×${e.calls}`)).toEqual([expect.stringMatching(new RegExp(`^matmul:.*:ur${gelu ? 'g' : ''}:4×1$`))]);
+      if (matmulKernelKind() === 'subgroup') expect(report.entries.map((e) => `${e.kernel}×${e.calls}`)).toEqual([expect.stringMatching(new RegExp(`^matmul:.*:ur${gelu ? ':gelu' : ''}:4×1$`))]);
       tx.requiresGrad = true;
       const composed = convTranspose2d(tx, tw, tb, options);
       await expectForward(composed, want, `composed n ${n}`, 1e-5);
@@ -171,7 +171,7 @@ describe('convTranspose2d', () => {
       const xe = zeros([2, 4, 3, 3]);
       const we = zeros([4, 2, 2, 2]);
       expect(() => convTranspose2d(xe, we, null, { stride: 2, add: zeros([2, 2, 6, 5]) })).toThrow("convTranspose2d: add [2, 2, 6, 5] must have the output's shape [2, 2, 6, 6] (or batch 1)");
-      expect(() => convTranspose2d(xe, we, null, { stride: 2, activation: 'relu' as 'gelu' })).toThrow("convTranspose2d: activation must be 'gelu', got 'relu'");
+      expect(() => convTranspose2d(xe, we, null, { stride: 2, activation: 'tanh' as 'gelu' })).toThrow("convTranspose2d: activation must be 'gelu' or 'relu', got 'tanh'");
       const x = zeros([2, 4, 3, 3]);
       const w = zeros([3, 2, 2, 2]);
       expect(() => convTranspose2d(x, w)).toThrow('convTranspose2d: weight [3, 2, 2, 2] expects 3 input channels, input x has [2, 4, 3, 3]');

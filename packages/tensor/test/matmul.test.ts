@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { getBackend, linear, matmul, matmulKernelKind, matmulT, reshape, setMatmulKernel, tensor, tidy, type Tensor } from '../src/index.js';
+import { getBackend, linear, matmul, matmulKernelKind, matmulT, noGrad, profile, reshape, setMatmulKernel, tensor, tidy, type Tensor } from '../src/index.js';
+import { erf64 } from './reference/elementwise.js';
 import { refFrom, type Ref, type RefOp } from './reference/ref.js';
 import { linearRef, matmulRef, type MatmulArgs } from './reference/matmul.js';
 import { checkOp, expectForward } from './support/compare.js';
@@ -145,6 +146,19 @@ describe('reference vjp vs finite differences', () => {
   });
 });
 
+/** act(linear(x, w, b)) in float64: relu, or gelu in its erf form. */
+const activatedLinearRef: RefOp<{ act: 'relu' | 'gelu' }> = {
+  forward(inputs, { act }) {
+    const y = linearRef.forward(inputs, {});
+    return { shape: y.shape, data: y.data.map((v) => (act === 'relu' ? Math.max(v, 0) : 0.5 * v * (1 + erf64(v / Math.SQRT2)))) };
+  },
+  vjp(inputs, { act }, up) {
+    const y = linearRef.forward(inputs, {});
+    const slope = (v: number) => (act === 'relu' ? (v > 0 ? 1 : 0) : 0.5 * (1 + erf64(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));
+    return linearRef.vjp(inputs, {}, { shape: up.shape, data: up.data.map((g, i) => g * slope(y.data[i])) });
+  },
+};
+
 describe('linear', () => {
   it('with bias', async () => {
     for (const [xs, nOut] of [
@@ -161,10 +175,23 @@ describe('linear', () => {
     await checkOp({ gpu: ([x, w]) => linear(x, w), ref: linearRef, inputs: [rand([2, 7, 33]), rand([40, 33])], args: {} });
     await checkOp({ gpu: ([x, w]) => linear(x, w, null), ref: linearRef, inputs: [rand([13, 8]), rand([12, 8])], args: {} });
   });
+  it('with an activation: fused into the stores without gradients, the op of that name with them', async () => {
+    for (const act of ['relu', 'gelu'] as const) {
+      const inputs = [rand([3, 7, 20]), rand([36, 20]), rand([36])];
+      await checkOp({ gpu: ([x, w, b]) => linear(x, w, b, { activation: act }), ref: activatedLinearRef, inputs, args: { act } });
+      const want = activatedLinearRef.forward(inputs, { act });
+      const [x, w, b] = inputs.map((r) => tensor(r.data, r.shape));
+      const { result: y, report } = await profile(() => noGrad(() => linear(x, w, b, { activation: act })));
+      await expectForward(y, want, `fused ${act}`, 1e-5);
+      expect(report.entries.map((e) => `${e.kernel}×${e.calls}`)).toEqual([expect.stringMatching(new RegExp(`^matmul:.*:${act}:0×1$`))]);
+      for (const t of [x, w, b, y]) t.dispose();
+    }
+  });
   it('errors name the op and the shapes', () => {
     tidy(() => {
       const x = tensor(new Float32Array(6), [2, 3]);
       const w = tensor(new Float32Array(8), [2, 4]);
+      expect(() => linear(tensor(new Float32Array(8), [2, 4]), w, null, { activation: 'tanh' as 'relu' })).toThrow("linear: activation must be 'relu' or 'gelu', got 'tanh'");
       expect(() => linear(x, w)).toThrow(/linear: input .*\[2, 3\].* has 3 features, weight .*\[2, 4\].* expects 4/);
     });
   });

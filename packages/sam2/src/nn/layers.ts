@@ -7,7 +7,7 @@
  * compute stays f32, so each forward widens the weight for its one op and frees the copy right
  * after, and only one layer's f32 weight is alive at a time.
  */
-import { conv2d, convTranspose2d, gelu, LayerNorm, layerNorm2d, Linear, Module, relu, sigmoid, type ParamSlot, type Tensor } from '@rpsam2/tensor';
+import { conv2d, convTranspose2d, LayerNorm, layerNorm2d, Linear, Module, sigmoid, type MatmulActivation, type ParamSlot, type Tensor } from '@rpsam2/tensor';
 
 /**
  * SAM's LayerNorm2d: normalises NCHW over channels (eps 1e-6). The same `weight`/`bias` [channels]
@@ -80,7 +80,7 @@ export class ConvTranspose2d extends ConvLayer {
    * residual and/or applies GELU (fused into the conv's stores where the op can: see
    * `convTranspose2d`'s `add` and `activation`).
    */
-  forward(x: Tensor, epilogue: { add?: Tensor; activation?: 'gelu' } = {}): Tensor {
+  forward(x: Tensor, epilogue: { add?: Tensor; activation?: MatmulActivation } = {}): Tensor {
     return this.weight.withF32((w) => convTranspose2d(x, w, this.bias.get(), { stride: this.stride, ...epilogue }));
   }
 }
@@ -98,8 +98,7 @@ export class Embedding extends Module {
 }
 
 /** The activation between the layers of an {@link MLP} (`gelu` is the exact erf form). */
-export type Activation = 'relu' | 'gelu';
-const ACT = { relu, gelu };
+export type Activation = MatmulActivation;
 
 /** SAM 2's MLP: `num_layers` Linear layers with an activation between them. */
 export class MLP extends Module {
@@ -125,9 +124,9 @@ export class MLP extends Module {
    */
   forward(x: Tensor): Tensor {
     let h = x;
+    // The activation between layers is applied by the linear op (fused into its matmul's stores without gradients).
     this.layers.forEach((layer, i) => {
-      h = layer.forward(h);
-      if (i < this.layers.length - 1) h = ACT[this.activation](h);
+      h = layer.forward(h, i < this.layers.length - 1 ? { activation: this.activation } : {});
     });
     return this.sigmoidOutput ? sigmoid(h) : h;
   }

@@ -34,6 +34,9 @@ import { Params } from './params.js';
 import { MATH_WGSL } from './math.wgsl.js';
 import { UNARY_OPS } from './unary.js';
 
+/** The activations a matmul can apply as it stores (`gelu` is the erf form; the unary ops' formulas). */
+export type MatmulActivation = 'relu' | 'gelu';
+
 /** A register tile: each thread loads its own rows of A. */
 export interface RegisterTile {
   kind: 'register';
@@ -90,8 +93,8 @@ export interface MatmulVariant {
   unpatch?: boolean;
   /** Adds R (C's layout within a batch, batches `urb` apart; unpatch only) before the activation. */
   residual?: boolean;
-  /** Applies GELU (erf) to the result before it is stored (unpatch only). */
-  gelu?: boolean;
+  /** An activation applied to each result as it is stored (after bias and residual). */
+  act?: MatmulActivation;
 }
 
 /** Register tile used where subgroups are not used; measured best of the register tiles on lavapipe. */
@@ -193,7 +196,7 @@ export function matmulKernel(tile: MatmulTile, v: MatmulVariant): Kernel {
   const key =
     `matmul:${shape}:${v.transA ? 'T' : 'N'}${v.transB ? 'T' : 'N'}:${v.vec ? 'v' : 's'}` +
     `${v.bias ? (v.rowBias ? 'r' : 'b') : ''}${v.alpha ? 'a' : ''}${v.cStrided ? 'c' : ''}` +
-    `${v.unpatch ? `:u${v.residual ? 'r' : ''}${v.gelu ? 'g' : ''}` : ''}:${v.batchCap}`;
+    `${v.unpatch ? `:u${v.residual ? 'r' : ''}` : ''}${v.act ? `:${v.act}` : ''}:${v.batchCap}`;
   return { key, wgsl: () => matmulWgsl(tile, v) };
 }
 
@@ -313,6 +316,13 @@ function subgroupA(t: SubgroupTile, v: MatmulVariant): AReader {
   return { setup, block };
 }
 
+/** `act_` (f32) and `act4_` (vec4) for a fused activation, from the unary ops' forward formula. */
+function activationWgsl(act: MatmulActivation): string {
+  return `${act === 'gelu' ? MATH_WGSL : ''}
+fn act_(x: f32) -> f32 { return ${UNARY_OPS[act].fwd}; }
+fn act4_(v: vec4<f32>) -> vec4<f32> { return vec4<f32>(act_(v.x), act_(v.y), act_(v.z), act_(v.w)); }`;
+}
+
 /** The stores of an unpatch (see {@link MatmulVariant.unpatch}): per element, its scattered address; bias, residual, GELU. */
 function unpatchStore(TM: number, TN: number, alpha: string, v: MatmulVariant): string[] {
   const out: string[] = [];
@@ -329,7 +339,7 @@ function unpatchStore(TM: number, TN: number, alpha: string, v: MatmulVariant): 
     for (const c of range(TN)) {
       let val = `acc${r}_${c >> 2}.${XYZW[c & 3]}${alpha}${v.bias ? ` + bias${c}u` : ''}`;
       if (v.residual) val += ` + R[rBase + e + off${c}u]`;
-      out.push(`    if (n${c}u < N) { let x = ${val}; C[base + off${c}u] = ${v.gelu ? UNARY_OPS.gelu.fwd : 'x'}; }`);
+      out.push(`    if (n${c}u < N) { C[base + off${c}u] = ${v.act ? `act_(${val})` : val}; }`);
     }
     out.push(`  }`);
   }
@@ -434,7 +444,8 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
     store.push(`    let cr = cBase + (row0 + ${r}u) * ldc + col0;`);
     if (v.rowBias && v.bias) store.push(`    let rb = vec4<f32>(BIAS[row0 + ${r}u]);`);
     for (const g of range(G)) {
-      const val = `acc${r}_${g}${alpha}${colBias ? ` + bias${g}` : v.bias ? ' + rb' : ''}`;
+      const sum = `acc${r}_${g}${alpha}${colBias ? ` + bias${g}` : v.bias ? ' + rb' : ''}`;
+      const val = v.act ? `act4_(${sum})` : sum;
       if (v.vec) {
         store.push(`    if (col0 + ${4 * g}u < N) { C[(cr + ${4 * g}u) >> 2u] = ${val}; }`);
       } else {
@@ -453,7 +464,7 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
   const builtins = sub
     ? `@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) sgid: u32`
     : `@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>`;
-  return `${sub ? 'enable subgroups;\n' : ''}${decls.join('\n')}${v.gelu ? `\n${MATH_WGSL}` : ''}
+  return `${sub ? 'enable subgroups;\n' : ''}${decls.join('\n')}${v.act ? `\n${activationWgsl(v.act)}` : ''}
 @compute @workgroup_size(${wx}, ${wy}, 1)
 fn main(${builtins}) {
 ${setup.join('\n')}

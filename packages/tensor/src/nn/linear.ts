@@ -3,7 +3,7 @@
  * The weight may be stored as f16 (its slot is `halfOk`): compute stays f32, so each forward
  * widens it for its one op and frees the copy right after.
  */
-import { linear } from '../ops/matmul.js';
+import { linear, type LinearOptions } from '../ops/matmul.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module, type ParamSlot } from './module.js';
 
@@ -19,8 +19,11 @@ export class Linear extends Module {
     this.weight = this.param('weight', [outFeatures, inFeatures], true);
     this.bias = withBias ? this.param('bias', [outFeatures]) : null;
   }
-  /** `x·Wᵀ + b`: x [..., inFeatures] → [..., outFeatures] (an f16 weight is widened for the op, then freed). */
-  forward(x: Tensor): Tensor {
-    return this.weight.withF32((w) => linear(x, w, this.bias?.get() ?? null));
+  /**
+   * `x·Wᵀ + b`: x [..., inFeatures] → [..., outFeatures] (an f16 weight is widened for the op,
+   * then freed); `options.activation` is applied to the result (see {@link linear}).
+   */
+  forward(x: Tensor, options: LinearOptions = {}): Tensor {
+    return this.weight.withF32((w) => linear(x, w, this.bias?.get() ?? null, options));
   }
 }

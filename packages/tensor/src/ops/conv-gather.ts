@@ -17,6 +17,7 @@ import { packConvWeight } from './conv-pack.js';
 import { convDirect, fillBias, pointwise, runConvBlocks } from './conv-direct.js';
 import { runLinear } from './run.js';
 import { matmulKernelKind, stridedGemmInto } from './matmul.js';
+import type { MatmulActivation } from '../kernels/matmul-tiled.js';
 
 /**
  * Runs the gather conv: `gt` [N, A, Hg, Wg], `w` [A, B, kH, kW], optional `bias` [groups·B];
@@ -56,10 +57,10 @@ export function isUnpatch(g: ConvGeometry): boolean {
   );
 }
 
-/** What {@link unpatchMatmulInto} adds to its result: a residual of the output's shape (batch 1 broadcasts), then GELU. */
+/** What {@link unpatchMatmulInto} adds to its result: a residual of the output's shape (batch 1 broadcasts), then an activation. */
 export interface UnpatchEpilogue {
   residual: Tensor | null;
-  gelu: boolean;
+  act?: MatmulActivation;
 }
 
 /**
@@ -78,7 +79,7 @@ export function unpatchOnMatmul(gt: Tensor, g: ConvGeometry, outSize: number): b
  * decoder's two 2×2 upscaling convs ~2× faster than the unpatch kernel. `residual` (out's shape)
  * is added and GELU applied in the same pass when asked (no autograd: the caller checks).
  */
-export function unpatchMatmulInto(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, out: Tensor, epilogue: UnpatchEpilogue = { residual: null, gelu: false }): Tensor {
+export function unpatchMatmulInto(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, out: Tensor, epilogue: UnpatchEpilogue = { residual: null }): Tensor {
   const pixels = g.hg * g.wg;
   const taps = g.kh * g.kw;
   stridedGemmInto({
@@ -89,7 +90,8 @@ export function unpatchMatmulInto(gt: Tensor, w: Tensor, bias: Tensor | null, g:
     a: { t: gt, offset: 0, ld: pixels, trans: true, batchStrides: [g.a * pixels] },
     b: { t: w, offset: 0, ld: g.b * taps, batchStrides: [0] },
     c: { t: out, offset: 0, ld: 0, batchStrides: [g.b * g.hs * g.ws] },
-    unpatch: { uw: g.wg, ukh: g.kh, ukw: g.kw, uws: g.ws, uplane: g.hs * g.ws, bias, residual: epilogue.residual, gelu: epilogue.gelu, urb: epilogue.residual && epilogue.residual.shape[0] === g.n ? g.b * g.hs * g.ws : 0 },
+    act: epilogue.act,
+    unpatch: { uw: g.wg, ukh: g.kh, ukw: g.kw, uws: g.ws, uplane: g.hs * g.ws, bias, residual: epilogue.residual, urb: epilogue.residual && epilogue.residual.shape[0] === g.n ? g.b * g.hs * g.ws : 0 },
   });
   return out;
 }

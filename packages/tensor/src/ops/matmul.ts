@@ -20,11 +20,15 @@ import {
   matmulParams,
   matmulWorkgroups,
   tileExtent,
+  type MatmulActivation,
   type MatmulTile,
   type MatmulVariant,
 } from '../kernels/matmul-tiled.js';
 import { reshape } from './reshape.js';
 import { sum, sumTo } from './reduce.js';
+import { gelu, relu } from './unary.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
+import { tidy } from '../scope.js';
 
 /** Options of {@link matmulT}. */
 export interface MatmulOptions {
@@ -53,6 +57,8 @@ interface Problem {
   batch: number[];
   alpha: number;
   bias: Tensor | null;
+  /** Applied to each result as it is stored (forward only: callers check that no gradient is needed). */
+  act?: MatmulActivation;
 }
 
 function describeOp(op: string, a: Tensor, b: Tensor, o: MatmulOptions): string {
@@ -339,6 +345,7 @@ function runProduct(p: Problem, out: Tensor): void {
       bias: p.bias !== null,
       alpha: p.alpha !== 1,
       batchCap,
+      ...(p.act ? { act: p.act } : {}),
     };
     const params = matmulParams(
       { M: c.rows, N, K, lda, ldb, aOff, bOff, cOff, cBatch: g.matC, b0: c.b0, alpha: p.alpha, bshape: layout.shape, ast: layout.ast, bst: layout.bst },
@@ -388,9 +395,11 @@ export function stridedGemmInto(spec: {
   /**
    * C scattered as a transposed conv whose kernel equals its stride (see `MatmulVariant.unpatch`;
    * `c.ld` is unused): rows are input pixels of a `uw`-wide map, columns (channel, tap); `bias`
-   * then holds one value per channel, `residual` (C's shape) is added and `gelu` applied.
+   * then holds one value per channel and `residual` (C's shape) is added.
    */
-  unpatch?: { uw: number; ukh: number; ukw: number; uws: number; uplane: number; urb: number; bias: Tensor | null; residual: Tensor | null; gelu: boolean };
+  unpatch?: { uw: number; ukh: number; ukw: number; uws: number; uplane: number; urb: number; bias: Tensor | null; residual: Tensor | null };
+  /** Applied to each result as it is stored. */
+  act?: MatmulActivation;
 }): void {
   const { M, N, K, a, b, c } = spec;
   const batch = [...spec.batch];
@@ -424,7 +433,8 @@ export function stridedGemmInto(spec: {
     alpha: alpha !== 1,
     batchCap,
     cStrided: true,
-    ...(u ? { unpatch: true, residual: residual !== null, gelu: u.gelu } : {}),
+    ...(u ? { unpatch: true, residual: residual !== null } : {}),
+    ...(spec.act ? { act: spec.act } : {}),
   };
   const whole = (t: Tensor) => bindRange(t, 0, Math.max(1, t.size), 1).range;
   const params = matmulParams(
@@ -539,12 +549,23 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
 }
 
+/** Options of {@link linear}. */
+export interface LinearOptions {
+  /**
+   * Applied to the result: 'relu' or 'gelu' (erf). Without gradients it happens as the matmul
+   * stores its results (no second pass over the output); with them, as the op of that name.
+   */
+  activation?: MatmulActivation;
+}
+
+const ACTIVATIONS = { relu, gelu };
+
 /**
  * `x · weightᵀ + bias` (PyTorch's `F.linear`): x [..., in], weight [out, in], bias [out] or
  * none → [..., out]. The weight is read transposed in place and the bias is added in the same
- * kernel. Differentiable in x, weight and bias.
+ * kernel, as is `options.activation` without gradients. Differentiable in x, weight and bias.
  */
-export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: LinearOptions = {}): Tensor {
   assertTensor(x, 'linear', 'x');
   assertTensor(weight, 'linear', 'weight');
   assertDType(x, ['f32'], 'linear', 'x');
@@ -563,9 +584,13 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   if (bias && (bias.rank !== 1 || bias.shape[0] !== nOut)) {
     throw new RangeError(`linear: bias ${bias.describe()} must have shape [${nOut}] for weight ${weight.describe()}`);
   }
+  const act = options.activation;
+  if (act !== undefined && !(act in ACTIVATIONS)) throw new RangeError(`linear: activation must be 'relu' or 'gelu', got '${String(act)}'`);
+  const needsGrad = isGradEnabled() && [x, weight, bias].some((t) => t?.requiresGrad);
+  if (act && needsGrad) return tidy(() => ACTIVATIONS[act](linear(x, weight, bias)));
   const rows = sizeOf(x.shape.slice(0, -1));
   const x2 = x.view([rows, nIn], false);
-  const y2 = product(problem('linear', x2, weight, { transB: true }, bias));
+  const y2 = product({ ...problem('linear', x2, weight, { transB: true }, bias), act });
   x2.dispose();
   const y = y2.view([...x.shape.slice(0, -1), nOut]);
   y2.dispose();
