@@ -12,7 +12,7 @@ import { shutdown } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
 import { existsSync } from 'node:fs';
 import { parseArgs, type CommandArgs } from '../args.js';
-import { asyncRun, gpuRun, timeInterleaved, type Timing } from '../timing.js';
+import { asyncRun, gpuRun, timeInterleaved, type TimedRun, type Timing } from '../timing.js';
 import { peerCases, type PeerCase, type PeerCheck } from './cases.js';
 import { loadOnnxRuntime, ORT_SESSION_OPTIONS, ortVersion, PeerUnavailableError, type OrtModule, type OrtTensor } from './onnxruntime.js';
 import { sharedFixtureDir } from '../shared-fixtures.js';
@@ -76,6 +76,24 @@ export function peerResult(c: Pick<PeerCase, 'id' | 'name' | 'shape'>, ours: Tim
     peerFirstMs: round(peer.firstMs),
     runs: Math.min(ours.runsMs.length, peer.runsMs.length),
     ...meta,
+  };
+}
+
+/**
+ * onnxruntime's intra-op threads spin for a while after each run (its default,
+ * `session.intra_op.allow_spinning`); on a 2-core machine that takes the CPU from whatever starts
+ * next, i.e. our run in the round-robin (matmul-1024: ours 105–117 ms right after the peer's run,
+ * 71 ms in `bench kernels`). Our runs therefore start after this untimed pause. The peer's runs
+ * still start right after ours: a pause before them made onnxruntime slower (its threads fall
+ * asleep; 2026-12-07: tiny1024 142 → 199 ms), and lavapipe's threads do not spin.
+ */
+const PEER_SPIN_PAUSE_MS = 100;
+
+/** `run`, started after an untimed pause of `ms`. */
+function afterPause(ms: number, run: TimedRun): TimedRun {
+  return async () => {
+    await new Promise((r) => setTimeout(r, ms));
+    return run();
   };
 }
 
@@ -157,7 +175,7 @@ export async function peersCommand(args: CommandArgs, deps: PeersDeps = {}): Pro
       log(`${c.id}: timing …`);
       const [ours, theirs] = await timeInterleaved(
         [
-          gpuRun(ready.ours, (d) => (lastOurs = d)),
+          afterPause(PEER_SPIN_PAUSE_MS, gpuRun(ready.ours, (d) => (lastOurs = d))),
           asyncRun(async () => (lastPeer = await ready!.peer())),
         ],
         { repeats, warmup: 1, budgetMs },
