@@ -4,9 +4,10 @@
  * Why: while any of its promises is pending, Dawn's Node binding polls its event queue from
  * back-to-back `setImmediate` callbacks, a busy loop on the JS thread: the thread used 0.78–0.98 s
  * of CPU during a 1.2 s wait for ten 1024³ matmuls (2026-12-07, 2 cores, lavapipe). On a CPU
- * adapter that core is taken from the driver's own threads. Here the thread sleeps ~1 ms between
- * event-loop turns instead, so Dawn's poll still runs every turn (events are delivered, with ≤ 1 ms
- * of extra latency) and the driver gets the CPU: the same ten matmuls took 0.70 s instead of
+ * adapter that core is taken from the driver's own threads. Here, after the first 2 ms of a wait
+ * (short waits, as on a real GPU, are not delayed), the thread sleeps ~1 ms between event-loop
+ * turns, so Dawn's poll still runs every turn (events are delivered, with ≤ 1 ms of extra
+ * latency) and the driver gets the CPU: the same ten matmuls took 0.70 s instead of
  * 1.12–1.21 s, with 30–40 ms of JS-thread CPU.
  *
  * One nap loop serves every wait in flight, so concurrent readbacks do not multiply the naps.
@@ -17,17 +18,24 @@ import type { GpuWait } from './gpu-wait.js';
 
 /** Sleep between event-loop turns while a wait is in flight, ms. */
 const NAP_MS = 1;
+/**
+ * The first turns of a wait do not nap: a real GPU often answers within a millisecond, and a nap
+ * would add up to NAP_MS to every short sync (timings of small kernels included). On a CPU
+ * adapter waits last tens of milliseconds or more, so this much spinning costs little.
+ */
+const SPIN_MS = 2;
 const napCell = new Int32Array(new SharedArrayBuffer(4));
 let inFlight = 0;
 let looping = false;
 
 async function napLoop(): Promise<void> {
   looping = true;
+  const napFrom = performance.now() + SPIN_MS;
   try {
     while (inFlight > 0) {
-      // One turn first: Dawn's poll runs in it and may settle the wait without a nap.
+      // A turn first: Dawn's poll runs in it and may settle the wait without a nap.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (inFlight > 0) Atomics.wait(napCell, 0, 0, NAP_MS);
+      if (inFlight > 0 && performance.now() >= napFrom) Atomics.wait(napCell, 0, 0, NAP_MS);
     }
   } finally {
     looping = false;
