@@ -181,10 +181,19 @@ describe('linear', () => {
       await checkOp({ gpu: ([x, w, b]) => linear(x, w, b, { activation: act }), ref: activatedLinearRef, inputs, args: { act } });
       const want = activatedLinearRef.forward(inputs, { act });
       const [x, w, b] = inputs.map((r) => tensor(r.data, r.shape));
-      const { result: y, report } = await profile(() => noGrad(() => linear(x, w, b, { activation: act })));
-      await expectForward(y, want, `fused ${act}`, 1e-5);
-      expect(report.entries.map((e) => `${e.kernel}×${e.calls}`)).toEqual([expect.stringMatching(new RegExp(`^matmul:.*:${act}:0×1$`))]);
-      for (const t of [x, w, b, y]) t.dispose();
+      // both kernel families: subgroup tiles (CPU adapters) and register tiles (GPUs, the browser)
+      for (const kind of ['auto', 'register'] as const) {
+        setMatmulKernel(kind);
+        try {
+          const { result: y, report } = await profile(() => noGrad(() => linear(x, w, b, { activation: act })));
+          await expectForward(y, want, `fused ${act}, ${kind}`, 1e-5);
+          expect(report.entries.map((e) => `${e.kernel}×${e.calls}`)).toEqual([expect.stringMatching(new RegExp(`^matmul:.*:${act}:0×1$`))]);
+          y.dispose();
+        } finally {
+          setMatmulKernel('auto');
+        }
+      }
+      for (const t of [x, w, b]) t.dispose();
     }
   });
   it('errors name the op and the shapes', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionTuning, matmulKernelKind, noGrad, packedAttention, profile, reshape, scaledDotProductAttention, slice, tensor, tidy, transpose } from '../src/index.js';
+import { attentionTuning, matmulKernelKind, noGrad, setMatmulKernel, packedAttention, profile, reshape, scaledDotProductAttention, slice, tensor, tidy, transpose } from '../src/index.js';
 import { refFrom, type Ref, type RefOp } from './reference/ref.js';
 import { attentionRef } from './reference/nn.js';
 import { checkOp, expectForward } from './support/compare.js';
@@ -115,6 +115,22 @@ describe('packedAttention', () => {
         qkv.dispose();
         q?.dispose();
       }
+    }
+  });
+
+  it('the strided matmuls on register tiles too (the kernel family of GPUs and the browser), the same numbers', async () => {
+    setMatmulKernel('register');
+    try {
+      for (const [b, l, lq, heads, d] of CASES) {
+        const inputs = [rand([b, l, 3 * heads * d]), ...(lq ? [rand([b, lq, heads * d])] : [])];
+        const want = packedRef.forward(inputs, { heads, ownQ: lq > 0 });
+        const [qkv, q] = inputs.map((r) => tensor(r.data, r.shape));
+        const y = noGrad(() => packedAttention(qkv, heads, { q }));
+        await expectForward(y, want, `register tiles [${b}, ${l}, ${lq}, ${heads}, ${d}]`, 1e-4);
+        for (const t of [qkv, q, y]) t?.dispose();
+      }
+    } finally {
+      setMatmulKernel('auto');
     }
   });
 
