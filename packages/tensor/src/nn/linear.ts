@@ -21,7 +21,7 @@ export class Linear extends Module {
   }
   /**
    * `x·Wᵀ + b`: x [..., inFeatures] → [..., outFeatures] (an f16 weight is widened for the op,
-   * then freed); `options.activation` is applied to the result (see {@link linear}).
+   * then freed); `options.activation` is applied to the result (see the `linear` op).
    */
   forward(x: Tensor, options: LinearOptions = {}): Tensor {
     return this.weight.withF32((w) => linear(x, w, this.bias?.get() ?? null, options));
