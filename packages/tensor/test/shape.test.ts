@@ -10,6 +10,7 @@ import {
   repeatInterleave,
   gatherRows,
   split,
+  expand,
   tensor,
   tidy,
   getBackend,
@@ -265,6 +266,37 @@ describe('split', () => {
   });
   it('reference vjp vs finite differences', () => {
     checkVjpByFiniteDifferences(splitRef, [rand([3, 5])], { sizes: [2, 3], axis: 1, piece: 1 });
+  });
+});
+
+describe('expand', () => {
+  /** x [1, 3, 1] broadcast to [2, 3, 4] in float64, and its vjp (sums over the broadcast axes). */
+  const expandRef = {
+    forward([x]: Ref[], { shape }: { shape: number[] }): Ref {
+      const out = new Float64Array(sizeOfShape(shape));
+      const [, c] = x.shape;
+      for (let i = 0; i < out.length; i++) out[i] = x.data[Math.floor(i / shape[2]) % c];
+      return { shape, data: out };
+    },
+    vjp([x]: Ref[], { shape }: { shape: number[] }, up: Ref): Ref[] {
+      const g = new Float64Array(x.data.length);
+      for (let i = 0; i < up.data.length; i++) g[Math.floor(i / shape[2]) % x.shape[1]] += up.data[i];
+      return [{ shape: x.shape, data: g }];
+    },
+  };
+  it('broadcasts (a copy), with the gradient summed over the broadcast axes', async () => {
+    await checkOp({ gpu: ([x]) => expand(x, [2, 3, 4]), ref: expandRef, inputs: [rand([1, 3, 1])], args: { shape: [2, 3, 4] } });
+  });
+  it('to its own shape: a view (no dispatch), the same values and gradient', async () => {
+    const x = tensor(Float32Array.from([1, -2, 3, 4, 5, -6]), [1, 2, 3]);
+    const before = getBackend().dispatchCount;
+    const y = expand(x, [1, -1, 3]);
+    expect(getBackend().dispatchCount).toBe(before);
+    expect(y.shape).toEqual([1, 2, 3]);
+    expect([...(await y.data())]).toEqual([1, -2, 3, 4, 5, -6]);
+    await checkOp({ gpu: ([t]) => expand(t, [1, 2, 3]), ref: { forward: ([t]: Ref[]) => t, vjp: (_i: Ref[], _a: unknown, up: Ref) => [up] }, inputs: [rand([1, 2, 3])], args: {} });
+    x.dispose();
+    y.dispose();
   });
 });
 
