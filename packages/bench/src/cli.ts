@@ -49,8 +49,8 @@ const COMMANDS: Record<string, Command> = {
     parse: parsePeersArgs,
   },
   sam2: {
-    usage: 'sam2 [--json] [--sizes tiny1024,t,s,b+,l] [--dtype f32|f16] [--quick] [--repeat N]',
-    summary: 'SAM 2 image path per size: encoder ms per image, decoder ms per prompt (medians), peak pool bytes (random weights; tiny1024 uses the fixture weights)',
+    usage: 'sam2 [--json] [--sizes tiny1024,t,s,b+,l,default] [--dtype f32|f16] [--quick] [--repeat N]',
+    summary: 'SAM 2 image path per size: encoder ms per image, decoder ms per prompt (medians), peak pool bytes (random weights; tiny1024 uses the fixture weights, default is the embedded model with prompts on a 1024×768 frame)',
     run: sam2Command,
     parse: parseSam2BenchArgs,
   },

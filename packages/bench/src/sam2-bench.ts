@@ -1,9 +1,12 @@
 /**
- * `bench sam2 [--json] [--sizes tiny1024,t,l] [--dtype f32|f16] [--quick] [--repeat N]`: the SAM 2
- * image path per size: encoder time per image and decoder time per prompt (medians), the pool's
- * peak bytes during the encoder pass, and the load time. `tiny1024` is the shared fixture's tiny
- * model at 1024 with its real weights; t, s, b+, l are the official configs with random weights
- * (timings do not depend on weight values). With `--json` only a JSON array goes to stdout.
+ * `bench sam2 [--json] [--sizes tiny1024,t,l,default] [--dtype f32|f16] [--quick] [--repeat N]`:
+ * the SAM 2 image path per size: encoder time per image and decoder time per prompt (medians),
+ * the pool's peak bytes during the encoder pass, and the load time. `tiny1024` is the shared
+ * fixture's tiny model at 1024 with its real weights; t, s, b+, l are the official configs with
+ * random weights (timings do not depend on weight values); `default` is the embedded default model
+ * (512 px) with its weights, its prompt and full predict at a 1024×768 frame's size (the synthetic
+ * frames', so "full predict" is the click-to-mask latency of the labeling page and `pnpm bench`).
+ * With `--json` only a JSON array goes to stdout.
  *
  * On a software adapter (lavapipe) the large sizes take minutes per encoder pass: a size whose
  * first (warm-up) pass took over 60 s is not repeated, and its encoder time is that first pass
@@ -25,7 +28,7 @@ export interface Sam2BenchResult {
   size: string;
   config: string;
   imageSize: number;
-  weights: 'fixture' | 'random';
+  weights: 'fixture' | 'random' | 'default';
   dtype: 'f32' | 'f16';
   adapter: string;
   parameters?: number;
@@ -54,7 +57,9 @@ export interface Sam2BenchArgs extends CommandArgs {
 }
 
 const DEFAULT_SIZES = ['tiny1024', 't'];
-const KNOWN = ['tiny1024', 'tiny256', 't', 's', 'b+', 'l'];
+const KNOWN = ['tiny1024', 'tiny256', 't', 's', 'b+', 'l', 'default'];
+/** The frame size whose prompts and masks the `default` size times (the synthetic frames'). */
+const DEFAULT_FRAME: [number, number] = [768, 1024];
 const SINGLE_RUN_MS = 60_000;
 
 /** The common flags plus `--sizes a,b,c` and `--dtype f32|f16`. */
@@ -96,15 +101,20 @@ export function fixtureConfig(sam2: Sam2Module, size: string): Sam2Config {
 }
 
 async function benchSize(sam2: Sam2Module, size: string, args: Sam2BenchArgs, adapter: string, log: (s: string) => void): Promise<Sam2BenchResult> {
-  const { loadSam2, presetConfig, randomPixels, Sam2ImagePredictor } = sam2;
+  const { loadSam2, loadDefaultSam2, presetConfig, randomPixels, Sam2ImagePredictor } = sam2;
   const backend = getBackend();
   const fixture = size.startsWith('tiny');
-  const cfg: Sam2Config = fixture ? fixtureConfig(sam2, size) : presetConfig(size);
-  const base: Sam2BenchResult = { id: `sam2-${size}`, size, config: cfg.name, imageSize: cfg.imageSize, weights: fixture ? 'fixture' : 'random', dtype: args.dtype, adapter };
+  const embedded = size === 'default';
   const repeats = args.repeat ?? (args.quick ? 1 : 3);
   const t0 = performance.now();
-  const { model, report } = await loadSam2({ config: cfg, weights: fixture ? fixtureDir(size) + 'weights.safetensors' : { random: { seed: 0 } }, dtype: args.dtype });
+  const { model, report } = embedded
+    ? await loadDefaultSam2({ dtype: args.dtype })
+    : await loadSam2({ config: fixture ? fixtureConfig(sam2, size) : presetConfig(size), weights: fixture ? fixtureDir(size) + 'weights.safetensors' : { random: { seed: 0 } }, dtype: args.dtype });
   const loadMs = performance.now() - t0;
+  const cfg: Sam2Config = model.cfg;
+  const base: Sam2BenchResult = { id: `sam2-${size}`, size, config: cfg.name, imageSize: cfg.imageSize, weights: embedded ? 'default' : fixture ? 'fixture' : 'random', dtype: args.dtype, adapter };
+  // Prompts and full-size masks at the model's input size, or at the frame size of the default model's data.
+  const [fh, fw] = embedded ? DEFAULT_FRAME : [cfg.imageSize, cfg.imageSize];
   const predictor = new Sam2ImagePredictor(model);
   const pixels = randomPixels(cfg.imageSize);
   try {
@@ -136,8 +146,8 @@ async function benchSize(sam2: Sam2Module, size: string, args: Sam2BenchArgs, ad
     log(`${base.id}: encoder ${round(encoderMs)} ms (${runs.length ? `median of ${runs.length}, ` : 'single run, '}first ${round(first.ms)} ms), peak ${(peakBytes / 2 ** 20).toFixed(1)} MiB`);
 
     // Decoder: one positive click, three masks, on the cached features.
-    predictor.setFeatures(features, [cfg.imageSize, cfg.imageSize]);
-    const prompt = { points: [[cfg.imageSize * 0.4, cfg.imageSize * 0.55]], labels: [1], multimaskOutput: true };
+    predictor.setFeatures(features, [fh, fw]);
+    const prompt = { points: [[fw * 0.4, fh * 0.55]], labels: [1], multimaskOutput: true };
     const decode = async () => {
       await backend.sync();
       const t = performance.now();
