@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketSize, getBackend, tensor, zeros } from '../src/index.js';
+import { bucketSize, getBackend, mulScalar, tensor, zeros } from '../src/index.js';
 
 describe('buffer pool', () => {
   it('rounds sizes to at most 25% slack, with 16-byte granularity for small buffers', () => {
@@ -13,20 +13,31 @@ describe('buffer pool', () => {
     }
   });
 
-  it('reuses a released buffer only after the work that used it is submitted', () => {
+  it('reuses a released buffer before the submit; an upload into it waits for the commands that read it', async () => {
     const backend = getBackend();
     backend.flush();
-    const a = zeros([1000]);
+    const a = tensor(Float32Array.from({ length: 1000 }, (_, i) => i), [1000]);
+    const doubled = mulScalar(a, 2); // recorded, not submitted: reads a's buffer later
     const bufA = a.store.buffer;
     a.dispose();
-    // still pending: the encoder that filled `a` has not been submitted
-    const b = zeros([1000]);
-    expect(b.store.buffer).not.toBe(bufA);
-    backend.flush();
-    const c = zeros([1000]);
-    expect(c.store.buffer).toBe(bufA);
-    b.dispose();
+    // an upload into a's old buffer: the pool hands it out again, and the backend submits the
+    // encoder before writing, so `doubled` still sees a's values
+    const b = tensor(new Float32Array(1000).fill(-1), [1000]);
+    expect(b.store.buffer).toBe(bufA);
+    const d = await doubled.data();
+    expect(d[0]).toBe(0);
+    expect(d[999]).toBe(1998);
+    expect([...(await b.data())].every((v) => v === -1)).toBe(true);
+    // a dispatch output takes a released buffer without any submit in between
+    const before = backend.submitCount;
+    const c = mulScalar(b, 3);
+    const bufC = c.store.buffer;
     c.dispose();
+    const e = mulScalar(b, 5);
+    expect(e.store.buffer).toBe(bufC);
+    expect(backend.submitCount).toBe(before);
+    expect((await e.data())[0]).toBe(-5);
+    for (const t of [doubled, b, e]) t.dispose();
   });
 
   it('counts live and peak bytes', () => {

@@ -93,6 +93,8 @@ export class Backend {
   batchSize = 64;
   /** Total dispatches recorded (for tests and benchmarks). */
   dispatchCount = 0;
+  /** Total command encoders submitted (for tests and benchmarks). */
+  submitCount = 0;
   /**
    * Debug check (on in the tensor tests and `check-ops`): regenerate each kernel's WGSL on every
    * dispatch and throw if one key stands for two different sources. Costs the generator's time
@@ -238,6 +240,9 @@ export class Backend {
   write(dst: GPUBuffer, dstOffset: number, data: ArrayBufferView): void {
     this.assertAlive();
     if (data.byteLength === 0) return;
+    // A buffer reused within the unsubmitted encoder: submit first, so the recorded commands read
+    // its old contents before the upload lands.
+    if (this.pool.writeNeedsSubmit(dst)) this.flush();
     this.activeProfiler?.countUpload(data.byteLength);
     // writeBuffer needs a multiple of 4 bytes.
     if (data.byteLength % 4 !== 0) {
@@ -260,6 +265,7 @@ export class Backend {
     const timed = this.activeProfiler?.resolve(this.encoder);
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaStaging, 0, this.arenaUsed);
     this.device.queue.submit([this.encoder.finish()]);
+    this.submitCount++;
     if (timed) this.activeProfiler!.afterSubmit(timed);
     this.encoder = null;
     this.arenaUsed = 0;
