@@ -53,30 +53,16 @@ export async function kernelsCommand(args: CommandArgs): Promise<number> {
     results.push(...(await runGroup(cases.slice(i, j), { repeats, budgetMs, adapter, matmulNote, json: args.json, log })));
     i = j;
   }
+  // Ratio lines at 1024³: each row's median (and min) over the library matmul's.
   const lib = results.find((r) => r.id === 'matmul-1024');
-  const baseline = results.find((r) => r.id === 'baseline-matmul-1024');
-  if (lib?.ms && baseline?.ms) {
-    const ratio: KernelResult = {
-      id: 'matmul-1024-vs-baseline',
-      name: 'library / baseline speed at 1024³ (baseline ms ÷ library ms)',
-      shape: 'M=1024 K=1024 N=1024',
-      adapter,
-      ratio: round(baseline.ms / lib.ms),
-      ratioMin: round(baseline.minMs! / lib.minMs!),
-    };
-    results.push(ratio);
-    log(`${ratio.name}: ${ratio.ratio}× (of the fastest runs: ${ratio.ratioMin}×)`);
-  }
-  const awaited = results.find((r) => r.id === 'matmul-1024-await');
-  if (lib?.ms && awaited?.ms) {
-    const ratio: KernelResult = {
-      id: 'matmul-1024-nap-vs-await',
-      name: "napping wait / plain await at 1024³ (plain-await ms ÷ library ms: what Dawn's busy poll costs)",
-      shape: 'M=1024 K=1024 N=1024',
-      adapter,
-      ratio: round(awaited.ms / lib.ms),
-      ratioMin: round(awaited.minMs! / lib.minMs!),
-    };
+  const ratios: [string, string, string][] = [
+    ['baseline-matmul-1024', 'matmul-1024-vs-baseline', 'library / baseline speed at 1024³ (baseline ms ÷ library ms)'],
+    ['matmul-1024-await', 'matmul-1024-nap-vs-await', "napping wait / plain await at 1024³ (plain-await ms ÷ library ms: what Dawn's busy poll costs)"],
+  ];
+  for (const [of, id, name] of ratios) {
+    const other = results.find((r) => r.id === of);
+    if (!lib?.ms || !other?.ms) continue;
+    const ratio: KernelResult = { id, name, shape: 'M=1024 K=1024 N=1024', adapter, ratio: round(other.ms / lib.ms), ratioMin: round(other.minMs! / lib.minMs!) };
     results.push(ratio);
     log(`${ratio.name}: ${ratio.ratio}× (of the fastest runs: ${ratio.ratioMin}×)`);
   }
