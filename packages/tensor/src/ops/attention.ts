@@ -14,7 +14,7 @@ import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import { tidy } from '../scope.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
-import { matmul, matmulKernelKind, stridedGemmInto } from './matmul.js';
+import { matmul, matmulKernelKind, stridedGemmFits, stridedGemmInto } from './matmul.js';
 import { softmax } from './softmax.js';
 import { mulScalar } from './unary.js';
 import { transpose } from './permute.js';
@@ -404,9 +404,8 @@ export function packedAttention(qkv: Tensor, heads: number, options: PackedAtten
   }
   const lq = q ? q.shape[1] : l;
   const scale = options.scale ?? 1 / Math.sqrt(hd);
-  const backend = getBackend();
   const noGradNeeded = !isGradEnabled() || !(qkv.requiresGrad || q?.requiresGrad);
-  const fits = [qkv, q].every((t) => !t || t.size * 4 <= backend.maxBinding) && b * lq * heads * hd * 4 <= backend.maxBinding && b * heads <= backend.info.limits.maxComputeWorkgroupsPerDimension;
+  const fits = stridedGemmFits(b * heads, qkv.size, q?.size ?? 0, b * lq * heads * hd);
   if (attentionTuning.packed && noGradNeeded && l > 0 && fits && Number.isFinite(scale)) {
     const p = { b, heads, lq, lk: l, d: hd, scale };
     const { path, limit } = attentionPath({ bh: b * heads, lq, lk: l, d: hd, dv: hd, scale }, 'auto', true);

@@ -19,7 +19,7 @@ import {
 } from '../kernels/conv-direct.js';
 import { packConvWeight } from './conv-pack.js';
 import { runOverSamples } from './conv-batch.js';
-import { matmulKernelKind, stridedGemmInto } from './matmul.js';
+import { matmulKernelKind, stridedGemmFits, stridedGemmInto } from './matmul.js';
 
 /** Workgroups along x for a uniform grid-stride loop over `items` (capped at the dispatch limit). */
 function pixelGroups(items: number): number {
@@ -97,8 +97,7 @@ function directRows(s: Tensor, packed: Tensor, bias: Tensor | null, g: ConvGeome
 export function pointwise(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, layout: 'direct' | 'gather', out: Tensor): Tensor {
   const [rDim, jDim] = layout === 'direct' ? [g.b, g.a] : [g.a, g.b];
   const hw = g.hg * g.wg;
-  const maxBinding = getBackend().maxBinding;
-  if (g.groups === 1 && matmulKernelKind() === 'subgroup' && Math.max(x.size, out.size) * 4 <= maxBinding && g.n <= getBackend().info.limits.maxComputeWorkgroupsPerDimension) {
+  if (matmulKernelKind() === 'subgroup' && stridedGemmFits(g.n, x.size, out.size)) {
     // out[n] = op(W)·x[n] (+ bias per output channel) on the subgroup matmul, in place: on lavapipe
     // ~3× this kernel's rate (Hiera-T's FPN 1×1 convs: 710 → ~250 ms). W is [a, b]; the channel
     // sum runs over b ('direct') or a ('gather', W read transposed).
@@ -110,7 +109,7 @@ export function pointwise(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeom
       a: { t: w, offset: 0, ld: g.b, trans: layout === 'gather', batchStrides: [0] },
       b: { t: x, offset: 0, ld: hw, batchStrides: [rDim * hw] },
       c: { t: out, offset: 0, ld: hw, batchStrides: [jDim * hw] },
-      rowBias: bias,
+      bias,
     });
     return out;
   }

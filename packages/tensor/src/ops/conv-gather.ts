@@ -16,7 +16,7 @@ import { UNPATCH_BT, convFlipTransposeKernel, convGatherKernel, convUnpatchKerne
 import { packConvWeight } from './conv-pack.js';
 import { convDirect, fillBias, pointwise, runConvBlocks } from './conv-direct.js';
 import { runLinear } from './run.js';
-import { matmulKernelKind, stridedGemmInto } from './matmul.js';
+import { matmulKernelKind, stridedGemmFits, stridedGemmInto } from './matmul.js';
 import type { MatmulActivation } from '../kernels/matmul-tiled.js';
 
 /**
@@ -68,8 +68,7 @@ export interface UnpatchEpilogue {
  * scatters its columns (one group, CPU adapters, each tensor within one binding).
  */
 export function unpatchOnMatmul(gt: Tensor, g: ConvGeometry, outSize: number): boolean {
-  const backend = getBackend();
-  return g.groups === 1 && matmulKernelKind() === 'subgroup' && Math.max(gt.size, outSize) * 4 <= backend.maxBinding && g.n <= backend.info.limits.maxComputeWorkgroupsPerDimension;
+  return g.groups === 1 && matmulKernelKind() === 'subgroup' && stridedGemmFits(g.n, gt.size, outSize);
 }
 
 /**
@@ -91,7 +90,8 @@ export function unpatchMatmulInto(gt: Tensor, w: Tensor, bias: Tensor | null, g:
     b: { t: w, offset: 0, ld: g.b * taps, batchStrides: [0] },
     c: { t: out, offset: 0, ld: 0, batchStrides: [g.b * g.hs * g.ws] },
     act: epilogue.act,
-    unpatch: { uw: g.wg, ukh: g.kh, ukw: g.kw, uws: g.ws, uplane: g.hs * g.ws, bias, residual: epilogue.residual, urb: epilogue.residual && epilogue.residual.shape[0] === g.n ? g.b * g.hs * g.ws : 0 },
+    bias,
+    unpatch: { uw: g.wg, ukh: g.kh, ukw: g.kw, uws: g.ws, uplane: g.hs * g.ws, residual: epilogue.residual, urb: epilogue.residual && epilogue.residual.shape[0] === g.n ? g.b * g.hs * g.ws : 0 },
   });
   return out;
 }

@@ -9,14 +9,13 @@ import { fmtShape, sizeOf } from '../tensor/shape.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { tidy } from '../scope.js';
 import { add } from './binary.js';
-import { gelu, relu } from './unary.js';
+import { activationOp } from './unary.js';
 import { pair, type ConvGeometry, type Size2 } from '../kernels/conv-geometry.js';
 import { convDirect } from './conv-direct.js';
 import { convGather, isUnpatch, unpatchMatmulInto, unpatchOnMatmul } from './conv-gather.js';
 import { convWeightGrad } from './conv-weight-grad.js';
 import { checkConvArgs, recordConv, type Conv2dOptions } from './conv.js';
-
-const ACTIVATIONS = { gelu, relu };
+import type { MatmulActivation } from '../kernels/matmul-tiled.js';
 
 /** Options of {@link convTranspose2d}. */
 export interface ConvTranspose2dOptions extends Conv2dOptions {
@@ -28,8 +27,8 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
    * one group, CPU adapters), the add and the activation happen as the result is stored.
    */
   add?: Tensor;
-  /** Applied last: 'gelu' (erf) or 'relu'. */
-  activation?: 'gelu' | 'relu';
+  /** Applied last: 'relu' or 'gelu' (erf). */
+  activation?: MatmulActivation;
 }
 
 /**
@@ -69,7 +68,7 @@ function withEpilogue(x: Tensor, weight: Tensor, bias: Tensor | null, options: C
   const op = 'convTranspose2d';
   const { add: residual, activation, ...plain } = options;
   const shape = [g.n, g.groups * g.b, g.hs, g.ws];
-  if (activation !== undefined && activation !== 'gelu' && activation !== 'relu') throw new RangeError(`${op}: activation must be 'gelu' or 'relu', got '${String(activation)}'`);
+  const activate = activation === undefined ? null : activationOp(op, activation);
   if (residual) {
     assertTensor(residual, op, 'add');
     const ok = residual.rank === 4 && (residual.shape[0] === g.n || residual.shape[0] === 1) && residual.shape.slice(1).every((d, i) => d === shape[i + 1]);
@@ -82,6 +81,6 @@ function withEpilogue(x: Tensor, weight: Tensor, bias: Tensor | null, options: C
   return tidy(() => {
     let y = convTranspose2d(x, weight, bias, plain);
     if (residual) y = add(y, residual);
-    return activation ? ACTIVATIONS[activation](y) : y;
+    return activate ? activate(y) : y;
   });
 }

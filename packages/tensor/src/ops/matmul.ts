@@ -26,7 +26,7 @@ import {
 } from '../kernels/matmul-tiled.js';
 import { reshape } from './reshape.js';
 import { sum, sumTo } from './reduce.js';
-import { gelu, relu } from './unary.js';
+import { activationOp } from './unary.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { tidy } from '../scope.js';
 
@@ -375,6 +375,15 @@ export interface StridedMatrices {
 }
 
 /**
+ * Whether {@link stridedGemmInto} can take tensors of these element counts over `batches`
+ * batches: each fits one binding, and the batches fit one grid dimension.
+ */
+export function stridedGemmFits(batches: number, ...elements: number[]): boolean {
+  const backend = getBackend();
+  return elements.every((n) => n * 4 <= backend.maxBinding) && batches <= backend.info.limits.maxComputeWorkgroupsPerDimension;
+}
+
+/**
  * C = alpha·op(A)·op(B) over `batch`, every matrix a strided view of its tensor's buffer: no copy of
  * a slice, a head split or an interleaved output (e.g. attention heads read from and written to
  * [B, L, H·D] rows). One dispatch; no autograd. Each tensor is bound whole, so each must fit one
@@ -390,14 +399,17 @@ export function stridedGemmInto(spec: {
   b: StridedMatrices;
   c: StridedMatrices;
   alpha?: number;
-  /** Added to every row m of each C matrix: a vector of M (e.g. a 1×1 conv's bias per output channel). */
-  rowBias?: Tensor | null;
+  /**
+   * Added as C is stored: one value per row m, a vector of M (e.g. a 1×1 conv's bias per output
+   * channel); with `unpatch`, one value per output channel.
+   */
+  bias?: Tensor | null;
   /**
    * C scattered as a transposed conv whose kernel equals its stride (see `MatmulVariant.unpatch`;
-   * `c.ld` is unused): rows are input pixels of a `uw`-wide map, columns (channel, tap); `bias`
-   * then holds one value per channel and `residual` (C's shape) is added.
+   * `c.ld` is unused): rows are input pixels of a `uw`-wide map, columns (channel, tap);
+   * `residual` (C's shape) is added.
    */
-  unpatch?: { uw: number; ukh: number; ukw: number; uws: number; uplane: number; urb: number; bias: Tensor | null; residual: Tensor | null };
+  unpatch?: { uw: number; ukh: number; ukw: number; uws: number; uplane: number; urb: number; residual: Tensor | null };
   /** Applied to each result as it is stored. */
   act?: MatmulActivation;
 }): void {
@@ -418,10 +430,9 @@ export function stridedGemmInto(spec: {
   const alpha = spec.alpha ?? 1;
   const batchCap = batch.length === 0 ? 0 : Math.ceil(batch.length / 4) * 4;
   const aligned = [a.ld, b.ld, c.ld, N, a.offset, b.offset, c.offset, ...a.batchStrides, ...b.batchStrides, ...c.batchStrides].every(mod4);
-  const rowBias = spec.rowBias ?? null;
-  if (rowBias && rowBias.size !== M) throw new RangeError(`stridedGemmInto: row bias ${rowBias.describe()} must hold M = ${M} values`);
+  const bias = spec.bias ?? null;
   const u = spec.unpatch;
-  const bias = u ? u.bias : rowBias;
+  if (bias && !u && bias.size !== M) throw new RangeError(`stridedGemmInto: row bias ${bias.describe()} must hold M = ${M} values`);
   const residual = u?.residual ?? null;
   if (residual && residual.size * 4 > backend.maxBinding) throw new RangeError(`stridedGemmInto: residual ${residual.describe()} exceeds the device's maxStorageBufferBindingSize (${backend.maxBinding} bytes)`);
   const v: MatmulVariant = {
@@ -429,7 +440,7 @@ export function stridedGemmInto(spec: {
     transB: !!b.trans,
     vec: aligned,
     bias: bias !== null,
-    rowBias: rowBias !== null,
+    rowBias: bias !== null && !u,
     alpha: alpha !== 1,
     batchCap,
     cStrided: true,
@@ -558,8 +569,6 @@ export interface LinearOptions {
   activation?: MatmulActivation;
 }
 
-const ACTIVATIONS = { relu, gelu };
-
 /**
  * `x · weightᵀ + bias` (PyTorch's `F.linear`): x [..., in], weight [out, in], bias [out] or
  * none → [..., out]. The weight is read transposed in place and the bias is added in the same
@@ -585,9 +594,9 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     throw new RangeError(`linear: bias ${bias.describe()} must have shape [${nOut}] for weight ${weight.describe()}`);
   }
   const act = options.activation;
-  if (act !== undefined && !(act in ACTIVATIONS)) throw new RangeError(`linear: activation must be 'relu' or 'gelu', got '${String(act)}'`);
+  const activate = act === undefined ? null : activationOp('linear', act);
   const needsGrad = isGradEnabled() && [x, weight, bias].some((t) => t?.requiresGrad);
-  if (act && needsGrad) return tidy(() => ACTIVATIONS[act](linear(x, weight, bias)));
+  if (activate && needsGrad) return tidy(() => activate(linear(x, weight, bias)));
   const rows = sizeOf(x.shape.slice(0, -1));
   const x2 = x.view([rows, nIn], false);
   const y2 = product({ ...problem('linear', x2, weight, { transB: true }, bias), act });

@@ -8,6 +8,7 @@ import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import { UNARY_OPS, unaryGradKernel, unaryGradVec4Kernel, unaryKernel, unaryParams, unaryVec4Kernel, type UnaryDef, type UnaryOp } from '../kernels/unary.js';
 import { runLinear, runVec4Map } from './run.js';
+import type { MatmulActivation } from '../kernels/matmul-tiled.js';
 
 export { UNARY_OPS, type UnaryOp } from '../kernels/unary.js';
 
@@ -77,6 +78,14 @@ export const relu = (x: Tensor) => unary('relu', x);
 export const erf = (x: Tensor) => unary('erf', x);
 /** GELU with the exact erf form (PyTorch's default). */
 export const gelu = (x: Tensor) => unary('gelu', x);
+/** The activations ops take by name (`linear`'s and `convTranspose2d`'s `activation`). */
+const ACTIVATION_OPS: Record<MatmulActivation, (x: Tensor) => Tensor> = { relu, gelu };
+
+/** The op of an `activation` option's name; any other name throws, naming `op` and the choices. */
+export function activationOp(op: string, name: string): (x: Tensor) => Tensor {
+  if (!Object.prototype.hasOwnProperty.call(ACTIVATION_OPS, name)) throw new RangeError(`${op}: activation must be 'relu' or 'gelu', got '${name}'`);
+  return ACTIVATION_OPS[name as MatmulActivation];
+}
 /** GELU with the tanh approximation. */
 export const geluTanh = (x: Tensor) => unary('gelu_tanh', x);
 /** x·scale + shift */
