@@ -40,6 +40,40 @@ describe('buffer pool', () => {
     for (const t of [doubled, b, e]) t.dispose();
   });
 
+  it('readback staging buffers are mapped again by later reads, concurrent reads get their own', async () => {
+    const backend = getBackend();
+    const device = backend.device;
+    const create = device.createBuffer.bind(device);
+    let staging = 0;
+    device.createBuffer = (d: GPUBufferDescriptor) => {
+      if (d.usage & GPUBufferUsage.MAP_READ) staging++;
+      return create(d);
+    };
+    try {
+      const xs = [1, 2, 3].map((k) => tensor(Float32Array.from({ length: 3000 }, (_, i) => i * k), [3000]));
+      await xs[0].data(); // warms a staging buffer of this size
+      const before = staging;
+      for (const k of [1, 2, 3]) {
+        const d = await xs[k - 1].data();
+        expect(d[2999]).toBe(2999 * k);
+      }
+      expect(staging).toBe(before);
+      // three reads in flight at once: each maps a buffer of its own, and all come back right
+      const ds = await Promise.all(xs.map((x) => x.data()));
+      ds.forEach((d, j) => expect(d[1234]).toBe(1234 * (j + 1)));
+      expect(staging - before).toBeLessThanOrEqual(2);
+      // a different size takes a buffer of its own size
+      const other = zeros([1_500_001]); // 6 MB: an 8 MiB staging buffer, a size no other read here uses
+      const before2 = staging;
+      expect((await other.data())[1_500_000]).toBe(0);
+      expect(staging).toBe(before2 + 1);
+      other.dispose();
+      for (const x of xs) x.dispose();
+    } finally {
+      device.createBuffer = create;
+    }
+  });
+
   it('counts live and peak bytes', () => {
     const backend = getBackend();
     const s0 = backend.stats();

@@ -82,6 +82,13 @@ export interface Dispatch {
 const UNIFORM_USAGE = 0x0040 | 0x0008; // UNIFORM | COPY_DST
 const MAP_READ_USAGE = 0x0001 | 0x0008; // MAP_READ | COPY_DST
 const ARENA_BYTES = 1 << 16;
+/**
+ * Readback staging buffers up to this size are kept (at most {@link STAGING_KEPT} of them, sizes
+ * rounded up to a power of two) and mapped again by later reads: a fresh 4 MiB staging buffer cost
+ * ~6 ms a read on lavapipe, mostly its allocation and first touch.
+ */
+const STAGING_KEEP_BYTES = 16 << 20;
+const STAGING_KEPT = 4;
 
 /**
  * The WebGPU backend of one device: compiles and caches kernel pipelines, records and submits
@@ -121,6 +128,8 @@ export class Backend {
   /** Settles when the loss has been handled (awaited only on a failure path). */
   private readonly lostHandled: Promise<void>;
   private activeProfiler: DispatchProfiler | null = null;
+  /** Unmapped staging buffers kept for reuse by `read` (see STAGING_KEEP_BYTES). */
+  private readonly stagingFree: GPUBuffer[] = [];
 
   constructor(
     readonly device: GPUDevice,
@@ -277,8 +286,12 @@ export class Backend {
   async read(src: GPUBuffer, srcOffset: number, bytes: number): Promise<ArrayBuffer> {
     this.assertAlive();
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
-    const staging = this.device.createBuffer({ size, usage: MAP_READ_USAGE });
+    const keep = size <= STAGING_KEEP_BYTES;
+    const capacity = keep ? 2 ** Math.ceil(Math.log2(size)) : size;
+    const kept = keep ? this.stagingFree.findIndex((b) => b.size === capacity) : -1;
+    const staging = kept >= 0 ? this.stagingFree.splice(kept, 1)[0] : this.device.createBuffer({ size: capacity, usage: MAP_READ_USAGE });
     this.activeProfiler?.countReadback(bytes);
+    let reusable = false;
     try {
       this.encodeCopy(src, srcOffset, staging, 0, size);
       this.flush();
@@ -289,9 +302,15 @@ export class Backend {
         throw (await this.lostWithin(1000)) ?? e;
       }
       this.throwErrors();
-      return staging.getMappedRange(0, size).slice(0, bytes);
+      const out = staging.getMappedRange(0, size).slice(0, bytes);
+      staging.unmap();
+      reusable = keep && !this.destroyed && !this.lostError;
+      return out;
     } finally {
-      staging.destroy();
+      if (reusable) {
+        this.stagingFree.push(staging);
+        if (this.stagingFree.length > STAGING_KEPT) this.stagingFree.shift()!.destroy();
+      } else staging.destroy();
     }
   }
 
@@ -310,6 +329,7 @@ export class Backend {
     this.activeProfiler = null;
     this.destroyed = true;
     this.pool.trim();
+    for (const b of this.stagingFree.splice(0)) b.destroy();
     this.arena.destroy();
     this.device.destroy();
   }

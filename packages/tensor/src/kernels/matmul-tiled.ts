@@ -99,8 +99,13 @@ export interface MatmulVariant {
 
 /** Register tile used where subgroups are not used; measured best of the register tiles on lavapipe. */
 export const REGISTER_TILE: RegisterTile = { kind: 'register', tm: 4, tn: 8, wx: 16, wy: 8 };
-/** Subgroup tile; measured best on lavapipe (1024³: rows 16 × tn 4 beat 8×4, 8×8, 16×8, 24×4, 32×4). */
-export const SUBGROUP_TILE: SubgroupTile = { kind: 'subgroup', rows: 16, tn: 4, wx: 64 };
+/**
+ * Subgroup tile; measured best on lavapipe at 1024³ with the napping wait (2026-12-07, idle): rows
+ * 32 × tn 4 54 ms, rows 24 58 ms, 40 63 ms, 16 67 ms, 48 66 ms, 64 70 ms, 8 92 ms; loading both
+ * k blocks' operands per iteration (k step 8) or A before B was slower. Loads are two thirds of
+ * the time (without them: 19 ms), so more rows per B load pays until the accumulators spill.
+ */
+export const SUBGROUP_TILE: SubgroupTile = { kind: 'subgroup', rows: 32, tn: 4, wx: 128 };
 
 /** Per-dispatch values of the kernel's uniform struct. */
 export interface MatmulParams {
@@ -156,7 +161,7 @@ function assertTile(t: MatmulTile, v: MatmulVariant): void {
     ok(Number.isInteger(t.rows) && t.rows >= 8 && t.rows <= 32 && t.rows % 8 === 0, 'rows must be 8, 16, 24 or 32');
     // Lanes 0..7 of every subgroup must exist: workgroups of whole 8-lane groups.
     ok(Number.isInteger(t.wx) && t.wx >= 8 && t.wx <= 256 && t.wx % 8 === 0, 'wx must be a multiple of 8 in 8..256');
-    ok(t.rows * t.tn <= 64, 'rows·tn must be at most 64 accumulators per thread');
+    ok(t.rows * t.tn <= 128, 'rows·tn must be at most 128 accumulators per thread');
   }
   ok(v.batchCap === 0 || (v.batchCap % 4 === 0 && v.batchCap <= 16), 'batchCap must be 0, 4, 8, 12 or 16');
 }
@@ -213,9 +218,15 @@ export function matmulWorkgroups(tile: MatmulTile, M: number, N: number, batches
 const XYZW = ['x', 'y', 'z', 'w'];
 const range = (n: number) => [...Array(n).keys()];
 
-/** How a kernel reads A: statements per k block and the expression of A[row r, k + kk]. */
+/**
+ * How a kernel reads A: statements per k block and the expression of A[row r, k + kk]. The main
+ * loop (blocks of 4) reads through running indices, moved on to the next block right after their
+ * loads, so the loop body has no index arithmetic beyond constant offsets; the remainder loop
+ * indexes from `k`. Measured at 1024³: 64 → 55 ms, as fast as a kernel with the sizes compiled
+ * in (moving the indices at the end of the body instead measured 62–65 ms).
+ */
 interface AReader {
-  /** Statements before the k loop. */
+  /** Statements before the k loop (including the running indices' initial values). */
   setup: string[];
   /**
    * Emits one k block (`width` 4 or 1) given `fmaRow(r, kk, aExpr)`, which returns the FMA
@@ -230,7 +241,18 @@ function registerA(t: RegisterTile, v: MatmulVariant): AReader {
   const setup: string[] = [`  let row0 = (wid.x * ${t.wy}u + lid.y) * ${TM}u;`];
   for (const r of range(TM)) setup.push(`  let m${r} = min(row0 + ${r}u, M - 1u);`);
   if (v.transA && v.vec) for (const j of range(TM / 4)) setup.push(`  let mg${j} = min(row0 + ${4 * j}u, M - 4u);`);
-  if (!v.transA) for (const r of range(TM)) setup.push(`  let ar${r} = aBase + m${r} * lda;`);
+  const advance: string[] = [];
+  if (!v.transA) {
+    for (const r of range(TM)) setup.push(`  let ar${r} = aBase + m${r} * lda;`);
+    for (const r of range(TM)) setup.push(`  var ai${r} = ${v.vec ? `ar${r} >> 2u` : `ar${r}`};`);
+    advance.push(range(TM).map((r) => `ai${r} += ${v.vec ? 1 : 4}u;`).join(' '));
+  } else if (v.vec) {
+    for (const j of range(TM / 4)) setup.push(`  var ai${j} = (aBase + mg${j}) >> 2u;`);
+    advance.push(range(TM / 4).map((j) => `ai${j} += lda;`).join(' '));
+  } else {
+    setup.push(`  var ak = aBase;`);
+    advance.push(`ak += 4u * lda;`);
+  }
   const block = (width: number, fmaRow: (r: number, kk: number, a: string) => string[]): string[] => {
     const out: string[] = [];
     if (width === 1) {
@@ -240,23 +262,29 @@ function registerA(t: RegisterTile, v: MatmulVariant): AReader {
     }
     if (!v.transA) {
       // one vec4 along k per row
-      for (const r of range(TM)) out.push(`let a${r} = ${vec4At('A', v.vec, `ar${r} + k`)};`);
+      for (const r of range(TM)) out.push(`let a${r} = ${v.vec ? `A[ai${r}]` : vec4At('A', false, `ai${r}`)};`);
+      out.push(...advance);
       for (const kk of range(4)) for (const r of range(TM)) out.push(...fmaRow(r, kk, `a${r}.${XYZW[kk]}`));
     } else {
       for (const kk of range(4)) {
-        const rowOf = kk === 0 ? 'aBase + k * lda' : `aBase + (k + ${kk}u) * lda`;
         if (v.vec) {
-          for (const j of range(TM / 4)) out.push(`let a${kk}_${j} = A[(${rowOf} + mg${j}) >> 2u];`);
+          for (const j of range(TM / 4)) out.push(`let a${kk}_${j} = A[ai${j}${offset(kk, 'lda >> 2u')}];`);
           for (const r of range(TM)) out.push(...fmaRow(r, kk, `a${kk}_${r >> 2}.${XYZW[r & 3]}`));
         } else {
-          for (const r of range(TM)) out.push(`let a${kk}_${r} = A[${rowOf} + m${r}];`);
+          for (const r of range(TM)) out.push(`let a${kk}_${r} = A[ak${offset(kk, 'lda')} + m${r}];`);
           for (const r of range(TM)) out.push(...fmaRow(r, kk, `a${kk}_${r}`));
         }
       }
+      out.push(...advance);
     }
     return out;
   };
   return { setup, block };
+}
+
+/** `+ kk·stride` (nothing for kk = 0): the offset of row kk of a k block from its running index. */
+function offset(kk: number, stride: string): string {
+  return kk === 0 ? '' : kk === 1 ? ` + (${stride})` : ` + ${kk}u * (${stride})`;
 }
 
 /**
@@ -277,7 +305,13 @@ function subgroupA(t: SubgroupTile, v: MatmulVariant): AReader {
     }
     // remainder loop: lane l holds row 8j + l at a single k
     setup.push(`  let ar${j} = min(row0 + ${8 * j}u + lane, M - 1u);`);
+    if (!v.transA) setup.push(`  var ai${j} = ${v.vec ? `al${j} >> 2u` : `al${j}`};`);
+    else if (v.vec) setup.push(`  var ai${j} = (aBase + akk${j} * lda + am${j}) >> 2u;`);
+    else setup.push(`  var ai${j} = aBase + akk${j} * lda;`);
   }
+  // a block is 4 columns of A (one vec4 or 4 scalars further) or 4 rows of Aᵀ (4·lda further)
+  const step = !v.transA ? (v.vec ? '1u' : '4u') : v.vec ? 'lda' : '4u * lda';
+  const advance = [range(J).map((j) => `ai${j} += ${step};`).join(' ')];
   const block = (width: number, fmaRow: (r: number, kk: number, a: string) => string[]): string[] => {
     const out: string[] = [];
     if (width === 1) {
@@ -294,13 +328,11 @@ function subgroupA(t: SubgroupTile, v: MatmulVariant): AReader {
       return out;
     }
     for (const j of range(J)) {
-      if (!v.transA) out.push(`let av${j} = ${vec4At('A', v.vec, `al${j} + k`)};`);
-      else {
-        const rowOf = `aBase + (k + akk${j}) * lda`;
-        if (v.vec) out.push(`let av${j} = A[(${rowOf} + am${j}) >> 2u];`);
-        else out.push(`let av${j} = vec4<f32>(${range(4).map((c) => `A[${rowOf} + am${j}_${c}]`).join(', ')});`);
-      }
+      if (!v.transA) out.push(`let av${j} = ${v.vec ? `A[ai${j}]` : vec4At('A', false, `ai${j}`)};`);
+      else if (v.vec) out.push(`let av${j} = A[ai${j}];`);
+      else out.push(`let av${j} = vec4<f32>(${range(4).map((c) => `A[ai${j} + am${j}_${c}]`).join(', ')});`);
     }
+    out.push(...advance);
     for (const j of range(J))
       for (const q of range(8)) {
         out.push(`{ let a = subgroupBroadcast(av${j}, ${q}u);`);
@@ -399,6 +431,19 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
   if (bVecCols) for (const g of range(G)) setup.push(`  let ng${g} = min(col0 + ${4 * g}u, N - 4u);`);
   else for (const c of range(TN)) setup.push(`  let n${c} = min(col0 + ${c}u, N - 1u);`);
   if (v.transB) for (const c of range(TN)) setup.push(`  let br${c} = bBase + n${c} * ldb;`);
+  // running indices of B for the main loop (see AReader): a block is 4 rows of B (4·ldb further)
+  // or 4 columns of Bᵀ
+  const bAdvance: string[] = [];
+  if (!v.transB && bVecCols) {
+    for (const g of range(G)) setup.push(`  var bi${g} = (bBase + ng${g}) >> 2u;`);
+    bAdvance.push(range(G).map((g) => `bi${g} += ldb;`).join(' '));
+  } else if (!v.transB) {
+    setup.push(`  var bk = bBase;`);
+    bAdvance.push(`bk += 4u * ldb;`);
+  } else {
+    for (const c of range(TN)) setup.push(`  var bi${c} = ${v.vec ? `br${c} >> 2u` : `br${c}`};`);
+    bAdvance.push(range(TN).map((c) => `bi${c} += ${v.vec ? 1 : 4}u;`).join(' '));
+  }
   for (const r of range(TM)) for (const g of range(G)) setup.push(`  var acc${r}_${g} = vec4<f32>(0.0);`);
 
   // ---- B for a k block, and the FMAs ---------------------------------------------------------
@@ -408,23 +453,26 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
     let bVec: (kk: number, g: number) => string;
     if (!v.transB) {
       for (const kk of range(width)) {
-        const rowOf = `bBase + ${kAt(kk)} * ldb`;
+        const rowOf = width === 4 ? `bk${offset(kk, 'ldb')}` : `bBase + ${kAt(kk)} * ldb`;
         for (const g of range(G)) {
           out.push(
             bVecCols
-              ? `let b${kk}_${g} = B[(${rowOf} + ng${g}) >> 2u];`
+              ? width === 4
+                ? `let b${kk}_${g} = B[bi${g}${offset(kk, 'ldb >> 2u')}];`
+                : `let b${kk}_${g} = B[(${rowOf} + ng${g}) >> 2u];`
               : `let b${kk}_${g} = vec4<f32>(${range(4).map((i) => `B[${rowOf} + n${4 * g + i}]`).join(', ')});`,
           );
         }
       }
       bVec = (kk, g) => `b${kk}_${g}`;
     } else if (width === 4) {
-      for (const c of range(TN)) out.push(`let b${c} = ${vec4At('B', v.vec, `br${c} + k`)};`);
+      for (const c of range(TN)) out.push(`let b${c} = ${v.vec ? `B[bi${c}]` : vec4At('B', false, `bi${c}`)};`);
       bVec = (kk, g) => `vec4<f32>(${range(4).map((i) => `b${4 * g + i}.${XYZW[kk]}`).join(', ')})`;
     } else {
       for (const c of range(TN)) out.push(`let b${c} = ${scalarAt('B', v.vec, `br${c} + k`)};`);
       bVec = (_kk, g) => `vec4<f32>(${range(4).map((i) => `b${4 * g + i}`).join(', ')})`;
     }
+    if (width === 4) out.push(...bAdvance);
     const fmaRow = (r: number, kk: number, a: string) =>
       range(G).map((g) => `acc${r}_${g} = fma(vec4<f32>(${a}), ${bVec(kk, g)}, acc${r}_${g});`);
     out.push(...reader.block(width, fmaRow));

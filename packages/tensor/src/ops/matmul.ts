@@ -159,20 +159,34 @@ export function matmulKernelKind(): 'register' | 'subgroup' {
 }
 
 /**
+ * Relative cost of one output row per subgroup tile height on lavapipe (1024³: 8 rows 92 ms, 16
+ * rows 67 ms, 32 rows 54 ms). A workgroup computes its rows whatever M is, so the height is the
+ * one that minimises rows computed × this cost.
+ */
+const ROW_COST: ReadonlyArray<readonly [rows: number, cost: number]> = [
+  [32, 1],
+  [16, 1.24],
+  [8, 1.7],
+];
+
+/**
  * The tile matmul uses on the current device for an output of M rows and N columns (default: large).
- * Subgroup tiles pick the workgroup width (64, 32, 16 or 8 lanes) that leaves the fewest lanes
- * past N: SAM 2's N = 144 would otherwise idle 44% of a 256-column workgroup (measured 1.8×
- * slower at 16384×144×144). Few widths keep the number of compiled variants small.
+ * Subgroup tiles pick their height from {@link ROW_COST} (the decoder's 4 mask rows against 256²
+ * pixels take 8 rows, not 32) and the workgroup width (128, 64, 32, 16 or 8 lanes) that leaves
+ * the fewest lanes past N: SAM 2's N = 144 would otherwise idle 44% of a 256-column workgroup
+ * (measured 1.8× slower at 16384×144×144). Few widths keep the number of compiled variants small.
  */
 export function matmulTile(N = Infinity, M = Infinity): MatmulTile {
   if (matmulKernelKind() !== 'subgroup') return REGISTER_TILE;
-  // A workgroup computes `rows` rows whatever M is: with M ≤ 8 (the decoder's 4 mask rows
-  // against 256² pixels), 8-row tiles halve the rows computed and thrown away.
-  const rows = M <= 8 ? 8 : SUBGROUP_TILE.rows;
+  let rows = SUBGROUP_TILE.rows;
+  if (Number.isFinite(M)) {
+    const cost = ([r, c]: readonly [number, number]) => Math.ceil(M / r) * r * c;
+    rows = ROW_COST.reduce((best, rc) => (cost(rc) < cost(best) ? rc : best))[0];
+  }
   if (!Number.isFinite(N)) return { ...SUBGROUP_TILE, rows };
   const lanes = Math.max(1, Math.ceil(N / SUBGROUP_TILE.tn));
   let best = SUBGROUP_TILE.wx;
-  for (const wx of [64, 32, 16, 8]) {
+  for (const wx of [128, 64, 32, 16, 8]) {
     const waste = (w: number) => Math.ceil(lanes / w) * w - lanes;
     if (waste(wx) < waste(best)) best = wx;
   }
