@@ -166,6 +166,32 @@ describe('convTranspose2d', () => {
       for (const t of [tx, tw, tb, tr, fused, composed]) t.dispose();
     }
   });
+  it('channelsLast: x as [N, H, W, Cin] read in place by the fused matmul, permuted elsewhere, same results as NCHW', async () => {
+    const nhwc = (a: { data: Float64Array | Float32Array; shape: readonly number[] }) => {
+      const [n, c, h, w] = a.shape;
+      const out = new Float32Array(n * h * w * c);
+      for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[((i * h + y) * w + x) * c + ch] = a.data[((i * c + ch) * h + y) * w + x];
+      return tensor(out, [n, h, w, c]);
+    };
+    // a 2×2 stride-2 conv with a residual (the fused matmul), and a 3×3 stride-1 conv (permute, then the gather kernel)
+    for (const [k, stride, withAdd] of [[2, 2, true], [3, 1, false]] as const) {
+      const [x, w, b] = [rand([2, 8, 5, 4]), rand([8, 6, k, k]), rand([6])];
+      const conv = convTranspose2dRef.forward([x, w, b], { stride });
+      const r = rand([1, ...conv.shape.slice(1)]);
+      const want = { shape: conv.shape, data: conv.data.map((v, i) => v + (withAdd ? r.data[i % r.data.length] : 0)) };
+      const [tw, tb, tr] = [w, b, r].map((a) => tensor(a.data, a.shape));
+      const tx = nhwc(x);
+      const options: ConvTranspose2dOptions = { stride, channelsLast: true, ...(withAdd ? { add: tr } : {}) };
+      const { result: fast, report } = await profile(() => noGrad(() => convTranspose2d(tx, tw, tb, options)));
+      await expectForward(fast, want, `channels last, kernel ${k}`, 1e-5);
+      // the fused path reads x in place: one matmul, A not transposed (NN), no copy
+      if (k === 2 && matmulKernelKind() === 'subgroup') expect(report.entries.map((e) => `${e.kernel}×${e.calls}`)).toEqual([expect.stringMatching(/^matmul:.*:NN:.*:ur:4×1$/)]);
+      tx.requiresGrad = true;
+      const withGrad = convTranspose2d(tx, tw, tb, options);
+      await expectForward(withGrad, want, `channels last with gradients, kernel ${k}`, 1e-5);
+      for (const t of [tx, tw, tb, tr, fast, withGrad]) t.dispose();
+    }
+  });
   it('errors name the op and the shapes', () => {
     tidy(() => {
       const xe = zeros([2, 4, 3, 3]);

@@ -17,7 +17,6 @@ import {
   greaterEqual,
   matmul,
   mul,
-  permute,
   reshape,
   slice,
   stack,
@@ -96,10 +95,12 @@ export class MaskDecoder extends Module {
   }
 
   /**
-   * image [1 or B, C, g, g], imagePe [1, C, g, g], sparse [B, N, C], dense [B, C, g, g],
-   * highRes [feat_s0 [·, C/8, 4g, 4g], feat_s1 [·, C/4, 2g, 2g]] (batch 1 is broadcast).
+   * image [1 or B, C, g, g], imagePe [1, C, g, g], sparse [B, N, C], dense [B, C, g, g] (or
+   * [1, C, 1, 1], broadcast: the no-mask embedding), highRes [feat_s0 [·, C/8, 4g, 4g], feat_s1
+   * [·, C/4, 2g, 2g]] (batch 1 is broadcast); `imagePeTokens`: imagePe as [1, g·g, C] when the
+   * caller has it (the prompt encoder keeps one), which saves a permute per call.
    */
-  predictMasks(image: Tensor, imagePe: Tensor, sparse: Tensor, dense: Tensor, highRes: [Tensor, Tensor] | null): DecoderOutput {
+  predictMasks(image: Tensor, imagePe: Tensor, sparse: Tensor, dense: Tensor, highRes: [Tensor, Tensor] | null, imagePeTokens?: Tensor): DecoderOutput {
     const b = sparse.shape[0];
     const c = this.dim;
     const parts = [this.iouToken.weight.get(), this.maskTokens.weight.get(), ...this.extraTokens()];
@@ -109,19 +110,17 @@ export class MaskDecoder extends Module {
     const tokens = cat([expand(reshape(outTokens, [1, outTokens.shape[0], c]), [b, outTokens.shape[0], c]), sparse], 1);
     const src = add(image.shape[0] === b ? image : expand(image, [b, ...image.shape.slice(1)]), dense);
     const [g1, g2] = [src.shape[2], src.shape[3]];
-    // The positional encoding is expanded per prompt: broadcasting a batch-1 copy in the
-    // transformer's adds made the paper-size training step ~13 % slower on lavapipe (2026-12-07).
-    const pos = expand(imagePe, [b, c, g1, g2]);
-    const [hs, keys] = this.transformer.forward(src, pos, tokens);
+    const [hs, keys] = this.transformer.forward(src, imagePe, tokens, imagePeTokens);
     const iouTokenOut = slice(hs, [null, s]);
-    const srcMap = reshape(permute(keys, [0, 2, 1]), [b, c, g1, g2]);
+    // The image tokens [B, g·g, C] are the first conv's input in channels-last order (no permute).
+    const srcGrid = reshape(keys, [b, g1, g2, c]);
     let up: Tensor;
     if (highRes) {
       const [s0, s1] = highRes;
-      up = gelu(this.upNorm1.forward(this.upConv0.forward(srcMap, { add: s1 })));
+      up = gelu(this.upNorm1.forward(this.upConv0.forward(srcGrid, { add: s1, channelsLast: true })));
       up = this.upConv3.forward(up, { add: s0, activation: 'gelu' });
     } else {
-      up = this.upConv3.forward(gelu(this.upNorm1.forward(this.upConv0.forward(srcMap))), { activation: 'gelu' });
+      up = this.upConv3.forward(gelu(this.upNorm1.forward(this.upConv0.forward(srcGrid, { channelsLast: true }))), { activation: 'gelu' });
     }
     const hyper = stack(
       this.hypernetworks.map((mlp, i) => mlp.forward(slice(hs, [null, s + 1 + i]))),

@@ -22,6 +22,8 @@ export class PromptEncoder extends Module {
   readonly maskNorm4: LayerNorm2d;
   readonly maskConv6: Conv2d;
   private densePe: Tensor | null = null;
+  /** `densePe` in the image tokens' layout [1, g·g, C] (the two-way transformer's key PE). */
+  private densePeTokens: Tensor | null = null;
   /** The Gaussian matrix `densePe` was built from (loading weights puts a new tensor in the slot). */
   private densePeFrom: Tensor | null = null;
 
@@ -87,8 +89,11 @@ export class PromptEncoder extends Module {
     // Swap only after the await: predictors sharing the model keep decoding meanwhile (setImage
     // calls this), and must never see a disposed encoding.
     const pe = denseFourierEncoding(await gaussian.data(), this.embedDim / 2, this.gridSize, this.gridSize);
+    const tokens = tokensOf(await pe.data(), this.embedDim, this.gridSize * this.gridSize);
     this.densePe?.dispose();
+    this.densePeTokens?.dispose();
     this.densePe = pe;
+    this.densePeTokens = tokens;
     this.densePeFrom = gaussian;
   }
 
@@ -108,6 +113,15 @@ export class PromptEncoder extends Module {
     return this.densePe;
   }
 
+  /**
+   * {@link denseEncoding} as image tokens [1, g·g, C] (built with it): the mask decoder's key
+   * positional encoding, without a permute per decode.
+   */
+  denseEncodingTokens(): Tensor {
+    if (!this.densePeTokens) throw new Error('prompt encoder: call prepare() after loading weights');
+    return this.densePeTokens;
+  }
+
   /** Dense embedding of mask logits [B, 1, 4g, 4g] → [B, C, g, g]. */
   embedMask(mask: Tensor): Tensor {
     const s = this.maskInputSize;
@@ -122,14 +136,31 @@ export class PromptEncoder extends Module {
   /** The no-mask dense embedding broadcast to [B, C, g, g]. */
   noMaskDense(batch: number): Tensor {
     const g = this.gridSize;
-    return expand(reshape(this.noMaskEmbed.weight.get(), [1, this.embedDim, 1, 1]), [batch, this.embedDim, g, g]);
+    return expand(this.noMaskEmbedding(), [batch, this.embedDim, g, g]);
+  }
+
+  /**
+   * The no-mask dense embedding as [1, C, 1, 1] (a view of the weight), for ops that broadcast it
+   * over the grid: the mask decoder's add takes it as it is, saving a copy of the full grid.
+   */
+  noMaskEmbedding(): Tensor {
+    return reshape(this.noMaskEmbed.weight.get(), [1, this.embedDim, 1, 1]);
   }
 
   override dispose(): void {
     super.dispose();
     this.densePe?.dispose();
+    this.densePeTokens?.dispose();
     this.densePe = null;
+    this.densePeTokens = null;
     this.densePeFrom = null;
   }
+}
+
+/** [C, n] values (channels first) as a [1, n, C] tensor. */
+function tokensOf(data: Float32Array, c: number, n: number): Tensor {
+  const out = new Float32Array(c * n);
+  for (let ch = 0; ch < c; ch++) for (let i = 0; i < n; i++) out[i * c + ch] = data[ch * n + i];
+  return tensor(out, [1, n, c]);
 }
 

@@ -78,9 +78,9 @@ export class ConvTranspose2d extends ConvLayer {
   /**
    * x [N, in, H, W] → [N, out, (H − 1)·stride + k, (W − 1)·stride + k]; `epilogue` adds a
    * residual and/or applies GELU (fused into the conv's stores where the op can: see
-   * `convTranspose2d`'s `add` and `activation`).
+   * `convTranspose2d`'s `add` and `activation`); `channelsLast` takes x as [N, H, W, in].
    */
-  forward(x: Tensor, epilogue: { add?: Tensor; activation?: MatmulActivation } = {}): Tensor {
+  forward(x: Tensor, epilogue: { add?: Tensor; activation?: MatmulActivation; channelsLast?: boolean } = {}): Tensor {
     return this.weight.withF32((w) => convTranspose2d(x, w, this.bias.get(), { stride: this.stride, ...epilogue }));
   }
 }

@@ -70,6 +70,7 @@ export interface ObjectMasks {
 /** Tensor-level decoder output (all tensors owned by the caller). */
 export interface DecodeResult {
   sparse: Tensor;
+  /** The dense prompt embedding [B, C, g, g]; without a mask prompt the no-mask embedding [1, C, 1, 1] (it broadcasts over the grid). */
   dense: Tensor;
   /** Every mask token's output. */
   raw: DecoderOutput;

@@ -100,8 +100,8 @@ export function decodePrompt(model: Sam2Model, features: ImageFeatures, p: Promp
   if (p.maskInput) {
     const m = p.maskInput.rank === 3 ? p.maskInput.view([1, ...p.maskInput.shape]) : p.maskInput;
     dense = pe.embedMask(m);
-  } else dense = pe.noMaskDense(b);
-  const raw = model.maskDecoder.predictMasks(features.imageEmbed, pe.denseEncoding(), sparse, dense, features.highRes);
+  } else dense = pe.noMaskEmbedding();
+  const raw = model.maskDecoder.predictMasks(features.imageEmbed, pe.denseEncoding(), sparse, dense, features.highRes, pe.denseEncodingTokens());
   const { masks, iou } = model.maskDecoder.selectMasks(raw, p.multimaskOutput ?? true, { hqTokenOnly: p.hqTokenOnly ?? false });
   return { sparse, dense, raw, lowRes: masks, iou };
 }

@@ -194,10 +194,14 @@ export async function trainStep(model: Sam2Model, samples: TrainSample[], option
         // As SAM 2 always does (boxes travel as corner points): a padding point (label −1) ends every prompt.
         const pts = tensor(prompts.flatMap((p) => [...p.points.flat(), 0, 0]), [objs.length, prompts[0].points.length + 1, 2]);
         const sparse = pe.embedPoints(pts, prompts.map((p) => [...p.labels, -1]));
-        const raw = model.maskDecoder.predictMasks(pick(features.imageEmbed), pe.denseEncoding(), sparse, pe.noMaskDense(objs.length), [
-          pick(features.highRes[0]),
-          pick(features.highRes[1]),
-        ]);
+        const raw = model.maskDecoder.predictMasks(
+          pick(features.imageEmbed),
+          pe.denseEncoding(),
+          sparse,
+          pe.noMaskEmbedding(),
+          [pick(features.highRes[0]), pick(features.highRes[1])],
+          pe.denseEncodingTokens(),
+        );
         const tokens = multimask ? { start: 1 } : { start: 0, end: 1 };
         const logits = slice(raw.masks, [null, tokens]);
         const iou = slice(raw.iou, [null, tokens]);

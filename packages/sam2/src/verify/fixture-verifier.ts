@@ -10,6 +10,7 @@
 import {
   backward,
   clamp,
+  expand,
   GoldenChecker,
   interpolate,
   noGrad,
@@ -140,7 +141,7 @@ export async function verifyFixture(inputs: FixtureInputs, report: CheckReport):
           const hasMasks = golden.has(`${caseName}.masks`);
           return {
             sparse: r.sparse,
-            dense: r.dense,
+            dense: expand(r.dense, [r.sparse.shape[0], r.dense.shape[1], ...model.promptEncoder.denseEncoding().shape.slice(2)]),
             low_res: clamp(r.lowRes, -32, 32),
             iou: r.iou,
             obj: r.raw.objectScore,

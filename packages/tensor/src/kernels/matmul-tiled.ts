@@ -333,16 +333,23 @@ function subgroupA(t: SubgroupTile, v: MatmulVariant): AReader {
       else out.push(`let av${j} = vec4<f32>(${range(4).map((c) => `A[ai${j} + am${j}_${c}]`).join(', ')});`);
     }
     out.push(...advance);
-    for (const j of range(J))
-      for (const q of range(8)) {
-        out.push(`{ let a = subgroupBroadcast(av${j}, ${q}u);`);
-        for (const c of range(4)) {
-          // (row, kk) held in component c of lane q's vec4
-          const [r, kk] = v.transA ? [8 * j + 4 * (q >> 2) + c, q & 3] : [8 * j + q, c];
-          out.push(...fmaRow(r, kk, `a.${XYZW[c]}`).map((s) => `  ${s}`));
+    for (const j of range(J)) {
+      if (!v.transA) {
+        // lane q holds row 8j + q at k..k+3: one broadcast feeds that row's 4 FMAs
+        for (const q of range(8)) {
+          out.push(`{ let a = subgroupBroadcast(av${j}, ${q}u);`);
+          for (const kk of range(4)) out.push(...fmaRow(8 * j + q, kk, `a.${XYZW[kk]}`).map((s) => `  ${s}`));
+          out.push(`}`);
         }
-        out.push(`}`);
+      } else {
+        // lane q holds rows 8j + 4(q >> 2) + c at k + (q & 3): all 8 broadcasts first, then each
+        // row's 4 FMAs together (row by row, an accumulator is loaded and stored once per block
+        // when it spills; broadcast by broadcast it was 4 times: 1024³ 69 → 55 ms on lavapipe)
+        for (const q of range(8)) out.push(`let a${j}_${q} = subgroupBroadcast(av${j}, ${q}u);`);
+        for (const r of range(8))
+          for (const kk of range(4)) out.push(...fmaRow(8 * j + r, kk, `a${j}_${4 * (r >> 2) + kk}.${XYZW[r & 3]}`));
       }
+    }
     return out;
   };
   return { setup, block };
@@ -360,20 +367,26 @@ function unpatchStore(TM: number, TN: number, alpha: string, v: MatmulVariant): 
   const out: string[] = [];
   // the residual's element for C's element at `cBase + e` is `rBase + e`
   if (v.residual) out.push(`  let rBase = (params.b0 + wid.z) * params.urb;`);
+  // Column n = (channel o, tap (ty, tx)) and row m = pixel (py, px) by division once per thread,
+  // then stepped: llvmpipe runs a vector integer division lane by lane, and dividing per element
+  // made the decoder's two upscaling convs ~3× slower than their FLOPs.
+  out.push(`  var o = col0 / params.utaps; var ty = (col0 % params.utaps) / params.ukw; var tx = col0 % params.ukw;`);
   for (const c of range(TN)) {
-    out.push(`  let n${c}u = col0 + ${c}u; let o${c}u = n${c}u / params.utaps; let t${c}u = n${c}u % params.utaps;`);
-    out.push(`  let off${c}u = o${c}u * params.uplane + (t${c}u / params.ukw) * params.uws + t${c}u % params.ukw;`);
-    if (v.bias) out.push(`  let bias${c}u = BIAS[min(o${c}u, N / params.utaps - 1u)];`);
+    out.push(`  let n${c}u = col0 + ${c}u; let off${c}u = o * params.uplane + ty * params.uws + tx;`);
+    if (v.bias) out.push(`  let bias${c}u = BIAS[min(o, N / params.utaps - 1u)];`);
+    if (c < TN - 1) out.push(`  tx += 1u; if (tx == params.ukw) { tx = 0u; ty += 1u; if (ty == params.ukh) { ty = 0u; o += 1u; } }`);
   }
+  out.push(`  var py = row0 / params.uw; var px = row0 % params.uw;`);
   for (const r of range(TM)) {
     out.push(`  if (row0 + ${r}u < M) {`);
-    out.push(`    let m = row0 + ${r}u; let e = (m / params.uw) * params.ukh * params.uws + (m % params.uw) * params.ukw; let base = cBase + e;`);
+    out.push(`    let e = py * params.ukh * params.uws + px * params.ukw; let base = cBase + e;`);
     for (const c of range(TN)) {
       let val = `acc${r}_${c >> 2}.${XYZW[c & 3]}${alpha}${v.bias ? ` + bias${c}u` : ''}`;
       if (v.residual) val += ` + R[rBase + e + off${c}u]`;
       out.push(`    if (n${c}u < N) { C[base + off${c}u] = ${v.act ? `act_(${val})` : val}; }`);
     }
     out.push(`  }`);
+    if (r < TM - 1) out.push(`  px += 1u; if (px == params.uw) { px = 0u; py += 1u; }`);
   }
   return out;
 }

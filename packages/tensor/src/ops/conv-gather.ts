@@ -76,9 +76,10 @@ export function unpatchOnMatmul(gt: Tensor, g: ConvGeometry, outSize: number): b
  * dx) of channel o = Σ_a gt[a, y, x]·W[a, o, dy, dx], i.e. gt read transposed ([pixels, A]) times
  * W ([A, B·k²]), each column scattered to its tap. On lavapipe the subgroup matmul runs the
  * decoder's two 2×2 upscaling convs ~2× faster than the unpatch kernel. `residual` (out's shape)
- * is added and GELU applied in the same pass when asked (no autograd: the caller checks).
+ * is added and GELU applied in the same pass when asked (no autograd: the caller checks). With
+ * `channelsLast`, gt is [N, H, W, A]: already [pixels, A], read as it is.
  */
-export function unpatchMatmulInto(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, out: Tensor, epilogue: UnpatchEpilogue = { residual: null }): Tensor {
+export function unpatchMatmulInto(gt: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, out: Tensor, epilogue: UnpatchEpilogue = { residual: null }, channelsLast = false): Tensor {
   const pixels = g.hg * g.wg;
   const taps = g.kh * g.kw;
   stridedGemmInto({
@@ -86,7 +87,7 @@ export function unpatchMatmulInto(gt: Tensor, w: Tensor, bias: Tensor | null, g:
     N: g.b * taps,
     K: g.a,
     batch: [g.n],
-    a: { t: gt, offset: 0, ld: pixels, trans: true, batchStrides: [g.a * pixels] },
+    a: channelsLast ? { t: gt, offset: 0, ld: g.a, batchStrides: [g.a * pixels] } : { t: gt, offset: 0, ld: pixels, trans: true, batchStrides: [g.a * pixels] },
     b: { t: w, offset: 0, ld: g.b * taps, batchStrides: [0] },
     c: { t: out, offset: 0, ld: 0, batchStrides: [g.b * g.hs * g.ws] },
     act: epilogue.act,

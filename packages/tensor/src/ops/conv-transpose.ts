@@ -9,6 +9,7 @@ import { fmtShape, sizeOf } from '../tensor/shape.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { tidy } from '../scope.js';
 import { add } from './binary.js';
+import { permute } from './permute.js';
 import { activationOp } from './unary.js';
 import { pair, type ConvGeometry, type Size2 } from '../kernels/conv-geometry.js';
 import { convDirect } from './conv-direct.js';
@@ -29,6 +30,12 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
   add?: Tensor;
   /** Applied last: 'relu' or 'gelu' (erf). */
   activation?: MatmulActivation;
+  /**
+   * `x` is [N, H, W, Cin] (channels last, e.g. a transformer's tokens reshaped to their grid)
+   * instead of [N, Cin, H, W]; the output stays [N, Cout, Hout, Wout]. Where the conv runs as one
+   * matmul (see `add`) x is read in place, saving the permute copy; elsewhere x is permuted first.
+   */
+  channelsLast?: boolean;
 }
 
 /**
@@ -40,7 +47,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   const op = 'convTranspose2d';
   const groups = options.groups ?? 1;
   checkConvArgs(op, x, weight, bias, groups, (w) => w.shape[1] * groups);
-  const [n, cin, h, w] = x.shape;
+  const [n, cin, h, w] = options.channelsLast ? [x.shape[0], x.shape[3], x.shape[1], x.shape[2]] : x.shape;
   const [wcin, coutG, kh, kw] = weight.shape;
   if (wcin !== cin) throw new RangeError(`${op}: weight ${fmtShape(weight.shape)} expects ${wcin} input channels, input x has ${fmtShape(x.shape)}`);
   if (cin % groups !== 0) throw new RangeError(`${op}: input x ${fmtShape(x.shape)} has ${cin} channels, not divisible by groups ${groups}`);
@@ -57,16 +64,19 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   const wo = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + outPad[1] + 1;
   if (ho < 1 || wo < 1) throw new RangeError(`${op}: padding ${padding.join('×')} leaves no output for input x ${fmtShape(x.shape)} and weight ${fmtShape(weight.shape)} (${ho}×${wo})`);
   const g: ConvGeometry = { n, a: cin, b: coutG, groups, aG: cin / groups, hg: h, wg: w, hs: ho, ws: wo, kh, kw, stride, padding, dilation };
-  if (options.add || options.activation) return withEpilogue(x, weight, bias, options, g);
+  if (options.add || options.activation || options.channelsLast) return withEpilogue(x, weight, bias, options, g);
   const y = convGather(x, weight, bias, g);
   // dx of a transposed conv is the direct conv; dweight swaps the roles of x and dy.
   return recordConv(op, x, weight, bias, y, (dy, w) => convDirect(dy, w, null, g), (dy, xs) => convWeightGrad(xs, dy, g));
 }
 
-/** convTranspose2d with `add` / `activation`: fused into the matmul's stores where it can be, else the ops in turn. */
+/**
+ * convTranspose2d with `add` / `activation` / `channelsLast`: fused into the matmul (its stores,
+ * its reads) where it can be, else the ops in turn.
+ */
 function withEpilogue(x: Tensor, weight: Tensor, bias: Tensor | null, options: ConvTranspose2dOptions, g: ConvGeometry): Tensor {
   const op = 'convTranspose2d';
-  const { add: residual, activation, ...plain } = options;
+  const { add: residual, activation, channelsLast, ...plain } = options;
   const shape = [g.n, g.groups * g.b, g.hs, g.ws];
   const activate = activation === undefined ? null : activationOp(op, activation);
   if (residual) {
@@ -76,10 +86,10 @@ function withEpilogue(x: Tensor, weight: Tensor, bias: Tensor | null, options: C
   }
   const needsGrad = isGradEnabled() && [x, weight, bias, residual].some((t) => t?.requiresGrad);
   if (!needsGrad && residual?.dtype !== 'f16' && isUnpatch(g) && unpatchOnMatmul(x, g, sizeOf(shape))) {
-    return unpatchMatmulInto(x, weight, bias, g, Tensor.empty(shape), { residual: residual ?? null, act: activation });
+    return unpatchMatmulInto(x, weight, bias, g, Tensor.empty(shape), { residual: residual ?? null, act: activation }, channelsLast);
   }
   return tidy(() => {
-    let y = convTranspose2d(x, weight, bias, plain);
+    let y = convTranspose2d(channelsLast ? permute(x, [0, 3, 1, 2]) : x, weight, bias, plain);
     if (residual) y = add(y, residual);
     return activate ? activate(y) : y;
   });
