@@ -1,8 +1,9 @@
-import { describe, it } from 'vitest';
-import { layerNorm, layerNorm2d, normTuning } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { layerNorm, layerNorm2d, noGrad, normTuning, profile, tensor, tidy } from '../src/index.js';
+import { erf64 } from './reference/elementwise.js';
 import { refFrom, type Ref } from './reference/ref.js';
 import { layerNormRef, type LayerNormArgs } from './reference/nn.js';
-import { checkOp } from './support/compare.js';
+import { checkOp, expectForward } from './support/compare.js';
 import { checkVjpByFiniteDifferences } from './support/gradcheck.js';
 import { Rng } from './support/rng.js';
 
@@ -78,5 +79,29 @@ describe('layerNorm2d (NCHW over channels)', () => {
   it('reference vjp vs finite differences', () => {
     const args: LayerNormArgs = { eps: 1e-6, over: 'channel', weight: true, bias: true };
     checkVjpByFiniteDifferences(layerNormRef, inputs([2, 4, 3, 2], 4, args), args);
+  });
+});
+
+describe('activation option', () => {
+  const act64 = { gelu: (y: number) => 0.5 * y * (1 + erf64(y / Math.SQRT2)), relu: (y: number) => Math.max(0, y) };
+  it('fused into the stores without gradients (one dispatch), the activation op after the norm with them; both against float64', async () => {
+    for (const [over, shape] of [['last', [5, 300]], ['channel', [2, 6, 7, 5]]] as const) {
+      for (const activation of ['gelu', 'relu'] as const) {
+        const c = over === 'last' ? shape[shape.length - 1] : shape[1];
+        const args: LayerNormArgs = { eps: 1e-6, over, weight: true, bias: true };
+        const ins = inputs([...shape], c, args);
+        const ref = layerNormRef.forward(ins, args);
+        const want = { shape: ref.shape, data: ref.data.map(act64[activation]) };
+        const [x, w, b] = ins.map((r) => tensor(r.data, r.shape));
+        const norm = over === 'last' ? layerNorm : layerNorm2d;
+        const { result: fused, report } = await profile(() => noGrad(() => norm(x, w, b, 1e-6, { activation })));
+        await expectForward(fused, want, `${over} ${activation} fused`, 1e-5);
+        expect(report.entries.map((e) => `${e.kernel}×${e.calls}`)).toEqual([expect.stringMatching(new RegExp(`^norm:fwd:.*:${activation}×1$`))]);
+        x.requiresGrad = true;
+        const composed = tidy(() => norm(x, w, b, 1e-6, { activation }));
+        await expectForward(composed, want, `${over} ${activation} with gradients`, 1e-5);
+        for (const t of [x, w, b, fused, composed]) t.dispose();
+      }
+    }
   });
 });

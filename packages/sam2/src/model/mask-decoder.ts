@@ -12,7 +12,6 @@ import {
   div,
   expand,
   full,
-  gelu,
   greater,
   greaterEqual,
   matmul,
@@ -117,10 +116,10 @@ export class MaskDecoder extends Module {
     let up: Tensor;
     if (highRes) {
       const [s0, s1] = highRes;
-      up = gelu(this.upNorm1.forward(this.upConv0.forward(srcGrid, { add: s1, channelsLast: true })));
+      up = this.upNorm1.forward(this.upConv0.forward(srcGrid, { add: s1, channelsLast: true }), { activation: 'gelu' });
       up = this.upConv3.forward(up, { add: s0, activation: 'gelu' });
     } else {
-      up = this.upConv3.forward(gelu(this.upNorm1.forward(this.upConv0.forward(srcGrid, { channelsLast: true }))), { activation: 'gelu' });
+      up = this.upConv3.forward(this.upNorm1.forward(this.upConv0.forward(srcGrid, { channelsLast: true }), { activation: 'gelu' }), { activation: 'gelu' });
     }
     const hyper = stack(
       this.hypernetworks.map((mlp, i) => mlp.forward(slice(hs, [null, s + 1 + i]))),

@@ -7,7 +7,7 @@
  * compute stays f32, so each forward widens the weight for its one op and frees the copy right
  * after, and only one layer's f32 weight is alive at a time.
  */
-import { conv2d, convTranspose2d, LayerNorm, layerNorm2d, Linear, Module, sigmoid, type MatmulActivation, type ParamSlot, type Tensor } from '@rpsam2/tensor';
+import { conv2d, convTranspose2d, LayerNorm, layerNorm2d, Linear, Module, sigmoid, type MatmulActivation, type NormOptions, type ParamSlot, type Tensor } from '@rpsam2/tensor';
 
 /**
  * SAM's LayerNorm2d: normalises NCHW over channels (eps 1e-6). The same `weight`/`bias` [channels]
@@ -20,9 +20,12 @@ export class LayerNorm2d extends LayerNorm {
   ) {
     super(channels, eps);
   }
-  /** Normalises x [N, C, H, W] over C at every pixel, then scales and shifts per channel; same shape out. */
-  override forward(x: Tensor): Tensor {
-    return layerNorm2d(x, this.weight.get(), this.bias.get(), this.eps);
+  /**
+   * Normalises x [N, C, H, W] over C at every pixel, then scales and shifts per channel; same shape
+   * out. `options.activation` is applied to the result (fused into the norm's stores without gradients).
+   */
+  override forward(x: Tensor, options: NormOptions = {}): Tensor {
+    return layerNorm2d(x, this.weight.get(), this.bias.get(), this.eps, options);
   }
 }
 

@@ -31,8 +31,7 @@
  */
 import type { Kernel } from '../backend/backend.js';
 import { Params } from './params.js';
-import { MATH_WGSL } from './math.wgsl.js';
-import { UNARY_OPS } from './unary.js';
+import { activationWgsl } from './unary.js';
 
 /** The activations a matmul can apply as it stores (`gelu` is the erf form; the unary ops' formulas). */
 export type MatmulActivation = 'relu' | 'gelu';
@@ -353,13 +352,6 @@ function subgroupA(t: SubgroupTile, v: MatmulVariant): AReader {
     return out;
   };
   return { setup, block };
-}
-
-/** `act_` (f32) and `act4_` (vec4) for a fused activation, from the unary ops' forward formula. */
-function activationWgsl(act: MatmulActivation): string {
-  return `${act === 'gelu' ? MATH_WGSL : ''}
-fn act_(x: f32) -> f32 { return ${UNARY_OPS[act].fwd}; }
-fn act4_(v: vec4<f32>) -> vec4<f32> { return vec4<f32>(act_(v.x), act_(v.y), act_(v.z), act_(v.w)); }`;
 }
 
 /** The stores of an unpatch (see {@link MatmulVariant.unpatch}): per element, its scattered address; bias, residual, GELU. */

@@ -1,5 +1,5 @@
 /** nn.LayerNorm over the last dim, with PyTorch's parameter names (`weight`, `bias`, both [dim]). */
-import { layerNorm } from '../ops/norm.js';
+import { layerNorm, type NormOptions } from '../ops/norm.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module, type ParamSlot } from './module.js';
 
@@ -15,8 +15,11 @@ export class LayerNorm extends Module {
     this.weight = this.param('weight', [dim]);
     this.bias = this.param('bias', [dim]);
   }
-  /** Normalises `x` over its last dim (of size `dim`), then scales by `weight` and shifts by `bias`. */
-  forward(x: Tensor): Tensor {
-    return layerNorm(x, this.weight.get(), this.bias.get(), this.eps);
+  /**
+   * Normalises `x` over its last dim (of size `dim`), then scales by `weight` and shifts by `bias`;
+   * `options.activation` is applied last (see {@link NormOptions}).
+   */
+  forward(x: Tensor, options: NormOptions = {}): Tensor {
+    return layerNorm(x, this.weight.get(), this.bias.get(), this.eps, options);
   }
 }

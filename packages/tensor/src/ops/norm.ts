@@ -20,6 +20,9 @@ import { record } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import { Params, grid } from '../kernels/wgsl.js';
 import { matmulKernelKind } from './matmul.js';
+import { activationOp } from './unary.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
+import type { MatmulActivation } from '../kernels/matmul-tiled.js';
 import { NORM_WG as WG, normBackwardXKernel, normFinalWBKernel, normForwardKernel, normPartialWBKernel } from '../kernels/norm.js';
 
 const LONG_ROW = 256;
@@ -47,7 +50,7 @@ function layoutParams(l: NormLayout): Params {
   return new Params().u32('rows', rowsOf(l)).u32('c', l.c).u32('inner', l.inner);
 }
 
-function normForward(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, l: NormLayout) {
+function normForward(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, l: NormLayout, act?: MatmulActivation) {
   const y = Tensor.empty(x.shape);
   const mean = Tensor.empty([rowsOf(l)]);
   const rstd = Tensor.empty([rowsOf(l)]);
@@ -57,7 +60,7 @@ function normForward(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number,
   const backend = getBackend();
   const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
   backend.run({
-    kernel: normForwardKernel({ wide, weight: w !== null, bias: b !== null, params: p }),
+    kernel: normForwardKernel({ wide, weight: w !== null, bias: b !== null, act, params: p }),
     inputs: [x, w, b].filter((t): t is Tensor => t !== null).map((t) => t.range),
     outputs: [y.range, mean.range, rstd.range],
     params: p.bytes(),
@@ -128,10 +131,19 @@ function checkAffine(op: string, arg: string, t: Tensor | null | undefined, c: n
   return t;
 }
 
-function normOp(op: string, x: Tensor, weight: Tensor | null | undefined, bias: Tensor | null | undefined, eps: number, l: NormLayout): Tensor {
+function normOp(op: string, x: Tensor, weight: Tensor | null | undefined, bias: Tensor | null | undefined, eps: number, l: NormLayout, options: NormOptions = {}): Tensor {
   const w = checkAffine(op, 'weight', weight, l.c, x);
   const b = checkAffine(op, 'bias', bias, l.c, x);
   if (!(eps >= 0)) throw new RangeError(`${op}: eps must be a non-negative number, got ${eps}`);
+  if (options.activation !== undefined) {
+    const activate = activationOp(op, options.activation);
+    // Fused into the stores without gradients; with them, the norm and then the activation op.
+    if (isGradEnabled() && [x, w, b].some((t) => t?.requiresGrad)) return activate(normOp(op, x, w, b, eps, l));
+    const { y, mean, rstd } = normForward(x, w, b, eps, l, options.activation);
+    mean.dispose();
+    rstd.dispose();
+    return y;
+  }
   const { y, mean, rstd } = normForward(x, w, b, eps, l);
   const needX = x.requiresGrad;
   const needWB = Boolean(w?.requiresGrad || b?.requiresGrad);
@@ -159,27 +171,36 @@ function normOp(op: string, x: Tensor, weight: Tensor | null | undefined, bias: 
   return out;
 }
 
+/** Options of {@link layerNorm} and {@link layerNorm2d}. */
+export interface NormOptions {
+  /**
+   * Applied to the output: 'relu' or 'gelu' (erf). Without gradients it happens as the norm
+   * stores its output (one pass fewer); with them it is the activation op after the norm.
+   */
+  activation?: MatmulActivation;
+}
+
 /**
  * Layer normalisation over the last dim (PyTorch `layer_norm` with `normalized_shape` = the last
  * dim): y = (x − mean)/sqrt(var + eps)·weight + bias. `weight` and `bias` ([C]) are optional.
  */
-export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5, options: NormOptions = {}): Tensor {
   assertTensor(x, 'layerNorm', 'x');
   assertDType(x, ['f32'], 'layerNorm', 'x');
   if (x.rank === 0) throw new RangeError(`layerNorm: input x ${fmtShape(x.shape)} needs at least one dim`);
   const c = x.shape[x.rank - 1];
-  return normOp('layerNorm', x, weight, bias, eps, { outer: x.size === 0 ? 0 : x.size / c, c, inner: 1 });
+  return normOp('layerNorm', x, weight, bias, eps, { outer: x.size === 0 ? 0 : x.size / c, c, inner: 1 }, options);
 }
 
 /**
  * SAM's LayerNorm2d: normalises an NCHW tensor over its channel dim (dim 1) at every (n, h, w)
  * position, then applies a per-channel weight and bias ([C], optional).
  */
-export function layerNorm2d(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-6): Tensor {
+export function layerNorm2d(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-6, options: NormOptions = {}): Tensor {
   assertTensor(x, 'layerNorm2d', 'x');
   assertDType(x, ['f32'], 'layerNorm2d', 'x');
   if (x.rank < 2) throw new RangeError(`layerNorm2d: input x ${fmtShape(x.shape)} must be [N, C, ...] (NCHW)`);
   const [n, c] = x.shape;
   const inner = x.shape.slice(2).reduce((a, d) => a * d, 1);
-  return normOp('layerNorm2d', x, weight, bias, eps, { outer: n, c, inner });
+  return normOp('layerNorm2d', x, weight, bias, eps, { outer: n, c, inner }, options);
 }
