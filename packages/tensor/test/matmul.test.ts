@@ -196,6 +196,36 @@ describe('linear', () => {
       for (const t of [x, w, b]) t.dispose();
     }
   });
+  it('add: a residual added as the product is stored without gradients, by the add op with them; both kernel families against float64', async () => {
+    // vec4 stores (N % 4 == 0) and scalar ones, batches, a transposed operand, alpha
+    for (const [batch, M, K, N, transB, alpha] of [[[2], 37, 12, 20, false, 1], [[], 9, 7, 5, true, 0.5], [[3], 40, 16, 24, true, 1]] as [number[], number, number, number, boolean, number][]) {
+      const a = rand([...batch, M, K]);
+      const b = rand(transB ? [N, K] : [K, N]);
+      const r = rand([...batch, M, N]);
+      const prod = matmulRef.forward([a, b], { transB, alpha });
+      const want = { shape: prod.shape, data: prod.data.map((v, i) => v + r.data[i]) };
+      const [ta, tb, tr] = [a, b, r].map((x) => tensor(x.data, x.shape));
+      for (const kind of ['auto', 'register'] as const) {
+        setMatmulKernel(kind);
+        try {
+          const { result: y, report } = await profile(() => noGrad(() => matmulT(ta, tb, { transB, alpha, add: tr })));
+          await expectForward(y, want, `fused, ${kind}, M ${M} N ${N}`, 1e-5);
+          expect(report.entries.map((e) => `${e.kernel}×${e.calls}`)).toEqual([expect.stringMatching(/^matmul:.*:r:\d+×1$/)]);
+          y.dispose();
+        } finally {
+          setMatmulKernel('auto');
+        }
+      }
+      ta.requiresGrad = true;
+      const composed = tidy(() => matmulT(ta, tb, { transB, alpha, add: tr }));
+      await expectForward(composed, want, `with gradients, M ${M} N ${N}`, 1e-5);
+      for (const t of [ta, tb, tr, composed]) t.dispose();
+    }
+    tidy(() => {
+      const x = tensor(new Float32Array(6), [2, 3]);
+      expect(() => matmulT(x, x, { transB: true, add: tensor(new Float32Array(4), [4]) })).toThrow(/matmulT: .*add .*\[4\].* must have the product's shape \[2, 2\]/);
+    });
+  });
   it('errors name the op and the shapes', () => {
     tidy(() => {
       const x = tensor(new Float32Array(6), [2, 3]);

@@ -33,17 +33,18 @@ export class Attention extends Module {
   }
 
   /**
-   * q [B, Nq, C], k and v [B, Nk, C] → [B, Nq, C]. With few tokens on one side, the attention is
-   * folded into the other side's projections (same result, fewer multiply-adds).
+   * q [B, Nq, C], k and v [B, Nk, C] → [B, Nq, C], plus `residual` ([B, Nq, C]) when given. With
+   * few tokens on one side, the attention is folded into the other side's projections (same
+   * result, fewer multiply-adds).
    */
-  forward(q: Tensor, k: Tensor, v: Tensor): Tensor {
+  forward(q: Tensor, k: Tensor, v: Tensor, residual?: Tensor): Tensor {
     // With few tokens on one side (the decoder's cross-attentions: ~8 tokens against 4096 image
     // tokens), the attention is folded into the projections of the long side, which halves its
     // multiply-adds (see the two methods). Same maths, another summation order.
     const [nq, nk] = [q.shape[1], k.shape[1]];
-    if (this.numHeads * nk < Math.min(this.internalDim, q.shape[2]) && nq > 4 * nk) return this.fewKeys(q, k, v);
-    if (this.numHeads * nq < Math.min(this.internalDim, k.shape[2]) && nk > 4 * nq) return this.fewQueries(q, k, v);
-    return this.plain(q, k, v);
+    if (this.numHeads * nk < Math.min(this.internalDim, q.shape[2]) && nq > 4 * nk) return this.fewKeys(q, k, v, residual);
+    const out = this.numHeads * nq < Math.min(this.internalDim, k.shape[2]) && nk > 4 * nq ? this.fewQueries(q, k, v) : this.plain(q, k, v);
+    return residual ? add(residual, out) : out;
   }
 
   /** The textbook form: project q, k and v, attend per head, project the output. */
@@ -66,9 +67,10 @@ export class Attention extends Module {
   /**
    * Many queries, few keys (nk): per head h the scores are x·(Wq_hᵀ k_h) + bq_h·k_h, so the query
    * projection becomes one [C, H·nk] matrix, and the output Σ_h P_h v_h Wo_hᵀ one [H·nk, C]
-   * matrix; the long side costs 2·C·H·nk instead of 2·C·internalDim multiply-adds per row.
+   * matrix; the long side costs 2·C·H·nk instead of 2·C·internalDim multiply-adds per row. A
+   * residual is added by the last product as it stores (an image-sized pass fewer).
    */
-  private fewKeys(q: Tensor, k: Tensor, v: Tensor): Tensor {
+  private fewKeys(q: Tensor, k: Tensor, v: Tensor, residual?: Tensor): Tensor {
     const [b, nq, c] = q.shape;
     const nk = k.shape[1];
     const h = this.numHeads;
@@ -94,7 +96,7 @@ export class Attention extends Module {
       let n = reshape(matmulT(vh, woh), [b, h * nk, c]);
       const bo = this.outProj.bias?.get();
       if (bo) n = add(n, mulScalar(bo, 1 / h));
-      return matmulT(p, n);
+      return matmulT(p, n, residual ? { add: residual } : {});
     });
   }
 
@@ -172,7 +174,7 @@ export class TwoWayAttentionBlock extends Module {
     queries = this.norm3.forward(add(queries, this.mlp.forward(queries)));
     // keys are unchanged since k was formed: the image → tokens attention reuses it.
     q = add(queries, queryPe);
-    keys = this.norm4.forward(add(keys, this.crossImageToToken.forward(k, q, queries)));
+    keys = this.norm4.forward(this.crossImageToToken.forward(k, q, queries, keys));
     return [queries, keys];
   }
 }

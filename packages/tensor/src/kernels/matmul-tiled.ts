@@ -90,7 +90,10 @@ export interface MatmulVariant {
    * t % ukw]; a bias is per channel o. C is scalar then (array<f32>).
    */
   unpatch?: boolean;
-  /** Adds R (C's layout within a batch, batches `urb` apart; unpatch only) before the activation. */
+  /**
+   * Adds R before the activation: with `unpatch`, R has C's layout within a batch, batches `urb`
+   * apart; otherwise R is bound like C and read at C's indices.
+   */
   residual?: boolean;
   /** An activation applied to each result as it is stored (after bias and residual). */
   act?: MatmulActivation;
@@ -200,7 +203,7 @@ export function matmulKernel(tile: MatmulTile, v: MatmulVariant): Kernel {
   const key =
     `matmul:${shape}:${v.transA ? 'T' : 'N'}${v.transB ? 'T' : 'N'}:${v.vec ? 'v' : 's'}` +
     `${v.bias ? (v.rowBias ? 'r' : 'b') : ''}${v.alpha ? 'a' : ''}${v.cStrided ? 'c' : ''}` +
-    `${v.unpatch ? `:u${v.residual ? 'r' : ''}` : ''}${v.act ? `:${v.act}` : ''}:${v.batchCap}`;
+    `${v.unpatch ? ':u' : v.residual ? ':' : ''}${v.residual ? 'r' : ''}${v.act ? `:${v.act}` : ''}:${v.batchCap}`;
   return { key, wgsl: () => matmulWgsl(tile, v) };
 }
 
@@ -413,7 +416,7 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
     `@group(0) @binding(${binding++}) var<storage, read> A: ${arr};`,
     `@group(0) @binding(${binding++}) var<storage, read> B: ${arr};`,
     ...(v.bias ? [`@group(0) @binding(${binding++}) var<storage, read> BIAS: array<f32>;`] : []),
-    ...(v.residual ? [`@group(0) @binding(${binding++}) var<storage, read> R: array<f32>;`] : []),
+    ...(v.residual ? [`@group(0) @binding(${binding++}) var<storage, read> R: ${v.unpatch ? 'array<f32>' : arr};`] : []),
     `@group(0) @binding(${binding++}) var<storage, read_write> C: ${v.unpatch ? 'array<f32>' : arr};`,
     params.wgsl(binding),
   ];
@@ -497,7 +500,8 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
     store.push(`    let cr = cBase + (row0 + ${r}u) * ldc + col0;`);
     if (v.rowBias && v.bias) store.push(`    let rb = vec4<f32>(BIAS[row0 + ${r}u]);`);
     for (const g of range(G)) {
-      const sum = `acc${r}_${g}${alpha}${colBias ? ` + bias${g}` : v.bias ? ' + rb' : ''}`;
+      let sum = `acc${r}_${g}${alpha}${colBias ? ` + bias${g}` : v.bias ? ' + rb' : ''}`;
+      if (v.residual) sum += v.vec ? ` + R[(cr + ${4 * g}u) >> 2u]` : ` + vec4<f32>(${range(4).map((i) => `R[min(cr + ${4 * g + i}u, cr + N - col0 - 1u)]`).join(', ')})`;
       const val = v.act ? `act4_(${sum})` : sum;
       if (v.vec) {
         store.push(`    if (col0 + ${4 * g}u < N) { C[(cr + ${4 * g}u) >> 2u] = ${val}; }`);

@@ -29,6 +29,7 @@ import { sum, sumTo } from './reduce.js';
 import { activationOp } from './unary.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { tidy } from '../scope.js';
+import { add } from './binary.js';
 
 /** Options of {@link matmulT}. */
 export interface MatmulOptions {
@@ -38,6 +39,11 @@ export interface MatmulOptions {
   transB?: boolean;
   /** Scale of the product (default 1). */
   alpha?: number;
+  /**
+   * Added to the (scaled) product: a tensor of the result's shape, e.g. a residual. Without
+   * gradients it is added as the product is stored (one pass fewer); with them, by the add op.
+   */
+  add?: Tensor;
 }
 
 /** A matrix operand: its batch dims and the stored (rows, cols) of each matrix. */
@@ -59,6 +65,8 @@ interface Problem {
   bias: Tensor | null;
   /** Applied to each result as it is stored (forward only: callers check that no gradient is needed). */
   act?: MatmulActivation;
+  /** Added (C's shape) as each result is stored, before `act` (forward only, as `act`). */
+  residual?: Tensor | null;
 }
 
 function describeOp(op: string, a: Tensor, b: Tensor, o: MatmulOptions): string {
@@ -348,6 +356,8 @@ function runProduct(p: Problem, out: Tensor): void {
     const A = bindRange(p.a.t, loA, Math.max(hiA, loA + 1), align);
     const B = bindRange(p.b.t, loB, Math.max(hiB, loB + 1), align);
     const C = bindRange(out, cLo, cHi, align);
+    // The residual has C's layout: bound like C, read at C's indices.
+    const R = p.residual ? bindRange(p.residual, cLo, cHi, align) : null;
     // Offsets relative to the bindings (the kernel adds the batch offsets, absolute in A and B).
     const aOff = (p.a.trans ? c.m0 : c.m0 * K) - A.start;
     const bOff = -B.start;
@@ -359,6 +369,7 @@ function runProduct(p: Problem, out: Tensor): void {
       bias: p.bias !== null,
       alpha: p.alpha !== 1,
       batchCap,
+      ...(R ? { residual: true } : {}),
       ...(p.act ? { act: p.act } : {}),
     };
     const params = matmulParams(
@@ -367,7 +378,7 @@ function runProduct(p: Problem, out: Tensor): void {
     );
     backend.run({
       kernel: matmulKernel(tile, v),
-      inputs: [A.range, B.range, ...(p.bias ? [p.bias.range] : [])],
+      inputs: [A.range, B.range, ...(p.bias ? [p.bias.range] : []), ...(R ? [R.range] : [])],
       outputs: [C.range],
       params: params.bytes(),
       workgroups: matmulWorkgroups(tile, c.rows, N, c.nb),
@@ -532,6 +543,19 @@ function differentiableProduct(op: string, a: Tensor, b: Tensor, options: Matmul
   assertDType(a, ['f32'], op, 'a');
   assertDType(b, ['f32'], op, 'b');
   const p = problem(op, a, b, options);
+  const residual = options.add;
+  if (residual) {
+    assertTensor(residual, op, 'add');
+    assertDType(residual, ['f32'], op, 'add');
+    const shape = [...p.batch, p.M, p.N];
+    if (residual.rank !== shape.length || residual.shape.some((d, i) => d !== shape[i])) {
+      throw new RangeError(`${describeOp(op, a, b, options)}: add ${residual.describe()} must have the product's shape ${fmtShape(shape)}`);
+    }
+    const needsGrad = isGradEnabled() && [a, b, residual].some((t) => t.requiresGrad);
+    if (!needsGrad) return product({ ...p, residual });
+    const { add: _, ...plain } = options;
+    return tidy(() => add(differentiableProduct(op, a, b, plain), residual));
+  }
   const y = product(p);
   const { alpha } = p;
   const transA = p.a.trans;
