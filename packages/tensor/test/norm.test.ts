@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { layerNorm, layerNorm2d, noGrad, normTuning, profile, tensor, tidy } from '../src/index.js';
+import { layerNorm, layerNorm2d, layerNormPlus, noGrad, normTuning, profile, tensor, tidy } from '../src/index.js';
 import { erf64 } from './reference/elementwise.js';
 import { refFrom, type Ref } from './reference/ref.js';
 import { layerNormRef, type LayerNormArgs } from './reference/nn.js';
@@ -103,5 +103,32 @@ describe('activation option', () => {
         for (const t of [x, w, b, fused, composed]) t.dispose();
       }
     }
+  });
+});
+
+describe('layerNormPlus', () => {
+  it('y and y + other from one pass without gradients, the norm and the add op with them; against float64', async () => {
+    for (const shape of [[2, 9, 256], [7, 33]]) {
+      const c = shape[shape.length - 1];
+      const args: LayerNormArgs = { eps: 1e-5, over: 'last', weight: true, bias: true };
+      const ins = inputs(shape, c, args);
+      const other = rand(shape);
+      const y64 = layerNormRef.forward(ins, args);
+      const sum64 = { shape: y64.shape, data: y64.data.map((v, i) => v + other.data[i]) };
+      const [x, w, b, o] = [...ins, other].map((r) => tensor(r.data, r.shape));
+      const { result: [y, sum], report } = await profile(() => noGrad(() => layerNormPlus(x, w, b, o)));
+      await expectForward(y, y64, `y ${shape}`, 1e-5);
+      await expectForward(sum, sum64, `y + other ${shape}`, 1e-5);
+      expect(report.entries.map((e) => `${e.kernel}×${e.calls}`)).toEqual([expect.stringMatching(/^norm:fwd:.*:plus×1$/)]);
+      x.requiresGrad = true;
+      const [yg, sumg] = tidy(() => layerNormPlus(x, w, b, o));
+      await expectForward(yg, y64, `y with gradients ${shape}`, 1e-5);
+      await expectForward(sumg, sum64, `y + other with gradients ${shape}`, 1e-5);
+      for (const t of [x, w, b, o, y, sum, yg, sumg]) t.dispose();
+    }
+    tidy(() => {
+      const x = tensor(new Float32Array(6), [2, 3]);
+      expect(() => layerNormPlus(x, null, null, tensor(new Float32Array(3), [3]))).toThrow('layerNormPlus: other [3] must have the shape of x [2, 3]');
+    });
   });
 });

@@ -3,7 +3,7 @@
  * to the tokens. Post-norm (LayerNorm eps 1e-5); the first layer's token self-attention adds no
  * positional term and no residual; cross-attention runs at half width.
  */
-import { add, expand, isGradEnabled, LayerNorm, linear, Linear, matmulT, Module, mulScalar, permute, reshape, scaledDotProductAttention, softmax, transpose, type Tensor } from '@rpsam2/tensor';
+import { add, expand, isGradEnabled, LayerNorm, layerNormPlus, linear, Linear, matmulT, Module, mulScalar, permute, reshape, scaledDotProductAttention, softmax, transpose, type Tensor } from '@rpsam2/tensor';
 import { MLP } from '../nn/layers.js';
 
 /** Multi-head attention with separate q/k/v projections, optionally downsampled inside. */
@@ -158,9 +158,10 @@ export class TwoWayAttentionBlock extends Module {
   /**
    * One layer: token self-attention, tokens → image cross-attention, MLP on the tokens, image → tokens
    * cross-attention (each post-norm). queries [B, N, C], keys [B, hw, C] and their positional
-   * encodings → (queries, keys), same shapes.
+   * encodings (`keysPe`: keys + keyPe when the caller has it) → (queries, keys, keys + keyPe),
+   * same shapes; the last comes from the final norm's pass (see `layerNormPlus`).
    */
-  forward(queries: Tensor, keys: Tensor, queryPe: Tensor, keyPe: Tensor): [Tensor, Tensor] {
+  forward(queries: Tensor, keys: Tensor, queryPe: Tensor, keyPe: Tensor, keysPe?: Tensor): [Tensor, Tensor, Tensor] {
     if (this.skipFirstLayerPe) {
       queries = this.selfAttn.forward(queries, queries, queries);
     } else {
@@ -169,13 +170,14 @@ export class TwoWayAttentionBlock extends Module {
     }
     queries = this.norm1.forward(queries);
     let q = add(queries, queryPe);
-    const k = add(keys, keyPe);
+    const k = keysPe ?? add(keys, keyPe);
     queries = this.norm2.forward(add(queries, this.crossTokenToImage.forward(q, k, keys)));
     queries = this.norm3.forward(add(queries, this.mlp.forward(queries)));
     // keys are unchanged since k was formed: the image → tokens attention reuses it.
     q = add(queries, queryPe);
-    keys = this.norm4.forward(this.crossImageToToken.forward(k, q, queries, keys));
-    return [queries, keys];
+    const n4 = this.norm4;
+    const [out, outPe] = layerNormPlus(this.crossImageToToken.forward(k, q, queries, keys), n4.weight.get(), n4.bias.get(), keyPe, n4.eps);
+    return [queries, out, outPe];
   }
 }
 
@@ -206,9 +208,10 @@ export class TwoWayTransformer extends Module {
     const pe1 = imagePeTokens ?? flat(imagePe);
     const keyPe = pe1.shape[0] === b ? pe1 : expand(pe1, [b, h * w, c]);
     let queries = tokens;
-    for (const layer of this.layers) [queries, keys] = layer.forward(queries, keys, tokens, keyPe);
+    let keysPe: Tensor | undefined;
+    for (const layer of this.layers) [queries, keys, keysPe] = layer.forward(queries, keys, tokens, keyPe, keysPe);
     const q = add(queries, tokens);
-    const k = add(keys, keyPe);
+    const k = keysPe ?? add(keys, keyPe);
     queries = this.normFinal.forward(add(queries, this.finalAttn.forward(q, k, keys)));
     return [queries, keys];
   }

@@ -70,17 +70,20 @@ export interface NormForwardConfig {
   bias: boolean;
   /** Applied to y as it is stored (MEAN and RSTD stay those of the normalisation). */
   act?: 'relu' | 'gelu';
+  /** Also stores S = y + P (P of x's shape): a second output in the same pass. */
+  plus?: boolean;
   params: Params;
 }
 
-/** y = act((x − mean)·rstd·w + b) per row, storing MEAN and RSTD. Bindings X[, W][, B] → Y, MEAN, RSTD. */
+/** y = act((x − mean)·rstd·w + b) per row, storing MEAN and RSTD. Bindings X[, W][, B][, P] → Y, MEAN, RSTD[, S]. */
 export function normForwardKernel(c: NormForwardConfig): Kernel {
-  const { wide, weight: w, bias: b, act } = c;
-  return { key: `norm:fwd:${wide ? 'wg' : 'th'}:${w ? 'w' : ''}${b ? 'b' : ''}${act ? `:${act}` : ''}`, wgsl: () => normForwardWgsl(c) };
+  const { wide, weight: w, bias: b, act, plus } = c;
+  return { key: `norm:fwd:${wide ? 'wg' : 'th'}:${w ? 'w' : ''}${b ? 'b' : ''}${act ? `:${act}` : ''}${plus ? ':plus' : ''}`, wgsl: () => normForwardWgsl(c) };
 }
 
-function normForwardWgsl({ wide, weight: w, bias: b, act, params: p }: NormForwardConfig): string {
-  const names = ['X', ...(w ? ['W'] : []), ...(b ? ['B'] : [])];
+function normForwardWgsl({ wide, weight: w, bias: b, act, plus, params: p }: NormForwardConfig): string {
+  const names = ['X', ...(w ? ['W'] : []), ...(b ? ['B'] : []), ...(plus ? ['P'] : [])];
+  const outs = ['Y', 'MEAN', 'RSTD', ...(plus ? ['S'] : [])];
   const affine = `${w ? ' * W[k]' : ''}${b ? ' + B[k]' : ''}`;
   // A thread's row in one pass (Welford): on lavapipe every load is a per-lane access, so a pass
   // fewer is a quarter fewer memory accesses (4096 × 256: 3.4 → ms). Workgroup rows keep the two
@@ -99,13 +102,16 @@ function normForwardWgsl({ wide, weight: w, bias: b, act, params: p }: NormForwa
   var tq = 0.0;
   for (ELEMS) { let v = X[base + k * st]; let d = v - mean; mean += d * (1.0 / f32(k + 1u)); tq += d * (v - mean); }`;
   const y = `(X[base + k * st] - mean) * rstd${affine}`;
+  const store = plus
+    ? `let i = base + k * st; let v = ${act ? `act_(${y})` : y}; Y[i] = v; S[i] = v + P[i];`
+    : `Y[base + k * st] = ${act ? `act_(${y})` : y};`;
   const body = `${stats}
   let rstd = inverseSqrt(tq / f32(params.c) + params.eps);
   if (valid) {
-    for (ELEMS) { Y[base + k * st] = ${act ? `act_(${y})` : y}; }
+    for (ELEMS) { ${store} }
   }
   if (lead) { MEAN[row] = mean; RSTD[row] = rstd; }`;
-  return `${bindings(names, ['Y', 'MEAN', 'RSTD'])}\n${p.wgsl(names.length + 3)}\n${act ? `${activationWgsl(act)}\n` : ''}${rowMain(body, wide)}`;
+  return `${bindings(names, outs)}\n${p.wgsl(names.length + outs.length)}\n${act ? `${activationWgsl(act)}\n` : ''}${rowMain(body, wide)}`;
 }
 
 export interface NormBackwardXConfig {

@@ -21,6 +21,7 @@ import { getBackend } from '../runtime.js';
 import { Params, grid } from '../kernels/wgsl.js';
 import { matmulKernelKind } from './matmul.js';
 import { activationOp } from './unary.js';
+import { add } from './binary.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import type { MatmulActivation } from '../kernels/matmul-tiled.js';
 import { NORM_WG as WG, normBackwardXKernel, normFinalWBKernel, normForwardKernel, normPartialWBKernel } from '../kernels/norm.js';
@@ -50,23 +51,24 @@ function layoutParams(l: NormLayout): Params {
   return new Params().u32('rows', rowsOf(l)).u32('c', l.c).u32('inner', l.inner);
 }
 
-function normForward(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, l: NormLayout, act?: MatmulActivation) {
+function normForward(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, l: NormLayout, act?: MatmulActivation, plus: Tensor | null = null) {
   const y = Tensor.empty(x.shape);
   const mean = Tensor.empty([rowsOf(l)]);
   const rstd = Tensor.empty([rowsOf(l)]);
-  if (y.size === 0) return { y, mean, rstd };
+  const sum = plus ? Tensor.empty(x.shape) : null;
+  if (y.size === 0) return { y, mean, rstd, sum };
   const wide = isWide(l);
   const p = layoutParams(l).f32('eps', eps);
   const backend = getBackend();
   const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
   backend.run({
-    kernel: normForwardKernel({ wide, weight: w !== null, bias: b !== null, act, params: p }),
-    inputs: [x, w, b].filter((t): t is Tensor => t !== null).map((t) => t.range),
-    outputs: [y.range, mean.range, rstd.range],
+    kernel: normForwardKernel({ wide, weight: w !== null, bias: b !== null, act, plus: plus !== null, params: p }),
+    inputs: [x, w, b, plus].filter((t): t is Tensor => t !== null).map((t) => t.range),
+    outputs: [y.range, mean.range, rstd.range, ...(sum ? [sum.range] : [])],
     params: p.bytes(),
     workgroups: wide ? grid(rowsOf(l), 1, maxWg) : grid(rowsOf(l), WG, maxWg),
   });
-  return { y, mean, rstd };
+  return { y, mean, rstd, sum };
 }
 
 function normBackwardX(g: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, w: Tensor | null, l: NormLayout): Tensor {
@@ -169,6 +171,34 @@ function normOp(op: string, x: Tensor, weight: Tensor | null | undefined, bias: 
   mean.dispose();
   rstd.dispose();
   return out;
+}
+
+/**
+ * {@link layerNorm} and its sum with `other` (x's shape), e.g. a transformer's normalised tokens
+ * and those tokens plus their positional encoding: [y, y + other]. Without gradients both come
+ * from one pass (the sum stored beside y); with them, the norm and then the add op.
+ */
+export function layerNormPlus(x: Tensor, weight: Tensor | null, bias: Tensor | null, other: Tensor, eps = 1e-5): [Tensor, Tensor] {
+  const op = 'layerNormPlus';
+  assertTensor(x, op, 'x');
+  assertDType(x, ['f32'], op, 'x');
+  assertTensor(other, op, 'other');
+  assertDType(other, ['f32'], op, 'other');
+  if (x.rank === 0) throw new RangeError(`${op}: input x ${fmtShape(x.shape)} needs at least one dim`);
+  if (other.rank !== x.rank || other.shape.some((d, i) => d !== x.shape[i])) throw new RangeError(`${op}: other ${fmtShape(other.shape)} must have the shape of x ${fmtShape(x.shape)}`);
+  const c = x.shape[x.rank - 1];
+  const l = { outer: x.size === 0 ? 0 : x.size / c, c, inner: 1 };
+  const w = checkAffine(op, 'weight', weight, c, x);
+  const b = checkAffine(op, 'bias', bias, c, x);
+  if (isGradEnabled() && [x, w, b, other].some((t) => t?.requiresGrad)) {
+    const y = normOp('layerNorm', x, w, b, eps, l);
+    return [y, add(y, other)];
+  }
+  if (!(eps >= 0)) throw new RangeError(`${op}: eps must be a non-negative number, got ${eps}`);
+  const { y, mean, rstd, sum } = normForward(x, w, b, eps, l, undefined, other);
+  mean.dispose();
+  rstd.dispose();
+  return [y, sum!];
 }
 
 /** Options of {@link layerNorm} and {@link layerNorm2d}. */
