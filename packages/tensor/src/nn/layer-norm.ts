@@ -17,7 +17,7 @@ export class LayerNorm extends Module {
   }
   /**
    * Normalises `x` over its last dim (of size `dim`), then scales by `weight` and shifts by `bias`;
-   * `options.activation` is applied last (see {@link NormOptions}).
+   * `options.activation` is applied last (see `NormOptions`).
    */
   forward(x: Tensor, options: NormOptions = {}): Tensor {
     return layerNorm(x, this.weight.get(), this.bias.get(), this.eps, options);

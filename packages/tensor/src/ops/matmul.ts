@@ -179,9 +179,9 @@ const ROW_COST: ReadonlyArray<readonly [rows: number, cost: number]> = [
 
 /**
  * The tile matmul uses on the current device for an output of M rows and N columns (default: large).
- * Subgroup tiles pick their height from {@link ROW_COST} (the decoder's 4 mask rows against 256²
- * pixels take 8 rows, not 32) and the workgroup width (128, 64, 32, 16 or 8 lanes) that leaves
- * the fewest lanes past N: SAM 2's N = 144 would otherwise idle 44% of a 256-column workgroup
+ * Subgroup tiles pick their height by the measured row costs (ROW_COST: the decoder's 4 mask rows
+ * against 256² pixels take 8 rows, not 32) and the workgroup width (128, 64, 32, 16 or 8 lanes)
+ * that leaves the fewest lanes past N: SAM 2's N = 144 would otherwise idle 44% of a 256-column workgroup
  * (measured 1.8× slower at 16384×144×144). Few widths keep the number of compiled variants small.
  */
 export function matmulTile(N = Infinity, M = Infinity): MatmulTile {
