@@ -79,7 +79,7 @@ export class Attention extends Module {
     const vh = this.heads(this.vProj.forward(v));
     // m [B, H, nk, C] = k_h · Wq_h; bias term [B, H, nk, 1] = k_h · bq_h
     const scale = 1 / Math.sqrt(dh);
-    const [m, mb] = this.withHeads(this.qProj, (wq, bq) => [mulScalar(matmulT(kh, wq), scale), bq ? mulScalar(matmulT(kh, bq), scale) : null] as const);
+    const [m, mb] = this.withHeads(this.qProj, (wq, bq) => [matmulT(kh, wq, { alpha: scale }), bq ? matmulT(kh, bq, { alpha: scale }) : null] as const);
     // One sample: a linear layer adds the bias in the product's kernel (a broadcast add over the
     // long side would cost about as much as the product).
     const s =
