@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketSize, getBackend, mulScalar, tensor, zeros } from '../src/index.js';
+import { bucketSize, getBackend, mulScalar, noGrad, tensor, zeros, type Tensor } from '../src/index.js';
 
 describe('buffer pool', () => {
   it('rounds sizes to at most 25% slack, with 16-byte granularity for small buffers', () => {
@@ -87,6 +87,26 @@ describe('buffer pool', () => {
     expect(backend.stats().peakBytes).toBe(s1.peakBytes);
   });
 
+  it('after a wait the first submit comes after firstBatch dispatches, each later one after twice as many (up to batchSize)', async () => {
+    const backend = getBackend();
+    await backend.sync();
+    const x = zeros([64]);
+    await backend.sync(); // the upload above is submitted; the GPU is idle again
+    const submits = () => backend.submitCount;
+    const start = submits();
+    const ys: Tensor[] = [];
+    const record = (n: number) => noGrad(() => { for (let i = 0; i < n; i++) ys.push(mulScalar(x, 2)); });
+    record(backend.firstBatch - 1);
+    expect(submits()).toBe(start);
+    record(1);
+    expect(submits()).toBe(start + 1);
+    record(2 * backend.firstBatch - 1);
+    expect(submits()).toBe(start + 1);
+    record(1);
+    expect(submits()).toBe(start + 2);
+    await backend.sync();
+    for (const y of [x, ...ys]) y.dispose();
+  });
   it('batches dispatches into few submits', async () => {
     const backend = getBackend();
     backend.flush();
