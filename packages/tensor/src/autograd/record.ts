@@ -5,12 +5,20 @@ import { isGradEnabled } from './grad-mode.js';
 import { assertGradientOp } from './gradient-ops.js';
 
 /**
+ * Whether an op on these inputs records the tape: grad mode is on and one of them requires grad.
+ * Ops with a fused forward-only path (activations, residuals, in-place views) take it otherwise.
+ */
+export function recordsGrad(...inputs: readonly (Tensor | null | undefined)[]): boolean {
+  return isGradEnabled() && inputs.some((t) => t?.requiresGrad);
+}
+
+/**
  * Attaches a backward rule to `out`; `op` names it (the library's own ops are listed in
  * GRADIENT_OPS, autograd/gradient-ops.ts). `save` lists the tensors the rule reads; they are retained
  * (shared storage, not copied) and handed to the rule in the same order.
  */
 export function record(op: string, inputs: readonly Tensor[], out: Tensor, rule: BackwardRule, save: readonly Tensor[] = []): Tensor {
-  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
+  if (!recordsGrad(...inputs)) return out;
   assertGradientOp(op);
   const targets: GradTarget[] = inputs.map((t) => (t.requiresGrad ? (t.node ?? t) : null));
   const saved = save.map((t) => t.view(t.shape, false));

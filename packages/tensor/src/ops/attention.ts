@@ -10,10 +10,9 @@
  */
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
-import { record } from '../autograd/record.js';
+import { record, recordsGrad } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import { tidy } from '../scope.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
 import { matmul, matmulKernelKind, stridedGemmFits, stridedGemmInto } from './matmul.js';
 import { softmax } from './softmax.js';
 import { mulScalar } from './unary.js';
@@ -351,7 +350,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const dims = dimsOf(q, k, v, options);
   const impl = options.impl ?? 'auto';
   if (impl !== 'auto' && impl !== 'fused' && impl !== 'materialized') throw new RangeError(`${OP}: impl must be 'auto', 'fused' or 'materialized', got '${String(impl)}'`);
-  const noGradNeeded = !isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad);
+  const noGradNeeded = !recordsGrad(q, k, v);
   const { path, limit } = attentionPath(dims, impl, noGradNeeded);
   if (path === 'materialized') return tidy(() => materialized(q, k, v, dims.scale));
   if (path === 'chunked') return tidy(() => materializedByQueryChunks(q, k, v, dims, limit));
@@ -404,7 +403,7 @@ export function packedAttention(qkv: Tensor, heads: number, options: PackedAtten
   }
   const lq = q ? q.shape[1] : l;
   const scale = options.scale ?? 1 / Math.sqrt(hd);
-  const noGradNeeded = !isGradEnabled() || !(qkv.requiresGrad || q?.requiresGrad);
+  const noGradNeeded = !recordsGrad(qkv, q);
   const fits = stridedGemmFits(b * heads, qkv.size, q?.size ?? 0, b * lq * heads * hd);
   if (attentionTuning.packed && noGradNeeded && l > 0 && fits && Number.isFinite(scale)) {
     const p = { b, heads, lq, lk: l, d: hd, scale };

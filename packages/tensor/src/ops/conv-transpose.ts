@@ -6,7 +6,7 @@
  */
 import { Tensor, assertTensor } from '../tensor/tensor.js';
 import { fmtShape, sizeOf } from '../tensor/shape.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
+import { recordsGrad } from '../autograd/record.js';
 import { tidy } from '../scope.js';
 import { add } from './binary.js';
 import { permute } from './permute.js';
@@ -84,8 +84,7 @@ function withEpilogue(x: Tensor, weight: Tensor, bias: Tensor | null, options: C
     const ok = residual.rank === 4 && (residual.shape[0] === g.n || residual.shape[0] === 1) && residual.shape.slice(1).every((d, i) => d === shape[i + 1]);
     if (!ok) throw new RangeError(`${op}: add ${fmtShape(residual.shape)} must have the output's shape ${fmtShape(shape)} (or batch 1)`);
   }
-  const needsGrad = isGradEnabled() && [x, weight, bias, residual].some((t) => t?.requiresGrad);
-  if (!needsGrad && residual?.dtype !== 'f16' && isUnpatch(g) && unpatchOnMatmul(x, g, sizeOf(shape))) {
+  if (!recordsGrad(x, weight, bias, residual) && residual?.dtype !== 'f16' && isUnpatch(g) && unpatchOnMatmul(x, g, sizeOf(shape))) {
     return unpatchMatmulInto(x, weight, bias, g, Tensor.empty(shape), { residual: residual ?? null, act: activation }, channelsLast);
   }
   return tidy(() => {

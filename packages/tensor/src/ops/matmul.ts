@@ -10,7 +10,7 @@
  */
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { broadcastShapes, broadcastStrides, fmtShape, sizeOf, type Shape } from '../tensor/shape.js';
-import { record } from '../autograd/record.js';
+import { record, recordsGrad } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import type { BufferRange } from '../backend/backend.js';
 import {
@@ -27,7 +27,6 @@ import {
 import { reshape } from './reshape.js';
 import { sum, sumTo } from './reduce.js';
 import { activationOp } from './unary.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
 import { tidy } from '../scope.js';
 import { add } from './binary.js';
 
@@ -551,8 +550,7 @@ function differentiableProduct(op: string, a: Tensor, b: Tensor, options: Matmul
     if (residual.rank !== shape.length || residual.shape.some((d, i) => d !== shape[i])) {
       throw new RangeError(`${describeOp(op, a, b, options)}: add ${residual.describe()} must have the product's shape ${fmtShape(shape)}`);
     }
-    const needsGrad = isGradEnabled() && [a, b, residual].some((t) => t.requiresGrad);
-    if (!needsGrad) return product({ ...p, residual });
+    if (!recordsGrad(a, b, residual)) return product({ ...p, residual });
     const { add: _, ...plain } = options;
     return tidy(() => add(differentiableProduct(op, a, b, plain), residual));
   }
@@ -633,8 +631,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   }
   const act = options.activation;
   const activate = act === undefined ? null : activationOp('linear', act);
-  const needsGrad = isGradEnabled() && [x, weight, bias].some((t) => t?.requiresGrad);
-  if (activate && needsGrad) return tidy(() => activate(linear(x, weight, bias)));
+  if (activate && recordsGrad(x, weight, bias)) return tidy(() => activate(linear(x, weight, bias)));
   const rows = sizeOf(x.shape.slice(0, -1));
   const x2 = x.view([rows, nIn], false);
   const y2 = product({ ...problem('linear', x2, weight, { transB: true }, bias), act });

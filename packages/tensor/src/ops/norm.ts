@@ -16,13 +16,12 @@
  */
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
-import { record } from '../autograd/record.js';
+import { record, recordsGrad } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import { Params, grid } from '../kernels/wgsl.js';
 import { matmulKernelKind } from './matmul.js';
 import { activationOp } from './unary.js';
 import { add } from './binary.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
 import type { MatmulActivation } from '../kernels/matmul-tiled.js';
 import { NORM_WG as WG, normBackwardXKernel, normFinalWBKernel, normForwardKernel, normPartialWBKernel } from '../kernels/norm.js';
 
@@ -133,18 +132,36 @@ function checkAffine(op: string, arg: string, t: Tensor | null | undefined, c: n
   return t;
 }
 
+function checkEps(op: string, eps: number): void {
+  if (!(eps >= 0)) throw new RangeError(`${op}: eps must be a non-negative number, got ${eps}`);
+}
+
+/** The layout of a norm over x's last dim (x checked: an f32 tensor with at least one dim). */
+function lastDimLayout(op: string, x: Tensor): NormLayout {
+  assertTensor(x, op, 'x');
+  assertDType(x, ['f32'], op, 'x');
+  if (x.rank === 0) throw new RangeError(`${op}: input x ${fmtShape(x.shape)} needs at least one dim`);
+  const c = x.shape[x.rank - 1];
+  return { outer: x.size === 0 ? 0 : x.size / c, c, inner: 1 };
+}
+
+/** The forward pass without the tape (its per-row statistics freed): y, and y + plus when given. */
+function normWithoutTape(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, l: NormLayout, act?: MatmulActivation, plus: Tensor | null = null) {
+  const { y, mean, rstd, sum } = normForward(x, w, b, eps, l, act, plus);
+  mean.dispose();
+  rstd.dispose();
+  return { y, sum };
+}
+
 function normOp(op: string, x: Tensor, weight: Tensor | null | undefined, bias: Tensor | null | undefined, eps: number, l: NormLayout, options: NormOptions = {}): Tensor {
   const w = checkAffine(op, 'weight', weight, l.c, x);
   const b = checkAffine(op, 'bias', bias, l.c, x);
-  if (!(eps >= 0)) throw new RangeError(`${op}: eps must be a non-negative number, got ${eps}`);
+  checkEps(op, eps);
   if (options.activation !== undefined) {
     const activate = activationOp(op, options.activation);
     // Fused into the stores without gradients; with them, the norm and then the activation op.
-    if (isGradEnabled() && [x, w, b].some((t) => t?.requiresGrad)) return activate(normOp(op, x, w, b, eps, l));
-    const { y, mean, rstd } = normForward(x, w, b, eps, l, options.activation);
-    mean.dispose();
-    rstd.dispose();
-    return y;
+    if (recordsGrad(x, w, b)) return activate(normOp(op, x, w, b, eps, l));
+    return normWithoutTape(x, w, b, eps, l, options.activation).y;
   }
   const { y, mean, rstd } = normForward(x, w, b, eps, l);
   const needX = x.requiresGrad;
@@ -180,24 +197,18 @@ function normOp(op: string, x: Tensor, weight: Tensor | null | undefined, bias: 
  */
 export function layerNormPlus(x: Tensor, weight: Tensor | null, bias: Tensor | null, other: Tensor, eps = 1e-5): [Tensor, Tensor] {
   const op = 'layerNormPlus';
-  assertTensor(x, op, 'x');
-  assertDType(x, ['f32'], op, 'x');
+  const l = lastDimLayout(op, x);
   assertTensor(other, op, 'other');
   assertDType(other, ['f32'], op, 'other');
-  if (x.rank === 0) throw new RangeError(`${op}: input x ${fmtShape(x.shape)} needs at least one dim`);
   if (other.rank !== x.rank || other.shape.some((d, i) => d !== x.shape[i])) throw new RangeError(`${op}: other ${fmtShape(other.shape)} must have the shape of x ${fmtShape(x.shape)}`);
-  const c = x.shape[x.rank - 1];
-  const l = { outer: x.size === 0 ? 0 : x.size / c, c, inner: 1 };
-  const w = checkAffine(op, 'weight', weight, c, x);
-  const b = checkAffine(op, 'bias', bias, c, x);
-  if (isGradEnabled() && [x, w, b, other].some((t) => t?.requiresGrad)) {
+  const w = checkAffine(op, 'weight', weight, l.c, x);
+  const b = checkAffine(op, 'bias', bias, l.c, x);
+  checkEps(op, eps);
+  if (recordsGrad(x, w, b, other)) {
     const y = normOp('layerNorm', x, w, b, eps, l);
     return [y, add(y, other)];
   }
-  if (!(eps >= 0)) throw new RangeError(`${op}: eps must be a non-negative number, got ${eps}`);
-  const { y, mean, rstd, sum } = normForward(x, w, b, eps, l, undefined, other);
-  mean.dispose();
-  rstd.dispose();
+  const { y, sum } = normWithoutTape(x, w, b, eps, l, undefined, other);
   return [y, sum!];
 }
 
@@ -215,11 +226,7 @@ export interface NormOptions {
  * dim): y = (x − mean)/sqrt(var + eps)·weight + bias. `weight` and `bias` ([C]) are optional.
  */
 export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5, options: NormOptions = {}): Tensor {
-  assertTensor(x, 'layerNorm', 'x');
-  assertDType(x, ['f32'], 'layerNorm', 'x');
-  if (x.rank === 0) throw new RangeError(`layerNorm: input x ${fmtShape(x.shape)} needs at least one dim`);
-  const c = x.shape[x.rank - 1];
-  return normOp('layerNorm', x, weight, bias, eps, { outer: x.size === 0 ? 0 : x.size / c, c, inner: 1 }, options);
+  return normOp('layerNorm', x, weight, bias, eps, lastDimLayout('layerNorm', x), options);
 }
 
 /**
