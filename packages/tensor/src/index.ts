@@ -11,6 +11,7 @@ export { Backend, type Dispatch, type Kernel, type BufferRange } from './backend
 export type { DispatchProfiler, TimedBatch } from './backend/dispatch-profiler.js';
 export type { GradNode, BackwardRule, GradTarget } from './autograd/grad-node.js';
 export type { MatmulActivation, MatmulTile, RegisterTile, SubgroupTile } from './kernels/matmul-tiled.js';
+export type { FusedActivation } from './kernels/unary.js';
 export { BufferPool, bucketSize, type PoolStats } from './backend/buffer-pool.js';
 export { startProfile, stopProfile, profile, profileScope, isProfiling } from './profile/profile.js';
 export {

@@ -41,19 +41,25 @@ export function fourierEncode(coords: Tensor, gaussian: Tensor): Tensor {
   return cat([sin(phase), cos(phase)], -1);
 }
 
-/** The dense positional encoding of an h×w grid of pixel centres, [1, C, h, w] (CPU, float64). */
-export function denseFourierEncoding(gaussianData: Float32Array, numFeats: number, h: number, w: number): Tensor {
-  const out = new Float32Array(2 * numFeats * h * w);
+/**
+ * The dense positional encoding of an h×w grid of pixel centres (CPU, float64), in two layouts:
+ * `grid` [1, C, h, w] and `tokens` [1, h·w, C] (the two-way transformer's image tokens).
+ */
+export function denseFourierEncoding(gaussianData: Float32Array, numFeats: number, h: number, w: number): { grid: Tensor; tokens: Tensor } {
+  const c = 2 * numFeats;
+  const grid = new Float32Array(c * h * w);
+  const tokens = new Float32Array(c * h * w);
   for (let i = 0; i < h; i++) {
     for (let j = 0; j < w; j++) {
       const cx = 2 * ((j + 0.5) / w) - 1;
       const cy = 2 * ((i + 0.5) / h) - 1;
+      const p = i * w + j;
       for (let f = 0; f < numFeats; f++) {
         const v = 2 * Math.PI * (cx * gaussianData[f] + cy * gaussianData[numFeats + f]);
-        out[(f * h + i) * w + j] = Math.sin(v);
-        out[((numFeats + f) * h + i) * w + j] = Math.cos(v);
+        grid[f * h * w + p] = tokens[p * c + f] = Math.sin(v);
+        grid[(numFeats + f) * h * w + p] = tokens[p * c + numFeats + f] = Math.cos(v);
       }
     }
   }
-  return tensor(out, [1, 2 * numFeats, h, w]);
+  return { grid: tensor(grid, [1, c, h, w]), tokens: tensor(tokens, [1, h * w, c]) };
 }

@@ -88,8 +88,7 @@ export class PromptEncoder extends Module {
     const gaussian = this.gaussian.get();
     // Swap only after the await: predictors sharing the model keep decoding meanwhile (setImage
     // calls this), and must never see a disposed encoding.
-    const pe = denseFourierEncoding(await gaussian.data(), this.embedDim / 2, this.gridSize, this.gridSize);
-    const tokens = tokensOf(await pe.data(), this.embedDim, this.gridSize * this.gridSize);
+    const { grid: pe, tokens } = denseFourierEncoding(await gaussian.data(), this.embedDim / 2, this.gridSize, this.gridSize);
     this.densePe?.dispose();
     this.densePeTokens?.dispose();
     this.densePe = pe;
@@ -155,12 +154,5 @@ export class PromptEncoder extends Module {
     this.densePeTokens = null;
     this.densePeFrom = null;
   }
-}
-
-/** [C, n] values (channels first) as a [1, n, C] tensor. */
-function tokensOf(data: Float32Array, c: number, n: number): Tensor {
-  const out = new Float32Array(c * n);
-  for (let ch = 0; ch < c; ch++) for (let i = 0; i < n; i++) out[i * c + ch] = data[ch * n + i];
-  return tensor(out, [1, n, c]);
 }
 

@@ -141,7 +141,7 @@ export async function verifyFixture(inputs: FixtureInputs, report: CheckReport):
           const hasMasks = golden.has(`${caseName}.masks`);
           return {
             sparse: r.sparse,
-            dense: expand(r.dense, [r.sparse.shape[0], r.dense.shape[1], ...model.promptEncoder.denseEncoding().shape.slice(2)]),
+            dense: expand(r.dense, [r.sparse.shape[0], r.dense.shape[1], model.promptEncoder.gridSize, model.promptEncoder.gridSize]),
             low_res: clamp(r.lowRes, -32, 32),
             iou: r.iou,
             obj: r.raw.objectScore,

