@@ -166,6 +166,37 @@ describe('convTranspose2d', () => {
       for (const t of [tx, tw, tb, tr, fused, composed]) t.dispose();
     }
   });
+  it('2×2 stride 2 with input rows a multiple of the tile rows: vec4 stores, against float64', async () => {
+    // widths 32 (a 32-row tile) and 8 (one input row: an 8-row tile), batch-1 or per-sample
+    // residuals, bias or none, GELU or none, NCHW or channels-last input
+    const cases = [
+      { x: [2, 8, 2, 32], rn: 1, bias: true, gelu: true, last: false },
+      { x: [3, 4, 1, 8], rn: 3, bias: false, gelu: false, last: true },
+      { x: [1, 12, 3, 32], rn: 0, bias: true, gelu: false, last: true },
+    ] as const;
+    for (const c of cases) {
+      const [n, cin, h, w] = c.x;
+      const [x, wt, b] = [rand([...c.x]), rand([cin, 5, 2, 2]), rand([5])];
+      const conv = convTranspose2dRef.forward(c.bias ? [x, wt, b] : [x, wt], { stride: 2 });
+      const r = c.rn ? rand([c.rn, ...conv.shape.slice(1)]) : null;
+      const want = { shape: conv.shape, data: conv.data.map((v, i) => {
+        const y = v + (r ? r.data[i % r.data.length] : 0);
+        return c.gelu ? 0.5 * y * (1 + erf64(y / Math.SQRT2)) : y;
+      }) };
+      const xs = c.last ? Float32Array.from({ length: x.data.length }, (_, i) => {
+        const ch = i % cin, px = Math.floor(i / cin) % (h * w), s = Math.floor(i / (cin * h * w));
+        return x.data[(s * cin + ch) * h * w + px];
+      }) : x.data;
+      const tx = tensor(xs, c.last ? [n, h, w, cin] : [n, cin, h, w]);
+      const [tw, tb] = [tensor(wt.data, wt.shape), tensor(b.data, b.shape)];
+      const tr = r ? tensor(r.data, r.shape) : undefined;
+      const options: ConvTranspose2dOptions = { stride: 2, channelsLast: c.last, ...(tr ? { add: tr } : {}), ...(c.gelu ? { activation: 'gelu' as const } : {}) };
+      const { result, report } = await profile(() => noGrad(() => convTranspose2d(tx, tw, c.bias ? tb : null, options)));
+      await expectForward(result, want, `vec4 unpatch ${JSON.stringify(c)}`, 1e-5);
+      if (matmulKernelKind() === 'subgroup') expect(report.entries.map((e) => e.kernel)).toEqual([expect.stringMatching(/^matmul:.*:uv/)]);
+      for (const t of [tx, tw, tb, result, ...(tr ? [tr] : [])]) t.dispose();
+    }
+  });
   it('channelsLast: x as [N, H, W, Cin] read in place by the fused matmul, permuted elsewhere, same results as NCHW', async () => {
     const nhwc = (a: { data: Float64Array | Float32Array; shape: readonly number[] }) => {
       const [n, c, h, w] = a.shape;

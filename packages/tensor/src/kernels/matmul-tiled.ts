@@ -91,6 +91,14 @@ export interface MatmulVariant {
    */
   unpatch?: boolean;
   /**
+   * With `unpatch`, a 2×2 kernel whose input width is a multiple of the subgroup tile's rows (and
+   * every offset a multiple of 4): a thread's 4 columns are one channel's taps and its rows
+   * consecutive pixels of one input row, so each output row's share is 2·rows contiguous floats,
+   * stored (and the residual read) as vec4s: a quarter of the scattered scalar accesses, which
+   * were most of the decoder's upscaling convs on lavapipe.
+   */
+  unpatchVec?: boolean;
+  /**
    * Adds R before the activation: with `unpatch`, R has C's layout within a batch, batches `urb`
    * apart; otherwise R is bound like C and read at C's indices.
    */
@@ -165,6 +173,7 @@ function assertTile(t: MatmulTile, v: MatmulVariant): void {
     ok(Number.isInteger(t.wx) && t.wx >= 8 && t.wx <= 256 && t.wx % 8 === 0, 'wx must be a multiple of 8 in 8..256');
     ok(t.rows * t.tn <= 128, 'rows·tn must be at most 128 accumulators per thread');
   }
+  if (v.unpatchVec) ok(t.kind === 'subgroup' && t.tn === 4 && !!v.unpatch, 'a vec4 unpatch needs a subgroup tile of tn 4');
   ok(v.batchCap === 0 || (v.batchCap % 4 === 0 && v.batchCap <= 16), 'batchCap must be 0, 4, 8, 12 or 16');
 }
 
@@ -203,7 +212,7 @@ export function matmulKernel(tile: MatmulTile, v: MatmulVariant): Kernel {
   const key =
     `matmul:${shape}:${v.transA ? 'T' : 'N'}${v.transB ? 'T' : 'N'}:${v.vec ? 'v' : 's'}` +
     `${v.bias ? (v.rowBias ? 'r' : 'b') : ''}${v.alpha ? 'a' : ''}${v.cStrided ? 'c' : ''}` +
-    `${v.unpatch ? ':u' : v.residual ? ':' : ''}${v.residual ? 'r' : ''}${v.act ? `:${v.act}` : ''}:${v.batchCap}`;
+    `${v.unpatch ? (v.unpatchVec ? ':uv' : ':u') : v.residual ? ':' : ''}${v.residual ? 'r' : ''}${v.act ? `:${v.act}` : ''}:${v.batchCap}`;
   return { key, wgsl: () => matmulWgsl(tile, v) };
 }
 
@@ -386,6 +395,32 @@ function unpatchStore(TM: number, TN: number, alpha: string, v: MatmulVariant): 
   return out;
 }
 
+/**
+ * The stores of a 2×2 unpatch as vec4s (see {@link MatmulVariant.unpatchVec}): thread columns
+ * (o, tap 0..3) = (o, ty, tx), rows row0.. = pixels px0.. of input row py; output row 2·py + ty
+ * gets (acc[2q].tx0, acc[2q].tx1, acc[2q+1].tx0, acc[2q+1].tx1) at vec4 q.
+ */
+function unpatchVecStore(TM: number, alpha: string, v: MatmulVariant): string[] {
+  const out: string[] = [];
+  if (v.residual) out.push(`  let rBase = (params.b0 + wid.z) * params.urb;`);
+  out.push(`  let o = col0 >> 2u; let py = row0 / params.uw; let px = row0 % params.uw;`);
+  out.push(`  if (row0 < M && col0 < N) {`);
+  if (v.bias) out.push(`    let bo = vec4<f32>(BIAS[o]);`);
+  for (const ty of [0, 1]) {
+    const [c0, c1] = ty === 0 ? ['x', 'y'] : ['z', 'w'];
+    out.push(`    { let e = o * params.uplane + (py * 2u + ${ty}u) * params.uws + px * 2u; let ci = (cBase + e) >> 2u;${v.residual ? ' let ri = (rBase + e) >> 2u;' : ''}`);
+    for (const q of range(TM / 2)) {
+      const [a, b] = [`acc${2 * q}_0`, `acc${2 * q + 1}_0`];
+      let val = `vec4<f32>(${a}.${c0}, ${a}.${c1}, ${b}.${c0}, ${b}.${c1})${alpha}${v.bias ? ' + bo' : ''}`;
+      if (v.residual) val += ` + R[ri + ${q}u]`;
+      out.push(`      C[ci + ${q}u] = ${v.act ? `act4_(${val})` : val};`);
+    }
+    out.push(`    }`);
+  }
+  out.push(`  }`);
+  return out;
+}
+
 /** A scalar element of an array that may be declared as vec4s. */
 function scalarAt(arr: string, vec: boolean, idx: string): string {
   return vec ? `${arr}[(${idx}) >> 2u][(${idx}) & 3u]` : `${arr}[${idx}]`;
@@ -416,8 +451,8 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
     `@group(0) @binding(${binding++}) var<storage, read> A: ${arr};`,
     `@group(0) @binding(${binding++}) var<storage, read> B: ${arr};`,
     ...(v.bias ? [`@group(0) @binding(${binding++}) var<storage, read> BIAS: array<f32>;`] : []),
-    ...(v.residual ? [`@group(0) @binding(${binding++}) var<storage, read> R: ${v.unpatch ? 'array<f32>' : arr};`] : []),
-    `@group(0) @binding(${binding++}) var<storage, read_write> C: ${v.unpatch ? 'array<f32>' : arr};`,
+    ...(v.residual ? [`@group(0) @binding(${binding++}) var<storage, read> R: ${v.unpatch && !v.unpatchVec ? 'array<f32>' : arr};`] : []),
+    `@group(0) @binding(${binding++}) var<storage, read_write> C: ${v.unpatch && !v.unpatchVec ? 'array<f32>' : arr};`,
     params.wgsl(binding),
   ];
 
@@ -491,7 +526,7 @@ export function matmulWgsl(tile: MatmulTile, v: MatmulVariant): string {
   const store: string[] = [];
   const alpha = v.alpha ? ' * params.alpha' : '';
   const colBias = v.bias && !v.rowBias && !v.unpatch;
-  if (v.unpatch) store.push(...unpatchStore(TM, TN, alpha, v));
+  if (v.unpatch) store.push(...(v.unpatchVec ? unpatchVecStore(TM, alpha, v) : unpatchStore(TM, TN, alpha, v)));
   if (colBias) {
     for (const g of range(G)) store.push(`  let bias${g} = vec4<f32>(${range(4).map((i) => `BIAS[min(col0 + ${4 * g + i}u, N - 1u)]`).join(', ')});`);
   }

@@ -468,7 +468,7 @@ export function stridedGemmInto(spec: {
     alpha: alpha !== 1,
     batchCap,
     cStrided: true,
-    ...(u ? { unpatch: true, residual: residual !== null } : {}),
+    ...(u ? { unpatch: true, residual: residual !== null, unpatchVec: aligned && unpatchAsVec4(tile, u) } : {}),
     ...(spec.act ? { act: spec.act } : {}),
   };
   const whole = (t: Tensor) => bindRange(t, 0, Math.max(1, t.size), 1).range;
@@ -478,6 +478,11 @@ export function stridedGemmInto(spec: {
   );
   const inputs = [whole(a.t), whole(b.t), ...(bias ? [bias.range] : []), ...(residual ? [whole(residual)] : [])];
   backend.run({ kernel: matmulKernel(tile, v), inputs, outputs: [whole(c.t)], params: params.bytes(), workgroups: wg });
+}
+
+/** Whether an unpatch can store vec4s (see `MatmulVariant.unpatchVec`); the caller checks the operands' alignment. */
+function unpatchAsVec4(tile: MatmulTile, u: { uw: number; ukh: number; ukw: number; uws: number; uplane: number; urb: number }): boolean {
+  return tile.kind === 'subgroup' && tile.tn === 4 && u.ukh === 2 && u.ukw === 2 && u.uw % tile.rows === 0 && [u.uws, u.uplane, u.urb].every(mod4);
 }
 
 function mod4(x: number): boolean {
