@@ -54,6 +54,34 @@ describe('layerNorm (last dim)', () => {
       normTuning.wideOnCpu = false;
     }
   });
+  it('thread-per-row kernel forms: vec4 rows (C a multiple of 4), four rows per thread (inner a multiple of 4), scalar otherwise', async () => {
+    const cases: [number[], 'last' | 'channel', string][] = [
+      [[5, 24], 'last', 'norm:fwd:v4c:wb'],
+      [[5, 30], 'last', 'norm:fwd:th:wb'],
+      [[2, 6, 4, 6], 'channel', 'norm:fwd:v4rows:wb'],
+      [[2, 6, 3, 5], 'channel', 'norm:fwd:th:wb'],
+    ];
+    for (const [shape, over, key] of cases) {
+      const c = over === 'last' ? shape[shape.length - 1] : shape[1];
+      const [x, w, b] = inputs(shape, c, { eps: 1e-5, over, weight: true, bias: true }).map((r) => tensor(r.data, r.shape));
+      const f = () => noGrad(() => (over === 'last' ? layerNorm(x, w, b, 1e-5) : layerNorm2d(x, w, b, 1e-5)));
+      const { result, report } = await profile(f);
+      expect(report.entries.map((e) => e.kernel)).toEqual([key]);
+      // the scalar kernel gives the same values (to float rounding)
+      normTuning.vec4 = false;
+      let scalar;
+      try {
+        const r = await profile(f);
+        expect(r.report.entries.map((e) => e.kernel)).toEqual([key.replace(/v4\w+/, 'th')]);
+        scalar = r.result;
+      } finally {
+        normTuning.vec4 = true;
+      }
+      const [a, s] = [await result.data(), await scalar.data()];
+      a.forEach((v, i) => expect(Math.abs(v - s[i])).toBeLessThan(1e-5));
+      for (const t of [x, w, b, result, scalar]) t.dispose();
+    }
+  });
   it('reference vjp vs finite differences', () => {
     const args: LayerNormArgs = { eps: 1e-5, over: 'last', weight: true, bias: true };
     checkVjpByFiniteDifferences(layerNormRef, inputs([3, 7], 7, args), args);
@@ -61,7 +89,8 @@ describe('layerNorm (last dim)', () => {
 });
 
 describe('layerNorm2d (NCHW over channels)', () => {
-  const shapes = [[2, 8, 5, 6], [1, 3, 1, 1], [1, 1, 4, 4], [3, 5, 7, 1], [2, 300, 3, 3], [1, 16, 33, 35], [0, 4, 2, 2]];
+  // inner a multiple of 4 ([2, 6, 4, 6], [1, 20, 8, 16], [1, 1, 4, 4]) takes the four-rows vec4 kernel
+  const shapes = [[2, 8, 5, 6], [1, 3, 1, 1], [1, 1, 4, 4], [3, 5, 7, 1], [2, 300, 3, 3], [1, 16, 33, 35], [0, 4, 2, 2], [2, 6, 4, 6], [1, 20, 8, 16]];
   for (const [weight, bias] of AFFINE) {
     it(`GPU vs reference, weight ${weight}, bias ${bias}`, async () => {
       for (const shape of shapes) {

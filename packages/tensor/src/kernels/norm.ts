@@ -72,13 +72,64 @@ export interface NormForwardConfig {
   act?: FusedActivation;
   /** Also stores S = y + P (P of x's shape): a second output in the same pass. */
   plus?: boolean;
+  /**
+   * Thread-per-row kernels reading vec4s (see {@link NormVec4}); not with `wide`.
+   */
+  vec4?: NormVec4;
   params: Params;
 }
 
+/**
+ * How a thread-per-row norm reads vec4s: 'c', a contiguous row (inner 1) 4 elements at a time,
+ * C a multiple of 4; 'rows', four neighbouring rows (consecutive inner positions, inner a
+ * multiple of 4) at once. On lavapipe every load and store is a per-lane access whatever its
+ * width, so either is about a quarter of the accesses.
+ */
+export type NormVec4 = 'c' | 'rows';
+
 /** y = act((x − mean)·rstd·w + b) per row, storing MEAN and RSTD. Bindings X[, W][, B][, P] → Y, MEAN, RSTD[, S]. */
 export function normForwardKernel(c: NormForwardConfig): Kernel {
-  const { wide, weight: w, bias: b, act, plus } = c;
-  return { key: `norm:fwd:${wide ? 'wg' : 'th'}:${w ? 'w' : ''}${b ? 'b' : ''}${act ? `:${act}` : ''}${plus ? ':plus' : ''}`, wgsl: () => normForwardWgsl(c) };
+  const { wide, weight: w, bias: b, act, plus, vec4 } = c;
+  if (vec4 && wide) throw new RangeError('norm kernel: vec4 reads need a thread per row');
+  return { key: `norm:fwd:${vec4 ? `v4${vec4}` : wide ? 'wg' : 'th'}:${w ? 'w' : ''}${b ? 'b' : ''}${act ? `:${act}` : ''}${plus ? ':plus' : ''}`, wgsl: () => (vec4 ? normForwardVec4Wgsl(c, vec4) : normForwardWgsl(c)) };
+}
+
+/**
+ * The vec4 forms of the thread-per-row forward (same bindings and results as
+ * {@link normForwardWgsl}). 'c': four interleaved Welford streams over the row, merged at the
+ * end (equal counts: the variance adds the streams' spread about the mean); 'rows': one Welford
+ * stream per row, the four rows in a vec4's lanes.
+ */
+function normForwardVec4Wgsl({ weight: w, bias: b, act, plus, params: p }: NormForwardConfig, mode: NormVec4): string {
+  const names = ['X', ...(w ? ['W'] : []), ...(b ? ['B'] : []), ...(plus ? ['P'] : [])];
+  const outs = ['Y', 'MEAN', 'RSTD', ...(plus ? ['S'] : [])];
+  const v4 = 'vec4<f32>';
+  const types: Record<string, string> = mode === 'c' ? { X: v4, W: v4, B: v4, P: v4, Y: v4, S: v4 } : { X: v4, P: v4, Y: v4, S: v4, MEAN: v4, RSTD: v4 };
+  const affine = `${w ? ' * W[k]' : ''}${b ? ' + B[k]' : ''}`;
+  const y = `(X[base + k * st] - mean) * rstd${affine}`;
+  const store = plus
+    ? `let i = base + k * st; let v = ${act ? `act4_(${y})` : y}; Y[i] = v; S[i] = v + P[i];`
+    : `Y[base + k * st] = ${act ? `act4_(${y})` : y};`;
+  const stats =
+    mode === 'c'
+      ? `  let n = params.c / 4u; let st = 1u; let base = row * n;
+  var mu = vec4<f32>(0.0);
+  var m2 = vec4<f32>(0.0);
+  for (var k = 0u; k < n; k++) { let v = X[base + k]; let d = v - mu; mu += d * (1.0 / f32(k + 1u)); m2 += d * (v - mu); }
+  let mean = (mu.x + mu.y + mu.z + mu.w) * 0.25;
+  let dm = mu - vec4<f32>(mean);
+  let rstd = inverseSqrt(((m2.x + m2.y + m2.z + m2.w) + f32(n) * dot(dm, dm)) / f32(params.c) + params.eps);`
+      : `  let n = params.c; let r0 = row * 4u; let o = r0 / params.inner;
+  let st = params.inner / 4u; let base = (o * params.c * params.inner + (r0 - o * params.inner)) / 4u;
+  var mean = vec4<f32>(0.0);
+  var m2 = vec4<f32>(0.0);
+  for (var k = 0u; k < n; k++) { let v = X[base + k * st]; let d = v - mean; mean += d * (1.0 / f32(k + 1u)); m2 += d * (v - mean); }
+  let rstd = inverseSqrt(m2 / f32(params.c) + params.eps);`;
+  const body = `${stats}
+  for (var k = 0u; k < n; k++) { ${store} }
+  MEAN[row] = mean; RSTD[row] = rstd;`;
+  const count = mode === 'c' ? 'params.rows' : 'params.rows / 4u';
+  return `${bindings(names, outs, types)}\n${p.wgsl(names.length + outs.length)}\n${act ? `${activationWgsl(act)}\n` : ''}${linearMain(body, WG, 'row', count)}`;
 }
 
 function normForwardWgsl({ wide, weight: w, bias: b, act, plus, params: p }: NormForwardConfig): string {

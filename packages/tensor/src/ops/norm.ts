@@ -23,7 +23,7 @@ import { matmulKernelKind } from './matmul.js';
 import { activationOp } from './unary.js';
 import { add } from './binary.js';
 import type { MatmulActivation } from '../kernels/matmul-tiled.js';
-import { NORM_WG as WG, normBackwardXKernel, normFinalWBKernel, normForwardKernel, normPartialWBKernel } from '../kernels/norm.js';
+import { NORM_WG as WG, type NormVec4, normBackwardXKernel, normFinalWBKernel, normForwardKernel, normPartialWBKernel } from '../kernels/norm.js';
 
 const LONG_ROW = 256;
 /** Target number of threads of the dw/db partial-sum kernel. */
@@ -43,8 +43,15 @@ const rowsOf = (l: NormLayout) => l.outer * l.inner;
  */
 const isWide = (l: NormLayout) => l.inner === 1 && l.c >= LONG_ROW && (normTuning.wideOnCpu || matmulKernelKind() !== 'subgroup');
 
-/** @internal — for tests: take the workgroup-row kernels on CPU adapters too. */
-export const normTuning = { wideOnCpu: false };
+/** @internal — for tests: take the workgroup-row kernels on CPU adapters too; `vec4: false` keeps the scalar thread-per-row forward. */
+export const normTuning = { wideOnCpu: false, vec4: true };
+
+/** The vec4 form a thread-per-row forward can take for this layout (see `NormVec4`), if any. */
+function normVec4(l: NormLayout): NormVec4 | undefined {
+  if (!normTuning.vec4) return undefined;
+  if (l.inner === 1) return l.c % 4 === 0 ? 'c' : undefined;
+  return l.inner % 4 === 0 ? 'rows' : undefined;
+}
 
 function layoutParams(l: NormLayout): Params {
   return new Params().u32('rows', rowsOf(l)).u32('c', l.c).u32('inner', l.inner);
@@ -57,15 +64,16 @@ function normForward(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number,
   const sum = plus ? Tensor.empty(x.shape) : null;
   if (y.size === 0) return { y, mean, rstd, sum };
   const wide = isWide(l);
+  const vec4 = wide ? undefined : normVec4(l);
   const p = layoutParams(l).f32('eps', eps);
   const backend = getBackend();
   const maxWg = backend.info.limits.maxComputeWorkgroupsPerDimension;
   backend.run({
-    kernel: normForwardKernel({ wide, weight: w !== null, bias: b !== null, act, plus: plus !== null, params: p }),
+    kernel: normForwardKernel({ wide, weight: w !== null, bias: b !== null, act, plus: plus !== null, vec4, params: p }),
     inputs: [x, w, b, plus].filter((t): t is Tensor => t !== null).map((t) => t.range),
     outputs: [y.range, mean.range, rstd.range, ...(sum ? [sum.range] : [])],
     params: p.bytes(),
-    workgroups: wide ? grid(rowsOf(l), 1, maxWg) : grid(rowsOf(l), WG, maxWg),
+    workgroups: wide ? grid(rowsOf(l), 1, maxWg) : grid(vec4 === 'rows' ? rowsOf(l) / 4 : rowsOf(l), WG, maxWg),
   });
   return { y, mean, rstd, sum };
 }
