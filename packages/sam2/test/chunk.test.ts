@@ -4,7 +4,7 @@
  * windows' attention and the MLP run in chunks at a small size) against the unchunked pass.
  */
 import { describe, expect, it } from 'vitest';
-import { getBackend, maxAbsError, noGrad, tensor, tidy, type Tensor } from '@rpsam2/tensor';
+import { getBackend, maxAbsError, noGrad, packedAttentionUsesRegisterKernel, tensor, tidy, type Tensor } from '@rpsam2/tensor';
 import { affine } from '@rpsam2/tensor';
 import { mapRows, mapTokens, rowsPerBinding } from '../src/nn/chunk.js';
 import { MLP } from '../src/nn/layers.js';
@@ -95,7 +95,7 @@ describe('row chunking', () => {
       // Chunking lowers the peak; the estimate models both.
       expect(chunked.act).toBeLessThan(plain.act);
       for (const [act, maxB] of [[plain.act, 2 ** 27], [chunked.act, limit]]) {
-        const est = encoderActivationBytes(cfg, 128, maxB);
+        const est = encoderActivationBytes(cfg, 128, maxB, packedAttentionUsesRegisterKernel);
         expect(est / act).toBeGreaterThan(0.85);
         expect(est / act).toBeLessThan(1.15);
       }

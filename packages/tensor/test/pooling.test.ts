@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { maxPool2d, avgPool2d, backward, getBackend, tensor, tidy, type Pool2dOptions, type Tensor } from '../src/index.js';
+import { maxPool2d, avgPool2d, backward, getBackend, noGrad, permute, profile, tensor, tidy, type Pool2dOptions, type Tensor } from '../src/index.js';
 import { refFrom } from './reference/ref.js';
 import { avgPool2dRef, maxPool2dRef, type PoolArgs } from './reference/conv.js';
-import { checkOp } from './support/compare.js';
+import { checkOp, expectForward } from './support/compare.js';
 import { checkVjpByFiniteDifferences } from './support/gradcheck.js';
 import { Rng } from './support/rng.js';
 
@@ -36,6 +36,44 @@ for (const kind of ['max', 'avg'] as const) {
     });
   });
 }
+
+describe('maxPool2d channelsLast ([N, H, W, C] in and out)', () => {
+  const nhwc = (x: Tensor) => permute(x, [0, 2, 3, 1]);
+  const nchw = (x: Tensor) => permute(x, [0, 3, 1, 2]);
+  it('without gradients: read in place (vec4s when C is a multiple of 4), against float64', async () => {
+    // the NCHW cases, and C a multiple of 4 (the vec4 kernel); ties and NaNs follow the NCHW rules
+    const cases: [number[], PoolArgs, 'v4' | 's'][] = [...CASES.map(([, shape, args]) => [shape, args, 's'] as [number[], PoolArgs, 's']), [[2, 8, 6, 6], { kernelSize: 2 }, 'v4'], [[1, 12, 9, 8], { kernelSize: 3, stride: 2, padding: 1 }, 'v4']];
+    for (const [shape, args, kind] of cases) {
+      // NaNs win: that input is checked against the NCHW op (the reference skips NaNs)
+      for (const [x, nan] of [[rand(shape), false], [ties(shape), false], [refFrom(rand(shape).data.map((v, i) => (i % 7 === 3 ? NaN : v)), shape), true]] as const) {
+        const tx = tensor(x.data, x.shape);
+        const xl = nhwc(tx);
+        const { result, report } = await profile(() => noGrad(() => maxPool2d(xl, { ...(args as Pool2dOptions), channelsLast: true })));
+        expect(report.entries.map((e) => e.kernel)).toEqual([`max_pool2d_nhwc:${kind}`]);
+        const back = nchw(result);
+        if (nan) {
+          const plain = noGrad(() => maxPool2d(tx, args as Pool2dOptions));
+          const [a, b] = [await back.data(), await plain.data()];
+          expect(a.some(Number.isNaN)).toBe(true);
+          a.forEach((v, i) => expect(Object.is(v, b[i]), `element ${i}: ${v} vs ${b[i]}`).toBe(true));
+          plain.dispose();
+        } else await expectForward(back, maxPool2dRef.forward([x], args), `channels last ${shape} ${JSON.stringify(args)}`, 1e-6);
+        for (const t of [tx, xl, result, back]) t.dispose();
+      }
+    }
+  });
+  it('with gradients: the NCHW op between permutes (its gradient to the first maximum)', async () => {
+    const gpu = ([x]: Tensor[], a: PoolArgs) => nchw(maxPool2d(nhwc(x), { ...(a as Pool2dOptions), channelsLast: true }));
+    await checkOp({ gpu, ref: maxPool2dRef, inputs: [ties([2, 4, 8, 7])], args: { kernelSize: 3, stride: 2, padding: 1 } });
+  });
+  it('errors', () => {
+    tidy(() => {
+      const x = tensor(new Float32Array(2 * 4 * 4 * 3), [2, 4, 4, 3]);
+      expect(() => maxPool2d(x.view([8, 4, 3]), { kernelSize: 2, channelsLast: true })).toThrow('maxPool2d: input x must be 4-D (NHWC with channelsLast), got [8, 4, 3]');
+      expect(() => maxPool2d(x, { kernelSize: 5, channelsLast: true })).toThrow('maxPool2d: kernel 5×5 does not fit input x [2, 4, 4, 3]');
+    });
+  });
+});
 
 describe('maxPool2d ties and errors', () => {
   it('the gradient goes to the first maximum of each window (row-major), as PyTorch', async () => {

@@ -3,6 +3,7 @@
  * a weights file against the config (keys and shapes only, no GPU) and, with `--measure`, the
  * measured peak pool bytes of one encoder pass with random weights.
  */
+import { packedAttentionUsesRegisterKernel } from '@rpsam2/tensor';
 import { initNode } from '@rpsam2/tensor/node';
 import type { Sam2Config } from '../config.js';
 import { Sam2Model } from '../model/sam2-model.js';
@@ -106,6 +107,8 @@ async function runInfo({ values }: ParsedCommand<typeof INFO_OPTIONS>, io: CliIO
     if (!values.json) io.err(`measuring one encoder pass of ${cfg!.name} at ${cfg!.imageSize}×${cfg!.imageSize} with random ${dtype} weights on ${backend.info.adapter.description || backend.info.adapter.vendor} …`);
     const m = await measureEncoder(cfg!, { dtype, repeats });
     result.measured = { ...m, maxBinding: backend.maxBinding };
+    // the estimate for this device: its binding limit, and no score matrices where its attention takes the register kernel
+    result.estimate = estimateMemory(cfg!, cfg!.imageSize, backend.maxBinding, packedAttentionUsesRegisterKernel);
   }
   const r = result as InfoResult;
   if (values.json) io.out(JSON.stringify(r, null, 2));

@@ -77,7 +77,15 @@ class LiveSet {
  * the windows' attention and the MLP run in row chunks when their largest intermediate would
  * exceed `maxBinding` (see nn/chunk.ts). Leaves only the block's output live.
  */
-function simulateBlock(m: LiveSet, h: number, w: number, c: number, cOut: number, ws: number, pooled: boolean, hidden: number, heads: number, maxBinding: number): { h: number; w: number } {
+/**
+ * Whether attention over heads of dim `headDim` and `queries` queries (per window) keeps no score
+ * matrix on the device the estimate is for (the register kernel: `packedAttentionUsesRegisterKernel`
+ * of @rpsam2/tensor on the current device). Without a device the estimate assumes scores: an
+ * upper bound.
+ */
+export type NoScores = (headDim: number, queries: number) => boolean;
+
+function simulateBlock(m: LiveSet, h: number, w: number, c: number, cOut: number, ws: number, pooled: boolean, hidden: number, heads: number, maxBinding: number, noScores: NoScores): { h: number; w: number } {
   const start = m.live;
   const n = h * w;
   const s = pooled ? 2 : 1;
@@ -90,20 +98,20 @@ function simulateBlock(m: LiveSet, h: number, w: number, c: number, cOut: number
   m.alloc(n * c); // norm1
   if (c !== cOut) {
     m.alloc(n * cOut); // shortcut projection
-    if (pooled) m.alloc(n * cOut + 2 * no * cOut); // max pool through NCHW
+    if (pooled) m.alloc(no * cOut); // max pool, channels last
   }
   if (ws > 0) m.alloc((padded ? np * c : 0) + np * c); // pad, window permute
   // Attention over token groups of `t` tokens (pooled to t/s²), as packedAttention runs it
-  // without gradients: the packed qkv projection, the pooled q (its slice and the pool through
-  // NCHW), the output written in place; a materialised chunk of scores and its probabilities are
-  // transient (no scores where the register kernel runs, CPU adapters with head dims ≤ 32: the
-  // estimate keeps them, an upper bound). Then the output projection.
+  // without gradients: the packed qkv projection, the pooled q (its slice and the channels-last
+  // pool), the output written in place; a materialised chunk of scores and its probabilities are
+  // transient (none where the register kernel runs: `noScores`). Then the output projection.
   const beforeAttention = (t: number) => {
     const to = t / (s * s);
-    return 3 * t * cOut + (pooled ? t * cOut + 2 * to * cOut : 0) + to * cOut;
+    return 3 * t * cOut + (pooled ? t * cOut + to * cOut : 0) + to * cOut;
   };
   const scoreTransient = (t: number) => {
     const keys = ws > 0 ? ws * ws : np;
+    if (noScores(cOut / heads, keys / (s * s))) return 0;
     const scores = (t / keys) * heads * (keys / (s * s)) * keys;
     return 2 * Math.min(scores, Math.min(MATERIALIZED_SCORE_BYTES, maxBinding) / 4);
   };
@@ -154,7 +162,7 @@ function simulateBlock(m: LiveSet, h: number, w: number, c: number, cOut: number
  * Bytes of the encoder's activation peak for `imageSize` (default the config's) on a device
  * whose largest storage binding is `maxBinding` (which decides the chunking; default 128 MiB).
  */
-export function encoderActivationBytes(cfg: Sam2Config, imageSize = cfg.imageSize, maxBinding = 128 * 2 ** 20): number {
+export function encoderActivationBytes(cfg: Sam2Config, imageSize = cfg.imageSize, maxBinding = 128 * 2 ** 20, noScores: NoScores = () => false): number {
   const t = cfg.trunk;
   let h = imageSize / 4;
   let w = imageSize / 4;
@@ -176,7 +184,7 @@ export function encoderActivationBytes(cfg: Sam2Config, imageSize = cfg.imageSiz
       stage++;
     }
     const heads = Math.floor(t.numHeads * t.headMul ** stage);
-    ({ h, w } = simulateBlock(m, h, w, c, cOut, ws, qPoolBlocks.includes(i), Math.floor(cOut * t.mlpRatio), heads, maxBinding));
+    ({ h, w } = simulateBlock(m, h, w, c, cOut, ws, qPoolBlocks.includes(i), Math.floor(cOut * t.mlpRatio), heads, maxBinding, noScores));
     c = cOut;
     if (stageEnds.includes(i)) m.alloc(h * w * c); // the stage's NCHW output
   }
@@ -213,9 +221,10 @@ export function decoderActivationBytes(cfg: Sam2Config, imageSize = cfg.imageSiz
 /**
  * The estimate for a config (at its image size, or `imageSize`); `maxBinding` is the device's
  * largest storage binding (128 MiB by default, as lavapipe and browsers' default limits), which
- * decides where the encoder chunks its work.
+ * decides where the encoder chunks its work; `noScores` says where its attention keeps no score
+ * matrices (see {@link NoScores}; default: everywhere scores, an upper bound).
  */
-export function estimateMemory(cfg: Sam2Config, imageSize = cfg.imageSize, maxBinding = 128 * 2 ** 20): MemoryEstimate {
+export function estimateMemory(cfg: Sam2Config, imageSize = cfg.imageSize, maxBinding = 128 * 2 ** 20, noScores: NoScores = () => false): MemoryEstimate {
   const model = new Sam2Model({ ...cfg, imageSize });
   let parameters = 0;
   let weightsF16 = 0;
@@ -229,7 +238,7 @@ export function estimateMemory(cfg: Sam2Config, imageSize = cfg.imageSize, maxBi
     weightsF32 += bucketSize(Math.max(4, n * 4));
     weightsF16 += bucketSize(Math.max(4, n * (slot.halfOk ? 2 : 4)));
   }
-  const encoderActivations = encoderActivationBytes(cfg, imageSize, maxBinding);
+  const encoderActivations = encoderActivationBytes(cfg, imageSize, maxBinding, noScores);
   const features = featureBytes(cfg, imageSize);
   const decoderActivations = decoderActivationBytes(cfg, imageSize);
   const act = Math.max(encoderActivations, features + decoderActivations);

@@ -28,8 +28,7 @@ import { mapRows, mapTokens, rowsPerBinding } from '../nn/chunk.js';
 
 /** 2×2 max pool of an NHWC map. */
 function poolNHWC(x: Tensor, stride: [number, number]): Tensor {
-  const p = maxPool2d(permute(x, [0, 3, 1, 2]), { kernelSize: stride, stride });
-  return permute(p, [0, 2, 3, 1]);
+  return maxPool2d(x, { kernelSize: stride, stride, channelsLast: true });
 }
 
 export class PatchEmbed extends Module {

@@ -56,6 +56,39 @@ ${linearMain(`${WINDOW}
   };
 }
 
+/**
+ * Channels last, values only (no argmax: the op takes this path without autograd): X [N, H, W,
+ * C] → Y [N, Ho, Wo, C], one thread per output element, or per 4 channels (`vec`, C a multiple
+ * of 4; `params.c` counts vec4s then). Same NaN and tie rules as {@link maxPoolKernel}.
+ */
+export function maxPoolChannelsLastKernel(p: Params, vec: boolean): Kernel {
+  const t = vec ? 'vec4<f32>' : 'f32';
+  return {
+    key: `max_pool2d_nhwc:${vec ? 'v4' : 's'}`,
+    wgsl: () => `${bindings(['X'], ['Y'], { X: t, Y: t })}\n${p.wgsl(2)}
+${linearMain(`
+  let ch = i % params.c;
+  let t = i / params.c;
+  let ox = t % params.wo;
+  let t2 = t / params.wo;
+  let oy = t2 % params.ho;
+  let n = t2 / params.ho;
+  let y0 = i32(oy) * params.sy - params.py;
+  let x0 = i32(ox) * params.sx - params.px;
+  let y_lo = max(y0, 0); let y_hi = min(y0 + params.kh, i32(params.h));
+  let x_lo = max(x0, 0); let x_hi = min(x0 + params.kw, i32(params.w));
+  let plane = n * params.h;
+  var m = X[((plane + u32(y_lo)) * params.w + u32(x_lo)) * params.c + ch];
+  for (var iy = y_lo; iy < y_hi; iy++) {
+    for (var ix = x_lo; ix < x_hi; ix++) {
+      let v = X[((plane + u32(iy)) * params.w + u32(ix)) * params.c + ch];
+      m = select(m, v, (v > m) | (v != v));
+    }
+  }
+  Y[i] = m;`)}`,
+  };
+}
+
 /** DY, IDX → DX. */
 export function maxPoolGradKernel(p: Params): Kernel {
   return {

@@ -385,6 +385,15 @@ export interface PackedAttentionOptions {
  * v in place and write the interleaved output (lavapipe: Hiera-T's encoder 13.9 → 12.3 s of
  * kernels). The fused kernels for long sequences on GPUs still take the split.
  */
+/**
+ * Whether {@link packedAttention}, without gradients, runs heads of dim `hd` over `lq` queries
+ * on the register kernel on the current device (reading the heads in place, no score matrix).
+ * Memory estimates ask it.
+ */
+export function packedAttentionUsesRegisterKernel(hd: number, lq: number): boolean {
+  return attentionTuning.packed && hd % 4 === 0 && lq >= Math.max(REG_AUTO_MIN_LQ, attentionTuning.packedMinLq) && registerForward(hd, hd);
+}
+
 export function packedAttention(qkv: Tensor, heads: number, options: PackedAttentionOptions = {}): Tensor {
   const name = 'packedAttention';
   assertTensor(qkv, name, 'qkv');
@@ -407,8 +416,8 @@ export function packedAttention(qkv: Tensor, heads: number, options: PackedAtten
   const fits = stridedGemmFits(b * heads, qkv.size, q?.size ?? 0, b * lq * heads * hd);
   if (attentionTuning.packed && noGradNeeded && l > 0 && fits && Number.isFinite(scale)) {
     const p = { b, heads, lq, lk: l, d: hd, scale };
+    if (packedAttentionUsesRegisterKernel(hd, lq)) return packedRegisterForward(qkv, q ?? null, p);
     const { path, limit } = attentionPath({ bh: b * heads, lq, lk: l, d: hd, dv: hd, scale }, 'auto', true);
-    if (path === 'register' && hd % 4 === 0 && lq >= attentionTuning.packedMinLq) return packedRegisterForward(qkv, q ?? null, p);
     if ((path === 'materialized' || path === 'chunked') && b * heads * l * 4 <= limit) return packedMaterialized(qkv, q ?? null, p, limit);
   }
   return tidy(() => {
