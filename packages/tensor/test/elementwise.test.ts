@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { unary, add, sub, mul, div, where, sum, mean, amax, tensor, argmax, argmaxOneHot, type Tensor, type UnaryOp } from '../src/index.js';
 import { refFrom } from './reference/ref.js';
 import { binaryRef, reduceRef, unaryRef, whereRef, UNARY_REF } from './reference/elementwise.js';
+import { coalesceBroadcast } from '../src/ops/broadcast-map.js';
 import { checkOp } from './support/compare.js';
 import { checkVjpByFiniteDifferences } from './support/gradcheck.js';
 import { Rng } from './support/rng.js';
@@ -55,9 +56,21 @@ const PAIRS: [number[], number[]][] = [
   [[2, 8, 4], [8, 1]],
   [[3, 1, 8], [5, 8]],
   [[1, 6, 4, 4], [1, 6, 1, 1]],
+  // coalesced before the index math: [2, 3, 32] + [1, 3, 1]; [5, 4] + [1, 4] (a row along the last dim)
+  [[2, 3, 4, 8], [3, 1, 1]],
+  [[5, 4], [4]],
+  [[2, 1, 3, 8], [1, 4, 1, 8]],
 ];
 
 describe('binary ops with broadcasting', () => {
+  it('the index math runs over coalesced dims: size-1 output dims dropped, dims merged where every input is full along both or broadcast along both', () => {
+    expect(coalesceBroadcast([1, 256, 64, 64], [[1, 256, 64, 64], [1, 256, 1, 1]])).toEqual({ out: [256, 4096], ins: [[256, 4096], [256, 1]] });
+    expect(coalesceBroadcast([2, 3, 4, 8], [[2, 3, 4, 8], [3, 1, 1]])).toEqual({ out: [2, 3, 32], ins: [[2, 3, 32], [1, 3, 1]] });
+    expect(coalesceBroadcast([5, 4], [[5, 4], [4]])).toEqual({ out: [5, 4], ins: [[5, 4], [1, 4]] });
+    expect(coalesceBroadcast([2, 4, 3, 8], [[2, 1, 3, 8], [1, 4, 1, 8]])).toEqual({ out: [2, 4, 3, 8], ins: [[2, 1, 3, 8], [1, 4, 1, 8]] });
+    expect(coalesceBroadcast([3, 7], [[3, 7], [3, 7], []])).toEqual({ out: [21], ins: [[21], [21], [1]] });
+    expect(coalesceBroadcast([1, 1], [[1, 1], [1]])).toEqual({ out: [1], ins: [[1], [1]] });
+  });
   for (const op of Object.keys(FNS)) {
     it(`${op}: GPU vs reference`, async () => {
       for (const [sa, sb] of PAIRS) {

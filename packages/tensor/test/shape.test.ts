@@ -14,6 +14,7 @@ import {
   tensor,
   tidy,
   getBackend,
+  profile,
   type SliceSpec,
 } from '../src/index.js';
 import { parseIndex } from '../src/testing/adapters/shape.js';
@@ -71,6 +72,36 @@ describe('permute and transpose', () => {
       if (shape.length) [dims[(a + shape.length) % shape.length], dims[(b + shape.length) % shape.length]] = [(b + shape.length) % shape.length, (a + shape.length) % shape.length];
       await checkOp({ gpu: ([x]) => transpose(x, a, b), ref: permuteRef, inputs: [rand(shape)], args: { dims } });
     }
+  });
+  it('copy kernels by layout: 4×4 blocks for transposes, vec4 loads for aligned contiguous runs, the general kernel otherwise', async () => {
+    const cases: [number[], number[], string][] = [
+      [[8, 12], [1, 0], 'copy:transpose4'],
+      [[3, 4, 20], [0, 2, 1], 'copy:transpose4'],
+      [[2, 4, 6, 8], [0, 3, 1, 2], 'copy:transpose4'], // [2, 24, 8] → [2, 8, 24]
+      [[2, 3, 4, 8], [0, 2, 1, 3], 'copy:r4:plain:gather:v4l'], // window-partition-like: runs of 8
+      [[6, 4, 2], [1, 0, 2], 'copy:r3:plain:gather'], // runs of 2: not whole vec4s
+      [[8, 5], [1, 0], 'copy:r2:plain:gather:v4'], // a transpose of 5 columns: element loads, vec4 stores
+      [[3, 5], [1, 0], 'copy:r2:plain:gather'],
+    ];
+    for (const [shape, dims, key] of cases) {
+      const x = rand(shape);
+      const tx = tensor(x.data, x.shape);
+      const { result, report } = await profile(() => permute(tx, dims));
+      expect(report.entries.map((e) => e.kernel), `${shape} ${dims}`).toEqual([key]);
+      await expectForward(result, permuteRef.forward([x], { dims }), `permute ${shape} by ${dims}`, 1e-6);
+      tx.dispose();
+      result.dispose();
+    }
+    // a slice starting off a multiple of 4 keeps the element loads
+    const x = rand([4, 16]);
+    const tx = tensor(x.data, x.shape);
+    for (const [start, key] of [[4, 'copy:r2:plain:gather:v4l'], [2, 'copy:r2:plain:gather:v4']] as const) {
+      const { result, report } = await profile(() => slice(tx, [{ start: 1 }, { start, end: start + 8 }]));
+      expect(report.entries.map((e) => e.kernel)).toEqual([key]);
+      await expectForward(result, sliceRef.forward([x], { specs: [[1, null, null], [start, start + 8, null]] }), `slice from ${start}`, 1e-6);
+      result.dispose();
+    }
+    tx.dispose();
   });
   it('permute moves i32 data too', async () => {
     const x = tensor([1, 2, 3, 4, 5, 6], [2, 3], { dtype: 'i32' });

@@ -22,11 +22,77 @@ const PER_THREAD = COPY_PER_THREAD;
  * The copy kernel; `p` declares n, t0, e0, e1, sbase, dbase, fill and the per-dim arrays its mode
  * reads. `vec4` (gathers whose innermost size and destination range [e0, e1) are multiples of 4,
  * the output bound as vec4s): every thread has exactly 4 elements, unrolled, and stores them as
- * one vec4 with no range checks (on lavapipe each store is a loop over the lanes).
+ * one vec4 with no range checks (on lavapipe each store is a loop over the lanes). `vec4Load`
+ * (with `vec4`, 'plain' mode, the innermost dim contiguous in the source and every run starting
+ * at a multiple of 4): the 4 elements are one vec4 load too (window partitions, slices, cats).
  */
-export function copyKernel(rank: number, mode: CopyMode, scatter: boolean, p: Params, vec4 = false): Kernel {
+export function copyKernel(rank: number, mode: CopyMode, scatter: boolean, p: Params, o: { vec4?: boolean; vec4Load?: boolean } = {}): Kernel {
+  const { vec4 = false, vec4Load = false } = o;
   if (vec4 && scatter) throw new RangeError('copy kernel: vec4 stores are for gathers only');
-  return { key: `copy:r${rank}:${mode}:${scatter ? 'scatter' : 'gather'}${vec4 ? ':v4' : ''}`, wgsl: () => copyWgsl(rank, mode, scatter, p, vec4) };
+  if (vec4Load && !(vec4 && mode === 'plain')) throw new RangeError('copy kernel: vec4 loads need vec4 stores and plain mode');
+  const key = `copy:r${rank}:${mode}:${scatter ? 'scatter' : 'gather'}${vec4 ? (vec4Load ? ':v4l' : ':v4') : ''}`;
+  return { key, wgsl: () => (vec4Load ? copyVec4Wgsl(rank, p) : copyWgsl(rank, mode, scatter, p, vec4)) };
+}
+
+/** Statements decoding `row` into the outer coordinates, each moving `src` by `step(d, o)` (the last one takes what is left). */
+function decodeOuter(inner: number, step: (d: number, o: string) => string): string[] {
+  const outer: string[] = [];
+  if (inner > 0) {
+    outer.push('  var rem = row;');
+    for (let d = inner - 1; d >= 1; d--) {
+      outer.push(`  let q${d} = rem / shape_at(${d}u); let o${d} = rem - q${d} * shape_at(${d}u); rem = q${d};`);
+      outer.push(step(d, `o${d}`));
+    }
+    outer.push(step(0, 'rem'));
+  }
+  return outer;
+}
+
+/** The 'plain' gather moving runs of 4 contiguous, aligned elements as vec4s (see {@link copyKernel}). */
+function copyVec4Wgsl(rank: number, p: Params): string {
+  const inner = rank - 1;
+  const outer = decodeOuter(inner, (d, o) => `  src += ${o} * sst_at(${d}u);`);
+  return `@group(0) @binding(0) var<storage, read> X: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> Y: array<vec4<u32>>;
+${p.wgsl(2)}${linearMain(`  let t = params.t0 + local;
+  let inner = shape_at(${inner}u);
+  let chunks = inner / ${PER_THREAD}u;
+  let row = t / chunks;
+  let j0 = (t - row * chunks) * ${PER_THREAD}u;
+  var src = params.sbase + j0;
+${outer.join('\n')}
+  Y[(row * inner + j0 - params.e0) / 4u] = X[src / 4u];`, WG, 'local')}`;
+}
+
+/**
+ * A batched transpose, the 'plain' gather Y[b, i, j] = X[sbase + b·sb + i + j·sj] into a
+ * contiguous [B, NA, NB] (`p` declares n, na, nb, sj, sb, sbase; NA, NB, sj, sb and sbase
+ * multiples of 4): a thread moves a 4×4 block with 4 vec4 loads (along i) and 4 vec4 stores
+ * (along j), where the general kernel reads each element with a load of its own.
+ */
+export function transposeKernel(p: Params): Kernel {
+  return {
+    key: 'copy:transpose4',
+    wgsl: () => `@group(0) @binding(0) var<storage, read> X: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> Y: array<vec4<u32>>;
+${p.wgsl(2)}${linearMain(`  let nbq = params.nb / 4u;
+  let nq = params.na / 4u;
+  let jq = t % nbq;
+  let r = t / nbq;
+  let iq = r % nq;
+  let b = r / nq;
+  let sj = params.sj;
+  let s = params.sbase + b * params.sb + iq * 4u + jq * 4u * sj;
+  let c0 = X[s / 4u];
+  let c1 = X[(s + sj) / 4u];
+  let c2 = X[(s + 2u * sj) / 4u];
+  let c3 = X[(s + 3u * sj) / 4u];
+  let o = ((b * params.na + iq * 4u) * params.nb + jq * 4u) / 4u;
+  Y[o] = vec4<u32>(c0.x, c1.x, c2.x, c3.x);
+  Y[o + nbq] = vec4<u32>(c0.y, c1.y, c2.y, c3.y);
+  Y[o + 2u * nbq] = vec4<u32>(c0.z, c1.z, c2.z, c3.z);
+  Y[o + 3u * nbq] = vec4<u32>(c0.w, c1.w, c2.w, c3.w);`, WG, 't')}`,
+  };
 }
 
 function copyWgsl(rank: number, mode: CopyMode, scatter: boolean, p: Params, vec4 = false): string {
@@ -48,15 +114,7 @@ function copyWgsl(rank: number, mode: CopyMode, scatter: boolean, p: Params, vec
     if (scatter) lines.push(`${dst} += ${o} * dst_at(${d}u);`);
     return lines.map((l) => `${indent}${l}`).join('\n');
   };
-  const outer: string[] = [];
-  if (inner > 0) {
-    outer.push('  var rem = row;');
-    for (let d = inner - 1; d >= 1; d--) {
-      outer.push(`  let o${d} = rem % shape_at(${d}u); rem = rem / shape_at(${d}u);`);
-      outer.push(step(d, `o${d}`, 'src', 'ok', 'dsti', '  '));
-    }
-    outer.push(step(0, 'rem', 'src', 'ok', 'dsti', '  '));
-  }
+  const outer = decodeOuter(inner, (d, o) => step(d, o, 'src', 'ok', 'dsti', '  '));
   const load = mode === 'plain' ? '    let val = X[s];' : '    var val = params.fill;\n    if (okj) { val = X[s]; }';
   const store = scatter
     ? '    Y[dj] = val;'

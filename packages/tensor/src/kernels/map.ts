@@ -21,6 +21,11 @@ export interface MapConfig {
   /** Whether every input has the output's shape (no index math); else the output's rank. */
   same: boolean;
   rank: number;
+  /**
+   * For the broadcast vec4 kernel: per input, whether it runs along the output's last dim (read
+   * as vec4s) rather than being broadcast along it (one element, splat).
+   */
+  alongLast?: readonly boolean[];
   params: Params;
 }
 
@@ -63,31 +68,38 @@ export function vec4MapKernel(c: MapConfig): Kernel {
 }
 
 /**
- * The broadcast map for outputs whose last dim is a multiple of 4 (bindings A, B, … as f32 →
- * OUT as vec4s; dispatch as the vectorised map, `vec4Grid`): each thread takes 4 vec4s of the
- * output, decodes the inputs' broadcast indices once per vec4 instead of once per element, and
- * reads each input's 4 elements along its innermost stride (1, or 0 when broadcast along the last
- * dim). On lavapipe the per-element index math was most of the general kernel's time (1M-element
- * [1,256,64,64] + [1,256,1,1]: ~60 ms).
+ * The broadcast map for outputs whose last dim is a multiple of 4 (inputs along the last dim
+ * bound as vec4s, the others as f32 → OUT as vec4s; dispatch as the vectorised map, `vec4Grid`):
+ * each thread takes 4 vec4s of the output and decodes the output index once per vec4 (one
+ * division per dim, the inputs' offsets accumulated together), then reads one vec4 of each input
+ * along the last dim (`alongLast`) or one element of each input broadcast along it. On lavapipe
+ * integer division runs lane by lane and every load costs the same whatever its width, so both
+ * matter: [1, 256, 64, 64] + [1, 256, 1, 1] (coalesced to [256, 4096] + [256, 1] by the op)
+ * 4.4 → 1.8 ms in the decoder (dispatch profiler, mins of 3).
  */
 export function broadcastVec4MapKernel(c: MapConfig): Kernel {
-  return { key: `${mapKey(c)}:bv4`, wgsl: () => broadcastVec4MapWgsl(c) };
+  const along = (c.alongLast ?? []).map((a) => (a ? 'v' : 's')).join('');
+  return { key: `${mapKey(c)}:bv4:${along}`, wgsl: () => broadcastVec4MapWgsl(c) };
 }
 
-function broadcastVec4MapWgsl({ expr, inputs, scalars, rank, params: p }: MapConfig): string {
+function broadcastVec4MapWgsl({ expr, inputs, scalars, rank, params: p, alongLast }: MapConfig): string {
   const names = NAMES.slice(0, inputs);
+  const along = names.map((_, k) => alongLast?.[k] ?? false);
+  const types: Record<string, string> = { OUT: 'vec4<f32>' };
+  names.forEach((n, k) => along[k] && (types[n] = 'vec4<f32>'));
+  const offsets = names.map((_, k) => `var i${k} = 0u;`).join(' ');
+  const accumulate = names.map((_, k) => `i${k} += x * st${k}_at(u32(d));`).join(' ');
   const loads = names
-    .map((n, k) => {
-      const v = n.toLowerCase();
-      return `${broadcastIndex(`i${k}`, rank, 'shape', `st${k}`, 'e')}
-      let s${k} = st${k}_at(${rank - 1}u);
-      let ${v}4 = vec4<f32>(${n}[i${k}], ${n}[i${k} + s${k}], ${n}[i${k} + 2u * s${k}], ${n}[i${k} + 3u * s${k}]);`;
-    })
+    .map((n, k) => `      let ${n.toLowerCase()}4 = ${along[k] ? `${n}[i${k} >> 2u]` : `vec4<f32>(${n}[i${k}])`};`)
     .join('\n');
   const lane = (c: string) => `map_(${names.map((n) => `${n.toLowerCase()}4.${c}`).join(', ')})`;
-  return `${bindings(names, ['OUT'], { OUT: 'vec4<f32>' })}\n${p.wgsl(names.length + 1)}
+  return `${bindings(names, ['OUT'], types)}\n${p.wgsl(names.length + 1)}
 ${mapFunction(expr, inputs, scalars)}
-${vec4Main(`      let e = i * 4u;
+${vec4Main(`      ${offsets}
+      {
+        var rem = i * 4u;
+        for (var d = ${rank - 1}i; d >= 0; d--) { let dim = shape_at(u32(d)); let q = rem / dim; let x = rem - q * dim; ${accumulate} rem = q; }
+      }
 ${loads}
       OUT[i] = vec4<f32>(${['x', 'y', 'z', 'w'].map(lane).join(', ')});`)}`;
 }

@@ -52,8 +52,9 @@ export function broadcastIndex(name: string, rank: number, shapeArr: string, str
     var rem = ${linear};
     for (var d = ${rank - 1}i; d >= 0; d--) {
       let dim = ${shapeArr}_at(u32(d));
-      ${name} += (rem % dim) * ${stridesArr}_at(u32(d));
-      rem = rem / dim;
+      let q = rem / dim;
+      ${name} += (rem - q * dim) * ${stridesArr}_at(u32(d));
+      rem = q;
     }
   }`;
 }

@@ -17,6 +17,34 @@ export function broadcastAll(shapes: readonly Shape[], op: string): number[] {
 }
 
 /**
+ * The same broadcast over fewer dims: the inputs expanded to the output's rank, dims of size 1 in
+ * the output dropped, and neighbouring dims merged where every input is either full along both or
+ * broadcast along both (e.g. [1, 256, 64, 64] + [1, 256, 1, 1] → [256, 4096] + [256, 1]). Inputs
+ * are contiguous, so merged dims address the same elements.
+ */
+export function coalesceBroadcast(outShape: Shape, inShapes: readonly Shape[]): { out: number[]; ins: number[][] } {
+  const rank = outShape.length;
+  const full = inShapes.map((s) => [...Array(rank - s.length).fill(1), ...s]);
+  const out: number[] = [];
+  const ins: number[][] = inShapes.map(() => []);
+  for (let d = 0; d < rank; d++) {
+    if (outShape[d] === 1) continue;
+    const last = out.length - 1;
+    // merge with the previous kept dim when every input is full along both or broadcast along both
+    const merge = last >= 0 && full.every((s, k) => (s[d] === 1) === (ins[k][last] === 1));
+    if (merge) {
+      out[last] *= outShape[d];
+      full.forEach((s, k) => (ins[k][last] *= s[d]));
+    } else {
+      out.push(outShape[d]);
+      full.forEach((s, k) => ins[k].push(s[d]));
+    }
+  }
+  if (out.length === 0) return { out: [1], ins: inShapes.map(() => [1]) };
+  return { out, ins };
+}
+
+/**
  * Runs `expr` (WGSL, reading `a`, `b`, … for the inputs and `p0`, `p1` for the scalar params)
  * elementwise. `key` must identify `expr`. The output has the inputs' broadcast shape, or
  * `outShape` when given (which the inputs must broadcast to).
@@ -35,22 +63,25 @@ export function broadcastMap(
   const out = Tensor.empty(outShape);
   if (out.size === 0) return out;
   const same = inputs.every((t) => shapeEq(t.shape, outShape));
-  const rank = outShape.length;
+  // the index math runs over the coalesced shapes (fewer dims, the same elements)
+  const c = same ? { out: [...outShape], ins: inputs.map((t) => [...t.shape]) } : coalesceBroadcast(outShape, inputs.map((t) => t.shape));
+  const rank = c.out.length;
   const p = new Params().u32('n', out.size);
   scalars.forEach((s, k) => p.f32(`p${k}`, s));
   const cap = Math.max(4, Math.ceil(rank / 4) * 4);
   if (!same) {
-    p.u32s('shape', outShape, cap);
-    inputs.forEach((t, k) => p.u32s(`st${k}`, broadcastStrides(t.shape, outShape), cap));
+    p.u32s('shape', c.out, cap);
+    c.ins.forEach((s, k) => p.u32s(`st${k}`, broadcastStrides(s, c.out), cap));
   }
   const backend = getBackend();
   const cfg: MapConfig = { name: key, expr, inputs: inputs.length, scalars: scalars.length, same, rank, params: p };
   const ranges = inputs.map((t) => t.range);
   if (same && runVec4Map(backend, vec4MapKernel(cfg), { params: p, inputs: ranges, output: out.range, n: out.size })) return out;
-  if (!same && outShape[rank - 1] % 4 === 0) {
-    // Every input is contiguous, so its innermost broadcast stride is 1 or 0 and 4 consecutive
-    // outputs (one row, as the last dim is a multiple of 4) read 4 consecutive or equal elements.
-    backend.run({ kernel: broadcastVec4MapKernel(cfg), inputs: ranges, outputs: [out.range], params: p.bytes(), workgroups: vec4Grid(backend, out.size) });
+  if (!same && c.out[rank - 1] % 4 === 0) {
+    // Every input is contiguous, so after coalescing each runs along the last dim (stride 1, and
+    // its rows start at multiples of 4: read as vec4s) or is broadcast along it (stride 0).
+    const alongLast = c.ins.map((s) => s[rank - 1] !== 1);
+    backend.run({ kernel: broadcastVec4MapKernel({ ...cfg, alongLast }), inputs: ranges, outputs: [out.range], params: p.bytes(), workgroups: vec4Grid(backend, out.size) });
     return out;
   }
   runLinear(backend, mapKernel(cfg), ranges, [out.range], p, out.size);

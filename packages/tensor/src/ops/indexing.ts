@@ -15,8 +15,9 @@
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import type { Shape } from '../tensor/shape.js';
 import { getBackend } from '../runtime.js';
+import type { Backend } from '../backend/backend.js';
 import { Params, grid } from '../kernels/wgsl.js';
-import { COPY_PER_THREAD as PER_THREAD, COPY_WG as WG, copyKernel, type CopyMode as Mode } from '../kernels/copy.js';
+import { COPY_PER_THREAD as PER_THREAD, COPY_WG as WG, copyKernel, transposeKernel, type CopyMode as Mode } from '../kernels/copy.js';
 
 /** One dim of a copy, outer to inner. */
 export interface CopyDim {
@@ -124,6 +125,7 @@ export function stridedCopy(op: string, x: Tensor, out: Tensor, plan: CopyPlan):
   }
   assertBindable(x, op, 'input');
   if (scatter) assertBindable(out, op, 'output');
+  if (mode === 'plain' && !scatter && transpose4(backend, x, out, dims, srcBase, total)) return;
 
   const cap = Math.max(4, Math.ceil(rank / 4) * 4);
   const inner = dims[rank - 1].size;
@@ -159,14 +161,34 @@ export function stridedCopy(op: string, x: Tensor, out: Tensor, plan: CopyPlan):
     const output = scatter ? out.range : { buffer: out.store.buffer, offset: e0 * 4, size: (e1 - e0) * 4 };
     // Whole runs of 4 along the innermost dim and a range of whole vec4s: one vec4 store per thread.
     const vec4 = !scatter && inner % PER_THREAD === 0 && e0 % 4 === 0 && e1 % 4 === 0;
+    // and one vec4 load: runs contiguous in the source, each starting at a multiple of 4
+    const vec4Load = vec4 && mode === 'plain' && dims[rank - 1].src === 1 && srcBase % 4 === 0 && dims.every((d) => d.src % 4 === 0 || d === dims[rank - 1]);
     backend.run({
-      kernel: copyKernel(rank, mode, scatter, p, vec4),
+      kernel: copyKernel(rank, mode, scatter, p, { vec4, vec4Load }),
       inputs: [x.range],
       outputs: [output],
       params: p.bytes(),
       workgroups: grid(n, WG, maxWg),
     });
   }
+}
+
+/**
+ * The gather as a batched transpose of 4×4 blocks (`transposeKernel`) when it is one: the last
+ * two coalesced dims swap a contiguous dim for a strided one, the sizes and strides are multiples
+ * of 4, and the output fits one binding. Returns whether it ran.
+ */
+function transpose4(backend: Backend, x: Tensor, out: Tensor, dims: readonly Dim[], srcBase: number, total: number): boolean {
+  const rank = dims.length;
+  if (rank < 2 || rank > 3) return false;
+  const [a, b] = [dims[rank - 2], dims[rank - 1]];
+  const sb = rank === 3 ? dims[0].src : 0;
+  if (a.src !== 1 || b.src === 1 || [a.size, b.size, b.src, sb, srcBase].some((v) => v % 4 !== 0)) return false;
+  if (total * 4 > backend.maxBinding) return false;
+  const n = total / 16;
+  const p = new Params().u32('n', n).u32('na', a.size).u32('nb', b.size).u32('sj', b.src).u32('sb', sb).u32('sbase', srcBase);
+  backend.run({ kernel: transposeKernel(p), inputs: [x.range], outputs: [out.range], params: p.bytes(), workgroups: grid(n, WG, backend.info.limits.maxComputeWorkgroupsPerDimension) });
+  return true;
 }
 
 /** A new tensor of `shape` (x's dtype) filled by a gather; nothing leaks if the copy throws. */
