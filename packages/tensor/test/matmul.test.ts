@@ -66,6 +66,20 @@ describe('matmul 2-D', () => {
       }
     });
   }
+  it('narrow outputs stack subgroups along M (fewer workgroups): same results', async () => {
+    // [M, K, N, stacked subgroups on lavapipe]: 8 lanes wide, 2 or 8 subgroups per workgroup
+    for (const [M, K, N, wy] of [[300, 20, 24, 2], [1024, 16, 32, 8], [1000, 12, 8, 8]] as const) {
+      for (const [transA, transB] of [[false, false], [true, true]] as const) {
+        const ins = operands([], [], M, K, N, transA, transB);
+        const [a, b] = ins.map((r) => tensor(r.data, r.shape));
+        const { result, report } = await profile(() => noGrad(() => matmulT(a, b, { transA, transB })));
+        if (matmulKernelKind() === 'subgroup') expect(report.entries.map((e) => e.kernel)).toEqual([expect.stringMatching(new RegExp(`^matmul:s32x4:8x${wy}:`))]);
+        await expectForward(result, matmulRef.forward(ins, { transA, transB }), `${M}×${K}×${N} transA ${transA}`);
+        for (const t of [a, b, result]) t.dispose();
+      }
+    }
+    await checkOp({ gpu: ([x, w, bias]) => linear(x, w, bias), ref: linearRef, inputs: [rand([2, 500, 24]), rand([20, 24]), rand([20])], args: {} });
+  });
   it('alpha scales the product and its gradients', async () => {
     await checkOp({ gpu: gpuT, ref: matmulRef, inputs: operands([], [], 12, 20, 8, false, true), args: { transB: true, alpha: 0.125 } });
   });

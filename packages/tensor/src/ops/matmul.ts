@@ -182,6 +182,7 @@ const ROW_COST: ReadonlyArray<readonly [rows: number, cost: number]> = [
  * against 256² pixels take 8 rows, not 32) and the workgroup width (128, 64, 32, 16 or 8 lanes)
  * that leaves the fewest lanes past N: SAM 2's N = 144 would otherwise idle 44% of a 256-column workgroup
  * (measured 1.8× slower at 16384×144×144). Few widths keep the number of compiled variants small.
+ * Workgroups narrower than 64 lanes stack subgroups along M (`wy`) when M is long enough.
  */
 export function matmulTile(N = Infinity, M = Infinity): MatmulTile {
   if (matmulKernelKind() !== 'subgroup') return REGISTER_TILE;
@@ -197,7 +198,13 @@ export function matmulTile(N = Infinity, M = Infinity): MatmulTile {
     const waste = (w: number) => Math.ceil(lanes / w) * w - lanes;
     if (waste(wx) < waste(best)) best = wx;
   }
-  return { ...SUBGROUP_TILE, rows, wx: best };
+  // Narrow workgroups stack subgroups along M, up to 64 lanes, where that adds at most 5 % rows.
+  let wy = 1;
+  if (Number.isFinite(M)) {
+    const computed = (h: number) => Math.ceil(M / h) * h;
+    while (best * wy * 2 <= 64 && computed(rows * wy * 2) <= 1.05 * computed(rows)) wy *= 2;
+  }
+  return { ...SUBGROUP_TILE, rows, wx: best, ...(wy > 1 ? { wy } : {}) };
 }
 
 /** One dispatch: a range of output batches, or a range of rows of one batch. */
