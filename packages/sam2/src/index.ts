@@ -141,6 +141,7 @@ export {
   formatBytes,
   type MemoryEstimate,
   type ModuleParams,
+  type NoScores,
 } from './memory/estimate.js';
 export { measureEncoder, randomPixels, type EncoderMeasurement } from './memory/measure.js';
 

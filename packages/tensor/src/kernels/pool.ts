@@ -8,17 +8,23 @@
 import type { Kernel } from '../backend/backend.js';
 import { Params, bindings, linearMain } from './wgsl.js';
 
-/** WGSL: output element i → plane nc and window origin (y0, x0), and the in-bounds tap ranges. */
-const WINDOW = `
-  let ox = i % params.wo;
-  let t = i / params.wo;
+/**
+ * WGSL: output pixel `idx` of [outer, ho, wo] → `outer`, the window origin (y0, x0) and the
+ * in-bounds tap ranges.
+ */
+const windowOf = (idx: string) => `
+  let ox = ${idx} % params.wo;
+  let t = ${idx} / params.wo;
   let oy = t % params.ho;
-  let nc = t / params.ho;
+  let outer = t / params.ho;
   let y0 = i32(oy) * params.sy - params.py;
   let x0 = i32(ox) * params.sx - params.px;
   let y_lo = max(y0, 0); let y_hi = min(y0 + params.kh, i32(params.h));
-  let x_lo = max(x0, 0); let x_hi = min(x0 + params.kw, i32(params.w));
-  let plane = nc * params.h * params.w;`;
+  let x_lo = max(x0, 0); let x_hi = min(x0 + params.kw, i32(params.w));`;
+
+/** WGSL: NCHW output element i → its window (see {@link windowOf}) and input plane. */
+const WINDOW = `${windowOf('i')}
+  let plane = outer * params.h * params.w;`;
 
 /**
  * WGSL: input element i → plane nc, pixel (iy, ix), and the range of output windows containing
@@ -68,16 +74,8 @@ export function maxPoolChannelsLastKernel(p: Params, vec: boolean): Kernel {
     wgsl: () => `${bindings(['X'], ['Y'], { X: t, Y: t })}\n${p.wgsl(2)}
 ${linearMain(`
   let ch = i % params.c;
-  let t = i / params.c;
-  let ox = t % params.wo;
-  let t2 = t / params.wo;
-  let oy = t2 % params.ho;
-  let n = t2 / params.ho;
-  let y0 = i32(oy) * params.sy - params.py;
-  let x0 = i32(ox) * params.sx - params.px;
-  let y_lo = max(y0, 0); let y_hi = min(y0 + params.kh, i32(params.h));
-  let x_lo = max(x0, 0); let x_hi = min(x0 + params.kw, i32(params.w));
-  let plane = n * params.h;
+  let pixel = i / params.c;${windowOf('pixel')}
+  let plane = outer * params.h;
   var m = X[((plane + u32(y_lo)) * params.w + u32(x_lo)) * params.c + ch];
   for (var iy = y_lo; iy < y_hi; iy++) {
     for (var ix = x_lo; ix < x_hi; ix++) {

@@ -372,6 +372,15 @@ export interface PackedAttentionOptions {
 }
 
 /**
+ * Whether {@link packedAttention}, without gradients, runs heads of dim `hd` over `lq` queries
+ * on the register kernel on the current device (reading the heads in place, no score matrix).
+ * Memory estimates ask it.
+ */
+export function packedAttentionUsesRegisterKernel(hd: number, lq: number): boolean {
+  return attentionTuning.packed && hd % 4 === 0 && lq >= Math.max(REG_AUTO_MIN_LQ, attentionTuning.packedMinLq) && registerForward(hd, hd);
+}
+
+/**
  * Multi-head self-attention on a packed projection, in the layout a linear layer writes:
  * `qkv` [B, L, 3·H·D] holds, per token, the queries, keys and values of `heads` heads (each
  * H·D, head-major) and the result is [B, Lq, H·D], heads interleaved the same way (Lq = L, or
@@ -385,15 +394,6 @@ export interface PackedAttentionOptions {
  * v in place and write the interleaved output (lavapipe: Hiera-T's encoder 13.9 → 12.3 s of
  * kernels). The fused kernels for long sequences on GPUs still take the split.
  */
-/**
- * Whether {@link packedAttention}, without gradients, runs heads of dim `hd` over `lq` queries
- * on the register kernel on the current device (reading the heads in place, no score matrix).
- * Memory estimates ask it.
- */
-export function packedAttentionUsesRegisterKernel(hd: number, lq: number): boolean {
-  return attentionTuning.packed && hd % 4 === 0 && lq >= Math.max(REG_AUTO_MIN_LQ, attentionTuning.packedMinLq) && registerForward(hd, hd);
-}
-
 export function packedAttention(qkv: Tensor, heads: number, options: PackedAttentionOptions = {}): Tensor {
   const name = 'packedAttention';
   assertTensor(qkv, name, 'qkv');
