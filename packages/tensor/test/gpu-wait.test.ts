@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitPromise, getBackend, matmul, tensor, type Backend } from '../src/index.js';
 import { initNode, napWhileWaiting } from '../src/node.js';
+import { napStats } from '../src/device/nap-wait.js';
 
 const later = <T>(ms: number, v: T) => new Promise<T>((r) => setTimeout(() => r(v), ms));
 
@@ -24,6 +25,16 @@ describe('napWhileWaiting', () => {
     expect(order).toEqual([3, 1, 2, 0]);
     // and a new wait after the loop has stopped starts it again
     await expect(napWhileWaiting(later(2, 'again'))).resolves.toBe('again');
+  });
+
+  it('a wait that starts as the previous one ends spins first again: no nap at once', async () => {
+    for (let i = 0; i < 5; i++) {
+      await napWhileWaiting(later(20, i)); // long enough to nap
+      const before = napStats.naps;
+      // settles within a turn or two: well inside the spin that starts every new burst of waits
+      await napWhileWaiting(new Promise<void>((r) => setImmediate(() => setImmediate(r))));
+      expect(napStats.naps - before).toBe(0);
+    }
   });
 
   it('keeps the event loop turning while it waits', async () => {
