@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { unary, add, sub, mul, div, where, sum, mean, amax, tensor, argmax, argmaxOneHot, type Tensor, type UnaryOp } from '../src/index.js';
 import { refFrom } from './reference/ref.js';
 import { binaryRef, reduceRef, unaryRef, whereRef, UNARY_REF } from './reference/elementwise.js';
+import fc from 'fast-check';
 import { coalesceBroadcast } from '../src/ops/broadcast-map.js';
+import { broadcastStrides } from '../src/tensor/shape.js';
 import { checkOp } from './support/compare.js';
 import { checkVjpByFiniteDifferences } from './support/gradcheck.js';
 import { Rng } from './support/rng.js';
@@ -70,6 +72,44 @@ describe('binary ops with broadcasting', () => {
     expect(coalesceBroadcast([2, 4, 3, 8], [[2, 1, 3, 8], [1, 4, 1, 8]])).toEqual({ out: [2, 4, 3, 8], ins: [[2, 1, 3, 8], [1, 4, 1, 8]] });
     expect(coalesceBroadcast([3, 7], [[3, 7], [3, 7], []])).toEqual({ out: [21], ins: [[21], [21], [1]] });
     expect(coalesceBroadcast([1, 1], [[1, 1], [1]])).toEqual({ out: [1], ins: [[1], [1]] });
+  });
+  it('property: coalescing keeps every output element reading the same input elements; GPU add and mul match the reference', async () => {
+    // an output shape (dims multiples of 4 now and then, for the vec4 kernel) and two or three
+    // inputs that broadcast to it: leading dims dropped, others set to 1
+    const dim = fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(4, 8));
+    const caseArb = fc
+      .array(dim, { minLength: 1, maxLength: 5 })
+      .chain((out) => fc.tuple(fc.constant(out), fc.array(fc.tuple(fc.nat(out.length), fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length })), { minLength: 2, maxLength: 3 })))
+      .map(([out, specs]) => ({ out, ins: specs.map(([drop, ones]) => out.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d))) }));
+    const offsets = (out: number[], ins: number[][]) => {
+      const st = ins.map((s) => broadcastStrides(s, out));
+      const size = out.reduce((a, b) => a * b, 1);
+      return Array.from({ length: size }, (_, i) => {
+        let rem = i;
+        const o = ins.map(() => 0);
+        for (let d = out.length - 1; d >= 0; d--) {
+          const x = rem % out[d];
+          rem = Math.floor(rem / out[d]);
+          st.forEach((s, k) => (o[k] += x * s[d]));
+        }
+        return o.join(',');
+      });
+    };
+    fc.assert(
+      fc.property(caseArb, ({ out, ins }) => {
+        const c = coalesceBroadcast(out, ins);
+        expect(c.out.reduce((a, b) => a * b, 1)).toBe(out.reduce((a, b) => a * b, 1));
+        expect(offsets(c.out, c.ins)).toEqual(offsets(out, ins));
+      }),
+      { seed: 7, numRuns: 300 },
+    );
+    await fc.assert(
+      fc.asyncProperty(caseArb, async ({ ins }) => {
+        const [a, b] = [rand(ins[0]), rand(ins[1])];
+        for (const op of ['add', 'mul']) await checkOp({ gpu: ([x, y]) => FNS[op](x, y), ref: binaryRef, inputs: [a, b], args: { op } });
+      }),
+      { seed: 7, numRuns: 40 },
+    );
   });
   for (const op of Object.keys(FNS)) {
     it(`${op}: GPU vs reference`, async () => {
