@@ -7,7 +7,7 @@
  */
 import type { Kernel } from '../backend/backend.js';
 import { MATH_WGSL } from './math.wgsl.js';
-import { Params, bindings, broadcastIndex, linearMain } from './wgsl.js';
+import { Params, bindings, broadcastIndices, linearMain } from './wgsl.js';
 import { vec4Main, vec4MapWgsl } from './vec4.js';
 
 const NAMES = ['A', 'B', 'C', 'D'];
@@ -29,6 +29,10 @@ export interface MapConfig {
   params: Params;
 }
 
+/** The broadcast kernels' per-input index variables and stride arrays. */
+const indexNames = (inputs: number) => NAMES.slice(0, inputs).map((_, k) => `i${k}`);
+const strideArrays = (inputs: number) => NAMES.slice(0, inputs).map((_, k) => `st${k}`);
+
 const mapKey = (c: MapConfig) => `map:${c.name}:${c.same ? 'same' : `r${c.rank}`}:${c.inputs}:${c.scalars}`;
 const scalarLets = (n: number) => Array.from({ length: n }, (_, k) => `let p${k} = params.p${k};`).join(' ');
 
@@ -40,13 +44,8 @@ export function mapKernel(c: MapConfig): Kernel {
 function mapWgsl({ expr, inputs, scalars, same, rank, params: p }: MapConfig): string {
   const names = NAMES.slice(0, inputs);
   const sc = scalarLets(scalars);
-  const loads = names
-    .map((n, k) => {
-      const v = n.toLowerCase();
-      if (same) return `  let ${v} = ${n}[i];`;
-      return `${broadcastIndex(`i${k}`, rank, 'shape', `st${k}`)}\n  let ${v} = ${n}[i${k}];`;
-    })
-    .join('\n');
+  const index = same ? '' : `${broadcastIndices(indexNames(inputs), rank, 'shape', strideArrays(inputs))}\n`;
+  const loads = index + names.map((n, k) => `  let ${n.toLowerCase()} = ${n}[${same ? 'i' : `i${k}`}];`).join('\n');
   return `${bindings(names, ['OUT'])}\n${p.wgsl(names.length + 1)}\n${MATH_WGSL}
 ${linearMain(`${loads}\n  ${sc}\n  OUT[i] = ${expr};`)}`;
 }
@@ -87,19 +86,13 @@ function broadcastVec4MapWgsl({ expr, inputs, scalars, rank, params: p, alongLas
   const along = names.map((_, k) => alongLast?.[k] ?? false);
   const types: Record<string, string> = { OUT: 'vec4<f32>' };
   names.forEach((n, k) => along[k] && (types[n] = 'vec4<f32>'));
-  const offsets = names.map((_, k) => `var i${k} = 0u;`).join(' ');
-  const accumulate = names.map((_, k) => `i${k} += x * st${k}_at(u32(d));`).join(' ');
   const loads = names
     .map((n, k) => `      let ${n.toLowerCase()}4 = ${along[k] ? `${n}[i${k} >> 2u]` : `vec4<f32>(${n}[i${k}])`};`)
     .join('\n');
   const lane = (c: string) => `map_(${names.map((n) => `${n.toLowerCase()}4.${c}`).join(', ')})`;
   return `${bindings(names, ['OUT'], types)}\n${p.wgsl(names.length + 1)}
 ${mapFunction(expr, inputs, scalars)}
-${vec4Main(`      ${offsets}
-      {
-        var rem = i * 4u;
-        for (var d = ${rank - 1}i; d >= 0; d--) { let dim = shape_at(u32(d)); let q = rem / dim; let x = rem - q * dim; ${accumulate} rem = q; }
-      }
+${vec4Main(`${broadcastIndices(indexNames(inputs), rank, 'shape', strideArrays(inputs), 'i * 4u')}
 ${loads}
       OUT[i] = vec4<f32>(${['x', 'y', 'z', 'w'].map(lane).join(', ')});`)}`;
 }

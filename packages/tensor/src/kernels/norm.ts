@@ -100,16 +100,10 @@ export function normForwardKernel(c: NormForwardConfig): Kernel {
  * end (equal counts: the variance adds the streams' spread about the mean); 'rows': one Welford
  * stream per row, the four rows in a vec4's lanes.
  */
-function normForwardVec4Wgsl({ weight: w, bias: b, act, plus, params: p }: NormForwardConfig, mode: NormVec4): string {
-  const names = ['X', ...(w ? ['W'] : []), ...(b ? ['B'] : []), ...(plus ? ['P'] : [])];
-  const outs = ['Y', 'MEAN', 'RSTD', ...(plus ? ['S'] : [])];
+function normForwardVec4Wgsl(c: NormForwardConfig, mode: NormVec4): string {
   const v4 = 'vec4<f32>';
   const types: Record<string, string> = mode === 'c' ? { X: v4, W: v4, B: v4, P: v4, Y: v4, S: v4 } : { X: v4, P: v4, Y: v4, S: v4, MEAN: v4, RSTD: v4 };
-  const affine = `${w ? ' * W[k]' : ''}${b ? ' + B[k]' : ''}`;
-  const y = `(X[base + k * st] - mean) * rstd${affine}`;
-  const store = plus
-    ? `let i = base + k * st; let v = ${act ? `act4_(${y})` : y}; Y[i] = v; S[i] = v + P[i];`
-    : `Y[base + k * st] = ${act ? `act4_(${y})` : y};`;
+  const { header, store } = forwardParts(c, 'act4_', types);
   const stats =
     mode === 'c'
       ? `  let n = params.c / 4u; let st = 1u; let base = row * n;
@@ -129,18 +123,31 @@ function normForwardVec4Wgsl({ weight: w, bias: b, act, plus, params: p }: NormF
   for (var k = 0u; k < n; k++) { ${store} }
   MEAN[row] = mean; RSTD[row] = rstd;`;
   const count = mode === 'c' ? 'params.rows' : 'params.rows / 4u';
-  return `${bindings(names, outs, types)}\n${p.wgsl(names.length + outs.length)}\n${act ? `${activationWgsl(act)}\n` : ''}${linearMain(body, WG, 'row', count)}`;
+  return `${header}${linearMain(body, WG, 'row', count)}`;
 }
 
-function normForwardWgsl({ wide, weight: w, bias: b, act, plus, params: p }: NormForwardConfig): string {
+/**
+ * What the forward kernels share: the bindings X[, W][, B][, P] → Y, MEAN, RSTD[, S] (of
+ * `types`), the params and the activation (`header`), and the statement storing element k of a
+ * row (its normalised value, activated by `actFn`, and its sum with P).
+ */
+function forwardParts({ weight: w, bias: b, act, plus, params: p }: NormForwardConfig, actFn: 'act_' | 'act4_', types: Record<string, string> = {}) {
   const names = ['X', ...(w ? ['W'] : []), ...(b ? ['B'] : []), ...(plus ? ['P'] : [])];
   const outs = ['Y', 'MEAN', 'RSTD', ...(plus ? ['S'] : [])];
-  const affine = `${w ? ' * W[k]' : ''}${b ? ' + B[k]' : ''}`;
+  const y = `(X[base + k * st] - mean) * rstd${w ? ' * W[k]' : ''}${b ? ' + B[k]' : ''}`;
+  const v = act ? `${actFn}(${y})` : y;
+  const store = plus ? `let i = base + k * st; let v = ${v}; Y[i] = v; S[i] = v + P[i];` : `Y[base + k * st] = ${v};`;
+  const header = `${bindings(names, outs, types)}\n${p.wgsl(names.length + outs.length)}\n${act ? `${activationWgsl(act)}\n` : ''}`;
+  return { header, store };
+}
+
+function normForwardWgsl(c: NormForwardConfig): string {
+  const { header, store } = forwardParts(c, 'act_');
   // A thread's row in one pass (Welford): on lavapipe every load is a per-lane access, so a pass
   // fewer is a quarter fewer memory accesses (4096 × 256: 3.41 → 3.02 ms; the reciprocal keeps
   // the division off the dependency chain, with it [1, 64, 128, 128] took 5.0 ms instead of 3.24).
   // Workgroup rows keep the two tree-reduced passes.
-  const stats = wide
+  const stats = c.wide
     ? `
   var s = 0.0;
   for (ELEMS) { s += X[base + k * st]; }
@@ -153,17 +160,13 @@ function normForwardWgsl({ wide, weight: w, bias: b, act, plus, params: p }: Nor
   var mean = 0.0;
   var tq = 0.0;
   for (ELEMS) { let v = X[base + k * st]; let d = v - mean; mean += d * (1.0 / f32(k + 1u)); tq += d * (v - mean); }`;
-  const y = `(X[base + k * st] - mean) * rstd${affine}`;
-  const store = plus
-    ? `let i = base + k * st; let v = ${act ? `act_(${y})` : y}; Y[i] = v; S[i] = v + P[i];`
-    : `Y[base + k * st] = ${act ? `act_(${y})` : y};`;
   const body = `${stats}
   let rstd = inverseSqrt(tq / f32(params.c) + params.eps);
   if (valid) {
     for (ELEMS) { ${store} }
   }
   if (lead) { MEAN[row] = mean; RSTD[row] = rstd; }`;
-  return `${bindings(names, outs)}\n${p.wgsl(names.length + outs.length)}\n${act ? `${activationWgsl(act)}\n` : ''}${rowMain(body, wide)}`;
+  return `${header}${rowMain(body, c.wide)}`;
 }
 
 export interface NormBackwardXConfig {

@@ -42,18 +42,20 @@ ${body}
 }
 
 /**
- * WGSL statements that turn the linear output index `i` into the flat index `<name>` of an
- * input read with broadcast strides `<strides>_at(d)` over an output of shape `<shape>_at(d)`.
+ * WGSL statements that turn the linear output index `linear` into the flat indices `names[k]` of
+ * inputs read with broadcast strides `<stridesArrs[k]>_at(d)` over an output of shape
+ * `<shapeArr>_at(d)`: the output index is decoded once (one division per dim) for all inputs.
  */
-export function broadcastIndex(name: string, rank: number, shapeArr: string, stridesArr: string, linear = 'i'): string {
-  if (rank === 0) return `  let ${name} = 0u;`;
-  return `  var ${name} = 0u;
+export function broadcastIndices(names: readonly string[], rank: number, shapeArr: string, stridesArrs: readonly string[], linear = 'i'): string {
+  if (rank === 0) return names.map((n) => `  let ${n} = 0u;`).join('\n');
+  return `${names.map((n) => `  var ${n} = 0u;`).join('\n')}
   {
     var rem = ${linear};
     for (var d = ${rank - 1}i; d >= 0; d--) {
       let dim = ${shapeArr}_at(u32(d));
       let q = rem / dim;
-      ${name} += (rem - q * dim) * ${stridesArr}_at(u32(d));
+      let x = rem - q * dim;
+${names.map((n, k) => `      ${n} += x * ${stridesArrs[k]}_at(u32(d));`).join('\n')}
       rem = q;
     }
   }`;

@@ -294,6 +294,11 @@ function backwardPasses(g: Tensor, [q, k, v, o, lse]: Tensor[], dims: Dims): [Te
   return [dq, dk, dvv];
 }
 
+/** Whether 'auto' takes the register kernel for these head dims and queries (without gradients). */
+function registerServes(d: number, dv: number, lq: number): boolean {
+  return lq >= REG_AUTO_MIN_LQ && registerForward(d, dv);
+}
+
 /**
  * How attention runs ('register' and 'fused' both take the fused forward kernels, the register
  * one where {@link forwardVariant} picks it). The one rule for {@link scaledDotProductAttention}
@@ -307,7 +312,7 @@ function attentionPath(dims: Dims, impl: 'auto' | 'fused' | 'materialized', noGr
   const limit = Math.min(attentionTuning.materializedBytes, getBackend().maxBinding);
   if (impl === 'materialized') return { path: 'materialized', limit };
   if (impl === 'fused') return { path: 'fused', limit };
-  if (noGradNeeded && dims.lq >= REG_AUTO_MIN_LQ && registerForward(dims.d, dims.dv)) return { path: 'register', limit };
+  if (noGradNeeded && registerServes(dims.d, dims.dv, dims.lq)) return { path: 'register', limit };
   if (dims.bh * dims.lq * dims.lk * 4 <= limit) return { path: 'materialized', limit };
   if (noGradNeeded && matmulKernelKind() === 'subgroup') return { path: 'chunked', limit };
   return { path: 'fused', limit };
@@ -377,7 +382,7 @@ export interface PackedAttentionOptions {
  * Memory estimates ask it.
  */
 export function packedAttentionUsesRegisterKernel(hd: number, lq: number): boolean {
-  return attentionTuning.packed && hd % 4 === 0 && lq >= Math.max(REG_AUTO_MIN_LQ, attentionTuning.packedMinLq) && registerForward(hd, hd);
+  return attentionTuning.packed && hd % 4 === 0 && lq >= attentionTuning.packedMinLq && registerServes(hd, hd, lq);
 }
 
 /**

@@ -162,7 +162,7 @@ export function stridedCopy(op: string, x: Tensor, out: Tensor, plan: CopyPlan):
     // Whole runs of 4 along the innermost dim and a range of whole vec4s: one vec4 store per thread.
     const vec4 = !scatter && inner % PER_THREAD === 0 && e0 % 4 === 0 && e1 % 4 === 0;
     // and one vec4 load: runs contiguous in the source, each starting at a multiple of 4
-    const vec4Load = vec4 && mode === 'plain' && dims[rank - 1].src === 1 && srcBase % 4 === 0 && dims.every((d) => d.src % 4 === 0 || d === dims[rank - 1]);
+    const vec4Load = vec4 && mode === 'plain' && dims[rank - 1].src === 1 && srcBase % 4 === 0 && dims.slice(0, -1).every((d) => d.src % 4 === 0);
     backend.run({
       kernel: copyKernel(rank, mode, scatter, p, { vec4, vec4Load }),
       inputs: [x.range],

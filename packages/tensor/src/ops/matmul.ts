@@ -9,7 +9,7 @@
  * each binding only the sub-ranges it reads and writes.
  */
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
-import { broadcastShapes, broadcastStrides, fmtShape, sizeOf, type Shape } from '../tensor/shape.js';
+import { broadcastShapes, broadcastStrides, fmtShape, shapeEq, sizeOf, type Shape } from '../tensor/shape.js';
 import { record, recordsGrad } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import type { BufferRange } from '../backend/backend.js';
@@ -559,7 +559,7 @@ function differentiableProduct(op: string, a: Tensor, b: Tensor, options: Matmul
     assertTensor(residual, op, 'add');
     assertDType(residual, ['f32'], op, 'add');
     const shape = [...p.batch, p.M, p.N];
-    if (residual.rank !== shape.length || residual.shape.some((d, i) => d !== shape[i])) {
+    if (!shapeEq(residual.shape, shape)) {
       throw new RangeError(`${describeOp(op, a, b, options)}: add ${residual.describe()} must have the product's shape ${fmtShape(shape)}`);
     }
     if (!recordsGrad(a, b, residual)) return product({ ...p, residual });

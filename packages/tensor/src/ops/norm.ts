@@ -15,14 +15,14 @@
  * neighbouring positions, so their loads are contiguous.
  */
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
-import { fmtShape } from '../tensor/shape.js';
+import { fmtShape, shapeEq } from '../tensor/shape.js';
 import { record, recordsGrad } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import { Params, grid } from '../kernels/wgsl.js';
 import { matmulKernelKind } from './matmul.js';
 import { activationOp } from './unary.js';
 import { add } from './binary.js';
-import type { MatmulActivation } from '../kernels/matmul-tiled.js';
+import type { FusedActivation } from '../kernels/unary.js';
 import { NORM_WG as WG, type NormVec4, normBackwardXKernel, normFinalWBKernel, normForwardKernel, normPartialWBKernel } from '../kernels/norm.js';
 
 const LONG_ROW = 256;
@@ -57,7 +57,7 @@ function layoutParams(l: NormLayout): Params {
   return new Params().u32('rows', rowsOf(l)).u32('c', l.c).u32('inner', l.inner);
 }
 
-function normForward(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, l: NormLayout, act?: MatmulActivation, plus: Tensor | null = null) {
+function normForward(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, l: NormLayout, act?: FusedActivation, plus: Tensor | null = null) {
   const y = Tensor.empty(x.shape);
   const mean = Tensor.empty([rowsOf(l)]);
   const rstd = Tensor.empty([rowsOf(l)]);
@@ -154,7 +154,7 @@ function lastDimLayout(op: string, x: Tensor): NormLayout {
 }
 
 /** The forward pass without the tape (its per-row statistics freed): y, and y + plus when given. */
-function normWithoutTape(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, l: NormLayout, act?: MatmulActivation, plus: Tensor | null = null) {
+function normWithoutTape(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, l: NormLayout, act?: FusedActivation, plus: Tensor | null = null) {
   const { y, mean, rstd, sum } = normForward(x, w, b, eps, l, act, plus);
   mean.dispose();
   rstd.dispose();
@@ -208,7 +208,7 @@ export function layerNormPlus(x: Tensor, weight: Tensor | null, bias: Tensor | n
   const l = lastDimLayout(op, x);
   assertTensor(other, op, 'other');
   assertDType(other, ['f32'], op, 'other');
-  if (other.rank !== x.rank || other.shape.some((d, i) => d !== x.shape[i])) throw new RangeError(`${op}: other ${fmtShape(other.shape)} must have the shape of x ${fmtShape(x.shape)}`);
+  if (!shapeEq(other.shape, x.shape)) throw new RangeError(`${op}: other ${fmtShape(other.shape)} must have the shape of x ${fmtShape(x.shape)}`);
   const w = checkAffine(op, 'weight', weight, l.c, x);
   const b = checkAffine(op, 'bias', bias, l.c, x);
   checkEps(op, eps);
@@ -226,7 +226,7 @@ export interface NormOptions {
    * Applied to the output: 'relu' or 'gelu' (erf). Without gradients it happens as the norm
    * stores its output (one pass fewer); with them it is the activation op after the norm.
    */
-  activation?: MatmulActivation;
+  activation?: FusedActivation;
 }
 
 /**

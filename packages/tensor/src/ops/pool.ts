@@ -6,11 +6,10 @@
  */
 import { Tensor, assertTensor, assertDType } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
-import { record } from '../autograd/record.js';
+import { record, recordsGrad } from '../autograd/record.js';
 import { getBackend } from '../runtime.js';
 import { Params, WG, grid } from '../kernels/wgsl.js';
 import { avgPoolGradKernel, avgPoolKernel, maxPoolChannelsLastKernel, maxPoolGradKernel, maxPoolKernel } from '../kernels/pool.js';
-import { recordsGrad } from '../autograd/record.js';
 import { permute } from './permute.js';
 import { runOverSamples } from './conv-batch.js';
 import type { Kernel } from '../backend/backend.js';
