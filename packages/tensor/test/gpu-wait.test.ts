@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitPromise, getBackend, matmul, tensor, type Backend } from '../src/index.js';
 import { initNode, napWhileWaiting } from '../src/node.js';
-import { napStats } from '../src/device/nap-wait.js';
+import { napMs, napStats } from '../src/device/nap-wait.js';
 
 const later = <T>(ms: number, v: T) => new Promise<T>((r) => setTimeout(() => r(v), ms));
 
@@ -37,6 +37,21 @@ describe('napWhileWaiting', () => {
     }
   });
 
+  it('naps longer as a wait goes on: 1 ms at first, 8 ms after half a second', () => {
+    expect([0, 7.9, 8, 63.9, 64, 511, 512, 60_000].map(napMs)).toEqual([1, 1, 2, 2, 4, 4, 8, 8]);
+  });
+
+  it('a long wait wakes far less often than once a millisecond, and still ends on time', async () => {
+    const before = napStats.naps;
+    const t0 = performance.now();
+    await napWhileWaiting(later(600, null));
+    const took = performance.now() - t0;
+    // 2 ms of spin, then ~6 naps of 1 ms, 28 of 2 ms, 112 of 4 ms, a few of 8 ms: ~150, not ~600
+    expect(napStats.naps - before).toBeLessThan(250);
+    // late by one nap at most (8 ms), plus timer slack on a busy machine
+    expect(took).toBeLessThan(600 + 8 + 100);
+  });
+
   it('keeps the event loop turning while it waits', async () => {
     let turns = 0;
     let stop = false;
@@ -50,7 +65,7 @@ describe('napWhileWaiting', () => {
     await napWhileWaiting(later(40, null));
     stop = true;
     await spinning;
-    // ~1 ms naps: a few dozen turns in 40 ms, not zero (blocked) and not unbounded (a spin)
+    // 1–2 ms naps: a couple of dozen turns in 40 ms, not zero (blocked) and not unbounded (a spin)
     expect(turns).toBeGreaterThan(3);
   });
 });

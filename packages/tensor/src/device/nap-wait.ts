@@ -5,10 +5,13 @@
  * back-to-back `setImmediate` callbacks, a busy loop on the JS thread: the thread used 0.78–0.98 s
  * of CPU during a 1.2 s wait for ten 1024³ matmuls (2026-12-07, 2 cores, lavapipe). On a CPU
  * adapter that core is taken from the driver's own threads. Here, after the first 2 ms of a wait
- * (short waits, as on a real GPU, are not delayed), the thread sleeps ~1 ms between event-loop
- * turns, so Dawn's poll still runs every turn (events are delivered, with ≤ 1 ms of extra
- * latency) and the driver gets the CPU: the same ten matmuls took 0.70 s instead of
- * 1.12–1.21 s, with 30–40 ms of JS-thread CPU.
+ * (short waits, as on a real GPU, are not delayed), the thread sleeps between event-loop turns
+ * (1 ms at first), so Dawn's poll still runs every turn (events are delivered, a nap late at
+ * most) and the driver gets the CPU: the same ten matmuls took 0.70 s instead of 1.12–1.21 s,
+ * with 30–40 ms of JS-thread CPU.
+ *
+ * Naps grow as a wait goes on ({@link napMs}): every wake-up takes a core from a CPU adapter's
+ * threads for a moment, so a long wait woken every millisecond ran measurably slower.
  *
  * One nap loop serves every wait in flight, so concurrent readbacks do not multiply the naps.
  * `Atomics.wait` blocks the thread; Node allows it on its main thread (browsers do not, which is
@@ -16,11 +19,26 @@
  */
 import type { GpuWait } from './gpu-wait.js';
 
-/** Sleep between event-loop turns while a wait is in flight, ms. */
-const NAP_MS = 1;
+/**
+ * How long to sleep between event-loop turns once the naps of a wait have gone on for
+ * `elapsedMs`: 1 ms for the first 8 ms, then 2 ms, 4 ms after 64 ms and 8 ms after 512 ms. The
+ * extra latency when the GPU finishes is at most one nap, a small part of a wait that long.
+ *
+ * Why: each wake-up (an event-loop turn, Dawn's poll) costs a CPU adapter ~35 µs of its threads'
+ * time. On lavapipe (2 cores, 2026-12-07) the 1024³ matmul kernel took 53.7 ms (min of 14) with
+ * 1 ms naps and 51.8 ms with 8 ms naps, by the GPU's own timestamps; ten of them waited for
+ * together took 530–536 ms (min of 10) with this schedule against 543–552 ms with 1 ms naps, and
+ * the Hiera-T encoder 10.3–10.6 s against 10.8–10.9 s (`bench sam2 --sizes t`, alternated).
+ *
+ * @internal exported for tests
+ */
+export function napMs(elapsedMs: number): number {
+  return elapsedMs < 8 ? 1 : elapsedMs < 64 ? 2 : elapsedMs < 512 ? 4 : 8;
+}
+
 /**
  * The first turns of a wait do not nap: a real GPU often answers within a millisecond, and a nap
- * would add up to NAP_MS to every short sync (timings of small kernels included). On a CPU
+ * would add up to a millisecond to every short sync (timings of small kernels included). On a CPU
  * adapter waits last tens of milliseconds or more, so this much spinning costs little.
  */
 const SPIN_MS = 2;
@@ -45,7 +63,7 @@ async function napLoop(): Promise<void> {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (inFlight > 0 && performance.now() >= napFrom) {
         napStats.naps++;
-        Atomics.wait(napCell, 0, 0, NAP_MS);
+        Atomics.wait(napCell, 0, 0, napMs(performance.now() - napFrom));
       }
     }
   } finally {
