@@ -13,7 +13,6 @@ export type { GradNode, BackwardRule, GradTarget } from './autograd/grad-node.js
 export type { MatmulActivation, MatmulTile, RegisterTile, SubgroupTile } from './kernels/matmul-tiled.js';
 export type { FusedActivation } from './kernels/unary.js';
 export { BufferPool, bucketSize, type PoolStats } from './backend/buffer-pool.js';
-export { BindGroupCache, type BufferRangeBinding } from './backend/bind-group-cache.js';
 export { startProfile, stopProfile, profile, profileScope, isProfiling } from './profile/profile.js';
 export {
   formatProfile,

@@ -23,7 +23,6 @@
  * (never hang), and the pool forgets its buffers. `init()` then makes a new backend.
  */
 import { BufferPool, type PoolStats } from './buffer-pool.js';
-import { BindGroupCache, type BufferRangeBinding } from './bind-group-cache.js';
 import { DispatchProfiler } from './dispatch-profiler.js';
 import type { ProfileReport } from '../profile/report.js';
 import type { DeviceInfo } from '../device/gpu-device.js';
@@ -101,9 +100,8 @@ export class Backend {
   batchSize = 64;
   /**
    * Dispatches in the first submit after a wait (the GPU is idle then); each later submit doubles
-   * it up to `batchSize`. Recording cost ~50 µs a dispatch in Node (mostly `createBindGroup`,
-   * since cached: {@link Backend.bindGroups}), so a full first batch kept a CPU adapter idle for
-   * ~3 ms of every decoder click.
+   * it up to `batchSize`. Recording costs ~50 µs a dispatch in Node (mostly `createBindGroup`), so
+   * a full first batch kept a CPU adapter idle for ~3 ms of every decoder click.
    */
   firstBatch = 8;
   private nextBatch = this.firstBatch;
@@ -139,8 +137,6 @@ export class Backend {
   private activeProfiler: DispatchProfiler | null = null;
   /** Unmapped staging buffers kept for reuse by `read` (see STAGING_KEEP_BYTES). */
   private readonly stagingFree: GPUBuffer[] = [];
-  /** Bind groups of recent dispatches, reused when a dispatch binds the same ranges. */
-  readonly bindGroups: BindGroupCache;
 
   constructor(
     readonly device: GPUDevice,
@@ -152,9 +148,6 @@ export class Backend {
     public wait: GpuWait = awaitPromise,
   ) {
     this.pool = new BufferPool(device, info.limits.maxBufferSize);
-    this.bindGroups = new BindGroupCache(device);
-    // A cached bind group must not outlive its buffers.
-    this.pool.onDestroy = () => this.bindGroups.clear();
     this.arena = device.createBuffer({ size: ARENA_BYTES, usage: UNIFORM_USAGE });
     this.uniformAlign = Math.max(16, info.limits.minUniformBufferOffsetAlignment);
     this.lostHandled = (device.lost ?? new Promise<never>(() => undefined)).then((e) => {
@@ -225,17 +218,19 @@ export class Backend {
     if (prof?.full) this.flush();
     const { pipeline, layout } = this.pipeline(d.kernel, d.inputs.length, d.outputs.length, d.params !== undefined);
 
-    const ranges: BufferRangeBinding[] = [];
-    for (const r of [...d.inputs, ...d.outputs]) ranges.push({ buffer: r.buffer, offset: r.offset ?? 0, size: Math.max(4, r.size) });
+    const entries: GPUBindGroupEntry[] = [];
+    let binding = 0;
+    for (const r of d.inputs) entries.push({ binding: binding++, resource: { buffer: r.buffer, offset: r.offset ?? 0, size: Math.max(4, r.size) } });
+    for (const r of d.outputs) entries.push({ binding: binding++, resource: { buffer: r.buffer, offset: r.offset ?? 0, size: Math.max(4, r.size) } });
     if (d.params !== undefined) {
       const size = Math.max(16, Math.ceil(d.params.byteLength / 16) * 16);
       if (this.arenaUsed + size > ARENA_BYTES) this.flush();
       const offset = this.arenaUsed;
       this.arenaStaging.set(new Uint8Array(d.params), offset);
       this.arenaUsed = Math.ceil((offset + size) / this.uniformAlign) * this.uniformAlign;
-      ranges.push({ buffer: this.arena, offset, size });
+      entries.push({ binding: binding++, resource: { buffer: this.arena, offset, size } });
     }
-    const bindGroup = this.bindGroups.get(layout, ranges);
+    const bindGroup = this.device.createBindGroup({ layout, entries });
     let pass: GPUComputePassEncoder;
     if (prof) {
       this.endPass();

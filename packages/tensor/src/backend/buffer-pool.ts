@@ -52,8 +52,6 @@ export class BufferPool {
   private stats: PoolStats = { liveBytes: 0, peakBytes: 0, pooledBytes: 0, liveBuffers: 0, allocatedBytes: 0 };
   /** Set when the device is lost: nothing is handed out, released buffers are just counted off. */
   private lost: Error | null = null;
-  /** Called after the pool destroys buffers (the backend drops bind groups that hold them). */
-  onDestroy: (() => void) | null = null;
 
   constructor(
     private readonly device: GPUDevice,
@@ -142,7 +140,6 @@ export class BufferPool {
       }
     }
     this.free.clear();
-    this.onDestroy?.();
   }
 
   /** Size in bytes of a buffer made by this pool. */
