@@ -73,11 +73,6 @@ class LiveSet {
 }
 
 /**
- * One Hiera block on an h×w×c input (already live), as `MultiScaleBlock.forward` allocates:
- * the windows' attention and the MLP run in row chunks when their largest intermediate would
- * exceed `maxBinding` (see nn/chunk.ts). Leaves only the block's output live.
- */
-/**
  * Whether attention over heads of dim `headDim` and `queries` queries (per window) keeps no score
  * matrix on the device the estimate is for (the register kernel: `packedAttentionUsesRegisterKernel`
  * of @rpsam2/tensor on the current device). Without a device the estimate assumes scores: an
@@ -85,6 +80,11 @@ class LiveSet {
  */
 export type NoScores = (headDim: number, queries: number) => boolean;
 
+/**
+ * One Hiera block on an h×w×c input (already live), as `MultiScaleBlock.forward` allocates:
+ * the windows' attention and the MLP run in row chunks when their largest intermediate would
+ * exceed `maxBinding` (see nn/chunk.ts). Leaves only the block's output live.
+ */
 function simulateBlock(m: LiveSet, h: number, w: number, c: number, cOut: number, ws: number, pooled: boolean, hidden: number, heads: number, maxBinding: number, noScores: NoScores): { h: number; w: number } {
   const start = m.live;
   const n = h * w;

@@ -61,9 +61,10 @@ async function napLoop(): Promise<void> {
     while (inFlight > 0) {
       // A turn first: Dawn's poll runs in it and may settle the wait without a nap.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (inFlight > 0 && performance.now() >= napFrom) {
+      const napping = performance.now() - napFrom;
+      if (inFlight > 0 && napping >= 0) {
         napStats.naps++;
-        Atomics.wait(napCell, 0, 0, napMs(performance.now() - napFrom));
+        Atomics.wait(napCell, 0, 0, napMs(napping));
       }
     }
   } finally {
