@@ -42,42 +42,78 @@ export function napMs(elapsedMs: number): number {
  * adapter waits last tens of milliseconds or more, so this much spinning costs little.
  */
 const SPIN_MS = 2;
-const napCell = new Int32Array(new SharedArrayBuffer(4));
-let inFlight = 0;
-let looping = false;
+
 /**
- * When the naps may start: SPIN_MS after the first wait of a burst. Set by the wait, not by the
- * loop: a loop still finishing its last turn when the next wait starts would otherwise nap at
- * once (an empty submit's wait took 1.17 ms instead of ~0.1 ms when it followed another wait).
+ * The time a napping wait reads and the sleep it takes. Injected so that tests can drive the
+ * schedule with a clock of their own: timings on a shared machine prove nothing.
+ *
+ * @internal
  */
-let napFrom = 0;
-
-/** @internal — naps taken so far (tests). */
-export const napStats = { naps: 0 };
-
-async function napLoop(): Promise<void> {
-  looping = true;
-  try {
-    while (inFlight > 0) {
-      // A turn first: Dawn's poll runs in it and may settle the wait without a nap.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const napping = performance.now() - napFrom;
-      if (inFlight > 0 && napping >= 0) {
-        napStats.naps++;
-        Atomics.wait(napCell, 0, 0, napMs(napping));
-      }
-    }
-  } finally {
-    looping = false;
-  }
+export interface NapClock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  /** Blocks the thread for `ms` milliseconds. */
+  sleep(ms: number): void;
 }
 
-/** Waits for `pending` while napping between event-loop turns (see the file comment). */
-export const napWhileWaiting: GpuWait = <T>(pending: Promise<T>): Promise<T> => {
-  if (inFlight === 0) napFrom = performance.now() + SPIN_MS;
-  inFlight++;
-  if (!looping) void napLoop();
-  return pending.finally(() => {
-    inFlight--;
-  });
+/** A napping wait and the count of naps it has taken (for tests). @internal */
+export interface NapWait {
+  wait: GpuWait;
+  stats: { naps: number };
+}
+
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+/** The real clock: `performance.now` and `Atomics.wait` (Node allows it on the main thread). */
+const realClock: NapClock = {
+  now: () => performance.now(),
+  sleep: (ms) => void Atomics.wait(napCell, 0, 0, ms),
 };
+
+/**
+ * Makes a napping wait on `clock`. One nap loop serves every wait in flight on it.
+ *
+ * @internal exported for tests; Node uses {@link napWhileWaiting}
+ */
+export function createNapWait(clock: NapClock): NapWait {
+  const stats = { naps: 0 };
+  let inFlight = 0;
+  let looping = false;
+  /**
+   * When the naps may start: SPIN_MS after the first wait of a burst. Set by the wait, not by the
+   * loop: a loop still finishing its last turn when the next wait starts would otherwise nap at
+   * once (an empty submit's wait took 1.17 ms instead of ~0.1 ms when it followed another wait).
+   */
+  let napFrom = 0;
+
+  async function napLoop(): Promise<void> {
+    looping = true;
+    try {
+      while (inFlight > 0) {
+        // A turn first: Dawn's poll runs in it and may settle the wait without a nap.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const napping = clock.now() - napFrom;
+        if (inFlight > 0 && napping >= 0) {
+          stats.naps++;
+          clock.sleep(napMs(napping));
+        }
+      }
+    } finally {
+      looping = false;
+    }
+  }
+
+  const wait: GpuWait = <T>(pending: Promise<T>): Promise<T> => {
+    if (inFlight === 0) napFrom = clock.now() + SPIN_MS;
+    inFlight++;
+    if (!looping) void napLoop();
+    return pending.finally(() => {
+      inFlight--;
+    });
+  };
+  return { wait, stats };
+}
+
+const nodeNapWait = createNapWait(realClock);
+
+/** Waits for `pending` while napping between event-loop turns (see the file comment). */
+export const napWhileWaiting: GpuWait = nodeNapWait.wait;
