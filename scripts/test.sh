@@ -71,7 +71,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 header "2/7 unit tests (vitest run)"
 t=$SECONDS
-rm -f "$ART/vitest.json"
+rm -f "$ART/vitest.json" "$ART/vitest-failures.txt"
 vitest run --reporter=default --reporter=json --outputFile.json="$ART/vitest.json"
 rc=$?
 read -r p f < <(node -e '
@@ -81,8 +81,18 @@ read -r p f < <(node -e '
     // A test file that fails to load has no tests but still fails.
     const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
     console.log(r.numPassedTests, r.numFailedTests + broken);
+    // The failures, a line each, for the summary: a CI log that keeps only its tail still names them.
+    const lines = [];
+    for (const s of r.testResults) {
+      const file = s.name.replace(process.cwd() + "/", "");
+      if (s.status === "failed" && s.assertionResults.length === 0) lines.push(`${file}: did not load or its worker died: ${(s.message || "").split("\n")[0]}`);
+      for (const a of s.assertionResults.filter((a) => a.status === "failed")) {
+        lines.push(`${file} > ${a.fullName}: ${(a.failureMessages[0] || "").split("\n")[0].slice(0, 300)}`);
+      }
+    }
+    fs.writeFileSync(process.argv[2], lines.join("\n"));
   } catch { console.log(0, 0); }
-' "$ART/vitest.json")
+' "$ART/vitest.json" "$ART/vitest-failures.txt")
 record "unit tests (vitest)" $rc "$p" "$f" $((SECONDS - t))
 
 # ---------------------------------------------------------------------------------------------
@@ -159,6 +169,10 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 header "summary (logs in test-artifacts/)"
+if [[ -s "$ART/vitest-failures.txt" ]]; then
+  echo "failed unit tests:"
+  sed 's/^/  /' "$ART/vitest-failures.txt" | head -n 20
+fi
 printf '%s\n' "${SUMMARY[@]}"
 echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
 (( TOTAL_FAILED == 0 ))
