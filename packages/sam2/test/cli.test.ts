@@ -8,7 +8,7 @@ import { fileSource } from '@rpsam2/tensor/node';
 import { runSam2 } from '../src/cli/run.js';
 import { parseBox, parsePoint } from '../src/cli/args.js';
 import jpeg from 'jpeg-js';
-import { decodeGreyPng, decodeImage, encodeJpeg } from '../src/image/codec.js';
+import { decodeGreyPng, decodeImage, encodeJpeg, JPEG_PIXELS_PER_BYTE } from '../src/image/codec.js';
 import type { PredictSummary } from '../src/cli/predict.js';
 import type { InfoResult } from '../src/cli/info.js';
 import { fixtureDir, fixtureMeta } from './support.js';
@@ -268,6 +268,29 @@ describe('sam2 CLI reliability', () => {
     jpg.set([9000 >> 8, 9000 & 255, 10000 >> 8, 10000 & 255], sof + 5);
     // Refused at once; it took jpeg-js 10 s and 2.7 GB to fail on such a file.
     expect(() => decodeImage(jpg, 'y')).toThrow(`y: cannot decode JPEG (truncated or corrupt: ${jpg.length} bytes cannot hold 10000×9000 pixels)`);
+  });
+
+  it('a JPEG is refused for its size only when it has fewer bytes than its 8×8 blocks have bits', () => {
+    // The flattest real JPEG (one grey level, quality 1) still spends more than a bit per block.
+    const w = 1024;
+    const h = 768;
+    const flat = encodeJpeg({ width: w, height: h, channels: 3, data: new Uint8Array(w * h * 3).fill(128) }, 1);
+    expect(flat.length * 8).toBeGreaterThan((w * h) / 64);
+    expect(decodeImage(flat, 'flat').width).toBe(w);
+    // The same bytes claiming more pixels than 512 per byte: refused at once, nothing allocated
+    // (a 2.2 KB file claiming 17 megapixels took jpeg-js ~1 s of CPU to fail).
+    const small = encodeJpeg({ width: 40, height: 30, channels: 3, data: new Uint8Array(3600).fill(90) }, 80);
+    let sof = 2;
+    while (small[sof + 1] !== 0xc0) sof += 2 + ((small[sof + 2] << 8) | small[sof + 3]);
+    const claim = (cw: number, ch: number) => {
+      const b = small.slice();
+      b.set([ch >> 8, ch & 255, cw >> 8, cw & 255], sof + 5);
+      return b;
+    };
+    const side = Math.ceil(Math.sqrt(small.length * JPEG_PIXELS_PER_BYTE)) + 1;
+    expect(() => decodeImage(claim(side, side), 'z')).toThrow(`z: cannot decode JPEG (truncated or corrupt: ${small.length} bytes cannot hold ${side}×${side} pixels)`);
+    // Within the bound the decoder itself reports the missing data.
+    expect(() => decodeImage(claim(300, 200), 'z')).toThrow(/^z: cannot decode JPEG \(/);
   });
 
   it('the same malformed weights file exits 1 from info, predict and convert; a missing one 2', async () => {

@@ -125,14 +125,21 @@ function decodePngRgb(bytes: Uint8Array, label: string): RgbImage {
   return { width, height, channels: 3, data: out };
 }
 
+/**
+ * The most pixels a JPEG file can describe per byte: 512. Some component is at full resolution,
+ * so there are at least w·h/64 blocks of 8×8, and the first scan to reach a block (baseline, or a
+ * progressive DC scan) Huffman-codes its DC difference in at least one bit; a file of fewer than
+ * w·h/512 bytes is therefore truncated. (jpeg-js decodes Huffman-coded JPEGs only.)
+ */
+export const JPEG_PIXELS_PER_BYTE = 512;
+
 function decodeJpegRgb(bytes: Uint8Array, label: string): RgbImage {
   const size = jpegHeaderSize(bytes);
   if (size) {
     checkImageSize(size[0], size[1], label);
-    // Every MCU (at most 32×32 pixels) costs at least one bit of entropy-coded data, so a file
-    // under w·h / 8192 bytes is truncated; refused before the decoder allocates the claimed size
-    // (a 700-byte file claiming 10000×9000 took 10 s and 2.7 GB to fail).
-    if (bytes.length * 8192 < size[0] * size[1]) {
+    // Refused before the decoder allocates the claimed size (a 700-byte file claiming 10000×9000
+    // took jpeg-js 10 s and 2.7 GB to fail; 2.2 KB claiming 17 megapixels, ~1 s of CPU).
+    if (bytes.length * JPEG_PIXELS_PER_BYTE < size[0] * size[1]) {
       throw new Error(`${label}: cannot decode JPEG (truncated or corrupt: ${bytes.length} bytes cannot hold ${size[0]}×${size[1]} pixels)`);
     }
   }
