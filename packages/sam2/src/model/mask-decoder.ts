@@ -6,7 +6,6 @@
  * head says whether an object is there.
  */
 import {
-  add,
   argmaxOneHot,
   cat,
   div,
@@ -107,9 +106,9 @@ export class MaskDecoder extends Module {
     const s = this.objScoreToken ? 1 : 0;
     const outTokens = cat(parts, 0);
     const tokens = cat([expand(reshape(outTokens, [1, outTokens.shape[0], c]), [b, outTokens.shape[0], c]), sparse], 1);
-    const src = add(image.shape[0] === b ? image : expand(image, [b, ...image.shape.slice(1)]), dense);
-    const [g1, g2] = [src.shape[2], src.shape[3]];
-    const [hs, keys] = this.transformer.forward(src, imagePe, tokens, imagePeTokens);
+    // src = image + dense: the transformer adds them as it lays the image out as tokens.
+    const [g1, g2] = [image.shape[2], image.shape[3]];
+    const [hs, keys] = this.transformer.forward(image, imagePe, tokens, imagePeTokens, dense);
     const iouTokenOut = slice(hs, [null, s]);
     // The image tokens [B, g·g, C] are the first conv's input in channels-last order (no permute).
     const srcGrid = reshape(keys, [b, g1, g2, c]);

@@ -3,7 +3,7 @@
  * to the tokens. Post-norm (LayerNorm eps 1e-5); the first layer's token self-attention adds no
  * positional term and no residual; cross-attention runs at half width.
  */
-import { add, expand, isGradEnabled, LayerNorm, layerNormPlus, linear, Linear, matmulT, Module, mulScalar, permute, reshape, scaledDotProductAttention, softmax, transpose, type Tensor } from '@rpsam2/tensor';
+import { add, expand, imageTokens, isGradEnabled, LayerNorm, layerNormPlus, linear, Linear, matmulT, Module, mulScalar, permute, reshape, scaledDotProductAttention, softmax, transpose, type Tensor } from '@rpsam2/tensor';
 import { MLP } from '../nn/layers.js';
 
 /** Multi-head attention with separate q/k/v projections, optionally downsampled inside. */
@@ -198,11 +198,15 @@ export class TwoWayTransformer extends Module {
   /**
    * image [B, C, h, w], imagePe [1 or B, C, h, w], tokens [B, N, C] → (tokens [B, N, C], image
    * tokens [B, hw, C]). `imagePeTokens`: imagePe already as [1, hw, C] (then imagePe is unused).
+   * With `dense` ([1 or B, C, 1, 1] or [1 or B, C, h, w]) the image is `image + dense` (SAM's
+   * `src`), and `image` may be a batch of 1 for B prompts: the sum is laid out as tokens in the
+   * same pass (`imageTokens`).
    */
-  forward(image: Tensor, imagePe: Tensor, tokens: Tensor, imagePeTokens?: Tensor): [Tensor, Tensor] {
-    const [b, c, h, w] = image.shape;
+  forward(image: Tensor, imagePe: Tensor, tokens: Tensor, imagePeTokens?: Tensor, dense?: Tensor): [Tensor, Tensor] {
+    const [, c, h, w] = image.shape;
+    const b = dense ? tokens.shape[0] : image.shape[0];
     const flat = (t: Tensor) => permute(reshape(t, [t.shape[0], c, h * w]), [0, 2, 1]);
-    let keys = flat(image);
+    let keys = dense ? imageTokens(image, dense, b) : flat(image);
     // The positional encoding is expanded per prompt: broadcasting a batch-1 copy in the
     // transformer's adds made the paper-size training step ~13 % slower on lavapipe (2026-12-07).
     const pe1 = imagePeTokens ?? flat(imagePe);

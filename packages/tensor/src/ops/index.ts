@@ -13,6 +13,7 @@ export * from './interpolate.js';
 export * from './sample.js';
 export * from './loss.js';
 export * from './permute.js';
+export * from './image-tokens.js';
 export * from './slice.js';
 export * from './pad.js';
 export * from './concat.js';
