@@ -2,7 +2,7 @@
 /**
  * The browser side of the tensor library's browser test (driven by run.ts): imports the built
  * package exactly as a web app would, acquires a device through navigator.gpu, runs a smoke
- * computation and the selected op-vector cases, shows them in a table (for the screenshot) and
+ * computation, imageTokens against a JS reference and the selected op-vector cases, shows them in a table (for the screenshot) and
  * leaves a report in `window.__report` for the runner.
  *
  * Query parameters: `ops` (comma-separated op names, or `*` for every op with an adapter),
@@ -13,6 +13,8 @@ import {
   getBackend,
   tensor,
   add,
+  imageTokens,
+  noGrad,
   SafetensorsFile,
   bytesSource,
 } from '@rpsam2/tensor';
@@ -48,6 +50,33 @@ async function smoke() {
   return { key: 'smoke', op: 'add', passed, line };
 }
 
+/**
+ * imageTokens (a kernel of its own, not in the op vectors) against a JS reference: x [2, 8, 4, 4]
+ * plus a per-channel [1, 8, 1, 1] and a full [2, 8, 4, 4] addend, as tokens [2, 16, 8].
+ * @param {'channel' | 'image'} kind
+ */
+async function imageTokensCase(kind) {
+  const t0 = performance.now();
+  const [b, c, h, w] = [2, 8, 4, 4];
+  const p = h * w;
+  const xd = Float32Array.from({ length: b * c * p }, (_, i) => Math.sin(i * 0.37) * 3);
+  const ashape = kind === 'channel' ? [1, c, 1, 1] : [b, c, h, w];
+  const ad = Float32Array.from({ length: ashape.reduce((s, d) => s * d, 1) }, (_, i) => Math.cos(i * 0.91));
+  const want = new Float32Array(b * p * c);
+  for (let n = 0; n < b; n++)
+    for (let q = 0; q < p; q++)
+      for (let k = 0; k < c; k++) want[(n * p + q) * c + k] = xd[(n * c + k) * p + q] + (kind === 'channel' ? ad[k] : ad[(n * c + k) * p + q]);
+  const x = tensor(xd, [b, c, h, w]);
+  const a = tensor(ad, ashape);
+  const y = noGrad(() => imageTokens(x, a));
+  const got = await y.data();
+  for (const t of [x, a, y]) t.dispose();
+  const bad = want.findIndex((v, i) => v !== got[i]);
+  const passed = bad < 0 && got.length === want.length;
+  const line = `${passed ? 'PASS' : 'FAIL'} imageTokens [2, 8, 4, 4] + ${kind === 'channel' ? '[1, 8, 1, 1]' : '[2, 8, 4, 4]'} → [2, 16, 8]${passed ? ', every element exact' : ` (element ${bad}: ${got[bad]}, expected ${want[bad]})`} [${(performance.now() - t0).toFixed(0)} ms]`;
+  return { key: `imageTokens-${kind}`, op: 'imageTokens', passed, line };
+}
+
 async function main() {
   if (!navigator.gpu) {
     throw new Error('navigator.gpu is undefined: this browser exposes no WebGPU (Chromium needs --enable-unsafe-webgpu on Linux, plus --enable-features=Vulkan --use-angle=vulkan without a GPU).');
@@ -57,9 +86,10 @@ async function main() {
   report.adapter = [a.vendor, a.architecture, a.description || a.device].filter(Boolean).join(' / ') || 'unknown';
   document.getElementById('status').textContent = `adapter: ${report.adapter}`;
 
-  const s = await smoke();
-  report.results.push(s);
-  row(s.passed ? 'pass' : 'fail', s.passed ? 'PASS' : 'FAIL', s.key, s.op, s.line);
+  for (const s of [await smoke(), await imageTokensCase('channel'), await imageTokensCase('image')]) {
+    report.results.push(s);
+    row(s.passed ? 'pass' : 'fail', s.passed ? 'PASS' : 'FAIL', s.key, s.op, s.line);
+  }
 
   if (fixtures) {
     const cases = parseOpCases(await (await fetch(`${fixtures}/ops.json`)).json(), `${fixtures}/ops.json`);
