@@ -4,9 +4,10 @@
  *
  * Serves dist/, a small page (index.html + page.js) and the op-vector fixtures over a localhost
  * HTTP server, opens the page in headless Chromium through playwright-core (never a downloaded
- * browser), and prints one line per case and `N passed, M failed`. The page runs a smoke add, imageTokens against a JS reference, and
- * every fixture case whose op is in the subset below and already has an adapter (the others are
- * listed as skipped: not implemented yet). A screenshot goes to test-artifacts/.
+ * browser), and prints one line per case and `N passed, M failed`. The page runs a smoke add,
+ * imageTokens against a JS reference, and every fixture case whose op is in the subset below and
+ * already has an adapter (the others are listed as skipped: not implemented yet). A screenshot
+ * goes to test-artifacts/.
  *
  * Usage: tsx packages/tensor/test/browser/run.ts [--ops add,exp,…|--all] [--fixtures <dir>]
  *        [--timeout <seconds>]
