@@ -83,11 +83,13 @@ read -r p f < <(node -e '
     console.log(r.numPassedTests, r.numFailedTests + broken);
     // The failures, a line each, for the summary: a CI log that keeps only its tail still names them.
     const lines = [];
+    // The first lines of the message, stack frames left out (a property test names its seed there).
+    const gist = (m) => (m || "").split("\n").filter((l) => l.trim() && !/^\s+at /.test(l)).slice(0, 3).join(" | ").slice(0, 400);
     for (const s of r.testResults) {
       const file = s.name.replace(process.cwd() + "/", "");
-      if (s.status === "failed" && s.assertionResults.length === 0) lines.push(`${file}: did not load or its worker died: ${(s.message || "").split("\n")[0]}`);
+      if (s.status === "failed" && s.assertionResults.length === 0) lines.push(`${file}: did not load or its worker died: ${gist(s.message)}`);
       for (const a of s.assertionResults.filter((a) => a.status === "failed")) {
-        lines.push(`${file} > ${a.fullName}: ${(a.failureMessages[0] || "").split("\n")[0].slice(0, 300)}`);
+        lines.push(`${file} > ${a.fullName}: ${gist(a.failureMessages[0])}`);
       }
     }
     fs.writeFileSync(process.argv[2], lines.join("\n"));
