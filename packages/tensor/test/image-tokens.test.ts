@@ -4,7 +4,7 @@
  * gradients) with them; clear errors for shapes that do not fit.
  */
 import { describe, expect, it } from 'vitest';
-import { add, backward, expand, imageTokens, noGrad, permute, profile, reshape, tensor, tidy, type Tensor } from '../src/index.js';
+import { add, backward, cast, expand, imageTokens, noGrad, permute, profile, reshape, tensor, tidy, type Tensor } from '../src/index.js';
 import { Rng } from './support/rng.js';
 
 const rng = new Rng(11);
@@ -89,6 +89,7 @@ describe('imageTokens', () => {
       expect(() => imageTokens(reshape(x, [2, 8, 16]), a)).toThrow('imageTokens: x must be [B, C, H, W], got [2, 8, 16]');
       expect(() => imageTokens(x, tensor(new Float32Array(64), [1, 8, 2, 4]))).toThrow(/imageTokens: addend \[1, 8, 2, 4\] must be \[1 or 2, 8, 1, 1\] or \[1 or 2, 8, 4, 4\]/);
       expect(() => imageTokens(x, a, 3)).toThrow("imageTokens: x's batch 2 must be 1 or 3");
+      expect(() => imageTokens(cast(x, 'f16'), a)).toThrow(/imageTokens: argument 'x' \(.*f16\) must have dtype f32/);
     });
   });
 });
