@@ -141,10 +141,11 @@ DOCS_OUT="$(mktemp -d)"
 typedoc --out "$DOCS_OUT" >"$ART/typedoc.log" 2>&1
 rc=$?
 rm -rf "$DOCS_OUT"
-# TypeDoc colours its log even into a file; its `[warning]`/`[error]` lines, less the closing
-# `Found N errors and M warnings`, are the problems (typedoc.json's treatValidationWarningsAsErrors
+# TypeDoc colours its log even into a file; its `[warning]`/`[error]` lines (alone, or after the
+# source position they concern), less the closing `Found N errors and M warnings`, are the
+# problems (typedoc.json's treatValidationWarningsAsErrors
 # also makes it exit non-zero on a validation warning such as an undocumented export).
-problems="$(sed -E 's/\x1b\[[0-9;]*m//g' "$ART/typedoc.log" | grep -E '^\[(warning|error)\]' | grep -vE '^\[(warning|error)\] Found [0-9]+ errors? and [0-9]+ warnings?$')"
+problems="$(sed -E 's/\x1b\[[0-9;]*m//g' "$ART/typedoc.log" | grep -E '(^|[^[:alnum:]])\[(warning|error)\] ' | grep -vE '^\[(warning|error)\] Found [0-9]+ errors? and [0-9]+ warnings?$')"
 if [[ $rc == 0 && -z "$problems" ]]; then
   echo "the API reference builds with no warnings"
   record "API reference (typedoc)" 0 1 0 $((SECONDS - t))
