@@ -49,8 +49,8 @@ describe('imageTokens', () => {
       const { result: tokens, report } = await profile(() => noGrad(() => imageTokens(x, a, k.batch)));
       const fused = k.x[1] % 4 === 0 && (k.x[2] * k.x[3]) % 4 === 0;
       const kernels = report.entries.map((e) => `${e.kernel}×${e.calls}`);
-      if (fused) expect(kernels).toEqual([`imageTokens:${k.addend[2] === 1 ? 'channel' : 'image'}×1`]);
-      else expect(kernels.some((n) => n.startsWith('imageTokens'))).toBe(false);
+      if (fused) expect(kernels).toEqual([`copy:transpose4:add-${k.addend[2] === 1 ? 'column' : 'source'}×1`]);
+      else expect(kernels.some((n) => n.startsWith('copy:transpose4:add'))).toBe(false);
       expect(tokens.shape).toEqual([batch, k.x[2] * k.x[3], k.x[1]]);
       const got = await tokens.data();
       expect(got).toEqual(reference(xd, k.x, ad, k.addend, batch));

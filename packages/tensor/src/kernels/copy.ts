@@ -3,7 +3,8 @@
  * gradients (planned and run by ops/indexing.ts): one thread per run of up to
  * {@link COPY_PER_THREAD} elements along the innermost dim of a coalesced copy of rank `rank`.
  * The outer coordinates are decoded once per run; the innermost dim needs no division. Elements
- * are raw 32-bit words. Pure generator: no tensors, no dispatch.
+ * are raw 32-bit words (f32 where the transpose adds an addend). Pure generator: no tensors, no
+ * dispatch.
  */
 import type { Kernel } from '../backend/backend.js';
 import type { Params } from './params.js';
@@ -69,13 +70,34 @@ ${outer.join('\n')}
  * contiguous [B, NA, NB] (`p` declares n, na, nb, sj, sb, sbase; NA, NB, sj, sb and sbase
  * multiples of 4): a thread moves a 4×4 block with 4 vec4 loads (along i) and 4 vec4 stores
  * (along j), where the general kernel reads each element with a load of its own.
+ *
+ * With an `addend` (f32; `p` also declares its batch stride `ab`), A is added as the block is
+ * stored: one value per j (A[b·ab + j], 'column') or an array laid out as X is without sbase
+ * (A[b·ab + i + j·sj], 'source'). `imageTokens` uses it for `(x + addend)` laid out as tokens.
+ * Why not also a second output (the tokens plus a positional encoding): on lavapipe, SAM 2's
+ * [1, 256, 64, 64] decoder input, that kernel took 4.0–4.7 ms against 1.6–1.9 ms without it and
+ * 1.2–1.3 ms for the separate add (5.9–9.7 ms with the threads along i first): the strided reads
+ * make every extra access of a transposing kernel dearer than in a plain elementwise pass.
  */
-export function transposeKernel(p: Params): Kernel {
+export function transposeKernel(p: Params, addend?: TransposeAddend): Kernel {
+  // Raw 32-bit words without an addend (f32 and i32 alike), f32 with one.
+  const v4 = addend ? 'vec4<f32>' : 'vec4<u32>';
+  const rows = [0, 1, 2, 3];
+  const addendLoads = !addend
+    ? ''
+    : addend === 'column'
+      ? `\n  let a = A[(b * params.ab + jq * 4u) / 4u];`
+      : `\n  let sa = b * params.ab + iq * 4u + jq * 4u * sj;\n${rows.map((r) => `  let a${r} = A[${r === 0 ? 'sa' : `(sa + ${r === 1 ? '' : `${r}u * `}sj)`} / 4u];`).join('\n')}`;
+  const plus = (k: number) => (!addend ? '' : addend === 'column' ? ' + a' : ` + ${v4}(${rows.map((r) => `a${r}.${XYZW[k]}`).join(', ')})`);
+  const bindingsWgsl = [
+    `@group(0) @binding(0) var<storage, read> X: array<${v4}>;`,
+    ...(addend ? [`@group(0) @binding(1) var<storage, read> A: array<${v4}>;`] : []),
+    `@group(0) @binding(${addend ? 2 : 1}) var<storage, read_write> Y: array<${v4}>;`,
+  ].join('\n');
   return {
-    key: 'copy:transpose4',
-    wgsl: () => `@group(0) @binding(0) var<storage, read> X: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read_write> Y: array<vec4<u32>>;
-${p.wgsl(2)}${linearMain(`  let nbq = params.nb / 4u;
+    key: `copy:transpose4${addend ? `:add-${addend}` : ''}`,
+    wgsl: () => `${bindingsWgsl}
+${p.wgsl(addend ? 3 : 2)}${linearMain(`  let nbq = params.nb / 4u;
   let nq = params.na / 4u;
   let jq = t % nbq;
   let r = t / nbq;
@@ -86,14 +108,16 @@ ${p.wgsl(2)}${linearMain(`  let nbq = params.nb / 4u;
   let c0 = X[s / 4u];
   let c1 = X[(s + sj) / 4u];
   let c2 = X[(s + 2u * sj) / 4u];
-  let c3 = X[(s + 3u * sj) / 4u];
+  let c3 = X[(s + 3u * sj) / 4u];${addendLoads}
   let o = ((b * params.na + iq * 4u) * params.nb + jq * 4u) / 4u;
-  Y[o] = vec4<u32>(c0.x, c1.x, c2.x, c3.x);
-  Y[o + nbq] = vec4<u32>(c0.y, c1.y, c2.y, c3.y);
-  Y[o + 2u * nbq] = vec4<u32>(c0.z, c1.z, c2.z, c3.z);
-  Y[o + 3u * nbq] = vec4<u32>(c0.w, c1.w, c2.w, c3.w);`, WG, 't')}`,
+${rows.map((k) => `  Y[o${k === 0 ? '' : ` + ${k === 1 ? '' : `${k}u * `}nbq`}] = ${v4}(${rows.map((r) => `c${r}.${XYZW[k]}`).join(', ')})${plus(k)};`).join('\n')}`, WG, 't')}`,
   };
 }
+
+/** How {@link transposeKernel}'s addend is laid out: one value per output column, or as the source. */
+export type TransposeAddend = 'column' | 'source';
+
+const XYZW = ['x', 'y', 'z', 'w'];
 
 function copyWgsl(rank: number, mode: CopyMode, scatter: boolean, p: Params, vec4 = false): string {
   const inner = rank - 1;

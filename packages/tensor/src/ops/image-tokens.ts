@@ -7,8 +7,8 @@ import { fmtShape } from '../tensor/shape.js';
 import { recordsGrad } from '../autograd/record.js';
 import { tidy } from '../scope.js';
 import { getBackend } from '../runtime.js';
-import { grid } from '../kernels/wgsl.js';
-import { IMAGE_TOKENS_WG, imageTokensKernel, imageTokensParams } from '../kernels/image-tokens.js';
+import { Params, grid } from '../kernels/wgsl.js';
+import { COPY_WG, transposeKernel } from '../kernels/copy.js';
 import { add } from './binary.js';
 import { expand } from './expand.js';
 import { permute } from './permute.js';
@@ -49,13 +49,22 @@ export function imageTokens(x: Tensor, addend: Tensor, batch?: number): Tensor {
   const tokens = Tensor.empty([b, pixels, c]);
   const n = (b * pixels * c) / 16;
   if (n === 0) return tokens;
-  const p = imageTokensParams({ n, c, pixels, xBatch: bx === 1 ? 0 : c * pixels, aBatch: addend.shape[0] === 1 ? 0 : perChannel ? c : c * pixels });
+  // The batched transpose of [C, H·W] blocks (i: pixels, contiguous; j: channels, H·W apart)
+  // with the addend per output column (channel) or laid out as x.
+  const p = new Params()
+    .u32('n', n)
+    .u32('na', pixels)
+    .u32('nb', c)
+    .u32('sj', pixels)
+    .u32('sb', bx === 1 ? 0 : c * pixels)
+    .u32('sbase', 0)
+    .u32('ab', addend.shape[0] === 1 ? 0 : perChannel ? c : c * pixels);
   backend.run({
-    kernel: imageTokensKernel(perChannel ? 'channel' : 'image'),
+    kernel: transposeKernel(p, perChannel ? 'column' : 'source'),
     inputs: [x.range, addend.range],
     outputs: [tokens.range],
     params: p.bytes(),
-    workgroups: grid(n, IMAGE_TOKENS_WG, backend.info.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: grid(n, COPY_WG, backend.info.limits.maxComputeWorkgroupsPerDimension),
   });
   return tokens;
 }

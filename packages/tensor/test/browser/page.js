@@ -2,8 +2,8 @@
 /**
  * The browser side of the tensor library's browser test (driven by run.ts): imports the built
  * package exactly as a web app would, acquires a device through navigator.gpu, runs a smoke
- * computation, imageTokens against a JS reference and the selected op-vector cases, shows them in a table (for the screenshot) and
- * leaves a report in `window.__report` for the runner.
+ * computation, imageTokens against a JS reference and the selected op-vector cases, shows them in
+ * a table (for the screenshot) and leaves a report in `window.__report` for the runner.
  *
  * Query parameters: `ops` (comma-separated op names, or `*` for every op with an adapter),
  * `fixtures` (URL of the folder holding ops.json and ops.safetensors; absent = smoke only).
@@ -51,8 +51,9 @@ async function smoke() {
 }
 
 /**
- * imageTokens (a kernel of its own, not in the op vectors) against a JS reference: x [2, 8, 4, 4]
- * plus a per-channel [1, 8, 1, 1] and a full [2, 8, 4, 4] addend, as tokens [2, 16, 8].
+ * imageTokens (the transpose kernel with an addend; not among the op vectors) against a JS
+ * reference: x [2, 8, 4, 4] plus a per-channel [1, 8, 1, 1] and a full [2, 8, 4, 4] addend, as
+ * tokens [2, 16, 8].
  * @param {'channel' | 'image'} kind
  */
 async function imageTokensCase(kind) {
