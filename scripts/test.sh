@@ -79,20 +79,21 @@ read -r p f < <(node -e '
   try {
     const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
     // A test file that fails to load has no tests but still fails.
-    const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
-    console.log(r.numPassedTests, r.numFailedTests + broken);
+    const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0);
     // The failures, a line each, for the summary: a CI log that keeps only its tail still names them.
-    const lines = [];
-    // The first lines of the message, stack frames left out (a property test names its seed there).
-    const gist = (m) => (m || "").split("\n").filter((l) => l.trim() && !/^\s+at /.test(l)).slice(0, 3).join(" | ").slice(0, 400);
-    for (const s of r.testResults) {
-      const file = s.name.replace(process.cwd() + "/", "");
-      if (s.status === "failed" && s.assertionResults.length === 0) lines.push(`${file}: did not load or its worker died: ${gist(s.message)}`);
-      for (const a of s.assertionResults.filter((a) => a.status === "failed")) {
-        lines.push(`${file} > ${a.fullName}: ${gist(a.failureMessages[0])}`);
+    // Written before the counts are printed (`read` returns on that line, with node still running);
+    // a report this cannot read still gives its counts.
+    try {
+      // The first lines of the message, stack frames left out (a property test names its seed there).
+      const gist = (m) => (m || "").split("\n").filter((l) => l.trim() && !/^\s+at /.test(l)).slice(0, 3).join(" | ").slice(0, 400);
+      const fileOf = (s) => s.name.replace(process.cwd() + "/", "");
+      const lines = broken.map((s) => `${fileOf(s)}: did not load or its worker died: ${gist(s.message)}`);
+      for (const s of r.testResults) {
+        for (const a of s.assertionResults.filter((a) => a.status === "failed")) lines.push(`${fileOf(s)} > ${a.fullName}: ${gist(a.failureMessages[0])}`);
       }
-    }
-    fs.writeFileSync(process.argv[2], lines.join("\n"));
+      fs.writeFileSync(process.argv[2], lines.join("\n"));
+    } catch {}
+    console.log(r.numPassedTests, r.numFailedTests + broken.length);
   } catch { console.log(0, 0); }
 ' "$ART/vitest.json" "$ART/vitest-failures.txt")
 record "unit tests (vitest)" $rc "$p" "$f" $((SECONDS - t))
@@ -143,8 +144,8 @@ rc=$?
 rm -rf "$DOCS_OUT"
 # TypeDoc colours its log even into a file; its `[warning]`/`[error]` lines (alone, or after the
 # source position they concern), less the closing `Found N errors and M warnings`, are the
-# problems (typedoc.json's treatValidationWarningsAsErrors
-# also makes it exit non-zero on a validation warning such as an undocumented export).
+# problems (typedoc.json's treatValidationWarningsAsErrors also makes it exit non-zero on a
+# validation warning such as an undocumented export).
 problems="$(sed -E 's/\x1b\[[0-9;]*m//g' "$ART/typedoc.log" | grep -E '(^|[^[:alnum:]])\[(warning|error)\] ' | grep -vE '^\[(warning|error)\] Found [0-9]+ errors? and [0-9]+ warnings?$')"
 if [[ $rc == 0 && -z "$problems" ]]; then
   echo "the API reference builds with no warnings"
