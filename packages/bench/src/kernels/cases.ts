@@ -1,6 +1,7 @@
 /**
  * The kernel benchmark's cases: matmul (library and baseline), attention, the patch-embedding
- * conv and layer norm, at the shapes SAM 2 (Hiera-L, 1024² input) uses.
+ * conv and layer norm, at the shapes SAM 2 (Hiera-L, 1024² input) uses, and the mask decoder's
+ * input laid out as tokens (`imageTokens` against the ops it replaces).
  *
  * Ops that another part of the library may not provide yet are looked up by name, so a missing
  * op makes its case print a note and skip instead of breaking the build.
@@ -152,6 +153,28 @@ function layerNormCase(rows: number, C: number): KernelCase {
   };
 }
 
+/**
+ * SAM 2's mask decoder input, (image + no-mask embedding) laid out as tokens: `imageTokens` in
+ * one pass ('fused'), or the add and the permute it replaces ('ops'), timed round-robin.
+ */
+function imageTokensCase(which: 'fused' | 'ops'): KernelCase {
+  const [C, G] = [256, 64];
+  return {
+    id: which === 'fused' ? 'image-tokens' : 'image-tokens-ops',
+    group: 'image-tokens',
+    name: which === 'fused' ? 'imageTokens (add and layout as tokens in one pass)' : 'add, then permute to tokens (the ops imageTokens replaces)',
+    shape: `x [1,${C},${G},${G}] + [1,${C},1,1] → tokens [1,${G * G},${C}]`,
+    // read x, write the tokens, read the addend
+    work: { bytes: 4 * (2 * C * G * G + C) },
+    setup() {
+      const x = randomTensor([1, C, G, G], 12);
+      const a = randomTensor([1, C, 1, 1], 13);
+      const run = which === 'fused' ? () => T.imageTokens(x, a) : () => T.permute(T.reshape(T.add(x, a), [1, C, G * G]), [0, 2, 1]);
+      return { run, dispose: disposeAll([x, a]) };
+    },
+  };
+}
+
 /** Every case, in report order. The baseline and the plain-await run follow the library matmul of the same shape. */
 export function kernelCases(): KernelCase[] {
   return [
@@ -168,5 +191,7 @@ export function kernelCases(): KernelCase[] {
     convCase(),
     layerNormCase(4096, 256),
     layerNormCase(16384, 144),
+    imageTokensCase('fused'),
+    imageTokensCase('ops'),
   ];
 }

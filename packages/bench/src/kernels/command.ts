@@ -53,16 +53,18 @@ export async function kernelsCommand(args: CommandArgs): Promise<number> {
     results.push(...(await runGroup(cases.slice(i, j), { repeats, budgetMs, adapter, matmulNote, json: args.json, log })));
     i = j;
   }
-  // Ratio lines at 1024³: each row's median (and min) over the library matmul's.
-  const lib = results.find((r) => r.id === 'matmul-1024');
-  const ratios: [string, string, string][] = [
-    ['baseline-matmul-1024', 'matmul-1024-vs-baseline', 'library / baseline speed at 1024³ (baseline ms ÷ library ms)'],
-    ['matmul-1024-await', 'matmul-1024-nap-vs-await', "napping wait / plain await at 1024³ (plain-await ms ÷ library ms: what Dawn's busy poll costs)"],
+  // Ratio lines: a row's median (and min) over its reference's, both timed in the same group.
+  const at1024 = 'M=1024 K=1024 N=1024';
+  const ratios: [reference: string, of: string, id: string, name: string, shape: string][] = [
+    ['matmul-1024', 'baseline-matmul-1024', 'matmul-1024-vs-baseline', 'library / baseline speed at 1024³ (baseline ms ÷ library ms)', at1024],
+    ['matmul-1024', 'matmul-1024-await', 'matmul-1024-nap-vs-await', "napping wait / plain await at 1024³ (plain-await ms ÷ library ms: what Dawn's busy poll costs)", at1024],
+    ['image-tokens', 'image-tokens-ops', 'image-tokens-vs-ops', 'imageTokens / add + permute on the decoder input (ops ms ÷ imageTokens ms)', '[1,256,64,64] + [1,256,1,1]'],
   ];
-  for (const [of, id, name] of ratios) {
+  for (const [reference, of, id, name, shape] of ratios) {
+    const lib = results.find((r) => r.id === reference);
     const other = results.find((r) => r.id === of);
     if (!lib?.ms || !other?.ms) continue;
-    const ratio: KernelResult = { id, name, shape: 'M=1024 K=1024 N=1024', adapter, ratio: round(other.ms / lib.ms), ratioMin: round(other.minMs! / lib.minMs!) };
+    const ratio: KernelResult = { id, name, shape, adapter, ratio: round(other.ms / lib.ms), ratioMin: round(other.minMs! / lib.minMs!) };
     results.push(ratio);
     log(`${ratio.name}: ${ratio.ratio}× (of the fastest runs: ${ratio.ratioMin}×)`);
   }
